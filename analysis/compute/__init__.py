@@ -1,0 +1,1 @@
+"""Computation layer: pure functions returning unrounded numbers (no formatting, no plotting)."""

@@ -1,0 +1,307 @@
+"""Derivation: analysis populations, groups, times, events and the patient flow.
+
+Input is the typed, validated cohort (one row per patient, dictionary names and
+codes). Output follows CDISC ADaM naming so that a statistical reviewer can
+refit every model from the exports:
+
+* ADSL, one row per subject, with the analysis flags (SALVFL), groups
+  (SALVGRP, SALVMOD, RELSITE, EMDGRP) and every model covariate;
+* ADTTE, one row per subject and parameter: OS (all relapsed patients; the
+  analysis uses the population named in the configuration) and RFS (patients
+  in CR/CRi after salvage).
+
+Definitions (stated again in the manuscript's methods):
+* time zero for OS is the date of relapse after CAR-T; an event is death from
+  any cause; a patient alive is censored at the date of last contact;
+* RFS starts at the date of CR/CRi after salvage; an event is relapse or death
+  from any cause, whichever comes first; censored at last contact;
+* months = days / 30.4375 (configurable).
+
+Source pseudonyms are not carried into ADSL: USUBJID is STUDYID-SITEID-NNN,
+NNN a sequence number in input order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+SALVMOD_LABELS = {
+    "cart_reinfusion": "CAR-T reinfusion",
+    "monoclonal_antibody": "Monoclonal antibody",
+    "chemo_tki": "Chemotherapy with TKI",
+    "chemotherapy": "Chemotherapy",
+}
+#: Regimen classes grouped as targeted therapy (versus chemotherapy alone).
+TARGETED_CLASSES = ("cart_reinfusion", "monoclonal_antibody", "chemo_tki")
+SALVGRP_LEVELS = ("Targeted", "Chemotherapy")
+RELSITE_LABELS = {
+    "bone_marrow": "Bone marrow",
+    "cns": "CNS",
+    "non_cns_emd": "Non-CNS EMD",
+    "not_documented": "Not documented",
+}
+CD19_LABELS = {"positive": "Positive", "negative_dim": "Negative/dim", "unknown": "Unknown"}
+PRIORSCT_LABELS = {"none": "None", "before_cart": "Before CAR-T", "after_cart": "After first CAR-T"}
+HSCTSEQ_LABELS = {"first": "First", "second": "Second"}
+NOSALV_LABELS = {
+    "early_death": "Died before salvage could start",
+    "supportive_care": "Best supportive care",
+    "declined": "Declined treatment",
+    "lost_to_follow_up": "Lost to follow-up",
+    "other": "Other reason",
+}
+DTHCAUS_LABELS = {
+    "disease": "Leukaemia",
+    "transplant_related": "Transplant-related",
+    "infection": "Infection",
+    "other": "Other",
+    "unknown": "Unknown",
+}
+PARAMS = {
+    "OS": "Overall survival from relapse after CAR-T (months)",
+    "RFS": "Relapse-free survival from CR/CRi after salvage (months)",
+}
+
+
+@dataclass(frozen=True)
+class Definitions:
+    """Derivation choices, from the configuration's ``definitions`` section."""
+
+    days_per_month: float = 30.4375
+    adult_age_years: float = 18
+    high_marrow_burden_pct: float = 50
+
+    @classmethod
+    def from_config(cls, section: dict) -> "Definitions":
+        return cls(**{k: section[k] for k in ("days_per_month", "adult_age_years", "high_marrow_burden_pct") if k in section})
+
+    @property
+    def age_groups(self) -> tuple[str, str]:
+        a = f"{self.adult_age_years:g}"
+        return (f"<{a}", f">={a}")
+
+    @property
+    def burden_groups(self) -> tuple[str, str]:
+        b = f"{self.high_marrow_burden_pct:g}"
+        return (f"<{b}%", f">={b}%")
+
+
+@dataclass(frozen=True)
+class PatientFlow:
+    """Every input patient accounted for.
+
+    ``steps``: step, label, n, parent (the step it is a subset of), kind
+    ("population" | "exclusion" | "subgroup"). ``exclusions``: reason, n.
+    Counts add up: n_input == n_salvage + sum(exclusions.n).
+    """
+
+    steps: pd.DataFrame
+    exclusions: pd.DataFrame
+
+    def n(self, step: str) -> int:
+        return int(self.steps.loc[self.steps["step"] == step, "n"].iloc[0])
+
+
+@dataclass(frozen=True)
+class Derived:
+    adsl: pd.DataFrame
+    adtte: pd.DataFrame
+    flow: PatientFlow
+    synthetic: bool
+    definitions: Definitions
+
+    def tte(self, paramcd: str, *, population: str = "salvage") -> pd.DataFrame:
+        """ADTTE rows of one parameter joined with ADSL, plus EVENT = 1 - CNSR.
+
+        population: "salvage" (SALVFL == "Y", the analysis set) or "all".
+        """
+        tte = self.adtte[self.adtte["PARAMCD"] == paramcd]
+        out = tte.merge(self.adsl, on=["STUDYID", "USUBJID"], how="left", validate="one_to_one")
+        if population == "salvage":
+            out = out[out["SALVFL"] == "Y"]
+        elif population != "all":
+            raise ValueError(f"unknown population {population!r} (salvage or all)")
+        out = out.assign(EVENT=1 - out["CNSR"])
+        return out.reset_index(drop=True)
+
+    @property
+    def salvage(self) -> pd.DataFrame:
+        return self.adsl[self.adsl["SALVFL"] == "Y"].reset_index(drop=True)
+
+
+def _yn(mask: pd.Series) -> pd.Series:
+    return pd.Series(np.where(mask, "Y", "N"), index=mask.index, dtype="string")
+
+
+def _months(end: pd.Series, start: pd.Series, days_per_month: float) -> pd.Series:
+    return (end - start).dt.days.astype(float) / days_per_month
+
+
+def _map(series: pd.Series, labels: dict[str, str]) -> pd.Series:
+    return series.map(labels).astype("string")
+
+
+def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions) -> pd.DataFrame:
+    """ADSL: one row per input patient, in input order."""
+    c = cohort.reset_index(drop=True)
+    d = definitions
+    site = c["site"].astype("string")
+    seq = pd.Series(np.arange(1, len(c) + 1), dtype=int)
+    subjid = seq.map(lambda i: f"{i:03d}")
+    young, adult = d.age_groups
+    low, high = d.burden_groups
+    salv = c["salvage"] == "yes"
+    cr = c["best_response"].isin(["CR", "CRi"]).fillna(False).astype(bool)
+    relsite = c["relapse_site"]
+    emd = relsite.isin(["cns", "non_cns_emd"])
+    documented = relsite != "not_documented"
+    hsct = c["hsct_after_salvage"].isin(["first", "second"]).fillna(False).astype(bool)
+    dead = c["death_date"].notna()
+    blasts = c["marrow_blasts_pct"].astype(float)
+    age = c["age_at_relapse"].astype(float)
+
+    adsl = pd.DataFrame(
+        {
+            "STUDYID": study_id,
+            "USUBJID": study_id + "-" + site + "-" + subjid,
+            "SUBJID": subjid.astype("string"),
+            "SITEID": site,
+            "AGE": age,
+            "AGEU": "YEARS",
+            "AGEGR1": pd.Series(np.where(age >= d.adult_age_years, adult, young), dtype="string").where(age.notna()),
+            "SEX": c["sex"].map({"male": "M", "female": "F"}).astype("string"),
+            "CYTORISK": c["cytogenetic_risk"].map({"high": "High", "standard": "Standard"}).astype("string"),
+            "BCRABL1": c["bcr_abl1"].map({"positive": "Positive", "negative": "Negative"}).astype("string"),
+            "BMBLAST": blasts,
+            "BMBURDEN": pd.Series(np.where(blasts >= d.high_marrow_burden_pct, high, low), dtype="string").where(blasts.notna()),
+            "CARTDT": c["cart_date"],
+            "PRIORSCT": _yn(c["prior_transplant"] != "none"),
+            "PRSCTTIM": _map(c["prior_transplant"], PRIORSCT_LABELS),
+            "CD19STAT": _map(c["cd19_status"], CD19_LABELS),
+            "CD19NEG": _yn(c["cd19_status"] == "negative_dim").where(c["cd19_status"] != "unknown"),
+            "RELSITE": _map(relsite, RELSITE_LABELS),
+            "EMDFL": _yn(emd).where(documented),
+            "EMDGRP": _map(relsite.where(emd), RELSITE_LABELS),
+            "EMDPREFL": c["emd_preexisting"].map({"yes": "Y", "no": "N"}).astype("string"),
+            "RELDT": c["relapse_date"],
+            "SALVFL": _yn(salv),
+            "NOSALVRS": _map(c["no_salvage_reason"], NOSALV_LABELS),
+            "SALVGRP": pd.Series(
+                np.where(c["salvage_class"].isin(TARGETED_CLASSES), SALVGRP_LEVELS[0], SALVGRP_LEVELS[1]),
+                dtype="string",
+            ).where(salv),
+            "SALVMOD": _map(c["salvage_class"], SALVMOD_LABELS),
+            "SALVDT": c["salvage_date"],
+            "BESTRESP": c["best_response"].astype("string"),
+            "CRFL": _yn(cr).where(salv),
+            "CRDT": c["cr_date"],
+            "HSCTFL": _yn(hsct).where(salv),
+            "HSCTSEQ": _map(c["hsct_after_salvage"].where(hsct), HSCTSEQ_LABELS),
+            "HSCTDT": c["hsct_date"],
+            "REL2FL": c["post_salvage_relapse"].map({"yes": "Y", "no": "N"}).astype("string"),
+            "REL2DT": c["post_salvage_relapse_date"],
+            "DTHFL": _yn(dead),
+            "DTHDT": c["death_date"],
+            "DTHCAUS": _map(c["death_cause"], DTHCAUS_LABELS),
+            "LSTALVDT": c["last_contact_date"],
+            "SYNTHFL": _yn(c["synthetic"] == "yes") if "synthetic" in c else "N",
+        }
+    )
+    return adsl
+
+
+def derive_adtte(adsl: pd.DataFrame, *, definitions: Definitions) -> pd.DataFrame:
+    """ADTTE: OS for every patient, RFS for patients in CR/CRi after salvage.
+
+    CNSR follows the ADaM convention: 0 = event, 1 = censored.
+    """
+    dpm = definitions.days_per_month
+    dead = adsl["DTHFL"] == "Y"
+    os_adt = adsl["DTHDT"].where(dead, adsl["LSTALVDT"])
+    os_ = pd.DataFrame(
+        {
+            "STUDYID": adsl["STUDYID"],
+            "USUBJID": adsl["USUBJID"],
+            "PARAMCD": "OS",
+            "PARAM": PARAMS["OS"],
+            "STARTDT": adsl["RELDT"],
+            "ADT": os_adt,
+            "CNSR": np.where(dead, 0, 1),
+            "EVNTDESC": pd.Series(np.where(dead, "Death", None), dtype="string"),
+            "CNSDTDSC": pd.Series(np.where(dead, None, "Alive at last contact"), dtype="string"),
+        }
+    )
+    resp = adsl[adsl["CRFL"] == "Y"]
+    relapsed = resp["REL2FL"] == "Y"
+    rdead = resp["DTHFL"] == "Y"
+    # the earlier of relapse and death; relapse wins a tie (it is the disease event)
+    ev_date = resp["REL2DT"].where(relapsed, resp["DTHDT"].where(rdead))
+    both = relapsed & rdead
+    ev_date = ev_date.where(~both, np.minimum(resp["REL2DT"], resp["DTHDT"]))
+    event = relapsed | rdead
+    desc = np.where(relapsed & ~(both & (resp["DTHDT"] < resp["REL2DT"])), "Relapse", "Death without relapse")
+    rfs = pd.DataFrame(
+        {
+            "STUDYID": resp["STUDYID"],
+            "USUBJID": resp["USUBJID"],
+            "PARAMCD": "RFS",
+            "PARAM": PARAMS["RFS"],
+            "STARTDT": resp["CRDT"],
+            "ADT": ev_date.where(event, resp["LSTALVDT"]),
+            "CNSR": np.where(event, 0, 1),
+            "EVNTDESC": pd.Series(np.where(event, desc, None), index=resp.index, dtype="string"),
+            "CNSDTDSC": pd.Series(np.where(event, None, "Alive in remission at last contact"), index=resp.index, dtype="string"),
+        }
+    )
+    out = pd.concat([os_, rfs], ignore_index=True)
+    out.insert(3, "PARAMN", out["PARAMCD"].map({"OS": 1, "RFS": 2}))
+    out["AVAL"] = _months(out["ADT"], out["STARTDT"], dpm)
+    out["AVALU"] = "MONTHS"
+    cols = ["STUDYID", "USUBJID", "PARAMCD", "PARAMN", "PARAM", "AVAL", "AVALU", "CNSR",
+            "STARTDT", "ADT", "EVNTDESC", "CNSDTDSC"]
+    return out[cols].sort_values(["PARAMN", "USUBJID"], kind="stable").reset_index(drop=True)
+
+
+def patient_flow(adsl: pd.DataFrame) -> PatientFlow:
+    """The patient-flow record: from all relapsed patients to consolidative HSCT."""
+    n_all = len(adsl)
+    salv = adsl[adsl["SALVFL"] == "Y"]
+    nosalv = adsl[adsl["SALVFL"] != "Y"]
+    reasons = (
+        nosalv["NOSALVRS"].fillna("Reason not recorded").value_counts().rename_axis("reason").reset_index(name="n")
+    )
+    reasons = reasons.sort_values(["n", "reason"], ascending=[False, True], kind="stable").reset_index(drop=True)
+    rows = [
+        ("relapsed", "Relapsed after CD19 CAR-T therapy", n_all, None, "population"),
+        ("no_salvage", "No salvage therapy", len(nosalv), "relapsed", "exclusion"),
+        ("salvage", "Received salvage therapy", len(salv), "relapsed", "population"),
+    ]
+    for code, label in SALVMOD_LABELS.items():
+        grp = salv[salv["SALVMOD"] == label]
+        rows.append((f"class_{code}", label, len(grp), "salvage", "subgroup"))
+        rows.append((f"cr_{code}", f"CR/CRi after {label.lower()}", int((grp["CRFL"] == "Y").sum()),
+                     f"class_{code}", "subgroup"))
+    rows.append(("cr", "CR/CRi after salvage", int((salv["CRFL"] == "Y").sum()), "salvage", "population"))
+    rows.append(("hsct", "Consolidative allo-HSCT after salvage", int((salv["HSCTFL"] == "Y").sum()), "cr", "subgroup"))
+    steps = pd.DataFrame(rows, columns=["step", "label", "n", "parent", "kind"])
+    flow = PatientFlow(steps=steps, exclusions=reasons)
+    if flow.n("salvage") + int(reasons["n"].sum()) != n_all:  # pragma: no cover - guards the invariant
+        raise AssertionError("patient flow does not add up")
+    return flow
+
+
+def derive(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions | None = None) -> Derived:
+    """Typed, validated cohort -> ADSL, ADTTE and the patient flow."""
+    definitions = definitions or Definitions()
+    adsl = derive_adsl(cohort, study_id=study_id, definitions=definitions)
+    adtte = derive_adtte(adsl, definitions=definitions)
+    return Derived(
+        adsl=adsl,
+        adtte=adtte,
+        flow=patient_flow(adsl),
+        synthetic=bool((adsl["SYNTHFL"] == "Y").any()),
+        definitions=definitions,
+    )

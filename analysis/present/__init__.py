@@ -1,0 +1,1 @@
+"""Presentation layer: formats computed results (tables, figures, text); computes no statistics."""

@@ -1,0 +1,372 @@
+"""The synthetic cohort shipped in data/synthetic/ (seeded, byte-identical).
+
+Patient data of the study are private. This module generates 74 synthetic
+patients from three sites whose aggregates reproduce the published ones: every
+count of ``tests/reference/published_targets.yml`` exactly (by construction:
+attributes are drawn as shuffles of fixed multisets), and the survival
+estimates within the published tolerances (by calibration: the survival-time
+parameters and seed below were found by :func:`analysis.calibrate.calibrate`,
+which searches seeds until the engine's own statistics land in tolerance).
+
+Every record carries ``synthetic = yes``, so every output says the data are
+synthetic. Dates are realistic but shifted: no record describes a real person.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import PROJECT_ROOT
+
+SYNTHETIC_DIR = PROJECT_ROOT / "data" / "synthetic"
+SITES = ("SITE-A", "SITE-B", "SITE-C")
+COLUMNS = (
+    "patient_id", "site", "sex", "age_at_relapse", "diagnosis_date", "cytogenetic_risk",
+    "bcr_abl1", "marrow_blasts_pct", "cart_product", "cart_date", "prior_transplant",
+    "relapse_date", "cd19_status", "relapse_site", "emd_preexisting", "salvage",
+    "no_salvage_reason", "salvage_class", "salvage_agent", "salvage_date", "best_response",
+    "cr_date", "hsct_after_salvage", "hsct_date", "post_salvage_relapse",
+    "post_salvage_relapse_date", "death_date", "death_cause", "last_contact_date", "synthetic",
+)
+
+# --- the published structure, as counts (salvage set, n = 67) -----------------
+# regimen class -> (patients, CR/CRi); relapse sites within the class
+# (cns, non_cns_emd, not_documented, bone_marrow) and CR/CRi within each site.
+CLASSES = {
+    #                     n   cr   sites (cns, ncns, nd, bm)   CR by site
+    "cart_reinfusion":     (18, 11, (3, 2, 1, 12),              (3, 1, 1, 6)),
+    "monoclonal_antibody": (14, 10, (2, 1, 2, 9),               (2, 0, 1, 7)),
+    "chemo_tki":           (14, 7,  (2, 1, 1, 10),              (2, 0, 0, 5)),
+    "chemotherapy":        (21, 4,  (1, 2, 1, 17),              (1, 0, 0, 3)),
+}
+SITE_CODES = ("cns", "non_cns_emd", "not_documented", "bone_marrow")
+# CD19 status by class: (negative_dim, unknown); the rest are positive
+CD19_BY_CLASS = {"cart_reinfusion": (0, 2), "monoclonal_antibody": (4, 1), "chemo_tki": (4, 1), "chemotherapy": (7, 2)}
+AGENTS = {
+    "cart_reinfusion": ["CD19 CAR-T reinfusion"],
+    "monoclonal_antibody": ["blinatumomab", "inotuzumab ozogamicin"],
+    "chemo_tki": ["dasatinib + hyper-CVAD", "ponatinib + hyper-CVAD", "dasatinib + VP"],
+    "chemotherapy": ["FLAG-IDA", "hyper-CVAD", "clofarabine-based"],
+}
+N_MALE, N_FEMALE = 31, 36
+N_HIGH_RISK = 16
+N_BCR_ABL1_OTHER = 7            # BCR::ABL1-positive outside chemo + TKI (all 14 of those are positive)
+N_PRIOR_BEFORE_CART, N_PRIOR_AFTER_CART = 13, 9
+N_EMD_PREEXISTING = 7
+AGE_MIN, AGE_MAX = 6, 67
+NO_SALVAGE = ("early_death", "early_death", "early_death", "supportive_care", "supportive_care",
+              "declined", "lost_to_follow_up")
+# consolidative HSCT after salvage: (sequence, outcome)
+HSCT = (("first", "trd"), ("first", "relapse"), ("second", "relapse"), ("first", "ccr"),
+        ("first", "ccr"), ("first", "ccr"), ("first", "ccr"))
+
+
+@dataclass(frozen=True)
+class TimeModel:
+    """Survival-time parameters (months), found by calibration."""
+
+    seed: int = 0
+    os_median_nonresponder_targeted: float = 5.0
+    os_median_nonresponder_chemo: float = 2.2
+    rfs_median: float = 8.0
+    nrm_share: float = 0.12
+    post_relapse_median: float = 4.0
+    followup_min: float = 2.0
+    followup_max: float = 26.0
+    cns_benefit: float = 2.0
+    non_cns_penalty: float = 0.6
+
+
+CALIBRATED = TimeModel()
+
+
+def _shuffled(rng: np.random.Generator, items: list) -> list:
+    items = list(items)
+    rng.shuffle(items)
+    return items
+
+
+def _p_value_2x2(a: int, b: int, c: int, d: int) -> float:
+    """Two-sided Fisher p for attribute balance while drawing (not a reported statistic)."""
+    from scipy.stats import fisher_exact
+
+    return float(fisher_exact([[a, b], [c, d]])[1])
+
+
+def _attributes(rng: np.random.Generator) -> pd.DataFrame:
+    """Baseline attributes and response of the 67 salvage patients (exact counts)."""
+    rows = []
+    for cls, (n, n_cr, sites, cr_by_site) in CLASSES.items():
+        neg, unk = CD19_BY_CLASS[cls]
+        cd19 = _shuffled(rng, ["negative_dim"] * neg + ["unknown"] * unk + ["positive"] * (n - neg - unk))
+        k = 0
+        for site_code, n_site, n_cr_site in zip(SITE_CODES, sites, cr_by_site):
+            for j in range(n_site):
+                rows.append({"salvage_class": cls, "relapse_site": site_code, "cr": j < n_cr_site,
+                             "cd19_status": cd19[k]})
+                k += 1
+        assert k == n and sum(cr_by_site) == n_cr
+    df = pd.DataFrame(rows)
+    m = len(df)
+    df["sex"] = _shuffled(rng, ["male"] * N_MALE + ["female"] * N_FEMALE)
+    df["cytogenetic_risk"] = _shuffled(rng, ["high"] * N_HIGH_RISK + ["standard"] * (m - N_HIGH_RISK))
+    other = df.index[df["salvage_class"] != "chemo_tki"]
+    pos_other = set(rng.choice(other, size=N_BCR_ABL1_OTHER, replace=False))
+    df["bcr_abl1"] = ["positive" if (c == "chemo_tki" or i in pos_other) else "negative"
+                      for i, c in zip(df.index, df["salvage_class"])]
+    df["prior_transplant"] = _shuffled(
+        rng, ["before_cart"] * N_PRIOR_BEFORE_CART + ["after_cart"] * N_PRIOR_AFTER_CART
+        + ["none"] * (m - N_PRIOR_BEFORE_CART - N_PRIOR_AFTER_CART))
+    emd = df.index[df["relapse_site"].isin(["cns", "non_cns_emd"])]
+    pre = set(rng.choice(emd, size=N_EMD_PREEXISTING, replace=False))
+    df["emd_preexisting"] = [("yes" if i in pre else "no") if i in set(emd) else None for i in df.index]
+    ages = np.concatenate([rng.integers(7, 18, 22), rng.integers(18, 67, m - 24)]).astype(float)
+    df["age_at_relapse"] = _shuffled(rng, list(ages) + [AGE_MIN, AGE_MAX])
+    blasts = []
+    for s in df["relapse_site"]:
+        if s in ("cns", "non_cns_emd"):
+            blasts.append(float(rng.integers(0, 5)))
+        elif s == "not_documented":
+            blasts.append(float(rng.integers(5, 61)))
+        else:
+            blasts.append(float(rng.integers(6, 96)))
+    df["marrow_blasts_pct"] = blasts
+    return df
+
+
+def _balanced(df: pd.DataFrame, alpha_margin: float = 0.15) -> bool:
+    """True when no baseline factor is associated with CR (Fisher p above a margin).
+
+    The published analysis found no factor other than the salvage group and
+    CNS vs non-CNS EMD associated with response; the synthetic draw keeps that.
+    """
+    cr = df["cr"]
+    factors = {
+        "age": df["age_at_relapse"] >= 18,
+        "burden": df["marrow_blasts_pct"] >= 50,
+        "cyto": df["cytogenetic_risk"] == "high",
+        "bcr": df["bcr_abl1"] == "positive",
+        "prior": df["prior_transplant"] != "none",
+    }
+    cd19 = df["cd19_status"] != "unknown"
+    factors_masked = {"cd19": (df["cd19_status"] == "negative_dim", cd19)}
+    for f in factors.values():
+        a, b = int((f & cr).sum()), int((f & ~cr).sum())
+        c, d = int((~f & cr).sum()), int((~f & ~cr).sum())
+        if _p_value_2x2(a, b, c, d) < alpha_margin:
+            return False
+    for f, keep in factors_masked.values():
+        f, crk = f[keep], cr[keep]
+        a, b = int((f & crk).sum()), int((f & ~crk).sum())
+        c, d = int((~f & crk).sum()), int((~f & ~crk).sum())
+        if _p_value_2x2(a, b, c, d) < alpha_margin:
+            return False
+    return True
+
+
+def _draw_attributes(seed: int) -> tuple[pd.DataFrame, np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    for _ in range(1000):
+        df = _attributes(rng)
+        if _balanced(df):
+            return df, rng
+    raise RuntimeError("no balanced attribute draw in 1000 tries")  # pragma: no cover
+
+
+def _fmt(d: date | None) -> str:
+    return d.isoformat() if d else ""
+
+
+def simulate_cohort(model: TimeModel = CALIBRATED) -> pd.DataFrame:
+    """The synthetic cohort as the strings a site export would hold (dictionary columns)."""
+    attrs, rng = _draw_attributes(model.seed)
+    salv = attrs.assign(salvage="yes")
+    # consolidative HSCT: among responders; the second transplant goes to a patient
+    # with an earlier transplant
+    responders = salv.index[salv["cr"]]
+    prior = [i for i in responders if salv.at[i, "prior_transplant"] != "none"]
+    second = int(rng.choice(prior))
+    firsts = [int(i) for i in rng.choice([i for i in responders if i != second and salv.at[i, "prior_transplant"] == "none"],
+                                          size=6, replace=False)]
+    hsct_patients = {}
+    it_first = iter(firsts)
+    for seq, outcome in HSCT:
+        idx = second if seq == "second" else next(it_first)
+        hsct_patients[idx] = (seq, outcome)
+
+    records = []
+    base = date(2017, 3, 1)
+    for i, row in salv.iterrows():
+        records.append(_salvage_record(i, row, hsct_patients.get(i), model, rng, base))
+    for reason in NO_SALVAGE:
+        records.append(_no_salvage_record(reason, rng, base))
+    # shuffle patients over sites and give pseudonyms
+    order = rng.permutation(len(records))
+    sites = np.array(SITES)[rng.integers(0, 3, len(records))]
+    out = []
+    counters = {s: 0 for s in SITES}
+    for k, idx in enumerate(order):
+        rec = records[idx]
+        site = str(sites[k])
+        counters[site] += 1
+        rec["site"] = site
+        rec["patient_id"] = f"SYN-{site[-1]}{counters[site]:03d}"
+        out.append(rec)
+    frame = pd.DataFrame(out)[list(COLUMNS)]
+    return frame.sort_values(["site", "patient_id"], kind="stable").reset_index(drop=True)
+
+
+def _months_to_days(m: float) -> int:
+    return max(0, int(round(m * 30.4375)))
+
+
+def _salvage_record(i, row, hsct, model: TimeModel, rng: np.random.Generator, base: date) -> dict:
+    cls = row["salvage_class"]
+    relapse = base + timedelta(days=int(rng.integers(0, 5 * 365)))
+    cart = relapse - timedelta(days=int(rng.integers(45, 540)))
+    diagnosis = cart - timedelta(days=int(rng.integers(300, 2500)))
+    salvage = relapse + timedelta(days=int(rng.integers(3, 28)))
+    follow = rng.uniform(model.followup_min, model.followup_max)
+    rec = {
+        "sex": row["sex"], "age_at_relapse": f"{row['age_at_relapse']:.0f}", "diagnosis_date": _fmt(diagnosis),
+        "cytogenetic_risk": row["cytogenetic_risk"], "bcr_abl1": row["bcr_abl1"],
+        "marrow_blasts_pct": f"{row['marrow_blasts_pct']:.0f}",
+        "cart_product": str(rng.choice(["Investigational CD19 CAR-T", "tisagenlecleucel"])),
+        "cart_date": _fmt(cart), "prior_transplant": row["prior_transplant"], "relapse_date": _fmt(relapse),
+        "cd19_status": row["cd19_status"], "relapse_site": row["relapse_site"],
+        "emd_preexisting": row["emd_preexisting"] or "", "salvage": "yes", "no_salvage_reason": "",
+        "salvage_class": cls, "salvage_agent": str(rng.choice(AGENTS[cls])), "salvage_date": _fmt(salvage),
+        "hsct_after_salvage": "none", "hsct_date": "", "post_salvage_relapse": "", "post_salvage_relapse_date": "",
+        "death_date": "", "death_cause": "", "synthetic": "yes",
+    }
+    end_fu = relapse + timedelta(days=_months_to_days(follow))
+    site_factor = model.cns_benefit if row["relapse_site"] == "cns" else (
+        model.non_cns_penalty if row["relapse_site"] == "non_cns_emd" else 1.0)
+    if not row["cr"]:
+        rec["best_response"] = str(rng.choice(["PR", "NR", "NR", "NE"]))
+        med = (model.os_median_nonresponder_chemo if cls == "chemotherapy" else model.os_median_nonresponder_targeted)
+        t_death = rng.exponential(med * site_factor / np.log(2))
+        death = salvage + timedelta(days=_months_to_days(t_death))
+        _close(rec, death, end_fu, "disease" if rng.uniform() < 0.85 else "infection")
+        rec["cr_date"] = ""
+        return rec
+    rec["best_response"] = str(rng.choice(["CR", "CR", "CRi"]))
+    cr = salvage + timedelta(days=int(rng.integers(21, 60)))
+    rec["cr_date"] = _fmt(cr)
+    end_fu = max(end_fu, cr + timedelta(days=14))
+    rfs_med = model.rfs_median * (site_factor if row["relapse_site"] != "non_cns_emd" else 1.0)
+    if cls == "chemotherapy":
+        rfs_med *= 0.6
+    t_rfs = rng.exponential(rfs_med / np.log(2))
+    outcome = None
+    if hsct is not None:
+        seq, outcome = hsct
+        rec["hsct_after_salvage"] = seq
+        hsct_date = cr + timedelta(days=int(rng.integers(30, 90)))
+        rec["hsct_date"] = _fmt(hsct_date)
+        end_fu = max(end_fu, hsct_date + timedelta(days=200))
+        if outcome == "trd":
+            death = hsct_date + timedelta(days=int(rng.integers(60, 200)))
+            rec["post_salvage_relapse"] = "no"
+            _close(rec, death, end_fu + timedelta(days=400), "transplant_related")
+            return rec
+        if outcome == "ccr":
+            rec["post_salvage_relapse"] = "no"
+            rec["last_contact_date"] = _fmt(end_fu + timedelta(days=int(rng.integers(60, 500))))
+            return rec
+        t_rfs = max(t_rfs, (hsct_date - cr).days / 30.4375 + 2)
+    rel = cr + timedelta(days=_months_to_days(t_rfs))
+    nrm = outcome is None and rng.uniform() < model.nrm_share
+    if rel > end_fu and outcome != "relapse":
+        rec["post_salvage_relapse"] = "no"
+        rec["last_contact_date"] = _fmt(end_fu)
+        return rec
+    if nrm:
+        rec["post_salvage_relapse"] = "no"
+        _close(rec, rel, end_fu + timedelta(days=1000), "infection")
+        return rec
+    rec["post_salvage_relapse"] = "yes"
+    rec["post_salvage_relapse_date"] = _fmt(rel)
+    t_post = rng.exponential(model.post_relapse_median / np.log(2))
+    death = rel + timedelta(days=_months_to_days(t_post) + 7)
+    _close(rec, death, max(end_fu, rel + timedelta(days=7)), "disease")
+    return rec
+
+
+def _close(rec: dict, death: date, end_fu: date, cause: str) -> None:
+    """Death if it happens before the end of follow-up, else alive at last contact."""
+    if death <= end_fu:
+        rec["death_date"] = _fmt(death)
+        rec["death_cause"] = cause
+        rec["last_contact_date"] = _fmt(death)
+    else:
+        rec["last_contact_date"] = _fmt(end_fu)
+
+
+def _no_salvage_record(reason: str, rng: np.random.Generator, base: date) -> dict:
+    relapse = base + timedelta(days=int(rng.integers(0, 5 * 365)))
+    cart = relapse - timedelta(days=int(rng.integers(45, 400)))
+    diagnosis = cart - timedelta(days=int(rng.integers(300, 2500)))
+    site = str(rng.choice(["bone_marrow", "bone_marrow", "bone_marrow", "non_cns_emd"]))
+    rec = {
+        "sex": str(rng.choice(["male", "female"])), "age_at_relapse": f"{rng.integers(8, 66)}",
+        "diagnosis_date": _fmt(diagnosis), "cytogenetic_risk": str(rng.choice(["high", "standard"])),
+        "bcr_abl1": str(rng.choice(["positive", "negative", "negative"])),
+        "marrow_blasts_pct": f"{rng.integers(20, 95) if site == 'bone_marrow' else rng.integers(0, 5)}",
+        "cart_product": "Investigational CD19 CAR-T", "cart_date": _fmt(cart),
+        "prior_transplant": str(rng.choice(["none", "none", "before_cart"])), "relapse_date": _fmt(relapse),
+        "cd19_status": str(rng.choice(["positive", "negative_dim", "unknown"])), "relapse_site": site,
+        "emd_preexisting": "no" if site == "non_cns_emd" else "", "salvage": "no", "no_salvage_reason": reason,
+        "salvage_class": "", "salvage_agent": "", "salvage_date": "", "best_response": "", "cr_date": "",
+        "hsct_after_salvage": "", "hsct_date": "", "post_salvage_relapse": "", "post_salvage_relapse_date": "",
+        "death_date": "", "death_cause": "", "synthetic": "yes",
+    }
+    days = {"early_death": (0, 20), "supportive_care": (20, 90), "declined": (40, 150),
+            "lost_to_follow_up": (15, 45)}[reason]
+    t = relapse + timedelta(days=int(rng.integers(*days)))
+    if reason == "lost_to_follow_up":
+        rec["last_contact_date"] = _fmt(t)
+    else:
+        rec["death_date"] = _fmt(t)
+        rec["death_cause"] = "disease"
+        rec["last_contact_date"] = _fmt(t)
+    return rec
+
+
+def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+    """CSV text with fixed quoting and line endings, so regeneration is byte-identical."""
+    buf = io.StringIO()
+    frame.to_csv(buf, index=False, lineterminator="\n", quoting=csv.QUOTE_MINIMAL)
+    return buf.getvalue().encode("utf-8")
+
+
+def synthetic_files(model: TimeModel = CALIBRATED) -> dict[str, bytes]:
+    """File name -> content: one CSV per site."""
+    cohort = simulate_cohort(model)
+    return {
+        f"site_{site[-1].lower()}.csv": to_csv_bytes(cohort[cohort["site"] == site])
+        for site in SITES
+    }
+
+
+def write_synthetic(out_dir: Path = SYNTHETIC_DIR, model: TimeModel = CALIBRATED) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, content in synthetic_files(model).items():
+        path = out_dir / name
+        tmp = path.with_suffix(".csv.tmp")
+        tmp.write_bytes(content)
+        tmp.replace(path)
+        written.append(path)
+    return written
+
+
+def with_seed(model: TimeModel, seed: int) -> TimeModel:
+    return replace(model, seed=seed)
