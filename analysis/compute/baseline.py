@@ -1,0 +1,342 @@
+"""Baseline characteristics by group ("Table 1"), as numbers.
+
+Built with tableone's :class:`~tableone.TableOne` (Pollard et al. 2018, JAMIA
+Open 1:26-31).  The formatted strings of tableone are not kept: the numbers are
+read from its intermediate tables (``cat_describe``, ``cont_describe``,
+``htest_table``, ``smd_table``) and returned unrounded in tidy DataFrames.
+Pure function: no I/O, no printing, no formatting.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from itertools import combinations
+import numpy as np
+import pandas as pd
+
+from analysis.compute.response import RULES, contingency_test
+
+__all__ = ["BaselineResult", "baseline_table"]
+
+OVERALL = "Overall"
+_TABLEONE_RESERVED = ("Missing", "P-Value", "Test", "P-Value (adjusted)", "SMD", "Overall")
+MANN_WHITNEY = "Mann–Whitney U test (normal approximation)"
+KRUSKAL_WALLIS = "Kruskal–Wallis rank-sum test"
+
+
+@dataclass(frozen=True)
+class BaselineResult:
+    """Numbers of a baseline table.
+
+    Attributes
+    ----------
+    numbers : tidy DataFrame, one row per (variable, level, group); ``group``
+        takes each group value and ``"Overall"`` (all patients with a known
+        group).  Columns:
+
+        variable, label : data column and its display label.
+        kind : ``"categorical"`` or ``"continuous"``.
+        level : category (original value) for categorical rows; None for
+            continuous rows.
+        group : group value or ``"Overall"``.
+        n : categorical: patients in this level; continuous: patients with a
+            value.
+        n_available : patients of the group with a non-missing value (the
+            denominator of ``pct``).
+        pct : 100 * n / n_available (0-100, unrounded); NaN for continuous
+            rows or when n_available is 0.
+        median, min, max : continuous rows only (NaN otherwise / when no values).
+        n_missing : patients of the group with a missing value (shown
+            separately; never part of a denominator).
+    tests : one row per variable: variable, label, kind, p (None when not
+        tested), test (plain name, or "not tested"), smd (absolute standardized
+        mean difference; with more than two groups the mean of the pairwise
+        values, as R tableone prints), note (why not tested, else None).
+    smd_pairs : variable, group_1, group_2, smd (absolute), one row per pair of groups.
+    group_sizes : group (each group, then ``"Overall"``), n.
+    groupby : the grouping column.
+    groups : group values in table order.
+    n_missing_group : rows excluded because ``groupby`` is missing.
+    rule : test-choice rule used for categorical variables.
+    """
+
+    numbers: pd.DataFrame
+    tests: pd.DataFrame
+    smd_pairs: pd.DataFrame
+    group_sizes: pd.DataFrame
+    groupby: str
+    groups: tuple
+    n_missing_group: int
+    rule: str
+
+
+def baseline_table(
+    df: pd.DataFrame,
+    *,
+    groupby: str,
+    categorical: list[str],
+    continuous: list[str],
+    labels: dict | None = None,
+    order: dict | None = None,
+    rule: str = "fisher_if_expected_lt5_else_yates",
+    expected_threshold: float = 5.0,
+    rng: np.random.Generator | None = None,
+    n_resamples: int = 100_000,
+) -> BaselineResult:
+    """Baseline characteristics by ``groupby`` with tests and SMDs (tableone).
+
+    Parameters
+    ----------
+    df : one row per patient.
+    groupby : grouping column; rows where it is missing are excluded (counted
+        in ``n_missing_group``); ``"Overall"`` means all remaining patients.
+    categorical, continuous : variables to describe.  All continuous variables
+        are treated as non-normal: median and [min, max].
+    labels : optional ``{variable: display label}``.
+    order : optional ``{variable or groupby: [levels in order]}``; unlisted
+        observed levels follow in sorted order, listed levels that were not
+        observed get n = 0 rows.
+    rule, expected_threshold, rng, n_resamples : test choice for categorical
+        variables, see :func:`analysis.compute.response.contingency_test`.
+
+    Methods
+    -------
+    * Counts and percentages ("honest denominators"): tableone with
+      ``include_null=False``, so percentages are over patients with a known
+      value and missing values are counted separately.  Numbers are read from
+      ``TableOne.cat_describe`` (freq, n, percent) and ``cont_describe``
+      (count, median, min, max); missing counts are group size - n.
+    * Categorical p-values: custom tests passed through tableone's ``htest``
+      argument, each calling :func:`~analysis.compute.response.contingency_test`
+      on the groups x levels table of known values, so the same rule applies
+      as for the response comparisons (default: Fisher's exact test, or the
+      Fisher-Freeman-Halton test for larger tables, when any expected count is
+      < 5, else Pearson's chi-squared test, with Yates' correction for 2x2).
+    * Continuous p-values: tableone's test for non-normal variables,
+      :func:`scipy.stats.kruskal` (Kruskal & Wallis 1952; chi-squared
+      approximation with tie correction, as R ``kruskal.test``).  For two
+      groups this is the two-sided Mann-Whitney U / Wilcoxon rank-sum test
+      with normal approximation, tie correction and no continuity correction
+      (identical p to R ``wilcox.test(exact=FALSE, correct=FALSE)``), and is
+      named "Mann–Whitney U test (normal approximation)".
+    * Standardized mean differences: tableone ``smd=True``; continuous:
+      |mean_2 - mean_1| / sqrt((sd_1^2 + sd_2^2)/2) (Cohen's d with the
+      average variance; based on means/SDs even though medians are shown, as
+      in R tableone); categorical: multinomial SMD of Yang & Dalton (2012),
+      over known values.
+    """
+    if rule not in RULES:
+        raise ValueError(f"unknown rule {rule!r}; choose one of {', '.join(RULES)}")
+    categorical, continuous = list(categorical), list(continuous)
+    labels = dict(labels or {})
+    order = dict(order or {})
+    variables = categorical + continuous
+    if not variables:
+        raise ValueError("no variables to describe")
+    overlap = set(categorical) & set(continuous)
+    if overlap:
+        raise ValueError(f"variable(s) both categorical and continuous: {sorted(overlap)}")
+    if groupby in variables:
+        raise ValueError(f"groupby column '{groupby}' is also a described variable")
+    if len(set(variables)) != len(variables):
+        raise ValueError("a variable is listed twice")
+    absent = [c for c in [groupby] + variables if c not in df.columns]
+    if absent:
+        raise ValueError(f"column(s) not in data: {', '.join(map(repr, absent))}")
+
+    known_group = df[groupby].notna()
+    n_missing_group = int((~known_group).sum())
+    data = df.loc[known_group, [groupby] + variables].reset_index(drop=True)
+    if data.empty:
+        raise ValueError(f"no patients with a known '{groupby}'")
+
+    # groups, in order; tableone works on their string forms
+    groups = _ordered_levels(data[groupby], order.get(groupby))
+    groups = [g for g in groups if (data[groupby] == g).any()]
+    if len(groups) < 2:
+        raise ValueError(f"column '{groupby}' has fewer than two groups: {groups!r}")
+    group_str = _string_map(groups, groupby)
+    for g, s in group_str.items():
+        if s in _TABLEONE_RESERVED:
+            raise ValueError(f"group '{g}' is a reserved name in tableone; recode it")
+    data[groupby] = data[groupby].map(group_str)
+
+    # categorical values as strings (tableone converts them anyway); keep the map back
+    level_order: dict[str, list] = {}
+    for v in categorical:
+        level_order[v] = _ordered_levels(data[v], order.get(v))
+        to_str = _string_map(level_order[v], v)
+        data[v] = pd.Series([to_str[val] if pd.notna(val) else None for val in data[v]],
+                            index=data.index, dtype=object)
+    for v in continuous:
+        converted = pd.to_numeric(data[v], errors="coerce")
+        if (converted.notna() != data[v].notna()).any():
+            raise ValueError(f"continuous variable '{v}' has non-numeric values")
+        data[v] = converted.astype(float)
+
+    # categorical tests through tableone's htest hook; results recorded for the names
+    recorded: dict[str, object] = {}
+    htest = {v: _categorical_test(v, recorded, rule=rule, expected_threshold=expected_threshold,
+                                  rng=rng, n_resamples=n_resamples) for v in categorical}
+
+    from tableone import TableOne  # local import: optional heavy dependency
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t1 = TableOne(
+            data,
+            columns=variables,
+            categorical=categorical,
+            continuous=continuous,
+            groupby=groupby,
+            nonnormal=continuous,
+            min_max=continuous,
+            pval=True,
+            htest=htest,
+            smd=True,
+            include_null=False,
+            overall=True,
+            order={groupby: [group_str[g] for g in groups]},
+        )
+    del caught  # tableone warns when a group has no values; reported in `note` below
+
+    sizes = {g: int((data[groupby] == group_str[g]).sum()) for g in groups}
+    sizes[OVERALL] = len(data)
+    group_keys = [(g, group_str[g]) for g in groups] + [(OVERALL, OVERALL)]
+
+    rows: list[dict] = []
+    for v in variables:
+        label = labels.get(v, v)
+        if v in categorical:
+            rows.extend(_categorical_rows(t1, v, label, level_order[v], group_keys, sizes))
+        else:
+            rows.extend(_continuous_rows(t1, v, label, group_keys, sizes))
+    numbers = pd.DataFrame(rows, columns=["variable", "label", "kind", "level", "group", "n",
+                                          "n_available", "pct", "median", "min", "max",
+                                          "n_missing"])
+    numbers["level"] = pd.Series([r["level"] for r in rows], index=numbers.index, dtype=object)
+    numbers["group"] = pd.Series([r["group"] for r in rows], index=numbers.index, dtype=object)
+
+    smd_rows = []
+    for v in variables:
+        for (g1, s1), (g2, s2) in combinations(group_keys[:-1], 2):
+            value = t1.smd_table.loc[v, f"SMD ({s1},{s2})"]
+            smd_rows.append({"variable": v, "group_1": g1, "group_2": g2,
+                             "smd": abs(float(value)) if pd.notna(value) else np.nan})
+    smd_pairs = pd.DataFrame(smd_rows, columns=["variable", "group_1", "group_2", "smd"])
+
+    test_rows = []
+    for v in variables:
+        pairs = smd_pairs.loc[smd_pairs["variable"] == v, "smd"]
+        smd = float(pairs.mean()) if pairs.notna().all() else np.nan
+        p_raw = t1.htest_table.loc[v, "P-Value"]
+        p = float(p_raw) if pd.notna(p_raw) else None
+        if v in categorical:
+            res = recorded.get(v)
+            if isinstance(res, str):
+                test, note = "not tested", res
+            else:
+                test, note = res.test_used, None
+        elif p is None:
+            test, note = "not tested", "a group has no observed values"
+        else:
+            test, note = (MANN_WHITNEY if len(groups) == 2 else KRUSKAL_WALLIS), None
+        test_rows.append({"variable": v, "label": labels.get(v, v),
+                          "kind": "categorical" if v in categorical else "continuous",
+                          "p": p, "test": test, "smd": smd, "note": note})
+    tests = pd.DataFrame(test_rows, columns=["variable", "label", "kind", "p", "test", "smd",
+                                             "note"])
+    tests["p"] = pd.Series([r["p"] for r in test_rows], index=tests.index, dtype=object)
+
+    group_sizes = pd.DataFrame({"group": pd.Series(list(sizes), dtype=object),
+                                "n": list(sizes.values())})
+    return BaselineResult(numbers=numbers, tests=tests, smd_pairs=smd_pairs,
+                          group_sizes=group_sizes, groupby=groupby, groups=tuple(groups),
+                          n_missing_group=n_missing_group, rule=rule)
+
+
+def _categorical_test(variable: str, recorded: dict, **kwargs):
+    """tableone ``htest`` callable.
+
+    tableone passes ``*crosstab(groupby, variable).T.to_dict("list").values()``:
+    one list per group (groups with a known value only) holding its counts per
+    level, so the arguments stack to a groups x levels table.
+    """
+
+    def test(*group_counts):
+        table = np.asarray(group_counts, dtype=float)  # groups x levels
+        try:
+            res = contingency_test(table, **kwargs)
+        except ValueError as err:
+            recorded[variable] = str(err)
+            return np.nan
+        recorded[variable] = res
+        return res.p if res.p is not None else np.nan
+
+    test.__name__ = "contingency_test"
+    return test
+
+
+def _categorical_rows(t1, v, label, levels, group_keys, sizes) -> list[dict]:
+    """Rows of one categorical variable, read from tableone's cat_describe tables."""
+    rows = []
+    for g, s_g in group_keys:
+        table = t1.cat_describe_all if g == OVERALL else t1.cat_describe
+        col = OVERALL if g == OVERALL else s_g
+        sub = table.loc[v]
+        n_available = int(sub[("n", col)].iloc[0])
+        for lv in levels:
+            s = str(lv)
+            n = int(sub.loc[s, ("freq", col)]) if s in sub.index else 0
+            rows.append({
+                "variable": v, "label": label, "kind": "categorical", "level": lv, "group": g,
+                "n": n, "n_available": n_available,
+                "pct": 100.0 * n / n_available if n_available > 0 else np.nan,
+                "median": np.nan, "min": np.nan, "max": np.nan,
+                "n_missing": sizes[g] - n_available,
+            })
+    return rows
+
+
+def _continuous_rows(t1, v, label, group_keys, sizes) -> list[dict]:
+    """Row per group of one continuous variable, read from tableone's cont_describe tables."""
+    rows = []
+    for g, s_g in group_keys:
+        table = t1.cont_describe_all if g == OVERALL else t1.cont_describe
+        col = OVERALL if g == OVERALL else s_g
+        count = int(table.loc[v, ("count", col)])
+        rows.append({
+            "variable": v, "label": label, "kind": "continuous", "level": None, "group": g,
+            "n": count, "n_available": count, "pct": np.nan,
+            "median": float(table.loc[v, ("median", col)]),
+            "min": float(table.loc[v, ("min", col)]),
+            "max": float(table.loc[v, ("max", col)]),
+            "n_missing": sizes[g] - count,
+        })
+    return rows
+
+
+def _ordered_levels(s: pd.Series, wanted: list | None) -> list:
+    """Listed levels first (in the given order), then other observed ones sorted."""
+    present = s.dropna()
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        seen = set(present)
+        observed = [c for c in s.cat.categories if c in seen]
+    else:
+        observed = list(pd.unique(present))
+        try:
+            observed = sorted(observed)
+        except TypeError:
+            observed = sorted(observed, key=str)
+    if wanted is None:
+        return observed
+    wanted = list(wanted)
+    return wanted + [lv for lv in observed if lv not in wanted]
+
+
+def _string_map(levels: list, column: str) -> dict:
+    mapping = {lv: str(lv) for lv in levels}
+    if len(set(mapping.values())) != len(mapping):
+        raise ValueError(f"levels of '{column}' are not distinct as text: {levels!r}")
+    return mapping
