@@ -1,0 +1,865 @@
+"""Loading the sites' exports into one raw cohort (first step: load -> validate).
+
+:func:`load_sources` reads every file named by the configuration (CSV, Excel
+.xlsx, SPSS .sav), maps the site's own column names and codes onto the data
+dictionary (``data/dictionary.yml``) and pools the rows into one
+:class:`LoadedCohort`. Loading never cleans silently: values stay as they were
+read, and everything that stops a file or a column from being read is recorded
+as a :class:`Problem` (which :mod:`analysis.validate` reports together with the
+rule violations). :func:`to_typed` turns data that passed validation into
+analysis types.
+
+What loading does change, and only this:
+
+* **Column names** are matched to the dictionary ignoring case and surrounding
+  spaces, or renamed through the site's mapping file (``columns:``).
+* **Codes** of category variables are mapped in this order: (1) SPSS value
+  labels (a labelled code is replaced by its label), (2) the site's mapping
+  file (``codes:``; their code matched ignoring case and surrounding spaces),
+  (3) the built-in rule: a value equal to a dictionary code or to its label,
+  ignoring case and surrounding spaces, is replaced by the dictionary code
+  ("Male", " male" -> ``male``). Anything else stays as read and fails
+  validation with a message naming it.
+* **Missing values**: an empty cell is missing; so is a cell equal to one of
+  the mapping file's ``missing:`` tokens. Nothing else is turned into missing.
+* **Dates** are converted to ISO text 'YYYY-MM-DD' only where the file format
+  stores real dates (Excel date cells, SPSS date variables). Dates written as
+  text are left as text; validation and :func:`to_typed` read them with one
+  shared function, :func:`parse_value`.
+* **Site**: from the ``site`` column, or from the configuration's ``site:`` for
+  the file; with both, empty cells take the configured site and a differing
+  value is reported.
+
+Columns whose names look like direct identifiers (``identifier_patterns`` in
+the dictionary) are refused: their values are never read into the cohort.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .config import PROJECT_ROOT, Source
+from .dictionary import Dictionary
+
+ISO_DATE_FORMAT = "YYYY-MM-DD"
+MAPPING_KEYS = ("columns", "codes", "date_format", "decimal", "delimiter", "missing")
+ORIGIN_COLUMNS = ("file", "row", "patient", "date_format", "decimal")
+LEVELS = ("error", "warning")
+
+
+# ---------------------------------------------------------------------------
+# Problems and the loaded cohort
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located as a person opening the file sees it.
+
+    ``file``: path relative to the project root (else as given); ``row``: row
+    number in the file (header = row 1; .sav: case number), ``None`` for a
+    problem of the whole file; ``patient``: pseudonym as read; ``column``:
+    dictionary name (or the file's own column name for a column that was not
+    read); ``value``: the value in ``column`` as text (``None`` when the cell
+    is empty), or for a rule across columns the date that breaks it;
+    ``rule``: short rule id (e.g. "type", "code", "date_order");
+    ``message``: plain words; ``level``: "error" or "warning".
+    """
+
+    file: str | None
+    row: int | None
+    patient: str | None
+    column: str | None
+    value: str | None
+    rule: str
+    message: str
+    level: str = "error"
+
+    def __post_init__(self) -> None:
+        if self.level not in LEVELS:
+            raise ValueError(f"problem level must be 'error' or 'warning', not {self.level!r}")
+
+    def line(self) -> str:
+        """One line: 'FILE row R, patient P, column C: MESSAGE'."""
+        where = []
+        if self.file:
+            where.append(self.file + (f" row {self.row}" if self.row is not None else ""))
+        elif self.row is not None:
+            where.append(f"row {self.row}")
+        if self.row is not None:
+            where.append(f"patient {self.patient}" if self.patient else "patient (no pseudonym)")
+        if self.column:
+            where.append(f"column {self.column}")
+        prefix = ", ".join(where)
+        text = f"{prefix}: {self.message}" if prefix else self.message
+        if self.level == "warning":
+            text = f"{text} [warning]"
+        return text
+
+
+@dataclass(frozen=True)
+class LoadedCohort:
+    """The pooled input, as read.
+
+    ``raw``: one row per input row; one column per dictionary variable, in
+    dictionary order (a variable absent from a file is missing, ``None``);
+    values as read (text, numbers; real date cells as 'YYYY-MM-DD'), after
+    the name and code mapping described in the module docstring.
+
+    ``origin``: aligned with ``raw`` (same index), columns ``file`` (str),
+    ``row`` (int, header = row 1; .sav: case number), ``patient`` (pseudonym as
+    read, text or ``None``), ``date_format`` (how the file writes dates, e.g.
+    'YYYY-MM-DD') and ``decimal`` ('.' or ',') for :func:`parse_value`.
+
+    ``problems``: the :class:`Problem` s found while loading, in file order.
+    """
+
+    raw: pd.DataFrame
+    origin: pd.DataFrame
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+
+# ---------------------------------------------------------------------------
+# Values: missing, display, parsing (shared by validation and to_typed)
+
+
+def is_missing(value: Any) -> bool:
+    """Missing: None, NaN, NA, NaT, or text that is empty or only spaces."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, str):
+        return value.strip() == ""
+    if isinstance(value, (float, np.floating)):
+        return math.isnan(value)
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def show_value(value: Any) -> str | None:
+    """A value as a person would write it (34.0 -> '34'); ``None`` when missing."""
+    if is_missing(value):
+        return None
+    if isinstance(value, (bool, np.bool_)):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        return value.isoformat(sep=" ")
+    return str(value)
+
+
+_DATE_TOKENS = {"YYYY": r"(?P<year>\d{4})", "MM": r"(?P<month>\d{2})", "DD": r"(?P<day>\d{2})"}
+_DATE_SEPARATORS = "-./ "
+
+
+def date_pattern(date_format: str) -> re.Pattern[str]:
+    """Regular expression for a date format written with YYYY, MM, DD and separators -./ and space.
+
+    Raises ValueError for a format that is not built from exactly these parts.
+    """
+    rest = date_format
+    pattern = ""
+    seen = set()
+    while rest:
+        for token, rx in _DATE_TOKENS.items():
+            if rest.startswith(token):
+                if token in seen:
+                    raise ValueError(f"date format {date_format!r} uses {token} twice")
+                seen.add(token)
+                pattern += rx
+                rest = rest[len(token):]
+                break
+        else:
+            if rest[0] not in _DATE_SEPARATORS:
+                raise ValueError(
+                    f"date format {date_format!r} is not built from YYYY, MM, DD and the separators - . / or space"
+                )
+            pattern += re.escape(rest[0])
+            rest = rest[1:]
+    if seen != set(_DATE_TOKENS):
+        raise ValueError(f"date format {date_format!r} needs YYYY, MM and DD")
+    return re.compile(pattern)
+
+
+_NUMBER = {
+    ".": re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)"),
+    ",": re.compile(r"[+-]?(\d+(,\d*)?|,\d+)"),
+}
+
+
+def parse_value(value: Any, kind: str, *, date_format: str = ISO_DATE_FORMAT, decimal: str = ".") -> Any:
+    """Read one raw value as the dictionary type ``kind``; the single parser
+    used by validation (to accept or reject a value) and by :func:`to_typed`.
+
+    Returns ``None`` for a missing value (:func:`is_missing`), a float for
+    number and integer, a ``pandas.Timestamp`` for date, and text (surrounding
+    spaces removed; 34.0 written as '34') for string and category. Raises
+    ValueError whose message completes "VALUE is not ..." (e.g. "a date
+    (expected YYYY-MM-DD)").
+
+    Rules: numbers are digits with at most one decimal separator (``decimal``,
+    '.' or ','), optionally signed, with no thousands separators or exponents;
+    numeric cells (Excel, SPSS) are taken as they are. Dates are text in
+    ``date_format`` or in ISO 'YYYY-MM-DD' (how loading writes real date
+    cells), with two-digit day and month, and must exist in the calendar
+    (2021-02-30 is refused). Surrounding spaces are ignored.
+    """
+    if is_missing(value):
+        return None
+    if kind in ("string", "category"):
+        return show_value(value).strip()
+    if kind in ("number", "integer"):
+        number = _parse_number(value, decimal)
+        if kind == "integer" and not number.is_integer():
+            raise ValueError("a whole number")
+        return number
+    if kind == "date":
+        return _parse_date(value, date_format)
+    raise ValueError(f"of the unknown type {kind!r}")
+
+
+def _parse_number(value: Any, decimal: str) -> float:
+    example = "12,5" if decimal == "," else "12.5"
+    expected = f"a number (expected digits with a decimal {'comma' if decimal == ',' else 'point'}, such as {example})"
+    if isinstance(value, (bool, np.bool_)):
+        raise ValueError(expected)
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise ValueError(expected)
+        return number
+    if not isinstance(value, str):
+        raise ValueError(expected)
+    text = value.strip()
+    if decimal not in _NUMBER or not _NUMBER[decimal].fullmatch(text):
+        raise ValueError(expected)
+    return float(text.replace(",", ".")) if decimal == "," else float(text)
+
+
+def _parse_date(value: Any, date_format: str) -> pd.Timestamp:
+    expected = f"a date (expected {date_format})"
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        if value.time() != dt.time(0):
+            raise ValueError(expected)
+        return pd.Timestamp(value.date())
+    if isinstance(value, dt.date):
+        return pd.Timestamp(value)
+    if not isinstance(value, str):
+        raise ValueError(expected)
+    text = value.strip()
+    for fmt in dict.fromkeys((date_format, ISO_DATE_FORMAT)):
+        match = date_pattern(fmt).fullmatch(text)
+        if match:
+            try:
+                day = dt.date(int(match["year"]), int(match["month"]), int(match["day"]))
+            except ValueError:
+                raise ValueError(expected) from None
+            return pd.Timestamp(day)
+    raise ValueError(expected)
+
+
+def to_typed(raw: pd.DataFrame, dictionary: Dictionary, *, origin: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Analysis types for data that PASSED validation.
+
+    Returns a new frame with the same index and one column per dictionary
+    variable, in dictionary order: date -> ``datetime64[ns]``, number ->
+    ``float64``, integer -> ``Int64``, category and string -> pandas
+    ``string`` (the dictionary codes; surrounding spaces removed); missing ->
+    NA. Values are read with :func:`parse_value`, the function validation used
+    to accept them; ``origin`` (from :class:`LoadedCohort`) supplies each row's
+    ``date_format`` and ``decimal`` (without it: the dictionary's date format
+    and a decimal point). Raises ValueError for a value validation would have
+    refused.
+    """
+    if origin is not None and not origin.index.equals(raw.index):
+        raise ValueError("origin is not aligned with raw (different index)")
+    n = len(raw)
+    formats = list(origin["date_format"]) if origin is not None else [dictionary.date_format] * n
+    decimals = list(origin["decimal"]) if origin is not None else ["."] * n
+    out = {}
+    for var in dictionary.variables:
+        column = raw[var.name] if var.name in raw.columns else pd.Series([None] * n, index=raw.index, dtype=object)
+        values = []
+        for pos, value in enumerate(column):
+            try:
+                values.append(parse_value(value, var.type, date_format=formats[pos], decimal=decimals[pos]))
+            except ValueError as err:
+                raise ValueError(
+                    f"to_typed needs validated data: row {raw.index[pos]!r}, column {var.name}: "
+                    f"{show_value(value)} is not {err}"
+                ) from None
+        if var.type == "date":
+            out[var.name] = pd.Series(pd.to_datetime(values), index=raw.index).astype("datetime64[ns]")
+        elif var.type == "number":
+            out[var.name] = pd.Series([np.nan if v is None else v for v in values], index=raw.index, dtype="float64")
+        elif var.type == "integer":
+            out[var.name] = pd.Series(pd.array(values, dtype="Int64"), index=raw.index)
+        else:
+            out[var.name] = pd.Series(pd.array(values, dtype="string"), index=raw.index)
+    return pd.DataFrame(out, index=raw.index)
+
+
+# ---------------------------------------------------------------------------
+# The site's mapping file
+
+
+@dataclass(frozen=True)
+class SiteMapping:
+    """A parsed mapping file (format: data/mapping.example.yml).
+
+    ``columns``: their column name (case-folded) -> dictionary name, or ``None``
+    to ignore the column on purpose; ``codes``: dictionary column -> their code
+    (case-folded) -> dictionary code; ``missing``: case-folded tokens that mean
+    missing.
+    """
+
+    columns: dict[str, str | None] = field(default_factory=dict, hash=False)
+    codes: dict[str, dict[str, str]] = field(default_factory=dict, hash=False)
+    date_format: str | None = None
+    decimal: str = "."
+    delimiter: str = ","
+    missing: tuple[str, ...] = ()
+
+
+class _StringBoolLoader(yaml.SafeLoader):
+    """YAML without YAML 1.1 booleans: yes/no/on/off stay text (they are codes here)."""
+
+
+_StringBoolLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def _key(value: Any) -> str:
+    """How codes and names are compared: text form, no surrounding spaces, case-folded."""
+    return (show_value(value) or "").strip().casefold()
+
+
+def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[SiteMapping | None, list[Problem]]:
+    """Read and check a mapping file; ``None`` (with problems) when it cannot be used."""
+    shown = _shown_path(path)
+
+    def problem(message: str) -> Problem:
+        return Problem(file, None, None, None, None, "mapping", f"mapping file {shown}: {message}")
+
+    try:
+        spec = yaml.load(Path(path).read_text(encoding="utf-8-sig"), Loader=_StringBoolLoader)
+    except FileNotFoundError:
+        return None, [problem("the file does not exist.")]
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        return None, [problem(f"cannot be read ({type(err).__name__}); check that it is a YAML file.")]
+    spec = spec or {}
+    if not isinstance(spec, dict):
+        return None, [problem("must be a list of entries such as 'columns:' and 'codes:'.")]
+    problems = []
+    for key in spec:
+        if key not in MAPPING_KEYS:
+            problems.append(problem(f"unknown entry {key!r} (allowed: {', '.join(MAPPING_KEYS)})."))
+
+    columns: dict[str, str | None] = {}
+    for theirs, ours in (spec.get("columns") or {}).items():
+        if ours is not None and str(ours) not in dictionary:
+            problems.append(problem(f"column {theirs!r} is mapped to {ours!r}, which is not in the data dictionary."))
+            continue
+        columns[_key(theirs)] = None if ours is None else str(ours)
+
+    codes: dict[str, dict[str, str]] = {}
+    for column, table in (spec.get("codes") or {}).items():
+        column = str(column)
+        if column not in dictionary:
+            problems.append(problem(f"codes are given for {column!r}, which is not in the data dictionary."))
+            continue
+        if not isinstance(table, dict):
+            problems.append(problem(f"codes for {column} must be pairs 'their code: our code'."))
+            continue
+        allowed = dictionary[column].code_labels
+        codes[column] = {}
+        for theirs, ours in table.items():
+            ours_text = show_value(ours)
+            if allowed and ours_text not in allowed:
+                problems.append(
+                    problem(
+                        f"code {theirs!r} of {column} is mapped to {ours_text!r}, which is not a code of {column} "
+                        f"(codes: {', '.join(allowed)})."
+                    )
+                )
+                continue
+            codes[column][_key(theirs)] = ours_text
+
+    date_format = spec.get("date_format")
+    if date_format is not None:
+        try:
+            date_pattern(str(date_format))
+        except ValueError as err:
+            problems.append(problem(f"{err} (for example DD.MM.YYYY)."))
+            date_format = None
+    decimal = str(spec.get("decimal", "."))
+    if decimal not in (".", ","):
+        problems.append(problem(f"decimal must be \".\" or \",\", not {decimal!r}."))
+        decimal = "."
+    delimiter = str(spec.get("delimiter", ","))
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    if len(delimiter) != 1:
+        problems.append(problem(f"delimiter must be one character such as \";\", not {delimiter!r}."))
+        delimiter = ","
+    missing = spec.get("missing") or []
+    if not isinstance(missing, list):
+        missing = [missing]
+    mapping = SiteMapping(
+        columns=columns,
+        codes=codes,
+        date_format=str(date_format) if date_format is not None else None,
+        decimal=decimal,
+        delimiter=delimiter,
+        missing=tuple(_key(m) for m in missing),
+    )
+    return (None if problems else mapping), problems
+
+
+# ---------------------------------------------------------------------------
+# Reading one file into a header and numbered rows
+
+
+@dataclass
+class _Table:
+    header: list[Any]
+    rows: list[tuple[int, list[Any]]]  # (row number a person sees, cells)
+
+
+def _shown_path(path: Path) -> str:
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _blank(cells: Sequence[Any]) -> bool:
+    return all(is_missing(c) for c in cells)
+
+
+def _read_csv(path: Path, file: str, delimiter: str) -> tuple[_Table | None, list[Problem]]:
+    def problem(rule: str, message: str) -> tuple[None, list[Problem]]:
+        return None, [Problem(file, None, None, None, None, rule, message)]
+
+    data = path.read_bytes()
+    if not data.strip():
+        return problem("empty_file", "the file is empty.")
+    if b"\x00" in data:
+        return problem(
+            "unreadable_file",
+            "the file is not plain text (it may be UTF-16 'Unicode text' or a renamed spreadsheet); "
+            "save it as CSV UTF-8.",
+        )
+    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
+        try:
+            text = data.decode(encoding)
+            break
+        except UnicodeDecodeError:
+            continue
+    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    numbered = [(number, cells) for number, cells in enumerate(records, start=1)]
+    while numbered and _blank(numbered[0][1]):
+        numbered.pop(0)
+    if not numbered:
+        return problem("empty_file", "the file is empty.")
+    header_number, header = numbered[0]
+    if header_number != 1:
+        return problem(
+            "header_row",
+            f"row 1 is empty; the column names must be in row 1 (they were found in row {header_number}).",
+        )
+    if len(header) == 1:
+        for sep, name in ((";", "semicolons (;)"), ("\t", "tabs")):
+            if sep != delimiter and sep in header[0]:
+                shown = "\\t" if sep == "\t" else sep
+                return problem(
+                    "delimiter",
+                    f"the values seem to be separated by {name}, not by commas; save the file as "
+                    f"comma-separated CSV, or write delimiter: \"{shown}\" in the site's mapping file.",
+                )
+    return _Table(header, [(n, cells) for n, cells in numbered[1:]]), []
+
+
+def _excel_cell(value: Any) -> Any:
+    """A real date cell becomes 'YYYY-MM-DD'; an empty cell None; everything else stays as read."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (dt.time, dt.timedelta)):
+        return str(value)
+    return value
+
+
+def _read_excel(path: Path, file: str, sheet: str | int | None) -> tuple[_Table | None, list[Problem]]:
+    import openpyxl  # an optional reader: imported only for Excel files
+
+    def problem(rule: str, message: str) -> tuple[None, list[Problem]]:
+        return None, [Problem(file, None, None, None, None, rule, message)]
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises many types for a damaged file
+        return problem(
+            "unreadable_file",
+            f"the file cannot be read as an Excel workbook (.xlsx) ({type(err).__name__}); "
+            "it may be damaged or in another format.",
+        )
+    try:
+        names = workbook.sheetnames
+        if sheet is None:
+            if len(names) > 1:
+                return problem(
+                    "sheet",
+                    f"the workbook has {len(names)} sheets ({', '.join(names)}); name the one to read "
+                    f"in the configuration (sheet: {names[0]}).",
+                )
+            name = names[0]
+        elif isinstance(sheet, int) and not isinstance(sheet, bool):
+            if not 1 <= sheet <= len(names):
+                return problem(
+                    "sheet",
+                    f"sheet {sheet} does not exist: sheets are numbered from 1 and the workbook has "
+                    f"{len(names)} ({', '.join(names)}).",
+                )
+            name = names[sheet - 1]
+        else:
+            if str(sheet) not in names:
+                return problem(
+                    "sheet", f"there is no sheet named {sheet!r}; the sheets are: {', '.join(names)}."
+                )
+            name = str(sheet)
+        worksheet = workbook[name]
+        worksheet.reset_dimensions()  # the size stored in the file may be wrong: read every cell
+        rows = [
+            (number, [_excel_cell(v) for v in values])
+            for number, values in enumerate(worksheet.iter_rows(min_row=1, values_only=True), start=1)
+        ]
+    finally:
+        workbook.close()
+    if not rows or _blank(rows[0][1]):
+        if all(_blank(cells) for _, cells in rows):
+            return problem("empty_file", "the sheet is empty.")
+        return problem("header_row", "row 1 is empty; the column names must be in row 1.")
+    return _Table(rows[0][1], rows[1:]), []
+
+
+def _read_sav(path: Path, file: str) -> tuple[_Table | None, list[Problem]]:
+    import pyreadstat  # an optional reader: imported only for SPSS files
+
+    try:
+        frame, meta = pyreadstat.read_sav(str(path), apply_value_formats=False)
+    except Exception as err:  # pyreadstat raises its own error types
+        return None, [
+            Problem(
+                file, None, None, None, None, "unreadable_file",
+                f"the file cannot be read as an SPSS data file (.sav) ({type(err).__name__}).",
+            )
+        ]
+    labels = {
+        name: {_key(code): label for code, label in table.items()}
+        for name, table in (meta.variable_value_labels or {}).items()
+    }
+    header = list(frame.columns)
+    rows = []
+    for case, values in enumerate(frame.itertuples(index=False, name=None), start=1):
+        cells = []
+        for name, value in zip(header, values):
+            value = _excel_cell(value)
+            if isinstance(value, str) and value == "":
+                value = None  # SPSS writes an empty text value for missing
+            elif name in labels and not is_missing(value):
+                value = labels[name].get(_key(value), value)  # an unlabelled code stays as read
+            cells.append(value)
+        rows.append((case, cells))
+    return _Table(header, rows), []
+
+
+# ---------------------------------------------------------------------------
+# From a table to dictionary columns
+
+
+def _identifier_kind(name: str, dictionary: Dictionary) -> str | None:
+    """Which identifier pattern the column name matches, if any. The name is tried as
+    written and with every run of spaces and punctuation written as '_' ("Last Name",
+    "E-Mail" -> last_name, e_mail), as the patterns use underscores."""
+    if name.casefold() in {n.casefold() for n in dictionary.names}:
+        return None
+    plain = re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_")
+    for kind, pattern in dictionary.identifier_patterns:
+        if re.search(pattern, name, flags=re.IGNORECASE) or re.search(pattern, plain, flags=re.IGNORECASE):
+            return kind
+    return None
+
+
+def _column_letter(position: int) -> str:
+    letters = ""
+    position += 1
+    while position:
+        position, rem = divmod(position - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _builtin_codes(dictionary: Dictionary) -> dict[str, dict[str, str]]:
+    """Per category variable: code or label (case-folded) -> code; codes win over labels."""
+    out = {}
+    for var in dictionary.variables:
+        if var.type == "category":
+            table = {_key(label): code for code, label in var.codes}
+            table.update({_key(code): code for code, _ in var.codes})
+            out[var.name] = table
+    return out
+
+
+def _frame_from_table(
+    table: _Table, source: Source, mapping: SiteMapping, dictionary: Dictionary, file: str
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    problems: list[Problem] = []
+    names = {n.casefold(): n for n in dictionary.names}
+    width = max([len(table.header)] + [len(cells) for _, cells in table.rows])
+    header = list(table.header) + [None] * (width - len(table.header))
+    rows = [(n, list(cells) + [None] * (width - len(cells))) for n, cells in table.rows]
+    rows = [(n, cells) for n, cells in rows if not _blank(cells)]  # blank lines are not patients
+
+    taken: dict[str, int] = {}
+    unknown_seen: set[str] = set()
+    for pos, name in enumerate(header):
+        has_values = any(not is_missing(cells[pos]) for _, cells in rows)
+        text = show_value(name)
+        if text is None:
+            if has_values and pos < len(table.header):  # beyond the header: reported as row_length
+                problems.append(
+                    Problem(
+                        file, None, None, _column_letter(pos), None, "unknown_column",
+                        f"column {_column_letter(pos)} has values but no name in row 1; it was ignored.",
+                        "warning",
+                    )
+                )
+            continue
+        text = text.strip()
+        kind = _identifier_kind(text, dictionary)
+        if kind is not None:
+            problems.append(
+                Problem(
+                    file, None, None, text, None, "identifier_column",
+                    f"the column '{text}' looks like a direct identifier ({kind}) and was refused: its values "
+                    "were not read. Direct identifiers must not leave the site; remove the column from the "
+                    "export (each patient is identified only by the study pseudonym, patient_id).",
+                )
+            )
+            continue
+        if _key(text) in mapping.columns:
+            target = mapping.columns[_key(text)]
+            if target is None:
+                continue  # ignored on purpose by the mapping file
+        elif text.casefold() in names:
+            target = names[text.casefold()]
+        else:
+            if text.casefold() not in unknown_seen:
+                unknown_seen.add(text.casefold())
+                problems.append(
+                    Problem(
+                        file, None, None, text, None, "unknown_column",
+                        f"the column '{text}' is not in the data dictionary and was ignored "
+                        "(rename it in the site's mapping file if it holds a dictionary variable).",
+                        "warning",
+                    )
+                )
+            continue
+        if target in taken:
+            first = show_value(header[taken[target]])
+            problems.append(
+                Problem(
+                    file, None, None, target, None, "duplicated_column",
+                    f"{target} appears twice (columns {_column_letter(taken[target])} '{first}' and "
+                    f"{_column_letter(pos)} '{text}'); only the first was read. Keep one column per variable.",
+                )
+            )
+            continue
+        taken[target] = pos
+
+    for number, cells in rows:
+        if len(table.header) < width and any(not is_missing(c) for c in cells[len(table.header):]):
+            patient = show_value(cells[taken["patient_id"]]) if "patient_id" in taken else None
+            problems.append(
+                Problem(
+                    file, number, patient, None, None, "row_length",
+                    f"the row has more values than there are column names ({len(table.header)}); "
+                    "the values beyond the last named column were not read.",
+                )
+            )
+
+    missing_tokens = set(mapping.missing)
+    builtin = _builtin_codes(dictionary)
+    data: dict[str, list[Any]] = {}
+    for var in dictionary.variables:
+        if var.name not in taken:
+            data[var.name] = [None] * len(rows)
+            continue
+        pos = taken[var.name]
+        values = []
+        for _, cells in rows:
+            value = cells[pos]
+            if isinstance(value, str) and value == "":
+                value = None
+            elif missing_tokens and not is_missing(value) and _key(value) in missing_tokens:
+                value = None
+            if not is_missing(value) and var.name in mapping.codes:
+                value = mapping.codes[var.name].get(_key(value), value)
+            if not is_missing(value) and var.name in builtin:
+                value = builtin[var.name].get(_key(value), value)
+            values.append(value)
+        data[var.name] = values
+    raw = pd.DataFrame(data, columns=dictionary.names, dtype=object)
+
+    if "site" not in taken:
+        if source.site is None:
+            problems.append(
+                Problem(
+                    file, None, None, "site", None, "missing_site",
+                    "the file has no site column and the configuration names no site for it; add "
+                    "site: CODE to this file's entry under data: sources: in analysis.yml.",
+                )
+            )
+        else:
+            raw["site"] = str(source.site)
+    elif source.site is not None:
+        for i, value in enumerate(raw["site"]):
+            if is_missing(value):
+                raw.iat[i, raw.columns.get_loc("site")] = str(source.site)
+            elif show_value(value).strip() != str(source.site):
+                problems.append(
+                    Problem(
+                        file, rows[i][0], show_value(raw["patient_id"].iat[i]), "site", show_value(value),
+                        "site_mismatch",
+                        f"site {show_value(value)} differs from the site {source.site} named for this file "
+                        "in the configuration.",
+                    )
+                )
+
+    for var in dictionary.variables:
+        if var.required and var.name not in taken and var.name != "site":
+            problems.append(
+                Problem(
+                    file, None, None, var.name, None, "missing_column",
+                    f"the required column {var.name} ({var.label}) is missing from the file.",
+                )
+            )
+
+    origin = pd.DataFrame(
+        {
+            "file": [file] * len(rows),
+            "row": [n for n, _ in rows],
+            "patient": [show_value(v) for v in raw["patient_id"]],
+            "date_format": [mapping.date_format or dictionary.date_format] * len(rows),
+            "decimal": [mapping.decimal] * len(rows),
+        },
+        columns=list(ORIGIN_COLUMNS),
+    )
+    origin["row"] = origin["row"].astype("int64")
+    return raw, origin, problems
+
+
+def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list[Problem]]:
+    path = Path(source.path)
+    file = _shown_path(path)
+    problems: list[Problem] = []
+    mapping = SiteMapping()
+    if source.mapping is not None:
+        read, mapping_problems = read_mapping(Path(source.mapping), dictionary, file=file)
+        problems += mapping_problems
+        if read is None:
+            return None, None, problems
+        mapping = read
+    if not path.exists():
+        return None, None, problems + [
+            Problem(file, None, None, None, None, "unreadable_file", "the file does not exist.")
+        ]
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            table, read_problems = _read_csv(path, file, mapping.delimiter)
+        elif suffix == ".xlsx":
+            table, read_problems = _read_excel(path, file, source.sheet)
+        elif suffix == ".sav":
+            table, read_problems = _read_sav(path, file)
+        elif suffix == ".xls":
+            table, read_problems = None, [
+                Problem(
+                    file, None, None, None, None, "unreadable_file",
+                    "old Excel files (.xls) cannot be read; save the workbook as .xlsx.",
+                )
+            ]
+        else:
+            table, read_problems = None, [
+                Problem(
+                    file, None, None, None, None, "unreadable_file",
+                    f"files of type '{suffix}' cannot be read; use CSV, Excel .xlsx or SPSS .sav.",
+                )
+            ]
+    except OSError as err:
+        table, read_problems = None, [
+            Problem(file, None, None, None, None, "unreadable_file", f"the file cannot be opened ({err.strerror}).")
+        ]
+    problems += read_problems
+    if table is None:
+        return None, None, problems
+    raw, origin, frame_problems = _frame_from_table(table, source, mapping, dictionary, file)
+    problems += frame_problems
+    if raw.empty:
+        problems.append(
+            Problem(file, None, None, None, None, "no_patients", "the file has column names but no patients.")
+        )
+    return raw, origin, problems
+
+
+def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCohort:
+    """Read every source and pool the rows into one :class:`LoadedCohort`.
+
+    Formats: CSV (UTF-8, UTF-8 with BOM, or Windows-1252/Latin-1 text;
+    delimiter ',' unless the mapping file says otherwise), Excel .xlsx (the
+    Source's ``sheet``, by name or by position counting from 1; a workbook with
+    several sheets needs one named) and SPSS .sav (value labels applied).
+    A file that cannot be read contributes no rows and one problem saying why;
+    the other files are still read. Rows that are entirely empty are not
+    patients and are skipped; every other row is kept, whatever it contains.
+    """
+    if not sources:
+        raise ValueError("no data sources given")
+    raws, origins, problems = [], [], []
+    for source in sources:
+        raw, origin, file_problems = _load_one(source, dictionary)
+        problems += file_problems
+        if raw is not None and not raw.empty:
+            raws.append(raw)
+            origins.append(origin)
+    if raws:
+        raw = pd.concat(raws, ignore_index=True)
+        origin = pd.concat(origins, ignore_index=True)
+    else:
+        raw = pd.DataFrame({name: pd.Series(dtype=object) for name in dictionary.names})
+        origin = pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in ORIGIN_COLUMNS})
+    raw = raw.astype(object)
+    raw = raw.where(raw.notna(), None)
+    return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems))

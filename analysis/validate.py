@@ -1,0 +1,610 @@
+"""Validation of the loaded cohort against the data dictionary (load -> validate).
+
+Validation only checks and reports; it never changes the data. The checks are
+a pandera ``DataFrameSchema`` built from ``data/dictionary.yml``
+(:func:`build_schema`), run with ``lazy=True`` so that every failure is
+collected at once; pandera's failure cases are mapped back to the file, row
+and patient through ``LoadedCohort.origin`` and reworded as plain
+:class:`~analysis.load.Problem` messages.
+
+Rules, per value (column checks): the value can be read as its type (a date
+that exists in the calendar, a number); a category holds one of its codes; a
+number lies in its range; a required variable is present.
+
+Rules across a row (dataframe-level "wide" checks, one boolean per row):
+
+* conditional requirements both ways: a variable whose requirement is a
+  condition (``salvage == yes``) is present exactly when the condition holds
+  ("cr_date is given but best_response is PR"; "best_response is CR but
+  cr_date is missing"). This also covers: no best response, salvage class or
+  salvage date without salvage; a cause of death only with a date of death; a
+  relapse after salvage remission only after CR/CRi.
+* clinical order of dates (:data:`CLINICAL_ORDER`): each date is on or after
+  the nearest earlier date in the order that is given (equal dates allowed);
+* end of follow-up (date of death when given, else date of last contact): no
+  date after it;
+* the consolidative transplant after salvage (hsct_date) is on or after the
+  start of salvage;
+* the date of last contact is not after the date of death.
+
+Across all sites: the pseudonym (patient_id) is unique.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+from pandera.errors import SchemaErrors
+
+from .config import Config
+from .dictionary import Condition, Dictionary, Variable, load_dictionary
+from .load import (
+    ISO_DATE_FORMAT,
+    LoadedCohort,
+    Problem,
+    is_missing,
+    load_sources,
+    parse_value,
+    show_value,
+)
+
+__all__ = [
+    "CLINICAL_ORDER",
+    "END_OF_FOLLOW_UP",
+    "DataValidationError",
+    "Problem",
+    "ValidationReport",
+    "build_schema",
+    "validate",
+    "validate_config",
+]
+
+#: Dates in the order the clinical course allows (each on or after the previous).
+CLINICAL_ORDER = (
+    "diagnosis_date",
+    "cart_date",
+    "relapse_date",
+    "salvage_date",
+    "cr_date",
+    "post_salvage_relapse_date",
+)
+#: End of follow-up: the first of these that is given.
+END_OF_FOLLOW_UP = ("death_date", "last_contact_date")
+ORDER_IN_WORDS = (
+    "diagnosis, CAR-T infusion, relapse, start of salvage, CR/CRi, relapse after salvage, "
+    "then death or last contact"
+)
+_POSITION = "__position__"  # helper column: keeps every failing row visible in pandera's failure cases
+_PATIENT_ID = "patient_id"
+
+
+# ---------------------------------------------------------------------------
+# The report
+
+
+class DataValidationError(ValueError):
+    """The data failed validation; ``report`` holds every problem."""
+
+    def __init__(self, report: "ValidationReport") -> None:
+        super().__init__(report.format())
+        self.report = report
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Every problem found, loading problems first, then validation problems
+    in file and row order.
+
+    ``n_patients``: rows loaded; ``n_files``: files that contributed rows.
+    """
+
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+    n_patients: int = 0
+    n_files: int = 0
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.level == "error")
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.level == "warning")
+
+    @property
+    def ok(self) -> bool:
+        """True when there is no error-level problem (warnings do not fail)."""
+        return not self.errors
+
+    def format(self) -> str:
+        """One line per problem, then a line counting them and a line saying what to do."""
+        lines = [p.line() for p in self.problems]
+        patients = {(p.file, p.row) for p in self.problems if p.row is not None}
+        whole_files = sum(1 for p in self.problems if p.row is None)
+        if not self.problems:
+            lines.append(
+                f"No problems: {_count(self.n_patients, 'patient')} from {_count(self.n_files, 'file')} "
+                "passed every check."
+            )
+            return "\n".join(lines)
+        n_err, n_warn = len(self.errors), len(self.warnings)
+        summary = (
+            f"{_count(len(self.problems), 'problem')} ({_count(n_err, 'error')}, {_count(n_warn, 'warning')}) "
+            f"concerning {_count(len(patients), 'patient')} of {self.n_patients} loaded"
+        )
+        if whole_files:
+            summary += f"; {_count(whole_files, 'problem')} concern a whole file or column"
+        lines.append(summary + ".")
+        if n_err:
+            lines.append(
+                "What to do: correct each value named above in the site's export (or the site's mapping "
+                "file, see data/mapping.example.yml) and run again; data/dictionary.yml defines every "
+                "variable, code and rule. Nothing is analysed until every error is resolved."
+            )
+        else:
+            lines.append("The data can be analysed; the warnings name columns that were not used.")
+        return "\n".join(lines)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per problem; columns file, row, patient, column, value, rule, message, level."""
+        columns = ["file", "row", "patient", "column", "value", "rule", "message", "level"]
+        frame = pd.DataFrame([{c: getattr(p, c) for c in columns} for p in self.problems], columns=columns)
+        frame["row"] = frame["row"].astype("Int64")
+        return frame
+
+    def raise_if_errors(self) -> None:
+        """Raise :class:`DataValidationError` (message: :meth:`format`) when not ``ok``."""
+        if not self.ok:
+            raise DataValidationError(self)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+# ---------------------------------------------------------------------------
+# Row-wise helpers shared by the checks and by the messages
+
+
+def _present(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: not is_missing(v)).astype(bool)
+
+
+def _valid_code(var: Variable) -> Callable[[Any], bool]:
+    allowed = set(var.code_labels)
+    return lambda v: is_missing(v) or parse_value(v, "category") in allowed
+
+
+class _Dates:
+    """The date columns of some rows, read once with :func:`parse_value`
+    (NaT where missing or unreadable: the type check reports those), and the
+    date rules evaluated on them, one value per row.
+    """
+
+    def __init__(
+        self, frame: pd.DataFrame, dates: tuple[str, ...], order: tuple[str, ...], end: tuple[str, ...],
+        date_format: str,
+    ) -> None:
+        def read(value: Any) -> np.datetime64:
+            try:
+                day = parse_value(value, "date", date_format=date_format)
+            except ValueError:
+                day = None
+            return np.datetime64("NaT", "D") if day is None else np.datetime64(day.date(), "D")
+
+        self.index = frame.index
+        self.columns = dates
+        self.order = order
+        self.end = end
+        self.followed = order + tuple(c for c in dates if c not in order and c not in end)
+        n = len(frame)
+        self.values = np.array(
+            [[read(v) for v in frame[c]] if c in frame else [np.datetime64("NaT", "D")] * n for c in dates],
+            dtype="datetime64[D]",
+        ).reshape(len(dates), n).T  # rows x date columns
+
+    def __getitem__(self, column: str) -> np.ndarray:
+        return self.values[:, self.columns.index(column)]
+
+    def earlier(self) -> np.ndarray:
+        """For each row and each date of the clinical order: the position (in the order) of the
+        nearest earlier date that is given, or -1."""
+        n = len(self.index)
+        nearest = np.full(n, -1)
+        out = np.full((n, len(self.order)), -1)
+        for j, column in enumerate(self.order):
+            out[:, j] = nearest
+            nearest = np.where(~np.isnat(self[column]), j, nearest)
+        return out
+
+    def order_violations(self) -> np.ndarray:
+        """rows x order: the date is before the nearest earlier given date (NaT compares False)."""
+        if not self.order:
+            return np.zeros((len(self.index), 0), dtype=bool)
+        values = np.column_stack([self[c] for c in self.order])
+        earlier = self.earlier()
+        rows = np.arange(len(self.index))[:, None]
+        before = values[rows, np.clip(earlier, 0, None)]
+        return (earlier >= 0) & (values < before)
+
+    def end_of_follow_up(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per row: (name, date) of the end of follow-up, the first of ``end`` that is given."""
+        names = np.full(len(self.index), None, dtype=object)
+        when = np.full(len(self.index), np.datetime64("NaT", "D"))
+        for column in reversed(self.end):  # the first given wins
+            given = ~np.isnat(self[column])
+            names[given] = column
+            when[given] = self[column][given]
+        return names, when
+
+    def after_end(self) -> np.ndarray:
+        """Per row: the first date (clinical order first, then the others) after the end of follow-up, or None."""
+        _, when = self.end_of_follow_up()
+        out = np.full(len(self.index), None, dtype=object)
+        for column in reversed(self.followed):  # the first one wins
+            out[self[column] > when] = column
+        return out
+
+
+def _row_check(values: np.ndarray, index: pd.Index) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=bool), index=index)
+
+
+# ---------------------------------------------------------------------------
+# The schema
+
+
+def _name(rule: str, column: str | None) -> str:
+    return f"{rule}|{column or ''}"
+
+
+def _split(check_name: str) -> tuple[str, str | None]:
+    rule, _, column = check_name.partition("|")
+    return rule, column or None
+
+
+def _parses(kind: str, date_format: str, decimal: str) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        try:
+            parse_value(value, kind, date_format=date_format, decimal=decimal)
+        except ValueError:
+            return False
+        return True
+
+    return check
+
+
+def _in_range(var: Variable, decimal: str) -> Callable[[Any], bool]:
+    low, high = var.range
+
+    def check(value: Any) -> bool:
+        try:
+            number = parse_value(value, var.type, decimal=decimal)
+        except ValueError:
+            return True  # the type check reports it
+        return number is None or low <= number <= high
+
+    return check
+
+
+def _date_columns(dictionary: Dictionary) -> tuple[str, ...]:
+    return tuple(v.name for v in dictionary.variables if v.type == "date")
+
+
+def build_schema(
+    dictionary: Dictionary,
+    *,
+    date_format: str = ISO_DATE_FORMAT,
+    decimal: str = ".",
+    clinical_order: tuple[str, ...] = CLINICAL_ORDER,
+    end_of_follow_up: tuple[str, ...] = END_OF_FOLLOW_UP,
+) -> pa.DataFrameSchema:
+    """The pandera schema for raw rows written with ``date_format`` and ``decimal``.
+
+    Built from the dictionary: one Column per variable (no dtype: raw values
+    are checked as written) with element-wise checks ``type``, ``code``,
+    ``range``, ``required``; dataframe-level checks, each returning one
+    boolean per row: ``required_if`` and ``not_applicable`` for each
+    conditional requirement, ``date_order`` (each date of ``clinical_order``
+    on or after the nearest earlier one given), ``end_of_follow_up`` (no date
+    after the first of ``end_of_follow_up`` that is given),
+    ``hsct_before_salvage`` and ``contact_after_death``. Check names are
+    'rule|column' ('rule|' for rules across columns). Validate with
+    ``lazy=True``.
+    """
+    dates = _date_columns(dictionary)
+    order = tuple(c for c in clinical_order if c in dates)
+    end = tuple(c for c in end_of_follow_up if c in dates)
+    columns = {}
+    for var in dictionary.variables:
+        checks = []
+        if var.required:
+            checks.append(
+                pa.Check(lambda v: not is_missing(v), element_wise=True, ignore_na=False, name=_name("required", var.name))
+            )
+        if var.type in ("number", "integer", "date"):
+            checks.append(
+                pa.Check(_parses(var.type, date_format, decimal), element_wise=True, name=_name("type", var.name))
+            )
+        if var.type == "category" and var.codes:
+            checks.append(pa.Check(_valid_code(var), element_wise=True, name=_name("code", var.name)))
+        if var.range is not None and var.type in ("number", "integer"):
+            checks.append(pa.Check(_in_range(var, decimal), element_wise=True, name=_name("range", var.name)))
+        columns[var.name] = pa.Column(None, checks=checks, nullable=True, required=True)
+
+    wide: list[pa.Check] = []
+    for var in dictionary.variables:
+        cond = var.required_if
+        if cond is None:
+            continue
+
+        def required_if(df: pd.DataFrame, col: str = var.name, cond: Condition = cond) -> pd.Series:
+            return ~(cond.holds(df) & ~_present(df[col]))
+
+        def not_applicable(df: pd.DataFrame, col: str = var.name, cond: Condition = cond) -> pd.Series:
+            return ~(_present(df[col]) & ~cond.holds(df) & _condition_known(df, cond, dictionary))
+
+        wide.append(pa.Check(required_if, name=_name("required_if", var.name)))
+        wide.append(pa.Check(not_applicable, name=_name("not_applicable", var.name)))
+
+    def read(df: pd.DataFrame) -> _Dates:
+        return _Dates(df, dates, order, end, date_format)
+
+    if len(order) > 1:
+        wide.append(
+            pa.Check(lambda df: _row_check(~read(df).order_violations().any(axis=1), df.index),
+                     name=_name("date_order", None))
+        )
+    if end:
+        wide.append(
+            pa.Check(lambda df: _row_check(pd.isna(read(df).after_end()), df.index),
+                     name=_name("end_of_follow_up", None))
+        )
+    if "hsct_date" in dates and "salvage_date" in dates:
+
+        def hsct_after_salvage(df: pd.DataFrame) -> pd.Series:
+            d = read(df)
+            return _row_check(~(d["hsct_date"] < d["salvage_date"]), df.index)
+
+        wide.append(pa.Check(hsct_after_salvage, name=_name("hsct_before_salvage", None)))
+    if "death_date" in dates and "last_contact_date" in dates:
+
+        def contact_before_death(df: pd.DataFrame) -> pd.Series:
+            d = read(df)
+            return _row_check(~(d["last_contact_date"] > d["death_date"]), df.index)
+
+        wide.append(pa.Check(contact_before_death, name=_name("contact_after_death", None)))
+
+    return pa.DataFrameSchema(columns, checks=wide, strict=False, ordered=False)
+
+
+def _condition_known(df: pd.DataFrame, cond: Condition, dictionary: Dictionary) -> pd.Series:
+    """The condition's column is missing or a valid value (else its own check already reports it)."""
+    if cond.present or cond.column not in dictionary:
+        return pd.Series(True, index=df.index)
+    var = dictionary[cond.column]
+    if var.type != "category":
+        return pd.Series(True, index=df.index)
+    return df[cond.column].map(_valid_code(var)).astype(bool)
+
+
+def _unique_schema() -> pa.DataFrameSchema:
+    """Pooled check across all sites: each given pseudonym appears once."""
+
+    def unique(df: pd.DataFrame) -> pd.Series:
+        ids = df[_PATIENT_ID].map(lambda v: None if is_missing(v) else parse_value(v, "string"))
+        return ~(ids.notna() & ids.duplicated(keep=False))
+
+    return pa.DataFrameSchema(
+        {_PATIENT_ID: pa.Column(None, nullable=True)}, checks=[pa.Check(unique, name=_name("unique_patient", _PATIENT_ID))]
+    )
+
+
+# ---------------------------------------------------------------------------
+# From pandera's failure cases to problems
+
+
+def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[str, Hashable]]:
+    """(check name, row index) of every failure, in schema order, without repeats."""
+    checked = frame.copy()
+    checked[_POSITION] = range(len(checked))
+    try:
+        schema.validate(checked, lazy=True)
+    except SchemaErrors as err:
+        cases = err.failure_cases
+        if cases["index"].isna().any() or cases["check"].isna().any():
+            broken = cases[cases["index"].isna() | cases["check"].isna()]
+            raise RuntimeError(f"a validation check could not run:\n{broken.to_string()}") from None
+        order = {name: i for i, name in enumerate(_check_names(schema))}
+        pairs = {(str(c), i) for c, i in zip(cases["check"], cases["index"])}
+        return sorted(pairs, key=lambda p: (frame.index.get_loc(p[1]), order.get(p[0], len(order))))
+    return []
+
+
+def _check_names(schema: pa.DataFrameSchema) -> list[str]:
+    names = [check.name for col in schema.columns.values() for check in col.checks]
+    return names + [check.name for check in schema.checks]
+
+
+def _problem(
+    rule: str,
+    column: str | None,
+    idx: Hashable,
+    raw: pd.DataFrame,
+    loaded: LoadedCohort,
+    dictionary: Dictionary,
+    date_format: str,
+    decimal: str,
+) -> Problem | list[Problem]:
+    """The problem(s) behind one failed check on one row, in plain words (several for
+    ``date_order`` when a row breaks the order in more than one place)."""
+    origin = loaded.origin.loc[idx]
+    row = raw.loc[idx]
+    value = show_value(row[column]) if column else None
+    where = dict(file=origin["file"], row=int(origin["row"]), patient=origin["patient"])
+    dates = _date_columns(dictionary)
+    order = tuple(c for c in CLINICAL_ORDER if c in dates)
+    end = tuple(c for c in END_OF_FOLLOW_UP if c in dates)
+    parsed = _Dates(raw.loc[[idx]], dates, order, end, date_format)  # this row only
+
+    if rule == "type":
+        var = dictionary[column]
+        try:
+            parse_value(row[column], var.type, date_format=date_format, decimal=decimal)
+            reason = "readable"  # not reached: the check failed on this value
+        except ValueError as err:
+            reason = str(err)
+        message = f"{value} is not {reason}."
+        if var.type in ("number", "integer") and decimal == "." and "," in str(row[column]):
+            message = message[:-1] + "; if this site writes decimal commas, add decimal: \",\" to its mapping file."
+        return Problem(**where, column=column, value=value, rule=rule, message=message)
+    if rule == "code":
+        var = dictionary[column]
+        allowed = ", ".join(f"{code} ({label})" for code, label in var.codes)
+        return Problem(
+            **where, column=column, value=value, rule=rule,
+            message=f"{value} is not an allowed code for {column} (allowed: {allowed}).",
+        )
+    if rule == "range":
+        var = dictionary[column]
+        low, high = var.range
+        unit = f" {var.unit}" if var.unit else ""
+        return Problem(
+            **where, column=column, value=value, rule=rule,
+            message=f"{value} is outside the allowed range for {column}, {low:g} to {high:g}{unit}.",
+        )
+    if rule == "required":
+        var = dictionary[column]
+        return Problem(
+            **where, column=column, value=value, rule=rule,
+            message=f"{column} ({var.label}) is missing; it is required for every patient.",
+        )
+    if rule in ("required_if", "not_applicable"):
+        cond = dictionary[column].required_if
+        actual = show_value(row[cond.column]) if cond.column in row.index else None
+        if rule == "required_if":
+            message = (
+                f"{column} is missing, but it is required when {cond.text()} "
+                f"(here {cond.column} is {actual})."
+            )
+        else:
+            state = f"{cond.column} is {actual}" if actual is not None else f"{cond.column} is missing"
+            message = f"{column} {value} is given, but {state}: {column} is recorded only when {cond.text()}."
+        return Problem(**where, column=column, value=value, rule=rule, message=message)
+    if rule == "date_order":
+        out = []
+        violated, earlier = parsed.order_violations()[0], parsed.earlier()[0]
+        for j in np.flatnonzero(violated):
+            later, before = order[j], order[earlier[j]]
+            out.append(
+                Problem(
+                    **where, column=None, value=show_value(row[later]), rule=rule,
+                    message=(
+                        f"{later} {show_value(row[later])} is before {before} {show_value(row[before])} "
+                        f"(dates must follow the clinical order: {ORDER_IN_WORDS})."
+                    ),
+                )
+            )
+        return out
+    if rule == "end_of_follow_up":
+        end_name = parsed.end_of_follow_up()[0][0]
+        later = parsed.after_end()[0]
+        end_value = show_value(row[end_name])
+        what = "the date of death" if end_name == "death_date" else "the date of last contact (no death recorded)"
+        return Problem(
+            **where, column=None, value=end_value, rule=rule,
+            message=(
+                f"{end_name} {end_value} is before {later} {show_value(row[later])}: no date may follow the end "
+                f"of follow-up, here {what} (dates must follow the clinical order: {ORDER_IN_WORDS})."
+            ),
+        )
+    if rule == "hsct_before_salvage":
+        hsct = show_value(row["hsct_date"])
+        return Problem(
+            **where, column=None, value=hsct, rule=rule,
+            message=(
+                f"hsct_date {hsct} is before salvage_date {show_value(row['salvage_date'])}: the consolidative "
+                "transplant after salvage cannot precede the start of salvage."
+            ),
+        )
+    if rule == "contact_after_death":
+        contact = show_value(row["last_contact_date"])
+        return Problem(
+            **where, column=None, value=contact, rule=rule,
+            message=(
+                f"last_contact_date {contact} is after death_date {show_value(row['death_date'])}: nothing can "
+                "follow death (the date of last contact is at most the date of death)."
+            ),
+        )
+    raise RuntimeError(f"no message for validation rule {rule!r}")
+
+
+def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
+    out = []
+    raw, origin = loaded.raw, loaded.origin
+    for check, idx in _failures(_unique_schema(), raw[[_PATIENT_ID]]):
+        pid = parse_value(raw.at[idx, _PATIENT_ID], "string")
+        others = [
+            f"{origin.at[j, 'file']} row {origin.at[j, 'row']}"
+            for j in raw.index
+            if j != idx and not is_missing(raw.at[j, _PATIENT_ID]) and parse_value(raw.at[j, _PATIENT_ID], "string") == pid
+        ]
+        out.append(
+            (
+                idx,
+                Problem(
+                    file=origin.at[idx, "file"], row=int(origin.at[idx, "row"]), patient=origin.at[idx, "patient"],
+                    column=_PATIENT_ID, value=pid, rule="unique_patient",
+                    message=(
+                        f"patient_id {pid} is used more than once (also {'; '.join(others)}); each pseudonym "
+                        "must be unique across all sites."
+                    ),
+                ),
+            )
+        )
+    return out
+
+
+def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
+    """Check the loaded cohort against every rule of the dictionary; report all problems at once.
+
+    Rows are validated with :func:`build_schema` for the way their file writes
+    dates and decimals (``origin.date_format``, ``origin.decimal``), then all
+    sites together for unique pseudonyms. A required column reported missing
+    from a whole file is not reported again for each of its rows.
+    """
+    raw, origin = loaded.raw, loaded.origin
+    if not raw.index.equals(origin.index):
+        raise ValueError("loaded.origin is not aligned with loaded.raw (different index)")
+    absent = {
+        (p.file, p.column) for p in loaded.problems if p.rule in ("missing_column", "missing_site") and p.column
+    }
+    found: list[tuple[Hashable, Problem]] = []
+    if len(raw):
+        for (date_format, decimal), rows in origin.groupby(["date_format", "decimal"], sort=False).groups.items():
+            frame = raw.loc[rows]
+            schema = build_schema(dictionary, date_format=date_format, decimal=decimal)
+            for check, idx in _failures(schema, frame):
+                rule, column = _split(check)
+                if rule == "required" and (origin.at[idx, "file"], column) in absent:
+                    continue
+                made = _problem(rule, column, idx, raw, loaded, dictionary, date_format, decimal)
+                found += [(idx, p) for p in (made if isinstance(made, list) else [made])]
+        found += _duplicate_problems(loaded)
+    position = {idx: i for i, idx in enumerate(raw.index)}
+    found.sort(key=lambda item: position[item[0]])  # stable: keeps schema order within a row
+    return ValidationReport(
+        problems=tuple(loaded.problems) + tuple(p for _, p in found),
+        n_patients=len(raw),
+        n_files=int(origin["file"].nunique()) if len(origin) else 0,
+    )
+
+
+def validate_config(config: Config) -> ValidationReport:
+    """Load the dictionary and the sources named by ``config``, load them, validate them."""
+    dictionary = load_dictionary(config.dictionary_path)
+    return validate(load_sources(config.sources, dictionary), dictionary)

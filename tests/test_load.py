@@ -1,0 +1,493 @@
+"""Loading site exports (analysis/load.py): formats, encodings, mapping files,
+refused and unknown columns, and the typed frame.
+
+The reference for every expectation is the file the test itself writes
+(pandas, openpyxl through pandas, pyreadstat) from the valid base table in
+tests/conftest_data.py: loading must give back what was written, located by
+the row number a person sees in the file.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pyreadstat
+import pytest
+
+import analysis.load as load_module
+from analysis.config import PROJECT_ROOT, Source
+from analysis.load import Problem, load_sources, parse_value, read_mapping, to_typed
+from analysis.validate import validate
+from tests.conftest_data import base_table, change, dictionary, write_csv
+
+EXAMPLE_MAPPING = PROJECT_ROOT / "data" / "mapping.example.yml"
+
+
+@pytest.fixture(scope="module")
+def dic():
+    return dictionary()
+
+
+def _date_columns(dic) -> list[str]:
+    return [v.name for v in dic.variables if v.type == "date"]
+
+
+def _rules(problems) -> list[str]:
+    return [p.rule for p in problems]
+
+
+# ---------------------------------------------------------------------------
+# CSV
+
+
+def test_csv_values_stay_as_read_and_rows_are_file_rows(tmp_path, dic):
+    path = write_csv(base_table(), tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.problems == ()
+    assert list(loaded.raw.columns) == dic.names
+    assert loaded.raw.at[1, "age_at_relapse"] == "12.5"  # text, not parsed
+    assert loaded.raw.at[0, "relapse_date"] == "2019-11-20"
+    assert loaded.raw.at[0, "death_date"] is None  # empty cell -> missing
+    assert loaded.origin.columns.tolist() == ["file", "row", "patient", "date_format", "decimal"]
+    assert loaded.origin["row"].tolist() == [2, 3, 4, 5, 6, 7]
+    assert loaded.origin["patient"].tolist() == [f"T-00{i}" for i in range(1, 7)]
+    assert set(loaded.origin["file"]) == {str(path)}
+    assert loaded.raw.index.equals(loaded.origin.index)
+
+
+def test_pooled_sites_site_from_column_and_from_config(tmp_path, dic):
+    site_t = write_csv(base_table(), tmp_path / "site_t.csv")
+    other = base_table().drop(columns=["site"])
+    other["patient_id"] = other["patient_id"].str.replace("T-", "U-")
+    site_u = write_csv(other, tmp_path / "site_u.csv")
+    loaded = load_sources([Source(site_t), Source(site_u, site="U")], dic)
+    assert loaded.problems == ()
+    assert len(loaded.raw) == 12
+    assert loaded.raw["site"].tolist() == ["T"] * 6 + ["U"] * 6
+    assert loaded.origin["file"].tolist() == [str(site_t)] * 6 + [str(site_u)] * 6
+    assert loaded.origin["row"].tolist() == [2, 3, 4, 5, 6, 7] * 2
+    assert validate(loaded, dic).ok
+
+
+def test_file_without_site_column_or_configured_site_is_reported_once(tmp_path, dic):
+    path = write_csv(base_table().drop(columns=["site"]), tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path)], dic)
+    assert [(p.rule, p.column, p.row) for p in loaded.problems] == [("missing_site", "site", None)]
+    assert "site: CODE" in loaded.problems[0].message
+    report = validate(loaded, dic)
+    assert _rules(report.problems) == ["missing_site"]  # not again for each row
+
+
+def test_site_column_differing_from_configured_site_is_reported(tmp_path, dic):
+    table = change(base_table(), "T-002", site="X")
+    table = change(table, "T-003", site="")
+    path = write_csv(table, tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path, site="T")], dic)
+    assert [(p.rule, p.row, p.patient, p.value) for p in loaded.problems] == [("site_mismatch", 3, "T-002", "X")]
+    assert loaded.raw.at[2, "site"] == "T"  # empty cell takes the configured site
+
+
+def test_csv_with_byte_order_mark_loads(tmp_path, dic):
+    path = write_csv(base_table(), tmp_path / "bom.csv", encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.problems == ()
+    assert loaded.raw["patient_id"].tolist()[0] == "T-001"
+
+
+def test_latin1_csv_with_accented_site_loads(tmp_path, dic):
+    table = base_table().assign(site="Hôpital", cart_product="tisagenlecleucel (Kymriah®)")
+    path = write_csv(table, tmp_path / "latin1.csv", encoding="latin-1")
+    with pytest.raises(UnicodeDecodeError):
+        path.read_bytes().decode("utf-8")
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.problems == ()
+    assert set(loaded.raw["site"]) == {"Hôpital"}
+    assert loaded.raw.at[0, "cart_product"] == "tisagenlecleucel (Kymriah®)"
+
+
+@pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")], ids=["semicolon", "tab"])
+def test_wrong_delimiter_is_reported(tmp_path, dic, sep, name):
+    path = write_csv(base_table(), tmp_path / "site_t.csv", sep=sep)
+    loaded = load_sources([Source(path)], dic)
+    assert _rules(loaded.problems) == ["delimiter"]
+    assert name in loaded.problems[0].message and "mapping file" in loaded.problems[0].message
+    assert loaded.raw.empty
+    assert not validate(loaded, dic).ok
+
+
+def test_semicolon_delimiter_named_in_mapping_loads(tmp_path, dic):
+    path = write_csv(base_table(), tmp_path / "site_t.csv", sep=";")
+    mapping = tmp_path / "m.yml"
+    mapping.write_text('delimiter: ";"\n', encoding="utf-8")
+    loaded = load_sources([Source(path, mapping=mapping)], dic)
+    assert loaded.problems == () and len(loaded.raw) == 6
+
+
+EMPTY_CASES = [
+    ("empty", "", "empty_file", "the file is empty."),
+    ("only-blank-lines", "\n \n\n", "empty_file", "the file is empty."),
+    ("header-only", "patient_id,site,sex\n", "no_patients", "the file has column names but no patients."),
+    ("header-and-blank-rows", "patient_id,site,sex\n,,\n\n", "no_patients", "the file has column names but no patients."),
+]
+
+
+@pytest.mark.parametrize("text, rule, message", [c[1:] for c in EMPTY_CASES], ids=[c[0] for c in EMPTY_CASES])
+def test_empty_and_header_only_files_are_reported(tmp_path, dic, text, rule, message):
+    path = tmp_path / "site_t.csv"
+    path.write_text(text, encoding="utf-8")
+    loaded = load_sources([Source(path, site="T")], dic)
+    assert rule in _rules(loaded.problems)
+    assert message in [p.message for p in loaded.problems]
+    assert loaded.raw.empty and list(loaded.raw.columns) == dic.names
+    report = validate(loaded, dic)
+    assert not report.ok and report.n_patients == 0
+
+
+def test_blank_lines_are_skipped_but_keep_row_numbers(tmp_path, dic):
+    path = write_csv(base_table(), tmp_path / "site_t.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(lines[:3] + ["", "," * (len(dic.names) - 1)] + lines[3:]) + "\n", encoding="utf-8")
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.problems == ()
+    assert loaded.origin["row"].tolist() == [2, 3, 6, 7, 8, 9]
+
+
+def test_row_with_more_values_than_columns_is_reported(tmp_path, dic):
+    path = write_csv(base_table(), tmp_path / "site_t.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] += ",surplus"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    loaded = load_sources([Source(path)], dic)
+    assert [(p.rule, p.row, p.patient) for p in loaded.problems] == [("row_length", 3, "T-002")]
+
+
+def test_duplicated_column_is_reported_and_the_first_kept(tmp_path, dic):
+    table = base_table()
+    table.insert(3, "Sex ", ["female"] * 6)  # same variable, other spelling
+    path = write_csv(table, tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path)], dic)
+    assert [(p.rule, p.column, p.level) for p in loaded.problems] == [("duplicated_column", "sex", "error")]
+    assert "columns C 'sex' and D 'Sex'" in loaded.problems[0].message
+    assert loaded.raw["sex"].tolist() == base_table()["sex"].tolist()
+    assert not validate(loaded, dic).ok
+
+
+def test_unknown_column_is_a_warning_and_ignored(tmp_path, dic):
+    path = write_csv(base_table().assign(comment="seen in clinic"), tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path)], dic)
+    assert [(p.rule, p.column, p.level) for p in loaded.problems] == [("unknown_column", "comment", "warning")]
+    assert "comment" not in loaded.raw.columns
+    assert validate(loaded, dic).ok
+
+
+@pytest.mark.parametrize(
+    "column, kind",
+    [("Name", "name"), ("patient_name", "name"), ("MRN", "medical record number"),
+     ("Geburtsdatum", "birth date"), ("date_of_birth", "birth date"), ("street_address", "address"),
+     ("phone", "telephone or e-mail"), ("E-Mail", "telephone or e-mail"), ("Last Name", "name"),
+     ("Date of Birth", "birth date")],
+    ids=["name", "patient_name", "mrn", "geburtsdatum", "dob", "address", "phone", "e-mail", "last-name-spaces",
+         "date-of-birth-spaces"],
+)
+def test_identifier_like_column_is_refused_and_its_values_never_kept(tmp_path, dic, column, kind):
+    secret = "Erika Mustermann 1971"
+    path = write_csv(base_table().assign(**{column: secret}), tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path)], dic)
+    assert [(p.rule, p.column, p.level) for p in loaded.problems] == [("identifier_column", column, "error")]
+    assert f"({kind})" in loaded.problems[0].message and "remove the column" in loaded.problems[0].message
+    assert column not in loaded.raw.columns
+    assert not loaded.raw.isin([secret]).any().any() and not loaded.origin.isin([secret]).any().any()
+    assert secret not in validate(loaded, dic).format()
+    assert not validate(loaded, dic).ok
+
+
+def test_code_or_label_in_any_case_is_read_as_the_code(tmp_path, dic):
+    table = change(base_table(), "T-001", sex=" Male ", best_response="complete remission", salvage="YES")
+    table = change(table, "T-002", sex="M")
+    loaded = load_sources([Source(write_csv(table, tmp_path / "site_t.csv"))], dic)
+    assert loaded.raw.loc[0, ["sex", "best_response", "salvage"]].tolist() == ["male", "CR", "yes"]
+    assert loaded.raw.at[1, "sex"] == "M"  # not a code or label: stays, and validation names it
+    assert [(p.rule, p.value) for p in validate(loaded, dic).problems] == [("code", "M")]
+
+
+def test_origin_file_is_relative_to_the_project_root(tmp_path, dic, monkeypatch):
+    monkeypatch.setattr(load_module, "PROJECT_ROOT", tmp_path)
+    (tmp_path / "data").mkdir()
+    path = write_csv(change(base_table(), "T-001", sex="M"), tmp_path / "data" / "site_t.csv")
+    loaded = load_sources([Source(path)], dic)
+    assert set(loaded.origin["file"]) == {"data/site_t.csv"}
+    assert validate(loaded, dic).problems[0].line().startswith("data/site_t.csv row 2, patient T-001, column sex: M ")
+
+
+@pytest.mark.parametrize(
+    "name, content, rule, text",
+    [("missing.csv", None, "unreadable_file", "does not exist"),
+     ("site.xls", b"old", "unreadable_file", "save the workbook as .xlsx"),
+     ("site.txt", b"a,b\n", "unreadable_file", "use CSV, Excel .xlsx or SPSS .sav"),
+     ("utf16.csv", "patient_id,site\nT-001,T\n".encode("utf-16"), "unreadable_file", "CSV UTF-8"),
+     ("broken.xlsx", b"not a zip", "unreadable_file", "cannot be read as an Excel workbook"),
+     ("broken.sav", b"not spss", "unreadable_file", "cannot be read as an SPSS data file")],
+    ids=["missing", "xls", "txt", "utf16", "broken-xlsx", "broken-sav"],
+)
+def test_unreadable_file_is_a_problem_not_a_traceback(tmp_path, dic, name, content, rule, text):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    good = write_csv(base_table(), tmp_path / "good.csv")
+    loaded = load_sources([Source(path), Source(good)], dic)
+    assert _rules(loaded.problems) == [rule]
+    assert text in loaded.problems[0].message
+    assert len(loaded.raw) == 6  # the other file is still read
+
+
+# ---------------------------------------------------------------------------
+# Mapping files
+
+
+def test_example_mapping_file_is_valid(dic):
+    mapping, problems = read_mapping(EXAMPLE_MAPPING, dic, file="x")
+    assert problems == []
+    assert mapping.columns["geschlecht"] == "sex" and mapping.columns["bemerkung"] is None
+    assert mapping.codes["salvage"] == {"ja": "yes", "nein": "no"}
+    assert (mapping.date_format, mapping.decimal, mapping.delimiter) == ("DD.MM.YYYY", ",", ";")
+
+
+def test_mapping_file_renames_columns_and_recodes_codes(tmp_path, dic):
+    """A German site's export read with data/mapping.example.yml: names, codes, DD.MM.YYYY
+    dates, decimal commas, ';' between values, 'k.A.' for missing, an ignored remarks column."""
+    table = base_table()
+    for col in _date_columns(dic):
+        table[col] = table[col].map(lambda s: f"{s[8:10]}.{s[5:7]}.{s[0:4]}" if s else s)
+    for col in ["age_at_relapse", "marrow_blasts_pct"]:
+        table[col] = table[col].str.replace(".", ",")
+    table["sex"] = table["sex"].map({"male": "m", "female": "W"})
+    table["salvage"] = table["salvage"].map({"yes": "ja", "no": "nein"})
+    table["best_response"] = table["best_response"].replace({"CRi": "CR mit inkompletter Regeneration", "NR": "keine Remission"})
+    table.loc[2, "cytogenetic_risk"] = "k.A."
+    table["Bemerkung"] = "frei"
+    table = table.rename(
+        columns={"patient_id": "Pseudonym", "sex": "Geschlecht", "age_at_relapse": "Alter bei Rezidiv",
+                 "relapse_date": "Rezidiv Datum", "best_response": "Ansprechen", "death_date": "Datum Tod"}
+    )
+    path = write_csv(table, tmp_path / "site_d.csv", sep=";")
+    loaded = load_sources([Source(path, mapping=EXAMPLE_MAPPING)], dic)
+    assert loaded.problems == ()
+    expected = base_table()
+    for col in ["patient_id", "sex", "salvage", "best_response"]:
+        assert loaded.raw[col].map(lambda v: v or "").tolist() == expected[col].tolist(), col
+    assert loaded.raw.at[0, "relapse_date"] == "20.11.2019"  # text dates stay as written
+    assert loaded.raw.at[1, "age_at_relapse"] == "12,5"
+    assert loaded.raw.at[2, "cytogenetic_risk"] is None  # 'k.A.' is missing for this site
+    assert set(loaded.origin["date_format"]) == {"DD.MM.YYYY"} and set(loaded.origin["decimal"]) == {","}
+    assert validate(loaded, dic).ok
+    typed = to_typed(loaded.raw, dic, origin=loaded.origin)
+    assert typed.at[1, "age_at_relapse"] == 12.5
+    assert typed.at[0, "relapse_date"] == pd.Timestamp("2019-11-20")
+
+
+def test_comma_decimal_from_mapping_validates_and_types(tmp_path, dic):
+    table = change(base_table(), "T-005", marrow_blasts_pct="30,5", age_at_relapse="60,25")
+    mapping = tmp_path / "m.yml"
+    mapping.write_text('decimal: ","\n', encoding="utf-8")
+    loaded = load_sources([Source(write_csv(table, tmp_path / "site_t.csv"), mapping=mapping)], dic)
+    report = validate(loaded, dic)
+    # with decimal "," a decimal point is refused: T-002 has age 12.5 in the base table
+    assert [(p.rule, p.patient, p.value) for p in report.problems] == [("type", "T-002", "12.5")]
+    assert "expected digits with a decimal comma, such as 12,5" in report.problems[0].message
+    fixed = loaded.raw.copy()
+    fixed.at[1, "age_at_relapse"] = "12,5"
+    typed = to_typed(fixed, dic, origin=loaded.origin)
+    assert typed["marrow_blasts_pct"].tolist()[4] == 30.5 and typed.at[4, "age_at_relapse"] == 60.25
+
+
+def test_invalid_mapping_file_is_reported_and_the_file_not_read(tmp_path, dic):
+    mapping = tmp_path / "m.yml"
+    mapping.write_text(
+        "columns: {Geschlecht: gender}\ncodes: {sex: {m: man}}\ndecimal: ';'\nsheet: 2\n", encoding="utf-8"
+    )
+    loaded = load_sources([Source(write_csv(base_table(), tmp_path / "site_t.csv"), mapping=mapping)], dic)
+    assert _rules(loaded.problems) == ["mapping"] * 4
+    text = " | ".join(p.message for p in loaded.problems)
+    for part in ["unknown entry 'sheet'", "'gender', which is not in the data dictionary",
+                 "'man', which is not a code of sex", "decimal must be"]:
+        assert part in text
+    assert loaded.raw.empty
+
+
+# ---------------------------------------------------------------------------
+# Excel
+
+
+def _excel_table(dic) -> pd.DataFrame:
+    """The base table as a site would keep it in Excel: real dates and numbers, empty cells."""
+    table = base_table().replace({"": None})
+    for col in _date_columns(dic):
+        table[col] = pd.to_datetime(table[col])
+    for col in ["age_at_relapse", "marrow_blasts_pct"]:
+        table[col] = pd.to_numeric(table[col])
+    return table
+
+
+def test_xlsx_round_trip_with_real_date_cells(tmp_path, dic):
+    table = _excel_table(dic).astype({"relapse_date": object})
+    table.at[3, "relapse_date"] = "2021-02-30"  # typed as text in a date column
+    path = tmp_path / "site_t.xlsx"
+    table.to_excel(path, index=False, sheet_name="cohort")
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.problems == ()
+    assert loaded.raw.at[0, "cart_date"] == "2019-05-10"  # a date cell becomes ISO text
+    assert loaded.raw.at[0, "relapse_date"] == "2019-11-20"
+    assert loaded.raw.at[1, "age_at_relapse"] == 12.5 and loaded.raw.at[0, "age_at_relapse"] == 34
+    assert loaded.raw.at[0, "death_date"] is None
+    assert loaded.origin["row"].tolist() == [2, 3, 4, 5, 6, 7]
+    report = validate(loaded, dic)
+    assert [p.line() for p in report.problems] == [
+        f"{path} row 5, patient T-004, column relapse_date: 2021-02-30 is not a date (expected YYYY-MM-DD)."
+    ]
+
+
+def test_xlsx_with_two_sheets_needs_the_sheet_named(tmp_path, dic):
+    path = tmp_path / "site_t.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"note": ["exported 2024-01-01"]}).to_excel(writer, index=False, sheet_name="readme")
+        _excel_table(dic).to_excel(writer, index=False, sheet_name="cohort")
+    unnamed = load_sources([Source(path)], dic)
+    assert _rules(unnamed.problems) == ["sheet"]
+    assert "2 sheets (readme, cohort)" in unnamed.problems[0].message and "sheet:" in unnamed.problems[0].message
+    for sheet in ["cohort", 2]:
+        loaded = load_sources([Source(path, sheet=sheet)], dic)
+        assert loaded.problems == () and len(loaded.raw) == 6, sheet
+        assert validate(loaded, dic).ok
+    for sheet, text in [("Cohort 2", "no sheet named 'Cohort 2'"), (3, "numbered from 1")]:
+        assert text in load_sources([Source(path, sheet=sheet)], dic).problems[0].message
+
+
+# ---------------------------------------------------------------------------
+# SPSS
+
+
+def _sav_table(dic) -> tuple[pd.DataFrame, dict]:
+    table = _excel_table(dic)
+    codes = {
+        "sex": {1: "Male", 2: "Female"},
+        "salvage": {1: "Yes", 0: "No"},
+        "best_response": {1: "Complete remission", 2: "Complete remission with incomplete count recovery",
+                          3: "Partial remission", 4: "No response"},
+    }
+    for col, labels in codes.items():
+        by_code = {label.casefold(): code for code, label in labels.items()}
+        by_code.update({c.casefold(): by_code[label.casefold()] for c, label in dic[col].codes if label.casefold() in by_code})
+        table[col] = table[col].map(lambda v: np.nan if v is None else float(by_code[v.casefold()]))
+    for col in table.columns:
+        if table[col].dtype == object:
+            table[col] = table[col].fillna("")
+    return table, codes
+
+
+def test_sav_round_trip_with_value_labels(tmp_path, dic):
+    table, labels = _sav_table(dic)
+    path = tmp_path / "site_t.sav"
+    pyreadstat.write_sav(table, str(path), variable_value_labels=labels)
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.problems == ()
+    expected = base_table()
+    for col in ["sex", "salvage", "best_response"]:
+        assert loaded.raw[col].map(lambda v: v or "").tolist() == expected[col].tolist(), col
+    assert loaded.raw.at[0, "relapse_date"] == "2019-11-20"  # an SPSS date becomes ISO text
+    assert loaded.raw.at[1, "age_at_relapse"] == 12.5
+    assert loaded.origin["row"].tolist() == [1, 2, 3, 4, 5, 6]  # case numbers
+    assert validate(loaded, dic).ok
+
+
+def test_sav_unlabelled_code_is_kept_and_reported(tmp_path, dic):
+    table, labels = _sav_table(dic)
+    table.at[2, "sex"] = 3.0  # no value label for 3
+    path = tmp_path / "site_t.sav"
+    pyreadstat.write_sav(table, str(path), variable_value_labels=labels)
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.raw.at[2, "sex"] == 3.0
+    report = validate(loaded, dic)
+    assert [p.line() for p in report.problems] == [
+        f"{path} row 3, patient T-003, column sex: 3 is not an allowed code for sex "
+        "(allowed: male (Male), female (Female))."
+    ]
+
+
+# ---------------------------------------------------------------------------
+# Typed data and the shared parser
+
+
+def test_to_typed_gives_analysis_types(tmp_path, dic):
+    loaded = load_sources([Source(write_csv(base_table(), tmp_path / "site_t.csv"))], dic)
+    typed = to_typed(loaded.raw, dic, origin=loaded.origin)
+    expected = {"date": "datetime64[ns]", "number": "float64", "integer": "Int64", "category": "string",
+                "string": "string"}
+    assert {c: str(typed[c].dtype) for c in typed.columns} == {v.name: expected[v.type] for v in dic.variables}
+    assert typed.index.equals(loaded.raw.index)
+    assert typed.at[1, "age_at_relapse"] == 12.5
+    assert typed.at[0, "cr_date"] == pd.Timestamp("2020-01-10")
+    assert pd.isna(typed.at[0, "death_date"]) and pd.isna(typed.at[0, "emd_preexisting"])
+    assert typed.at[0, "best_response"] == "CR"
+    pd.testing.assert_frame_equal(typed, to_typed(loaded.raw, dic))  # ISO dates, decimal point: same without origin
+
+
+def test_to_typed_refuses_data_that_would_fail_validation(tmp_path, dic):
+    loaded = load_sources(
+        [Source(write_csv(change(base_table(), "T-003", relapse_date="2021-02-30"), tmp_path / "s.csv"))], dic
+    )
+    with pytest.raises(ValueError, match="relapse_date: 2021-02-30 is not a date"):
+        to_typed(loaded.raw, dic, origin=loaded.origin)
+
+
+PARSE_CASES = [
+    ("iso-date", "2020-02-29", "date", {}, pd.Timestamp("2020-02-29")),
+    ("iso-date-spaces", " 2020-02-29 ", "date", {}, pd.Timestamp("2020-02-29")),
+    ("site-date-format", "29.02.2020", "date", {"date_format": "DD.MM.YYYY"}, pd.Timestamp("2020-02-29")),
+    ("iso-accepted-with-site-format", "2020-02-29", "date", {"date_format": "DD.MM.YYYY"}, pd.Timestamp("2020-02-29")),
+    ("real-date", dt.date(2020, 2, 29), "date", {}, pd.Timestamp("2020-02-29")),
+    ("number-point", "12.5", "number", {}, 12.5),
+    ("number-comma", "12,5", "number", {"decimal": ","}, 12.5),
+    ("number-cell", 34, "number", {}, 34.0),
+    ("integer", "3", "integer", {}, 3.0),
+    ("missing-empty", "  ", "number", {}, None),
+    ("missing-nan", float("nan"), "date", {}, None),
+    ("code-float-as-written", 2.0, "category", {}, "2"),
+]
+
+
+@pytest.mark.parametrize("value, kind, options, expected", [c[1:] for c in PARSE_CASES], ids=[c[0] for c in PARSE_CASES])
+def test_parse_value_reads(value, kind, options, expected):
+    assert parse_value(value, kind, **options) == expected
+
+
+REFUSE_CASES = [
+    ("not-in-calendar", "2021-02-30", "date", {}, "a date (expected YYYY-MM-DD)"),
+    ("one-digit-day", "2021-2-3", "date", {}, "a date"),
+    ("other-format", "03/02/2021", "date", {"date_format": "DD.MM.YYYY"}, "a date (expected DD.MM.YYYY)"),
+    ("excel-serial", 44000, "date", {}, "a date"),
+    ("comma-without-mapping", "12,5", "number", {}, "a number"),
+    ("point-with-comma-mapping", "12.5", "number", {"decimal": ","}, "a number"),
+    ("thousands", "1,250.0", "number", {}, "a number"),
+    ("text", "n/a", "number", {}, "a number"),
+    ("infinite", float("inf"), "number", {}, "a number"),
+    ("boolean", True, "number", {}, "a number"),
+    ("fraction-for-integer", "2.5", "integer", {}, "a whole number"),
+]
+
+
+@pytest.mark.parametrize("value, kind, options, reason", [c[1:] for c in REFUSE_CASES], ids=[c[0] for c in REFUSE_CASES])
+def test_parse_value_refuses(value, kind, options, reason):
+    with pytest.raises(ValueError) as err:
+        parse_value(value, kind, **options)
+    assert str(err.value).startswith(reason)
+
+
+def test_problem_line_layout():
+    assert Problem("data/a.csv", 3, "A-003", None, "x", "r", "text.").line() == "data/a.csv row 3, patient A-003: text."
+    assert Problem("data/a.csv", None, None, "Name", None, "r", "text.").line() == "data/a.csv, column Name: text."
+    assert Problem("data/a.csv", None, None, None, None, "r", "text.", "warning").line() == "data/a.csv: text. [warning]"
+    with pytest.raises(ValueError, match="level"):
+        Problem("f", None, None, None, None, "r", "m", "fatal")
