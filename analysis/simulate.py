@@ -70,18 +70,33 @@ HSCT = (("first", "trd"), ("first", "relapse"), ("second", "relapse"), ("first",
 
 @dataclass(frozen=True)
 class TimeModel:
-    """Survival-time parameters (months), found by calibration."""
+    """Survival-time parameters (months) and per-patient calibration factors.
+
+    Each salvage patient ``i`` draws its own random numbers from a generator
+    seeded by ``(seed, i)``, so changing one patient's factors changes no other
+    patient. ``factors`` maps a salvage patient's index to multipliers of its
+    (main event time, follow-up time, survival after a later relapse); they
+    were found by :func:`analysis.calibrate.calibrate` and are part of the
+    generator, like the seed.
+    """
 
     seed: int = 0
-    os_median_nonresponder_targeted: float = 5.0
-    os_median_nonresponder_chemo: float = 2.2
-    rfs_median: float = 8.0
+    os_median_nonresponder_targeted: float = 4.5
+    os_median_nonresponder_chemo: float = 3.2
+    rfs_median: float = 6.5
     nrm_share: float = 0.12
     post_relapse_median: float = 4.0
     followup_min: float = 2.0
-    followup_max: float = 26.0
-    cns_benefit: float = 2.0
-    non_cns_penalty: float = 0.6
+    followup_max: float = 13.0
+    cns_benefit: float = 1.5
+    non_cns_penalty: float = 0.7
+    factors: tuple[tuple[int, float, float, float], ...] = ()
+
+    def factor(self, i: int) -> tuple[float, float, float]:
+        for k, a, b, c in self.factors:
+            if k == i:
+                return a, b, c
+        return 1.0, 1.0, 1.0
 
 
 CALIBRATED = TimeModel()
@@ -187,33 +202,27 @@ def _fmt(d: date | None) -> str:
 def simulate_cohort(model: TimeModel = CALIBRATED) -> pd.DataFrame:
     """The synthetic cohort as the strings a site export would hold (dictionary columns)."""
     attrs, rng = _draw_attributes(model.seed)
-    salv = attrs.assign(salvage="yes")
     # consolidative HSCT: among responders; the second transplant goes to a patient
     # with an earlier transplant
-    responders = salv.index[salv["cr"]]
-    prior = [i for i in responders if salv.at[i, "prior_transplant"] != "none"]
+    responders = attrs.index[attrs["cr"]]
+    prior = [i for i in responders if attrs.at[i, "prior_transplant"] != "none"]
     second = int(rng.choice(prior))
-    firsts = [int(i) for i in rng.choice([i for i in responders if i != second and salv.at[i, "prior_transplant"] == "none"],
-                                          size=6, replace=False)]
-    hsct_patients = {}
-    it_first = iter(firsts)
-    for seq, outcome in HSCT:
-        idx = second if seq == "second" else next(it_first)
-        hsct_patients[idx] = (seq, outcome)
+    naive = [i for i in responders if i != second and attrs.at[i, "prior_transplant"] == "none"]
+    firsts = iter(int(i) for i in rng.choice(naive, size=6, replace=False))
+    hsct = {(second if seq == "second" else next(firsts)): (seq, outcome) for seq, outcome in HSCT}
 
-    records = []
-    base = date(2017, 3, 1)
-    for i, row in salv.iterrows():
-        records.append(_salvage_record(i, row, hsct_patients.get(i), model, rng, base))
-    for reason in NO_SALVAGE:
-        records.append(_no_salvage_record(reason, rng, base))
-    # shuffle patients over sites and give pseudonyms
+    records = [
+        _salvage_record(row, hsct.get(i), model, _Draws(model.seed, 1, i), model.factor(i))
+        for i, row in attrs.iterrows()
+    ]
+    records += [_no_salvage_record(reason, _Draws(model.seed, 2, j)) for j, reason in enumerate(NO_SALVAGE)]
+    # spread patients over three sites and give synthetic pseudonyms
     order = rng.permutation(len(records))
     sites = np.array(SITES)[rng.integers(0, 3, len(records))]
+    counters = dict.fromkeys(SITES, 0)
     out = []
-    counters = {s: 0 for s in SITES}
     for k, idx in enumerate(order):
-        rec = records[idx]
+        rec = dict(records[idx])
         site = str(sites[k])
         counters[site] += 1
         rec["site"] = site
@@ -223,78 +232,104 @@ def simulate_cohort(model: TimeModel = CALIBRATED) -> pd.DataFrame:
     return frame.sort_values(["site", "patient_id"], kind="stable").reset_index(drop=True)
 
 
+class _Draws:
+    """Every random number one synthetic patient needs, drawn up front in a fixed
+    order from a generator of its own, so that no branch taken for this patient
+    (or any calibration factor) shifts the draws of another."""
+
+    def __init__(self, seed: int, stream: int, index: int):
+        g = np.random.default_rng([seed, stream, index])
+        self.relapse_day = int(g.integers(0, 5 * 365))
+        self.cart_gap = int(g.integers(45, 540))
+        self.diagnosis_gap = int(g.integers(300, 2500))
+        self.salvage_gap = int(g.integers(3, 28))
+        self.followup = float(g.uniform(0.0, 1.0))
+        self.response = int(g.integers(0, 4))
+        self.cr_gap = int(g.integers(21, 60))
+        self.event = float(g.exponential(1.0))
+        self.nrm = float(g.uniform())
+        self.hsct_gap = int(g.integers(30, 90))
+        self.trd_gap = int(g.integers(60, 200))
+        self.ccr_extra = int(g.integers(60, 500))
+        self.post_relapse = float(g.exponential(1.0))
+        self.cause = float(g.uniform())
+        self.product = int(g.integers(0, 2))
+        self.agent = int(g.integers(0, 3))
+        self.misc = g.uniform(size=6)
+
+
 def _months_to_days(m: float) -> int:
     return max(0, int(round(m * 30.4375)))
 
 
-def _salvage_record(i, row, hsct, model: TimeModel, rng: np.random.Generator, base: date) -> dict:
+def _salvage_record(row, hsct, model: TimeModel, dr: _Draws, factor: tuple[float, float, float]) -> dict:
     cls = row["salvage_class"]
-    relapse = base + timedelta(days=int(rng.integers(0, 5 * 365)))
-    cart = relapse - timedelta(days=int(rng.integers(45, 540)))
-    diagnosis = cart - timedelta(days=int(rng.integers(300, 2500)))
-    salvage = relapse + timedelta(days=int(rng.integers(3, 28)))
-    follow = rng.uniform(model.followup_min, model.followup_max)
+    f_event, f_follow, f_post = factor
+    base = date(2017, 3, 1)
+    relapse = base + timedelta(days=dr.relapse_day)
+    cart = relapse - timedelta(days=dr.cart_gap)
+    salvage = relapse + timedelta(days=dr.salvage_gap)
+    follow = (model.followup_min + dr.followup * (model.followup_max - model.followup_min)) * f_follow
+    agents = AGENTS[cls]
     rec = {
-        "sex": row["sex"], "age_at_relapse": f"{row['age_at_relapse']:.0f}", "diagnosis_date": _fmt(diagnosis),
+        "sex": row["sex"], "age_at_relapse": f"{row['age_at_relapse']:.0f}",
+        "diagnosis_date": _fmt(cart - timedelta(days=dr.diagnosis_gap)),
         "cytogenetic_risk": row["cytogenetic_risk"], "bcr_abl1": row["bcr_abl1"],
         "marrow_blasts_pct": f"{row['marrow_blasts_pct']:.0f}",
-        "cart_product": str(rng.choice(["Investigational CD19 CAR-T", "tisagenlecleucel"])),
+        "cart_product": ("Investigational CD19 CAR-T", "tisagenlecleucel")[dr.product],
         "cart_date": _fmt(cart), "prior_transplant": row["prior_transplant"], "relapse_date": _fmt(relapse),
         "cd19_status": row["cd19_status"], "relapse_site": row["relapse_site"],
         "emd_preexisting": row["emd_preexisting"] or "", "salvage": "yes", "no_salvage_reason": "",
-        "salvage_class": cls, "salvage_agent": str(rng.choice(AGENTS[cls])), "salvage_date": _fmt(salvage),
-        "hsct_after_salvage": "none", "hsct_date": "", "post_salvage_relapse": "", "post_salvage_relapse_date": "",
-        "death_date": "", "death_cause": "", "synthetic": "yes",
+        "salvage_class": cls, "salvage_agent": agents[dr.agent % len(agents)], "salvage_date": _fmt(salvage),
+        "best_response": "", "cr_date": "", "hsct_after_salvage": "none", "hsct_date": "",
+        "post_salvage_relapse": "", "post_salvage_relapse_date": "", "death_date": "", "death_cause": "",
+        "last_contact_date": "", "synthetic": "yes",
     }
     end_fu = relapse + timedelta(days=_months_to_days(follow))
-    site_factor = model.cns_benefit if row["relapse_site"] == "cns" else (
-        model.non_cns_penalty if row["relapse_site"] == "non_cns_emd" else 1.0)
+    site_factor = {"cns": model.cns_benefit, "non_cns_emd": model.non_cns_penalty}.get(row["relapse_site"], 1.0)
     if not row["cr"]:
-        rec["best_response"] = str(rng.choice(["PR", "NR", "NR", "NE"]))
-        med = (model.os_median_nonresponder_chemo if cls == "chemotherapy" else model.os_median_nonresponder_targeted)
-        t_death = rng.exponential(med * site_factor / np.log(2))
-        death = salvage + timedelta(days=_months_to_days(t_death))
-        _close(rec, death, end_fu, "disease" if rng.uniform() < 0.85 else "infection")
-        rec["cr_date"] = ""
+        rec["best_response"] = ("PR", "NR", "NR", "NE")[dr.response]
+        med = model.os_median_nonresponder_chemo if cls == "chemotherapy" else model.os_median_nonresponder_targeted
+        t_death = dr.event * f_event * med * site_factor / np.log(2)
+        _close(rec, salvage + timedelta(days=_months_to_days(t_death)), end_fu,
+               "disease" if dr.cause < 0.85 else "infection")
         return rec
-    rec["best_response"] = str(rng.choice(["CR", "CR", "CRi"]))
-    cr = salvage + timedelta(days=int(rng.integers(21, 60)))
+    rec["best_response"] = ("CR", "CR", "CRi", "CR")[dr.response]
+    cr = salvage + timedelta(days=dr.cr_gap)
     rec["cr_date"] = _fmt(cr)
     end_fu = max(end_fu, cr + timedelta(days=14))
-    rfs_med = model.rfs_median * (site_factor if row["relapse_site"] != "non_cns_emd" else 1.0)
+    rfs_med = model.rfs_median * (site_factor if row["relapse_site"] == "cns" else 1.0)
     if cls == "chemotherapy":
         rfs_med *= 0.6
-    t_rfs = rng.exponential(rfs_med / np.log(2))
+    t_rfs = dr.event * f_event * rfs_med / np.log(2)
     outcome = None
     if hsct is not None:
         seq, outcome = hsct
+        hsct_date = cr + timedelta(days=dr.hsct_gap)
         rec["hsct_after_salvage"] = seq
-        hsct_date = cr + timedelta(days=int(rng.integers(30, 90)))
         rec["hsct_date"] = _fmt(hsct_date)
         end_fu = max(end_fu, hsct_date + timedelta(days=200))
         if outcome == "trd":
-            death = hsct_date + timedelta(days=int(rng.integers(60, 200)))
             rec["post_salvage_relapse"] = "no"
-            _close(rec, death, end_fu + timedelta(days=400), "transplant_related")
+            _close(rec, hsct_date + timedelta(days=dr.trd_gap), end_fu + timedelta(days=400), "transplant_related")
             return rec
         if outcome == "ccr":
             rec["post_salvage_relapse"] = "no"
-            rec["last_contact_date"] = _fmt(end_fu + timedelta(days=int(rng.integers(60, 500))))
+            rec["last_contact_date"] = _fmt(end_fu + timedelta(days=dr.ccr_extra))
             return rec
         t_rfs = max(t_rfs, (hsct_date - cr).days / 30.4375 + 2)
     rel = cr + timedelta(days=_months_to_days(t_rfs))
-    nrm = outcome is None and rng.uniform() < model.nrm_share
     if rel > end_fu and outcome != "relapse":
         rec["post_salvage_relapse"] = "no"
         rec["last_contact_date"] = _fmt(end_fu)
         return rec
-    if nrm:
+    if outcome is None and dr.nrm < model.nrm_share:
         rec["post_salvage_relapse"] = "no"
         _close(rec, rel, end_fu + timedelta(days=1000), "infection")
         return rec
     rec["post_salvage_relapse"] = "yes"
     rec["post_salvage_relapse_date"] = _fmt(rel)
-    t_post = rng.exponential(model.post_relapse_median / np.log(2))
+    t_post = dr.post_relapse * f_post * model.post_relapse_median / np.log(2)
     death = rel + timedelta(days=_months_to_days(t_post) + 7)
     _close(rec, death, max(end_fu, rel + timedelta(days=7)), "disease")
     return rec
@@ -310,33 +345,33 @@ def _close(rec: dict, death: date, end_fu: date, cause: str) -> None:
         rec["last_contact_date"] = _fmt(end_fu)
 
 
-def _no_salvage_record(reason: str, rng: np.random.Generator, base: date) -> dict:
-    relapse = base + timedelta(days=int(rng.integers(0, 5 * 365)))
-    cart = relapse - timedelta(days=int(rng.integers(45, 400)))
-    diagnosis = cart - timedelta(days=int(rng.integers(300, 2500)))
-    site = str(rng.choice(["bone_marrow", "bone_marrow", "bone_marrow", "non_cns_emd"]))
+def _no_salvage_record(reason: str, dr: _Draws) -> dict:
+    base = date(2017, 3, 1)
+    relapse = base + timedelta(days=dr.relapse_day)
+    cart = relapse - timedelta(days=dr.cart_gap)
+    u = dr.misc
+    site = "non_cns_emd" if u[0] < 0.25 else "bone_marrow"
     rec = {
-        "sex": str(rng.choice(["male", "female"])), "age_at_relapse": f"{rng.integers(8, 66)}",
-        "diagnosis_date": _fmt(diagnosis), "cytogenetic_risk": str(rng.choice(["high", "standard"])),
-        "bcr_abl1": str(rng.choice(["positive", "negative", "negative"])),
-        "marrow_blasts_pct": f"{rng.integers(20, 95) if site == 'bone_marrow' else rng.integers(0, 5)}",
+        "sex": "male" if u[1] < 0.5 else "female", "age_at_relapse": f"{8 + int(u[2] * 57)}",
+        "diagnosis_date": _fmt(cart - timedelta(days=dr.diagnosis_gap)),
+        "cytogenetic_risk": "high" if u[3] < 0.3 else "standard",
+        "bcr_abl1": "positive" if u[4] < 0.3 else "negative",
+        "marrow_blasts_pct": f"{20 + int(u[5] * 75) if site == 'bone_marrow' else dr.agent}",
         "cart_product": "Investigational CD19 CAR-T", "cart_date": _fmt(cart),
-        "prior_transplant": str(rng.choice(["none", "none", "before_cart"])), "relapse_date": _fmt(relapse),
-        "cd19_status": str(rng.choice(["positive", "negative_dim", "unknown"])), "relapse_site": site,
+        "prior_transplant": ("none", "before_cart")[dr.product], "relapse_date": _fmt(relapse),
+        "cd19_status": ("positive", "negative_dim", "unknown", "positive")[dr.response], "relapse_site": site,
         "emd_preexisting": "no" if site == "non_cns_emd" else "", "salvage": "no", "no_salvage_reason": reason,
         "salvage_class": "", "salvage_agent": "", "salvage_date": "", "best_response": "", "cr_date": "",
         "hsct_after_salvage": "", "hsct_date": "", "post_salvage_relapse": "", "post_salvage_relapse_date": "",
-        "death_date": "", "death_cause": "", "synthetic": "yes",
+        "death_date": "", "death_cause": "", "last_contact_date": "", "synthetic": "yes",
     }
-    days = {"early_death": (0, 20), "supportive_care": (20, 90), "declined": (40, 150),
-            "lost_to_follow_up": (15, 45)}[reason]
-    t = relapse + timedelta(days=int(rng.integers(*days)))
-    if reason == "lost_to_follow_up":
-        rec["last_contact_date"] = _fmt(t)
-    else:
+    lo, hi = {"early_death": (0, 20), "supportive_care": (20, 90), "declined": (40, 150),
+              "lost_to_follow_up": (15, 45)}[reason]
+    t = relapse + timedelta(days=lo + int(dr.followup * (hi - lo)))
+    rec["last_contact_date"] = _fmt(t)
+    if reason != "lost_to_follow_up":
         rec["death_date"] = _fmt(t)
         rec["death_cause"] = "disease"
-        rec["last_contact_date"] = _fmt(t)
     return rec
 
 

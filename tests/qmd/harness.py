@@ -770,17 +770,31 @@ def _lookup(variables: Mapping[str, Any], key: str) -> tuple[bool, Any]:
     return True, node
 
 
-def _crossref_label(raw: str) -> str | None:
+def _crossref_types(project_dir: Path, metadata: Mapping[str, Any] | None) -> frozenset[str]:
+    """Quarto's built-in types plus custom float types (``crossref: custom: - key:``)
+    declared in _quarto.yml or the document's front matter."""
+    keys = set(CROSSREF_TYPES)
+    for cfg in (_project_config(project_dir), metadata or {}):
+        crossref = cfg.get("crossref") if isinstance(cfg, Mapping) else None
+        if isinstance(crossref, Mapping):
+            for item in crossref.get("custom") or []:
+                if isinstance(item, Mapping) and item.get("key"):
+                    keys.add(str(item["key"]).lower())
+    return frozenset(keys)
+
+
+def _crossref_label(raw: str, types: frozenset[str] = CROSSREF_TYPES) -> str | None:
     key = _CROSSREF_TRAILING.sub("", raw)
     prefix, sep, rest = key.partition("-")
-    if not sep or not rest or prefix.lower() not in CROSSREF_TYPES:
+    if not sep or not rest or prefix.lower() not in types:
         return None
     if prefix not in (prefix.lower(), prefix.lower().capitalize()):
         return None
     return f"{prefix.lower()}-{rest}"
 
 
-def _scan_prose(lines: Sequence[_Line]) -> tuple[list[CrossRefUse], list[LabelDefinition]]:
+def _scan_prose(lines: Sequence[_Line], types: frozenset[str] = CROSSREF_TYPES
+                ) -> tuple[list[CrossRefUse], list[LabelDefinition]]:
     """Cross-reference uses and ``{#id}`` definitions in prose lines, plus
     ``#id`` in the attributes of fenced code blocks (listings)."""
     uses: list[CrossRefUse] = []
@@ -803,7 +817,7 @@ def _scan_prose(lines: Sequence[_Line]) -> tuple[list[CrossRefUse], list[LabelDe
             for ident in _ATTR_ID_RE.findall(block):
                 defs.append(LabelDefinition(ident, ln.location, "attribute"))
         for raw in _CROSSREF_RE.findall(masked):
-            label = _crossref_label(raw)
+            label = _crossref_label(raw, types)
             if label:
                 uses.append(CrossRefUse(label, ln.location))
     return uses, defs
@@ -949,7 +963,7 @@ def parse_qmd(path: str | os.PathLike[str], *, variables: Mapping[str, Any] | No
             var_uses.append(VarUse(m.group("key"), ln.location, ok, value if ok else None))
 
     # cross-references
-    uses, defs = _scan_prose(body)
+    uses, defs = _scan_prose(body, _crossref_types(proj, metadata))
     for ch in chunks:
         if ch.label is not None and ch.options.get("include", True) is not False:
             defs.append(LabelDefinition(ch.label, ch.location, "chunk"))
@@ -1546,16 +1560,17 @@ def _findings_with_outputs(document: QmdDocument, chunks: Sequence[ChunkResult],
     Quarto leaves verbatim because their result is empty."""
     defs = list(document.label_definitions)
     uses = list(document.crossref_uses)
+    types = _crossref_types(document.project_dir, document.metadata)
     for c in chunks:
         for md in c.mime("text/markdown"):
             text = "".join(md) if isinstance(md, list) else str(md)
             lines = [_Line(t, c.chunk.location, "md") for t in text.split("\n")]
-            u, d = _scan_prose(lines)
+            u, d = _scan_prose(lines, types)
             uses.extend(u)
             defs.extend(LabelDefinition(x.label, x.location, "output") for x in d)
     for r in inlines:
         if r.mime == "text/markdown" and r.result:
-            u, d = _scan_prose([_Line(r.result, r.location, "md")])
+            u, d = _scan_prose([_Line(r.result, r.location, "md")], types)
             uses.extend(u)
             defs.extend(LabelDefinition(x.label, x.location, "output") for x in d)
     undefined, dups = _crossref_findings(uses, defs)

@@ -1,0 +1,367 @@
+"""One entry point: the whole analysis, returned as a single results object.
+
+``run_analysis(config)`` loads, validates and derives the cohort, then runs
+every computation the manuscript and supplement report. The documents read
+only from the returned :class:`Results` (the "analysis results dataset");
+presentation modules format it. Nothing here rounds or builds strings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .compute import baseline as baseline_mod
+from .compute.cohort import CohortSummary, cohort_summary
+from .compute import cox as cox_mod
+from .compute import response as response_mod
+from .compute import survival as surv
+from .compute.transplant import TransplantResult, transplant_outcomes
+from .config import Config, load_config
+from .derive import SALVGRP_LEVELS, SALVMOD_LABELS, Definitions, Derived, derive
+from .pipeline import Cohort, load_cohort
+
+MEDIAN_METHODS = ("spss", "log", "log-log")
+
+
+@dataclass(frozen=True)
+class Factor:
+    """A candidate factor for response: ADSL column and its levels (reference first)."""
+
+    key: str
+    label: str
+    column: str
+    levels: tuple[str, ...]
+    phrase: str = ""          # how the prose names the factor
+
+
+def candidate_factors(d: Definitions) -> tuple[Factor, ...]:
+    """Factors compared for CR/CRi, in the order the manuscript lists them."""
+    young, adult = d.age_groups
+    low, high = d.burden_groups
+    return (
+        Factor("salvage_group", "Salvage group", "SALVGRP", SALVGRP_LEVELS, "salvage group"),
+        Factor("age_group", "Age group (years)", "AGEGR1", (young, adult), "age"),
+        Factor("marrow_burden", "Marrow tumour burden (blasts)", "BMBURDEN", (low, high),
+               "bone-marrow tumour burden"),
+        Factor("cytogenetic_risk", "Cytogenetic risk", "CYTORISK", ("Standard", "High"), "cytogenetic risk"),
+        Factor("bcr_abl1", "BCR::ABL1", "BCRABL1", ("Negative", "Positive"), "BCR::ABL1"),
+        Factor("any_emd", "Extramedullary relapse", "EMDFL", ("N", "Y"), "extramedullary disease"),
+        Factor("cns_vs_non_cns_emd", "EMD site (CNS vs non-CNS)", "EMDGRP", ("Non-CNS EMD", "CNS"),
+               "CNS versus non-CNS extramedullary relapse"),
+        Factor("cd19_negative", "CD19-negative/dim relapse", "CD19NEG", ("N", "Y"), "CD19-negative relapse"),
+        Factor("prior_transplant", "Allo-HSCT before relapse", "PRIORSCT", ("N", "Y"),
+               "transplant before relapse"),
+    )
+
+
+#: Table 1 rows: (ADSL column, label, kind)
+BASELINE_VARIABLES = (
+    ("SEX", "Sex", "categorical"),
+    ("AGE", "Age at relapse, years", "continuous"),
+    ("AGEGR1", "Age group, years", "categorical"),
+    ("CYTORISK", "Cytogenetic risk at diagnosis", "categorical"),
+    ("BCRABL1", "BCR::ABL1", "categorical"),
+    ("BMBLAST", "Bone-marrow blasts at relapse, %", "continuous"),
+    ("BMBURDEN", "Marrow tumour burden", "categorical"),
+    ("PRSCTTIM", "Allo-HSCT before relapse", "categorical"),
+    ("CD19STAT", "CD19 status at relapse", "categorical"),
+    ("RELSITE", "Site of relapse", "categorical"),
+)
+BASELINE_ORDER = {
+    "SEX": ["M", "F"],
+    "CYTORISK": ["High", "Standard"],
+    "BCRABL1": ["Positive", "Negative"],
+    "PRSCTTIM": ["None", "Before CAR-T", "After first CAR-T"],
+    "CD19STAT": ["Positive", "Negative/dim", "Unknown"],
+    "RELSITE": ["Bone marrow", "CNS", "Non-CNS EMD", "Not documented"],
+}
+
+
+@dataclass(frozen=True)
+class SurvivalEndpoint:
+    """Kaplan–Meier analysis of one endpoint in one population."""
+
+    paramcd: str
+    population: str
+    data: pd.DataFrame            # ADTTE rows joined with ADSL, EVENT = 1 - CNSR
+    km: pd.DataFrame              # kaplan_meier table
+    medians: dict[str, surv.MedianResult]
+    mean_spss: surv.MeanResult | None
+    landmarks: pd.DataFrame       # survival_at the configured landmarks
+    risk: pd.DataFrame            # numbers at risk / censored / events at the table times
+
+    @property
+    def n(self) -> int:
+        return len(self.data)
+
+    @property
+    def events(self) -> int:
+        return int(self.data["EVENT"].sum())
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """Survival by a grouping: KM per group, medians, log-rank."""
+
+    column: str
+    levels: tuple[str, ...]
+    data: pd.DataFrame
+    km: pd.DataFrame
+    medians: dict[str, dict[Any, surv.MedianResult]]
+    logrank: surv.LogrankResult | None
+    risk: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class ResponseResults:
+    overall: response_mod.Proportion
+    by_class: pd.DataFrame
+    by_group: pd.DataFrame
+    group_comparison: response_mod.Comparison
+    emd_comparison: response_mod.Comparison
+    factors: pd.DataFrame
+    factor_defs: tuple[Factor, ...]
+
+
+@dataclass(frozen=True)
+class CoxResults:
+    covariates: tuple[str, ...]
+    reference: dict[str, str]
+    multivariable: cox_mod.CoxResult
+    univariable: pd.DataFrame
+    zph: cox_mod.ZphResult | None
+
+
+@dataclass(frozen=True)
+class Results:
+    """Everything the manuscript reports, unrounded."""
+
+    cohort: Cohort
+    settings: dict
+    summary: CohortSummary
+    baseline: baseline_mod.BaselineResult
+    response: ResponseResults
+    os: SurvivalEndpoint
+    rfs: SurvivalEndpoint
+    os_all: SurvivalEndpoint
+    followup: surv.MedianResult
+    os_by_group: GroupComparison
+    os_by_emd: GroupComparison
+    cox: CoxResults
+    transplant: TransplantResult
+    versions: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def derived(self) -> Derived:
+        return self.cohort.derived
+
+    @property
+    def config(self) -> Config:
+        return self.cohort.config
+
+    @property
+    def synthetic(self) -> bool:
+        return self.cohort.derived.synthetic
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def survival_endpoint(derived: Derived, paramcd: str, *, population: str, alpha: float,
+                      landmarks: list[float], risk_times: list[float]) -> SurvivalEndpoint:
+    data = derived.tte(paramcd, population=population)
+    kw = dict(time="AVAL", event="EVENT")
+    if len(data) == 0:
+        raise ValueError(f"no patients in the {paramcd} analysis")
+    medians = {m: surv.km_median(data, method=m, alpha=alpha, **kw) for m in MEDIAN_METHODS}
+    mean = surv.km_mean_spss(data, alpha=alpha, **kw) if data["EVENT"].sum() > 0 else None
+    return SurvivalEndpoint(
+        paramcd=paramcd,
+        population=population,
+        data=data,
+        km=surv.kaplan_meier(data, alpha=alpha, **kw),
+        medians=medians,
+        mean_spss=mean,
+        landmarks=surv.survival_at(data, times=landmarks, alpha=alpha, **kw),
+        risk=surv.risk_table(data, times=risk_times, **kw),
+    )
+
+
+def group_comparison(data: pd.DataFrame, column: str, levels: tuple[str, ...], *, alpha: float,
+                     risk_times: list[float]) -> GroupComparison:
+    sub = data[data[column].isin(levels)].copy()
+    sub[column] = pd.Categorical(sub[column].astype(str), categories=list(levels))
+    kw = dict(time="AVAL", event="EVENT")
+    present = [lv for lv in levels if (sub[column] == lv).any()]
+    lr = surv.logrank(sub, group=column, **kw) if len(present) >= 2 and sub["EVENT"].sum() > 0 else None
+    return GroupComparison(
+        column=column,
+        levels=levels,
+        data=sub,
+        km=surv.kaplan_meier(sub, group=column, alpha=alpha, **kw),
+        medians={m: surv.km_median_by_group(sub, group=column, method=m, alpha=alpha, **kw) for m in MEDIAN_METHODS},
+        logrank=lr,
+        risk=surv.risk_table(sub, times=risk_times, group=column, **kw),
+    )
+
+
+def response_results(derived: Derived, *, rule: str, alpha: float, seed: int) -> ResponseResults:
+    salv = derived.salvage.assign(CR=lambda d: d["CRFL"] == "Y")
+    factors = candidate_factors(derived.definitions)
+    rng = np.random.default_rng(seed)
+    by_class = response_mod.response_rates(salv, response="CR", by="SALVMOD",
+                                           levels=list(SALVMOD_LABELS.values()), alpha=alpha)
+    by_group = response_mod.response_rates(salv, response="CR", by="SALVGRP", levels=list(SALVGRP_LEVELS),
+                                           alpha=alpha)
+    comparisons = response_mod.factor_comparisons(
+        salv, response="CR", factors={f.key: f.column for f in factors},
+        levels={f.key: list(f.levels) for f in factors}, rule=rule, alpha=alpha, rng=rng)
+    return ResponseResults(
+        overall=response_mod.proportion_ci(int(salv["CR"].sum()), len(salv), alpha=alpha),
+        by_class=by_class,
+        by_group=by_group,
+        group_comparison=response_mod.compare_proportions(salv, response="CR", by="SALVGRP",
+                                                          levels=list(SALVGRP_LEVELS), rule=rule, alpha=alpha),
+        emd_comparison=response_mod.compare_proportions(salv, response="CR", by="EMDGRP",
+                                                        levels=["CNS", "Non-CNS EMD"], rule=rule, alpha=alpha),
+        factors=comparisons,
+        factor_defs=factors,
+    )
+
+
+def cox_results(data: pd.DataFrame, spec: list[dict], *, alpha: float, min_epv: float) -> CoxResults:
+    covariates = [c["column"] for c in spec]
+    reference = {c["column"]: str(c["reference"]) for c in spec if c.get("reference") is not None}
+    kw = dict(time="AVAL", event="EVENT", covariates=covariates, reference=reference)
+    multi = cox_mod.cox_model(data, alpha=alpha, min_events_per_parameter=min_epv, **kw)
+    uni = cox_mod.univariable_cox(data, alpha=alpha, min_events_per_parameter=min_epv, **kw)
+    try:
+        zph = cox_mod.cox_zph(data, **kw)
+    except ValueError:
+        zph = None
+    return CoxResults(tuple(covariates), reference, multi, uni, zph)
+
+
+def baseline_results(derived: Derived) -> baseline_mod.BaselineResult:
+    salv = derived.salvage
+    cat = [c for c, _, k in BASELINE_VARIABLES if k == "categorical"]
+    cont = [c for c, _, k in BASELINE_VARIABLES if k == "continuous"]
+    young, adult = derived.definitions.age_groups
+    low, high = derived.definitions.burden_groups
+    order = dict(BASELINE_ORDER, AGEGR1=[young, adult], BMBURDEN=[low, high], SALVGRP=list(SALVGRP_LEVELS))
+    return baseline_mod.baseline_table(
+        salv, groupby="SALVGRP", categorical=cat, continuous=cont,
+        labels={c: lab for c, lab, _ in BASELINE_VARIABLES}, order=order)
+
+
+def software_versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"Python": platform.python_version()}
+    for pkg in ("pandas", "numpy", "scipy", "statsmodels", "lifelines", "tableone", "great_tables",
+                "matplotlib", "pandera"):
+        try:
+            out[pkg] = version(pkg.replace("_", "-"))
+        except PackageNotFoundError:  # pragma: no cover
+            out[pkg] = "not installed"
+    return out
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def analyse(cohort: Cohort) -> Results:
+    """Run every computation on a loaded cohort."""
+    cfg = cohort.config
+    derived = cohort.derived
+    tests = cfg.section("tests")
+    alpha = float(tests.get("alpha", 0.05))
+    rule = str(tests.get("two_by_two", "fisher_if_expected_lt5_else_yates"))
+    seed = int(tests.get("monte_carlo_seed", 20240101))
+    s = cfg.section("survival")
+    population = s.get("population", "salvage")
+    landmarks = [float(x) for x in s.get("landmarks_months", [6, 12])]
+    risk_times = [float(x) for x in s.get("risk_table_months", [0, 6, 12, 18, 24])]
+    ep = dict(alpha=alpha, landmarks=landmarks, risk_times=risk_times)
+    os_ = survival_endpoint(derived, "OS", population=population, **ep)
+    rfs = survival_endpoint(derived, "RFS", population="all", **ep)
+    os_all = survival_endpoint(derived, "OS", population="all", **ep)
+    c = cfg.section("cox")
+    cox = cox_results(os_.data, c.get("covariates", []), alpha=alpha,
+                      min_epv=float(c.get("min_events_per_variable", 10)))
+    return Results(
+        cohort=cohort,
+        settings=cfg.settings,
+        summary=cohort_summary(derived.adsl),
+        baseline=baseline_results(derived),
+        response=response_results(derived, rule=rule, alpha=alpha, seed=seed),
+        os=os_,
+        rfs=rfs,
+        os_all=os_all,
+        followup=surv.median_followup(os_.data, time="AVAL", event="EVENT", method="log", alpha=alpha),
+        os_by_group=group_comparison(os_.data, "SALVGRP", SALVGRP_LEVELS, alpha=alpha, risk_times=risk_times),
+        os_by_emd=group_comparison(os_.data, "EMDGRP", ("CNS", "Non-CNS EMD"), alpha=alpha, risk_times=risk_times),
+        cox=cox,
+        transplant=transplant_outcomes(derived.adsl),
+        versions=software_versions(),
+    )
+
+
+def run_analysis(config: Config | None = None, *, data: str | None = None) -> Results:
+    """Load, validate, derive and analyse. ``data`` overrides the configured data."""
+    if config is None:
+        config = load_config(data=data)
+    return analyse(load_cohort(config))
+
+
+# --------------------------------------------------------------------------- calibration support
+
+
+def survival_targets_from_raw(raw: pd.DataFrame, config: Config | None = None,
+                              dictionary=None) -> dict[str, float | None]:
+    """The survival section of the published targets, computed for a raw
+    (string-coded, dictionary-named) cohort without files: used to calibrate the
+    synthetic cohort with exactly the functions the manuscript uses."""
+    from .dictionary import load_dictionary
+    from .load import to_typed
+
+    config = config or load_config()
+    dictionary = dictionary or load_dictionary(config.dictionary_path)
+    d = Definitions.from_config(config.section("definitions"))
+    typed = to_typed(raw.replace("", None), dictionary)
+    derived = derive(typed, study_id=config.study_id, definitions=d)
+    os_data = derived.tte("OS", population="salvage")
+    rfs_data = derived.tte("RFS", population="all")
+    kw = dict(time="AVAL", event="EVENT")
+    os_med = surv.km_median(os_data, method="spss", **kw)
+    rfs_med = surv.km_median(rfs_data, method="spss", **kw)
+    fu = surv.median_followup(os_data, method="log", **kw)
+    p_group = surv.logrank(os_data[os_data["SALVGRP"].notna()], group="SALVGRP", **kw).p
+    emd = os_data[os_data["EMDGRP"].notna()]
+    p_emd = surv.logrank(emd, group="EMDGRP", **kw).p if emd["EMDGRP"].nunique() == 2 else None
+    c = config.section("cox")
+    cox = cox_mod.cox_model(os_data, time="AVAL", event="EVENT",
+                            covariates=[x["column"] for x in c["covariates"]],
+                            reference={x["column"]: str(x["reference"]) for x in c["covariates"]})
+    row = cox.table[cox.table["variable"] == "SALVGRP"].iloc[0]
+    return {
+        "median_followup_months": fu.estimate,
+        "os_median_months": os_med.estimate,
+        "os_ci_lower": os_med.lower,
+        "os_ci_upper": os_med.upper,
+        "rfs_median_months": rfs_med.estimate,
+        "rfs_ci_lower": rfs_med.lower,
+        "rfs_ci_upper": rfs_med.upper,
+        "p_os_targeted_vs_chemotherapy": p_group,
+        "p_os_cns_vs_non_cns_emd": p_emd,
+        "cox_hr_chemotherapy_vs_targeted": float(row["hr"]),
+        "cox_hr_ci_lower": float(row["lower"]),
+        "cox_hr_ci_upper": float(row["upper"]),
+        "cox_p": float(row["p"]),
+    }
