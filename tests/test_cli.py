@@ -1,0 +1,92 @@
+"""Command line: exit codes, no traceback for data errors, ADaM exports."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from analysis.config import PROJECT_ROOT
+from tests.conftest_data import base_table, change, write_csv
+
+
+def run(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CART_DATA", "CART_CONFIG")}
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "analysis", *args], cwd=PROJECT_ROOT, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_validate_shipped_data_exit_0():
+    out = run("validate")
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_validate_broken_file_exit_1_full_report(tmp_path):
+    table = change(base_table(), "T-002", relapse_date="2019-02-30", sex="unknown")
+    table = change(table, "T-003", death_date="2000-01-01")
+    path = write_csv(table, tmp_path / "site_t.csv")
+    out = run("validate", str(path))
+    assert out.returncode == 1
+    text = out.stdout + out.stderr
+    assert "Traceback" not in text
+    assert "T-002" in text and "relapse_date" in text and "2019-02-30" in text
+    assert "sex" in text and "T-003" in text
+    assert "site_t.csv" in text
+
+
+def test_usage_error_exit_2():
+    out = run("validate", "--no-such-option")
+    assert out.returncode == 2
+
+
+def test_missing_data_path_exit_2_no_traceback(tmp_path):
+    out = run("validate", str(tmp_path / "nothing.csv"))
+    assert out.returncode == 2
+    assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_adam_writes_adsl_and_adtte(tmp_path):
+    out = run("adam", "--out", str(tmp_path))
+    assert out.returncode == 0, out.stderr
+    adsl = pd.read_csv(tmp_path / "adsl.csv")
+    adtte = pd.read_csv(tmp_path / "adtte.csv")
+    assert len(adsl) == 74 and (adsl["SALVFL"] == "Y").sum() == 67
+    assert adsl["USUBJID"].is_unique
+    assert set(adtte["USUBJID"]) <= set(adsl["USUBJID"])
+    for col in ("STUDYID", "USUBJID", "SITEID", "AGE", "SEX", "SALVFL", "SALVGRP", "SALVMOD", "RELSITE", "CRFL"):
+        assert col in adsl.columns
+    assert set(adsl["SALVGRP"].dropna()) == {"Targeted", "Chemotherapy"}
+    for col in ("USUBJID", "PARAMCD", "PARAM", "AVAL", "AVALU", "CNSR", "STARTDT", "ADT", "EVNTDESC", "CNSDTDSC"):
+        assert col in adtte.columns
+    assert set(adtte["PARAMCD"]) == {"OS", "RFS"}
+    assert (tmp_path / "adsl.xpt").exists() and (tmp_path / "adtte.xpt").exists()
+
+
+def test_adam_on_invalid_data_writes_nothing(tmp_path):
+    bad = write_csv(change(base_table(), "T-001", sex="?"), tmp_path / "bad.csv")
+    out_dir = tmp_path / "out"
+    out = run("adam", "--out", str(out_dir), str(bad))
+    assert out.returncode == 1
+    assert not out_dir.exists() or not any(out_dir.iterdir())
+
+
+def test_numbers_json_has_published_keys(published):
+    out = run("numbers", "--json")
+    assert out.returncode == 0, out.stderr
+    raw = json.loads(out.stdout)
+    for section in ("cohort", "response", "survival", "transplant"):
+        missing = set(published[section]) - set(raw[section])
+        assert not missing, (section, missing)
+    assert set(raw["survival"]["os_ci_by_method"]) == {"spss", "log", "log-log"}
+    assert set(raw["survival"]["rfs_ci_by_method"]) == {"spss", "log", "log-log"}
+    model = raw["survival"]["cox_model"]
+    assert [c["column"] for c in model["covariates"]][0] == "SALVGRP"
+    assert all("reference" in c for c in model["covariates"])
+    assert isinstance(raw["cohort"]["n_salvage"], int)

@@ -1,0 +1,75 @@
+"""Derivation: populations, groups, times, events and the patient flow."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from analysis.derive import Definitions, derive
+from analysis.dictionary import load_dictionary
+from analysis.load import to_typed
+from tests.conftest_data import base_table
+
+
+def test_flow_accounts_for_every_input_row(results):
+    flow = results.derived.flow
+    n_input = len(results.derived.adsl)
+    assert flow.n("relapsed") == n_input
+    assert flow.n("salvage") + int(flow.exclusions["n"].sum()) == n_input
+    assert flow.n("no_salvage") == int(flow.exclusions["n"].sum())
+    classes = flow.steps[flow.steps["step"].str.startswith("class_")]
+    assert int(classes["n"].sum()) == flow.n("salvage")
+    crs = flow.steps[flow.steps["step"].str.startswith("cr_") & (flow.steps["step"] != "cr")]
+    assert int(crs["n"].sum()) == flow.n("cr")
+    assert flow.exclusions["reason"].notna().all()
+
+
+def test_adtte_consistent_with_adsl(results):
+    adsl, adtte = results.derived.adsl, results.derived.adtte
+    os_ = adtte[adtte["PARAMCD"] == "OS"]
+    rfs = adtte[adtte["PARAMCD"] == "RFS"]
+    assert len(os_) == len(adsl) and os_["USUBJID"].is_unique
+    assert set(rfs["USUBJID"]) == set(adsl.loc[adsl["CRFL"] == "Y", "USUBJID"])
+    assert (adtte["AVAL"] >= 0).all()
+    assert set(adtte["CNSR"]) <= {0, 1}
+    merged = os_.merge(adsl, on="USUBJID")
+    assert ((merged["CNSR"] == 0) == (merged["DTHFL"] == "Y")).all()
+    # months = days / 30.4375
+    days = (os_["ADT"] - os_["STARTDT"]).dt.days
+    assert (abs(os_["AVAL"] - days / 30.4375) < 1e-12).all()
+    # event rows carry EVNTDESC, censored rows CNSDTDSC
+    assert (adtte["EVNTDESC"].notna() == (adtte["CNSR"] == 0)).all()
+    assert (adtte["CNSDTDSC"].notna() == (adtte["CNSR"] == 1)).all()
+
+
+def test_no_source_pseudonym_in_adam(results):
+    adsl = results.derived.adsl
+    raw_ids = set(pd.concat([pd.read_csv(p) for p in sorted((results.config.sources[0].path.parent).glob("*.csv"))])
+                  ["patient_id"])
+    text = adsl.astype(str).to_csv() + results.derived.adtte.astype(str).to_csv()
+    assert not any(pid in text for pid in raw_ids)
+
+
+def _typed(raw: pd.DataFrame) -> pd.DataFrame:
+    return to_typed(raw.replace("", None), load_dictionary())
+
+
+def test_rfs_event_is_first_of_relapse_or_death():
+    """RFS: from CR/CRi to relapse or death, whichever first; censored at last contact."""
+    typed = _typed(base_table())
+    der = derive(typed, study_id="T", definitions=Definitions())
+    rfs = der.tte("RFS", population="all")
+    adsl = der.adsl.set_index("USUBJID")
+    for _, r in rfs.iterrows():
+        a = adsl.loc[r["USUBJID"]]
+        ends = [d for d in (a["REL2DT"], a["DTHDT"]) if pd.notna(d)]
+        if ends:
+            assert r["CNSR"] == 0 and r["ADT"] == min(ends)
+        else:
+            assert r["CNSR"] == 1 and r["ADT"] == a["LSTALVDT"]
+
+
+def test_groups_follow_definitions():
+    d = Definitions(adult_age_years=18, high_marrow_burden_pct=50)
+    assert d.age_groups == ("<18", ">=18")
+    assert d.burden_groups == ("<50%", ">=50%")
