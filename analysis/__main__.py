@@ -5,6 +5,7 @@
   simulate              regenerate the shipped synthetic cohort in data/synthetic/
   numbers [--json]      print the numbers registry (every statistic the manuscript quotes)
   variables             write _variables.yml for Quarto's {{< var >}} (front matter numbers)
+  export --out DIR      numbers ledger (numbers.json), ADaM exports and figures (PDF, SVG, TIFF)
   prepare               Quarto pre-render step: _variables.yml and the synthetic-data banners
   calibrate             search the synthetic cohort's survival-time factors (slow; prints them)
 
@@ -85,6 +86,25 @@ def cmd_variables(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .adam import write_adam
+    from .outputs import write_text_atomic
+    from .present import figures
+    from .present.document import stamp
+    from .present.numbers import build_registry
+    from .results import run_analysis
+
+    results = run_analysis(_config(args))
+    registry = build_registry(results, stamp=stamp(results))
+    out = Path(args.out)
+    written = [write_text_atomic(out / "numbers.json", registry.ledger_json())]
+    written += write_adam(results.derived, out / "adam")
+    written += figures.export_all(results, out / "figures")
+    for path in written:
+        print(path)
+    return 0
+
+
 def cmd_prepare(args) -> int:
     from .present.document import prepare
 
@@ -123,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("variables", help="write _variables.yml for Quarto")
     p.add_argument("--out", default="_variables.yml")
     p.set_defaults(func=cmd_variables)
+    p = sub.add_parser("export", help="numbers ledger, ADaM exports and submission figures into --out")
+    p.add_argument("--out", default="_output")
+    p.add_argument("paths", nargs="*")
+    p.set_defaults(func=cmd_export)
     p = sub.add_parser("prepare", help="pre-render step: _variables.yml and synthetic-data banners")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("calibrate", help="calibrate the synthetic cohort (slow)")

@@ -3,7 +3,8 @@
 One file, ``analysis.yml`` at the project root, holds every choice. The data
 location can be overridden without editing anything, in this order of
 precedence: an explicit ``data=`` argument (the Quarto parameter ``data``),
-then the environment variable ``CART_DATA``, then ``analysis.yml``.
+then the environment variable ``CART_DATA``, then ``analysis.yml``. Another
+configuration file can be named by ``CART_CONFIG`` (or ``--config``).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import yaml
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "analysis.yml"
 DATA_ENV_VAR = "CART_DATA"
+CONFIG_ENV_VAR = "CART_CONFIG"
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".xls", ".sav")
 
 
@@ -104,7 +106,13 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
 
 
 def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLike | None = None) -> Config:
-    """Read ``analysis.yml`` (or ``path``) and apply a data override, if any."""
+    """Read the configuration and apply a data override, if any.
+
+    The configuration file is ``path``, else the environment variable
+    CART_CONFIG, else ``analysis.yml``; the data are ``data``, else CART_DATA,
+    else the configuration's ``data: sources``.
+    """
+    path = path or os.environ.get(CONFIG_ENV_VAR) or None
     cfg_path = Path(path).resolve() if path else DEFAULT_CONFIG
     if not cfg_path.exists():
         raise ConfigError(f"configuration file {cfg_path} does not exist")
