@@ -1,0 +1,33 @@
+"""The order of the supplementary tables and figures, in one place.
+
+supplement.qmd numbers its floats itself (Table S1, Figure S1 ... through
+Quarto's custom cross-reference types), and the manuscript, a separate
+document, cannot cross-reference into it. So the manuscript cites supplementary
+items by the names made here, and a test checks that supplement.qmd defines
+its ``#supptbl-…``/``#suppfig-…`` floats in exactly this order.
+"""
+
+from __future__ import annotations
+
+SUPPLEMENTARY_TABLES = (
+    "dictionary",      # data dictionary
+    "flow",            # patient flow as a table
+    "baseline-smd",    # Table 1 with standardized mean differences
+    "conventions",     # every factor-wise CR comparison under every test convention
+    "medians",         # median survival by the three CI methods, SPSS mean
+    "landmarks",       # survival at 6 and 12 months
+    "cox",             # full Cox output
+    "zph",             # proportional-hazards check
+    "transplant",      # consolidative transplant summary and listing
+    "versions",        # software versions
+)
+SUPPLEMENTARY_FIGURES = (
+    "zph",             # scaled Schoenfeld residuals
+)
+
+
+def supplementary_names() -> dict[str, str]:
+    """Registry texts: key ``tbl_s_<name>`` -> 'Table S<n>', ``fig_s_<name>`` -> 'Figure S<n>'."""
+    out = {f"tbl_s_{n.replace('-', '_')}": f"Table S{i}" for i, n in enumerate(SUPPLEMENTARY_TABLES, 1)}
+    out.update({f"fig_s_{n.replace('-', '_')}": f"Figure S{i}" for i, n in enumerate(SUPPLEMENTARY_FIGURES, 1)})
+    return out

@@ -1,0 +1,146 @@
+"""The manuscript and supplement, executed chunk by chunk and inline by inline
+in a real Jupyter kernel, as Quarto's Jupyter engine does (tests/qmd/harness.py),
+in each output format. Where `quarto` is on PATH, they are also rendered."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from analysis.config import PROJECT_ROOT
+from analysis.present.supplement import SUPPLEMENTARY_FIGURES, SUPPLEMENTARY_TABLES
+from tests.qmd.harness import execute_qmd, parse_qmd
+
+DOCUMENTS = ("report.qmd", "supplement.qmd")
+FORMATS = ("html", "typst", "docx")
+ENTITY = re.compile(r"&(lt|gt|amp|quot|#x?[0-9a-fA-F]+);")
+
+
+@pytest.fixture(scope="session")
+def variables():
+    """Run the pre-render step, as `quarto render` does, and read what it wrote."""
+    from analysis.present.document import prepare
+
+    prepare()
+    return yaml.safe_load((PROJECT_ROOT / "_variables.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def runs(variables):
+    cache = {}
+
+    def get(doc: str, fmt: str):
+        if (doc, fmt) not in cache:
+            cache[(doc, fmt)] = execute_qmd(PROJECT_ROOT / doc, target_format=fmt, variables=variables)
+        return cache[(doc, fmt)]
+
+    return get
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_every_chunk_and_inline_runs(runs, doc, fmt):
+    run = runs(doc, fmt)          # raises on any chunk error or unexpected warning
+    assert run.findings.ok, "\n".join(run.findings.problems())
+    executed = [c for c in run.chunks if c.executed]
+    assert executed, "no chunk ran"
+    for inline in run.inlines:
+        assert inline.result, f"{inline.location}: `{inline.expression}` produced nothing"
+        assert not re.search(r"\b(None|nan|NaN|inf)\b", inline.result), (inline.location, inline.result)
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_synthetic_notice_in_every_format(runs, variables, doc):
+    assert "SYNTHETIC" in variables["text"]["synthetic_notice"]
+    parsed = parse_qmd(PROJECT_ROOT / doc, variables=variables)
+    assert "text.synthetic_notice" in {v.key for v in parsed.var_uses}    # title page (abstract)
+    for fmt in FORMATS:
+        callout = runs(doc, fmt).chunk("synthetic-notice")
+        assert any("Synthetic data" in "".join(m) for m in callout.mime("text/markdown"))
+    banners = PROJECT_ROOT / "_generated"
+    assert "SYNTHETIC" in (banners / "banner.html").read_text()
+    assert "SYNTHETIC" in (banners / "banner.typ").read_text()
+
+
+@pytest.mark.parametrize("fmt", ("typst", "docx"))
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_tables_fall_back_to_plain_markdown_outside_html(runs, doc, fmt):
+    """Quarto shows great_tables HTML entities literally in Typst (render observation),
+    so non-HTML formats get a Markdown table without entities or tags."""
+    run = runs(doc, fmt)
+    tables = [c for c in run.chunks if c.executed and "tables." in c.chunk.source]
+    assert tables
+    for c in tables:
+        assert not c.mime("text/html"), c.label
+        md = "".join("".join(m) for m in c.mime("text/markdown"))
+        assert "|" in md, c.label
+        assert not ENTITY.search(md), (c.label, ENTITY.search(md).group(0))
+        assert not re.search(r"</?(td|tr|table|span|div)\b", md), c.label
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_tables_are_great_tables_html_in_html(runs, doc):
+    run = runs(doc, "html")
+    tables = [c for c in run.chunks if c.executed and "tables." in c.chunk.source]
+    for c in tables:
+        html = "".join("".join(m) for m in c.mime("text/html"))
+        assert "gt_table" in html, c.label
+
+
+def test_figures_are_images(runs):
+    run = runs("report.qmd", "html")
+    figs = [c for c in run.chunks if c.label and c.label.startswith("fig-")]
+    assert len(figs) == 5
+    for c in figs:
+        assert c.mime("image/png") or c.mime("image/svg+xml"), c.label
+
+
+def test_supplement_floats_in_declared_order():
+    """The manuscript cites supplementary items by analysis.present.supplement's
+    order; supplement.qmd must define its floats in that order."""
+    text = (PROJECT_ROOT / "supplement.qmd").read_text(encoding="utf-8")
+    tables = re.findall(r"^::: \{#supptbl-([\w-]+)\}", text, flags=re.M)
+    figures = re.findall(r"^::: \{#suppfig-([\w-]+)\}", text, flags=re.M)
+    assert tuple(tables) == SUPPLEMENTARY_TABLES
+    assert tuple(figures) == SUPPLEMENTARY_FIGURES
+
+
+PROSE_NUMBER_ALLOWED = re.compile(
+    r"CD\d+|95%|± 1\.96|2×2|χ²|S\d+|\bB-ALL\b|^#+ |[A-Za-z]+\d+")
+
+
+@pytest.mark.parametrize("path", sorted([*PROJECT_ROOT.glob("sections/*.qmd"), PROJECT_ROOT / "report.qmd",
+                                         PROJECT_ROOT / "supplement.qmd"]), ids=lambda p: p.name)
+def test_no_hand_typed_numbers_in_prose(path):
+    """Every number in the text is computed: prose (outside code, inline
+    expressions, front matter, cross-references and citations) holds no digits
+    beyond names such as CD19 and the 95% of confidence intervals."""
+    text = path.read_text(encoding="utf-8")
+    front = re.match(r"\A---\n(.*?)\n---\n", text, flags=re.S)
+    if front:                                                               # keep only the abstract
+        meta = yaml.safe_load(front.group(1)) or {}
+        text = str(meta.get("abstract", "")) + "\n" + text[front.end():]
+    text = re.sub(r"```.*?```", "", text, flags=re.S)                        # chunks
+    text = re.sub(r"`\{python\}[^`]*`", "", text)                            # inline expressions
+    text = re.sub(r"\{\{<[^>]*>\}\}", "", text)                              # shortcodes
+    text = re.sub(r"[@#][\w:-]+", "", text)                                  # refs, ids, citations
+    offenders = []
+    for line in text.splitlines():
+        rest = PROSE_NUMBER_ALLOWED.sub("", line)
+        if re.search(r"\d", rest):
+            offenders.append(line.strip()[:120])
+    assert not offenders, "\n".join(offenders)
+
+
+@pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not installed on this machine")
+def test_quarto_renders_all_formats(tmp_path):
+    out = subprocess.run(["quarto", "render", "--output-dir", str(tmp_path)], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=1800)
+    assert out.returncode == 0, out.stderr[-4000:]
+    for doc in ("report", "supplement"):
+        for ext in ("html", "pdf", "docx"):
+            assert (tmp_path / f"{doc}.{ext}").exists(), f"{doc}.{ext}"
