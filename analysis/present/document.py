@@ -54,14 +54,16 @@ def compute(*, data: str | None = None, config: str | None = None) -> Document:
     return Document(results, build_registry(results, stamp=stamp(results)))
 
 
-def check_variables(doc: Document, path: Path) -> None:
-    """Stop when _variables.yml was generated from other data or configuration."""
+def check_variables(doc: Document, path: Path) -> dict:
+    """Stop when _variables.yml was generated from other data or configuration;
+    returns its contents."""
     if not path.exists():
         raise StaleVariablesError(
             f"{path.name} is missing: the abstract's numbers come from it.\n"
             "Hint: render the project (`quarto render`, whose pre-render step writes it) "
             "or run `python -m analysis prepare`.")
-    written = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("stamp", {})
+    variables = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    written = variables.get("stamp", {})
     want = doc.registry.stamp
     diff = [k for k in ("data_hash", "config_hash", "code_version") if written.get(k) != want.get(k)]
     if diff:
@@ -70,13 +72,16 @@ def check_variables(doc: Document, path: Path) -> None:
             "the abstract would not match the body.\n"
             "Hint: choose data and configuration with the environment variables CART_DATA and CART_CONFIG "
             "(they reach both the pre-render step and the documents), not with -P alone.")
+    return variables
 
 
 def setup(*, data: str | None = None, config: str | None = None, check: bool = True) -> tuple[Results, SimpleNamespace]:
     """Run the analysis for a document; returns (results, texts)."""
+    from .consistency import assert_consistent
+
     doc = compute(data=data, config=config)
-    if check:
-        check_variables(doc, PROJECT_ROOT / VARIABLES_FILE)
+    variables = check_variables(doc, PROJECT_ROOT / VARIABLES_FILE) if check else None
+    assert_consistent(doc.results, doc.registry, variables)
     return doc.results, doc.t
 
 
@@ -84,7 +89,10 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
     """Pre-render step: write _variables.yml and the synthetic-data banners."""
     from .banner import write_banners
 
+    from .consistency import assert_consistent
+
     doc = compute(data=data, config=config)
+    assert_consistent(doc.results, doc.registry)
     paths = [doc.registry.write_variables(root / VARIABLES_FILE)]
     paths += write_banners(doc.results.synthetic, root / "_generated")
     return paths
