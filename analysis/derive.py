@@ -285,7 +285,12 @@ def patient_flow(adsl: pd.DataFrame) -> PatientFlow:
         rows.append((f"cr_{code}", f"CR/CRi after {label.lower()}", int((grp["CRFL"] == "Y").sum()),
                      f"class_{code}", "subgroup"))
     rows.append(("cr", "CR/CRi after salvage", int((salv["CRFL"] == "Y").sum()), "salvage", "population"))
-    rows.append(("hsct", "Consolidative allo-HSCT after salvage", int((salv["HSCTFL"] == "Y").sum()), "cr", "subgroup"))
+    hsct = salv["HSCTFL"] == "Y"
+    cr = salv["CRFL"] == "Y"
+    rows.append(("hsct", "Consolidative allo-HSCT after salvage", int((hsct & cr).sum()), "cr", "subgroup"))
+    if (hsct & ~cr).any():  # transplanted without CR/CRi: shown under salvage so no one is hidden
+        rows.append(("hsct_not_cr", "Allo-HSCT after salvage without CR/CRi", int((hsct & ~cr).sum()),
+                     "salvage", "subgroup"))
     steps = pd.DataFrame(rows, columns=["step", "label", "n", "parent", "kind"])
     flow = PatientFlow(steps=steps, exclusions=reasons)
     if flow.n("salvage") + int(reasons["n"].sum()) != n_all:  # pragma: no cover - guards the invariant

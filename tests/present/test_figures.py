@@ -1,0 +1,445 @@
+"""Tests for analysis/present/figures.py.
+
+The figures compute nothing, so the references are the Results object's own
+numbers (from the computation layer, itself checked against R elsewhere): the
+tests read the drawn artists' data (curve vertices, marker positions, text
+contents and positions) and compare them with the KM tables, risk tables,
+log-rank, Cox and cox.zph results, exactly (counts, texts) or to 1e-12
+(coordinates). No pixel comparisons. Values the tests cannot take from
+Results (the least-squares line of the residual panels) are labelled
+"regression value": produced by our own code (numpy.polyfit).
+
+The cohort is the shipped synthetic one and is being recalibrated, so no test
+hard-codes a number from it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from matplotlib.text import Text
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from PIL import Image
+
+from analysis.present import figures as F
+from analysis.present import style
+from analysis.results import run_analysis
+
+TOL = 1e-12
+
+
+# --------------------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run_analysis()
+
+
+@pytest.fixture(scope="module")
+def figs(results):
+    return {
+        "flow": F.flow_figure(results),
+        "km_overall": F.km_overall_figure(results),
+        "salvage_group": F.km_group_figure(results, "salvage_group"),
+        "relapse_site": F.km_group_figure(results, "relapse_site"),
+        "forest": F.forest_figure(results),
+        "zph": F.zph_figure(results),
+    }
+
+
+def _axes(fig: Figure, gid: str):
+    found = [ax for ax in fig.axes if ax.get_gid() == gid]
+    assert len(found) == 1, f"expected one axes with gid {gid!r}"
+    return found[0]
+
+
+def _by_gid(container, gid: str):
+    found = [a for a in container if a.get_gid() == gid]
+    assert len(found) == 1, f"expected one artist with gid {gid!r}, found {len(found)}"
+    return found[0]
+
+
+def _all_texts(fig: Figure) -> list[str]:
+    return [t.get_text() for t in fig.findobj(Text)]
+
+
+def _method(results) -> str:
+    return results.settings["survival"]["median_ci"]
+
+
+def _bound(x, reached):
+    if not reached:
+        return style.NOT_REACHED
+    return style.fmt_months(x)
+
+
+# --------------------------------------------------------------------------- general
+
+
+def test_every_figure_is_a_figure_outside_pyplot(figs):
+    import matplotlib.pyplot as plt
+
+    for name, fig in figs.items():
+        assert isinstance(fig, Figure), name
+    assert plt.get_fignums() == []  # nothing left open in pyplot's state
+
+
+@pytest.mark.parametrize("name", ["flow", "km_overall", "salvage_group", "relapse_site", "forest", "zph"])
+def test_synthetic_footer_present(figs, name):
+    footer = _by_gid(figs[name].texts, "synthetic-footer")
+    assert footer.get_text() == "SYNTHETIC DATA \u2014 not patient data"
+
+
+def test_no_footer_for_real_data(results):
+    derived = dataclasses.replace(results.derived, synthetic=False)
+    real = dataclasses.replace(results, cohort=dataclasses.replace(results.cohort, derived=derived))
+    assert not real.synthetic
+    fig = F.km_overall_figure(real)
+    assert not [t for t in fig.texts if t.get_gid() == "synthetic-footer"]
+    assert not any("SYNTHETIC" in t for t in _all_texts(fig))
+
+
+@pytest.mark.parametrize("name,width", [("flow", 7.2), ("km_overall", 7.2), ("salvage_group", 3.5),
+                                        ("relapse_site", 3.5), ("forest", 7.2), ("zph", 7.2)])
+def test_journal_widths(figs, name, width):
+    assert figs[name].get_size_inches()[0] == pytest.approx(width)
+
+
+@pytest.mark.parametrize("name", ["km_overall", "forest", "zph"])
+def test_journal_font_and_spines(figs, name):
+    fig = figs[name]
+    for t in fig.findobj(Text):
+        if t.get_text():
+            assert t.get_fontname() == "DejaVu Sans"
+            assert 7 <= t.get_fontsize() <= 9
+    for ax in fig.axes:
+        assert not ax.spines["top"].get_visible()
+        assert not ax.spines["right"].get_visible()
+
+
+def test_displays_in_a_plain_kernel(figs):
+    """IPython's formatter (no matplotlib formatter registered) gets a PNG."""
+    from IPython.core.formatters import PNGFormatter
+
+    png = PNGFormatter()(figs["forest"])
+    assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+# --------------------------------------------------------------------------- KM overall
+
+
+@pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
+def test_km_overall_curve_steps_equal_km_table(results, figs, attr):
+    ax = _axes(figs["km_overall"], f"{attr}-curves")
+    km = getattr(results, attr).km
+    curve = _by_gid(ax.lines, "curve-0")
+    assert curve.get_drawstyle() == "steps-post"
+    x, y = curve.get_xdata(), curve.get_ydata()
+    assert (x[0], y[0]) == (0.0, 1.0)
+    np.testing.assert_allclose(x[1:], km["time"], rtol=0, atol=TOL)
+    np.testing.assert_allclose(y[1:], km["surv"], rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
+def test_km_overall_censor_marks_at_censored_times(results, figs, attr):
+    ax = _axes(figs["km_overall"], f"{attr}-curves")
+    km = getattr(results, attr).km
+    cens = km[km["n_censor"] > 0]
+    marks = _by_gid(ax.lines, "censor-0")
+    assert marks.get_marker() == "+"
+    assert marks.get_linestyle() == "None"
+    np.testing.assert_allclose(marks.get_xdata(), cens["time"], rtol=0, atol=TOL)
+    np.testing.assert_allclose(marks.get_ydata(), cens["surv"], rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
+def test_km_overall_ticks_are_configured_risk_times(results, figs, attr):
+    ax = _axes(figs["km_overall"], f"{attr}-curves")
+    configured = sorted(float(t) for t in results.settings["survival"]["risk_table_months"])
+    ticks = list(ax.get_xticks())
+    assert ticks == configured[: len(ticks)]
+    last = float(getattr(results, attr).km["time"].max())
+    assert ticks[-1] >= last or ticks == configured  # the axis reaches the last observation
+    assert ax.get_ylim() == (0.0, 1.0)
+
+
+@pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
+def test_km_overall_risk_table_equals_risk_at_each_tick(results, figs, attr):
+    fig = figs["km_overall"]
+    ax, rax = _axes(fig, f"{attr}-curves"), _axes(fig, f"{attr}-risk")
+    risk = getattr(results, attr).risk
+    ticks = list(ax.get_xticks())
+    assert rax.get_xlim() == ax.get_xlim()  # same time scale: numbers sit under the ticks
+    rows = {int(round(t)): lab.get_text() for t, lab in zip(rax.get_yticks(), rax.get_yticklabels())}
+    assert sorted(rows.values()) == sorted(["At risk", "Censored", "Events"])
+    column = {"At risk": "n_at_risk", "Censored": "n_censored", "Events": "n_events"}
+    seen = set()
+    for t in rax.texts:
+        x, y = t.get_position()
+        assert x in ticks
+        label = rows[int(y)]
+        expected = int(risk.loc[risk["time"] == x, column[label]].iloc[0])
+        assert t.get_text() == str(expected), (label, x)
+        seen.add((label, x))
+    assert len(seen) == 3 * len(ticks)
+
+
+@pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
+def test_km_overall_median_uses_configured_method(results, figs, attr):
+    ax = _axes(figs["km_overall"], f"{attr}-curves")
+    m = getattr(results, attr).medians[_method(results)]
+    text = _by_gid(ax.texts, "median-0").get_text()
+    est = _bound(m.estimate, m.reached)
+    lo, hi = _bound(m.lower, m.lower_reached), _bound(m.upper, m.upper_reached)
+    ci = style.NOT_ESTIMABLE if lo == hi == style.NOT_ESTIMABLE else f"{lo}{style.DASH}{hi}"
+    unit = " mo" if m.estimate is not None else ""
+    assert text.startswith(f"Median {est}{unit} (95% CI, {ci})")
+    assert f"n = {getattr(results, attr).n}" in text
+
+
+def test_km_overall_axis_labels(figs):
+    fig = figs["km_overall"]
+    os_ax, rfs_ax = _axes(fig, "os-curves"), _axes(fig, "rfs-curves")
+    assert os_ax.get_ylabel() == "Probability of overall survival"
+    assert rfs_ax.get_ylabel() == "Probability of relapse-free survival"
+    assert os_ax.get_xlabel() == "Months from relapse"
+    assert rfs_ax.get_xlabel() == "Months from CR/CRi"
+
+
+# --------------------------------------------------------------------------- KM by group
+
+
+@pytest.mark.parametrize("which,attr", [("salvage_group", "os_by_group"), ("relapse_site", "os_by_emd")],
+                         ids=["salvage_group", "relapse_site"])
+def test_km_group_curves_and_censor_marks_per_level(results, figs, which, attr):
+    comp = getattr(results, attr)
+    ax = _axes(figs[which], f"{which}-curves")
+    for i, level in enumerate(comp.levels):
+        km = comp.km[comp.km["group"] == level]
+        curve = _by_gid(ax.lines, f"curve-{i}")
+        np.testing.assert_allclose(curve.get_xdata()[1:], km["time"], rtol=0, atol=TOL)
+        np.testing.assert_allclose(curve.get_ydata()[1:], km["surv"], rtol=0, atol=TOL)
+        marks = _by_gid(ax.lines, f"censor-{i}")
+        cens = km[km["n_censor"] > 0]
+        np.testing.assert_allclose(marks.get_xdata(), cens["time"], rtol=0, atol=TOL)
+        np.testing.assert_allclose(marks.get_ydata(), cens["surv"], rtol=0, atol=TOL)
+
+
+@pytest.mark.parametrize("which,attr", [("salvage_group", "os_by_group"), ("relapse_site", "os_by_emd")],
+                         ids=["salvage_group", "relapse_site"])
+def test_km_group_logrank_p_text(results, figs, which, attr):
+    comp = getattr(results, attr)
+    ax = _axes(figs[which], f"{which}-curves")
+    assert _by_gid(ax.texts, "logrank-p").get_text() == f"Log-rank {style.fmt_p_text(comp.logrank.p)}"
+
+
+@pytest.mark.parametrize("which,attr", [("salvage_group", "os_by_group"), ("relapse_site", "os_by_emd")],
+                         ids=["salvage_group", "relapse_site"])
+def test_km_group_legend_n_and_median(results, figs, which, attr):
+    comp = getattr(results, attr)
+    legend = figs[which].legends[0]
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert len(texts) == len(comp.levels)
+    for text, level in zip(texts, comp.levels):
+        m = comp.medians[_method(results)][level]
+        assert text.startswith(f"{level} (n = {m.n})\nMedian {_bound(m.estimate, m.reached)}")
+
+
+@pytest.mark.parametrize("which,attr", [("salvage_group", "os_by_group"), ("relapse_site", "os_by_emd")],
+                         ids=["salvage_group", "relapse_site"])
+def test_km_group_risk_table_equals_risk_at_each_tick(results, figs, which, attr):
+    comp = getattr(results, attr)
+    fig = figs[which]
+    ax, rax = _axes(fig, f"{which}-curves"), _axes(fig, f"{which}-risk")
+    ticks = list(ax.get_xticks())
+    assert rax.get_xlim() == ax.get_xlim()
+    rows = {int(round(t)): lab.get_text() for t, lab in zip(rax.get_yticks(), rax.get_yticklabels())}
+    assert sorted(rows.values()) == sorted(comp.levels)
+    for t in rax.texts:
+        x, y = t.get_position()
+        assert x in ticks
+        level = rows[int(y)]
+        r = comp.risk[(comp.risk["group"] == level) & (comp.risk["time"] == x)]
+        assert t.get_text() == str(int(r["n_at_risk"].iloc[0]))
+    assert len(rax.texts) == len(comp.levels) * len(ticks)
+
+
+def test_km_group_unknown_grouping(results):
+    with pytest.raises(ValueError, match="which must be one of"):
+        F.km_group_figure(results, "sex")
+
+
+# --------------------------------------------------------------------------- forest
+
+
+def test_forest_rows_match_cox_table(results, figs):
+    fig = figs["forest"]
+    ax = _axes(fig, "forest")
+    tab = results.cox.multivariable.table
+    assert ax.get_xscale() == "log"
+    ref = [ln for ln in ax.lines if list(ln.get_xdata()) == [1, 1]]
+    assert ref, "no reference line at HR = 1"
+    for i, r in tab.iterrows():
+        comparison = _by_gid(ax.texts, f"forest-comparison-{i}").get_text()
+        assert comparison == f"{style.fmt_relation({'Y': 'Yes', 'N': 'No'}.get(r['level'], r['level']))} vs " \
+                             f"{style.fmt_relation({'Y': 'Yes', 'N': 'No'}.get(r['reference'], r['reference']))}"
+        hr_text = _by_gid(ax.texts, f"forest-hr-{i}").get_text()
+        assert hr_text == f"{style.fmt_ratio(r['hr'])} ({style.fmt_ci(r['lower'], r['upper'], digits=2)})"
+        assert _by_gid(ax.texts, f"forest-p-{i}").get_text() == style.fmt_p(r["p"])
+        point = _by_gid(ax.lines, f"forest-point-{i}")
+        assert point.get_xdata()[0] == pytest.approx(r["hr"], rel=0, abs=TOL)
+        assert point.get_ydata()[0] == i
+        ci = _by_gid(ax.lines, f"forest-ci-{i}")
+        np.testing.assert_allclose(ci.get_xdata(), [r["lower"], r["upper"]], rtol=0, atol=TOL)
+    salv = tab.index[tab["variable"] == "SALVGRP"][0]
+    assert _by_gid(ax.texts, f"forest-comparison-{salv}").get_text() == "Chemotherapy vs Targeted"
+
+
+def test_forest_monotone_row_prints_NE_and_no_point(results):
+    cox = results.cox.multivariable
+    table = cox.table.copy()
+    table.loc[0, "monotone"] = True
+    table.loc[0, "hr"] = math.inf
+    patched = dataclasses.replace(results, cox=dataclasses.replace(
+        results.cox, multivariable=dataclasses.replace(cox, table=table)))
+    ax = _axes(F.forest_figure(patched), "forest")
+    assert _by_gid(ax.texts, "forest-hr-0").get_text() == "NE"
+    assert _by_gid(ax.texts, "forest-p-0").get_text() == "NE"
+    gids = {ln.get_gid() for ln in ax.lines}
+    assert "forest-point-0" not in gids and "forest-ci-0" not in gids
+    assert "forest-point-1" in gids
+
+
+# --------------------------------------------------------------------------- zph
+
+
+def test_zph_one_panel_per_term_with_residuals_and_p(results, figs):
+    zph = results.cox.zph
+    fig = figs["zph"]
+    terms = [t for t in zph.table["term"] if t != "GLOBAL"]
+    assert len([ax for ax in fig.axes if (ax.get_gid() or "").startswith("zph-")]) == len(terms)
+    for term in terms:
+        ax = _axes(fig, f"zph-{term}")
+        part = zph.residuals[zph.residuals["term"] == term]
+        pts = _by_gid(ax.collections, f"zph-points-{term}").get_offsets()
+        np.testing.assert_allclose(pts[:, 0], part["transformed_time"], rtol=0, atol=TOL)
+        np.testing.assert_allclose(pts[:, 1], part["residual"], rtol=0, atol=TOL)
+        p = float(zph.table.loc[zph.table["term"] == term, "p"].iloc[0])
+        assert ax.get_title(loc="left").endswith("\n" + style.fmt_p_text(p))
+        # regression value: the least-squares line is numpy.polyfit's
+        slope, intercept = np.polyfit(part["transformed_time"], part["residual"], 1)
+        line = _by_gid(ax.lines, f"zph-line-{term}")
+        xs = line.get_xdata()
+        np.testing.assert_allclose(line.get_ydata(), intercept + slope * xs, rtol=1e-12, atol=1e-12)
+        coef = results.cox.multivariable.table.loc[
+            results.cox.multivariable.table["variable"] == term, "coef"]
+        assert _by_gid(ax.lines, f"zph-coef-{term}").get_ydata()[0] == pytest.approx(float(coef.iloc[0]))
+    glob = float(zph.table.loc[zph.table["term"] == "GLOBAL", "p"].iloc[0])
+    assert _by_gid(fig.texts, "zph-global").get_text().endswith(f"Global test {style.fmt_p_text(glob)}")
+
+
+def test_zph_empty_state(results):
+    patched = dataclasses.replace(results, cox=dataclasses.replace(results.cox, zph=None))
+    fig = F.zph_figure(patched)
+    assert isinstance(fig, Figure)
+    assert not fig.axes
+    assert "not available" in _by_gid(fig.texts, "zph-empty").get_text()
+
+
+# --------------------------------------------------------------------------- flow
+
+
+def _box_text(fig: Figure, step: str) -> str:
+    ax = _axes(fig, "flow")
+    parts = [t.get_text() for t in ax.texts
+             if t.get_gid() == f"text-{step}" or (t.get_gid() or "").startswith(f"text-{step}-")]
+    return "\n".join(parts)
+
+
+def test_flow_boxes_contain_flow_counts(results, figs):
+    fig = figs["flow"]
+    ax = _axes(fig, "flow")
+    flow = results.derived.flow
+    boxes = {p.get_gid() for p in ax.patches}
+    for _, s in flow.steps.iterrows():
+        assert f"box-{s['step']}" in boxes, s["step"]
+        text = _box_text(fig, s["step"])
+        assert f"n = {int(s['n'])}" in text, (s["step"], text)
+    excl = _box_text(fig, "no_salvage")
+    for _, r in flow.exclusions.iterrows():
+        assert f"{r['reason']} (n = {int(r['n'])})" in excl
+    assert f"n = {flow.n('relapsed')}" in _box_text(fig, "relapsed")
+    for _, s in flow.steps[flow.steps["step"].str.startswith("class_")].iterrows():
+        assert _box_text(fig, s["step"]).startswith(s["label"])
+
+
+def test_flow_shows_no_identifier_or_date(results, figs):
+    adsl = results.derived.adsl
+    texts = " ".join(t for f in figs.values() for t in _all_texts(f))
+    for uid in adsl["USUBJID"]:
+        assert uid not in texts
+    for col in ("RELDT", "CARTDT", "DTHDT", "LSTALVDT"):
+        for d in adsl[col].dropna().head(10):
+            assert d.strftime("%Y-%m-%d") not in texts
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def test_save_figure_writes_reproducible_files_without_metadata(figs, tmp_path):
+    fig = figs["forest"]
+    a = F.save_figure(fig, "forest", tmp_path / "a")
+    b = F.save_figure(fig, "forest", tmp_path / "b")
+    assert [p.name for p in a] == ["forest.pdf", "forest.svg", "forest.tiff"]
+    assert all(p.is_file() and p.stat().st_size > 0 for p in a)
+    assert a[1].read_bytes() == b[1].read_bytes()  # SVG byte-reproducible
+    assert a[0].read_bytes() == b[0].read_bytes()  # so is the PDF (no dates)
+    pdf = a[0].read_bytes()
+    assert pdf.startswith(b"%PDF")
+    for key in (b"/Creator", b"/Producer", b"/CreationDate", b"/ModDate", b"Matplotlib"):
+        assert key not in pdf
+    svg = a[1].read_text(encoding="utf-8")
+    for key in ("<dc:date>", "<dc:creator>", "Matplotlib v"):
+        assert key not in svg
+    assert "SYNTHETIC DATA" in svg  # text kept as text
+    with Image.open(a[2]) as im:
+        assert im.format == "TIFF"
+        assert im.mode == "RGB"
+        assert im.info["dpi"] == pytest.approx((600, 600))
+        w, h = fig.get_size_inches()
+        assert im.size == (round(w * 600), round(h * 600))
+        assert 305 not in im.tag_v2 and 306 not in im.tag_v2  # no Software, no DateTime
+
+
+def test_failed_save_leaves_no_partial_files(figs, tmp_path, monkeypatch):
+    old = tmp_path / "forest.pdf"
+    old.write_bytes(b"old")
+
+    def broken(fig, path):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(F, "_write_tiff", broken)
+    with pytest.raises(OSError, match="disk full"):
+        F.save_figure(figs["forest"], "forest", tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forest.pdf"]
+    assert old.read_bytes() == b"old"
+
+
+@pytest.mark.parametrize("stem", ["../x", "a/b", "", ".hidden"])
+def test_save_figure_rejects_bad_stem(figs, tmp_path, stem):
+    with pytest.raises(ValueError, match="invalid file stem"):
+        F.save_figure(figs["forest"], stem, tmp_path)
+
+
+def test_export_all_writes_every_figure(results, tmp_path, monkeypatch):
+    monkeypatch.setattr(F, "TIFF_DPI", 40)  # keep the test fast; 600 dpi is checked above
+    paths = F.export_all(results, tmp_path)
+    expected = [f"{stem}.{ext}" for stem in F.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
+    assert [p.name for p in paths] == expected
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
+    assert F.FIGURE_STEMS == ("fig1_flow", "fig2_km_overall", "fig3_km_salvage_group", "fig4_km_relapse_site",
+                              "fig5_forest", "figS1_zph")
