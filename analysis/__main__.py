@@ -6,6 +6,7 @@
   numbers [--json]      print the numbers registry (every statistic the manuscript quotes)
   variables             write _variables.yml for Quarto's {{< var >}} (front matter numbers)
   export --out DIR      numbers ledger (numbers.json), ADaM exports and figures (PDF, SVG, TIFF)
+  diff OLD NEW [--out F] every number changed between two ledgers; exit 0 none, 1 some, 2 unreadable
   prepare               Quarto pre-render step: _variables.yml and the synthetic-data banners
   calibrate             search the synthetic cohort's survival-time factors (slow; prints them)
 
@@ -88,7 +89,8 @@ def cmd_variables(args) -> int:
 
 def cmd_export(args) -> int:
     from .adam import write_adam
-    from .outputs import write_text_atomic
+    from .config import PROJECT_ROOT
+    from .ledger import build_ledger, write_ledger
     from .present import figures
     from .present.document import stamp
     from .present.numbers import build_registry
@@ -97,12 +99,18 @@ def cmd_export(args) -> int:
     results = run_analysis(_config(args))
     registry = build_registry(results, stamp=stamp(results))
     out = Path(args.out)
-    written = [write_text_atomic(out / "numbers.json", registry.ledger_json())]
+    written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT))]
     written += write_adam(results.derived, out / "adam")
     written += figures.export_all(results, out / "figures")
     for path in written:
         print(path)
     return 0
+
+
+def cmd_diff(args) -> int:
+    from .ledger import main_diff
+
+    return main_diff(args.old, args.new, out=args.out)
 
 
 def cmd_prepare(args) -> int:
@@ -147,6 +155,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", default="_output")
     p.add_argument("paths", nargs="*")
     p.set_defaults(func=cmd_export)
+    p = sub.add_parser("diff", help="numbers that changed between two ledgers (exit 1 if any)")
+    p.add_argument("old")
+    p.add_argument("new")
+    p.add_argument("--out", default=None, help="also write the table as .md or .html")
+    p.set_defaults(func=cmd_diff)
     p = sub.add_parser("prepare", help="pre-render step: _variables.yml and synthetic-data banners")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("calibrate", help="calibrate the synthetic cohort (slow)")

@@ -265,6 +265,13 @@ def derive_adtte(adsl: pd.DataFrame, *, definitions: Definitions) -> pd.DataFram
     return out[cols].sort_values(["PARAMN", "USUBJID"], kind="stable").reset_index(drop=True)
 
 
+def _in_sentence(label: str) -> str:
+    """A label as it reads mid-sentence: 'Monoclonal antibody' -> 'monoclonal
+    antibody', but acronyms such as 'CAR-T reinfusion' keep their case."""
+    first = label.split(" ", 1)[0]
+    return label if first.isupper() or "-" in first else label[0].lower() + label[1:]
+
+
 def patient_flow(adsl: pd.DataFrame) -> PatientFlow:
     """The patient-flow record: from all relapsed patients to consolidative HSCT."""
     n_all = len(adsl)
@@ -282,7 +289,7 @@ def patient_flow(adsl: pd.DataFrame) -> PatientFlow:
     for code, label in SALVMOD_LABELS.items():
         grp = salv[salv["SALVMOD"] == label]
         rows.append((f"class_{code}", label, len(grp), "salvage", "subgroup"))
-        rows.append((f"cr_{code}", f"CR/CRi after {label.lower()}", int((grp["CRFL"] == "Y").sum()),
+        rows.append((f"cr_{code}", f"CR/CRi after {_in_sentence(label)}", int((grp["CRFL"] == "Y").sum()),
                      f"class_{code}", "subgroup"))
     rows.append(("cr", "CR/CRi after salvage", int((salv["CRFL"] == "Y").sum()), "salvage", "population"))
     hsct = salv["HSCTFL"] == "Y"

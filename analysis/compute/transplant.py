@@ -1,5 +1,9 @@
 """Consolidative allogeneic HSCT after salvage: counts, outcomes and a listing.
 
+The listing identifies patients by a sequence number only; it carries no site,
+since site and age together could identify one of a handful of transplanted
+patients.
+
 Outcomes are mutually exclusive and exhaustive for transplanted patients:
 * transplant-related death: death attributed to the transplant without relapse;
 * relapse: relapse after the transplant (alive or dead afterwards);
@@ -21,8 +25,7 @@ OUTCOMES = ("Transplant-related death", "Relapse", "In CR at last follow-up", "O
 class TransplantResult:
     """Counts (integers) and a pseudonymous listing.
 
-    listing columns: LISTNO (1..n, a sequence number for this output only),
-    SITEID, AGE, SALVMOD, BESTRESP, HSCTSEQ, CR_TO_HSCT_MONTHS, OUTCOME,
+    listing columns: LISTNO (1..n, a sequence number for this output only), AGE, SALVMOD, BESTRESP, HSCTSEQ, CR_TO_HSCT_MONTHS, OUTCOME,
     FOLLOWUP_AFTER_HSCT_MONTHS (to death or last contact).
     """
 
@@ -50,7 +53,6 @@ def transplant_outcomes(adsl: pd.DataFrame, *, days_per_month: float = 30.4375) 
     listing = pd.DataFrame(
         {
             "LISTNO": np.arange(1, len(tx) + 1),
-            "SITEID": tx["SITEID"].to_numpy(),
             "AGE": tx["AGE"].to_numpy(),
             "SALVMOD": tx["SALVMOD"].to_numpy(),
             "BESTRESP": tx["BESTRESP"].to_numpy(),

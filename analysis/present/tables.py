@@ -1,0 +1,1173 @@
+"""The manuscript's tables and the supplementary tables, formatted from :class:`Results`.
+
+Every table is made in two steps:
+
+1. ``*_frame(results) -> pandas.DataFrame``: the display strings, one row per
+   displayed row (tidy; a ``section`` column where the table has row groups,
+   an ``indent`` column (0, 1, 2) where rows are indented under a heading row,
+   a ``test`` column naming the test behind each P value). Every number is
+   formatted with :mod:`analysis.present.style`.
+2. ``table1(results)`` etc.: a :class:`DisplayTable` built on that same frame.
+   In a Jupyter kernel (and so in a Quarto chunk) it displays, according to
+   :func:`analysis.present.quarto.output_format`, as
+
+   * HTML (``"html"`` and other HTML formats): the great_tables table (fixed
+     ``id``; column spanners, row groups, indented rows, lettered footnotes on
+     the P values naming the tests, general notes, the source note);
+   * anything else (``"typst"``, ``"docx"``, ...): a Markdown pipe table built
+     from the same frame, row-group rows in bold, indented rows led by
+     no-break spaces, footnote marks as Pandoc superscripts (``^a^``), then
+     the source note and footnotes as plain paragraphs. Plain Unicode
+     ("<", "≥", "–", "χ²", apostrophes as they are), no HTML entities and no
+     HTML tags: Quarto passes great_tables' HTML to Typst with the entities
+     left literal (``&lt;``, ``&#x27;``), so the HTML is never used there.
+
+   Quarto documents the Markdown route for computed tables: a chunk with
+   ``#| label: tbl-…`` and ``#| tbl-cap:`` whose result is a ``text/markdown``
+   output (``IPython.display.Markdown(tabulate(...))`` in Quarto's "Tables ›
+   Computations" and "Cross References" examples) becomes a captioned,
+   cross-referenceable table in every format. For formats other than HTML,
+   Quarto's Jupyter output chooses ``text/markdown`` before ``text/html``
+   (quarto-cli ``src/core/jupyter/display-data.ts``); the bundle here
+   carries only one of the two anyway. The label must start with ``tbl-``
+   and be given together with ``tbl-cap`` (quarto-cli issue 9369: a caption
+   without a label does not show in Typst). Captions come from ``tbl-cap``,
+   so the tables have no title of their own (``title=`` adds one).
+
+This module formats only: it computes no statistic (no lifelines, scipy or
+statsmodels), and reads every number from the :class:`Results` object.
+No source pseudonym and no date of any patient is shown.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..compute.baseline import OVERALL, BaselineResult
+from ..dictionary import Dictionary
+from ..results import BASELINE_VARIABLES, MEDIAN_METHODS, CoxResults, ResponseResults, Results, SurvivalEndpoint
+from . import style as st
+from .quarto import HTML_FORMATS, output_format
+
+__all__ = [
+    "DisplayTable",
+    "Footnote",
+    "SYNTHETIC_NOTE",
+    "table1", "table1_frame", "table1_full", "table1_full_frame",
+    "table2", "table2_frame",
+    "table3", "table3_frame",
+    "dictionary_table", "dictionary_frame",
+    "factor_conventions_table", "factor_conventions_frame",
+    "median_methods_table", "median_methods_frame",
+    "landmark_table", "landmark_frame",
+    "zph_table", "zph_frame",
+    "cox_full_table", "cox_full_frame",
+    "transplant_summary_table", "transplant_summary_frame",
+    "transplant_listing_table", "transplant_listing_frame",
+    "versions_table", "versions_frame",
+    "flow_table", "flow_frame",
+]
+
+SYNTHETIC_NOTE = "Synthetic data \u2014 not patient data."
+NBSP = "\u00a0"
+#: Markdown indentation per level (no-break spaces survive Pandoc's cell trimming).
+MD_INDENT = NBSP * 4
+#: great_tables stub indentation (its levels run 1-5, 5 px each) per level.
+GT_INDENT = 3
+NOT_APPLICABLE = ""
+
+
+# =========================================================================== display object
+
+
+@dataclass(frozen=True)
+class Footnote:
+    """A note under a table.
+
+    With ``column`` the note is marked (a, b, c, ... in the order great_tables
+    assigns them: column labels first, then body cells by row): on the cells of
+    frame rows ``rows`` (0-based positions) in that column, or on the column's
+    label when ``rows`` is empty. Without ``column`` it is a general note,
+    printed without a mark.
+    """
+
+    text: str
+    column: str | None = None
+    rows: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class DisplayTable:
+    """A formatted table that displays as HTML or Markdown according to the output format.
+
+    Attributes
+    ----------
+    frame : the display frame (strings; hidden helper columns allowed).
+    columns : the displayed columns, in order; the first holds the row labels (stub).
+    labels : column -> header label (the stub's label included).
+    id : the great_tables id (fixed, so the HTML is deterministic). Not a
+        Quarto label: the chunk's ``tbl-`` label is the cross-reference.
+    group : column of row-group (section) labels, or None. Rows of a group
+        must be contiguous.
+    indent : column of indentation levels (int) of the stub, or None.
+    spanners : (label, columns) pairs; in Markdown the spanner label is put in
+        front of each of its columns' labels.
+    footnotes : :class:`Footnote` objects (general notes and marked notes).
+    source_notes : lines under the table (e.g. the synthetic-data note).
+    align : column -> "left" | "center" | "right" (default: stub left, others center).
+    title : optional title above the table (captions normally come from ``tbl-cap``).
+    """
+
+    frame: pd.DataFrame
+    columns: tuple[str, ...]
+    labels: Mapping[str, str]
+    id: str
+    group: str | None = None
+    indent: str | None = None
+    spanners: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    footnotes: tuple[Footnote, ...] = ()
+    source_notes: tuple[str, ...] = ()
+    align: Mapping[str, str] = field(default_factory=dict)
+    title: str | None = None
+
+    def __post_init__(self) -> None:
+        frame = self.frame.reset_index(drop=True)
+        object.__setattr__(self, "frame", frame)
+        object.__setattr__(self, "columns", tuple(self.columns))
+        if not self.columns:
+            raise ValueError("a table needs at least one column")
+        needed = list(self.columns) + [c for c in (self.group, self.indent) if c is not None]
+        absent = [c for c in needed if c not in frame.columns]
+        if absent:
+            raise ValueError(f"column(s) not in the display frame: {', '.join(map(repr, absent))}")
+        if len(set(self.columns)) != len(self.columns):
+            raise ValueError("a column is displayed twice")
+        if self.group is not None and len(frame):
+            seen: set = set()
+            previous = object()
+            for value in frame[self.group]:
+                if value != previous:
+                    if value in seen:
+                        raise ValueError(f"rows of group {value!r} are not contiguous")
+                    seen.add(value)
+                    previous = value
+        spanned = [c for _, cols in self.spanners for c in cols]
+        if any(c not in self.columns[1:] for c in spanned) or len(set(spanned)) != len(spanned):
+            raise ValueError("spanners must cover displayed, non-stub columns, each at most once")
+        marked_texts = []
+        for f in self.footnotes:
+            if f.column is None:
+                continue
+            if f.column not in self.columns:
+                raise ValueError(f"footnote column {f.column!r} is not displayed")
+            if any(r < 0 or r >= len(frame) for r in f.rows):
+                raise ValueError(f"footnote rows out of range: {f.rows}")
+            marked_texts.append(f.text)
+        if len(set(marked_texts)) != len(marked_texts):
+            raise ValueError("two marked footnotes have the same text; merge their cells")
+
+    # ------------------------------------------------------------------ marks
+
+    def marks(self) -> dict[int, str]:
+        """Footnote index -> mark letter, in great_tables' order (column labels
+        by column, then body cells by row and column)."""
+        col_pos = {c: i for i, c in enumerate(self.columns)}
+        keys = []
+        for i, f in enumerate(self.footnotes):
+            if f.column is None:
+                continue
+            if not f.rows:
+                keys.append(((0, 0, col_pos[f.column]), i))
+            else:
+                keys.append(((1, min(f.rows), col_pos[f.column]), i))
+        return {i: _letter(k) for k, (_, i) in enumerate(sorted(keys))}
+
+    def _cell_marks(self) -> tuple[dict[tuple[int, str], list[str]], dict[str, list[str]]]:
+        body: dict[tuple[int, str], list[str]] = {}
+        head: dict[str, list[str]] = {}
+        marks = self.marks()
+        for i in sorted(marks, key=lambda j: marks[j]):
+            f = self.footnotes[i]
+            if f.rows:
+                for r in f.rows:
+                    body.setdefault((r, f.column), []).append(marks[i])
+            else:
+                head.setdefault(f.column, []).append(marks[i])
+        return body, head
+
+    def _alignment(self, column: str) -> str:
+        return self.align.get(column, "left" if column == self.columns[0] else "center")
+
+    # ------------------------------------------------------------------ HTML
+
+    def as_gt(self):
+        """The great_tables ``GT`` object (for tests and for saving)."""
+        from great_tables import GT, loc
+
+        stub = self.columns[0]
+        cols = list(self.columns) + ([self.group] if self.group and self.group not in self.columns else [])
+        data = self.frame[cols].astype(object).where(self.frame[cols].notna(), "")
+        gt = GT(data, rowname_col=stub, groupname_col=self.group, id=self.id)
+        if self.title:
+            gt = gt.tab_header(title=self.title)
+        gt = gt.tab_stubhead(label=self.labels.get(stub, ""))
+        others = [c for c in self.columns[1:]]
+        if others:
+            gt = gt.cols_label(cases={c: self.labels.get(c, c) for c in others})
+        for k, (label, span_cols) in enumerate(self.spanners):
+            gt = gt.tab_spanner(label=label, columns=list(span_cols), id=f"{self.id}-span{k + 1}")
+        by_align: dict[str, list[str]] = {}
+        for c in others:
+            by_align.setdefault(self._alignment(c), []).append(c)
+        for how, cs in by_align.items():
+            gt = gt.cols_align(align=how, columns=cs)
+        if self.indent is not None:
+            levels = self.frame[self.indent].fillna(0).astype(int)
+            for lv in sorted(set(levels) - {0}):
+                rows = [int(i) for i in levels.index[levels == lv]]
+                gt = gt.tab_stub_indent(rows=rows, indent=min(5, GT_INDENT * lv))
+        for f in self.footnotes:
+            if f.column is None:
+                gt = gt.tab_footnote(f.text)
+            elif not f.rows:
+                where = loc.stubhead() if f.column == stub else loc.column_labels(columns=[f.column])
+                gt = gt.tab_footnote(f.text, locations=where, placement="right")
+            elif f.column == stub:
+                gt = gt.tab_footnote(f.text, locations=loc.stub(rows=list(f.rows)), placement="right")
+            else:
+                gt = gt.tab_footnote(f.text, locations=loc.body(columns=[f.column], rows=list(f.rows)),
+                                     placement="right")
+        gt = gt.opt_footnote_marks("letters")
+        for note in self.source_notes:
+            gt = gt.tab_source_note(note)
+        return gt
+
+    def to_html(self) -> str:
+        """The great_tables HTML fragment (``<div id=...><style>…</style><table>…</table></div>``)."""
+        return self.as_gt().as_raw_html()
+
+    # ------------------------------------------------------------------ Markdown
+
+    def _header_labels(self) -> list[str]:
+        span_of = {c: label for label, cols in self.spanners for c in cols}
+        _, head = self._cell_marks()
+        out = []
+        for c in self.columns:
+            text = self.labels.get(c, c if c != self.columns[0] else "")
+            if c in span_of:
+                text = f"{span_of[c]} {text}"
+            out.append(_md_escape(text) + "".join(f"^{m}^" for m in head.get(c, [])))
+        return out
+
+    def to_markdown(self) -> str:
+        """A Pandoc pipe table from the display frame, then the notes as paragraphs."""
+        body, _ = self._cell_marks()
+        stub = self.columns[0]
+        rows: list[list[str]] = []
+        current = object()
+        for r, rec in enumerate(self.frame.to_dict("records")):
+            if self.group is not None and rec[self.group] != current:
+                current = rec[self.group]
+                label = _text(current)
+                rows.append([f"**{_md_escape(label)}**" if label else ""] + [""] * (len(self.columns) - 1))
+            cells = []
+            for c in self.columns:
+                text = _md_escape(_text(rec[c]))
+                if c == stub and self.indent is not None:
+                    level = rec[self.indent]
+                    level = 0 if level is None or (isinstance(level, float) and math.isnan(level)) else int(level)
+                    text = MD_INDENT * level + text
+                text += "".join(f"^{m}^" for m in body.get((r, c), []))
+                cells.append(text)
+            rows.append(cells)
+        colalign = [self._alignment(c) for c in self.columns]
+        grid = pd.DataFrame(rows, columns=range(len(self.columns)), dtype=object)
+        table = grid.to_markdown(index=False, headers=self._header_labels(), tablefmt="pipe",
+                                 colalign=colalign, disable_numparse=True, preserve_whitespace=True)
+        paragraphs = []
+        if self.title:
+            paragraphs.append(f"**{_md_escape(self.title)}**")
+        paragraphs.append(table)
+        paragraphs.extend(_md_paragraph(n) for n in self.source_notes)
+        paragraphs.extend(_md_paragraph(f.text) for f in self.footnotes if f.column is None)
+        marks = self.marks()
+        for i in sorted(marks, key=lambda j: marks[j]):
+            paragraphs.append(f"^{marks[i]}^ " + _md_paragraph(self.footnotes[i].text))
+        return "\n\n".join(paragraphs) + "\n"
+
+    # ------------------------------------------------------------------ Jupyter
+
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
+        markdown = self.to_markdown()
+        if output_format() in HTML_FORMATS:
+            return {"text/html": self.to_html(), "text/plain": markdown}
+        return {"text/markdown": markdown, "text/plain": markdown}
+
+    def __repr__(self) -> str:
+        return f"DisplayTable(id={self.id!r}, rows={len(self.frame)}, columns={list(self.columns)})"
+
+
+def _letter(k: int) -> str:
+    """great_tables' "letters" marks: a..z, then aa, bb, ..."""
+    return chr(ord("a") + k % 26) * (k // 26 + 1)
+
+
+def _text(value: Any) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return str(value)
+
+
+_MD_ALWAYS = re.compile(r"([\\`*_\[\]|$@^~])")
+_MD_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_MD_ENTITY = re.compile(r"&(?=#|[A-Za-z][A-Za-z0-9]*;)")
+
+
+def _md_escape(text: str) -> str:
+    """Escape what Pandoc's Markdown would interpret in a table cell or note
+    (emphasis, code, links, pipes, math, citations, super/subscript, raw HTML,
+    entities); every other character, Unicode included, stays as it is."""
+    text = " ".join(str(text).split("\n"))
+    text = _MD_ALWAYS.sub(r"\\\1", text)
+    text = _MD_TAG.sub(r"\\<", text)
+    return _MD_ENTITY.sub(r"\\&", text)
+
+
+def _md_paragraph(text: str) -> str:
+    """A note as a paragraph: escaped, and not readable as a list, heading or quote."""
+    out = _md_escape(text)
+    out = re.sub(r"^(\d+)([.)])(\s)", r"\1\\\2\3", out)
+    if out[:1] in ("#", ">", "-", "+", ":", "*"):
+        out = "\\" + out
+    return out
+
+
+# =========================================================================== shared helpers
+
+
+def _alpha(results: Results) -> float:
+    return float((results.settings.get("tests") or {}).get("alpha", 0.05))
+
+
+def _level(alpha: float) -> int:
+    return int(round(100 * (1 - alpha)))
+
+
+def _alpha_text(alpha: float) -> str:
+    text = f"{alpha:g}"
+    return text[1:] if text.startswith("0.") and not st.P_STYLE.leading_zero else text
+
+
+def _source_notes(synthetic: bool) -> tuple[str, ...]:
+    return (SYNTHETIC_NOTE,) if synthetic else ()
+
+
+def _pct(x: float | None, digits: int = 1) -> str:
+    """A proportion (0-1) as a percentage without the sign: 0.4776 -> '47.8'."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return st.NOT_ESTIMABLE
+    return st.fmt_num(100 * x, digits)
+
+
+def _pct_ci(est: float | None, lower: float | None, upper: float | None, digits: int = 1) -> str:
+    """'47.8 (35.4–60.3)' from proportions on the 0-1 scale."""
+    if est is None or (isinstance(est, float) and math.isnan(est)):
+        return st.NOT_ESTIMABLE
+    lo = None if lower is None else 100 * lower
+    hi = None if upper is None else 100 * upper
+    return f"{_pct(est, digits)} ({st.fmt_ci(lo, hi, digits=digits)})"
+
+
+def _level_text(variable: str, level: Any) -> str:
+    """A level as printed: sex M/F -> Male/Female, Y/N -> Yes/No, '>=' -> '≥'."""
+    text = _text(level)
+    if variable == "SEX" and text in ("M", "F"):
+        return {"M": "Male", "F": "Female"}[text]
+    if text in ("Y", "N"):
+        return {"Y": "Yes", "N": "No"}[text]
+    return st.fmt_relation(text)
+
+
+def _capitalise(text: str) -> str:
+    return text[:1].upper() + text[1:] if text else text
+
+
+def _sentence(text: str) -> str:
+    text = _capitalise(st.fmt_relation(text.strip()))
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def _variable_labels(results: Results) -> dict[str, str]:
+    """ADSL column -> label: the response factors' labels, then Table 1's."""
+    labels = {c: lab for c, lab, _ in BASELINE_VARIABLES}
+    labels.update({f.column: f.label for f in results.response.factor_defs})
+    return labels
+
+
+def _test_footnotes(frame: pd.DataFrame, *, column: str = "P", test: str = "test") -> tuple[Footnote, ...]:
+    """One marked footnote per test named in ``frame[test]``, on the P cells of its rows."""
+    rows: dict[str, list[int]] = {}
+    for i, name in enumerate(frame[test]):
+        if name:
+            rows.setdefault(str(name), []).append(i)
+    return tuple(Footnote(name, column, tuple(r)) for name, r in rows.items())
+
+
+def _rule_note(rule: str) -> str:
+    notes = {
+        "fisher_if_expected_lt5_else_yates": (
+            "P values: Fisher's exact test when any expected count was below 5, otherwise "
+            "Pearson's \u03c7\u00b2 test with Yates' continuity correction (tables larger than 2 \u00d7 2: "
+            "Fisher\u2013Freeman\u2013Halton exact test, or Pearson's \u03c7\u00b2 test)."),
+        "fisher": "P values: Fisher's exact test (Fisher\u2013Freeman\u2013Halton for tables larger than 2 \u00d7 2).",
+        "chisq_yates": "P values: Pearson's \u03c7\u00b2 test with Yates' continuity correction.",
+        "chisq": "P values: Pearson's \u03c7\u00b2 test without continuity correction.",
+    }
+    return notes.get(rule, f"P values: rule {rule}.")
+
+
+def _reserved(names: Sequence[str], reserved: Sequence[str]) -> None:
+    clash = [n for n in names if n in reserved]
+    if clash:
+        raise ValueError(f"group name(s) {clash} clash with the table's own columns")
+
+
+# =========================================================================== Table 1
+
+
+def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
+            title: str | None = None) -> DisplayTable:
+    """Table 1 from a BaselineResult (the salvage set by salvage group)."""
+    nums, tests = baseline.numbers, baseline.tests
+    groups = [OVERALL] + [g for g in baseline.groups]
+    names = [str(g) for g in groups]
+    _reserved(names, ("variable", "row", "indent", "label", "P", "test", "SMD"))
+    sizes = {str(g): int(n) for g, n in zip(baseline.group_sizes["group"], baseline.group_sizes["n"])}
+    records: list[dict] = []
+
+    def add(variable: str, row: str, indent: int, label: str, cells: Mapping[str, str],
+            p: str = "", test: str = "", smd_text: str = "") -> None:
+        rec = {"variable": variable, "row": row, "indent": indent, "label": label}
+        rec.update({n: cells.get(n, "") for n in names})
+        rec.update({"P": p, "test": test})
+        if smd:
+            rec["SMD"] = smd_text
+        records.append(rec)
+
+    for t in tests.itertuples(index=False):
+        sub = nums[nums["variable"] == t.variable]
+        tested = t.test != "not tested"
+        p_text = st.fmt_p(t.p)
+        test_text = st.fmt_test(t.test) if tested else f"Not tested: {t.note}" if t.note else "Not tested"
+        smd_text = st.fmt_num(t.smd, 2)
+        if t.kind == "categorical":
+            add(t.variable, "variable", 0, f"{t.label}, n (%)", {}, p_text, test_text, smd_text)
+            for level in pd.unique(sub["level"]):
+                cells = {}
+                for rec in sub[sub["level"] == level].itertuples(index=False):
+                    cells[str(rec.group)] = st.fmt_n_pct(int(rec.n), int(rec.n_available), digits=0)
+                add(t.variable, "level", 1, _level_text(t.variable, level), cells)
+        else:
+            values = sub[["median", "min", "max"]].to_numpy(dtype=float).ravel()
+            values = values[~pd.isna(values)]
+            digits = 0 if len(values) and all(float(v).is_integer() for v in values) else 1
+            cells = {}
+            for rec in sub.itertuples(index=False):
+                if int(rec.n) == 0:
+                    cells[str(rec.group)] = st.DASH
+                else:
+                    cells[str(rec.group)] = (f"{st.fmt_num(rec.median, digits)} "
+                                             f"({st.fmt_ci(rec.min, rec.max, digits=digits)})")
+            add(t.variable, "variable", 0, f"{t.label}, median (min{st.DASH}max)", cells, p_text, test_text,
+                smd_text)
+        missing = sub.drop_duplicates("group").set_index("group")["n_missing"]
+        if (missing > 0).any():
+            add(t.variable, "missing", 1, "Missing", {str(g): str(int(n)) for g, n in missing.items()})
+
+    columns = ["variable", "row", "indent", "label", *names, "P", "test"] + (["SMD"] if smd else [])
+    frame = pd.DataFrame(records, columns=columns)
+    labels = {"label": "Characteristic", "P": "P", "SMD": "SMD"}
+    labels.update({n: f"{n} (n = {sizes.get(n, 0)})" for n in names})
+    notes = [Footnote("Percentages are of patients with a known value; missing values are counted "
+                      "separately.")]
+    if baseline.n_missing_group:
+        notes.append(Footnote(f"{baseline.n_missing_group} patients with an unknown group are not shown."))
+    if smd:
+        notes.append(Footnote("SMD, absolute standardized mean difference between the groups (continuous "
+                              "variables: from means and SDs; categorical variables: Yang & Dalton 2012)."))
+    display = ("label", *names, "P") + (("SMD",) if smd else ())
+    return DisplayTable(frame=frame, columns=display, labels=labels, id=id, indent="indent",
+                        footnotes=tuple(notes) + _test_footnotes(frame),
+                        source_notes=_source_notes(synthetic), title=title)
+
+
+def table1_frame(results: Results) -> pd.DataFrame:
+    """Table 1 display frame: baseline characteristics of the salvage set.
+
+    Columns: ``variable`` (ADSL column), ``row`` ("variable" heading row,
+    "level" of a categorical variable, "missing"), ``indent`` (0/1),
+    ``label``, then one column per group named by the group ("Overall",
+    "Targeted", "Chemotherapy"; categorical "n (%)" with whole-number
+    percentages of patients with a known value, continuous
+    "median (min–max)", missing counts), ``P`` (style.fmt_p, on the heading
+    row), ``test`` (the test's printed name, on the heading row).
+    """
+    return _table1(results.baseline, synthetic=results.synthetic, smd=False, id="gt-table1").frame
+
+
+def table1(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Table 1: baseline characteristics of the salvage set by salvage group, with P values."""
+    return _table1(results.baseline, synthetic=results.synthetic, smd=False, id="gt-table1", title=title)
+
+
+def table1_full_frame(results: Results) -> pd.DataFrame:
+    """:func:`table1_frame` plus an ``SMD`` column (absolute standardized mean difference, 2 decimals)."""
+    return _table1(results.baseline, synthetic=results.synthetic, smd=True, id="gt-table1-full").frame
+
+
+def table1_full(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary version of Table 1, with the SMD column."""
+    return _table1(results.baseline, synthetic=results.synthetic, smd=True, id="gt-table1-full", title=title)
+
+
+# =========================================================================== Table 2
+
+
+def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str = "gt-table2",
+            title: str | None = None) -> DisplayTable:
+    level = _level(alpha)
+    records: list[dict] = []
+
+    def add(section: str, label: str, indent: int, cr: str, pct: str, p: str = "", test: str = "",
+            key: str = "") -> None:
+        records.append({"section": section, "key": key, "label": label, "indent": indent, "cr": cr,
+                        "pct": pct, "P": p, "test": test})
+
+    o = response.overall
+    add("Overall", "All patients with salvage therapy", 0, f"{o.x}/{o.n}", _pct_ci(o.estimate, o.lower, o.upper),
+        key="overall")
+    for rec in response.by_class.itertuples(index=False):
+        add("By regimen class", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
+            key="class")
+    cmp = response.group_comparison
+    for i, rec in enumerate(response.by_group.itertuples(index=False)):
+        p, test = (st.fmt_p(cmp.p), st.fmt_test(cmp.test_used)) if i == 0 else ("", "")
+        add("By salvage group", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
+            p, test, key="group")
+    factors = response.factors
+    excluded = []
+    disagree = []
+    for fdef in response.factor_defs:
+        rows = factors[factors["factor"] == fdef.key]
+        if rows.empty:
+            continue
+        first = rows.iloc[0]
+        add("By factor", fdef.label, 0, "", "", st.fmt_p(first["p_global"]), st.fmt_test(str(first["test_global"])),
+            key=f"factor:{fdef.key}")
+        add("By factor", _level_text(fdef.column, first["reference"]), 1,
+            f"{int(first['x_reference'])}/{int(first['n_reference'])}", _pct(first["rate_reference"]),
+            key=f"level:{fdef.key}")
+        for rec in rows.itertuples(index=False):
+            add("By factor", _level_text(fdef.column, rec.level), 1, f"{int(rec.x_level)}/{int(rec.n_level)}",
+                _pct(rec.rate_level), key=f"level:{fdef.key}")
+        if int(first["n_missing"]) > 0:
+            excluded.append(f"{fdef.label}, {int(first['n_missing'])}")
+        if bool(rows["conventions_disagree"].any()):
+            disagree.append(fdef.label)
+    frame = pd.DataFrame(records, columns=["section", "key", "label", "indent", "cr", "pct", "P", "test"])
+    notes = [Footnote(f"CR/CRi, complete remission with or without complete haematological recovery; "
+                      f"{level}% CI, exact (Clopper\u2013Pearson) confidence interval. By factor: "
+                      f"percentages without intervals."),
+             Footnote(_rule_note(cmp.rule))]
+    if excluded:
+        notes.append(Footnote("Patients with an unknown or not applicable factor are left out of that "
+                              "comparison: " + "; ".join(excluded) + "."))
+    if disagree:
+        notes.append(Footnote(f"The P-value conventions (Fisher's exact test, \u03c7\u00b2 with and without "
+                              f"Yates' correction) disagree about P < {_alpha_text(alpha)} for: "
+                              + "; ".join(disagree) + " (see the supplementary table of test conventions)."))
+    labels = {"label": "", "cr": "CR/CRi, n/N", "pct": f"% ({level}% CI)", "P": "P"}
+    return DisplayTable(frame=frame, columns=("label", "cr", "pct", "P"), labels=labels, id=id,
+                        group="section", indent="indent", footnotes=tuple(notes) + _test_footnotes(frame),
+                        source_notes=_source_notes(synthetic), title=title)
+
+
+def table2_frame(results: Results) -> pd.DataFrame:
+    """Table 2 display frame: CR/CRi after salvage.
+
+    Columns: ``section`` ("Overall", "By regimen class", "By salvage group",
+    "By factor"), ``key`` (row kind: overall, class, group, factor:<key>,
+    level:<key>), ``label``, ``indent``, ``cr`` ("x/n"), ``pct`` (percentage to
+    one decimal, with the exact CI where the results hold one:
+    "47.8 (35.4–60.3)"), ``P`` (style.fmt_p; salvage groups: on the first
+    group's row; factors: on the factor's heading row), ``test`` (printed
+    name of the test behind ``P``).
+    """
+    return _table2(results.response, synthetic=results.synthetic, alpha=_alpha(results)).frame
+
+
+def table2(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Table 2: CR/CRi after salvage, overall, by regimen class, by salvage group and by factor."""
+    return _table2(results.response, synthetic=results.synthetic, alpha=_alpha(results), title=title)
+
+
+# =========================================================================== Table 3
+
+
+def _hr_text(row: Mapping | None) -> str:
+    if row is None:
+        return ""
+    if bool(row["monotone"]):
+        return st.NOT_ESTIMABLE
+    ci = st.fmt_ci(None, None, lower_text=st.fmt_ratio(float(row["lower"])),
+                   upper_text=st.fmt_ratio(float(row["upper"])))
+    return f"{st.fmt_ratio(float(row['hr']))} ({ci})"
+
+
+def _p_text(row: Mapping | None) -> str:
+    if row is None:
+        return ""
+    return st.NOT_ESTIMABLE if bool(row["monotone"]) else st.fmt_p(float(row["p"]))
+
+
+def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alpha: float,
+            id: str = "gt-table3", title: str | None = None) -> DisplayTable:
+    multi = cox.multivariable
+    mt = multi.table
+    ut = cox.univariable
+    level = _level(alpha)
+    records = []
+    monotone_rows: dict[str, list[int]] = {"uni_hr": [], "multi_hr": []}
+
+    def find(table: pd.DataFrame, var: str, lev: Any) -> dict | None:
+        for row in table[table["variable"] == var].to_dict("records"):
+            level_ = None if pd.isna(row["level"]) else row["level"]
+            if level_ == lev:
+                return row
+        return None
+
+    for var in cox.covariates:
+        section = labels.get(var, var)
+        m_rows, u_rows = mt[mt["variable"] == var], ut[ut["variable"] == var]
+        numeric = all(pd.isna(v) for v in list(m_rows["level"]) + list(u_rows["level"]))
+        if numeric:
+            levels: list = [None]
+        else:
+            ref = cox.reference.get(var)
+            if ref is None:
+                ref = next((r for r in list(m_rows["reference"]) + list(u_rows["reference"]) if r is not None), None)
+            records.append({"section": section, "variable": var, "level": ref,
+                            "label": f"{_level_text(var, ref)} (reference)", "indent": 0,
+                            "uni_hr": "1.00", "uni_p": "", "multi_hr": "1.00" if len(m_rows) else "",
+                            "multi_p": ""})
+            levels = list(dict.fromkeys([*m_rows["level"], *u_rows["level"]]))
+        for lev in levels:
+            u, m = find(ut, var, lev), find(mt, var, lev)
+            label = "Per unit increase" if lev is None else _level_text(var, lev)
+            records.append({"section": section, "variable": var, "level": lev, "label": label, "indent": 0,
+                            "uni_hr": _hr_text(u), "uni_p": _p_text(u), "multi_hr": _hr_text(m),
+                            "multi_p": _p_text(m)})
+            for key, row in (("uni_hr", u), ("multi_hr", m)):
+                if row is not None and bool(row["monotone"]):
+                    monotone_rows[key].append(len(records) - 1)
+    frame = pd.DataFrame(records, columns=["section", "variable", "level", "label", "indent", "uni_hr", "uni_p",
+                                           "multi_hr", "multi_p"])
+    notes = [Footnote(f"Cox proportional-hazards models of overall survival from relapse. HR, hazard ratio; "
+                      f"CI, {level}% Wald confidence interval. P values from Wald tests; tied event times "
+                      f"handled by Efron's method.")]
+    text = (f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
+            f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)")
+    if multi.n_excluded:
+        text += f"; {multi.n_excluded} patients left out for a missing covariate"
+    notes.append(Footnote(text + "."))
+    per_model = ut.drop_duplicates("variable")[["variable", "n", "n_events", "n_excluded"]]
+    if len(per_model) and per_model["n"].nunique() == 1 and per_model["n_events"].nunique() == 1:
+        notes.append(Footnote(f"Univariable models: one model per covariate, each with "
+                              f"{int(per_model['n'].iloc[0])} patients and {int(per_model['n_events'].iloc[0])} "
+                              f"events."))
+    elif len(per_model):
+        parts = [f"{labels.get(r.variable, r.variable)}, {int(r.n)} patients and {int(r.n_events)} events"
+                 for r in per_model.itertuples(index=False)]
+        notes.append(Footnote("Univariable models (one per covariate): " + "; ".join(parts) + "."))
+    for w in multi.warnings:
+        notes.append(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}."))
+    seen = set()
+    for rec in ut.drop_duplicates("variable").itertuples(index=False):
+        for w in rec.warnings:
+            if (rec.variable, w) not in seen:
+                seen.add((rec.variable, w))
+                notes.append(Footnote(f"Caution, univariable model of {labels.get(rec.variable, rec.variable)}: "
+                                      f"{st.fmt_relation(w)}."))
+    marked = []
+    for key, which in (("uni_hr", "univariable"), ("multi_hr", "multivariable")):
+        if monotone_rows[key]:
+            marked.append(Footnote(f"Not estimable in the {which} model: the coefficient may be infinite "
+                                   f"(monotone likelihood).", key, tuple(monotone_rows[key])))
+    labels_ = {"label": "", "uni_hr": f"HR ({level}% CI)", "uni_p": "P", "multi_hr": f"HR ({level}% CI)",
+               "multi_p": "P"}
+    return DisplayTable(frame=frame, columns=("label", "uni_hr", "uni_p", "multi_hr", "multi_p"), labels=labels_,
+                        id=id, group="section",
+                        spanners=(("Univariable", ("uni_hr", "uni_p")), ("Multivariable", ("multi_hr", "multi_p"))),
+                        footnotes=tuple(notes) + tuple(marked), source_notes=_source_notes(synthetic), title=title)
+
+
+def table3_frame(results: Results) -> pd.DataFrame:
+    """Table 3 display frame: univariable and multivariable Cox models of OS.
+
+    Columns: ``section`` (covariate label), ``variable`` (ADSL column),
+    ``level`` (the level; the reference level on its "(reference)" row; None
+    for a numeric covariate), ``label``, ``indent``, ``uni_hr`` / ``multi_hr``
+    ("1.95 (0.95–4.01)"; "1.00" on the reference row; "NE" for a coefficient
+    that may be infinite), ``uni_p`` / ``multi_p`` (style.fmt_p of the Wald p).
+    """
+    return _table3(results.cox, labels=_variable_labels(results), synthetic=results.synthetic,
+                   alpha=_alpha(results)).frame
+
+
+def table3(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Table 3: univariable and multivariable Cox models for overall survival, side by side."""
+    return _table3(results.cox, labels=_variable_labels(results), synthetic=results.synthetic,
+                   alpha=_alpha(results), title=title)
+
+
+# =========================================================================== supplementary
+
+
+def _dictionary(source: Dictionary | Results) -> tuple[Dictionary, bool]:
+    if isinstance(source, Results):
+        return source.cohort.dictionary, source.synthetic
+    if isinstance(source, Dictionary):
+        return source, False
+    raise ValueError("dictionary_table needs a Dictionary or a Results object")
+
+
+def dictionary_frame(source: Dictionary | Results) -> pd.DataFrame:
+    """The data dictionary (``Dictionary.to_frame()``), one row per variable,
+    columns name, label, type, unit, codes, range, required, definition (text)."""
+    dictionary, _ = _dictionary(source)
+    frame = dictionary.to_frame()
+    return frame.astype(object).where(frame.notna(), "").astype(str)
+
+
+def dictionary_table(source: Dictionary | Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: the data dictionary. Takes the Dictionary or the Results."""
+    dictionary, synthetic = _dictionary(source)
+    frame = dictionary_frame(dictionary)
+    labels = {"name": "Variable", "label": "Label", "type": "Type", "unit": "Unit", "codes": "Codes",
+              "range": "Range", "required": "Required", "definition": "Definition"}
+    notes = (Footnote(f"Dates are written {dictionary.date_format}; no date of any patient is shown in the "
+                      f"manuscript."),)
+    align = {c: "left" for c in labels}
+    return DisplayTable(frame=frame, columns=tuple(labels), labels=labels, id="gt-s-dictionary",
+                        footnotes=notes, source_notes=_source_notes(synthetic), align=align, title=title)
+
+
+def _factor_conventions(results: Results, title: str | None = None) -> DisplayTable:
+    alpha = _alpha(results)
+    labels_of = {f.key: f.label for f in results.response.factor_defs}
+    columns_of = {f.key: f.column for f in results.response.factor_defs}
+    records = []
+    for rec in results.response.factors.itertuples(index=False):
+        column = columns_of.get(rec.factor, rec.column)
+        records.append({
+            "factor": labels_of.get(rec.factor, rec.factor),
+            "comparison": f"{_level_text(column, rec.level)} vs {_level_text(column, rec.reference)}",
+            "cr": (f"{int(rec.x_level)}/{int(rec.n_level)} vs {int(rec.x_reference)}/{int(rec.n_reference)}"),
+            "min_expected": st.fmt_num(rec.min_expected, 1),
+            "P": st.fmt_p(rec.p),
+            "test": st.fmt_test(str(rec.test_used)),
+            "p_fisher": st.fmt_p(rec.p_fisher),
+            "p_yates": st.fmt_p(rec.p_chisq_yates),
+            "p_chisq": st.fmt_p(rec.p_chisq),
+            "disagree": "Yes" if bool(rec.conventions_disagree) else "No",
+        })
+    frame = pd.DataFrame(records, columns=["factor", "comparison", "cr", "min_expected", "P", "test", "p_fisher",
+                                           "p_yates", "p_chisq", "disagree"])
+    a = _alpha_text(alpha)
+    labels = {"factor": "Factor", "comparison": "Comparison", "cr": "CR/CRi, n/N", "min_expected":
+              "Smallest expected count", "P": "P (rule)", "p_fisher": "Fisher's exact",
+              "p_yates": "\u03c7\u00b2, Yates", "p_chisq": "\u03c7\u00b2, uncorrected",
+              "disagree": f"Disagree about P < {a}"}
+    notes = (Footnote(_rule_note(results.response.group_comparison.rule)),
+             Footnote(f"Disagree: the three P values do not all fall on the same side of {a}. "
+                      f"NE: the test is undefined (all compared patients had the same response)."))
+    return DisplayTable(frame=frame, columns=("factor", "comparison", "cr", "min_expected", "P", "p_fisher",
+                                              "p_yates", "p_chisq", "disagree"),
+                        labels=labels, id="gt-s-conventions", footnotes=notes + _test_footnotes(frame),
+                        source_notes=_source_notes(results.synthetic), title=title)
+
+
+def factor_conventions_frame(results: Results) -> pd.DataFrame:
+    """Every factor comparison under every P-value convention.
+
+    Columns: ``factor`` (label), ``comparison`` ("≥18 vs <18"), ``cr``
+    ("x/n vs x/n", level vs reference), ``min_expected`` (one decimal),
+    ``P`` (the configured rule's p), ``test`` (its test), ``p_fisher``,
+    ``p_yates``, ``p_chisq`` (style.fmt_p; "NE" where undefined),
+    ``disagree`` ("Yes"/"No": the conventions fall on different sides of alpha).
+    """
+    return _factor_conventions(results).frame
+
+
+def factor_conventions_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: each factor comparison by Fisher, Yates and uncorrected χ², with a disagreement flag."""
+    return _factor_conventions(results, title)
+
+
+_ENDPOINT_NAMES = {"OS": "Overall survival from relapse", "RFS": "Relapse-free survival from CR/CRi"}
+
+
+def _endpoint_section(ep: SurvivalEndpoint) -> str:
+    return f"{_ENDPOINT_NAMES.get(ep.paramcd, ep.paramcd)} (n = {ep.n}, {ep.events} events)"
+
+
+def _bound_text(x: float | None, reached: bool) -> str:
+    if not reached:
+        return st.NOT_REACHED
+    return st.NOT_ESTIMABLE if x is None else st.fmt_num(x)
+
+
+def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
+    primary = str((results.settings.get("survival") or {}).get("median_ci", "spss"))
+    level = _level(_alpha(results))
+    method_labels = {"spss": "Median, SPSS (estimate \u00b1 {z} SE)",
+                     "log": "Median, Brookmeyer\u2013Crowley (log)",
+                     "log-log": "Median, Brookmeyer\u2013Crowley (log\u2013log)"}
+    records = []
+    primary_rows, se_reasons = [], {}
+    for ep in (results.os, results.rfs):
+        section = _endpoint_section(ep)
+        for method in MEDIAN_METHODS:
+            m = ep.medians.get(method)
+            if m is None:
+                continue
+            est = _bound_text(m.estimate, m.reached)
+            lo_text, hi_text = _bound_text(m.lower, m.lower_reached), _bound_text(m.upper, m.upper_reached)
+            both_ne = lo_text == hi_text == st.NOT_ESTIMABLE
+            ci = st.NOT_ESTIMABLE if both_ne else st.fmt_ci(None, None, lower_text=lo_text, upper_text=hi_text)
+            if method == "spss":
+                se = st.fmt_num(m.se, 2) if m.se is not None else (st.NOT_ESTIMABLE if m.reached else NOT_APPLICABLE)
+            else:
+                se = NOT_APPLICABLE
+            records.append({"section": section, "endpoint": ep.paramcd, "method": method,
+                            "label": method_labels.get(method, method).format(z=f"{m.z:.2f}"),
+                            "estimate": est, "ci": ci, "se": se})
+            if method == primary:
+                primary_rows.append(len(records) - 1)
+            if method == "spss" and m.se is None and m.reached and m.se_reason:
+                se_reasons.setdefault(_sentence(m.se_reason), []).append(len(records) - 1)
+        mean = ep.mean_spss
+        if mean is not None:
+            records.append({"section": section, "endpoint": ep.paramcd, "method": "mean-spss",
+                            "label": f"Mean, SPSS (restricted to {st.fmt_num(mean.tmax)} months)",
+                            "estimate": st.fmt_num(mean.estimate), "ci": st.fmt_ci(mean.lower, mean.upper),
+                            "se": st.fmt_num(mean.se, 2)})
+        else:
+            records.append({"section": section, "endpoint": ep.paramcd, "method": "mean-spss",
+                            "label": "Mean, SPSS", "estimate": st.NOT_ESTIMABLE, "ci": st.NOT_ESTIMABLE,
+                            "se": st.NOT_ESTIMABLE})
+    frame = pd.DataFrame(records, columns=["section", "endpoint", "method", "label", "estimate", "ci", "se"])
+    notes = [Footnote("Kaplan\u2013Meier estimates, in months. SPSS: median = first event time with S \u2264 0.5, "
+                      "interval = median \u00b1 z SE; Brookmeyer\u2013Crowley: interval where the pointwise band "
+                      "of that type crosses 0.5 (R survival quantile.survfit). Mean: area under the curve up to "
+                      "the longest follow-up. NR, not reached; NE, not estimable.")]
+    marked = []
+    if primary_rows:
+        marked.append(Footnote("Method reported in the manuscript.", "label", tuple(primary_rows)))
+    for text, rows in se_reasons.items():
+        marked.append(Footnote(f"SE {text[:1].lower()}{text[1:]}", "se", tuple(rows)))
+    labels = {"label": "", "estimate": "Estimate, months", "ci": f"{level}% CI", "se": "SE"}
+    return DisplayTable(frame=frame, columns=("label", "estimate", "ci", "se"), labels=labels,
+                        id="gt-s-medians", group="section", footnotes=tuple(notes) + tuple(marked),
+                        source_notes=_source_notes(results.synthetic), title=title)
+
+
+def median_methods_frame(results: Results) -> pd.DataFrame:
+    """Medians of OS and RFS by every method, and the SPSS mean.
+
+    Columns: ``section`` (endpoint with n and events), ``endpoint`` (OS/RFS),
+    ``method`` (spss, log, log-log, mean-spss), ``label``, ``estimate``
+    (months, one decimal; "NR" not reached), ``ci`` ("4.2–13.1"; a bound "NR"
+    when not reached, "NE" when not estimable; "NE" alone when neither bound
+    is estimable), ``se`` (two decimals; SPSS rows only, "" where the method
+    has no SE).
+    """
+    return _median_methods(results).frame
+
+
+def median_methods_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: OS and RFS medians by the SPSS, log and log-log methods, and the SPSS mean (SE)."""
+    return _median_methods(results, title)
+
+
+def _landmarks(results: Results, title: str | None = None) -> DisplayTable:
+    level = _level(_alpha(results))
+    records, carried = [], []
+    for ep in (results.os, results.rfs):
+        section = _endpoint_section(ep)
+        for rec in ep.landmarks.itertuples(index=False):
+            records.append({"section": section, "endpoint": ep.paramcd, "time": f"{rec.time:g}",
+                            "label": f"At {rec.time:g} months",
+                            "surv": _pct_ci(rec.surv, None if pd.isna(rec.lower) else rec.lower,
+                                            None if pd.isna(rec.upper) else rec.upper),
+                            "n_risk": str(int(rec.n_risk))})
+            if int(rec.n_risk) == 0:
+                carried.append(len(records) - 1)
+    frame = pd.DataFrame(records, columns=["section", "endpoint", "time", "label", "surv", "n_risk"])
+    notes = [Footnote(f"Kaplan\u2013Meier estimates (%) with {level}% pointwise confidence intervals "
+                      f"(log transformation, Greenwood variance). At risk: patients still followed at that time.")]
+    if carried:
+        notes.append(Footnote("No patient remained at risk: the last estimate is carried forward.", "surv",
+                              tuple(carried)))
+    labels = {"label": "", "surv": f"Survival, % ({level}% CI)", "n_risk": "At risk"}
+    return DisplayTable(frame=frame, columns=("label", "surv", "n_risk"), labels=labels, id="gt-s-landmarks",
+                        group="section", footnotes=tuple(notes), source_notes=_source_notes(results.synthetic),
+                        title=title)
+
+
+def landmark_frame(results: Results) -> pd.DataFrame:
+    """OS and RFS at the configured landmarks.
+
+    Columns: ``section`` (endpoint), ``endpoint``, ``time`` (months, as
+    configured), ``label``, ``surv`` ("62.8 (51.6–76.3)", percent),
+    ``n_risk`` (number still at risk).
+    """
+    return _landmarks(results).frame
+
+
+def landmark_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: survival at the landmarks (6 and 12 months) for OS and RFS, with CIs."""
+    return _landmarks(results, title)
+
+
+_ZPH_TRANSFORMS = {"km": "1 \u2212 Kaplan\u2013Meier (R default)", "rank": "rank", "identity": "identity",
+                   "log": "log"}
+
+
+def _zph(results: Results, title: str | None = None) -> DisplayTable:
+    labels_of = _variable_labels(results)
+    zph = results.cox.zph
+    records = []
+    if zph is not None:
+        for rec in zph.table.itertuples(index=False):
+            records.append({"term": rec.term, "label": "Global test" if rec.term == "GLOBAL" else
+                            labels_of.get(rec.term, rec.term), "chisq": st.fmt_num(rec.chisq, 2),
+                            "df": str(int(rec.df)), "P": st.fmt_p(rec.p)})
+        note = (f"Grambsch\u2013Therneau score test of proportional hazards for the multivariable Cox model "
+                f"(as R survival \u2265 3.0 cox.zph); time transform: "
+                f"{_ZPH_TRANSFORMS.get(zph.transform, zph.transform)}.")
+    else:
+        note = "The test of proportional hazards could not be computed for this model."
+    frame = pd.DataFrame(records, columns=["term", "label", "chisq", "df", "P"])
+    labels = {"label": "Covariate", "chisq": "\u03c7\u00b2", "df": "df", "P": "P"}
+    return DisplayTable(frame=frame, columns=("label", "chisq", "df", "P"), labels=labels, id="gt-s-zph",
+                        footnotes=(Footnote(note),), source_notes=_source_notes(results.synthetic), title=title)
+
+
+def zph_frame(results: Results) -> pd.DataFrame:
+    """Proportional-hazards test: ``term`` (covariate or GLOBAL), ``label``,
+    ``chisq`` (2 decimals), ``df``, ``P``. No rows when the test is unavailable."""
+    return _zph(results).frame
+
+
+def zph_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: test of proportional hazards (cox.zph) per covariate and global."""
+    return _zph(results, title)
+
+
+def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
+    labels_of = _variable_labels(results)
+    cox = results.cox
+    multi = cox.multivariable
+    level = _level(_alpha(results))
+    records, monotone = [], []
+    for section, table in (("Multivariable model", multi.table), ("Univariable models", cox.univariable)):
+        for rec in table.itertuples(index=False):
+            name = labels_of.get(rec.variable, rec.variable)
+            label = name if rec.level is None or (isinstance(rec.level, float) and math.isnan(rec.level)) else (
+                f"{name}: {_level_text(rec.variable, rec.level)} vs {_level_text(rec.variable, rec.reference)}")
+            records.append({"section": section, "term": rec.term, "label": label,
+                            "coef": st.fmt_num(rec.coef, 3), "se": st.fmt_num(rec.se, 3),
+                            "hr": st.fmt_ratio(rec.hr),
+                            "ci": st.fmt_ci(None, None, lower_text=st.fmt_ratio(rec.lower),
+                                            upper_text=st.fmt_ratio(rec.upper)),
+                            "z": st.fmt_num(rec.z, 2), "P": st.fmt_p(rec.p)})
+            if bool(rec.monotone):
+                monotone.append(len(records) - 1)
+    frame = pd.DataFrame(records, columns=["section", "term", "label", "coef", "se", "hr", "ci", "z", "P"])
+
+    def test_text(name: str, t) -> str:
+        return f"{name} \u03c7\u00b2 = {st.fmt_num(t.statistic, 2)}, df = {t.df}, {st.fmt_p_text(t.p)}"
+
+    notes = [
+        Footnote(f"Cox proportional-hazards models of overall survival from relapse (Efron's method for ties). "
+                 f"coef, log hazard ratio; SE, its standard error; HR, hazard ratio with {level}% Wald CI; "
+                 f"z and P, Wald test."),
+        Footnote(f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
+                 f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)"
+                 + (f", {multi.n_excluded} left out for a missing covariate" if multi.n_excluded else "") + ". "
+                 + "; ".join([test_text("Likelihood-ratio test", multi.likelihood_ratio_test),
+                              test_text("Wald test", multi.wald_test),
+                              test_text("score (log-rank) test", multi.score_test)])
+                 + f"; concordance (Harrell's C) {st.fmt_num(multi.concordance, 3)}."),
+    ]
+    notes.extend(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}.") for w in multi.warnings)
+    marked = ()
+    if monotone:
+        marked = (Footnote("The coefficient may be infinite (monotone likelihood): its HR, CI and P are not "
+                           "meaningful.", "label", tuple(monotone)),)
+    labels = {"label": "", "coef": "coef", "se": "SE", "hr": "HR", "ci": f"{level}% CI", "z": "z", "P": "P"}
+    return DisplayTable(frame=frame, columns=("label", "coef", "se", "hr", "ci", "z", "P"), labels=labels,
+                        id="gt-s-cox", group="section", footnotes=tuple(notes) + marked,
+                        source_notes=_source_notes(results.synthetic), title=title)
+
+
+def cox_full_frame(results: Results) -> pd.DataFrame:
+    """Full Cox output: ``section`` ("Multivariable model", "Univariable models"),
+    ``term``, ``label`` ("Salvage group: Chemotherapy vs Targeted"), ``coef``,
+    ``se`` (3 decimals), ``hr``, ``ci`` (2 decimals), ``z`` (2 decimals), ``P``."""
+    return _cox_full(results).frame
+
+
+def cox_full_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: the Cox models in full, with the global tests and concordance in the notes."""
+    return _cox_full(results, title)
+
+
+def _transplant_summary(results: Results, title: str | None = None) -> DisplayTable:
+    t = results.transplant
+    records = [
+        {"section": "Patients", "label": "Received salvage therapy", "indent": 0, "value": str(t.n_salvage)},
+        {"section": "Patients", "label": "CR/CRi after salvage", "indent": 0,
+         "value": st.fmt_n_pct(t.n_cr, t.n_salvage)},
+        {"section": "Patients", "label": "Consolidative allo-HSCT", "indent": 0,
+         "value": st.fmt_n_pct(t.n_hsct, t.n_cr)},
+        {"section": "Patients", "label": "First allo-HSCT", "indent": 1, "value": st.fmt_n_pct(t.n_first, t.n_hsct)},
+        {"section": "Patients", "label": "Second allo-HSCT", "indent": 1,
+         "value": st.fmt_n_pct(t.n_second, t.n_hsct)},
+    ]
+    for outcome, n in t.outcomes.items():
+        records.append({"section": "Outcome after allo-HSCT", "label": outcome, "indent": 0,
+                        "value": st.fmt_n_pct(int(n), t.n_hsct)})
+    frame = pd.DataFrame(records, columns=["section", "label", "indent", "value"])
+    notes = (Footnote("Percentages: CR/CRi of patients with salvage therapy; allo-HSCT of patients in CR/CRi; "
+                      "first or second allo-HSCT and outcomes of transplanted patients."),)
+    return DisplayTable(frame=frame, columns=("label", "value"), labels={"label": "", "value": "n (%)"},
+                        id="gt-s-transplant", group="section", indent="indent", footnotes=notes,
+                        source_notes=_source_notes(results.synthetic), title=title)
+
+
+def transplant_summary_frame(results: Results) -> pd.DataFrame:
+    """Consolidative allo-HSCT: ``section``, ``label``, ``indent``, ``value`` ("7 (22%)")."""
+    return _transplant_summary(results).frame
+
+
+def transplant_summary_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: consolidative allo-HSCT after salvage, counts and outcomes."""
+    return _transplant_summary(results, title)
+
+
+_LISTING_LABELS = {"no": "No.", "age": "Age, years", "regimen": "Salvage regimen",
+                   "response": "Best response", "sequence": "Allo-HSCT", "cr_to_hsct": "CR to allo-HSCT, months",
+                   "outcome": "Outcome", "followup": "Follow-up after allo-HSCT, months"}
+
+
+def _transplant_listing(results: Results, title: str | None = None) -> DisplayTable:
+    lst = results.transplant.listing
+    records = []
+    for rec in lst.itertuples(index=False):
+        records.append({"no": str(int(rec.LISTNO)),
+                        "age": st.fmt_num(rec.AGE, 0), "regimen": _text(rec.SALVMOD),
+                        "response": _text(rec.BESTRESP), "sequence": _text(rec.HSCTSEQ),
+                        "cr_to_hsct": st.fmt_num(rec.CR_TO_HSCT_MONTHS, 1), "outcome": _text(rec.OUTCOME),
+                        "followup": st.fmt_num(rec.FOLLOWUP_AFTER_HSCT_MONTHS, 1)})
+    frame = pd.DataFrame(records, columns=list(_LISTING_LABELS))
+    notes = (Footnote("No., a sequence number for this listing only (ordered by transplant date); it links to "
+                      "no other record. Follow-up runs to death or last contact."),)
+    return DisplayTable(frame=frame, columns=tuple(_LISTING_LABELS), labels=_LISTING_LABELS,
+                        id="gt-s-transplant-listing", footnotes=notes,
+                        source_notes=_source_notes(results.synthetic), title=title)
+
+
+def transplant_listing_frame(results: Results) -> pd.DataFrame:
+    """Listing of transplanted patients: ``no`` (LISTNO, the only identifier),
+    ``site``, ``age`` (whole years), ``regimen``, ``response``, ``sequence``,
+    ``cr_to_hsct``, ``outcome``, ``followup`` (months, one decimal). No dates."""
+    return _transplant_listing(results).frame
+
+
+def transplant_listing_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: listing of the patients with consolidative allo-HSCT."""
+    return _transplant_listing(results, title)
+
+
+def _versions(results: Results, title: str | None = None) -> DisplayTable:
+    records = [{"section": "Software", "label": k, "value": str(v)} for k, v in results.versions.items()]
+    records.append({"section": "Inputs", "label": "Data files (SHA-256, first 16 hex digits)",
+                    "value": str(results.cohort.data_hash)})
+    records.append({"section": "Inputs", "label": "Analysis settings (SHA-256, first 16 hex digits)",
+                    "value": str(results.config.analysis_hash())})
+    records.append({"section": "Inputs", "label": "Synthetic data", "value": "Yes" if results.synthetic else "No"})
+    frame = pd.DataFrame(records, columns=["section", "label", "value"])
+    return DisplayTable(frame=frame, columns=("label", "value"), labels={"label": "", "value": "Version"},
+                        id="gt-s-versions", group="section", source_notes=_source_notes(results.synthetic),
+                        align={"value": "left"}, title=title)
+
+
+def versions_frame(results: Results) -> pd.DataFrame:
+    """Software versions (``results.versions``) and input fingerprints:
+    ``section`` ("Software", "Inputs"), ``label``, ``value``."""
+    return _versions(results).frame
+
+
+def versions_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: software versions and the fingerprints of the inputs."""
+    return _versions(results, title)
+
+
+def _flow(results: Results, title: str | None = None) -> DisplayTable:
+    flow = results.derived.flow
+    steps = flow.steps
+    parent_of = dict(zip(steps["step"], steps["parent"]))
+
+    def depth(step: str) -> int:
+        d, p = 0, parent_of.get(step)
+        while p is not None and not (isinstance(p, float) and math.isnan(p)) and d < 20:
+            d, p = d + 1, parent_of.get(p)
+        return d
+
+    records = []
+    for rec in steps.itertuples(index=False):
+        label = rec.label
+        if str(rec.step).startswith("cr_") and str(rec.parent).startswith("class_"):
+            label = "CR/CRi"  # indented under its regimen class
+        records.append({"step": rec.step, "kind": rec.kind, "label": label, "indent": depth(rec.step),
+                        "n": str(int(rec.n))})
+        if rec.kind == "exclusion":
+            for ex in flow.exclusions.itertuples(index=False):
+                records.append({"step": f"{rec.step}:reason", "kind": "reason", "label": str(ex.reason),
+                                "indent": depth(rec.step) + 1, "n": str(int(ex.n))})
+    frame = pd.DataFrame(records, columns=["step", "kind", "label", "indent", "n"])
+    notes = (Footnote("Every patient who relapsed after CD19 CAR-T therapy is accounted for; indented rows are "
+                      "subsets of the row above them."),)
+    return DisplayTable(frame=frame, columns=("label", "n"), labels={"label": "", "n": "n"}, id="gt-s-flow",
+                        indent="indent", footnotes=notes, source_notes=_source_notes(results.synthetic),
+                        title=title)
+
+
+def flow_frame(results: Results) -> pd.DataFrame:
+    """Patient flow: ``step`` (PatientFlow step, or "<step>:reason"), ``kind``
+    (population, exclusion, subgroup, reason), ``label``, ``indent`` (depth
+    under the first step), ``n``; the reasons for no salvage follow their step."""
+    return _flow(results).frame
+
+
+def flow_table(results: Results, *, title: str | None = None) -> DisplayTable:
+    """Supplementary table: the patient-flow steps and the reasons for no salvage, with n."""
+    return _flow(results, title)
