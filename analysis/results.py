@@ -29,6 +29,22 @@ MEDIAN_METHODS = ("spss", "log", "log-log")
 
 
 @dataclass(frozen=True)
+class NotEstimable:
+    """A result that could not be computed on these data, and why (in words a
+    reader understands). Presentation shows the reason instead of a number."""
+
+    what: str
+    reason: str
+
+    def __bool__(self) -> bool:  # lets callers write `if result:`
+        return False
+
+
+def estimable(value: Any) -> bool:
+    return not isinstance(value, NotEstimable)
+
+
+@dataclass(frozen=True)
 class Factor:
     """A candidate factor for response: ADSL column and its levels (reference first)."""
 
@@ -113,7 +129,7 @@ class GroupComparison:
     data: pd.DataFrame
     km: pd.DataFrame
     medians: dict[str, dict[Any, surv.MedianResult]]
-    logrank: surv.LogrankResult | None
+    logrank: surv.LogrankResult | NotEstimable
     risk: pd.DataFrame
 
 
@@ -122,8 +138,9 @@ class ResponseResults:
     overall: response_mod.Proportion
     by_class: pd.DataFrame
     by_group: pd.DataFrame
-    group_comparison: response_mod.Comparison
-    emd_comparison: response_mod.Comparison
+    by_emd: pd.DataFrame
+    group_comparison: response_mod.Comparison | NotEstimable
+    emd_comparison: response_mod.Comparison | NotEstimable
     factors: pd.DataFrame
     factor_defs: tuple[Factor, ...]
 
@@ -132,9 +149,9 @@ class ResponseResults:
 class CoxResults:
     covariates: tuple[str, ...]
     reference: dict[str, str]
-    multivariable: cox_mod.CoxResult
-    univariable: pd.DataFrame
-    zph: cox_mod.ZphResult | None
+    multivariable: cox_mod.CoxResult | NotEstimable
+    univariable: pd.DataFrame          # a row with `not_estimable` (reason) for a model that cannot be fitted
+    zph: cox_mod.ZphResult | NotEstimable
 
 
 @dataclass(frozen=True)
@@ -147,11 +164,11 @@ class Results:
     baseline: baseline_mod.BaselineResult
     response: ResponseResults
     os: SurvivalEndpoint
-    rfs: SurvivalEndpoint
+    rfs: SurvivalEndpoint | NotEstimable
     os_all: SurvivalEndpoint
     followup: surv.MedianResult
-    os_by_group: GroupComparison
-    os_by_emd: GroupComparison
+    os_by_group: GroupComparison | NotEstimable
+    os_by_emd: GroupComparison | NotEstimable
     cox: CoxResults
     transplant: TransplantResult
     versions: dict[str, str] = field(default_factory=dict)
@@ -177,7 +194,8 @@ def survival_endpoint(derived: Derived, paramcd: str, *, population: str, alpha:
     data = derived.tte(paramcd, population=population)
     kw = dict(time="AVAL", event="EVENT")
     if len(data) == 0:
-        raise ValueError(f"no patients in the {paramcd} analysis")
+        return NotEstimable(f"{paramcd} analysis", "no patient is in this analysis"
+                            + (" (no patient achieved CR/CRi)" if paramcd == "RFS" else ""))
     medians = {m: surv.km_median(data, method=m, alpha=alpha, **kw) for m in MEDIAN_METHODS}
     mean = surv.km_mean_spss(data, alpha=alpha, **kw) if data["EVENT"].sum() > 0 else None
     return SurvivalEndpoint(
@@ -195,19 +213,33 @@ def survival_endpoint(derived: Derived, paramcd: str, *, population: str, alpha:
 def group_comparison(data: pd.DataFrame, column: str, levels: tuple[str, ...], *, alpha: float,
                      risk_times: list[float]) -> GroupComparison:
     sub = data[data[column].isin(levels)].copy()
-    sub[column] = pd.Categorical(sub[column].astype(str), categories=list(levels))
+    present = tuple(lv for lv in levels if (sub[column] == lv).any())
+    if not present:
+        return NotEstimable(f"survival by {column}", "no patient belongs to any of the groups compared")
+    sub[column] = pd.Categorical(sub[column].astype(str), categories=list(present))
     kw = dict(time="AVAL", event="EVENT")
-    present = [lv for lv in levels if (sub[column] == lv).any()]
-    lr = surv.logrank(sub, group=column, **kw) if len(present) >= 2 and sub["EVENT"].sum() > 0 else None
+    if len(present) < 2:
+        lr = NotEstimable("log-rank test", f"only one group has patients ({present[0]})")
+    elif sub["EVENT"].sum() == 0:
+        lr = NotEstimable("log-rank test", "no events in either group")
+    else:
+        lr = surv.logrank(sub, group=column, **kw)
     return GroupComparison(
         column=column,
-        levels=levels,
+        levels=present,
         data=sub,
         km=surv.kaplan_meier(sub, group=column, alpha=alpha, **kw),
         medians={m: surv.km_median_by_group(sub, group=column, method=m, alpha=alpha, **kw) for m in MEDIAN_METHODS},
         logrank=lr,
         risk=surv.risk_table(sub, times=risk_times, group=column, **kw),
     )
+
+
+def _compare(salv: pd.DataFrame, by: str, levels: list[str], *, rule: str, alpha: float):
+    missing = [lv for lv in levels if not (salv[by] == lv).any()]
+    if missing:
+        return NotEstimable(f"CR/CRi by {by}", f"no patient in group {' and '.join(missing)}")
+    return response_mod.compare_proportions(salv, response="CR", by=by, levels=levels, rule=rule, alpha=alpha)
 
 
 def response_results(derived: Derived, *, rule: str, alpha: float, seed: int) -> ResponseResults:
@@ -218,17 +250,27 @@ def response_results(derived: Derived, *, rule: str, alpha: float, seed: int) ->
                                            levels=list(SALVMOD_LABELS.values()), alpha=alpha)
     by_group = response_mod.response_rates(salv, response="CR", by="SALVGRP", levels=list(SALVGRP_LEVELS),
                                            alpha=alpha)
-    comparisons = response_mod.factor_comparisons(
-        salv, response="CR", factors={f.key: f.column for f in factors},
-        levels={f.key: list(f.levels) for f in factors}, rule=rule, alpha=alpha, rng=rng)
+    by_emd = response_mod.response_rates(salv, response="CR", by="EMDGRP", levels=["CNS", "Non-CNS EMD"],
+                                         alpha=alpha)
+    parts = []
+    for f in factors:
+        try:
+            parts.append(response_mod.factor_comparisons(
+                salv, response="CR", factors={f.key: f.column}, levels={f.key: list(f.levels)},
+                rule=rule, alpha=alpha, rng=rng))
+        except ValueError as exc:
+            parts.append(pd.DataFrame([{"factor": f.key, "column": f.column, "reference": f.levels[0],
+                                        "level": f.levels[-1], "not_estimable": str(exc)}]))
+    comparisons = pd.concat(parts, ignore_index=True)
+    if "not_estimable" not in comparisons:
+        comparisons["not_estimable"] = None
     return ResponseResults(
         overall=response_mod.proportion_ci(int(salv["CR"].sum()), len(salv), alpha=alpha),
         by_class=by_class,
         by_group=by_group,
-        group_comparison=response_mod.compare_proportions(salv, response="CR", by="SALVGRP",
-                                                          levels=list(SALVGRP_LEVELS), rule=rule, alpha=alpha),
-        emd_comparison=response_mod.compare_proportions(salv, response="CR", by="EMDGRP",
-                                                        levels=["CNS", "Non-CNS EMD"], rule=rule, alpha=alpha),
+        by_emd=by_emd,
+        group_comparison=_compare(salv, "SALVGRP", list(SALVGRP_LEVELS), rule=rule, alpha=alpha),
+        emd_comparison=_compare(salv, "EMDGRP", ["CNS", "Non-CNS EMD"], rule=rule, alpha=alpha),
         factors=comparisons,
         factor_defs=factors,
     )
@@ -238,25 +280,52 @@ def cox_results(data: pd.DataFrame, spec: list[dict], *, alpha: float, min_epv: 
     covariates = [c["column"] for c in spec]
     reference = {c["column"]: str(c["reference"]) for c in spec if c.get("reference") is not None}
     kw = dict(time="AVAL", event="EVENT", covariates=covariates, reference=reference)
-    multi = cox_mod.cox_model(data, alpha=alpha, min_events_per_parameter=min_epv, **kw)
-    uni = cox_mod.univariable_cox(data, alpha=alpha, min_events_per_parameter=min_epv, **kw)
     try:
-        zph = cox_mod.cox_zph(data, **kw)
-    except ValueError:
-        zph = None
+        multi = cox_mod.cox_model(data, alpha=alpha, min_events_per_parameter=min_epv, **kw)
+    except ValueError as exc:
+        multi = NotEstimable("multivariable Cox model", str(exc))
+    parts = []
+    for c in covariates:
+        one = dict(kw, covariates=[c], reference={k: v for k, v in reference.items() if k == c})
+        try:
+            parts.append(cox_mod.univariable_cox(data, alpha=alpha, min_events_per_parameter=min_epv, **one))
+        except ValueError as exc:
+            parts.append(pd.DataFrame([{"term": c, "variable": c, "level": None, "reference": reference.get(c),
+                                        "not_estimable": str(exc)}]))
+    uni = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    if estimable(multi):
+        try:
+            zph = cox_mod.cox_zph(data, **kw)
+        except ValueError as exc:
+            zph = NotEstimable("proportional-hazards test", str(exc))
+    else:
+        zph = NotEstimable("proportional-hazards test", multi.reason)
     return CoxResults(tuple(covariates), reference, multi, uni, zph)
 
 
-def baseline_results(derived: Derived) -> baseline_mod.BaselineResult:
+def baseline_results(derived: Derived) -> baseline_mod.BaselineResult | NotEstimable:
+    """Table 1 numbers; a variable not recorded for anyone is left out (and
+    listed by :func:`unrecorded_baseline_variables`)."""
     salv = derived.salvage
-    cat = [c for c, _, k in BASELINE_VARIABLES if k == "categorical"]
-    cont = [c for c, _, k in BASELINE_VARIABLES if k == "continuous"]
+    groups = list(salv["SALVGRP"].dropna().unique())
+    if len(groups) < 2:
+        return NotEstimable("baseline table by salvage group",
+                            "only one salvage group has patients" if groups else "no patient received salvage therapy")
+    recorded = [c for c, _, _ in BASELINE_VARIABLES if salv[c].notna().any()]
+    cat = [c for c, _, k in BASELINE_VARIABLES if k == "categorical" and c in recorded]
+    cont = [c for c, _, k in BASELINE_VARIABLES if k == "continuous" and c in recorded]
     young, adult = derived.definitions.age_groups
     low, high = derived.definitions.burden_groups
     order = dict(BASELINE_ORDER, AGEGR1=[young, adult], BMBURDEN=[low, high], SALVGRP=list(SALVGRP_LEVELS))
     return baseline_mod.baseline_table(
         salv, groupby="SALVGRP", categorical=cat, continuous=cont,
         labels={c: lab for c, lab, _ in BASELINE_VARIABLES}, order=order)
+
+
+def unrecorded_baseline_variables(derived: Derived) -> list[str]:
+    """Table 1 variables with no value for any patient of the salvage set."""
+    salv = derived.salvage
+    return [label for c, label, _ in BASELINE_VARIABLES if not salv[c].notna().any()]
 
 
 def software_versions() -> dict[str, str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..results import Results
+from ..results import Results, estimable
 from .numbers import Registry
 
 
@@ -35,16 +35,19 @@ def check(results: Results, registry: Registry, variables: dict[str, Any] | None
 
     raw = registry.raw()
     flow = results.derived.flow
-    sizes = results.baseline.group_sizes.set_index("group")["n"]
     n_salvage = flow.n("salvage")
-    need(int(sizes.get("Overall", -1)) == n_salvage,
-         f"Table 1 has {sizes.get('Overall')} patients but the patient flow has {n_salvage} with salvage therapy")
+    if estimable(results.baseline):
+        sizes = results.baseline.group_sizes.set_index("group")["n"]
+        need(int(sizes.get("Overall", -1)) == n_salvage,
+             f"Table 1 has {sizes.get('Overall')} patients but the patient flow has {n_salvage} with salvage therapy")
     need(raw["cohort"]["n_salvage"] == n_salvage,
          f"the text says {raw['cohort']['n_salvage']} patients had salvage, the patient flow {n_salvage}")
     need(raw["cohort"]["n_relapsed_after_cart"] == flow.n("relapsed"),
          "the number of relapsed patients differs between the text and the patient flow")
 
     for name, ep in (("OS", results.os), ("RFS", results.rfs)):
+        if not estimable(ep):
+            continue
         at0 = ep.risk.loc[ep.risk["time"] == 0, "n_at_risk"]
         need(len(at0) == 0 or int(at0.iloc[0]) == ep.n,
              f"{name}: {int(at0.iloc[0]) if len(at0) else '?'} at risk at time 0 but {ep.n} patients analysed")
@@ -52,13 +55,14 @@ def check(results: Results, registry: Registry, variables: dict[str, Any] | None
              f"{name}: the Kaplan–Meier table counts {int(ep.km['n_event'].sum())} events, the data {ep.events}")
     need(results.os.n == n_salvage or results.os.population != "salvage",
          f"OS analyses {results.os.n} patients but {n_salvage} received salvage therapy")
-    need(results.rfs.n == flow.n("cr"),
-         f"RFS analyses {results.rfs.n} patients but {flow.n('cr')} achieved CR/CRi")
+    n_rfs = results.rfs.n if estimable(results.rfs) else 0
+    need(n_rfs == flow.n("cr"), f"RFS analyses {n_rfs} patients but {flow.n('cr')} achieved CR/CRi")
 
     cox = results.cox.multivariable
-    need(cox.n + cox.n_excluded == results.os.n,
-         f"the Cox model uses {cox.n} patients and excludes {cox.n_excluded}, but OS has {results.os.n}")
-    if cox.n_excluded == 0:
+    if estimable(cox):
+        need(cox.n + cox.n_excluded == results.os.n,
+             f"the Cox model uses {cox.n} patients and excludes {cox.n_excluded}, but OS has {results.os.n}")
+    if estimable(cox) and cox.n_excluded == 0:
         need(cox.n_events == results.os.events,
              f"the Cox model counts {cox.n_events} deaths, the Kaplan–Meier analysis {results.os.events}")
     need(raw["survival"]["os_events"] == results.os.events, "OS deaths differ between the text and the analysis")

@@ -22,7 +22,9 @@ from typing import Any, Iterator
 import yaml
 
 from ..outputs import write_text_atomic
-from ..results import Results
+import pandas as pd
+
+from ..results import MEDIAN_METHODS, Results, estimable
 from . import style as st
 from .supplement import supplementary_names
 
@@ -137,6 +139,12 @@ def _and(items: list[str]) -> str:
     return ", ".join(items[:-1]) + " and " + items[-1]
 
 
+def _or(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " or " + items[-1]
+
+
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
     r = results
     s = r.summary
@@ -184,49 +192,54 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     add("response", "pct_cr", None if ov.estimate is None else 100 * ov.estimate, st.fmt_pct(ov.estimate))
     add("response", "pct_cr_ci_lower", None if ov.lower is None else 100 * ov.lower, st.fmt_pct(ov.lower))
     add("response", "pct_cr_ci_upper", None if ov.upper is None else 100 * ov.upper, st.fmt_pct(ov.upper))
-    bg = resp.by_group.set_index("group")
-    for level, stem in (("Targeted", "targeted"), ("Chemotherapy", "chemotherapy")):
-        row = bg.loc[level]
-        add("response", f"n_{stem}", int(row["n"]), label=f"{level.lower()} salvage")
-        add("response", f"n_cr_{stem}", int(row["x"]), label=f"CR/CRi after {level.lower()} salvage")
-        pct = None if row["estimate"] is None else 100 * float(row["estimate"])
-        add("response", f"pct_cr_{stem}", pct, st.fmt_pct(row["estimate"], 0))
-    gc = resp.group_comparison
-    add("response", "p_cr_targeted_vs_chemotherapy", gc.p, st.fmt_p(gc.p))
-    add("response", "test_cr_targeted_vs_chemotherapy", gc.test_used, gc.test_used)
-    bc = resp.by_class.set_index("group")
-    for level, stem in (("CAR-T reinfusion", "car_t_reinfusion"), ("Monoclonal antibody", "monoclonal_antibody"),
-                        ("Chemotherapy with TKI", "chemo_tki"), ("Chemotherapy", "chemotherapy_class")):
-        row = bc.loc[level]
-        pct = None if row["estimate"] is None else 100 * float(row["estimate"])
-        add("response", f"pct_cr_{stem}", pct, st.fmt_pct(row["estimate"], 0))
-        add("response", f"n_cr_{stem}_x", int(row["x"]))
-        add("response", f"n_{stem}", int(row["n"]))
-    ec = resp.emd_comparison
-    tab = ec.table
-    add("response", "n_cr_cns", int(tab.loc["CNS", True]))
-    add("response", "n_cns", int(tab.loc["CNS"].sum()))
-    add("response", "n_cr_non_cns_emd", int(tab.loc["Non-CNS EMD", True]))
-    add("response", "n_non_cns_emd", int(tab.loc["Non-CNS EMD"].sum()))
-    add("response", "p_cr_cns_vs_non_cns_emd", ec.p, st.fmt_p(ec.p))
-    add("response", "test_cr_cns_vs_non_cns_emd", ec.test_used, ec.test_used)
-    add("response", "pct_cr_cns", 100 * tab.loc["CNS", True] / tab.loc["CNS"].sum(),
-        st.fmt_pct(tab.loc["CNS", True] / tab.loc["CNS"].sum(), 0))
-    add("response", "pct_cr_non_cns_emd", 100 * tab.loc["Non-CNS EMD", True] / tab.loc["Non-CNS EMD"].sum(),
-        st.fmt_pct(tab.loc["Non-CNS EMD", True] / tab.loc["Non-CNS EMD"].sum(), 0))
+    def rate_entries(table: pd.DataFrame, levels: list[tuple[str, str]], *, n_key: str, x_key: str,
+                     digits: int = 0) -> None:
+        t = table.set_index("group")
+        for level, stem in levels:
+            row = t.loc[level] if level in t.index else None
+            n = int(row["n"]) if row is not None else 0
+            x = int(row["x"]) if row is not None else 0
+            est = None if row is None or row["estimate"] is None or pd.isna(row["estimate"]) else float(row["estimate"])
+            add("response", n_key.format(stem=stem), n, label=f"patients: {level}")
+            add("response", x_key.format(stem=stem), x, label=f"CR/CRi: {level}")
+            add("response", f"pct_cr_{stem}", None if est is None else 100 * est,
+                st.fmt_pct(est, digits) if est is not None else st.NOT_ESTIMABLE)
+
+    rate_entries(resp.by_group, [("Targeted", "targeted"), ("Chemotherapy", "chemotherapy")],
+                 n_key="n_{stem}", x_key="n_cr_{stem}")
+    rate_entries(resp.by_class, [("CAR-T reinfusion", "car_t_reinfusion"), ("Monoclonal antibody", "monoclonal_antibody"),
+                                 ("Chemotherapy with TKI", "chemo_tki"), ("Chemotherapy", "chemotherapy_class")],
+                 n_key="n_{stem}", x_key="n_cr_{stem}_x")
+    rate_entries(resp.by_emd, [("CNS", "cns"), ("Non-CNS EMD", "non_cns_emd")], n_key="n_{stem}", x_key="n_cr_{stem}")
+    for key, comp in (("targeted_vs_chemotherapy", resp.group_comparison),
+                      ("cns_vs_non_cns_emd", resp.emd_comparison)):
+        if estimable(comp):
+            add("response", f"p_cr_{key}", comp.p, st.fmt_p(comp.p))
+            add("response", f"test_cr_{key}", comp.test_used, comp.test_used)
+        else:
+            add("response", f"p_cr_{key}", None, st.NOT_ESTIMABLE)
+            add("response", f"test_cr_{key}", None, f"not performed ({comp.reason})")
     f = resp.factors
     ns = f[(f["p"] >= float(r.settings.get("tests", {}).get("alpha", 0.05)))
            & ~f["factor"].isin(["salvage_group", "cns_vs_non_cns_emd"])]
     phrases = {fd.key: fd.phrase for fd in resp.factor_defs}
-    ns_phrases = [phrases[k] for k in ns["factor"]]
-    add("response", "factors_not_significant", list(ns["factor"]),
-        ", ".join(ns_phrases[:-1]) + (" or " if len(ns_phrases) > 1 else "") + ns_phrases[-1] if ns_phrases else "")
+    add("response", "factors_not_significant", list(ns["factor"]), _or([phrases[k] for k in ns["factor"]]) or "none")
 
     # survival ----------------------------------------------------------------
     method = _median_method(r)
     fu = r.followup
-    add("survival", "median_followup_months", fu.estimate, st.fmt_months(fu.estimate, reached=fu.reached, digits=1))
+    add("survival", "median_followup_months", fu.estimate, _bound(fu.estimate, fu.reached))
     for name, ep in (("os", r.os), ("rfs", r.rfs)):
+        if not estimable(ep):
+            for k in ("median_months", "ci_lower", "ci_upper"):
+                add("survival", f"{name}_{k}", None, st.NOT_ESTIMABLE)
+            add("survival", f"{name}_n", 0)
+            add("survival", f"{name}_events", 0)
+            add("survival", f"{name}_ci_by_method", {k: [None, None] for k in MEDIAN_METHODS}, st.NOT_ESTIMABLE)
+            for tm in r.settings.get("survival", {}).get("landmarks_months", [6, 12]):
+                add("survival", f"{name}_{float(tm):g}mo", None, st.NOT_ESTIMABLE)
+            add("text", f"{name}_landmarks", None, f"not estimable ({ep.reason})")
+            continue
         m = ep.medians[method]
         est, lo, hi = _median_texts(m)
         add("survival", f"{name}_median_months", m.estimate, est)
@@ -237,34 +250,46 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         add("survival", f"{name}_ci_by_method", {k: [v.lower, v.upper] for k, v in ep.medians.items()},
             "; ".join(f"{k}: {st.fmt_ci(v.lower, v.upper)}" for k, v in ep.medians.items()))
         lm = ep.landmarks
-        phrases = []
+        landmark_phrases = []
         for _, row in lm.iterrows():
             tm = f"{row['time']:g}"
             txt = f"{st.fmt_pct(row['surv'])} (95% CI, {st.fmt_pct(row['lower'])}{st.DASH}{st.fmt_pct(row['upper'])})"
             add("survival", f"{name}_{tm}mo", float(row["surv"]), txt)
-            phrases.append(f"{txt} at {tm} months")
-        add("text", f"{name}_landmarks", [float(x) for x in lm["surv"]], _and(phrases))
+            landmark_phrases.append(f"{txt} at {tm} months")
+        add("text", f"{name}_landmarks", [float(x) for x in lm["surv"]], _and(landmark_phrases))
     add("survival", "median_ci_method", method, method)
     for key, comp in (("p_os_targeted_vs_chemotherapy", r.os_by_group), ("p_os_cns_vs_non_cns_emd", r.os_by_emd)):
-        p = comp.logrank.p if comp.logrank else None
-        add("survival", key, p, st.fmt_p(p))
-    for comp, stem in ((r.os_by_group, "os_median"), (r.os_by_emd, "os_median")):
-        for level, m in comp.medians[method].items():
-            slug = str(level).lower().replace(" ", "_").replace("-", "_")
-            add("survival", f"{stem}_{slug}", m.estimate, _median_texts(m)[0])
-            add("survival", f"{stem}_{slug}_phrase", m.estimate, _median_phrase(m))
+        lr = comp.logrank if estimable(comp) else comp
+        add("survival", key, lr.p if estimable(lr) else None, st.fmt_p(lr.p) if estimable(lr) else st.NOT_ESTIMABLE)
+    for comp, levels in ((r.os_by_group, ("Targeted", "Chemotherapy")), (r.os_by_emd, ("CNS", "Non-CNS EMD"))):
+        medians = comp.medians[method] if estimable(comp) else {}
+        for level in levels:
+            slug = level.lower().replace(" ", "_").replace("-", "_")
+            m = medians.get(level)
+            add("survival", f"os_median_{slug}", None if m is None else m.estimate,
+                st.NOT_ESTIMABLE if m is None else _median_texts(m)[0])
+            add("survival", f"os_median_{slug}_phrase", None if m is None else m.estimate,
+                "not estimable (no patients)" if m is None else _median_phrase(m))
     cox = r.cox.multivariable
-    row = cox.table[cox.table["variable"] == "SALVGRP"]
-    if len(row):
+    row = cox.table[cox.table["variable"] == "SALVGRP"] if estimable(cox) else pd.DataFrame()
+    if len(row) and not bool(row.iloc[0].get("monotone", False)):
         row = row.iloc[0]
         add("survival", "cox_hr_chemotherapy_vs_targeted", float(row["hr"]), st.fmt_ratio(row["hr"]))
         add("survival", "cox_hr_ci_lower", float(row["lower"]), st.fmt_ratio(row["lower"]))
         add("survival", "cox_hr_ci_upper", float(row["upper"]), st.fmt_ratio(row["upper"]))
         add("survival", "cox_p", float(row["p"]), st.fmt_p(row["p"]))
-    add("survival", "cox_n", cox.n)
-    add("survival", "cox_events", cox.n_events)
-    add("survival", "cox_n_excluded", cox.n_excluded)
-    add("survival", "cox_events_per_parameter", cox.events_per_parameter, st.fmt_num(cox.events_per_parameter))
+        cox_phrase = (f"HR, {st.fmt_ratio(row['hr'])}; 95% CI, {st.fmt_ratio(row['lower'])}"
+                      f"{st.DASH}{st.fmt_ratio(row['upper'])}; {st.fmt_p_text(row['p'])}")
+    else:
+        for k in ("cox_hr_chemotherapy_vs_targeted", "cox_hr_ci_lower", "cox_hr_ci_upper", "cox_p"):
+            add("survival", k, None, st.NOT_ESTIMABLE)
+        reason = cox.reason if not estimable(cox) else "the salvage-group coefficient is not estimable"
+        cox_phrase = f"hazard ratio not estimable: {reason}"
+    add("survival", "cox_n", cox.n if estimable(cox) else 0)
+    add("survival", "cox_events", cox.n_events if estimable(cox) else 0)
+    add("survival", "cox_n_excluded", cox.n_excluded if estimable(cox) else 0)
+    add("survival", "cox_events_per_parameter", cox.events_per_parameter if estimable(cox) else None,
+        st.fmt_num(cox.events_per_parameter) if estimable(cox) else st.NOT_ESTIMABLE)
     add("survival", "cox_model", {
         "dataset": "ADTTE merged with ADSL on USUBJID",
         "population": "PARAMCD == 'OS' and SALVFL == 'Y'",
@@ -290,14 +315,16 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     ph("cr_overall", f"{ov.x} of {ov.n} patients ({st.fmt_pct(ov.estimate)}; 95% CI, "
                      f"{st.fmt_pct(ov.lower)}{st.DASH}{st.fmt_pct(ov.upper)})")
     ph("os_median", _median_phrase(r.os.medians[method]))
-    ph("rfs_median", _median_phrase(r.rfs.medians[method]))
-    ph("p_cr_group", st.fmt_p_text(gc.p))
-    ph("p_cr_emd", st.fmt_p_text(ec.p))
-    ph("p_os_group", st.fmt_p_text(r.os_by_group.logrank.p if r.os_by_group.logrank else None))
-    ph("p_os_emd", st.fmt_p_text(r.os_by_emd.logrank.p if r.os_by_emd.logrank else None))
-    if len(row):
-        ph("cox_group", f"HR, {st.fmt_ratio(row['hr'])}; 95% CI, {st.fmt_ratio(row['lower'])}"
-                        f"{st.DASH}{st.fmt_ratio(row['upper'])}; {st.fmt_p_text(row['p'])}")
+    ph("rfs_median", _median_phrase(r.rfs.medians[method]) if estimable(r.rfs) else f"not estimable ({r.rfs.reason})")
+
+    def p_phrase(comp) -> str:
+        return st.fmt_p_text(comp.p) if estimable(comp) else f"not tested: {comp.reason}"
+
+    ph("p_cr_group", p_phrase(resp.group_comparison))
+    ph("p_cr_emd", p_phrase(resp.emd_comparison))
+    ph("p_os_group", p_phrase(r.os_by_group.logrank if estimable(r.os_by_group) else r.os_by_group))
+    ph("p_os_emd", p_phrase(r.os_by_emd.logrank if estimable(r.os_by_emd) else r.os_by_emd))
+    ph("cox_group", cox_phrase)
     ph("median_ci_method_text", {
         "spss": "the median ± 1.96 standard errors, the standard error derived from Greenwood's variance "
                 "(as SPSS reports it)",
