@@ -67,11 +67,15 @@ def check_variables(doc: Document, path: Path) -> dict:
     want = doc.registry.stamp
     diff = [k for k in ("data_hash", "config_hash", "code_version") if written.get(k) != want.get(k)]
     if diff:
+        what = " and ".join({"data_hash": "data", "config_hash": "configuration", "code_version": "code"}[k]
+                            for k in diff)
+        hint = ("re-run the pre-render step (`python -m analysis prepare`, which `quarto render` runs first)"
+                if diff == ["code_version"] else
+                "choose data and configuration with the environment variables CART_DATA and CART_CONFIG, "
+                "which reach both the pre-render step and the documents (not with -P alone)")
         raise StaleVariablesError(
-            f"{path.name} was made from other {' and '.join(k.split('_')[0] for k in diff)} than this render: "
-            "the abstract would not match the body.\n"
-            "Hint: choose data and configuration with the environment variables CART_DATA and CART_CONFIG "
-            "(they reach both the pre-render step and the documents), not with -P alone.")
+            f"{path.name} was made from other {what} than this render: the abstract would not match the body.\n"
+            f"Hint: {hint}.")
     return variables
 
 
