@@ -19,6 +19,7 @@ from .compute import baseline as baseline_mod
 from .compute.cohort import CohortSummary, cohort_summary
 from .compute import cox as cox_mod
 from .compute import response as response_mod
+from .compute import sensitivity as sens
 from .compute import survival as surv
 from .compute.transplant import TransplantResult, transplant_outcomes
 from .config import Config, load_config
@@ -155,6 +156,19 @@ class CoxResults:
 
 
 @dataclass(frozen=True)
+class SensitivityResults:
+    """Supplementary analyses (configuration section ``sensitivity``); an
+    analysis switched off is None, one that cannot be computed NotEstimable."""
+
+    rfs_hsct: pd.DataFrame | NotEstimable | None
+    cox_time_dependent: Any
+    simon_makuch: pd.DataFrame | NotEstimable | None
+    landmarks: tuple[Any, ...]
+    cumulative_incidence: Any
+    missing_covariates: pd.DataFrame | NotEstimable | None
+
+
+@dataclass(frozen=True)
 class Results:
     """Everything the manuscript reports, unrounded."""
 
@@ -171,6 +185,7 @@ class Results:
     os_by_emd: GroupComparison | NotEstimable
     cox: CoxResults
     transplant: TransplantResult
+    sensitivity: SensitivityResults | None = None
     versions: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -328,6 +343,39 @@ def unrecorded_baseline_variables(derived: Derived) -> list[str]:
     return [label for c, label, _ in BASELINE_VARIABLES if not salv[c].notna().any()]
 
 
+def _attempt(what: str, fn, *args, **kwargs):
+    """Run one supplementary computation; a ValueError becomes NotEstimable."""
+    try:
+        return fn(*args, **kwargs)
+    except ValueError as exc:
+        return NotEstimable(what, str(exc))
+
+
+def sensitivity_results(derived: Derived, settings: dict, *, cox: CoxResults, alpha: float,
+                        method: str, times: list[float]) -> SensitivityResults:
+    cfg = settings.get("sensitivity") or {}
+    on = lambda key: bool(cfg.get(key))  # noqa: E731
+    td = on("time_dependent_hsct")
+    return SensitivityResults(
+        rfs_hsct=_attempt("RFS censored at HSCT", sens.rfs_hsct_sensitivity, derived, method=method, alpha=alpha)
+        if on("rfs_censor_at_hsct") else None,
+        cox_time_dependent=_attempt("time-dependent HSCT Cox model", sens.cox_time_dependent_hsct, derived,
+                                    covariates=list(cox.covariates), reference=cox.reference, alpha=alpha)
+        if td else None,
+        simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha) if td else None,
+        landmarks=tuple(_attempt(f"landmark analysis at {float(m):g} months", sens.landmark_os_by_response,
+                                 derived, landmark_months=float(m), alpha=alpha)
+                        for m in (cfg.get("landmark_months") or [])),
+        cumulative_incidence=_attempt("cumulative incidence of relapse", sens.cumulative_incidence_relapse,
+                                      derived, times=times, alpha=alpha)
+        if on("competing_risks") else None,
+        missing_covariates=_attempt("missing-covariate sensitivity", sens.missing_covariate_sensitivity, derived,
+                                    covariates=list(cox.covariates), reference=cox.reference,
+                                    extra=list(cfg.get("missing_covariates") or []), alpha=alpha)
+        if cfg.get("missing_covariates") else None,
+    )
+
+
 def software_versions() -> dict[str, str]:
     import platform
     from importlib.metadata import PackageNotFoundError, version
@@ -378,6 +426,8 @@ def analyse(cohort: Cohort) -> Results:
         os_by_emd=group_comparison(os_.data, "EMDGRP", ("CNS", "Non-CNS EMD"), alpha=alpha, risk_times=risk_times),
         cox=cox,
         transplant=transplant_outcomes(derived.adsl),
+        sensitivity=sensitivity_results(derived, cfg.settings, cox=cox, alpha=alpha,
+                                        method=str(s.get("median_ci", "spss")), times=landmarks),
         versions=software_versions(),
     )
 

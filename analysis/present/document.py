@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
 
+import os
+
 import yaml
 
 from ..config import PROJECT_ROOT, load_config
@@ -20,6 +22,12 @@ from ..results import Results, run_analysis
 from .numbers import Registry, build_registry
 
 VARIABLES_FILE = "_variables.yml"
+VARIABLES_ENV_VAR = "CART_VARIABLES"   # another variables file (tests render other data side by side)
+
+
+def variables_path() -> Path:
+    override = os.environ.get(VARIABLES_ENV_VAR)
+    return Path(override) if override else PROJECT_ROOT / VARIABLES_FILE
 
 
 class StaleVariablesError(RuntimeError):
@@ -84,19 +92,22 @@ def setup(*, data: str | None = None, config: str | None = None, check: bool = T
     from .consistency import assert_consistent
 
     doc = compute(data=data, config=config)
-    variables = check_variables(doc, PROJECT_ROOT / VARIABLES_FILE) if check else None
+    variables = check_variables(doc, variables_path()) if check else None
     assert_consistent(doc.results, doc.registry, variables)
     return doc.results, doc.t
 
 
-def prepare(*, data: str | None = None, config: str | None = None, root: Path = PROJECT_ROOT) -> list[Path]:
-    """Pre-render step: write _variables.yml and the synthetic-data banners."""
+def prepare(*, data: str | None = None, config: str | None = None, root: Path = PROJECT_ROOT,
+            variables: Path | None = None) -> list[Path]:
+    """Pre-render step: write _variables.yml (or ``variables``, else CART_VARIABLES)
+    and the synthetic-data banners."""
     from .banner import write_banners
 
     from .consistency import assert_consistent
 
     doc = compute(data=data, config=config)
     assert_consistent(doc.results, doc.registry)
-    paths = [doc.registry.write_variables(root / VARIABLES_FILE)]
+    target = variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE)
+    paths = [doc.registry.write_variables(target)]
     paths += write_banners(doc.results.synthetic, root / "_generated")
     return paths
