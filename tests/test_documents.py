@@ -144,3 +144,24 @@ def test_quarto_renders_all_formats(tmp_path):
     for doc in ("report", "supplement"):
         for ext in ("html", "pdf", "docx"):
             assert (tmp_path / f"{doc}.{ext}").exists(), f"{doc}.{ext}"
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_no_pseudonym_in_chunk_outputs(runs, doc):
+    """Privacy: what the documents show (every chunk output in every format,
+    every inline result) holds no source pseudonym."""
+    from tests.test_privacy import pseudonyms
+
+    ids = pseudonyms()
+    for fmt in FORMATS:
+        run = runs(doc, fmt)
+        shown = [run.markdown]
+        for c in run.chunks:
+            for out in c.outputs:
+                for mime, data in (out.data or {}).items():
+                    if mime.startswith("text/") or mime == "image/svg+xml":
+                        shown.append("".join(data) if isinstance(data, list) else str(data))
+            shown += [c.stdout, c.stderr]
+        text = "\n".join(shown)
+        leaked = sorted(pid for pid in ids if pid in text)
+        assert not leaked, (doc, fmt, leaked[:5])
