@@ -124,7 +124,7 @@ def cmd_prepare(args) -> int:
 def cmd_calibrate(args) -> int:
     from .calibrate import calibrate
 
-    model = calibrate(seed=args.seed, verbose=True)
+    model = calibrate(seed=args.seed, search_seed=args.search_seed, iterations=args.iterations, verbose=True)
     print(model)
     return 0
 
@@ -163,7 +163,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("prepare", help="pre-render step: _variables.yml and synthetic-data banners")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("calibrate", help="calibrate the synthetic cohort (slow)")
-    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--seed", type=int, default=None, help="start afresh from this simulation seed")
+    p.add_argument("--search-seed", type=int, default=0)
+    p.add_argument("--iterations", type=int, default=3000)
     p.set_defaults(func=cmd_calibrate)
     args = parser.parse_args(argv)
 
