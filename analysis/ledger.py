@@ -184,9 +184,24 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
         "n_hsct_transplant_related_death", "n_hsct_relapsed", "n_hsct_in_cr_at_last_followup",
         "n_hsct_other_death"),
     "tables.versions_table": (),
+    # sensitivity analyses (analysis/present/sensitivity.py) -----------------------
+    # The "As defined" row is the RFS analysis of the manuscript (same data, same median method).
+    "sensitivity.rfs_hsct_table": ("rfs_n", "rfs_events", "rfs_median_months", "rfs_ci_lower", "rfs_ci_upper"),
+    # the main model's columns print the salvage-group HR of the multivariable model
+    "sensitivity.time_dependent_cox_table": _COX[:4] + ("cox_model",),
+    # patients and deaths of the OS analysis (the sensitivity analyses use the salvage set)
+    "sensitivity.simon_makuch_figure": ("os_n", "os_events"),
+    "sensitivity.landmark_table": ("os_n",),
+    "sensitivity.cumulative_incidence_table": ("rfs_n",),
+    "sensitivity.cumulative_incidence_figure": ("rfs_n",),
+    "sensitivity.missing_covariates_table": ("cox_model",),
+    "sensitivity.guardrail_text": (),
+    # the supplementary floats the STROBE checklist points to (analysis/present/strobe.py CHECKLIST)
+    "strobe.strobe_table": ("tbl_s_dictionary", "tbl_s_flow", "tbl_s_baseline_smd", "tbl_s_conventions",
+                            "tbl_s_medians", "tbl_s_landmarks", "tbl_s_cox", "tbl_s_missing"),
 }
 #: Module names whose calls in a chunk are looked up in :data:`DISPLAYS`.
-DISPLAY_MODULES = ("tables", "figures", "text")
+DISPLAY_MODULES = ("tables", "figures", "text", "sensitivity", "strobe")
 
 # --------------------------------------------------------------------------- scanning the documents
 

@@ -456,19 +456,22 @@ def _glob(pattern: str) -> str:
 
 
 def _display_text(results, name: str) -> str:
+    from matplotlib.figure import Figure
     from matplotlib.text import Text
 
-    from analysis.present import figures, tables, text
+    from analysis.present import figures, sensitivity, strobe, tables, text
+    from analysis.present.tables import DisplayTable
 
     module, _, rest = name.partition(".")
     func, _, arg = rest.partition(":")
-    obj = getattr({"tables": tables, "figures": figures, "text": text}[module], func)(results, *([arg] if arg else []))
-    if module == "tables":
+    modules = {"tables": tables, "figures": figures, "text": text, "sensitivity": sensitivity, "strobe": strobe}
+    obj = getattr(modules[module], func)(results, *([arg] if arg else []))
+    if isinstance(obj, DisplayTable):
         parts = [str(x) for x in obj.frame[list(obj.columns)].to_numpy().ravel()]
         # a footnote's text and the cells it marks ("Method reported in the manuscript" moves with the method)
         parts += [str(x) for x in obj.labels.values()] + [f"{f.text} {f.column} {f.rows}" for f in obj.footnotes]
         return "\n".join(parts)
-    if module == "figures":
+    if isinstance(obj, Figure):
         return "\n".join(t.get_text() for t in obj.findobj(Text))
     return str(obj.data)
 

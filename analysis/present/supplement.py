@@ -19,10 +19,18 @@ SUPPLEMENTARY_TABLES = (
     "cox",             # full Cox output
     "zph",             # proportional-hazards check
     "transplant",      # consolidative transplant summary and listing
+    "rfs-hsct",        # sensitivity: RFS with and without censoring at consolidative HSCT
+    "td-cox",          # sensitivity: OS Cox model with HSCT as a time-dependent covariate
+    "landmark-response",  # sensitivity: landmark analysis of OS by CR/CRi
+    "cif",             # sensitivity: cumulative incidence of relapse and non-relapse mortality
+    "missing",         # sensitivity: complete case vs missing as a category
     "versions",        # software versions
+    "strobe",          # STROBE checklist (last table)
 )
 SUPPLEMENTARY_FIGURES = (
     "zph",             # scaled Schoenfeld residuals
+    "simon-makuch",    # sensitivity: Simon-Makuch OS by time-dependent HSCT status
+    "cif",             # sensitivity: cumulative incidence curves
 )
 
 
