@@ -807,7 +807,7 @@ def guardrail_text(results: Results) -> Markdown:
         "CAR-T therapy, from which overall survival is timed). They are therefore post-baseline events and were "
         "not used as baseline groupings for overall survival: comparing patients with and without such an event "
         "from relapse onwards would credit the group with the event with the time its patients had to survive "
-        "to reach it (immortal-time bias)."
+        "to reach it (immortal-time bias) [@anderson1983; @suissa2008]."
     ]
     if cfg.get("time_dependent_hsct"):
         sentences.append(
@@ -815,7 +815,7 @@ def guardrail_text(results: Results) -> Markdown:
             "counting as untransplanted until the day of the transplant [@therneau2000]"
             + _cite("td-cox") + ", and overall survival by HSCT status was displayed with the Simon\u2013Makuch "
             "method, in which patients move from the untransplanted to the transplanted group on the day of "
-            "transplant" + _cite("simon-makuch") + ".")
+            "transplant [@simon1984]" + _cite("simon-makuch") + ".")
     if cfg.get("landmark_months"):
         months = [float(m) for m in cfg["landmark_months"]]
         sentences.append(
@@ -829,8 +829,8 @@ def guardrail_text(results: Results) -> Markdown:
     if cfg.get("competing_risks"):
         sentences.append(
             "The cumulative incidence of relapse after CR/CRi was estimated with death without relapse as a "
-            "competing event (Aalen\u2013Johansen estimator) and compared between salvage groups with Gray's "
-            "test" + _cite("cif") + ".")
+            "competing event (Aalen\u2013Johansen estimator) [@aalen1978] and compared between salvage groups with "
+            "Gray's test [@gray1988]" + _cite("cif") + ".")
     if cfg.get("missing_covariates"):
         names = [COVARIATE_TEXT.get(c, _variable_labels(results).get(c, c)) for c in cfg["missing_covariates"]]
         joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
