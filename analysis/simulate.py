@@ -15,6 +15,7 @@ synthetic. Dates are realistic but shifted: no record describes a real person.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
@@ -186,21 +187,35 @@ def _balanced(df: pd.DataFrame, alpha_margin: float = 0.15) -> bool:
     return True
 
 
-def _draw_attributes(seed: int) -> tuple[pd.DataFrame, np.random.Generator]:
+@functools.lru_cache(maxsize=8)
+def _balanced_draw(seed: int) -> tuple[pd.DataFrame, dict]:
     rng = np.random.default_rng(seed)
     for _ in range(1000):
         df = _attributes(rng)
         if _balanced(df):
-            return df, rng
+            return df, rng.bit_generator.state
     raise RuntimeError("no balanced attribute draw in 1000 tries")  # pragma: no cover
+
+
+def _draw_attributes(seed: int) -> tuple[pd.DataFrame, np.random.Generator]:
+    """The first attribute draw of ``seed`` that passes the balance check, and the
+    generator where that draw left it (cached: calibration calls this thousands of times)."""
+    df, state = _balanced_draw(seed)
+    rng = np.random.default_rng()
+    rng.bit_generator.state = state
+    return df.copy(), rng
 
 
 def _fmt(d: date | None) -> str:
     return d.isoformat() if d else ""
 
 
-def simulate_cohort(model: TimeModel = CALIBRATED) -> pd.DataFrame:
-    """The synthetic cohort as the strings a site export would hold (dictionary columns)."""
+def simulate_cohort(model: TimeModel = CALIBRATED, *, with_index: bool = False) -> pd.DataFrame:
+    """The synthetic cohort as the strings a site export would hold (dictionary columns).
+
+    ``with_index`` adds a column ``calibration_index``: the salvage patient's
+    index in ``TimeModel.factors`` (-1 for patients without salvage), for the
+    calibration search only; it is never written to the shipped files."""
     attrs, rng = _draw_attributes(model.seed)
     # consolidative HSCT: among responders; the second transplant goes to a patient
     # with an earlier transplant
@@ -227,8 +242,9 @@ def simulate_cohort(model: TimeModel = CALIBRATED) -> pd.DataFrame:
         counters[site] += 1
         rec["site"] = site
         rec["patient_id"] = f"SYN-{site[-1]}{counters[site]:03d}"
+        rec["calibration_index"] = int(idx) if idx < len(attrs) else -1
         out.append(rec)
-    frame = pd.DataFrame(out)[list(COLUMNS)]
+    frame = pd.DataFrame(out)[list(COLUMNS) + (["calibration_index"] if with_index else [])]
     return frame.sort_values(["site", "patient_id"], kind="stable").reset_index(drop=True)
 
 

@@ -27,6 +27,13 @@ marks ``"censor-<i>"``, ``"median-<i>"``, ``"logrank-p"``, flow boxes
 ``"box-<step>"``, forest cells ``"forest-<column>-<row>"``, residual panels
 ``"zph-<term>"``, and ``"synthetic-footer"``.
 
+Results that could not be computed (:class:`~analysis.results.NotEstimable`)
+are drawn as a message saying what and why (``style.fmt_not_estimable``): a
+panel of its own in a multi-panel figure (gid ``"<panel>-empty"``, e.g. the
+RFS panel when no patient achieved CR/CRi), or the whole figure
+(gid ``"<figure>-empty"``); a log-rank test that could not be done prints
+its reason where the P value would be.
+
 Saving (:func:`save_figure`): PDF and SVG (vector, text kept as text) and a
 600 dpi LZW-compressed RGB TIFF written through Pillow, as one atomic group
 (:func:`analysis.outputs.write_group`), without creator, producer, software or
@@ -42,6 +49,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import textwrap
 from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
@@ -57,6 +65,7 @@ from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.transforms import blended_transform_factory
 
 from ..outputs import write_group
+from ..results import estimable
 from . import style
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -207,6 +216,35 @@ def _finish(fig: Figure, synthetic: bool) -> Figure:
     # take the journal style even when the figure is later drawn outside it.
     fig.draw_without_rendering()
     return fig
+
+
+_CHARS_PER_INCH = 13  # 8 pt DejaVu Sans, with room to spare
+
+
+def _wrap(text: str, inches: float) -> str:
+    """``text`` broken into lines that fit ``inches`` of 8 pt text."""
+    width = max(20, int(inches * _CHARS_PER_INCH))
+    return "\n".join(textwrap.fill(line, width=width, break_on_hyphens=False) for line in text.split("\n"))
+
+
+def _message_axes(fig: Figure, left: float, bottom: float, width: float, height: float, message: str,
+                  gid: str) -> None:
+    """An invisible axes (inches, as :func:`_add_axes`) holding a centred message
+    (text gid ``gid``, axes gid ``gid + "-axes"``). The axes matters: IPython's
+    figure formatter (used by Quarto) returns no image for a figure without axes."""
+    ax = _add_axes(fig, left, bottom, width, height, f"{gid}-axes")
+    ax.set_axis_off()
+    ax.text(0.5, 0.5, _wrap(message, width), transform=ax.transAxes, ha="center", va="center", gid=gid,
+            linespacing=1.4)
+
+
+def _message_figure(width: float, message: str, *, synthetic: bool, gid: str, height: float = 1.2) -> JournalFigure:
+    """A figure that only says why it could not be drawn (centred text, gid ``gid``)."""
+    with mpl.rc_context(STYLE):
+        fig = _new_figure(width, height)
+        foot = 0.22 if synthetic else 0.06
+        _message_axes(fig, 0.2, foot, width - 0.4, height - foot - 0.06, message, gid)
+        return _finish(fig, synthetic)
 
 
 def _alpha(results: Results) -> float:
@@ -514,6 +552,7 @@ _OVERALL_PANELS = (
     ("rfs", "B", "Probability of relapse-free survival", "Months from CR/CRi"),
 )
 _RISK_ROWS = (("At risk", "n_at_risk"), ("Censored", "n_censored"), ("Events", "n_events"))
+_ENDPOINT_NAMES = {"os": "overall survival", "rfs": "relapse-free survival"}
 
 
 def km_overall_figure(results: Results) -> JournalFigure:
@@ -528,7 +567,11 @@ def km_overall_figure(results: Results) -> JournalFigure:
     Time axis: ticks at the configured ``risk_table_months`` up to the first
     one at or past the last observed time (later ones would show an empty
     axis and rows of zeros); the risk-table numbers are those of
-    ``endpoint.risk`` at exactly these times."""
+    ``endpoint.risk`` at exactly these times.
+
+    An endpoint that could not be analysed (``NotEstimable``, e.g. RFS when
+    no patient achieved CR/CRi) gets a panel with the reason instead of a
+    curve (gid ``"<endpoint>-empty"``)."""
     method = _median_method(results)
     level = _level(results)
     W = DOUBLE_COLUMN
@@ -547,6 +590,12 @@ def km_overall_figure(results: Results) -> JournalFigure:
         for k, (attr, letter, ylabel, xlabel) in enumerate(_OVERALL_PANELS):
             ep: SurvivalEndpoint = getattr(results, attr)
             x0 = k * panel_w
+            fig.text((x0 + 0.06) / W, (H - 0.04) / H, letter, ha="left", va="top",
+                     fontsize=_PANEL_LETTER_SIZE, fontweight="bold", gid=f"panel-{letter}")
+            if not estimable(ep):
+                _message_axes(fig, x0 + left, ax_bottom, ax_w, ax_h,
+                              style.fmt_not_estimable(ep.reason, _ENDPOINT_NAMES.get(attr, attr)), f"{attr}-empty")
+                continue
             ax = _add_axes(fig, x0 + left, ax_bottom, ax_w, ax_h, f"{attr}-curves")
             rax = _add_axes(fig, x0 + left, risk_bottom, ax_w, risk_h, f"{attr}-risk")
             max_t = float(ep.km["time"].max())
@@ -559,8 +608,6 @@ def km_overall_figure(results: Results) -> JournalFigure:
                     transform=ax.transAxes, ha="right", va="top", gid="median-0", linespacing=1.4)
             rows = [(lab, COLORS["black"], _risk_counts(ep.risk, ticks, col)) for lab, col in _RISK_ROWS]
             _draw_risk_table(rax, rows, ticks, xlim, "Number of patients")
-            fig.text((x0 + 0.06) / W, (H - 0.04) / H, letter, ha="left", va="top",
-                     fontsize=_PANEL_LETTER_SIZE, fontweight="bold", gid=f"panel-{letter}")
         return _finish(fig, results.synthetic)
 
 
@@ -579,11 +626,20 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
     extramedullary relapse). One curve per level with censor marks; the
     legend gives each group's n and median (CI, configured method); the
     log-rank P (``style.fmt_p_text``) is printed in the plot; the numbers at
-    risk per group are tabulated under the time axis at the x ticks."""
+    risk per group are tabulated under the time axis at the x ticks.
+
+    A comparison that could not be made (``NotEstimable``) gives a figure
+    with the reason (gid ``"<which>-empty"``); a log-rank test that could
+    not be done (one group only, no events) prints its reason in place of
+    the P."""
     if which not in _GROUP_FIGURES:
         raise ValueError(f"which must be one of {sorted(_GROUP_FIGURES)}, not {which!r}")
     attr, title = _GROUP_FIGURES[which]
     comp: GroupComparison = getattr(results, attr)
+    if not estimable(comp):
+        return _message_figure(SINGLE_COLUMN, style.fmt_not_estimable(
+            comp.reason, f"overall survival by {title[:1].lower()}{title[1:]}"),
+            synthetic=results.synthetic, gid=f"{which}-empty")
     method = _median_method(results)
     level = _level(results)
     medians = comp.medians[method]
@@ -621,9 +677,12 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
                    bbox_transform=fig.transFigure, handlelength=1.6, borderaxespad=0, borderpad=0,
                    labelspacing=0.5, title=title, title_fontproperties={"weight": "bold", "size": 8},
                    alignment="left")
-        p = comp.logrank.p if comp.logrank is not None else None
-        ax.text(0.03, 0.04, f"Log-rank {style.fmt_p_text(p)}", transform=ax.transAxes, ha="left",
-                va="bottom", gid="logrank-p")
+        if comp.logrank is not None and not estimable(comp.logrank):
+            logrank_text = _wrap(style.fmt_not_estimable(comp.logrank.reason, "log-rank test"), ax_w - 0.1)
+        else:
+            p = comp.logrank.p if comp.logrank is not None else None
+            logrank_text = f"Log-rank {style.fmt_p_text(p)}"
+        ax.text(0.03, 0.04, logrank_text, transform=ax.transAxes, ha="left", va="bottom", gid="logrank-p")
         rows = []
         for i, lv in enumerate(levels):
             rows.append((str(lv), GROUP_COLORS[i % len(GROUP_COLORS)],
@@ -662,7 +721,13 @@ def forest_figure(results: Results) -> JournalFigure:
     one row per model term with its variable, the comparison ("Chemotherapy vs
     Targeted"), the hazard ratio with its CI and the Wald P as text, and the
     HR with CI on a log-scale axis with a reference line at 1. Terms flagged
-    ``monotone`` (coefficient may be infinite) print "NE" and get no point."""
+    ``monotone`` (coefficient may be infinite) print "NE" and get no point.
+    A model that could not be fitted (``NotEstimable``) gives a figure with
+    the reason (gid ``"forest-empty"``)."""
+    if not estimable(results.cox.multivariable):
+        return _message_figure(DOUBLE_COLUMN, style.fmt_not_estimable(results.cox.multivariable.reason,
+                                                                      "multivariable Cox model"),
+                               synthetic=results.synthetic, gid="forest-empty")
     rows = _forest_rows(results)
     cox = results.cox.multivariable
     n = len(rows)
@@ -751,8 +816,13 @@ def zph_figure(results: Results) -> JournalFigure:
     Grambsch & Therneau (1994) is a test for a linear trend of the residuals in
     the transformed time, so the line shows what is tested. A dashed line marks
     the model's (time-constant) coefficient for one-parameter terms. When the
-    test is not available (``zph`` is None) an empty-state figure says so."""
+    test is not available (``zph`` is None) an empty-state figure says so; when
+    it is not estimable (``NotEstimable``) the figure gives the reason
+    (gid ``"zph-empty"``)."""
     zph = results.cox.zph
+    if zph is not None and not estimable(zph):
+        return _message_figure(DOUBLE_COLUMN, style.fmt_not_estimable(zph.reason, "proportional-hazards test"),
+                               synthetic=results.synthetic, gid="zph-empty")
     if zph is None:
         with mpl.rc_context(STYLE):
             fig = _new_figure(DOUBLE_COLUMN, 1.2)

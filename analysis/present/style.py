@@ -137,3 +137,12 @@ def fmt_test(name: str) -> str:
     """A test's name as printed: "chi-squared" becomes "χ²"
     ("Pearson's chi-squared test" -> "Pearson's χ² test"); other names unchanged."""
     return name.replace("chi-squared", "\u03c7\u00b2").replace("Chi-squared", "\u03c7\u00b2")
+
+
+def fmt_not_estimable(reason: str, what: str | None = None) -> str:
+    """Why a result is missing, as one sentence: 'Not estimable: all observations
+    are censored.'; with ``what``: 'Multivariable Cox model not estimable: …'.
+    Comparison operators print as symbols (:func:`fmt_relation`)."""
+    head = f"{what[:1].upper()}{what[1:]} not estimable" if what else "Not estimable"
+    body = fmt_relation(str(reason).strip()).rstrip(".")
+    return f"{head}: {body}." if body else f"{head}."

@@ -37,6 +37,14 @@ Every table is made in two steps:
 This module formats only: it computes no statistic (no lifelines, scipy or
 statsmodels), and reads every number from the :class:`Results` object.
 No source pseudonym and no date of any patient is shown.
+
+Results that could not be computed on the data at hand (a
+:class:`~analysis.results.NotEstimable` in the results, or a row with a
+``not_estimable`` reason) are shown, never dropped silently: a whole table
+or section that cannot be estimated becomes one row whose label reads
+"Not estimable: <reason>." (``style.fmt_not_estimable``); a single missing
+test or model prints "NE" with a marked footnote giving the reason. No cell
+or note ever reads "nan" or "None".
 """
 
 from __future__ import annotations
@@ -51,7 +59,8 @@ import pandas as pd
 
 from ..compute.baseline import OVERALL, BaselineResult
 from ..dictionary import Dictionary
-from ..results import BASELINE_VARIABLES, MEDIAN_METHODS, CoxResults, ResponseResults, Results, SurvivalEndpoint
+from ..results import (BASELINE_VARIABLES, MEDIAN_METHODS, CoxResults, NotEstimable, ResponseResults, Results,
+                       SurvivalEndpoint, estimable, unrecorded_baseline_variables)
 from . import style as st
 from .quarto import HTML_FORMATS, output_format
 
@@ -438,12 +447,44 @@ def _reserved(names: Sequence[str], reserved: Sequence[str]) -> None:
         raise ValueError(f"group name(s) {clash} clash with the table's own columns")
 
 
+def _configured_rule(results: Results) -> str:
+    """The configured 2 × 2 test rule (for notes when no comparison was made)."""
+    return str((results.settings.get("tests") or {}).get("two_by_two", "fisher_if_expected_lt5_else_yates"))
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def _split_not_estimable(table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rows with numbers, rows carrying a ``not_estimable`` reason) of a results frame."""
+    if "not_estimable" not in table.columns or table.empty:
+        return table, table.iloc[0:0]
+    failed = table["not_estimable"].map(lambda v: not _is_missing(v))
+    return table[~failed], table[failed]
+
+
+def _whole_table_not_estimable(columns: Sequence[str], label_column: str, reason: str, *,
+                               what: str | None = None, **values: Any) -> pd.DataFrame:
+    """A one-row display frame saying why the table could not be made."""
+    rec = {c: "" for c in columns}
+    rec.update(values)
+    rec[label_column] = st.fmt_not_estimable(reason, what)
+    return pd.DataFrame([rec], columns=list(columns))
+
+
 # =========================================================================== Table 1
 
 
 def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
-            title: str | None = None) -> DisplayTable:
-    """Table 1 from a BaselineResult (the salvage set by salvage group)."""
+            title: str | None = None, unrecorded: Sequence[str] = ()) -> DisplayTable:
+    """Table 1 from a BaselineResult (the salvage set by salvage group).
+    ``unrecorded``: labels of variables left out because no patient has a value (noted)."""
     nums, tests = baseline.numbers, baseline.tests
     groups = [OVERALL] + [g for g in baseline.groups]
     names = [str(g) for g in groups]
@@ -498,6 +539,8 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
                       "separately.")]
     if baseline.n_missing_group:
         notes.append(Footnote(f"{baseline.n_missing_group} patients with an unknown group are not shown."))
+    if unrecorded:
+        notes.append(Footnote("Not shown, because no patient has a recorded value: " + "; ".join(unrecorded) + "."))
     if smd:
         notes.append(Footnote("SMD, absolute standardized mean difference between the groups (continuous "
                               "variables: from means and SDs; categorical variables: Yang & Dalton 2012)."))
@@ -505,6 +548,20 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
     return DisplayTable(frame=frame, columns=display, labels=labels, id=id, indent="indent",
                         footnotes=tuple(notes) + _test_footnotes(frame),
                         source_notes=_source_notes(synthetic), title=title)
+
+
+def _table1_of(results: Results, *, smd: bool, id: str, title: str | None = None) -> DisplayTable:
+    """Table 1 of the results; one "Not estimable: <reason>." row when the
+    baseline comparison could not be made (e.g. only one salvage group)."""
+    baseline = results.baseline
+    if estimable(baseline):
+        return _table1(baseline, synthetic=results.synthetic, smd=smd, id=id, title=title,
+                       unrecorded=unrecorded_baseline_variables(results.derived))
+    columns = ["variable", "row", "indent", "label", "P", "test"] + (["SMD"] if smd else [])
+    frame = _whole_table_not_estimable(columns, "label", baseline.reason, what="comparison by salvage group",
+                                       row="not_estimable", indent=0)
+    return DisplayTable(frame=frame, columns=("label",), labels={"label": "Characteristic"}, id=id,
+                        indent="indent", source_notes=_source_notes(results.synthetic), title=title)
 
 
 def table1_frame(results: Results) -> pd.DataFrame:
@@ -516,31 +573,37 @@ def table1_frame(results: Results) -> pd.DataFrame:
     "Targeted", "Chemotherapy"; categorical "n (%)" with whole-number
     percentages of patients with a known value, continuous
     "median (min–max)", missing counts), ``P`` (style.fmt_p, on the heading
-    row), ``test`` (the test's printed name, on the heading row).
+    row), ``test`` (the test's printed name, on the heading row). When the
+    comparison is not estimable (``results.baseline`` is NotEstimable) the
+    frame has one row (``row`` "not_estimable", ``label`` "Comparison by
+    salvage group not estimable: <reason>.") and no group columns; variables
+    that no patient has are left out and named in a note.
     """
-    return _table1(results.baseline, synthetic=results.synthetic, smd=False, id="gt-table1").frame
+    return _table1_of(results, smd=False, id="gt-table1").frame
 
 
 def table1(results: Results, *, title: str | None = None) -> DisplayTable:
     """Table 1: baseline characteristics of the salvage set by salvage group, with P values."""
-    return _table1(results.baseline, synthetic=results.synthetic, smd=False, id="gt-table1", title=title)
+    return _table1_of(results, smd=False, id="gt-table1", title=title)
 
 
 def table1_full_frame(results: Results) -> pd.DataFrame:
     """:func:`table1_frame` plus an ``SMD`` column (absolute standardized mean difference, 2 decimals)."""
-    return _table1(results.baseline, synthetic=results.synthetic, smd=True, id="gt-table1-full").frame
+    return _table1_of(results, smd=True, id="gt-table1-full").frame
 
 
 def table1_full(results: Results, *, title: str | None = None) -> DisplayTable:
     """Supplementary version of Table 1, with the SMD column."""
-    return _table1(results.baseline, synthetic=results.synthetic, smd=True, id="gt-table1-full", title=title)
+    return _table1_of(results, smd=True, id="gt-table1-full", title=title)
 
 
 # =========================================================================== Table 2
 
 
 def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str = "gt-table2",
-            title: str | None = None) -> DisplayTable:
+            title: str | None = None, rule: str = "fisher_if_expected_lt5_else_yates") -> DisplayTable:
+    """Table 2 from the response results. ``rule`` (the configured 2 × 2 rule)
+    is named in the notes when the salvage groups could not be compared."""
     level = _level(alpha)
     records: list[dict] = []
 
@@ -556,8 +619,12 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         add("By regimen class", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
             key="class")
     cmp = response.group_comparison
+    if estimable(cmp):
+        cmp_p, cmp_test = st.fmt_p(cmp.p), st.fmt_test(cmp.test_used)
+    else:
+        cmp_p, cmp_test = st.NOT_ESTIMABLE, st.fmt_not_estimable(cmp.reason)
     for i, rec in enumerate(response.by_group.itertuples(index=False)):
-        p, test = (st.fmt_p(cmp.p), st.fmt_test(cmp.test_used)) if i == 0 else ("", "")
+        p, test = (cmp_p, cmp_test) if i == 0 else ("", "")
         add("By salvage group", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
             p, test, key="group")
     factors = response.factors
@@ -567,8 +634,15 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         rows = factors[factors["factor"] == fdef.key]
         if rows.empty:
             continue
+        rows, failed = _split_not_estimable(rows)
+        if rows.empty:  # the comparison could not be made: say why on the factor's row
+            reason = "; ".join(dict.fromkeys(str(r) for r in failed["not_estimable"]))
+            add("By factor", fdef.label, 0, "", "", st.NOT_ESTIMABLE, st.fmt_not_estimable(reason),
+                key=f"factor:{fdef.key}")
+            continue
         first = rows.iloc[0]
-        add("By factor", fdef.label, 0, "", "", st.fmt_p(first["p_global"]), st.fmt_test(str(first["test_global"])),
+        add("By factor", fdef.label, 0, "", "", st.fmt_p(first["p_global"]),
+            "" if _is_missing(first["test_global"]) else st.fmt_test(str(first["test_global"])),
             key=f"factor:{fdef.key}")
         add("By factor", _level_text(fdef.column, first["reference"]), 1,
             f"{int(first['x_reference'])}/{int(first['n_reference'])}", _pct(first["rate_reference"]),
@@ -576,15 +650,17 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         for rec in rows.itertuples(index=False):
             add("By factor", _level_text(fdef.column, rec.level), 1, f"{int(rec.x_level)}/{int(rec.n_level)}",
                 _pct(rec.rate_level), key=f"level:{fdef.key}")
+        for rec in failed.itertuples(index=False):
+            add("By factor", _level_text(fdef.column, rec.level), 1, "", st.NOT_ESTIMABLE, key=f"level:{fdef.key}")
         if int(first["n_missing"]) > 0:
             excluded.append(f"{fdef.label}, {int(first['n_missing'])}")
-        if bool(rows["conventions_disagree"].any()):
+        if any(v is True or (not _is_missing(v) and bool(v)) for v in rows["conventions_disagree"]):
             disagree.append(fdef.label)
     frame = pd.DataFrame(records, columns=["section", "key", "label", "indent", "cr", "pct", "P", "test"])
     notes = [Footnote(f"CR/CRi, complete remission with or without complete haematological recovery; "
                       f"{level}% CI, exact (Clopper\u2013Pearson) confidence interval. By factor: "
                       f"percentages without intervals."),
-             Footnote(_rule_note(cmp.rule))]
+             Footnote(_rule_note(cmp.rule if estimable(cmp) else rule))]
     if excluded:
         notes.append(Footnote("Patients with an unknown or not applicable factor are left out of that "
                               "comparison: " + "; ".join(excluded) + "."))
@@ -607,14 +683,18 @@ def table2_frame(results: Results) -> pd.DataFrame:
     one decimal, with the exact CI where the results hold one:
     "47.8 (35.4–60.3)"), ``P`` (style.fmt_p; salvage groups: on the first
     group's row; factors: on the factor's heading row), ``test`` (printed
-    name of the test behind ``P``).
+    name of the test behind ``P``). A comparison that could not be made
+    has ``P`` "NE" and ``test`` "Not estimable: <reason>." (a marked
+    footnote); a factor that could not be compared has its heading row only.
     """
-    return _table2(results.response, synthetic=results.synthetic, alpha=_alpha(results)).frame
+    return _table2(results.response, synthetic=results.synthetic, alpha=_alpha(results),
+                   rule=_configured_rule(results)).frame
 
 
 def table2(results: Results, *, title: str | None = None) -> DisplayTable:
     """Table 2: CR/CRi after salvage, overall, by regimen class, by salvage group and by factor."""
-    return _table2(results.response, synthetic=results.synthetic, alpha=_alpha(results), title=title)
+    return _table2(results.response, synthetic=results.synthetic, alpha=_alpha(results), title=title,
+                   rule=_configured_rule(results))
 
 
 # =========================================================================== Table 3
@@ -636,14 +716,30 @@ def _p_text(row: Mapping | None) -> str:
     return st.NOT_ESTIMABLE if bool(row["monotone"]) else st.fmt_p(float(row["p"]))
 
 
+_COX_TABLE_COLUMNS = ["term", "variable", "level", "reference", "coef", "se", "hr", "lower", "upper", "z", "p",
+                      "monotone"]
+
+
+def _reasons(failed: pd.DataFrame, variable: str) -> str | None:
+    """The ``not_estimable`` reasons of ``variable``'s rows, joined; None if there are none."""
+    if failed.empty:
+        return None
+    texts = [str(r) for r in failed.loc[failed["variable"] == variable, "not_estimable"]]
+    return "; ".join(dict.fromkeys(texts)) or None
+
+
 def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alpha: float,
             id: str = "gt-table3", title: str | None = None) -> DisplayTable:
     multi = cox.multivariable
-    mt = multi.table
-    ut = cox.univariable
+    multi_ok = estimable(multi)
+    mt = multi.table if multi_ok else pd.DataFrame(columns=_COX_TABLE_COLUMNS)
+    ut, u_failed = _split_not_estimable(cox.univariable)
+    if "variable" not in ut.columns:
+        ut = pd.DataFrame(columns=_COX_TABLE_COLUMNS)
     level = _level(alpha)
     records = []
     monotone_rows: dict[str, list[int]] = {"uni_hr": [], "multi_hr": []}
+    uni_ne_rows: dict[str, list[int]] = {}
 
     def find(table: pd.DataFrame, var: str, lev: Any) -> dict | None:
         for row in table[table["variable"] == var].to_dict("records"):
@@ -655,6 +751,13 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
     for var in cox.covariates:
         section = labels.get(var, var)
         m_rows, u_rows = mt[mt["variable"] == var], ut[ut["variable"] == var]
+        u_reason = _reasons(u_failed, var)
+        if m_rows.empty and u_rows.empty:  # no model gave a number: say why, once
+            reason = u_reason or (multi.reason if not multi_ok else "no coefficient for this covariate")
+            records.append({"section": section, "variable": var, "level": None,
+                            "label": st.fmt_not_estimable(reason), "indent": 0,
+                            "uni_hr": "", "uni_p": "", "multi_hr": "", "multi_p": ""})
+            continue
         numeric = all(pd.isna(v) for v in list(m_rows["level"]) + list(u_rows["level"]))
         if numeric:
             levels: list = [None]
@@ -664,15 +767,20 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
                 ref = next((r for r in list(m_rows["reference"]) + list(u_rows["reference"]) if r is not None), None)
             records.append({"section": section, "variable": var, "level": ref,
                             "label": f"{_level_text(var, ref)} (reference)", "indent": 0,
-                            "uni_hr": "1.00", "uni_p": "", "multi_hr": "1.00" if len(m_rows) else "",
-                            "multi_p": ""})
+                            "uni_hr": "1.00" if len(u_rows) else "", "uni_p": "",
+                            "multi_hr": "1.00" if len(m_rows) else "", "multi_p": ""})
             levels = list(dict.fromkeys([*m_rows["level"], *u_rows["level"]]))
         for lev in levels:
             u, m = find(ut, var, lev), find(mt, var, lev)
             label = "Per unit increase" if lev is None else _level_text(var, lev)
-            records.append({"section": section, "variable": var, "level": lev, "label": label, "indent": 0,
-                            "uni_hr": _hr_text(u), "uni_p": _p_text(u), "multi_hr": _hr_text(m),
-                            "multi_p": _p_text(m)})
+            rec = {"section": section, "variable": var, "level": lev, "label": label, "indent": 0,
+                   "uni_hr": _hr_text(u), "uni_p": _p_text(u), "multi_hr": _hr_text(m), "multi_p": _p_text(m)}
+            if u is None and u_reason:
+                rec["uni_hr"] = rec["uni_p"] = st.NOT_ESTIMABLE
+                uni_ne_rows.setdefault(st.fmt_not_estimable(u_reason, "univariable model"), []).append(len(records))
+            if m is None and not multi_ok:
+                rec["multi_hr"] = rec["multi_p"] = st.NOT_ESTIMABLE
+            records.append(rec)
             for key, row in (("uni_hr", u), ("multi_hr", m)):
                 if row is not None and bool(row["monotone"]):
                     monotone_rows[key].append(len(records) - 1)
@@ -681,12 +789,16 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
     notes = [Footnote(f"Cox proportional-hazards models of overall survival from relapse. HR, hazard ratio; "
                       f"CI, {level}% Wald confidence interval. P values from Wald tests; tied event times "
                       f"handled by Efron's method.")]
-    text = (f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
-            f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)")
-    if multi.n_excluded:
-        text += f"; {multi.n_excluded} patients left out for a missing covariate"
-    notes.append(Footnote(text + "."))
-    per_model = ut.drop_duplicates("variable")[["variable", "n", "n_events", "n_excluded"]]
+    marked = []
+    if multi_ok:
+        text = (f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
+                f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)")
+        if multi.n_excluded:
+            text += f"; {multi.n_excluded} patients left out for a missing covariate"
+        notes.append(Footnote(text + "."))
+    else:
+        marked.append(Footnote(st.fmt_not_estimable(multi.reason, "multivariable model"), "multi_hr"))
+    per_model = ut.drop_duplicates("variable")[["variable", "n", "n_events", "n_excluded"]] if len(ut) else ut
     if len(per_model) and per_model["n"].nunique() == 1 and per_model["n_events"].nunique() == 1:
         notes.append(Footnote(f"Univariable models: one model per covariate, each with "
                               f"{int(per_model['n'].iloc[0])} patients and {int(per_model['n_events'].iloc[0])} "
@@ -695,20 +807,20 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
         parts = [f"{labels.get(r.variable, r.variable)}, {int(r.n)} patients and {int(r.n_events)} events"
                  for r in per_model.itertuples(index=False)]
         notes.append(Footnote("Univariable models (one per covariate): " + "; ".join(parts) + "."))
-    for w in multi.warnings:
+    for w in (multi.warnings if multi_ok else ()):
         notes.append(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}."))
     seen = set()
-    for rec in ut.drop_duplicates("variable").itertuples(index=False):
+    for rec in (ut.drop_duplicates("variable").itertuples(index=False) if len(ut) else ()):
         for w in rec.warnings:
             if (rec.variable, w) not in seen:
                 seen.add((rec.variable, w))
                 notes.append(Footnote(f"Caution, univariable model of {labels.get(rec.variable, rec.variable)}: "
                                       f"{st.fmt_relation(w)}."))
-    marked = []
     for key, which in (("uni_hr", "univariable"), ("multi_hr", "multivariable")):
         if monotone_rows[key]:
             marked.append(Footnote(f"Not estimable in the {which} model: the coefficient may be infinite "
                                    f"(monotone likelihood).", key, tuple(monotone_rows[key])))
+    marked.extend(Footnote(text, "uni_hr", tuple(rows)) for text, rows in uni_ne_rows.items())
     labels_ = {"label": "", "uni_hr": f"HR ({level}% CI)", "uni_p": "P", "multi_hr": f"HR ({level}% CI)",
                "multi_p": "P"}
     return DisplayTable(frame=frame, columns=("label", "uni_hr", "uni_p", "multi_hr", "multi_p"), labels=labels_,
@@ -725,6 +837,10 @@ def table3_frame(results: Results) -> pd.DataFrame:
     for a numeric covariate), ``label``, ``indent``, ``uni_hr`` / ``multi_hr``
     ("1.95 (0.95–4.01)"; "1.00" on the reference row; "NE" for a coefficient
     that may be infinite), ``uni_p`` / ``multi_p`` (style.fmt_p of the Wald p).
+    A model that could not be fitted prints "NE" (the multivariable model: with a
+    marked note on its column label giving the reason); a covariate for which
+    no model could be fitted has one row whose ``label`` reads
+    "Not estimable: <reason>.".
     """
     return _table3(results.cox, labels=_variable_labels(results), synthetic=results.synthetic,
                    alpha=_alpha(results)).frame
@@ -775,6 +891,16 @@ def _factor_conventions(results: Results, title: str | None = None) -> DisplayTa
     records = []
     for rec in results.response.factors.itertuples(index=False):
         column = columns_of.get(rec.factor, rec.column)
+        if not _is_missing(getattr(rec, "not_estimable", None)):
+            records.append({
+                "factor": labels_of.get(rec.factor, rec.factor),
+                "comparison": f"{_level_text(column, rec.level)} vs {_level_text(column, rec.reference)}",
+                "cr": "", "min_expected": "", "P": st.NOT_ESTIMABLE,
+                "test": st.fmt_not_estimable(str(rec.not_estimable)),
+                "p_fisher": st.NOT_ESTIMABLE, "p_yates": st.NOT_ESTIMABLE, "p_chisq": st.NOT_ESTIMABLE,
+                "disagree": "",
+            })
+            continue
         records.append({
             "factor": labels_of.get(rec.factor, rec.factor),
             "comparison": f"{_level_text(column, rec.level)} vs {_level_text(column, rec.reference)}",
@@ -794,7 +920,8 @@ def _factor_conventions(results: Results, title: str | None = None) -> DisplayTa
               "Smallest expected count", "P": "P (rule)", "p_fisher": "Fisher's exact",
               "p_yates": "\u03c7\u00b2, Yates", "p_chisq": "\u03c7\u00b2, uncorrected",
               "disagree": f"Disagree about P < {a}"}
-    notes = (Footnote(_rule_note(results.response.group_comparison.rule)),
+    cmp = results.response.group_comparison
+    notes = (Footnote(_rule_note(cmp.rule if estimable(cmp) else _configured_rule(results))),
              Footnote(f"Disagree: the three P values do not all fall on the same side of {a}. "
                       f"NE: the test is undefined (all compared patients had the same response)."))
     return DisplayTable(frame=frame, columns=("factor", "comparison", "cr", "min_expected", "P", "p_fisher",
@@ -811,6 +938,8 @@ def factor_conventions_frame(results: Results) -> pd.DataFrame:
     ``P`` (the configured rule's p), ``test`` (its test), ``p_fisher``,
     ``p_yates``, ``p_chisq`` (style.fmt_p; "NE" where undefined),
     ``disagree`` ("Yes"/"No": the conventions fall on different sides of alpha).
+    A comparison that could not be made has every P "NE", ``test``
+    "Not estimable: <reason>." (a marked footnote) and empty counts.
     """
     return _factor_conventions(results).frame
 
@@ -827,6 +956,11 @@ def _endpoint_section(ep: SurvivalEndpoint) -> str:
     return f"{_ENDPOINT_NAMES.get(ep.paramcd, ep.paramcd)} (n = {ep.n}, {ep.events} events)"
 
 
+def _endpoints(results: Results) -> list[tuple[str, SurvivalEndpoint | NotEstimable]]:
+    """(paramcd, endpoint) of OS and RFS; the endpoint may be NotEstimable."""
+    return [("OS", results.os), ("RFS", results.rfs)]
+
+
 def _bound_text(x: float | None, reached: bool) -> str:
     if not reached:
         return st.NOT_REACHED
@@ -841,7 +975,11 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
                      "log-log": "Median, Brookmeyer\u2013Crowley (log\u2013log)"}
     records = []
     primary_rows, se_reasons = [], {}
-    for ep in (results.os, results.rfs):
+    for paramcd, ep in _endpoints(results):
+        if not estimable(ep):
+            records.append({"section": _ENDPOINT_NAMES.get(paramcd, paramcd), "endpoint": paramcd, "method": "",
+                            "label": st.fmt_not_estimable(ep.reason), "estimate": "", "ci": "", "se": ""})
+            continue
         section = _endpoint_section(ep)
         for method in MEDIAN_METHODS:
             m = ep.medians.get(method)
@@ -896,7 +1034,9 @@ def median_methods_frame(results: Results) -> pd.DataFrame:
     (months, one decimal; "NR" not reached), ``ci`` ("4.2–13.1"; a bound "NR"
     when not reached, "NE" when not estimable; "NE" alone when neither bound
     is estimable), ``se`` (two decimals; SPSS rows only, "" where the method
-    has no SE).
+    has no SE). An endpoint that could not be analysed (e.g. RFS when no
+    patient achieved CR/CRi) has one row: ``method`` "", ``label``
+    "Not estimable: <reason>.", other cells empty.
     """
     return _median_methods(results).frame
 
@@ -909,7 +1049,11 @@ def median_methods_table(results: Results, *, title: str | None = None) -> Displ
 def _landmarks(results: Results, title: str | None = None) -> DisplayTable:
     level = _level(_alpha(results))
     records, carried = [], []
-    for ep in (results.os, results.rfs):
+    for paramcd, ep in _endpoints(results):
+        if not estimable(ep):
+            records.append({"section": _ENDPOINT_NAMES.get(paramcd, paramcd), "endpoint": paramcd, "time": "",
+                            "label": st.fmt_not_estimable(ep.reason), "surv": "", "n_risk": ""})
+            continue
         section = _endpoint_section(ep)
         for rec in ep.landmarks.itertuples(index=False):
             records.append({"section": section, "endpoint": ep.paramcd, "time": f"{rec.time:g}",
@@ -936,7 +1080,8 @@ def landmark_frame(results: Results) -> pd.DataFrame:
 
     Columns: ``section`` (endpoint), ``endpoint``, ``time`` (months, as
     configured), ``label``, ``surv`` ("62.8 (51.6–76.3)", percent),
-    ``n_risk`` (number still at risk).
+    ``n_risk`` (number still at risk). An endpoint that could not be
+    analysed has one row: ``time`` "", ``label`` "Not estimable: <reason>.".
     """
     return _landmarks(results).frame
 
@@ -954,7 +1099,7 @@ def _zph(results: Results, title: str | None = None) -> DisplayTable:
     labels_of = _variable_labels(results)
     zph = results.cox.zph
     records = []
-    if zph is not None:
+    if zph is not None and estimable(zph):
         for rec in zph.table.itertuples(index=False):
             records.append({"term": rec.term, "label": "Global test" if rec.term == "GLOBAL" else
                             labels_of.get(rec.term, rec.term), "chisq": st.fmt_num(rec.chisq, 2),
@@ -962,6 +1107,10 @@ def _zph(results: Results, title: str | None = None) -> DisplayTable:
         note = (f"Grambsch\u2013Therneau score test of proportional hazards for the multivariable Cox model "
                 f"(as R survival \u2265 3.0 cox.zph); time transform: "
                 f"{_ZPH_TRANSFORMS.get(zph.transform, zph.transform)}.")
+    elif zph is not None:  # NotEstimable: say why in the table
+        records.append({"term": "", "label": st.fmt_not_estimable(zph.reason), "chisq": "", "df": "", "P": ""})
+        note = ("Grambsch\u2013Therneau score test of proportional hazards for the multivariable Cox model "
+                "(as R survival \u2265 3.0 cox.zph).")
     else:
         note = "The test of proportional hazards could not be computed for this model."
     frame = pd.DataFrame(records, columns=["term", "label", "chisq", "df", "P"])
@@ -972,7 +1121,8 @@ def _zph(results: Results, title: str | None = None) -> DisplayTable:
 
 def zph_frame(results: Results) -> pd.DataFrame:
     """Proportional-hazards test: ``term`` (covariate or GLOBAL), ``label``,
-    ``chisq`` (2 decimals), ``df``, ``P``. No rows when the test is unavailable."""
+    ``chisq`` (2 decimals), ``df``, ``P``. When the test is not estimable, one
+    row: ``term`` "", ``label`` "Not estimable: <reason>.", other cells empty."""
     return _zph(results).frame
 
 
@@ -985,11 +1135,22 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
     labels_of = _variable_labels(results)
     cox = results.cox
     multi = cox.multivariable
+    multi_ok = estimable(multi)
     level = _level(_alpha(results))
     records, monotone = [], []
-    for section, table in (("Multivariable model", multi.table), ("Univariable models", cox.univariable)):
+    empty = {"coef": "", "se": "", "hr": "", "ci": "", "z": "", "P": ""}
+    if not multi_ok:
+        records.append({"section": "Multivariable model", "term": "", "label": st.fmt_not_estimable(multi.reason),
+                        **empty})
+    sections = ([("Multivariable model", multi.table)] if multi_ok else []) + [("Univariable models",
+                                                                                  cox.univariable)]
+    for section, table in sections:
         for rec in table.itertuples(index=False):
             name = labels_of.get(rec.variable, rec.variable)
+            if not _is_missing(getattr(rec, "not_estimable", None)):
+                records.append({"section": section, "term": rec.term,
+                                "label": st.fmt_not_estimable(str(rec.not_estimable), name), **empty})
+                continue
             label = name if rec.level is None or (isinstance(rec.level, float) and math.isnan(rec.level)) else (
                 f"{name}: {_level_text(rec.variable, rec.level)} vs {_level_text(rec.variable, rec.reference)}")
             records.append({"section": section, "term": rec.term, "label": label,
@@ -1009,15 +1170,17 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
         Footnote(f"Cox proportional-hazards models of overall survival from relapse (Efron's method for ties). "
                  f"coef, log hazard ratio; SE, its standard error; HR, hazard ratio with {level}% Wald CI; "
                  f"z and P, Wald test."),
-        Footnote(f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
-                 f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)"
-                 + (f", {multi.n_excluded} left out for a missing covariate" if multi.n_excluded else "") + ". "
-                 + "; ".join([test_text("Likelihood-ratio test", multi.likelihood_ratio_test),
-                              test_text("Wald test", multi.wald_test),
-                              test_text("score (log-rank) test", multi.score_test)])
-                 + f"; concordance (Harrell's C) {st.fmt_num(multi.concordance, 3)}."),
     ]
-    notes.extend(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}.") for w in multi.warnings)
+    if multi_ok:
+        notes.append(Footnote(
+            f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
+            f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)"
+            + (f", {multi.n_excluded} left out for a missing covariate" if multi.n_excluded else "") + ". "
+            + "; ".join([test_text("Likelihood-ratio test", multi.likelihood_ratio_test),
+                         test_text("Wald test", multi.wald_test),
+                         test_text("score (log-rank) test", multi.score_test)])
+            + f"; concordance (Harrell's C) {st.fmt_num(multi.concordance, 3)}."))
+        notes.extend(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}.") for w in multi.warnings)
     marked = ()
     if monotone:
         marked = (Footnote("The coefficient may be infinite (monotone likelihood): its HR, CI and P are not "
@@ -1031,7 +1194,10 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
 def cox_full_frame(results: Results) -> pd.DataFrame:
     """Full Cox output: ``section`` ("Multivariable model", "Univariable models"),
     ``term``, ``label`` ("Salvage group: Chemotherapy vs Targeted"), ``coef``,
-    ``se`` (3 decimals), ``hr``, ``ci`` (2 decimals), ``z`` (2 decimals), ``P``."""
+    ``se`` (3 decimals), ``hr``, ``ci`` (2 decimals), ``z`` (2 decimals), ``P``.
+    A model that could not be fitted has one row whose ``label`` says why
+    ("Not estimable: <reason>." for the multivariable model, "<covariate> not
+    estimable: <reason>." for a univariable one) and empty cells."""
     return _cox_full(results).frame
 
 
