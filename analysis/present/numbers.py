@@ -150,6 +150,9 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     s = r.summary
     e: list[Number] = []
 
+    def e_list() -> list[Number]:
+        return e
+
     def add(section: str, key: str, raw: Any, text: str | None = None, label: str = "") -> None:
         if text is None:
             text = st.fmt_int(raw) if isinstance(raw, int) else st.fmt_num(raw)
@@ -325,6 +328,34 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     ph("p_os_group", p_phrase(r.os_by_group.logrank if estimable(r.os_by_group) else r.os_by_group))
     ph("p_os_emd", p_phrase(r.os_by_emd.logrank if estimable(r.os_by_emd) else r.os_by_emd))
     ph("cox_group", cox_phrase)
+
+    # sentences whose wording depends on the direction of a result, so that the
+    # prose stays true when the data change
+    alpha = float(r.settings.get("tests", {}).get("alpha", 0.05))
+    raw_r = {e.key: e.raw for e in e_list() if e.section == "response"}
+    n_cns, x_cns = raw_r["n_cns"], raw_r["n_cr_cns"]
+    ph("cr_cns_sentence", (f"All {n_cns} patients with a CNS relapse achieved CR/CRi" if n_cns and x_cns == n_cns
+                           else f"{x_cns} of {n_cns} patients with a CNS relapse achieved CR/CRi"))
+
+    def direction(first, second) -> str:
+        """'shorter'/'longer'/'similar' OS of ``first`` than ``second`` by median (not reached = longest)."""
+        def key(m):
+            return float("inf") if m is None or not m.reached else m.estimate
+        if first is None or second is None:
+            return "not comparable"
+        a, b = key(first), key(second)
+        return "similar" if a == b else ("shorter" if a < b else "longer")
+
+    g = r.os_by_group.medians[method] if estimable(r.os_by_group) else {}
+    em = r.os_by_emd.medians[method] if estimable(r.os_by_emd) else {}
+    ph("os_group_direction", direction(g.get("Chemotherapy"), g.get("Targeted")))
+    ph("os_emd_direction", direction(em.get("Non-CNS EMD"), em.get("CNS")))
+    if len(row) and estimable(cox) and not bool(row.get("monotone", False)):
+        verb = "remained associated with" if row["p"] < alpha else "was not significantly associated with"
+        dirn = "shorter" if row["hr"] > 1 else "longer"
+        ph("cox_group_sentence", f"chemotherapy {verb} {dirn} OS than targeted therapy")
+    else:
+        ph("cox_group_sentence", "the association of chemotherapy with OS could not be estimated")
     ph("median_ci_method_text", {
         "spss": "the median ± 1.96 standard errors, the standard error derived from Greenwood's variance "
                 "(as SPSS reports it)",
