@@ -113,6 +113,12 @@ def cmd_diff(args) -> int:
     return main_diff(args.old, args.new, out=args.out)
 
 
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(args.rest)
+
+
 def cmd_prepare(args) -> int:
     from .present.document import prepare
 
@@ -160,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("new")
     p.add_argument("--out", default=None, help="also write the table as .md or .html")
     p.set_defaults(func=cmd_diff)
+    p = sub.add_parser("bench", help="benchmark at registry scale (see analysis/bench.py --help)",
+                       add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_bench)
     p = sub.add_parser("prepare", help="pre-render step: _variables.yml and synthetic-data banners")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("calibrate", help="calibrate the synthetic cohort (slow)")

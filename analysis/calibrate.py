@@ -46,7 +46,10 @@ def survival_estimates(model: TimeModel) -> dict[str, float]:
     if not _CACHE:
         _CACHE["config"] = load_config()
         _CACHE["dictionary"] = load_dictionary(_CACHE["config"].dictionary_path)
-    return survival_targets_from_raw(simulate_cohort(model), _CACHE["config"], _CACHE["dictionary"])
+    raw = simulate_cohort(model, with_index=True)
+    est = survival_targets_from_raw(raw, _CACHE["config"], _CACHE["dictionary"])
+    est["_index"] = dict(zip(est.pop("_usubjid"), raw["calibration_index"]))
+    return est
 
 
 # estimate key -> (tolerance key, kind)
@@ -94,15 +97,58 @@ def loss(estimates: dict[str, float], targets: dict, margin: float = 0.5) -> flo
     return sum(max(0.0, abs(d) - margin) ** 2 * 100 + 0.01 * d * d for d in dev.values())
 
 
+def _targeted_move(est: dict, targets: dict, rng) -> tuple[int, int, float] | None:
+    """A move aimed at a median that is out of tolerance: scale the time of the
+    patient whose event (or censoring, for follow-up) sets the median towards
+    the target. Returns (patient index, factor dimension, ratio) or None."""
+    tol = targets["tolerance"]["median_months"]
+    surv = targets["survival"]
+    options = []
+    for key, frame, flip in (("os_median_months", "_os_times", False), ("rfs_median_months", "_rfs_times", False),
+                             ("median_followup_months", "_os_times", True)):
+        value, target = est.get(key), surv[key]
+        if value is None or abs(value - target) <= 0.5 * tol:
+            continue
+        data = est[frame]
+        events = data[(data["EVENT"] == (0 if flip else 1))]
+        at = events[(events["AVAL"] - value).abs() < 1e-9]
+        if at.empty:
+            continue
+        options.append((key, at["USUBJID"].iloc[0], value, target, flip))
+    # the multivariable P of the salvage group: more (less) follow-up of
+    # chemotherapy patients adds (removes) deaths and so narrows (widens) the CI
+    p, p_target = est.get("cox_p"), surv["cox_p"]
+    if p is not None and abs(p - p_target) / p_target > 0.5 * targets["tolerance"]["p_value_relative"]:
+        data = est["_os_times"]
+        chemo = data[data["SALVGRP"] == "Chemotherapy"]
+        pool = chemo[chemo["EVENT"] == 1] if p < p_target else chemo[chemo["EVENT"] == 0]
+        if len(pool):
+            usubjid = pool["USUBJID"].iloc[int(rng.integers(len(pool)))]
+            i = int(est["_index"].get(usubjid, -1))
+            if i >= 0 and rng.uniform() < 0.5:
+                return i, 1, 0.6 if p < p_target else 1.7
+    if not options:
+        return None
+    key, usubjid, value, target, flip = options[int(rng.integers(len(options)))]
+    i = int(est["_index"].get(usubjid, -1))
+    if i < 0 or value <= 0:
+        return None
+    dim = 1 if flip else 0
+    jitter = float(rng.uniform(0.9, 1.1))
+    return i, dim, float(1 + (target / value - 1) * jitter)
+
+
 def calibrate(seed: int | None = None, *, iterations: int = 3000, search_seed: int = 0, verbose: bool = False,
-              start: TimeModel = CALIBRATED, target_loss: float = 0.0) -> TimeModel:
+              start: TimeModel = CALIBRATED, target_loss: float = 0.0,
+              stop_within: float | None = None) -> TimeModel:
     """Random-perturbation hill climbing over per-patient time factors.
 
     Deterministic for a given start model, seed and search_seed: each step
     multiplies one factor of one randomly chosen salvage patient by
     exp(N(0, 0.35)) (clipped to [0.2, 5]) and keeps the change if the loss falls.
     A grid-based coordinate descent stalled in local minima; random moves of
-    continuous size do not.
+    continuous size do not. ``stop_within``: stop as soon as every estimate is
+    within that many tolerances of its target.
     """
     import numpy as np
 
@@ -122,10 +168,14 @@ def calibrate(seed: int | None = None, *, iterations: int = 3000, search_seed: i
     if verbose:
         print(f"start loss {best:.3f}", flush=True)
     for it in range(iterations):
-        i = int(rng.integers(n_salvage))
-        dim = int(rng.integers(3))
+        move = _targeted_move(best_est, targets, rng) if rng.uniform() < 0.3 else None
+        if move is None:
+            i, dim = int(rng.integers(n_salvage)), int(rng.integers(3))
+            ratio = float(np.exp(rng.normal(0, 0.35)))
+        else:
+            i, dim, ratio = move
         old = factors[i][dim]
-        factors[i][dim] = float(np.clip(old * np.exp(rng.normal(0, 0.35)), 0.2, 5.0))
+        factors[i][dim] = float(np.clip(old * ratio, 0.2, 5.0))
         est = survival_estimates(build(factors))
         trial = loss(est, targets)
         if trial < best - 1e-12:
@@ -136,7 +186,11 @@ def calibrate(seed: int | None = None, *, iterations: int = 3000, search_seed: i
             dev = deviations(best_est, targets)
             worst = sorted(dev.items(), key=lambda kv: -abs(kv[1]))[:3]
             print(f"iteration {it}: loss {best:.4f}; worst {[(k, round(d, 2)) for k, d in worst]}", flush=True)
+        if verbose and it % 500 == 499:
+            print(f"checkpoint: {build(factors)!r}", flush=True)
         if best <= target_loss:
+            break
+        if stop_within is not None and max(abs(d) for d in deviations(best_est, targets).values()) <= stop_within:
             break
     result = build(factors)
     if verbose:

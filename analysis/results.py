@@ -453,7 +453,7 @@ def survival_targets_from_raw(raw: pd.DataFrame, config: Config | None = None,
     config = config or load_config()
     dictionary = dictionary or load_dictionary(config.dictionary_path)
     d = Definitions.from_config(config.section("definitions"))
-    typed = to_typed(raw.replace("", None), dictionary)
+    typed = to_typed(raw[[c for c in raw.columns if c in dictionary]].replace("", None), dictionary)
     derived = derive(typed, study_id=config.study_id, definitions=d)
     os_data = derived.tte("OS", population="salvage")
     rfs_data = derived.tte("RFS", population="all")
@@ -470,6 +470,9 @@ def survival_targets_from_raw(raw: pd.DataFrame, config: Config | None = None,
                             reference={x["column"]: str(x["reference"]) for x in c["covariates"]})
     row = cox.table[cox.table["variable"] == "SALVGRP"].iloc[0]
     return {
+        "_os_times": os_data[["USUBJID", "AVAL", "EVENT", "SALVGRP"]],
+        "_rfs_times": rfs_data[["USUBJID", "AVAL", "EVENT"]],
+        "_usubjid": list(derived.adsl["USUBJID"]),
         "median_followup_months": fu.estimate,
         "os_median_months": os_med.estimate,
         "os_ci_lower": os_med.lower,
