@@ -129,6 +129,8 @@ def _median_texts(m) -> tuple[str, str, str]:
 def _median_phrase(m) -> str:
     est, lo, hi = _median_texts(m)
     if est == st.NOT_REACHED:
+        if lo in (st.NOT_REACHED, st.NOT_ESTIMABLE):
+            return "not reached"
         return f"not reached (95% CI, {lo}{st.DASH}{hi})"
     return f"{est} months (95% CI, {lo}{st.DASH}{hi})"
 
