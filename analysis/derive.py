@@ -141,7 +141,12 @@ def _months(end: pd.Series, start: pd.Series, days_per_month: float) -> pd.Serie
 
 
 def _map(series: pd.Series, labels: dict[str, str]) -> pd.Series:
-    return series.map(labels).astype("string")
+    """``series.map(labels).astype("string")``, each distinct value looked up once
+    (``pd.factorize``; missing values have code -1): the same labels, without a
+    hash lookup of every cell through pandas' generic ``map``."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    table = pd.array([labels.get(u) for u in uniques] + [None], dtype="string")  # last slot: missing
+    return pd.Series(table[codes], index=series.index, name=series.name)
 
 
 def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions) -> pd.DataFrame:
@@ -172,9 +177,9 @@ def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions
             "AGE": age,
             "AGEU": "YEARS",
             "AGEGR1": pd.Series(np.where(age >= d.adult_age_years, adult, young), dtype="string").where(age.notna()),
-            "SEX": c["sex"].map({"male": "M", "female": "F"}).astype("string"),
-            "CYTORISK": c["cytogenetic_risk"].map({"high": "High", "standard": "Standard"}).astype("string"),
-            "BCRABL1": c["bcr_abl1"].map({"positive": "Positive", "negative": "Negative"}).astype("string"),
+            "SEX": _map(c["sex"], {"male": "M", "female": "F"}),
+            "CYTORISK": _map(c["cytogenetic_risk"], {"high": "High", "standard": "Standard"}),
+            "BCRABL1": _map(c["bcr_abl1"], {"positive": "Positive", "negative": "Negative"}),
             "BMBLAST": blasts,
             "BMBURDEN": pd.Series(np.where(blasts >= d.high_marrow_burden_pct, high, low), dtype="string").where(blasts.notna()),
             "CARTDT": c["cart_date"],
@@ -185,7 +190,7 @@ def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions
             "RELSITE": _map(relsite, RELSITE_LABELS),
             "EMDFL": _yn(emd).where(documented),
             "EMDGRP": _map(relsite.where(emd), RELSITE_LABELS),
-            "EMDPREFL": c["emd_preexisting"].map({"yes": "Y", "no": "N"}).astype("string"),
+            "EMDPREFL": _map(c["emd_preexisting"], {"yes": "Y", "no": "N"}),
             "RELDT": c["relapse_date"],
             "SALVFL": _yn(salv),
             "NOSALVRS": _map(c["no_salvage_reason"], NOSALV_LABELS),
@@ -201,7 +206,7 @@ def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions
             "HSCTFL": _yn(hsct).where(salv),
             "HSCTSEQ": _map(c["hsct_after_salvage"].where(hsct), HSCTSEQ_LABELS),
             "HSCTDT": c["hsct_date"],
-            "REL2FL": c["post_salvage_relapse"].map({"yes": "Y", "no": "N"}).astype("string"),
+            "REL2FL": _map(c["post_salvage_relapse"], {"yes": "Y", "no": "N"}),
             "REL2DT": c["post_salvage_relapse_date"],
             "DTHFL": _yn(dead),
             "DTHDT": c["death_date"],

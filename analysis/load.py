@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -165,10 +166,12 @@ _DATE_TOKENS = {"YYYY": r"(?P<year>\d{4})", "MM": r"(?P<month>\d{2})", "DD": r"(
 _DATE_SEPARATORS = "-./ "
 
 
+@functools.lru_cache(maxsize=64)
 def date_pattern(date_format: str) -> re.Pattern[str]:
     """Regular expression for a date format written with YYYY, MM, DD and separators -./ and space.
 
     Raises ValueError for a format that is not built from exactly these parts.
+    (Cached: it is asked for once per date read.)
     """
     rest = date_format
     pattern = ""
@@ -271,6 +274,88 @@ def _parse_date(value: Any, date_format: str) -> pd.Timestamp:
     raise ValueError(expected)
 
 
+def is_text(values: np.ndarray) -> bool:
+    """Every value of the object array is text or missing (and there is at least one value)."""
+    return len(values) > 0 and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def distinct_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(codes, uniques)`` of an object array whose values are all text or
+    missing (how CSV columns are read), else ``None``.
+
+    ``uniques[codes[i]] == values[i]``; a missing value (None, NaN, NA, NaT)
+    has code -1. A function of one value that treats every missing value alike
+    (all the readers here start with :func:`is_missing`) can then be evaluated
+    once per distinct value instead of once per cell: at registry scale a
+    column of a million cells holds a few thousand distinct dates and a
+    handful of codes. (A performance device; results are those of the
+    cell-by-cell evaluation.)
+    """
+    if not is_text(values):
+        return None
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def map_distinct(values: np.ndarray, fn: Callable[[Any], Any], *, dtype: Any = object) -> np.ndarray:
+    """``[fn(v) for v in values]`` as an array of ``dtype``, computing ``fn`` once
+    per distinct value when the values are text or missing (see
+    :func:`distinct_text`; a missing value is represented by ``None``), else
+    once per cell. ``fn`` must be a pure function of the value that treats
+    every missing value alike."""
+    return map_split(values, distinct_text(values), fn, dtype=dtype)
+
+
+def map_split(values: np.ndarray, split: tuple[np.ndarray, np.ndarray] | None, fn: Callable[[Any], Any], *,
+              dtype: Any = object) -> np.ndarray:
+    """:func:`map_distinct` with the ``split = distinct_text(values)`` already made."""
+    if split is None:
+        out = np.empty(len(values), dtype=dtype)
+        for i, v in enumerate(values):
+            out[i] = fn(v)
+        return out
+    codes, uniques = split
+    table = np.empty(len(uniques) + 1, dtype=dtype)  # the last slot: missing (code -1)
+    for i, v in enumerate(uniques):
+        table[i] = fn(v)
+    table[-1] = fn(None)
+    return table[codes]
+
+
+def _parse_many(values: np.ndarray, kind: str, *, date_format: str, decimal: str
+                ) -> tuple[np.ndarray, np.ndarray, tuple[int, Any, ValueError] | None]:
+    """:func:`parse_value` of every value (object array) as ``(codes, table)``, the
+    parsed values being ``table[codes]`` (the last slot of ``table`` is the
+    missing value, ``None``), and the first value it refuses as ``(position,
+    value, error)`` (``None`` when all are read)."""
+    split = distinct_text(values)
+    if split is None:
+        table = np.empty(len(values) + 1, dtype=object)
+        for i, v in enumerate(values):
+            try:
+                table[i] = parse_value(v, kind, date_format=date_format, decimal=decimal)
+            except ValueError as err:
+                return np.arange(len(values)), table, (i, v, err)
+        return np.arange(len(values)), table, None
+    codes, uniques = split
+    table = np.empty(len(uniques) + 1, dtype=object)  # the last slot: missing (code -1) -> None
+    if kind in ("string", "category"):
+        # parse_value's rule for text, vectorised (identifiers are mostly distinct):
+        # surrounding spaces removed; empty or only spaces is missing
+        table[:-1] = [u.strip() or None for u in uniques]
+        return codes, table, None
+    errors = {}
+    for i, v in enumerate(uniques):
+        try:
+            table[i] = parse_value(v, kind, date_format=date_format, decimal=decimal)
+        except ValueError as err:
+            errors[i] = err
+    if errors:
+        pos = int(np.flatnonzero(np.isin(codes, list(errors)))[0])
+        return codes, table, (pos, values[pos], errors[int(codes[pos])])
+    return codes, table, None
+
+
 def to_typed(raw: pd.DataFrame, dictionary: Dictionary, *, origin: pd.DataFrame | None = None) -> pd.DataFrame:
     """Analysis types for data that PASSED validation.
 
@@ -282,29 +367,54 @@ def to_typed(raw: pd.DataFrame, dictionary: Dictionary, *, origin: pd.DataFrame 
     to accept them; ``origin`` (from :class:`LoadedCohort`) supplies each row's
     ``date_format`` and ``decimal`` (without it: the dictionary's date format
     and a decimal point). Raises ValueError for a value validation would have
-    refused.
+    refused. (Each distinct value of a text column is read once per file
+    layout: the same result as reading cell by cell, fast for a registry.)
     """
     if origin is not None and not origin.index.equals(raw.index):
         raise ValueError("origin is not aligned with raw (different index)")
     n = len(raw)
     formats = list(origin["date_format"]) if origin is not None else [dictionary.date_format] * n
     decimals = list(origin["decimal"]) if origin is not None else ["."] * n
+    # rows that share a date format and decimal mark (one group per file layout)
+    groups = (
+        [np.arange(n)] if origin is None or n == 0 else
+        list(pd.DataFrame({"f": formats, "d": decimals}).groupby(["f", "d"], sort=False).indices.values())
+    )
     out = {}
     for var in dictionary.variables:
         column = raw[var.name] if var.name in raw.columns else pd.Series([None] * n, index=raw.index, dtype=object)
-        values = []
-        for pos, value in enumerate(column):
-            try:
-                values.append(parse_value(value, var.type, date_format=formats[pos], decimal=decimals[pos]))
-            except ValueError as err:
-                raise ValueError(
-                    f"to_typed needs validated data: row {raw.index[pos]!r}, column {var.name}: "
-                    f"{show_value(value)} is not {err}"
-                ) from None
+        column_values = column.to_numpy(dtype=object)
+        # each value is read once per distinct value and file layout, then converted
+        # to the analysis type once per distinct value (dates: no Timestamp per cell)
         if var.type == "date":
-            out[var.name] = pd.Series(pd.to_datetime(values), index=raw.index).astype("datetime64[ns]")
+            values = np.empty(n, dtype="datetime64[ns]")
         elif var.type == "number":
-            out[var.name] = pd.Series([np.nan if v is None else v for v in values], index=raw.index, dtype="float64")
+            values = np.empty(n, dtype="float64")
+        else:
+            values = np.empty(n, dtype=object)
+        failed: list[tuple[int, Any, ValueError]] = []
+        for rows in groups:
+            if len(rows) == 0:
+                continue
+            first = int(rows[0])
+            fmt, dec = formats[first], decimals[first]
+            codes, table, bad = _parse_many(column_values[rows], var.type, date_format=fmt, decimal=dec)
+            if bad is not None:
+                failed.append((int(rows[bad[0]]), bad[1], bad[2]))
+                continue
+            if var.type == "date":
+                table = pd.to_datetime(table).astype("datetime64[ns]").to_numpy()
+            elif var.type == "number":
+                table = np.array([np.nan if v is None else v for v in table], dtype="float64")
+            values[rows] = table[codes]
+        if failed:
+            pos, value, err = min(failed, key=lambda f: f[0])  # the first failing row, as a row-by-row scan
+            raise ValueError(
+                f"to_typed needs validated data: row {raw.index[pos]!r}, column {var.name}: "
+                f"{show_value(value)} is not {err}"
+            )
+        if var.type in ("date", "number"):
+            out[var.name] = pd.Series(values, index=raw.index)
         elif var.type == "integer":
             out[var.name] = pd.Series(pd.array(values, dtype="Int64"), index=raw.index)
         else:
@@ -450,7 +560,10 @@ def _shown_path(path: Path) -> str:
 
 
 def _blank(cells: Sequence[Any]) -> bool:
-    return all(is_missing(c) for c in cells)
+    try:  # all text (a CSV row): blank when the cells joined are only spaces; one C-level pass
+        return not "".join(cells).strip()
+    except TypeError:
+        return all(is_missing(c) for c in cells)
 
 
 def _read_csv(path: Path, file: str, delimiter: str) -> tuple[_Table | None, list[Problem]]:
@@ -473,7 +586,7 @@ def _read_csv(path: Path, file: str, delimiter: str) -> tuple[_Table | None, lis
         except UnicodeDecodeError:
             continue
     records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
-    numbered = [(number, cells) for number, cells in enumerate(records, start=1)]
+    numbered = list(enumerate(records, start=1))  # (number, cells)
     while numbered and _blank(numbered[0][1]):
         numbered.pop(0)
     if not numbered:
@@ -493,7 +606,7 @@ def _read_csv(path: Path, file: str, delimiter: str) -> tuple[_Table | None, lis
                     f"the values seem to be separated by {name}, not by commas; save the file as "
                     f"comma-separated CSV, or write delimiter: \"{shown}\" in the site's mapping file.",
                 )
-    return _Table(header, [(n, cells) for n, cells in numbered[1:]]), []
+    return _Table(header, numbered[1:]), []
 
 
 def _excel_cell(value: Any) -> Any:
@@ -639,13 +752,16 @@ def _frame_from_table(
     names = {n.casefold(): n for n in dictionary.names}
     width = max([len(table.header)] + [len(cells) for _, cells in table.rows])
     header = list(table.header) + [None] * (width - len(table.header))
-    rows = [(n, list(cells) + [None] * (width - len(cells))) for n, cells in table.rows]
+    rows = [(n, cells if len(cells) == width else list(cells) + [None] * (width - len(cells)))
+            for n, cells in table.rows]
     rows = [(n, cells) for n, cells in rows if not _blank(cells)]  # blank lines are not patients
+    # the cells by column (tuples; zip transposes in C, so a registry of a million rows stays fast)
+    by_column = list(zip(*[cells for _, cells in rows])) if rows else [()] * width
 
     taken: dict[str, int] = {}
     unknown_seen: set[str] = set()
     for pos, name in enumerate(header):
-        has_values = any(not is_missing(cells[pos]) for _, cells in rows)
+        has_values = any(not is_missing(v) for v in by_column[pos])
         text = show_value(name)
         if text is None:
             if has_values and pos < len(table.header):  # beyond the header: reported as row_length
@@ -718,19 +834,20 @@ def _frame_from_table(
             data[var.name] = [None] * len(rows)
             continue
         pos = taken[var.name]
-        values = []
-        for _, cells in rows:
-            value = cells[pos]
+
+        def read(value: Any, name: str = var.name) -> Any:
             if isinstance(value, str) and value == "":
                 value = None
             elif missing_tokens and not is_missing(value) and _key(value) in missing_tokens:
                 value = None
-            if not is_missing(value) and var.name in mapping.codes:
-                value = mapping.codes[var.name].get(_key(value), value)
-            if not is_missing(value) and var.name in builtin:
-                value = builtin[var.name].get(_key(value), value)
-            values.append(value)
-        data[var.name] = values
+            if name in mapping.codes and not is_missing(value):
+                value = mapping.codes[name].get(_key(value), value)
+            if name in builtin and not is_missing(value):
+                value = builtin[name].get(_key(value), value)
+            return value
+
+        # once per distinct value for text columns (CSV), else once per cell
+        data[var.name] = map_distinct(np.fromiter(by_column[pos], dtype=object, count=len(rows)), read)
     raw = pd.DataFrame(data, columns=dictionary.names, dtype=object)
 
     if "site" not in taken:
@@ -771,7 +888,7 @@ def _frame_from_table(
         {
             "file": [file] * len(rows),
             "row": [n for n, _ in rows],
-            "patient": [show_value(v) for v in raw["patient_id"]],
+            "patient": [v if type(v) is str and v.strip() else show_value(v) for v in raw["patient_id"]],
             "date_format": [mapping.date_format or dictionary.date_format] * len(rows),
             "decimal": [mapping.decimal] * len(rows),
         },

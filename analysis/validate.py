@@ -32,6 +32,7 @@ Across all sites: the pseudonym (patient_id) is unique.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,8 +48,12 @@ from .load import (
     ISO_DATE_FORMAT,
     LoadedCohort,
     Problem,
+    distinct_text,
     is_missing,
+    is_text,
     load_sources,
+    map_distinct,
+    map_split,
     parse_value,
     show_value,
 )
@@ -170,8 +175,92 @@ def _count(n: int, noun: str) -> str:
 # Row-wise helpers shared by the checks and by the messages
 
 
-def _present(series: pd.Series) -> pd.Series:
-    return series.map(lambda v: not is_missing(v)).astype(bool)
+def _each(series: pd.Series, fn: Callable[[Any], Any], dtype: Any = bool) -> pd.Series:
+    """``series.map(fn)``, with ``fn`` evaluated once per distinct value for text
+    columns (:func:`analysis.load.map_distinct`; ``fn`` treats every missing
+    value alike). Used for every per-value rule, so that a registry of a
+    million rows is checked in seconds with the same results."""
+    return pd.Series(map_distinct(series.to_numpy(dtype=object), fn, dtype=dtype), index=series.index)
+
+
+def _element_check(fn: Callable[[Any], bool], name: str, frame: "_Frame") -> pa.Check:
+    """A per-value rule as a vectorised pandera check: the failures of
+    ``element_wise=True``. ``ignore_na=False``: every rule here decides about a
+    missing value itself (``required`` fails it, the others pass it, as pandera's
+    ``ignore_na`` would), and pandera is spared a search for missing values per rule."""
+    return pa.Check(lambda s: frame.column_each(s, fn), name=name, ignore_na=False)
+
+
+class _Frame:
+    """What the checks of one schema read from the data, computed once instead of
+    once per rule: the distinct values of each column
+    (:func:`analysis.load.distinct_text`) and the parsed dates. pandera passes
+    the same frame object to every dataframe-level check, and the same column
+    object to every check of that column; a different object (compared by
+    identity, held by a weak reference) starts afresh. A performance device
+    for registry-scale data: the results are those of the rules applied cell
+    by cell."""
+
+    def __init__(self) -> None:
+        self._ref: Callable[[], pd.DataFrame | None] = lambda: None
+        self._splits: dict[str, Any] = {}
+        self._dates: _Dates | None = None
+        self._column_ref: Callable[[], pd.Series | None] = lambda: None
+        self._column_split: Any = None
+
+    def column_each(self, series: pd.Series, fn: Callable[[Any], Any]) -> pd.Series:
+        """``series.map(fn)`` as booleans for a column check; pandera passes the same
+        column object to each check of the column, so its distinct values are
+        found once for all of them."""
+        values = series.to_numpy(dtype=object)
+        if self._column_ref() is not series:
+            self._column_ref = weakref.ref(series)
+            self._column_split = distinct_text(values)
+        return pd.Series(map_split(values, self._column_split, fn, dtype=bool), index=series.index)
+
+    def _use(self, df: pd.DataFrame) -> None:
+        if self._ref() is not df:
+            self._ref = weakref.ref(df)
+            self._splits, self._dates = {}, None
+
+    def split(self, df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray] | None:
+        self._use(df)
+        if column not in self._splits:
+            self._splits[column] = distinct_text(df[column].to_numpy(dtype=object))
+        return self._splits[column]
+
+    def each(self, df: pd.DataFrame, column: str, fn: Callable[[Any], Any]) -> pd.Series:
+        """``df[column].map(fn)`` as booleans, ``fn`` once per distinct value."""
+        values = df[column].to_numpy(dtype=object)
+        return pd.Series(map_split(values, self.split(df, column), fn, dtype=bool), index=df.index)
+
+    def holds(self, df: pd.DataFrame, cond: Condition) -> pd.Series:
+        """``cond.holds(df)``, evaluated on the distinct values of the condition's
+        column (it is a rule on that one value) when the column is text."""
+        split = self.split(df, cond.column) if cond.column in df.columns else None
+        if split is None:
+            return cond.holds(df)
+        codes, uniques = split
+        small = pd.DataFrame({cond.column: np.append(uniques, None).astype(object)})
+        table = cond.holds(small).to_numpy(dtype=bool)  # the last row: missing (code -1)
+        return pd.Series(table[codes], index=df.index)
+
+    def present(self, df: pd.DataFrame, column: str) -> pd.Series:
+        return self.each(df, column, lambda v: not is_missing(v))
+
+    def dates(self, df: pd.DataFrame, make: Callable[[pd.DataFrame], "_Dates"]) -> "_Dates":
+        self._use(df)
+        if self._dates is None:
+            self._dates = make(df)
+        return self._dates
+
+
+def _wide(fn: Callable[[pd.DataFrame], pd.Series], name: str) -> pa.Check:
+    """A rule across a row (one boolean per row). ``ignore_na=False``: pandera would
+    otherwise pass rows whose every value is missing, which never occur here (the
+    helper column ``_POSITION`` is never missing, and every rule passes such a row
+    anyway), at the cost of testing the whole frame for missing values once per rule."""
+    return pa.Check(fn, name=name, ignore_na=False)
 
 
 def _valid_code(var: Variable) -> Callable[[Any], bool]:
@@ -203,7 +292,8 @@ class _Dates:
         self.followed = order + tuple(c for c in dates if c not in order and c not in end)
         n = len(frame)
         self.values = np.array(
-            [[read(v) for v in frame[c]] if c in frame else [np.datetime64("NaT", "D")] * n for c in dates],
+            [map_distinct(frame[c].to_numpy(dtype=object), read, dtype="datetime64[D]")
+             if c in frame else [np.datetime64("NaT", "D")] * n for c in dates],
             dtype="datetime64[D]",
         ).reshape(len(dates), n).T  # rows x date columns
 
@@ -306,7 +396,7 @@ def build_schema(
     """The pandera schema for raw rows written with ``date_format`` and ``decimal``.
 
     Built from the dictionary: one Column per variable (no dtype: raw values
-    are checked as written) with element-wise checks ``type``, ``code``,
+    are checked as written) with per-value checks ``type``, ``code``,
     ``range``, ``required``; dataframe-level checks, each returning one
     boolean per row: ``required_if`` and ``not_applicable`` for each
     conditional requirement, ``date_order`` (each date of ``clinical_order``
@@ -315,25 +405,31 @@ def build_schema(
     ``hsct_before_salvage`` and ``contact_after_death``. Check names are
     'rule|column' ('rule|' for rules across columns). Validate with
     ``lazy=True``.
+
+    Performance (registry scale): each per-value rule is a vectorised check
+    that evaluates the rule once per distinct value of the column
+    (:func:`analysis.load.map_distinct`) and the rules across a row share the
+    distinct values and parsed dates of the frame (:class:`_Frame`); the
+    failures are those of the rule applied cell by cell.
     """
     dates = _date_columns(dictionary)
     order = tuple(c for c in clinical_order if c in dates)
     end = tuple(c for c in end_of_follow_up if c in dates)
     columns = {}
+    frame = _Frame()
     for var in dictionary.variables:
         checks = []
         if var.required:
-            checks.append(
-                pa.Check(lambda v: not is_missing(v), element_wise=True, ignore_na=False, name=_name("required", var.name))
-            )
+            checks.append(_element_check(lambda v: not is_missing(v), name=_name("required", var.name), frame=frame))
+        # The rules below pass every missing value themselves, so pandera need not
+        # drop missing values first (ignore_na=False there: same failures, one
+        # pass less over the column per rule).
         if var.type in ("number", "integer", "date"):
-            checks.append(
-                pa.Check(_parses(var.type, date_format, decimal), element_wise=True, name=_name("type", var.name))
-            )
+            checks.append(_element_check(_parses(var.type, date_format, decimal), name=_name("type", var.name), frame=frame))
         if var.type == "category" and var.codes:
-            checks.append(pa.Check(_valid_code(var), element_wise=True, name=_name("code", var.name)))
+            checks.append(_element_check(_valid_code(var), name=_name("code", var.name), frame=frame))
         if var.range is not None and var.type in ("number", "integer"):
-            checks.append(pa.Check(_in_range(var, decimal), element_wise=True, name=_name("range", var.name)))
+            checks.append(_element_check(_in_range(var, decimal), name=_name("range", var.name), frame=frame))
         columns[var.name] = pa.Column(None, checks=checks, nullable=True, required=True)
 
     wide: list[pa.Check] = []
@@ -343,26 +439,26 @@ def build_schema(
             continue
 
         def required_if(df: pd.DataFrame, col: str = var.name, cond: Condition = cond) -> pd.Series:
-            return ~(cond.holds(df) & ~_present(df[col]))
+            return ~(frame.holds(df, cond) & ~frame.present(df, col))
 
         def not_applicable(df: pd.DataFrame, col: str = var.name, cond: Condition = cond) -> pd.Series:
-            return ~(_present(df[col]) & ~cond.holds(df) & _condition_known(df, cond, dictionary))
+            return ~(frame.present(df, col) & ~frame.holds(df, cond) & _condition_known(df, cond, dictionary, frame))
 
-        wide.append(pa.Check(required_if, name=_name("required_if", var.name)))
-        wide.append(pa.Check(not_applicable, name=_name("not_applicable", var.name)))
+        wide.append(_wide(required_if, _name("required_if", var.name)))
+        wide.append(_wide(not_applicable, _name("not_applicable", var.name)))
 
     def read(df: pd.DataFrame) -> _Dates:
-        return _Dates(df, dates, order, end, date_format)
+        return frame.dates(df, lambda d: _Dates(d, dates, order, end, date_format))
 
     if len(order) > 1:
         wide.append(
-            pa.Check(lambda df: _row_check(~read(df).order_violations().any(axis=1), df.index),
-                     name=_name("date_order", None))
+            _wide(lambda df: _row_check(~read(df).order_violations().any(axis=1), df.index),
+                  _name("date_order", None))
         )
     if end:
         wide.append(
-            pa.Check(lambda df: _row_check(pd.isna(read(df).after_end()), df.index),
-                     name=_name("end_of_follow_up", None))
+            _wide(lambda df: _row_check(pd.isna(read(df).after_end()), df.index),
+                  _name("end_of_follow_up", None))
         )
     if "hsct_date" in dates and "salvage_date" in dates:
 
@@ -370,37 +466,43 @@ def build_schema(
             d = read(df)
             return _row_check(~(d["hsct_date"] < d["salvage_date"]), df.index)
 
-        wide.append(pa.Check(hsct_after_salvage, name=_name("hsct_before_salvage", None)))
+        wide.append(_wide(hsct_after_salvage, _name("hsct_before_salvage", None)))
     if "death_date" in dates and "last_contact_date" in dates:
 
         def contact_before_death(df: pd.DataFrame) -> pd.Series:
             d = read(df)
             return _row_check(~(d["last_contact_date"] > d["death_date"]), df.index)
 
-        wide.append(pa.Check(contact_before_death, name=_name("contact_after_death", None)))
+        wide.append(_wide(contact_before_death, _name("contact_after_death", None)))
 
     return pa.DataFrameSchema(columns, checks=wide, strict=False, ordered=False)
 
 
-def _condition_known(df: pd.DataFrame, cond: Condition, dictionary: Dictionary) -> pd.Series:
+def _condition_known(df: pd.DataFrame, cond: Condition, dictionary: Dictionary, frame: _Frame) -> pd.Series:
     """The condition's column is missing or a valid value (else its own check already reports it)."""
     if cond.present or cond.column not in dictionary:
         return pd.Series(True, index=df.index)
     var = dictionary[cond.column]
     if var.type != "category":
         return pd.Series(True, index=df.index)
-    return df[cond.column].map(_valid_code(var)).astype(bool)
+    return frame.each(df, cond.column, _valid_code(var))
 
 
 def _unique_schema() -> pa.DataFrameSchema:
     """Pooled check across all sites: each given pseudonym appears once."""
 
     def unique(df: pd.DataFrame) -> pd.Series:
-        ids = df[_PATIENT_ID].map(lambda v: None if is_missing(v) else parse_value(v, "string"))
+        col = df[_PATIENT_ID]
+        if is_text(col.to_numpy(dtype=object)):
+            # all text: parse_value(v, "string") is v.strip(), and only spaces is missing
+            ids = pd.Series([None if v is None or not isinstance(v, str) else (v.strip() or None)
+                             for v in col.to_numpy(dtype=object)], index=col.index, dtype=object)
+        else:
+            ids = _each(col, lambda v: None if is_missing(v) else parse_value(v, "string"), dtype=object)
         return ~(ids.notna() & ids.duplicated(keep=False))
 
     return pa.DataFrameSchema(
-        {_PATIENT_ID: pa.Column(None, nullable=True)}, checks=[pa.Check(unique, name=_name("unique_patient", _PATIENT_ID))]
+        {_PATIENT_ID: pa.Column(None, nullable=True)}, checks=[_wide(unique, _name("unique_patient", _PATIENT_ID))]
     )
 
 
@@ -585,8 +687,9 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
     }
     found: list[tuple[Hashable, Problem]] = []
     if len(raw):
-        for (date_format, decimal), rows in origin.groupby(["date_format", "decimal"], sort=False).groups.items():
-            frame = raw.loc[rows]
+        layouts = origin.groupby(["date_format", "decimal"], sort=False).indices  # positions, cheaper than .groups
+        for (date_format, decimal), positions in layouts.items():
+            frame = raw.loc[origin.index[positions]]
             schema = build_schema(dictionary, date_format=date_format, decimal=decimal)
             for check, idx in _failures(schema, frame):
                 rule, column = _split(check)

@@ -167,8 +167,7 @@ def baseline_table(
     for v in categorical:
         level_order[v] = _ordered_levels(data[v], order.get(v))
         to_str = _string_map(level_order[v], v)
-        data[v] = pd.Series([to_str[val] if pd.notna(val) else None for val in data[v]],
-                            index=data.index, dtype=object)
+        data[v] = pd.Series(_as_text(data[v], to_str), index=data.index, dtype=object)
     for v in continuous:
         converted = pd.to_numeric(data[v], errors="coerce")
         if (converted.notna() != data[v].notna()).any():
@@ -315,6 +314,15 @@ def _continuous_rows(t1, v, label, group_keys, sizes) -> list[dict]:
             "n_missing": sizes[g] - count,
         })
     return rows
+
+
+def _as_text(s: pd.Series, to_str: dict) -> np.ndarray:
+    """``[to_str[v] if pd.notna(v) else None for v in s]``, looked up once per
+    distinct value (``pd.factorize``; missing values get code -1), so that a
+    registry of 100,000 patients is not converted cell by cell."""
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+    table = np.array([to_str[u] for u in uniques] + [None], dtype=object)  # last slot: missing
+    return table[codes]
 
 
 def _ordered_levels(s: pd.Series, wanted: list | None) -> list:

@@ -5,8 +5,10 @@ Method
 ------
 * Product-limit estimate (Kaplan & Meier 1958) at every distinct observed time,
   ``S(t) = prod_{t_j <= t} (n_j - d_j) / n_j``. The counts (``n_j`` at risk,
-  ``d_j`` events, ``c_j`` censored) come from lifelines ``KaplanMeierFitter``'s
-  event table. The product itself is taken here, in the same order of
+  ``d_j`` events, ``c_j`` censored) are those of lifelines ``KaplanMeierFitter``'s
+  event table, counted here with ``np.unique``/``np.bincount`` (the same
+  integers; the fitter's pandas table costs most of a second per fit at
+  registry scale). The product itself is taken here, in the same order of
   floating-point operations as R's ``survfit``, because lifelines computes
   ``exp(sum(log(...)))``, which differs from R in the last bits; those bits
   decide whether ``S`` "equals" 0.5, 0.55 or 0.45 in the median rules below.
@@ -79,7 +81,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy import stats
 
@@ -297,21 +298,33 @@ class _Km:
             return self.surv * self.se_log
 
 
+def _counts(t: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distinct times (sorted) and, at each, the numbers at risk (time >= it),
+    with the event and censored: the counts of lifelines' ``event_table``
+    (without its added time-0 row), by ``np.unique`` and ``np.bincount``.
+    Counted here because ``KaplanMeierFitter`` builds a pandas table for them,
+    which takes most of a second per fit at registry scale; the counts are the
+    same integers."""
+    times, inverse = np.unique(t, return_inverse=True)
+    removed = np.bincount(inverse, minlength=len(times))
+    n_event = np.bincount(inverse, weights=e, minlength=len(times)).astype(np.int64)
+    n_risk = len(t) - np.concatenate([[0], np.cumsum(removed)[:-1]])
+    return times, n_risk.astype(np.int64), n_event, (removed - n_event).astype(np.int64)
+
+
 def _km(t: np.ndarray, e: np.ndarray) -> _Km:
-    """KM estimate at each distinct time; counts from lifelines' event table."""
-    fitter = KaplanMeierFitter().fit(t, event_observed=e)
-    table = fitter.event_table
-    table = table.loc[table["removed"] > 0]  # drop lifelines' added time-0 row
-    n = table["at_risk"].to_numpy(dtype=float)
-    d = table["observed"].to_numpy(dtype=float)
+    """KM estimate at each distinct time (counts: :func:`_counts`)."""
+    times, n_risk, n_event, n_censor = _counts(t, e)
+    n = n_risk.astype(float)
+    d = n_event.astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod((n - d) / n)  # R survfit's order of operations
         terms = np.where(d > 0, d / (n * (n - d)), 0.0)  # Greenwood (1926)
     return _Km(
-        time=table.index.to_numpy(dtype=float),
-        n_risk=table["at_risk"].to_numpy(dtype=np.int64),
-        n_event=table["observed"].to_numpy(dtype=np.int64),
-        n_censor=table["censored"].to_numpy(dtype=np.int64),
+        time=times.astype(float),
+        n_risk=n_risk,
+        n_event=n_event,
+        n_censor=n_censor,
         surv=surv,
         var_log=np.cumsum(terms),
     )
@@ -647,9 +660,14 @@ def logrank(df: pd.DataFrame, *, time: str, event: str, group: str) -> LogrankRe
         codes[g == level] = k
     result = multivariate_logrank_test(t, codes, e)
 
-    event_times = np.unique(t[e == 1])
-    at_risk = np.array([[np.sum((codes == k) & (t >= s)) for s in event_times] for k in range(len(levels))])
-    deaths = np.array([np.sum((t == s) & (e == 1)) for s in event_times])
+    # counts at each distinct event time, by sorting (the same integers as
+    # counting patient by patient, without the n x times comparisons)
+    event_times, deaths = np.unique(t[e == 1], return_counts=True)
+    deaths = deaths.astype(np.int64)
+    at_risk = np.array([
+        np.sum(codes == k) - np.searchsorted(np.sort(t[codes == k]), event_times, side="left")
+        for k in range(len(levels))
+    ], dtype=np.int64).reshape(len(levels), len(event_times))
     expected = (at_risk * (deaths / at_risk.sum(axis=0))).sum(axis=1)
     groups = pd.DataFrame(
         {
@@ -668,6 +686,11 @@ def logrank(df: pd.DataFrame, *, time: str, event: str, group: str) -> LogrankRe
 
 
 # --------------------------------------------------------------------------- at fixed times
+
+
+def _n_at_or_after(t: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Number of times ``>= s`` for each ``s`` of ``at`` (by sorting once)."""
+    return (len(t) - np.searchsorted(np.sort(t), at, side="left")).astype(np.int64)
 
 
 def _times_array(times: Sequence[float]) -> np.ndarray:
@@ -727,7 +750,7 @@ def survival_at(
                     "se_surv": se_surv,
                     "lower": lower,
                     "upper": upper,
-                    "n_risk": np.array([np.sum(t >= s) for s in at], dtype=np.int64),
+                    "n_risk": _n_at_or_after(t, at),
                 }
             )
         )
@@ -764,7 +787,7 @@ def risk_table(
                 {
                     "group": pd.Series([level] * len(at), dtype=object),
                     "time": at,
-                    "n_at_risk": np.array([np.sum(t >= s) for s in at], dtype=np.int64),
+                    "n_at_risk": _n_at_or_after(t, at),
                     "n_censored": np.array([np.sum((t <= s) & (e == 0)) for s in at], dtype=np.int64),
                     "n_events": np.array([np.sum((t <= s) & (e == 1)) for s in at], dtype=np.int64),
                 }

@@ -1,0 +1,396 @@
+"""The registry-scale benchmark (analysis/bench.py) and the fast paths it called for.
+
+Nothing here asserts anything about speed: the benchmark is run once on a tiny
+registry to show that it works end to end. The other tests check that the
+performance changes left the results as they were:
+
+* the synthetic registry is in the input format and passes validation;
+* loading, validation and ``to_typed`` evaluate their per-value rules once per
+  distinct value: checked against the rules applied cell by cell;
+* Kaplan-Meier counts from ``np.unique`` equal lifelines' event table, and
+  Harrell's C counted with numpy equals lifelines' ``concordance_index``
+  (both to the bit);
+* the registry-scale Cox path (Newton-Raphson on the vectorised Efron
+  likelihood, used from ``cox._BATCH_FROM_N`` patients on) is run on the
+  R-referenced models of tests/compute/test_cox.py by lowering that threshold,
+  and compared with R; its likelihood is compared with statsmodels PHReg.
+
+R reference values: tests/reference/cox_reference.json, written by
+tests/reference/cox_reference.R with R 4.2.2 (2022-11-10 r83330) and survival
+3.5-3 (the file tests/compute/test_cox.py uses). R is not needed to run these
+tests; the tiny benchmark round runs R only where Rscript is installed.
+Tolerance against R: relative 1e-6 (R's fit stops at a relative
+log-likelihood change of 1e-9). Against statsmodels/lifelines (our own
+vectorised code against the library it stands in for): relative 1e-10.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import bench
+from analysis.compute import cox as cox_mod
+from analysis.config import PROJECT_ROOT, sources_from_override
+from analysis.dictionary import load_dictionary
+from analysis.load import is_missing, load_sources, map_distinct, parse_value, show_value, to_typed
+from analysis.validate import validate
+
+REF_DIR = Path(__file__).resolve().parent / "reference"
+R_VERSION = "R version 4.2.2 Patched (2022-11-10 r83330)"
+SURVIVAL_VERSION = "3.5.3"
+REL_R = 1e-6
+REL_LIB = 1e-10
+
+
+@pytest.fixture(scope="module")
+def dic():
+    return load_dictionary()
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("registry")
+    bench.generate_registry(1500, out, seed=5)
+    return out
+
+
+# --------------------------------------------------------------------------- the generator
+
+
+def test_registry_has_the_input_format_of_the_shipped_cohort(registry):
+    """Same columns in the same order as data/synthetic/*.csv, one file per site,
+    ISO dates, every pseudonym unique."""
+    files = sorted(registry.glob("*.csv"))
+    assert len(files) == bench.N_SITES
+    with open(PROJECT_ROOT / "data" / "synthetic" / "site_a.csv", newline="") as fh:
+        shipped_header = next(csv.reader(fh))
+    frames = []
+    for f in files:
+        with open(f, newline="") as fh:
+            assert next(csv.reader(fh)) == shipped_header
+        frames.append(pd.read_csv(f, dtype=str, keep_default_na=False))
+        assert frames[-1]["site"].nunique() == 1
+    data = pd.concat(frames)
+    assert len(data) == 1500
+    assert data["patient_id"].is_unique
+    dates = data["relapse_date"]
+    assert dates.str.fullmatch(r"\d{4}-\d{2}-\d{2}").all()
+    assert set(data["salvage"]) == {"yes", "no"}
+    assert set(data["synthetic"]) == {"yes"}
+
+
+def test_registry_passes_validation(registry, dic):
+    loaded = load_sources(sources_from_override(registry), dic)
+    report = validate(loaded, dic)
+    assert report.ok, report.format()[:2000]
+    assert report.problems == ()
+    assert (report.n_patients, report.n_files) == (1500, bench.N_SITES)
+
+
+def test_registry_is_seeded():
+    """Regression: the same seed gives the same registry, another seed another one."""
+    a = bench.registry_frame(200, seed=1)
+    pd.testing.assert_frame_equal(a, bench.registry_frame(200, seed=1))
+    assert not a.equals(bench.registry_frame(200, seed=2))
+
+
+def test_registry_is_never_written_into_the_project():
+    with pytest.raises(ValueError, match="never written into the project"):
+        bench.generate_registry(10, PROJECT_ROOT / "data" / "bench")
+    with pytest.raises(ValueError, match="at least one patient"):
+        bench.registry_frame(0)
+
+
+# --------------------------------------------------------------------------- one tiny round
+
+
+def test_one_tiny_benchmark_round(tmp_path):
+    """Every stage is measured (R where Rscript is installed); the table prints.
+    Nothing is asserted about speed."""
+    has_r = shutil.which("Rscript") is not None
+    figures = bench.run_benchmark([300], workdir=tmp_path, r=has_r, documents=False, whole=False,
+                                  log=lambda *_: None)
+    stages = [f.stage for f in figures]
+    assert stages == ["generate", *bench.STAGES, "fits"]
+    for f in figures:
+        assert f.size == 300 and f.seconds > 0
+    for f in figures[1:-1]:
+        assert f.peak_mib > 0 and f.rise_mib >= 0 and f.memory_method == "psutil sampling"
+    timed_in_r = {f.stage: f.r_seconds for f in figures if f.r_seconds is not None}
+    if has_r:
+        assert set(timed_in_r) == {"km_logrank", "cox", "fits"}
+        assert timed_in_r["fits"] == pytest.approx(timed_in_r["km_logrank"] + timed_in_r["cox"])
+        assert all(f.ratio > 0 for f in figures if f.stage in timed_in_r)
+    else:
+        assert timed_in_r == {}
+    table = bench.format_table(figures)
+    for stage in ["generate", *bench.STAGES, "fits"]:
+        assert bench.STAGE_LABELS[stage] in table
+    assert not (tmp_path / "registry-300").exists()  # the registry is removed after its round
+
+
+def test_main_refuses_bad_sizes(capsys):
+    assert bench.main(["--sizes", "ten"]) == 2
+    assert "--sizes must be positive whole numbers" in capsys.readouterr().err
+    assert bench.main(["--sizes", "0"]) == 2
+
+
+def test_targets_are_reported():
+    figures = [
+        bench.StageFigure(100_000, "whole", 8.0, 900.0, None, "ru_maxrss"),
+        bench.StageFigure(100_000, "fits", 6.0, None, None, "-", 3.0),
+        bench.StageFigure(1_000_000, "whole", 90.0, 9000.0, None, "ru_maxrss"),
+    ]
+    notes = bench.check_targets(figures)
+    assert "8.0 s (met)" in notes[0]
+    assert "2.0x (met)" in notes[1]
+    assert "8.79 GiB (MISSED)" in notes[2]
+
+
+# --------------------------------------------------------------------------- per-value rules, once per distinct value
+
+
+MESSY = [
+    "2021-03-04", " 2021-03-04 ", "2021-02-30", "04.03.2021", "٢٠٢١-03-04", "", "  ", None, float("nan"),
+    "male", "Male", " female", "x", "12,5", "12.5", "150", "-3", "+4.", ".5", "1e3", "34", "2021-03-04",
+    "male", None, "",
+]
+OBJECTS = MESSY + [34.0, 12, True, pd.Timestamp("2021-03-04"), pd.NaT, np.float64(7.5)]
+
+
+@pytest.mark.parametrize("values", [MESSY, OBJECTS], ids=["text", "mixed_objects"])
+@pytest.mark.parametrize("kind", ["string", "category", "number", "integer", "date"])
+@pytest.mark.parametrize("options", [{}, {"date_format": "DD.MM.YYYY", "decimal": ","}], ids=["iso", "european"])
+def test_map_distinct_equals_cell_by_cell(values, kind, options):
+    """map_distinct (once per distinct value for text) gives what a cell-by-cell
+    application of parse_value / is_missing / show_value gives."""
+
+    def rule(v):
+        try:
+            return ("ok", parse_value(v, kind, **options))
+        except ValueError as err:
+            return ("refused", str(err))
+
+    arr = np.array(values, dtype=object)
+    for fn in (rule, is_missing, show_value):
+        expected = [fn(v) for v in values]
+        got = list(map_distinct(arr, fn))
+        assert got == expected
+
+
+def _typed_cell_by_cell(raw: pd.DataFrame, dictionary, origin: pd.DataFrame) -> pd.DataFrame:
+    """to_typed as it was written before the fast path: parse_value on every cell."""
+    out = {}
+    for var in dictionary.variables:
+        values = [parse_value(v, var.type, date_format=f, decimal=d)
+                  for v, f, d in zip(raw[var.name], origin["date_format"], origin["decimal"])]
+        if var.type == "date":
+            out[var.name] = pd.Series(pd.to_datetime(values), index=raw.index).astype("datetime64[ns]")
+        elif var.type == "number":
+            out[var.name] = pd.Series([np.nan if v is None else v for v in values], index=raw.index, dtype="float64")
+        elif var.type == "integer":
+            out[var.name] = pd.Series(pd.array(values, dtype="Int64"), index=raw.index)
+        else:
+            out[var.name] = pd.Series(pd.array(values, dtype="string"), index=raw.index)
+    return pd.DataFrame(out, index=raw.index)
+
+
+def test_to_typed_equals_parse_value_cell_by_cell(tmp_path, dic):
+    """Two sites writing dates and decimals differently (a mapping file), spaces
+    around values, labels for codes: the typed cohort is identical, to the bit,
+    to parse_value applied cell by cell with each row's own format."""
+    frame = bench.registry_frame(400, seed=9, n_sites=2)
+    frame.loc[::7, "age_at_relapse"] = " " + frame.loc[::7, "age_at_relapse"] + " "
+    frame.loc[::5, "sex"] = frame.loc[::5, "sex"].str.capitalize()
+    a = frame[frame["site"] == "SITE-01"]
+    b = frame[frame["site"] == "SITE-02"].copy()
+    for col in [c for c in b.columns if c.endswith("_date")]:
+        given = b[col] != ""
+        b.loc[given, col] = b.loc[given, col].str[8:10] + "." + b.loc[given, col].str[5:7] + "." + b.loc[given, col].str[:4]
+    b.loc[b.index[:20], "age_at_relapse"] = "34,5"
+    a.to_csv(tmp_path / "a.csv", index=False)
+    b.to_csv(tmp_path / "b.csv", index=False, sep=";")
+    (tmp_path / "b.yml").write_text('date_format: DD.MM.YYYY\ndecimal: ","\ndelimiter: ";"\n', encoding="utf-8")
+    (tmp_path / "sources.yml").write_text(
+        "sources:\n  - path: a.csv\n  - path: b.csv\n    mapping: b.yml\n", encoding="utf-8")
+    loaded = load_sources(sources_from_override(tmp_path / "sources.yml"), dic)
+    assert validate(loaded, dic).ok
+    typed = to_typed(loaded.raw, dic, origin=loaded.origin)
+    pd.testing.assert_frame_equal(typed, _typed_cell_by_cell(loaded.raw, dic, loaded.origin), check_exact=True)
+    assert (typed["age_at_relapse"] == 34.5).sum() == 20
+
+
+def test_to_typed_names_the_first_refused_cell(dic):
+    """The error names the first refused row in row order, also when the refused
+    value occurs many times (it is read once)."""
+    raw = bench.registry_frame(50, seed=3).replace("", None)
+    raw.loc[[10, 30, 40], "relapse_date"] = "2021-02-30"
+    raw.loc[20, "relapse_date"] = "someday"
+    with pytest.raises(ValueError, match=r"row 10, column relapse_date: 2021-02-30 is not a date"):
+        to_typed(raw, dic)
+
+
+# --------------------------------------------------------------------------- Kaplan-Meier counts
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2], ids=["seed0", "seed1", "seed2"])
+def test_km_counts_equal_lifelines_event_table(seed):
+    """Regression against the library the counts used to come from: at risk,
+    events and censored at each distinct time (ties, zero times, all-censored
+    times), exactly."""
+    from lifelines import KaplanMeierFitter
+
+    from analysis.compute.survival import _counts
+
+    rng = np.random.default_rng(seed)
+    t = np.round(rng.exponential(5, 500), 0)
+    t[:7] = 0.0
+    e = (rng.random(500) < 0.6).astype(int)
+    table = KaplanMeierFitter().fit(t, event_observed=e).event_table
+    table = table.loc[table["removed"] > 0]
+    times, n_risk, n_event, n_censor = _counts(t.astype(float), e)
+    assert np.array_equal(times, table.index.to_numpy(dtype=float))
+    assert np.array_equal(n_risk, table["at_risk"].to_numpy())
+    assert np.array_equal(n_event, table["observed"].to_numpy())
+    assert np.array_equal(n_censor, table["censored"].to_numpy())
+
+
+# --------------------------------------------------------------------------- the registry-scale Cox path
+
+
+COX_CASES = {
+    "rossi": ("rossi.csv", "week", "arrest", ["fin", "age", "race", "wexp", "mar", "paro", "prio"], None),
+    "synth_multi": ("cox_synthetic.csv", "time", "event", ["age", "salvage", "sex"],
+                    {"salvage": "inotuzumab", "sex": "female"}),
+    "synth_missing": ("cox_synthetic.csv", "time", "event", ["age", "blasts", "salvage"],
+                      {"salvage": "inotuzumab"}),
+}
+
+
+@pytest.fixture(scope="module")
+def cox_ref() -> dict:
+    with open(REF_DIR / "cox_reference.json") as fh:
+        ref = json.load(fh)
+    assert (ref["R_version"], ref["survival_version"]) == (R_VERSION, SURVIVAL_VERSION)
+    return ref
+
+
+@pytest.fixture
+def registry_path(monkeypatch):
+    """Use the registry-scale Cox path whatever the number of patients."""
+    monkeypatch.setattr(cox_mod, "_BATCH_FROM_N", 0)
+
+
+@pytest.mark.parametrize("case", list(COX_CASES), ids=list(COX_CASES))
+def test_registry_cox_path_against_R_coxph(registry_path, cox_ref, case):
+    """Newton-Raphson on the vectorised Efron likelihood; rel 1e-6.
+
+    > fit <- coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, rossi)
+    > fit <- coxph(Surv(time, event) ~ age + salvage + sex, synth)     # salvage ref inotuzumab
+    > fit <- coxph(Surv(time, event) ~ age + blasts + salvage, synth)  # blasts has 8 NA
+    > s <- summary(fit); coef(fit); sqrt(diag(vcov(fit))); fit$loglik; s$logtest; s$sctest
+    > fit$wald.test; fit$concordance["concordance"]
+    """
+    file, time, event, covs, reference = COX_CASES[case]
+    res = cox_mod.cox_model(pd.read_csv(REF_DIR / file), time=time, event=event, covariates=covs,
+                            reference=reference)
+    r = cox_ref[case]
+    names = [v + (lev if isinstance(lev, str) else "") for v, lev in zip(res.table["variable"], res.table["level"])]
+    assert names == list(r["coef"])
+    for column in ("coef", "se", "hr", "lower", "upper", "z", "p"):
+        assert res.table[column].to_numpy() == pytest.approx([r[column][k] for k in names], rel=REL_R), column
+    assert res.loglik == pytest.approx(r["loglik"], rel=REL_R)
+    for attr, key in (("likelihood_ratio_test", "lr"), ("wald_test", "wald"), ("score_test", "score")):
+        got = getattr(res, attr)
+        assert (got.statistic, got.p) == pytest.approx((r[key]["stat"], r[key]["p"]), rel=REL_R), key
+    assert res.concordance == pytest.approx(r["concordance"], rel=REL_R)
+    assert not res.table["monotone"].any()
+
+
+def test_registry_cox_path_flags_monotone_likelihood_like_R(registry_path, cox_ref):
+    """A level without events: R's 'coefficient may be infinite' check, through
+    the vectorised score. Other terms rel 1e-6.
+
+    > fit <- coxph(Surv(time, event) ~ age + cns, synth)   # level cns3 has no events
+    """
+    r = cox_ref["synth_monotone"]
+    data = pd.read_csv(REF_DIR / "cox_synthetic.csv")
+    res = cox_mod.cox_model(data, time="time", event="event", covariates=["age", "cns"])
+    flagged = res.table.loc[res.table["monotone"], "term"].tolist()
+    assert flagged == ["cns[cns3]"]
+    age = res.table.set_index("term").loc["age"]
+    assert (age["coef"], age["se"]) == pytest.approx((r["coef"]["age"], r["se"]["age"]), rel=REL_R)
+
+
+@pytest.mark.parametrize("transform", ["km", "rank"], ids=["km", "rank"])
+def test_registry_cox_zph_against_R_cox_zph(registry_path, cox_ref, transform):
+    """cox.zph through the registry path (refit + vectorised score test); rel 1e-6.
+
+    > cox.zph(coxph(Surv(week, arrest) ~ fin + age + race + wexp + mar + paro + prio, rossi),
+    +         transform = transform)$table
+    """
+    file, time, event, covs, reference = COX_CASES["rossi"]
+    z = cox_mod.cox_zph(pd.read_csv(REF_DIR / file), time=time, event=event, covariates=covs,
+                        reference=reference, transform=transform)
+    r = cox_ref["rossi"]["zph"][transform]
+    assert list(z.table["term"]) == list(r["chisq"])
+    assert z.table["chisq"].to_numpy() == pytest.approx(list(r["chisq"].values()), rel=REL_R)
+    assert z.table["p"].to_numpy() == pytest.approx(list(r["p"].values()), rel=REL_R)
+
+
+@pytest.mark.parametrize("beta", [(0.0, 0.0, 0.0), (0.3, -0.2, 0.5)], ids=["null", "beta"])
+def test_efron_likelihood_equals_statsmodels_phreg(beta):
+    """The vectorised Efron partial likelihood against the library it stands in
+    for at registry scale (statsmodels PHReg, ties='efron'): loglike, score and
+    Hessian, rel 1e-10 (many ties, censored before the first event)."""
+    from statsmodels.duration.hazard_regression import PHReg
+
+    rng = np.random.default_rng(11)
+    n = 3000
+    t = np.round(rng.exponential(10, n), 0)
+    e = (rng.random(n) < 0.7).astype(int)
+    x = np.column_stack([rng.random(n) < 0.4, rng.normal(size=n), rng.random(n) < 0.2]).astype(float)
+    ours, lib = cox_mod._EfronLikelihood(t, e, x), PHReg(t, x, status=e, ties="efron")
+    b = np.asarray(beta)
+    assert ours.loglike(b) == pytest.approx(lib.loglike(b), rel=REL_LIB)
+    assert ours.score(b) == pytest.approx(lib.score(b), rel=REL_LIB, abs=1e-9 * np.abs(lib.score(b)).max())
+    assert ours.hessian(b).ravel() == pytest.approx(lib.hessian(b).ravel(), rel=REL_LIB)
+
+
+@pytest.mark.parametrize("registry_scale", [False, True], ids=["small_data_path", "registry_path"])
+def test_collinear_covariates_refused_on_both_paths(monkeypatch, registry_scale):
+    """Impossible input: the same ValueError from lifelines' fit and from the Newton fit."""
+    monkeypatch.setattr(cox_mod, "_BATCH_FROM_N", 0 if registry_scale else 10**9)
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"t": rng.exponential(5, 300).round(1), "e": (rng.random(300) < 0.7).astype(int),
+                       "a": rng.normal(size=300)})
+    df["b"] = 2 * df["a"]
+    with pytest.raises(ValueError, match="covariates are collinear"):
+        cox_mod.cox_model(df, time="t", event="e", covariates=["a", "b"])
+
+
+def test_concordance_equals_lifelines_exactly():
+    """Harrell's C counted with numpy equals lifelines' concordance_index to the
+    bit (tied times, tied scores, censored at death times, continuous scores)."""
+    from lifelines.utils import concordance_index
+
+    rng = np.random.default_rng(4)
+    for trial in range(60):
+        n = int(rng.integers(2, 300))
+        t = np.round(rng.exponential(5, n), int(rng.integers(0, 2)))
+        e = (rng.random(n) < rng.random()).astype(int)
+        s = rng.integers(0, int(rng.integers(1, 6)), n) * 0.5 + (rng.normal(size=n) if trial % 3 == 0 else 0)
+        try:
+            expected = concordance_index(t, s, e)
+        except ZeroDivisionError:
+            with pytest.raises(ZeroDivisionError):
+                cox_mod._concordance(t, s, e)
+            continue
+        assert cox_mod._concordance(t, s, e) == expected
