@@ -177,6 +177,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--search-seed", type=int, default=0)
     p.add_argument("--iterations", type=int, default=3000)
     p.set_defaults(func=cmd_calibrate)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "bench":  # its own options start with "-", which argparse.REMAINDER refuses
+        from .bench import main as bench_main
+
+        return bench_main(argv[1:])
     args = parser.parse_args(argv)
 
     from .pipeline import DataError

@@ -707,7 +707,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--json", default=None, help="also write the figures as JSON to this file")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds allowed to each measurement process (default 1800)")
-    args = parser.parse_args(list(argv) if argv is not None else None)
+    argv = list(argv) if argv is not None else sys.argv[1:]
+    if argv[:1] == ["--"]:  # "python -m analysis bench -- --sizes ..." (options after a separator)
+        argv = argv[1:]
+    args = parser.parse_args(argv)
     try:
         if args.sizes:
             sizes = tuple(int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip())

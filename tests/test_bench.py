@@ -140,6 +140,7 @@ def test_main_refuses_bad_sizes(capsys):
     assert bench.main(["--sizes", "ten"]) == 2
     assert "--sizes must be positive whole numbers" in capsys.readouterr().err
     assert bench.main(["--sizes", "0"]) == 2
+    assert bench.main(["--", "--sizes", "ten"]) == 2  # options after a "--" separator are read too
 
 
 def test_targets_are_reported():

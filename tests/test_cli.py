@@ -90,3 +90,10 @@ def test_numbers_json_has_published_keys(published):
     assert [c["column"] for c in model["covariates"]][0] == "SALVGRP"
     assert all("reference" in c for c in model["covariates"])
     assert isinstance(raw["cohort"]["n_salvage"], int)
+
+
+def test_bench_passes_its_options_through():
+    """`python -m analysis bench --help` reaches the benchmark's own parser."""
+    out = run("bench", "--help")
+    assert out.returncode == 0, out.stderr
+    assert "--sizes" in out.stdout
