@@ -135,18 +135,6 @@ def _median_phrase(m) -> str:
     return f"{est} months (95% CI, {lo}{st.DASH}{hi})"
 
 
-def _and(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def _or(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " or " + items[-1]
-
-
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
     r = results
     s = r.summary
@@ -228,7 +216,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     ns = f[(f["p"] >= float(r.settings.get("tests", {}).get("alpha", 0.05)))
            & ~f["factor"].isin(["salvage_group", "cns_vs_non_cns_emd"])]
     phrases = {fd.key: fd.phrase for fd in resp.factor_defs}
-    add("response", "factors_not_significant", list(ns["factor"]), _or([phrases[k] for k in ns["factor"]]) or "none")
+    add("response", "factors_not_significant", list(ns["factor"]), st.join_words([phrases[k] for k in ns["factor"]], "or") or "none")
 
     # survival ----------------------------------------------------------------
     method = _median_method(r)
@@ -261,7 +249,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
             txt = f"{st.fmt_pct(row['surv'])} (95% CI, {st.fmt_pct(row['lower'])}{st.DASH}{st.fmt_pct(row['upper'])})"
             add("survival", f"{name}_{tm}mo", float(row["surv"]), txt)
             landmark_phrases.append(f"{txt} at {tm} months")
-        add("text", f"{name}_landmarks", [float(x) for x in lm["surv"]], _and(landmark_phrases))
+        add("text", f"{name}_landmarks", [float(x) for x in lm["surv"]], st.join_words(landmark_phrases))
     add("survival", "median_ci_method", method, method)
     for key, comp in (("p_os_targeted_vs_chemotherapy", r.os_by_group), ("p_os_cns_vs_non_cns_emd", r.os_by_emd)):
         lr = comp.logrank if estimable(comp) else comp
@@ -376,7 +364,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         "chisq": "Pearson's χ² test without continuity correction",
     }.get(str(tests.get("two_by_two")), str(tests.get("two_by_two"))), str(tests.get("two_by_two")))
     times = [f"{x:g}" for x in r.os.landmarks["time"]]
-    ph("landmark_times_text", _and(times) + " months", [float(x) for x in r.os.landmarks["time"]])
+    ph("landmark_times_text", st.join_words(times) + " months", [float(x) for x in r.os.landmarks["time"]])
     for key, name in supplementary_names().items():
         ph(key, name)
     return Registry(e, stamp or {})

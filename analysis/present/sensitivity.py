@@ -833,7 +833,7 @@ def guardrail_text(results: Results) -> Markdown:
             "Gray's test [@gray1988]" + _cite("cif") + ".")
     if cfg.get("missing_covariates"):
         names = [COVARIATE_TEXT.get(c, _variable_labels(results).get(c, c)) for c in cfg["missing_covariates"]]
-        joined = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+        joined = st.join_words(names)
         sentences.append(
             f"Covariates not assessed in every patient ({joined}) were added to the Cox model for overall "
             "survival in a complete-case analysis and, as a sensitivity analysis, with missing values as a "

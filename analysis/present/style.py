@@ -146,3 +146,10 @@ def fmt_not_estimable(reason: str, what: str | None = None) -> str:
     head = f"{what[:1].upper()}{what[1:]} not estimable" if what else "Not estimable"
     body = fmt_relation(str(reason).strip()).rstrip(".")
     return f"{head}: {body}." if body else f"{head}."
+
+
+def join_words(items: list[str], conjunction: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c' — how prose lists things."""
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + f" {conjunction} " + items[-1]

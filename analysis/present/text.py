@@ -12,6 +12,7 @@ from IPython.display import Markdown
 from ..derive import TARGETED_CLASSES, SALVMOD_LABELS
 from ..results import Results
 from .numbers import SYNTHETIC_NOTICE
+from .style import join_words
 
 RULE_TEXT = {
     "fisher_if_expected_lt5_else_yates": (
@@ -52,12 +53,6 @@ def synthetic_callout(results: Results) -> Markdown:
     return Markdown(f"::: {{.callout-warning}}\n## Synthetic data\n\n{SYNTHETIC_NOTICE}\n:::\n")
 
 
-def _join(items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def statistical_methods(results: Results) -> Markdown:
     """The statistical-methods paragraph, from the configuration in force."""
     s = results.settings
@@ -72,7 +67,7 @@ def statistical_methods(results: Results) -> Markdown:
     v = results.versions
     pop = "patients who received salvage therapy" if surv.get("population", "salvage") == "salvage" \
         else "all patients who relapsed"
-    targeted = _join([SALVMOD_LABELS[c].lower() for c in TARGETED_CLASSES])
+    targeted = join_words([SALVMOD_LABELS[c].lower() for c in TARGETED_CLASSES])
     min_epv = s.get("cox", {}).get("min_events_per_variable", 10)
     paragraphs = [
         (f"Categorical variables are summarised as counts and percentages of patients with known values, "
@@ -92,7 +87,7 @@ def statistical_methods(results: Results) -> Markdown:
          f"Kaplan–Meier method [@schemper1996]. Months are days divided by {d.days_per_month:g}."),
         (f"Hazard ratios for overall survival were estimated with Cox proportional-hazards models [@cox1972] "
          f"with Efron's method for tied event times [@efron1977]; the multivariable model included "
-         f"{_join(cov)}"
+         f"{join_words(cov)}"
          + (f" (reference levels: {', '.join(f'{k} = {val}' for k, val in refs.items())})" if refs else "")
          + f". Models with fewer than {min_epv} events per parameter are flagged. The proportional-hazards "
          f"assumption was checked with scaled Schoenfeld residuals [@grambsch1994]. Two-sided P values below "
