@@ -13,7 +13,10 @@ performance changes left the results as they were:
 * the registry-scale Cox path (Newton-Raphson on the vectorised Efron
   likelihood, used from ``cox._BATCH_FROM_N`` patients on) is run on the
   R-referenced models of tests/compute/test_cox.py by lowering that threshold,
-  and compared with R; its likelihood is compared with statsmodels PHReg.
+  and compared with R; its likelihood is compared with statsmodels PHReg, and
+  with risk sets ``entry < t <= time`` (the time-dependent HSCT model) with
+  lifelines' CoxTimeVaryingFitter (that model's registry path is compared
+  with R in tests/compute/test_sensitivity.py).
 
 R reference values: tests/reference/cox_reference.json, written by
 tests/reference/cox_reference.R with R 4.2.2 (2022-11-10 r83330) and survival
@@ -363,6 +366,29 @@ def test_efron_likelihood_equals_statsmodels_phreg(beta):
     assert ours.loglike(b) == pytest.approx(lib.loglike(b), rel=REL_LIB)
     assert ours.score(b) == pytest.approx(lib.score(b), rel=REL_LIB, abs=1e-9 * np.abs(lib.score(b)).max())
     assert ours.hessian(b).ravel() == pytest.approx(lib.hessian(b).ravel(), rel=REL_LIB)
+
+
+@pytest.mark.parametrize("beta", [(0.0, 0.0, 0.0), (0.3, -0.2, 0.5)], ids=["null", "beta"])
+def test_efron_likelihood_with_entry_equals_lifelines_time_varying(beta):
+    """Counting-process data ``(entry, time]``: the vectorised Efron likelihood
+    against lifelines ``CoxTimeVaryingFitter._get_gradients`` (the routine it
+    stands in for at registry scale): loglike, score and Hessian, rel 1e-10.
+    Many ties, entries on event times (not at risk then), split patients."""
+    from lifelines import CoxTimeVaryingFitter
+
+    rng = np.random.default_rng(12)
+    n = 2000
+    stop = np.round(rng.exponential(10, n), 0) + 1
+    entry = np.where(rng.random(n) < 0.4, np.floor(stop * rng.random(n)), 0.0)
+    e = (rng.random(n) < 0.7).astype(int)
+    x = np.column_stack([entry > 0, rng.normal(size=n), rng.random(n) < 0.2]).astype(float)
+    b = np.asarray(beta)
+    ours = cox_mod._EfronLikelihood(stop, e, x, entry=entry)
+    hess, grad, ll = CoxTimeVaryingFitter._get_gradients(x, e.astype(bool), entry, stop, np.ones(n), b)
+    assert (entry[e == 1][:, None] == np.unique(stop[e == 1])[None, :]).any()  # entries on event times occur
+    assert ours.loglike(b) == pytest.approx(ll, rel=REL_LIB)
+    assert ours.score(b) == pytest.approx(grad, rel=REL_LIB, abs=1e-9 * np.abs(grad).max())
+    assert ours.hessian(b).ravel() == pytest.approx(np.asarray(hess).ravel(), rel=REL_LIB)
 
 
 @pytest.mark.parametrize("registry_scale", [False, True], ids=["small_data_path", "registry_path"])
