@@ -109,6 +109,28 @@ def test_supplement_floats_in_declared_order():
     assert tuple(figures) == SUPPLEMENTARY_FIGURES
 
 
+def test_quarto_config_numbers_supplementary_floats_with_an_s():
+    """'Table S1', not 'Table S 1': custom float kinds with space-before-numbering
+    false (quarto.org/docs/authoring/cross-references-custom.html), which Typst
+    ignores (quarto-cli issue 9416), so the Typst header re-draws captions and
+    references of these kinds and lets long tables break across pages."""
+    cfg = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    kinds = {c["key"]: c for c in cfg["crossref"]["custom"]}
+    assert kinds["supptbl"]["reference-prefix"] == "Table S"
+    assert kinds["suppfig"]["reference-prefix"] == "Figure S"
+    for kind in kinds.values():
+        assert kind["kind"] == "float" and kind["space-before-numbering"] is False
+    assert kinds["supptbl"].get("caption-location") == "top"      # as the manuscript's tables
+    header = cfg["format"]["typst"]["include-in-header"]
+    typst = "\n".join(h["text"] for h in header if isinstance(h, dict))
+    for key in kinds:
+        assert f'"quarto-float-{key}"' in typst
+    assert "#show figure.caption:" in typst and "#show ref:" in typst
+    assert 'figure.where(kind: "quarto-float-tbl"): set block(breakable: true)' in typst
+    assert 'figure.where(kind: "quarto-float-supptbl"): set block(breakable: true)' in typst
+    assert "_generated/banner.typ" in header
+
+
 PROSE_NUMBER_ALLOWED = re.compile(
     r"CD\d+|95%|± 1\.96|2×2|χ²|S\d+|\bB-ALL\b|^#+ |[A-Za-z]+\d+")
 
