@@ -4,6 +4,7 @@ in each output format. Where `quarto` is on PATH, they are also rendered."""
 
 from __future__ import annotations
 
+import ast
 import re
 import shutil
 import subprocess
@@ -129,6 +130,56 @@ def test_quarto_config_numbers_supplementary_floats_with_an_s():
     assert 'figure.where(kind: "quarto-float-tbl"): set block(breakable: true)' in typst
     assert 'figure.where(kind: "quarto-float-supptbl"): set block(breakable: true)' in typst
     assert "_generated/banner.typ" in header
+
+
+def test_every_figure_has_caption_and_alt_text():
+    """Report figures: a fig- label, fig-cap and fig-alt. Supplementary figures
+    (inside a ::: {#suppfig-…} div, whose last paragraph is the caption): fig-alt
+    on the chunk, which Quarto passes to the image whatever its label
+    (quarto-cli src/core/jupyter/jupyter.ts, broadcastFigureOption)."""
+    report = parse_qmd(PROJECT_ROOT / "report.qmd", variables=None)
+    figs = [c for c in report.chunks if "figures." in c.source or "_figure(" in c.source]
+    assert figs
+    for c in figs:
+        assert (c.label or "").startswith("fig-"), c.location
+        assert str(c.options.get("fig-cap", "")).strip(), c.label
+        assert str(c.options.get("fig-alt", "")).strip(), c.label
+    supplement = parse_qmd(PROJECT_ROOT / "supplement.qmd", variables=None)
+    figs = [c for c in supplement.chunks if "_figure(" in c.source]
+    assert len(figs) == len(SUPPLEMENTARY_FIGURES)
+    for c in figs:
+        assert str(c.options.get("fig-alt", "")).strip(), c.location
+
+
+def test_supplementary_floats_have_a_caption():
+    """Quarto's div syntax for a float: content, then the caption as the last
+    paragraph (quarto.org "Cross-references", div syntax). A div whose last
+    block is the chunk would render uncaptioned."""
+    text = (PROJECT_ROOT / "supplement.qmd").read_text(encoding="utf-8")
+    divs = re.findall(r"^::: \{#(supp(?:tbl|fig)-[\w-]+)\}\n(.*?)^:::$", text, flags=re.M | re.S)
+    assert len(divs) == len(SUPPLEMENTARY_TABLES) + len(SUPPLEMENTARY_FIGURES)
+    for label, body in divs:
+        assert body.count("```{python}") == 1, label
+        after = body.rsplit("```", 1)[1].strip()
+        assert after and not after.startswith(("```", ":::")), f"{label}: no caption paragraph after the chunk"
+
+
+CALL_MODULES = {"document", "figures", "sensitivity", "strobe", "tables", "text"}
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_each_chunk_is_one_call_into_analysis(doc):
+    """Apart from the parameters and setup chunks, a chunk is one call into
+    analysis.present (no imports, assignments or computations in the documents)."""
+    parsed = parse_qmd(PROJECT_ROOT / doc, variables=None)
+    for c in parsed.chunks:
+        if "parameters" in c.tags or c.label == "setup":
+            continue
+        body = ast.parse(c.source).body
+        assert len(body) == 1 and isinstance(body[0], ast.Expr), (c.label, c.location, c.source)
+        call = body[0].value
+        assert isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute), (c.label, c.source)
+        assert isinstance(call.func.value, ast.Name) and call.func.value.id in CALL_MODULES, (c.label, c.source)
 
 
 PROSE_NUMBER_ALLOWED = re.compile(
