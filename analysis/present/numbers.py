@@ -354,7 +354,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     }.get(method, method))
     tests = r.settings.get("tests", {})
     alpha = float(tests.get("alpha", 0.05))
-    ph("alpha_text", f"P < {st.fmt_p(alpha)}", alpha)
+    ph("alpha_text", f"P < {st.fmt_alpha(alpha)}", alpha)
     ph("two_by_two_rule_text", {
         "fisher_if_expected_lt5_else_yates": (
             "Pearson's χ² test with Yates' continuity correction when every expected count is at least 5, "

@@ -65,6 +65,14 @@ def fmt_p_text(p: float | None, *, style: PStyle = P_STYLE) -> str:
     return f"P = {body}"
 
 
+def fmt_alpha(alpha: float, *, style: PStyle = P_STYLE) -> str:
+    """A significance level as the P values print it: 0.05 -> '.05', 0.01 -> '.01'.
+
+    A threshold, not an estimate: printed as given (not to ``style.significant``
+    digits, which would make 0.05 read '.050')."""
+    return _strip_zero(f"{alpha:g}", style.leading_zero)
+
+
 def fmt_num(x: float | None, digits: int = 1) -> str:
     if _missing(x):
         return NOT_ESTIMABLE

@@ -369,8 +369,7 @@ def _level(alpha: float) -> int:
 
 
 def _alpha_text(alpha: float) -> str:
-    text = f"{alpha:g}"
-    return text[1:] if text.startswith("0.") and not st.P_STYLE.leading_zero else text
+    return st.fmt_alpha(alpha)
 
 
 def _source_notes(synthetic: bool) -> tuple[str, ...]:

@@ -11,8 +11,11 @@ from IPython.display import Markdown
 
 from ..derive import TARGETED_CLASSES, SALVMOD_LABELS
 from ..results import Results
+from .labels import COVARIATE_TEXT, covariate_name, level_text, lower_first
 from .numbers import SYNTHETIC_NOTICE
-from .style import join_words
+from .style import fmt_alpha, join_words
+
+__all__ = ["COVARIATE_TEXT", "CI_TEXT", "RULE_TEXT", "statistical_methods", "synthetic_callout"]
 
 RULE_TEXT = {
     "fisher_if_expected_lt5_else_yates": (
@@ -31,18 +34,6 @@ CI_TEXT = {
             "log-transformed pointwise intervals [@brookmeyer1982]"),
     "log-log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
                 "log–log-transformed pointwise intervals [@brookmeyer1982]"),
-}
-COVARIATE_TEXT = {
-    "SALVGRP": "salvage group (chemotherapy vs targeted therapy)",
-    "AGEGR1": "age group (adult vs paediatric)",
-    "BMBURDEN": "bone-marrow tumour burden",
-    "PRIORSCT": "allogeneic transplant before relapse",
-    "CYTORISK": "cytogenetic risk",
-    "BCRABL1": "BCR::ABL1 status",
-    "CD19NEG": "CD19-negative/dim relapse",
-    "EMDFL": "extramedullary relapse",
-    "SEX": "sex",
-    "AGE": "age (per year)",
 }
 
 
@@ -67,7 +58,7 @@ def statistical_methods(results: Results) -> Markdown:
     v = results.versions
     pop = "patients who received salvage therapy" if surv.get("population", "salvage") == "salvage" \
         else "all patients who relapsed"
-    targeted = join_words([SALVMOD_LABELS[c].lower() for c in TARGETED_CLASSES])
+    targeted = join_words([lower_first(SALVMOD_LABELS[c]) for c in TARGETED_CLASSES])
     min_epv = s.get("cox", {}).get("min_events_per_variable", 10)
     paragraphs = [
         (f"Categorical variables are summarised as counts and percentages of patients with known values, "
@@ -88,11 +79,12 @@ def statistical_methods(results: Results) -> Markdown:
         (f"Hazard ratios for overall survival were estimated with Cox proportional-hazards models [@cox1972] "
          f"with Efron's method for tied event times [@efron1977]; the multivariable model included "
          f"{join_words(cov)}"
-         + (f" (reference levels: {', '.join(f'{k} = {val}' for k, val in refs.items())})" if refs else "")
-         + f". Models with fewer than {min_epv} events per parameter are flagged. The proportional-hazards "
-         f"assumption was checked with scaled Schoenfeld residuals [@grambsch1994]. Two-sided P values below "
-         f"{alpha:g} were considered statistically significant; no adjustment was made for multiple "
-         f"comparisons."),
+         + (f" (reference categories: {'; '.join(f'{covariate_name(k)}, {level_text(val)}' for k, val in refs.items())})"
+            if refs else "")
+         + f". Models with fewer than {min_epv} events per parameter are flagged [@peduzzi1995]. The "
+         f"proportional-hazards assumption was checked with scaled Schoenfeld residuals [@grambsch1994]. "
+         f"Two-sided P values below {fmt_alpha(alpha)} were considered statistically significant; no "
+         f"adjustment was made for multiple comparisons."),
         (f"Analyses used Python {v.get('Python')} with pandas {v.get('pandas')}, SciPy {v.get('scipy')}, "
          f"statsmodels {v.get('statsmodels')}, lifelines {v.get('lifelines')} [@davidsonpilon2019] and "
          f"tableone {v.get('tableone')} [@pollard2018]; Kaplan–Meier estimates, log-rank tests and Cox models "
