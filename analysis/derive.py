@@ -118,12 +118,26 @@ class Derived:
 
         population: "salvage" (SALVFL == "Y", the analysis set) or "all".
         """
-        tte = self.adtte[self.adtte["PARAMCD"] == paramcd]
-        out = tte.merge(self.adsl, on=["STUDYID", "USUBJID"], how="left", validate="one_to_one")
-        if population == "salvage":
-            out = out[out["SALVFL"] == "Y"]
-        elif population != "all":
+        if population not in ("salvage", "all"):
             raise ValueError(f"unknown population {population!r} (salvage or all)")
+        tte = self.adtte[self.adtte["PARAMCD"] == paramcd].reset_index(drop=True)
+        # the left join on (STUDYID, USUBJID), one ADSL row per ADTTE row, by
+        # position: pandas' merge(validate="one_to_one") factorises the string
+        # keys for every call (~0.7 s at 100,000 patients)
+        subjects = pd.Index(self.adsl["USUBJID"])
+        if not subjects.is_unique:
+            raise ValueError("ADSL has more than one row for a USUBJID")
+        pos = subjects.get_indexer(tte["USUBJID"])
+        if tte["USUBJID"].duplicated().any():
+            raise ValueError(f"ADTTE has more than one {paramcd} row for a USUBJID")
+        if (pos < 0).any():
+            raise ValueError(f"ADTTE {paramcd} rows without an ADSL subject")
+        adsl = self.adsl.take(pos).reset_index(drop=True)
+        if not (adsl["STUDYID"].to_numpy() == tte["STUDYID"].to_numpy()).all():
+            raise ValueError("ADTTE and ADSL disagree on STUDYID")
+        out = pd.concat([tte, adsl.drop(columns=["STUDYID", "USUBJID"])], axis=1)
+        if population == "salvage":
+            out = out[(out["SALVFL"] == "Y").to_numpy(dtype=bool, na_value=False)]
         out = out.assign(EVENT=1 - out["CNSR"])
         return out.reset_index(drop=True)
 
