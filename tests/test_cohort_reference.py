@@ -103,3 +103,15 @@ def test_cox_against_R_coxph(ref, data):
                           reference={"SALVGRP": "Targeted", "AGEGR1": "<18", "BMBURDEN": "<50%", "PRIORSCT": "N"})
     assert all(close(g, w) for g, w in zip(zph.table["chisq"], ref["zph_chisq"]))
     assert all(close(g, w) for g, w in zip(zph.table["p"], ref["zph_p"]))
+
+
+@pytest.mark.parametrize("variable", ["SALVGRP", "AGEGR1", "BMBURDEN", "PRIORSCT"])
+def test_univariable_cox_against_R_coxph(ref, data, variable):
+    """> summary(coxph(Surv(AVAL, EVENT) ~ variable, ties = "efron"))  (releveled):
+    coef, se, p, lower, upper of Table 3's univariable column."""
+    reference = {"SALVGRP": "Targeted", "AGEGR1": "<18", "BMBURDEN": "<50%", "PRIORSCT": "N"}
+    fit = cox_mod.cox_model(data[0], time="AVAL", event="EVENT", covariates=[variable],
+                            reference={variable: reference[variable]})
+    row = fit.table.iloc[0]
+    got = [row["coef"], row["se"], row["p"], row["lower"], row["upper"]]
+    assert all(close(g, w) for g, w in zip(got, ref[f"uni_{variable}"])), (got, ref[f"uni_{variable}"])

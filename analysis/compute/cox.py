@@ -3,16 +3,25 @@ Grambsch-Therneau test of proportional hazards.
 
 Method
 ------
-* Fitting: lifelines ``CoxPHFitter`` (Newton-Raphson on the partial likelihood,
-  Efron 1977 approximation for tied event times, no penalty), run with a
-  convergence tolerance much tighter than R's ``coxph`` default
-  (``eps = 1e-9``) so that coefficients, standard errors and log-likelihoods
-  agree with R survival 3.x to better than 1e-6 relative.
+* Fitting: maximum partial likelihood with Efron's (1977) approximation for
+  tied event times, no penalty, by Newton-Raphson with step halving from
+  ``b = 0`` as R's ``coxph`` fits (:func:`_newton_raphson` on
+  :class:`_EfronLikelihood`), iterated until the step is ~1e-12, well past
+  R's stop (relative log-likelihood change 1e-9), so coefficients, standard
+  errors and log-likelihoods agree with R survival 3.x to better than 1e-6
+  relative. Written here, not taken from lifelines' ``CoxPHFitter``, for two
+  reasons: lifelines stops on its Newton decrement (< 1e-12 at best), which on
+  the study's univariable salvage-group model left the coefficient 4e-7 short
+  of the maximum and its p 3.5e-6 (relative) away from R's; and its Efron
+  routine loops over distinct times in Python (~0.7 s a model at 100,000
+  patients) where this likelihood is vectorised. lifelines ``CoxPHFitter``
+  and statsmodels ``PHReg`` are the oracles of the tests (same estimates to
+  ~1e-8; same likelihood, score and information to 1e-10).
 * Wald statistics, hazard ratios and confidence intervals
   ``exp(coef +/- z_{1-alpha/2} * se)`` as printed by R's ``summary(coxph)``.
 * Global tests as printed by R: likelihood ratio ``2 * (l(b) - l(0))``,
-  Wald ``b' V^-1 b`` and score (log-rank) ``U(0)' I(0)^-1 U(0)``; the score
-  and information at ``b = 0`` come from statsmodels ``PHReg`` (Efron ties).
+  Wald ``b' V^-1 b`` and score (log-rank) ``U(0)' I(0)^-1 U(0)``, from the
+  same likelihood.
 * Concordance: Harrell's C of the linear predictor (lifelines
   ``concordance_index``), counting ties in the predictor as 1/2 and leaving out
   pairs tied in time, which equals R's ``coxph(...)$concordance``.
@@ -44,18 +53,14 @@ Model. Springer (sections 3.4 and 6.2).
 
 from __future__ import annotations
 
-import warnings as _warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
+from lifelines import KaplanMeierFitter
 from lifelines.utils import concordance_index
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
 
 __all__ = [
     "CoxResult",
@@ -66,11 +71,6 @@ __all__ = [
     "univariable_cox",
 ]
 
-# Newton-Raphson settings for lifelines. R stops when the relative change in
-# the log-likelihood is below 1e-9; we iterate until the step is ~1e-12 so our
-# estimates are at least as accurate as R's and agree with them to < 1e-6.
-_FIT_OPTIONS = MappingProxyType({"precision": 1e-12, "r_precision": 1e-14, "step_size": 0.95, "max_steps": 200})
-
 # R coxph.control(): eps = 1e-9, toler.inf = sqrt(eps); used to flag
 # coefficients that may be infinite (monotone likelihood).
 _R_EPS = 1e-9
@@ -78,17 +78,6 @@ _R_TOLER_INF = np.sqrt(_R_EPS)
 
 _TRANSFORMS = ("km", "rank", "identity", "log")
 
-# Registry scale, for performance (issue 6 item 5): from this many patients on
-# the model is fitted by _fit_newton and the null-model and score statistics
-# come from _EfronLikelihood (vectorised over distinct times) instead of
-# lifelines' CoxPHFitter (whose Efron routines loop over distinct times, or
-# patients, in Python) and statsmodels PHReg (whose set-up loops over
-# patients). The same formulas, with sums taken in another order and a
-# tighter stop: results agree with the small-data path and with R to ~1e-8
-# relative (tests/test_bench.py). Below the threshold nothing changed, so the study's
-# results (and every R reference test in tests/compute) are the same to the
-# last bit.
-_BATCH_FROM_N = 1_000
 
 
 # --------------------------------------------------------------------------
@@ -382,34 +371,6 @@ class _Fit:
     converged: bool
 
 
-def _fit(design: _Design) -> _Fit:
-    """Fit with lifelines (Efron ties, penalizer 0, tight tolerance); from
-    :data:`_BATCH_FROM_N` patients on with :func:`_fit_newton`."""
-    if len(design.time) >= _BATCH_FROM_N:
-        return _fit_newton(design)
-    names = [tm.term for tm in design.terms]
-    frame = pd.DataFrame(design.x, columns=names)
-    frame["__time__"] = design.time
-    frame["__event__"] = design.event
-    cph = CoxPHFitter(penalizer=0.0)
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        try:
-            cph.fit(frame, duration_col="__time__", event_col="__event__", fit_options=dict(_FIT_OPTIONS))
-        except ConvergenceError as exc:
-            raise ValueError(
-                "the Cox model cannot be fitted: the covariates are collinear "
-                "or the information matrix is singular"
-            ) from exc
-    converged = not any(
-        issubclass(w.category, ConvergenceWarning) and "failed to converge" in str(w.message)
-        for w in caught
-    )
-    beta = cph.params_.reindex(names).to_numpy(dtype=float)
-    var = cph.variance_matrix_.reindex(index=names, columns=names).to_numpy(dtype=float)
-    return _Fit(beta=beta, var=var, loglik=float(cph.log_likelihood_), converged=converged)
-
-
 # Largest (distinct death times) x (distinct predictor values) table counted
 # with numpy in _concordance; beyond it lifelines counts.
 _CONCORDANCE_CELLS = 20_000_000
@@ -456,23 +417,13 @@ def _concordance(time: np.ndarray, score: np.ndarray, event: np.ndarray) -> floa
     return float((num_correct + num_tied / 2) / num_pairs)  # lifelines' _concordance_ratio
 
 
-def _phreg(design: _Design) -> PHReg | _EfronLikelihood:
-    """The partial likelihood (Efron ties) for the null-model and score statistics:
-    statsmodels ``PHReg``, or from :data:`_BATCH_FROM_N` patients on
-    :class:`_EfronLikelihood` (``PHReg`` builds its risk-set index lists patient
-    by patient in Python: ~1 s per model at 100,000 patients)."""
-    if len(design.time) >= _BATCH_FROM_N:
-        return _EfronLikelihood(design.time, design.event, design.x)
-    return PHReg(design.time, design.x, status=design.event, ties="efron")
-
-
 class _EfronLikelihood:
     """Log partial likelihood, score and Hessian of a Cox model with Efron's (1977)
     handling of ties, vectorised over distinct times: the quantities of
     statsmodels ``PHReg.loglike/score/hessian`` (same formulas; the sums are
-    taken in another order, so they agree to ~1e-12 relative, not to the bit).
-
-    Written here for registry-scale data only (see :func:`_phreg`). With
+    taken in another order, so they agree to ~1e-12 relative, not to the bit;
+    ``PHReg`` builds its risk-set index lists patient by patient in Python,
+    ~1 s a model at 100,000 patients). With
     ``S_k(t) = sum_{time_i >= t} r_i x_i^(k)`` over the risk set and
     ``D_k(t)`` the same over the ``m`` deaths at ``t`` (``r = exp(x b)``), each
     distinct event time contributes, for ``f = 0, 1/m, ..., (m-1)/m`` and
@@ -573,11 +524,6 @@ class _EfronLikelihood:
         return self._loglike(s), self._score(s), self._hessian(s)
 
 
-def _fit_newton(design: _Design) -> _Fit:
-    """:func:`_newton_raphson` on the design's partial likelihood."""
-    return _newton_raphson(_EfronLikelihood(design.time, design.event, design.x))
-
-
 def _newton_raphson(lik: _EfronLikelihood) -> _Fit:
     """Maximum partial likelihood (Efron ties) by Newton-Raphson with step
     halving, as R's ``coxph`` fits (Therneau & Grambsch 2000, 3.2): from
@@ -586,13 +532,10 @@ def _newton_raphson(lik: _EfronLikelihood) -> _Fit:
     the step is below 1e-12 (R: 1e-9 relative), at most 200 steps. Variance
     ``I(b)^-1`` at the estimate.
 
-    Used from :data:`_BATCH_FROM_N` patients on instead of lifelines'
-    ``CoxPHFitter``, whose Efron routine loops over the distinct times in
-    Python (with ~2,000 distinct days of follow-up, ~0.7 s per model); the
-    likelihood here (:class:`_EfronLikelihood`) is vectorised. Estimates agree
-    with lifelines and R to ~1e-8 relative, the precision at which those stop
-    (this fit stops later: the score at the estimate is ~1e-12 where lifelines
-    leaves ~1e-7); checked against R in tests/test_bench.py.
+    Estimates agree with lifelines and R to ~1e-8 relative, the precision at
+    which those stop (this fit stops later: the score at the estimate is
+    ~1e-12 where lifelines leaves up to ~1e-6); checked against R in
+    tests/compute/test_cox.py and tests/test_bench.py.
     """
     beta = np.zeros(lik.x.shape[1])
     ll, u, h = lik.evaluate(beta)
@@ -669,8 +612,8 @@ def _cox(
     if not 0.0 < alpha < 1.0:
         raise ValueError("alpha must be between 0 and 1")
     design = _build_design(df, time=time, event=event, covariates=covariates, reference=reference)
-    fit = _fit(design)
-    model = _phreg(design)
+    model = _EfronLikelihood(design.time, design.event, design.x)
+    fit = _newton_raphson(model)
     p = design.x.shape[1]
     n_events = int(design.event.sum())
 

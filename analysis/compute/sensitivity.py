@@ -82,14 +82,11 @@ model. Stat Med 28:1982-1998.
 
 from __future__ import annotations
 
-import warnings as _warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxTimeVaryingFitter
-from lifelines.exceptions import ConvergenceError, ConvergenceWarning
 from lifelines.utils import survival_table_from_events
 from scipy import stats
 
@@ -392,17 +389,16 @@ def cox_time_dependent_hsct(
     baseline ``covariates`` of the main model (coded as
     :func:`analysis.compute.cox.cox_model` codes them: treatment contrasts
     against ``reference``; complete cases). Fitted by maximum partial
-    likelihood with lifelines ``CoxTimeVaryingFitter``, which uses Efron's
-    (1977) approximation for tied death times and the risk sets
-    ``tstart < t <= tstop``, i.e. R ``coxph(Surv(tstart, tstop, event) ~ hsct +
-    ..., ties = "efron")``; tolerance as the main Cox model. The null
-    log-likelihood, the score (log-rank) test at beta = 0 and the
-    "may be infinite" check use lifelines' Efron score and information for
-    ``(start, stop]`` data (``CoxTimeVaryingFitter._get_gradients``), not
-    statsmodels ``PHReg`` as in the main model: ``PHReg`` puts a patient
-    entering at ``t`` in the risk set at ``t``, which R does not. From
-    ``cox._BATCH_FROM_N`` intervals on, the same quantities come from the
-    vectorised likelihood (:func:`_fit_counting_process_vectorised`).
+    likelihood with Efron's (1977) approximation for tied death times and the
+    risk sets ``tstart < t <= tstop``, i.e. R ``coxph(Surv(tstart, tstop,
+    event) ~ hsct + ..., ties = "efron")``, by the main Cox model's
+    Newton-Raphson (:func:`analysis.compute.cox._newton_raphson` on
+    :class:`analysis.compute.cox._EfronLikelihood` with entry times), which
+    also gives the null log-likelihood, the score (log-rank) test at beta = 0
+    and the "may be infinite" check. lifelines ``CoxTimeVaryingFitter``, the
+    library for this, is the oracle of the tests: it loops over the distinct
+    event times in Python (~50 s at 100,000 patients) and stops on its Newton
+    decrement, short of R's precision.
 
     Raises ValueError when no patient contributes time after a transplant
     (the HSCT effect is not estimable) and for the reasons of
@@ -430,15 +426,15 @@ def cox_time_dependent_hsct(
     stop = design.time
     event = design.event
 
-    if len(stop) >= cox_mod._BATCH_FROM_N:
-        beta, var, loglik, converged, gradients = _fit_counting_process_vectorised(x, event, start, stop)
-    else:
-        beta, var, loglik, converged, gradients = _fit_counting_process_lifelines(x, event, start, stop)
+    lik = cox_mod._EfronLikelihood(stop, event, x, entry=start)
+    fit = cox_mod._newton_raphson(lik)
+    beta, var, loglik, converged = fit.beta, fit.var, fit.loglik, fit.converged
     p = x.shape[1]
-    u0, info0, loglik_null = gradients(np.zeros(p))
-    score_stat = float(u0 @ np.linalg.solve(info0, u0))
+    zero = np.zeros(p)
+    loglik_null, u0 = lik.loglike(zero), lik.score(zero)
+    score_stat = float(u0 @ np.linalg.solve(-lik.hessian(zero), u0))
     wald_stat = float(beta @ np.linalg.solve(var, beta))
-    step = np.abs(var @ gradients(beta)[0])
+    step = np.abs(var @ lik.score(beta))
     monotone = (step > cox_mod._R_EPS) & (step > cox_mod._R_TOLER_INF * np.abs(beta))
 
     se = np.sqrt(np.diag(var))
@@ -498,62 +494,6 @@ def cox_time_dependent_hsct(
         converged=converged,
         warnings=tuple(notes),
     )
-
-
-def _fit_counting_process_lifelines(x: np.ndarray, event: np.ndarray, start: np.ndarray, stop: np.ndarray):
-    """Fit ``(start, stop]`` data with lifelines ``CoxTimeVaryingFitter`` (Efron
-    ties, tolerance as the main Cox model). Returns beta, variance,
-    log-likelihood, converged, and ``gradients(b) -> (score, information,
-    loglik)`` from lifelines' own Efron routine for ``(start, stop]`` data
-    (statsmodels PHReg, used for the main model, counts a patient entering at
-    ``t`` as at risk at ``t``, unlike R)."""
-    cols = [f"x{j}" for j in range(x.shape[1])]
-    frame = pd.DataFrame(x, columns=cols)
-    frame["__start__"] = start
-    frame["__stop__"] = stop
-    frame["__event__"] = event
-    ctv = CoxTimeVaryingFitter(penalizer=0.0)
-    with _warnings.catch_warnings(record=True) as caught:
-        _warnings.simplefilter("always")
-        try:
-            ctv.fit(frame, event_col="__event__", start_col="__start__", stop_col="__stop__",
-                    fit_options=dict(cox_mod._FIT_OPTIONS))
-        except ConvergenceError as exc:
-            raise ValueError(
-                "the Cox model cannot be fitted: the covariates are collinear "
-                "or the information matrix is singular"
-            ) from exc
-    converged = not any(
-        issubclass(w.category, ConvergenceWarning) and "failed to converge" in str(w.message) for w in caught
-    )
-    beta = ctv.params_.reindex(cols).to_numpy(dtype=float)
-    # lifelines labels the rows of variance_matrix_ only; its columns are in the same order
-    var = ctv.variance_matrix_.loc[cols].to_numpy(dtype=float)
-
-    def gradients(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        hess, grad, ll = CoxTimeVaryingFitter._get_gradients(
-            x, event.astype(bool), start, stop, np.ones(len(stop)), b)
-        return np.asarray(grad, dtype=float), -np.asarray(hess, dtype=float), float(ll)
-
-    return beta, var, float(ctv.log_likelihood_), converged, gradients
-
-
-def _fit_counting_process_vectorised(x: np.ndarray, event: np.ndarray, start: np.ndarray, stop: np.ndarray):
-    """As :func:`_fit_counting_process_lifelines`, at registry scale (from
-    ``cox._BATCH_FROM_N`` intervals on): Newton-Raphson on the vectorised Efron
-    likelihood with risk sets ``start < t <= stop``
-    (:class:`analysis.compute.cox._EfronLikelihood` with ``entry``). lifelines
-    loops over the distinct event times in Python (~50 s at 100,000
-    patients); the estimates agree with it and with R to ~1e-8 relative
-    (tests/test_bench.py)."""
-    lik = cox_mod._EfronLikelihood(stop, event, x, entry=start)
-    fit = cox_mod._newton_raphson(lik)
-
-    def gradients(b: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-        ll, u, h = lik.evaluate(b)
-        return u, -h, float(ll)
-
-    return fit.beta, fit.var, fit.loglik, fit.converged, gradients
 
 
 # --------------------------------------------------------------------------- 3. Simon-Makuch

@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.compute import cox as cox_mod
 from analysis.compute import sensitivity as sens
 from analysis.derive import Definitions, Derived
 
@@ -198,15 +197,11 @@ def _r_term(term: str) -> str:
     return term.replace("[", "").replace("]", "")
 
 
-@pytest.mark.parametrize("registry_scale", [False, True], ids=["small_data_path", "registry_path"])
 @pytest.mark.parametrize("case", ["cohort", "handmade"])
-def test_cox_time_dependent_hsct_against_R_coxph(case, registry_scale, ref, data, monkeypatch):
+def test_cox_time_dependent_hsct_against_R_coxph(case, ref, data):
     """> coxph(Surv(tstart, tstop, death) ~ hsct + SALVGRP [+ AGEGR1 + BMBURDEN + PRIORSCT],
     >       data = split, ties = "efron")
-    with the references of analysis.yml (cohort) / SALVGRP = Targeted (handmade).
-    Both fitting paths: lifelines CoxTimeVaryingFitter (small data) and the
-    vectorised likelihood used from cox._BATCH_FROM_N intervals on."""
-    monkeypatch.setattr(cox_mod, "_BATCH_FROM_N", 0 if registry_scale else 10**9)
+    with the references of analysis.yml (cohort) / SALVGRP = Targeted (handmade)."""
     r = ref[case]["cox_td"]
     covs = CASES[case][0]
     reference = {k: v for k, v in MAIN_REFERENCE.items() if k in covs}

@@ -52,6 +52,11 @@ add("cox_p", vec(sm$coefficients[, "Pr(>|z|)"]))
 add("cox_lower", vec(sm$conf.int[, "lower .95"]))
 add("cox_upper", vec(sm$conf.int[, "upper .95"]))
 add("cox_loglik", vec(cox$loglik))
+for (v in c("SALVGRP", "AGEGR1", "BMBURDEN", "PRIORSCT")) {
+  uni <- summary(coxph(as.formula(paste("Surv(AVAL, EVENT) ~", v)), data = os, ties = "efron"))
+  add(paste0("uni_", v), vec(c(uni$coefficients[1, c("coef", "se(coef)", "Pr(>|z|)")],
+                               uni$conf.int[1, c("lower .95", "upper .95")])))
+}
 zph <- cox.zph(cox, transform = "km")
 add("zph_terms", paste0("[", paste(sprintf('"%s"', rownames(zph$table)), collapse = ", "), "]"))
 add("zph_chisq", vec(zph$table[, "chisq"]))
