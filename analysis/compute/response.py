@@ -661,8 +661,16 @@ def factor_comparisons(
 
 def _logistic_odds_ratio(x_ref: int, n_ref: int, x_lv: int, n_lv: int, *,
                          alpha: float) -> dict[str, Any]:
-    """Univariable logistic regression (GLM Binomial, logit) of response on level indicator."""
-    import statsmodels.api as sm  # local import keeps module import light
+    """Univariable logistic regression (GLM Binomial, logit) of response on level indicator.
+
+    Fitted on the four cells of the 2x2 table with frequency weights, which is
+    the same likelihood as one row per patient (R ``glm(y ~ level)`` on
+    individual data): the same estimate, SE and Wald p, in constant memory
+    (one row per patient took 5.5 GiB at 1,000,000 patients)."""
+    # statsmodels' modules, not statsmodels.api (which imports its time-series
+    # and graphics modules too: ~3 s)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     cells = [x_ref, n_ref - x_ref, x_lv, n_lv - x_lv]
     zeros = sum(c == 0 for c in cells)
@@ -672,11 +680,9 @@ def _logistic_odds_ratio(x_ref: int, n_ref: int, x_lv: int, n_lv: int, *,
     if zeros:
         perfect = (cells[0] == 0 and cells[3] == 0) or (cells[1] == 0 and cells[2] == 0)
         return {**empty, "or_reason": SEPARATION_COMPLETE if perfect else SEPARATION_QUASI}
-    # one row per patient, as R glm(y ~ level) on individual data
-    y = np.r_[np.ones(x_ref), np.zeros(n_ref - x_ref), np.ones(x_lv), np.zeros(n_lv - x_lv)]
-    indicator = np.r_[np.zeros(n_ref), np.ones(n_lv)]
-    design = np.column_stack([np.ones_like(indicator), indicator])
-    fit = sm.GLM(y, design, family=sm.families.Binomial()).fit(tol=1e-12)
+    y = np.array([1.0, 0.0, 1.0, 0.0])
+    design = np.array([[1.0, 0.0], [1.0, 0.0], [1.0, 1.0], [1.0, 1.0]])
+    fit = GLM(y, design, family=families.Binomial(), freq_weights=np.asarray(cells, dtype=float)).fit(tol=1e-12)
     beta, se, p = float(fit.params[1]), float(fit.bse[1]), float(fit.pvalues[1])
     z = float(stats.norm.ppf(1.0 - alpha / 2.0))
     return {
