@@ -182,6 +182,20 @@ def test_each_chunk_is_one_call_into_analysis(doc):
         assert isinstance(call.func.value, ast.Name) and call.func.value.id in CALL_MODULES, (c.label, c.source)
 
 
+def test_structured_abstract():
+    """Purpose, Methods, Results, Conclusion; numbers and direction-dependent
+    wording through {{< var >}} only (inline Python fails in front matter)."""
+    meta = yaml.safe_load(re.match(r"\A---\n(.*?)\n---\n", (PROJECT_ROOT / "report.qmd").read_text(
+        encoding="utf-8"), flags=re.S).group(1))
+    abstract = meta["abstract"]
+    heads = re.findall(r"^\*\*(\w+)\.\*\*", abstract, flags=re.M)
+    assert heads == ["Purpose", "Methods", "Results", "Conclusion"]
+    assert "{python}" not in abstract
+    conclusion = abstract.split("**Conclusion.**", 1)[1]
+    assert "{{< var text.conclusion >}}" in conclusion
+    assert meta.get("keywords")
+
+
 PROSE_NUMBER_ALLOWED = re.compile(
     r"CD\d+|95%|± 1\.96|2×2|χ²|S\d+|\bB-ALL\b|^#+ |[A-Za-z]+\d+")
 

@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..results import MEDIAN_METHODS, Results, estimable
 from . import style as st
+from .labels import covariate_name
 from .supplement import supplementary_names
 
 SECTIONS = ("cohort", "response", "survival", "transplant", "text")
@@ -126,13 +127,16 @@ def _median_texts(m) -> tuple[str, str, str]:
     return _bound(m.estimate, m.reached), _bound(m.lower, m.lower_reached), _bound(m.upper, m.upper_reached)
 
 
-def _median_phrase(m) -> str:
+def _median_phrase(m, *, brackets: bool = False) -> str:
+    """'8.6 months (95% CI, 4.1–13.1)'; with ``brackets`` the interval is in
+    square brackets, for a phrase that itself stands in parentheses."""
     est, lo, hi = _median_texts(m)
+    o, c = ("[", "]") if brackets else ("(", ")")
     if est == st.NOT_REACHED:
         if lo in (st.NOT_REACHED, st.NOT_ESTIMABLE):
             return "not reached"
-        return f"not reached (95% CI, {lo}{st.DASH}{hi})"
-    return f"{est} months (95% CI, {lo}{st.DASH}{hi})"
+        return f"not reached {o}95% CI, {lo}{st.DASH}{hi}{c}"
+    return f"{est} months {o}95% CI, {lo}{st.DASH}{hi}{c}"
 
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
@@ -262,7 +266,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
             add("survival", f"os_median_{slug}", None if m is None else m.estimate,
                 st.NOT_ESTIMABLE if m is None else _median_texts(m)[0])
             add("survival", f"os_median_{slug}_phrase", None if m is None else m.estimate,
-                "not estimable (no patients)" if m is None else _median_phrase(m))
+                "not estimable (no patients)" if m is None else _median_phrase(m, brackets=True))
     cox = r.cox.multivariable
     row = cox.table[cox.table["variable"] == "SALVGRP"] if estimable(cox) else pd.DataFrame()
     if len(row) and not bool(row.iloc[0].get("monotone", False)):
@@ -325,7 +329,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     raw_r = {e.key: e.raw for e in e_list() if e.section == "response"}
     n_cns, x_cns = raw_r["n_cns"], raw_r["n_cr_cns"]
     ph("cr_cns_sentence", (f"All {n_cns} patients with a CNS relapse achieved CR/CRi" if n_cns and x_cns == n_cns
-                           else f"{x_cns} of {n_cns} patients with a CNS relapse achieved CR/CRi"))
+                           else f"Of the {n_cns} patients with a CNS relapse, {x_cns} achieved CR/CRi"))
 
     def direction(first, second) -> str:
         """'shorter'/'longer'/'similar' OS of ``first`` than ``second`` by median (not reached = longest)."""
@@ -340,12 +344,81 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     em = r.os_by_emd.medians[method] if estimable(r.os_by_emd) else {}
     ph("os_group_direction", direction(g.get("Chemotherapy"), g.get("Targeted")))
     ph("os_emd_direction", direction(em.get("Non-CNS EMD"), em.get("CNS")))
-    if len(row) and estimable(cox) and not bool(row.get("monotone", False)):
-        verb = "remained associated with" if row["p"] < alpha else "was not significantly associated with"
-        dirn = "shorter" if row["hr"] > 1 else "longer"
-        ph("cox_group_sentence", f"chemotherapy {verb} {dirn} OS than targeted therapy")
+    cox_ok = bool(len(row)) and estimable(cox) and not bool(row.get("monotone", False))
+    if cox_ok and row["p"] < alpha:
+        ph("cox_group_sentence", f"chemotherapy was associated with {'shorter' if row['hr'] > 1 else 'longer'} "
+                                 f"OS than targeted therapy")
+    elif cox_ok:
+        ph("cox_group_sentence", "the association of chemotherapy (vs targeted therapy) with OS was not "
+                                 "statistically significant")
     else:
         ph("cox_group_sentence", "the association of chemotherapy with OS could not be estimated")
+
+    # comparisons as whole phrases ("similar ... than" cannot happen) ----------------
+    def os_comparison(first, second, first_text: str, second_text: str) -> str:
+        d = direction(first, second)
+        if d in ("shorter", "longer"):
+            return f"{d} after {first_text} than after {second_text}"
+        if d == "similar":
+            return f"similar after {first_text} and after {second_text}"
+        return f"not comparable between {first_text} and {second_text}"
+
+    ph("os_group_comparison", os_comparison(g.get("Chemotherapy"), g.get("Targeted"), "chemotherapy",
+                                            "targeted therapy"))
+    ph("os_emd_comparison", os_comparison(em.get("Non-CNS EMD"), em.get("CNS"), "non-CNS",
+                                          "CNS extramedullary relapse"))
+
+    def rate(stem: str) -> float | None:
+        x, n = raw_r[f"n_cr_{stem}"], raw_r[f"n_{stem}"]
+        return x / n if n else None
+
+    def cr_finding(comp, a: float | None, b: float | None, *, more: str, less: str, same: str, untested: str) -> str:
+        if not estimable(comp) or a is None or b is None:
+            return untested
+        if comp.p < alpha and a != b:
+            return more if a > b else less
+        return same
+
+    cr_group = cr_finding(
+        resp.group_comparison, rate("targeted"), rate("chemotherapy"),
+        more="targeted salvage achieved CR/CRi more often than chemotherapy alone",
+        less="targeted salvage achieved CR/CRi less often than chemotherapy alone",
+        same="CR/CRi rates after targeted salvage and after chemotherapy alone did not differ significantly",
+        untested="CR/CRi rates after targeted salvage and after chemotherapy alone could not be compared")
+    ph("cr_group_finding", cr_group)
+    cr_emd = cr_finding(
+        resp.emd_comparison, rate("cns"), rate("non_cns_emd"),
+        more="CNS relapses responded to salvage more often than non-CNS extramedullary relapses",
+        less="CNS relapses responded to salvage less often than non-CNS extramedullary relapses",
+        same="response did not differ significantly between CNS and non-CNS extramedullary relapses",
+        untested="response could not be compared between CNS and non-CNS extramedullary relapses")
+    f_p = {k: float(p) for k, p in zip(resp.factors["factor"], resp.factors["p"]) if not pd.isna(p)}
+    site_matters = (estimable(resp.emd_comparison) and resp.emd_comparison.p < alpha
+                    and f_p.get("any_emd", 0.0) >= alpha)
+    ph("cr_emd_sentence", cr_emd[:1].upper() + cr_emd[1:]
+       + (", whereas extramedullary relapse as such was not associated with response, which suggests that the "
+          "site of extramedullary disease, rather than its presence, determines the response to salvage" if site_matters
+          else "") + ".")
+    ph("conclusion", f"After relapse following CD19 CAR-T therapy, {cr_group}, and {cr_emd}.")
+    adjusted_for = st.join_words([covariate_name(c) for c in r.cox.covariates if c != "SALVGRP"]) or "no other covariate"
+    lr = r.os_by_group.logrank if estimable(r.os_by_group) else None
+    unadjusted = lr is not None and estimable(lr) and lr.p < alpha
+    if cox_ok and row["p"] < alpha:
+        adjusted = (f"chemotherapy {'remained' if unadjusted else 'was'} associated with {'shorter' if row['hr'] > 1 else 'longer'} overall "
+                    f"survival after adjustment for {adjusted_for}")
+    elif cox_ok:
+        adjusted = (f"after adjustment for {adjusted_for}, the association of chemotherapy with overall survival "
+                    f"was not statistically significant")
+    else:
+        adjusted = "the association of salvage group with overall survival could not be estimated after adjustment"
+    ph("cox_adjusted_finding", adjusted)
+    min_epv = float(r.settings.get("cox", {}).get("min_events_per_variable", 10))
+    if estimable(cox):
+        epp = cox.events_per_parameter
+        ph("cox_epv_sentence", f"The model had {st.fmt_num(epp)} events per parameter"
+           + (f", fewer than {min_epv:g}, so its estimates may be unstable." if epp < min_epv else "."), epp)
+    else:
+        ph("cox_epv_sentence", "The multivariable model could not be fitted.", None)
     ph("median_ci_method_text", {
         "spss": "the median ± 1.96 standard errors, the standard error derived from Greenwood's variance "
                 "(as SPSS reports it)",

@@ -1,15 +1,19 @@
 """Generated prose: conventions and wording that must stay true on other data.
 
-Regression tests on the shipped synthetic cohort (values produced by our own code).
+Regression tests on the shipped synthetic cohort (values produced by our own
+code), and the same results re-read at a significance level of 0.001, at which
+none of the cohort's comparisons is significant: the wording must change with it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
 
 from analysis.present import labels, style, text
+from analysis.present.numbers import build_registry
 
 ADAM_CODES = re.compile(r"\b(SALVGRP|AGEGR1|BMBURDEN|PRIORSCT|CYTORISK|BCRABL1|CD19NEG|EMDFL)\b")
 
@@ -46,3 +50,41 @@ def test_lower_first_keeps_acronyms(given, expected):
                                             ("CNS", "CNS")], ids=["N", "Y", "relation", "word", "acronym"])
 def test_level_text(level, expected):
     assert labels.level_text(level) == expected
+
+
+def _comparison_keys(t) -> dict[str, str]:
+    return {k: getattr(t, k) for k in ("os_group_comparison", "os_emd_comparison", "cr_group_finding",
+                                       "cr_emd_sentence", "conclusion", "cox_group_sentence",
+                                       "cox_adjusted_finding")}
+
+
+def test_direction_wording_on_the_shipped_cohort(registry):
+    """Regression values: the shipped cohort's comparisons are significant at .05."""
+    t = _comparison_keys(registry.t)
+    assert t["cr_group_finding"] == "targeted salvage achieved CR/CRi more often than chemotherapy alone"
+    assert t["os_group_comparison"] == "shorter after chemotherapy than after targeted therapy"
+    assert t["cox_group_sentence"] == "chemotherapy was associated with shorter OS than targeted therapy"
+    assert t["conclusion"].startswith("After relapse following CD19 CAR-T therapy, targeted salvage")
+    assert t["conclusion"].endswith(".")
+    assert "site of extramedullary disease" in t["cr_emd_sentence"]
+
+
+def test_wording_follows_significance(results):
+    """At alpha = 0.001 no comparison of the cohort is significant: no sentence
+    may still claim a difference or an association."""
+    strict = dataclasses.replace(results, settings={**results.settings,
+                                                    "tests": {**results.settings.get("tests", {}), "alpha": 0.001}})
+    t = _comparison_keys(build_registry(strict).t)
+    assert "did not differ significantly" in t["cr_group_finding"]
+    assert "did not differ significantly" in t["cr_emd_sentence"]
+    assert "site of extramedullary disease" not in t["cr_emd_sentence"]
+    assert "not statistically significant" in t["cox_group_sentence"]
+    assert "not statistically significant" in t["cox_adjusted_finding"]
+    assert "more often" not in t["conclusion"] and "less often" not in t["conclusion"]
+
+
+def test_comparisons_read_grammatically(registry, results):
+    """'similar after A than after B' cannot be produced."""
+    for t in (registry.t, build_registry(results).t):
+        for phrase in (t.os_group_comparison, t.os_emd_comparison):
+            assert not re.search(r"\b(similar|not comparable)\b.*\bthan\b", phrase), phrase
