@@ -67,6 +67,7 @@ from matplotlib.transforms import blended_transform_factory
 from ..outputs import write_group
 from ..results import estimable
 from . import style
+from .supplement import SUPPLEMENTARY_FIGURES
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..compute.survival import MedianResult
@@ -166,9 +167,12 @@ STYLE: dict[str, Any] = {
 _FOOTER_SIZE = 7
 _PANEL_LETTER_SIZE = 9
 
-#: File stems written by :func:`export_all`, in figure order.
+#: File stems written by :func:`export_all`, in figure order: the manuscript's
+#: figures, then the supplement's, numbered as supplement.qmd numbers them
+#: (Figure S1 ... in :data:`analysis.present.supplement.SUPPLEMENTARY_FIGURES` order).
 FIGURE_STEMS = ("fig1_flow", "fig2_km_overall", "fig3_km_salvage_group", "fig4_km_relapse_site",
-                "fig5_forest", "figS1_zph")
+                "fig5_forest") + tuple(f"figS{i}_{name.replace('-', '_')}"
+                                       for i, name in enumerate(SUPPLEMENTARY_FIGURES, 1))
 
 # metadata removed from the saved files (None drops the key)
 _PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
@@ -927,14 +931,22 @@ def save_figure(fig: Figure, stem: str, out_dir: str | Path) -> list[Path]:
 
 
 def export_all(results: Results, out_dir: str | Path) -> list[Path]:
-    """Draw and save every figure (stems :data:`FIGURE_STEMS`); returns the paths."""
+    """Draw and save every figure of the manuscript and the supplement (stems
+    :data:`FIGURE_STEMS`); returns the paths."""
+    from . import sensitivity   # imports this module
+
+    supplementary = {
+        "zph": partial(zph_figure, results),
+        "simon-makuch": partial(sensitivity.simon_makuch_figure, results),
+        "cif": partial(sensitivity.cumulative_incidence_figure, results),
+    }
     makers = (
         partial(flow_figure, results),
         partial(km_overall_figure, results),
         partial(km_group_figure, results, "salvage_group"),
         partial(km_group_figure, results, "relapse_site"),
         partial(forest_figure, results),
-        partial(zph_figure, results),
+        *(supplementary[name] for name in SUPPLEMENTARY_FIGURES),
     )
     paths: list[Path] = []
     for stem, make in zip(FIGURE_STEMS, makers):
