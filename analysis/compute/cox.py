@@ -417,6 +417,27 @@ def _concordance(time: np.ndarray, score: np.ndarray, event: np.ndarray) -> floa
     return float((num_correct + num_tied / 2) / num_pairs)  # lifelines' _concordance_ratio
 
 
+def _distinct_rows(columns: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of the table whose columns are given, in lexicographic
+    order (first column first): the index of one row of each, and how many rows
+    are alike. Each column is coded by its distinct values and the codes are
+    combined into one integer per row (a 1-D sort; ``np.unique(axis=0)`` sorts
+    the rows as byte strings, ~10x slower). When the codes could overflow 63
+    bits (many continuous covariates) every row is kept, sorted by the columns."""
+    n = len(columns[0])
+    key = np.zeros(n, dtype=np.int64)
+    capacity = 1
+    for col in columns:
+        uniques, codes = np.unique(col, return_inverse=True)
+        capacity *= len(uniques)
+        if capacity >= 2**62:
+            order = np.lexsort(columns[::-1])
+            return order, np.ones(n, dtype=np.int64)
+        key = key * len(uniques) + codes.reshape(-1)
+    _, first, counts = np.unique(key, return_index=True, return_counts=True)
+    return first, counts
+
+
 class _EfronLikelihood:
     """Log partial likelihood, score and Hessian of a Cox model with Efron's (1977)
     handling of ties, vectorised over distinct times: the quantities of
@@ -443,27 +464,40 @@ class _EfronLikelihood:
 
     def __init__(self, time: np.ndarray, event: np.ndarray, x: np.ndarray,
                  entry: np.ndarray | None = None) -> None:
-        order = np.argsort(time, kind="stable")
-        self.t = np.asarray(time, dtype=float)[order]
-        self.e = np.asarray(event, dtype=float)[order]
-        self.x = np.asarray(x, dtype=float)[order]
+        # Rows alike in (time, event, [entry,] covariates) are one row with a
+        # frequency weight ``w``: every sum above is a sum of ``w`` times the
+        # row's term, so the likelihood is the same (a performance device: a
+        # model of a few categorical covariates on 100,000 patients has
+        # ~25,000 distinct rows, a univariable one ~6,000).
+        x = np.asarray(x, dtype=float)
+        columns = [np.asarray(time, dtype=float), np.asarray(event, dtype=float)]
+        if entry is not None:
+            columns.append(np.asarray(entry, dtype=float))
+        rows, counts = _distinct_rows(columns + list(x.T))  # sorted by time first
+        self.t, self.e = columns[0][rows], columns[1][rows]
+        self.x = x[rows]
+        self.w = counts.astype(float)
         self.starts = np.flatnonzero(np.r_[True, self.t[1:] != self.t[:-1]])  # blocks of equal time
-        deaths = np.add.reduceat(self.e, self.starts)
+        deaths = np.add.reduceat(self.e * self.w, self.starts)
         self.event_blocks = np.flatnonzero(deaths > 0)
-        self.m = deaths[self.event_blocks].astype(np.int64)  # deaths per event time
+        self.m = np.rint(deaths[self.event_blocks]).astype(np.int64)  # deaths per event time
+        # one row per death: its event time's block and its Efron fraction f
+        self.block = np.repeat(np.arange(len(self.m)), self.m)
+        first = np.repeat(np.cumsum(self.m) - self.m, self.m)
+        self.f = (np.arange(len(self.block)) - first) / self.m[self.block]
         self.entry_order = None
         if entry is not None:
-            entry = np.asarray(entry, dtype=float)[order]
+            entry = columns[2][rows]
             self.entry_order = np.argsort(entry, kind="stable")  # rows by entry time
             # rows that entered at or after each event time: entry_order[late[b]:]
             self.late = np.searchsorted(entry[self.entry_order], self.t[self.starts[self.event_blocks]],
                                         side="left")
 
     def _sums(self, beta: np.ndarray):
-        x, e, p = self.x, self.e, self.x.shape[1]
+        x, e, w, p = self.x, self.e, self.w, self.x.shape[1]
         eta = x @ np.asarray(beta, dtype=float)
         eta = eta - eta.max()  # a common factor cancels in every ratio (and in the loglik)
-        r = np.exp(eta)
+        r = w * np.exp(eta)
         rx = r[:, None] * x
         rxx = rx[:, :, None] * x[:, None, :]
 
@@ -483,12 +517,9 @@ class _EfronLikelihood:
         d0 = by_block(r * e)[self.event_blocks]
         d1 = by_block(rx * e[:, None])[self.event_blocks]
         d2 = by_block(rxx * e[:, None, None])[self.event_blocks]
-        xd = by_block(x * e[:, None])[self.event_blocks].sum(axis=0)
-        etad = float((eta * e).sum())
-        # one row per death: its event time's block and its Efron fraction f
-        block = np.repeat(np.arange(len(self.m)), self.m)
-        first = np.repeat(np.cumsum(self.m) - self.m, self.m)
-        f = (np.arange(len(block)) - first) / self.m[block]
+        xd = (x * (e * w)[:, None]).sum(axis=0)
+        etad = float((eta * e * w).sum())
+        block, f = self.block, self.f
         c = s0[block] - f * d0[block]
         mean = (s1[block] - f[:, None] * d1[block]) / c[:, None]
         return dict(p=p, block=block, f=f, c=c, mean=mean, s2=s2, d2=d2, xd=xd, etad=etad)
