@@ -83,6 +83,20 @@ def test_tables_fall_back_to_plain_markdown_outside_html(runs, doc, fmt):
         assert not re.search(r"</?(td|tr|table|span|div)\b", md), c.label
 
 
+@pytest.mark.parametrize("fmt, want", [("typst", "text/markdown"), ("html", "text/html")], ids=["typst", "html"])
+def test_tables_without_execute_info_as_quarto_before_1_8(variables, fmt, want):
+    """Quarto 1.6 and 1.7 do not set QUARTO_EXECUTE_INFO: what Quarto then puts
+    into the document is still the Markdown table for Typst (no HTML entities)
+    and the great_tables HTML for HTML."""
+    run = execute_qmd(PROJECT_ROOT / "report.qmd", target_format=fmt, variables=variables, execute_info=False)
+    tables = [c for c in run.chunks if c.executed and "tables." in c.chunk.source]
+    assert tables
+    for c in tables:
+        assert run.shown(c) == [want], c.label
+        if want == "text/markdown":
+            assert not ENTITY.search("".join("".join(m) for m in c.mime(want))), c.label
+
+
 @pytest.mark.parametrize("doc", DOCUMENTS)
 def test_tables_are_great_tables_html_in_html(runs, doc):
     run = runs(doc, "html")

@@ -1,10 +1,14 @@
 """Which output format Quarto is rendering, for objects that display differently per format.
 
-Quarto runs every chunk once per output format. During a run it sets the
-environment variable ``QUARTO_EXECUTE_INFO`` to the path of a JSON file that
-describes the format being rendered; ``info["format"]["identifier"]["base-format"]``
-names it ("html", "typst", "docx", ...). Outside Quarto (plain Jupyter, tests,
-scripts) the variable is absent and the format is taken to be "html".
+Quarto runs every chunk once per output format. Since Quarto 1.8 it sets the
+environment variable ``QUARTO_EXECUTE_INFO`` during a run to the path of a JSON
+file that describes the format being rendered
+(quarto.org/docs/advanced/quarto-execute-info.html);
+``info["format"]["identifier"]["base-format"]`` names it ("html", "typst",
+"docx", ...). Quarto 1.6 and 1.7 do not set it, and neither do plain Jupyter,
+tests and scripts: :func:`declared_format` is then None, and objects that
+display per format must offer every representation and let Quarto choose
+(see :class:`analysis.present.tables.DisplayTable`).
 """
 
 from __future__ import annotations
@@ -23,24 +27,30 @@ HTML_FORMATS = frozenset(
 )
 
 
-def output_format() -> str:
-    """The base format Quarto is rendering, lower-cased ("html", "typst", "docx", ...).
+def declared_format() -> str | None:
+    """The base format Quarto says it is rendering, lower-cased ("html", "typst", "docx", ...).
 
     Read from the JSON file named by ``QUARTO_EXECUTE_INFO``
-    (``format.identifier["base-format"]``). "html" when the variable is absent,
-    the file cannot be read or parsed, or the field is missing.
+    (``format.identifier["base-format"]``). None when the variable is absent
+    (Quarto before 1.8, or no Quarto at all), the file cannot be read or
+    parsed, or the field is missing.
     """
     path = os.environ.get(EXECUTE_INFO_ENV)
     if not path:
-        return DEFAULT_FORMAT
+        return None
     try:
         info = json.loads(Path(path).read_text(encoding="utf-8"))
         base = info["format"]["identifier"]["base-format"]
     except (OSError, ValueError, KeyError, TypeError):
-        return DEFAULT_FORMAT
+        return None
     if not isinstance(base, str) or not base.strip():
-        return DEFAULT_FORMAT
+        return None
     return base.strip().lower()
+
+
+def output_format() -> str:
+    """:func:`declared_format`, or "html" when Quarto does not say."""
+    return declared_format() or DEFAULT_FORMAT
 
 
 def is_html() -> bool:

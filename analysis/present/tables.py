@@ -9,7 +9,7 @@ Every table is made in two steps:
    formatted with :mod:`analysis.present.style`.
 2. ``table1(results)`` etc.: a :class:`DisplayTable` built on that same frame.
    In a Jupyter kernel (and so in a Quarto chunk) it displays, according to
-   :func:`analysis.present.quarto.output_format`, as
+   :func:`analysis.present.quarto.declared_format`, as
 
    * HTML (``"html"`` and other HTML formats): the great_tables table (fixed
      ``id``; column spanners, row groups, indented rows, lettered footnotes on
@@ -22,14 +22,18 @@ Every table is made in two steps:
      HTML tags: Quarto passes great_tables' HTML to Typst with the entities
      left literal (``&lt;``, ``&#x27;``), so the HTML is never used there.
 
+   When Quarto does not declare the format (``QUARTO_EXECUTE_INFO`` exists
+   from Quarto 1.8; 1.6 and 1.7 do not set it), the table offers both
+   ``text/html`` and ``text/markdown`` and Quarto chooses: for HTML targets
+   ``text/html`` comes first, for every other target ``text/markdown``
+   (``displayDataMimeType`` in quarto-cli ``src/core/jupyter/display-data.ts``).
+   So a Typst or Word render never falls back to the HTML whatever the version.
+
    Quarto documents the Markdown route for computed tables: a chunk with
    ``#| label: tbl-…`` and ``#| tbl-cap:`` whose result is a ``text/markdown``
    output (``IPython.display.Markdown(tabulate(...))`` in Quarto's "Tables ›
    Computations" and "Cross References" examples) becomes a captioned,
-   cross-referenceable table in every format. For formats other than HTML,
-   Quarto's Jupyter output chooses ``text/markdown`` before ``text/html``
-   (quarto-cli ``src/core/jupyter/display-data.ts``); the bundle here
-   carries only one of the two anyway. The label must start with ``tbl-``
+   cross-referenceable table in every format. The label must start with ``tbl-``
    and be given together with ``tbl-cap`` (quarto-cli issue 9369: a caption
    without a label does not show in Typst). Captions come from ``tbl-cap``,
    so the tables have no title of their own (``title=`` adds one).
@@ -62,7 +66,7 @@ from ..dictionary import Dictionary
 from ..results import (BASELINE_VARIABLES, MEDIAN_METHODS, CoxResults, NotEstimable, ResponseResults, Results,
                        SurvivalEndpoint, estimable, unrecorded_baseline_variables)
 from . import style as st
-from .quarto import HTML_FORMATS, output_format
+from .quarto import HTML_FORMATS, declared_format
 
 __all__ = [
     "DisplayTable",
@@ -314,7 +318,10 @@ class DisplayTable:
 
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         markdown = self.to_markdown()
-        if output_format() in HTML_FORMATS:
+        fmt = declared_format()
+        if fmt is None:                       # Quarto < 1.8 or plain Jupyter: Quarto picks by format
+            return {"text/html": self.to_html(), "text/markdown": markdown, "text/plain": markdown}
+        if fmt in HTML_FORMATS:
             return {"text/html": self.to_html(), "text/plain": markdown}
         return {"text/markdown": markdown, "text/plain": markdown}
 

@@ -141,10 +141,24 @@ def test_mimebundle_through_ipython_formatter(monkeypatch, tmp_path, displays):
     formatter = DisplayFormatter()
     monkeypatch.delenv(quarto.EXECUTE_INFO_ENV, raising=False)
     data, _ = formatter.format(displays["zph_table"])
+    assert set(data) == {"text/html", "text/markdown", "text/plain"}
+    monkeypatch.setenv(quarto.EXECUTE_INFO_ENV, str(_execute_info(tmp_path, "html")))
+    data, _ = formatter.format(displays["zph_table"])
     assert set(data) == {"text/html", "text/plain"}
     monkeypatch.setenv(quarto.EXECUTE_INFO_ENV, str(_execute_info(tmp_path, "typst")))
     data, _ = formatter.format(displays["zph_table"])
     assert set(data) == {"text/markdown", "text/plain"}
+
+
+def test_undeclared_format_offers_both_representations(monkeypatch, displays):
+    """Quarto 1.6 and 1.7 set no QUARTO_EXECUTE_INFO: the table offers HTML and
+    Markdown and Quarto's displayDataMimeType picks text/html for HTML targets
+    and text/markdown for Typst and Word (quarto-cli src/core/jupyter/display-data.ts)."""
+    monkeypatch.delenv(quarto.EXECUTE_INFO_ENV, raising=False)
+    assert quarto.declared_format() is None
+    bundle = displays["table2"]._repr_mimebundle_()
+    assert 'id="gt-table2"' in bundle["text/html"]
+    assert bundle["text/markdown"] == displays["table2"].to_markdown()
 
 
 # --------------------------------------------------------------------------- every table

@@ -578,6 +578,12 @@ class QmdRun:
     execute_info: Mapping[str, Any]
     working_dir: Path
 
+    def shown(self, chunk: ChunkResult) -> list[str | None]:
+        """For each display output of ``chunk``, the mime type Quarto puts into
+        the document for this run's target format (``displayDataMimeType``)."""
+        to_html = bool(TARGET_FORMATS[self.target_format]["to-html"])
+        return [_display_mime(d, to_html) for d in chunk.displays]
+
     def chunk(self, label: str) -> ChunkResult:
         """The result of the chunk labelled ``label`` (KeyError if none)."""
         for c in self.chunks:
@@ -1356,7 +1362,8 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                 variables: Mapping[str, Any] | None = None,
                 project_dir: str | os.PathLike[str] | None = None,
                 timeout: float = 600.0, startup_timeout: float = 60.0,
-                fail_on_warning: bool = True, strict: bool = True) -> QmdRun:
+                fail_on_warning: bool = True, strict: bool = True,
+                execute_info: bool = True) -> QmdRun:
     """Run a ``.qmd`` document in a real Jupyter kernel as ``quarto render``
     with the Jupyter engine would, and return what every chunk and inline
     expression produced.
@@ -1371,7 +1378,9 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
     chunk without ``warning: false`` wrote warnings or other stderr text.
     ``strict``: raise :class:`QmdFindingsError` if the static checks found
     anything (an inline expression in front matter is raised before the kernel
-    starts, as a render fails there too).
+    starts, as a render fails there too).  ``execute_info``: False runs the
+    kernel without ``QUARTO_EXECUTE_INFO``, as Quarto before 1.8 does (the
+    variable appeared in 1.8; docs "Execution Context Information").
 
     Raises :class:`QmdParseError`, :class:`QmdExecutionError` (naming the
     document, the chunk label and its file and line, with the traceback),
@@ -1414,8 +1423,10 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
         bin_dir = tmpdir / "quarto-bin"
         bin_dir.mkdir()
         env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+        env.pop("QUARTO_EXECUTE_INFO", None)
+        if execute_info:
+            env["QUARTO_EXECUTE_INFO"] = str(info_path)
         env.update({
-            "QUARTO_EXECUTE_INFO": str(info_path),
             "QUARTO_FIG_WIDTH": str(execute["fig-width"]),
             "QUARTO_FIG_HEIGHT": str(execute["fig-height"]),
             "QUARTO_FIG_DPI": str(fig_dpi * 2 if fig_format == "retina" else fig_dpi),
