@@ -9,7 +9,8 @@ and patient through ``LoadedCohort.origin`` and reworded as plain
 
 Rules, per value (column checks): the value can be read as its type (a date
 that exists in the calendar, a number); a category holds one of its codes; a
-number lies in its range; a required variable is present.
+number lies in its range; a required variable is present; a date is not in the
+future.
 
 Rules across a row (dataframe-level "wide" checks, one boolean per row):
 
@@ -32,6 +33,7 @@ Across all sites: the pseudonym (patient_id) is unique.
 
 from __future__ import annotations
 
+import datetime as dt
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -142,7 +144,7 @@ class ValidationReport:
             f"concerning {_count(len(patients), 'patient')} of {self.n_patients} loaded"
         )
         if whole_files:
-            summary += f"; {_count(whole_files, 'problem')} concern a whole file or column"
+            summary += f"; {_count(whole_files, 'problem')} {'concerns' if whole_files == 1 else 'concern'} a whole file or column"
         lines.append(summary + ".")
         if n_err:
             lines.append(
@@ -381,6 +383,17 @@ def _in_range(var: Variable, decimal: str) -> Callable[[Any], bool]:
     return check
 
 
+def _not_future(date_format: str, today: dt.date) -> Callable[[Any], bool]:
+    def check(value: Any) -> bool:
+        try:
+            day = parse_value(value, "date", date_format=date_format)
+        except ValueError:
+            return True  # the type check reports it
+        return day is None or day.date() <= today
+
+    return check
+
+
 def _date_columns(dictionary: Dictionary) -> tuple[str, ...]:
     return tuple(v.name for v in dictionary.variables if v.type == "date")
 
@@ -392,12 +405,15 @@ def build_schema(
     decimal: str = ".",
     clinical_order: tuple[str, ...] = CLINICAL_ORDER,
     end_of_follow_up: tuple[str, ...] = END_OF_FOLLOW_UP,
+    today: dt.date | None = None,
 ) -> pa.DataFrameSchema:
     """The pandera schema for raw rows written with ``date_format`` and ``decimal``.
 
     Built from the dictionary: one Column per variable (no dtype: raw values
     are checked as written) with per-value checks ``type``, ``code``,
-    ``range``, ``required``; dataframe-level checks, each returning one
+    ``range``, ``required``, ``future_date`` (no date after ``today``,
+    default the date of the run: a date not yet reached is a typing error,
+    usually of the year); dataframe-level checks, each returning one
     boolean per row: ``required_if`` and ``not_applicable`` for each
     conditional requirement, ``date_order`` (each date of ``clinical_order``
     on or after the nearest earlier one given), ``end_of_follow_up`` (no date
@@ -426,6 +442,9 @@ def build_schema(
         # pass less over the column per rule).
         if var.type in ("number", "integer", "date"):
             checks.append(_element_check(_parses(var.type, date_format, decimal), name=_name("type", var.name), frame=frame))
+        if var.type == "date":
+            checks.append(_element_check(_not_future(date_format, today or dt.date.today()),
+                                         name=_name("future_date", var.name), frame=frame))
         if var.type == "category" and var.codes:
             checks.append(_element_check(_valid_code(var), name=_name("code", var.name), frame=frame))
         if var.range is not None and var.type in ("number", "integer"):
@@ -578,6 +597,11 @@ def _problem(
         return Problem(
             **where, column=column, value=value, rule=rule,
             message=f"{value} is outside the allowed range for {column}, {low:g} to {high:g}{unit}.",
+        )
+    if rule == "future_date":
+        return Problem(
+            **where, column=column, value=value, rule=rule,
+            message=f"{value} is in the future (after today, {dt.date.today().isoformat()}); check the year.",
         )
     if rule == "required":
         var = dictionary[column]

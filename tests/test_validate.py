@@ -58,6 +58,8 @@ RULE_CASES = [
      ["150 is outside the allowed range", "0 to 100 years"]),
     ("range-below", "T-001", {"marrow_blasts_pct": "-1"}, "range", "marrow_blasts_pct",
      ["-1 is outside the allowed range"]),
+    ("future-date", "T-006", {"last_contact_date": "2099-06-30"}, "future_date", "last_contact_date",
+     ["2099-06-30 is in the future", "check the year"]),
     ("required-missing", "T-006", {"bcr_abl1": ""}, "required", "bcr_abl1",
      ["bcr_abl1 (BCR::ABL1) is missing"]),
     ("required-only-spaces", "T-006", {"last_contact_date": "   "}, "required", "last_contact_date",
@@ -199,7 +201,7 @@ def test_loading_problems_come_first_and_warnings_do_not_fail(tmp_path, dic):
     assert [p.rule for p in report.problems] == ["unknown_column", "code"]
     assert not report.ok
     assert report.format().splitlines()[-2] == (
-        "2 problems (1 error, 1 warning) concerning 1 patient of 6 loaded; 1 problem concern a whole file or column."
+        "2 problems (1 error, 1 warning) concerning 1 patient of 6 loaded; 1 problem concerns a whole file or column."
     )
 
 
