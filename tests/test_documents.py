@@ -146,6 +146,35 @@ def test_quarto_config_numbers_supplementary_floats_with_an_s():
     assert "_generated/banner.typ" in header
 
 
+def test_citations_are_formatted_alike_in_every_format():
+    """Typst formats citations itself unless citeproc is on (quarto.org
+    "Citations"); both documents end with the reference list."""
+    cfg = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    assert cfg["format"]["typst"].get("citeproc") is True
+    assert cfg["bibliography"] == "references.bib"
+    for doc in DOCUMENTS:
+        parsed = parse_qmd(PROJECT_ROOT / doc, variables=None)
+        text = "\n".join(c.text for c in parsed.cells if not hasattr(c, "source"))
+        assert re.search(r"^::: \{#refs\}\s*\n:::", text, flags=re.M), doc
+
+
+def test_every_citation_is_in_the_bibliography(runs):
+    """Citations in the prose and in generated Markdown (methods paragraph,
+    guardrail) name entries of references.bib (Pandoc would print '?key')."""
+    keys = set(re.findall(r"^@\w+\{([^,\s]+),", (PROJECT_ROOT / "references.bib").read_text(encoding="utf-8"),
+                          flags=re.M))
+    cited: set[str] = set()
+    for doc in DOCUMENTS:
+        run = runs(doc, "typst")
+        shown = [run.markdown] + ["".join("".join(m) for m in c.mime("text/markdown")) for c in run.chunks]
+        for text in shown:
+            text = re.sub(r"```.*?```", "", text, flags=re.S)
+            cited |= {k for k in re.findall(r"(?<![\w\\])@([A-Za-z][\w:-]*)", text)
+                      if not k.startswith(("fig-", "tbl-", "sec-", "supptbl-", "suppfig-"))}
+    assert cited, "no citation found"
+    assert cited <= keys, sorted(cited - keys)
+
+
 def test_every_figure_has_caption_and_alt_text():
     """Report figures: a fig- label, fig-cap and fig-alt. Supplementary figures
     (inside a ::: {#suppfig-…} div, whose last paragraph is the caption): fig-alt
