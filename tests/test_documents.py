@@ -146,6 +146,34 @@ def test_quarto_config_numbers_supplementary_floats_with_an_s():
     assert "_generated/banner.typ" in header
 
 
+def test_typst_header_compiles_s_numbers_and_breaks_long_tables(tmp_path):
+    """Compile the Typst header of _quarto.yml with figures shaped as Quarto
+    emits them for Typst (kind "quarto-float-<key>", supplement "Table S",
+    numbering "1"; quarto-cli issue 9416), where the Typst compiler is
+    installed (PyPI package typst; checked with Typst 0.15)."""
+    typst = pytest.importorskip("typst")
+    pypdf = pytest.importorskip("pypdf")
+    cfg = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    header = "\n".join(h["text"] for h in cfg["format"]["typst"]["include-in-header"] if isinstance(h, dict))
+    rows = ", ".join(f"[r{i}], [v{i}]" for i in range(120))
+    source = header + f"""
+#figure([#block[#table(columns: 2, {rows})]], caption: figure.caption(position: top, [Dictionary.]),
+  kind: "quarto-float-supptbl", supplement: "Table S", numbering: "1") <supptbl-a>
+#figure([#rect[x]], caption: figure.caption(position: bottom, [Residuals.]),
+  kind: "quarto-float-suppfig", supplement: "Figure S", numbering: "1") <suppfig-a>
+#figure([#table(columns: 1, [a])], caption: figure.caption(position: top, [Main.]),
+  kind: "quarto-float-tbl", supplement: "Table", numbering: "1") <tbl-a>
+See @supptbl-a, @suppfig-a and @tbl-a.
+"""
+    (tmp_path / "t.typ").write_text(source, encoding="utf-8")
+    typst.compile(str(tmp_path / "t.typ"), output=str(tmp_path / "t.pdf"))
+    pages = [p.extract_text() for p in pypdf.PdfReader(str(tmp_path / "t.pdf")).pages]
+    text = "\n".join(pages)
+    assert "Table S1:" in text and "Figure S1:" in text and "Table S 1" not in text
+    assert "See Table S1, Figure S1 and Table\u00a01." in text
+    assert len(pages) > 1 and "r0" in pages[0] and "r119" in pages[-1]     # the long table broke
+
+
 def test_citations_are_formatted_alike_in_every_format():
     """Typst formats citations itself unless citeproc is on (quarto.org
     "Citations"); both documents end with the reference list."""
