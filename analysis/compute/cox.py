@@ -44,9 +44,9 @@ Grambsch PM, Therneau TM (1994). Proportional hazards tests and diagnostics
 based on weighted residuals. Biometrika 81:515-526.
 Harrell FE, Lee KL, Mark DB (1996). Multivariable prognostic models.
 Stat Med 15:361-387.
-Peduzzi P, Concato J, Kemper E, Holford TR, Feinstein AR (1996). A simulation
-study of the number of events per variable in logistic regression analysis.
-J Clin Epidemiol 49:1373-1379.
+Peduzzi P, Concato J, Feinstein AR, Holford TR (1995). Importance of events
+per independent variable in proportional hazards regression analysis. II.
+Accuracy and precision of regression estimates. J Clin Epidemiol 48:1503-1510.
 Therneau TM, Grambsch PM (2000). Modeling Survival Data: Extending the Cox
 Model. Springer (sections 3.4 and 6.2).
 """
@@ -694,7 +694,7 @@ def _cox(
         notes.append(
             f"{n_events} events for {p} model parameters: fewer than "
             f"{min_events_per_parameter:g} events per parameter, so estimates may be "
-            "unstable and over-fitted (Peduzzi et al. 1996)"
+            "unstable and over-fitted (Peduzzi et al. 1995)"
         )
     if not fit.converged:
         notes.append(
@@ -767,7 +767,7 @@ def cox_model(
         1 - confidence level of the hazard-ratio intervals.
     min_events_per_parameter:
         Below this many events per parameter a warning is issued (10, after
-        Peduzzi et al. 1996).
+        Peduzzi et al. 1995).
 
     Returns
     -------
