@@ -5,6 +5,7 @@ pipeline writes: ledger, ADaM exports, figures (text and metadata), tables.
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import socket
 import subprocess
@@ -46,10 +47,15 @@ def machine_identity() -> set[str]:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory):
+    """What a render exports: Quarto's post-render step (tools/post_render.py, i.e.
+    ``python -m analysis export``) into the folder Quarto rendered to
+    (QUARTO_PROJECT_OUTPUT_DIR, as ``quarto render --output-dir`` sets it)."""
     out = tmp_path_factory.mktemp("export")
-    proc = subprocess.run([sys.executable, "-m", "analysis", "export", "--out", str(out)], cwd=PROJECT_ROOT,
+    env = dict(os.environ, QUARTO_PROJECT_OUTPUT_DIR=str(out))
+    proc = subprocess.run([sys.executable, "tools/post_render.py"], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
+    assert (out / "numbers.json").is_file() and (out / "adam" / "adsl.csv").is_file()
     return out
 
 
