@@ -101,7 +101,7 @@ STAGE_LABELS = {
     "documents": "documents (report + supplement)",
 }
 _EPOCH = np.datetime64("1970-01-01", "D")
-_BASE_DAY = int((np.datetime64("2014-01-01", "D") - _EPOCH).astype(int))
+_BASE_DAY = int((np.datetime64("2010-01-01", "D") - _EPOCH).astype(int))  # every date before 2024
 _DAYS_PER_MONTH = 30.4375
 
 
