@@ -113,8 +113,8 @@ _TABLE1 = (
 )
 _FLOW = (
     "n_relapsed_after_cart", "n_no_salvage", "n_salvage", "n_cr", "n_hsct_after_salvage",
-    "n_car_t_reinfusion", "n_cr_car_t_reinfusion_x", "n_monoclonal_antibody", "n_cr_monoclonal_antibody_x",
-    "n_chemo_tki", "n_cr_chemo_tki_x", "n_chemotherapy_class", "n_cr_chemotherapy_class_x",
+    "n_car_t_reinfusion", "n_cr_car_t_reinfusion", "n_monoclonal_antibody", "n_cr_monoclonal_antibody",
+    "n_chemo_tki", "n_cr_chemo_tki", "n_chemotherapy_class", "n_cr_chemotherapy_class",
 )
 _RESPONSE_COUNTS = (
     "n_targeted", "n_cr_targeted", "n_chemotherapy", "n_cr_chemotherapy",
@@ -140,10 +140,10 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
     "tables.table1": _TABLE1,
     "tables.table2": (
         "n_salvage", "n_cr", "pct_cr", "pct_cr_ci_lower", "pct_cr_ci_upper", "cr_overall",
-        "n_car_t_reinfusion", "n_cr_car_t_reinfusion_x", "pct_cr_car_t_reinfusion",
-        "n_monoclonal_antibody", "n_cr_monoclonal_antibody_x", "pct_cr_monoclonal_antibody",
-        "n_chemo_tki", "n_cr_chemo_tki_x", "pct_cr_chemo_tki",
-        "n_chemotherapy_class", "n_cr_chemotherapy_class_x", "pct_cr_chemotherapy_class",
+        "n_car_t_reinfusion", "n_cr_car_t_reinfusion", "pct_cr_car_t_reinfusion",
+        "n_monoclonal_antibody", "n_cr_monoclonal_antibody", "pct_cr_monoclonal_antibody",
+        "n_chemo_tki", "n_cr_chemo_tki", "pct_cr_chemo_tki",
+        "n_chemotherapy_class", "n_cr_chemotherapy_class", "pct_cr_chemotherapy_class",
         *_RESPONSE_COUNTS, "pct_cr_targeted", "pct_cr_chemotherapy", "pct_cr_cns", "pct_cr_non_cns_emd",
         "p_cr_targeted_vs_chemotherapy", "test_cr_targeted_vs_chemotherapy", "p_cr_group",
         "p_cr_cns_vs_non_cns_emd", "test_cr_cns_vs_non_cns_emd", "p_cr_emd",

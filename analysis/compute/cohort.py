@@ -1,10 +1,12 @@
-"""Counts that describe the cohort (patient characteristics of the analysis set).
+"""Counts that describe the cohort (patient characteristics of the analysis set),
+and the study period (STROBE item 5).
 
-Integers only; the manuscript's cohort paragraph and the registry read them.
+Integers and dates; the manuscript's cohort paragraph and the registry read them.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import pandas as pd
@@ -36,10 +38,18 @@ class CohortSummary:
     n_emd_preexisting: int
     n_relapse_site_unknown: int
     n_sites: int
+    relapse_first: dt.date | None   # earliest relapse after CAR-T, all relapsed patients
+    relapse_last: dt.date | None    # latest relapse after CAR-T
+    last_follow_up: dt.date | None  # latest date of death or last contact: the end of follow-up
+
+
+def _day(value) -> dt.date | None:
+    return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
 def cohort_summary(adsl: pd.DataFrame) -> CohortSummary:
-    """Characteristics of the salvage set (SALVFL = Y), the analysis set."""
+    """Characteristics of the salvage set (SALVFL = Y), the analysis set; the
+    counts of the flow and the study period over all relapsed patients."""
     s = adsl[adsl["SALVFL"] == "Y"]
 
     def count(col: str, *values: str) -> int:
@@ -70,4 +80,7 @@ def cohort_summary(adsl: pd.DataFrame) -> CohortSummary:
         n_emd_preexisting=count("EMDPREFL", "Y"),
         n_relapse_site_unknown=count("RELSITE", "Not documented"),
         n_sites=int(adsl["SITEID"].nunique()),
+        relapse_first=_day(adsl["RELDT"].min()),
+        relapse_last=_day(adsl["RELDT"].max()),
+        last_follow_up=_day(pd.concat([adsl["LSTALVDT"], adsl["DTHDT"]]).max()),
     )

@@ -181,6 +181,10 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     add("cohort", "age_min_years", s.age_min, st.fmt_num(s.age_min, 0), "youngest age at relapse")
     add("cohort", "age_max_years", s.age_max, st.fmt_num(s.age_max, 0), "oldest age at relapse")
     add("cohort", "age_median_years", s.age_median, st.fmt_num(s.age_median, 0), "median age at relapse")
+    for key, day, label in (("relapse_first_date", s.relapse_first, "earliest relapse after CAR-T"),
+                            ("relapse_last_date", s.relapse_last, "latest relapse after CAR-T"),
+                            ("last_follow_up_date", s.last_follow_up, "end of follow-up (latest death or contact)")):
+        add("cohort", key, None if day is None else day.isoformat(), st.fmt_month(day), label)
 
     # response ----------------------------------------------------------------
     resp = r.response
@@ -206,7 +210,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
                  n_key="n_{stem}", x_key="n_cr_{stem}")
     rate_entries(resp.by_class, [("CAR-T reinfusion", "car_t_reinfusion"), ("Monoclonal antibody", "monoclonal_antibody"),
                                  ("Chemotherapy with TKI", "chemo_tki"), ("Chemotherapy", "chemotherapy_class")],
-                 n_key="n_{stem}", x_key="n_cr_{stem}_x")
+                 n_key="n_{stem}", x_key="n_cr_{stem}")
     rate_entries(resp.by_emd, [("CNS", "cns"), ("Non-CNS EMD", "non_cns_emd")], n_key="n_{stem}", x_key="n_cr_{stem}")
     for key, comp in (("targeted_vs_chemotherapy", resp.group_comparison),
                       ("cns_vs_non_cns_emd", resp.emd_comparison)):

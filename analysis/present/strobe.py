@@ -112,7 +112,8 @@ CHECKLIST: tuple[StrobeItem, ...] = (
     StrobeItem("5", "Methods", "Setting",
                "Describe the setting, locations and relevant dates, including periods of recruitment, exposure, "
                "follow-up and data collection",
-               ("sec-design",), "partly", "The periods of recruitment and follow-up are not given."),
+               ("sec-design",), "partly",
+               "Relapse period and end of follow-up are given; the period of data collection is not."),
     StrobeItem("6a", "Methods", "Participants",
                "Give the eligibility criteria, the sources and methods of selection of participants, and the "
                "methods of follow-up", ("sec-design", "sec-endpoints", "fig-flow")),

@@ -10,6 +10,7 @@ dash between CI bounds.
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 
@@ -126,6 +127,15 @@ def fmt_ratio(x: float | None, digits: int = 2) -> str:
 
 def fmt_int(n: int | None) -> str:
     return NOT_ESTIMABLE if n is None else f"{int(n)}"
+
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+           "October", "November", "December")
+
+
+def fmt_month(day: datetime.date | None) -> str:
+    """A date as the month and year a methods section gives: 'March 2017'."""
+    return NOT_ESTIMABLE if day is None else f"{_MONTHS[day.month - 1]} {day.year}"
 
 
 # --------------------------------------------------------------------------- names and symbols

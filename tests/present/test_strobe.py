@@ -244,7 +244,8 @@ def test_strobe_frame_where_column():
     assert frame.loc["12e", "where"] == "Methods \u203a Statistical analysis; Supplement \u203a Sensitivity analyses"
     names = supplementary_names()
     assert f"Supplementary {names['tbl_s_flow']}" in frame.loc["13a", "where"]
-    assert "(The periods of recruitment and follow-up are not given.)" in frame.loc["5", "where"]
+    note = "(Relapse period and end of follow-up are given; the period of data collection is not.)"
+    assert note in frame.loc["5", "where"]
 
 
 def test_strobe_table_renders_html_and_markdown(results, monkeypatch, tmp_path):
