@@ -678,10 +678,8 @@ def _cox(
         }
     )
 
-    zero = np.zeros(p)
-    loglik_null = float(model.loglike(zero))
-    u0 = model.score(zero)
-    score_stat = float(u0 @ np.linalg.solve(-model.hessian(zero), u0))
+    loglik_null, u0, h0 = model.evaluate(np.zeros(p))
+    score_stat = float(u0 @ np.linalg.solve(-h0, u0))
     wald_stat = float(fit.beta @ np.linalg.solve(fit.var, fit.beta))
     lr_stat = 2.0 * (fit.loglik - loglik_null)
 

@@ -430,9 +430,8 @@ def cox_time_dependent_hsct(
     fit = cox_mod._newton_raphson(lik)
     beta, var, loglik, converged = fit.beta, fit.var, fit.loglik, fit.converged
     p = x.shape[1]
-    zero = np.zeros(p)
-    loglik_null, u0 = lik.loglike(zero), lik.score(zero)
-    score_stat = float(u0 @ np.linalg.solve(-lik.hessian(zero), u0))
+    loglik_null, u0, h0 = lik.evaluate(np.zeros(p))
+    score_stat = float(u0 @ np.linalg.solve(-h0, u0))
     wald_stat = float(beta @ np.linalg.solve(var, beta))
     step = np.abs(var @ lik.score(beta))
     monotone = (step > cox_mod._R_EPS) & (step > cox_mod._R_TOLER_INF * np.abs(beta))
