@@ -78,8 +78,6 @@ _R_TOLER_INF = np.sqrt(_R_EPS)
 
 _TRANSFORMS = ("km", "rank", "identity", "log")
 
-
-
 # --------------------------------------------------------------------------
 # result containers
 # --------------------------------------------------------------------------
@@ -369,6 +367,7 @@ class _Fit:
     var: np.ndarray
     loglik: float
     converged: bool
+    score: np.ndarray  # U(beta) at the estimate (for R's "may be infinite" check)
 
 
 # Largest (distinct death times) x (distinct predictor values) table counted
@@ -598,7 +597,7 @@ def _newton_raphson(lik: _EfronLikelihood) -> _Fit:
             "the Cox model cannot be fitted: the covariates are collinear "
             "or the information matrix is singular"
         ) from exc
-    return _Fit(beta=beta, var=var, loglik=float(ll), converged=converged)
+    return _Fit(beta=beta, var=var, loglik=float(ll), converged=converged, score=u)
 
 
 def _chi2_test(statistic: float, df: int) -> GlobalTest:
@@ -654,7 +653,7 @@ def _cox(
 
     # R coxph.fit: a coefficient "may be infinite" when the Newton step still
     # pending at convergence, |V U(b)|, exceeds eps and toler.inf * |b|.
-    step = np.abs(fit.var @ model.score(fit.beta))
+    step = np.abs(fit.var @ fit.score)
     monotone = (step > _R_EPS) & (step > _R_TOLER_INF * np.abs(fit.beta))
 
     with np.errstate(over="ignore"):  # exp overflows to inf for an infinite coefficient

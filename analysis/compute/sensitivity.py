@@ -433,7 +433,7 @@ def cox_time_dependent_hsct(
     loglik_null, u0, h0 = lik.evaluate(np.zeros(p))
     score_stat = float(u0 @ np.linalg.solve(-h0, u0))
     wald_stat = float(beta @ np.linalg.solve(var, beta))
-    step = np.abs(var @ lik.score(beta))
+    step = np.abs(var @ fit.score)
     monotone = (step > cox_mod._R_EPS) & (step > cox_mod._R_TOLER_INF * np.abs(beta))
 
     se = np.sqrt(np.diag(var))
