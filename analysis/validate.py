@@ -405,15 +405,14 @@ def build_schema(
     decimal: str = ".",
     clinical_order: tuple[str, ...] = CLINICAL_ORDER,
     end_of_follow_up: tuple[str, ...] = END_OF_FOLLOW_UP,
-    today: dt.date | None = None,
 ) -> pa.DataFrameSchema:
     """The pandera schema for raw rows written with ``date_format`` and ``decimal``.
 
     Built from the dictionary: one Column per variable (no dtype: raw values
     are checked as written) with per-value checks ``type``, ``code``,
-    ``range``, ``required``, ``future_date`` (no date after ``today``,
-    default the date of the run: a date not yet reached is a typing error,
-    usually of the year); dataframe-level checks, each returning one
+    ``range``, ``required``, ``future_date`` (no date after the day of the
+    run: a date not yet reached is a typing error, usually of the year);
+    dataframe-level checks, each returning one
     boolean per row: ``required_if`` and ``not_applicable`` for each
     conditional requirement, ``date_order`` (each date of ``clinical_order``
     on or after the nearest earlier one given), ``end_of_follow_up`` (no date
@@ -443,7 +442,7 @@ def build_schema(
         if var.type in ("number", "integer", "date"):
             checks.append(_element_check(_parses(var.type, date_format, decimal), name=_name("type", var.name), frame=frame))
         if var.type == "date":
-            checks.append(_element_check(_not_future(date_format, today or dt.date.today()),
+            checks.append(_element_check(_not_future(date_format, dt.date.today()),
                                          name=_name("future_date", var.name), frame=frame))
         if var.type == "category" and var.codes:
             checks.append(_element_check(_valid_code(var), name=_name("code", var.name), frame=frame))
