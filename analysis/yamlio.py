@@ -1,0 +1,81 @@
+"""Reading the YAML files a user writes (configuration, sources list, mapping
+files), with messages that name the file and the line.
+
+PyYAML does the parsing; this module only turns its failures (and a file that
+is not UTF-8) into one-line messages a user can act on, and finds the line of
+a key so later checks can point at it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+
+class UserFileError(Exception):
+    """A file the user wrote cannot be read as written. The message names the
+    file and, where known, the line; it is meant to be printed as it is."""
+
+
+def read_text(path: Path, *, what: str) -> str:
+    """The file's text, decoded as UTF-8 (with or without a byte-order mark)."""
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UserFileError(f"{path}: the {what} does not exist") from None
+    except IsADirectoryError:
+        raise UserFileError(f"{path}: the {what} is a folder, not a file") from None
+    except OSError as exc:
+        raise UserFileError(f"{path}: the {what} cannot be read ({exc.strerror})") from None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise UserFileError(
+            f"{path} line {line}: the {what} is not saved as UTF-8 (byte 0x{raw[exc.start]:02x}); "
+            "save it again as UTF-8 (in most editors: Save As, encoding UTF-8)"
+        ) from None
+
+
+def load_yaml(path: str | Path, *, what: str = "file") -> tuple[Any, yaml.Node | None]:
+    """Parse a YAML file. Returns the data and the node tree (for line numbers).
+
+    A syntax error becomes a :class:`UserFileError` naming the file and line.
+    """
+    path = Path(path)
+    text = read_text(path, what=what)
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        hint = ""
+        if "\t" in text and "tab" in str(exc).lower():
+            hint = "; indent with spaces, not tabs"
+        raise UserFileError(f"{path}{where}: the {what} is not valid YAML ({problem}){hint}") from None
+    return data, node
+
+
+def line_of(node: yaml.Node | None, keys: Iterable[str | int]) -> int | None:
+    """1-based line of the value at ``keys`` in a composed YAML tree (the
+    deepest key found, so a wrong key still points at its parent's line)."""
+    line = None
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(key):
+                    line = k.start_mark.line + 1
+                    node = v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
