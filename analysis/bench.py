@@ -369,16 +369,16 @@ def _maxrss_bytes() -> int:
 
 
 def _settings(cfg) -> dict:
-    tests = cfg.section("tests")
-    s = cfg.section("survival")
-    c = cfg.section("cox")
+    st = cfg.settings
     return {
-        "alpha": float(tests.get("alpha", 0.05)),
-        "population": s.get("population", "salvage"),
-        "landmarks": [float(x) for x in s.get("landmarks_months", [6, 12])],
-        "risk_times": [float(x) for x in s.get("risk_table_months", [0, 6, 12, 18, 24])],
-        "cox": c.get("covariates", []),
-        "min_epv": float(c.get("min_events_per_variable", 10)),
+        "alpha": st.tests.alpha,
+        "tests": dict(rule=st.tests.two_by_two, alpha=st.tests.alpha, seed=st.tests.monte_carlo_seed,
+                      n_resamples=st.tests.monte_carlo_samples),
+        "population": st.survival.population,
+        "landmarks": list(st.survival.landmarks_months),
+        "risk_times": list(st.survival.risk_table_months),
+        "cox": list(st.cox.covariates),
+        "min_epv": st.cox.min_events_per_variable,
     }
 
 
@@ -429,12 +429,12 @@ def _child_stages(data_dir: str, out: str) -> None:
         typed = to_typed(loaded.raw, state["dictionary"], origin=loaded.origin)
         del loaded
         derived = derive(typed, study_id=cfg.study_id,
-                         definitions=Definitions.from_config(cfg.section("definitions")))
+                         definitions=Definitions.from_settings(cfg.settings.definitions))
         state["cohort"] = Cohort(config=cfg, dictionary=state["dictionary"], derived=derived,
                                  report=state["report"], data_hash=state["hash"])
 
     def table1() -> None:
-        baseline_results(state["cohort"].derived)
+        baseline_results(state["cohort"].derived, **st["tests"])
 
     def km() -> None:
         os_ = survival_endpoint(state["cohort"].derived, "OS", population=st["population"], alpha=st["alpha"],
@@ -448,20 +448,22 @@ def _child_stages(data_dir: str, out: str) -> None:
     for name, fn in zip(STAGES, (load_validate, derive_, table1, km, cox)):
         stage(name, fn)
     sampler.stop()
-    columns = ["AVAL", "EVENT"] + [c["column"] for c in st["cox"]]
+    columns = ["AVAL", "EVENT"] + [c.column for c in st["cox"]]
     state["os"][columns].to_csv(Path(out).with_suffix(".os.csv"), index=False, na_rep="NA")
     Path(out).write_text(json.dumps({"stages": figures, "maxrss": _maxrss_bytes()}), encoding="utf-8")
 
 
 def _child_whole(data_dir: str, variant: str, out: str) -> None:
-    from .config import Config, load_config
+    from .config import Config, SensitivitySettings, load_config
     from .results import run_analysis
 
     _preimport()
     cfg = load_config(data=data_dir)
     if variant == "no_sensitivity":  # every entry of the configuration's sensitivity section off
         cfg = Config(path=cfg.path, sources=cfg.sources, dictionary_path=cfg.dictionary_path,
-                     settings=dict(cfg.settings, sensitivity={}))
+                     settings=cfg.settings.model_copy(update={"sensitivity": SensitivitySettings(
+                         rfs_censor_at_hsct=False, time_dependent_hsct=False, landmark_months=[],
+                         competing_risks=False, missing_covariates=[])}))
     before = _maxrss_bytes()
     t0, c0 = time.perf_counter(), time.process_time()
     run_analysis(cfg)
@@ -582,7 +584,7 @@ def _run_r(os_csv: str, settings: dict, workdir: Path) -> dict | None:
         return None
     script = workdir / "bench_survival.R"
     script.write_text(R_SCRIPT, encoding="utf-8")
-    refs = "list(" + ", ".join(f'{c["column"]} = "{c["reference"]}"' for c in settings["cox"]) + ")"
+    refs = "list(" + ", ".join(f'{c.column} = "{c.reference}"' for c in settings["cox"]) + ")"
     proc = subprocess.run(
         [rscript, str(script), os_csv, refs, _r_list(settings["landmarks"], quote=False),
          _r_list(settings["risk_times"], quote=False)],

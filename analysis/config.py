@@ -1,32 +1,235 @@
-"""The analysis configuration: where the data are and how they are analysed.
+"""The analysis configuration: one typed, validated contract.
 
-One file, ``analysis.yml`` at the project root, holds every choice. The data
-location can be overridden without editing anything, in this order of
-precedence: an explicit ``data=`` argument (the Quarto parameter ``data``),
-then the environment variable ``CART_DATA``, then ``analysis.yml``. Another
-configuration file can be named by ``CART_CONFIG`` (or ``--config``).
+Every setting a user can change is declared here, once, with its type, allowed
+values, default and a one-line description (the attribute docstring). The file
+``analysis.yml`` at the project root (or the one named by ``CART_CONFIG`` /
+``--config``) is read once by :func:`load_config`; nothing downstream supplies a
+default of its own: :func:`analysis.results.analyse` unpacks these settings into
+plain keyword arguments for each computation, and presentation reads them from
+``results.settings``.
+
+Why pydantic (v2, already installed as a dependency of pandera): it checks
+types and allowed values, refuses unknown keys (``extra="forbid"``) and reports
+every problem of a file at once with the location of each, which is what a
+user editing YAML needs; frozen models make the settings immutable.
+
+Problems are collected and raised together as :class:`ConfigError` (exit 2 in
+the command line), each naming the file, line and key, with a "did you mean"
+suggestion for a mistyped key or value. Settings that can only be checked
+against the data (ADSL columns and levels, landmarks beyond follow-up) are
+checked by :func:`check_against_data` before any computation.
+
+Data location precedence: an explicit ``data=`` argument (the Quarto parameter
+``data``), then the environment variable ``CART_DATA``, then the configuration's
+``data: sources``. Relative paths in a configuration file are relative to that
+file; the dictionary defaults to the shipped ``data/dictionary.yml``.
 """
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, Union
 
-import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .yamlio import UserFileError, line_of, load_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "analysis.yml"
+DEFAULT_DICTIONARY = PROJECT_ROOT / "data" / "dictionary.yml"
 DATA_ENV_VAR = "CART_DATA"
 CONFIG_ENV_VAR = "CART_CONFIG"
 SUPPORTED_SUFFIXES = (".csv", ".xlsx", ".xls", ".sav")
 
 
 class ConfigError(Exception):
-    """The configuration (or a data override) cannot be used as written."""
+    """The configuration (or a data override) cannot be used as written. The
+    message lists every problem, one per line."""
+
+
+# --------------------------------------------------------------------------- the typed settings
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
+
+
+Months = Annotated[float, Field(gt=0, le=600)]
+
+
+class SourceEntry(_Section):
+    """One site's export."""
+
+    path: str
+    """Data file (.csv, .xlsx, .sav), relative to the configuration file."""
+    site: str | None = None
+    """Site code, when the file has no site column."""
+    sheet: str | int | None = None
+    """Excel sheet (name or 0-based position)."""
+    mapping: str | None = None
+    """YAML file mapping the site's column names and codes onto the dictionary."""
+
+
+class DataSettings(_Section):
+    sources: list[Union[str, SourceEntry]] = Field(default_factory=list)
+    """Files pooled into one cohort, one per site."""
+    dictionary: str | None = None
+    """Data dictionary (default: the shipped data/dictionary.yml)."""
+    id_key: str = "data/private/usubjid.key"
+    """Secret key file for stable subject identifiers (USUBJID) of real data; created on first use.
+    Relative to the configuration file; keep it with the data, never in the repository."""
+
+
+class DefinitionsSettings(_Section):
+    days_per_month: float = Field(30.4375, gt=27, lt=32)
+    """Months = days / this (30.4375 = 365.25 / 12)."""
+    adult_age_years: float = Field(18, gt=0, lt=100)
+    """Age group: adult (>= this) vs paediatric."""
+    high_marrow_burden_pct: float = Field(50, gt=0, le=100)
+    """High tumour burden: marrow blasts >= this percentage."""
+
+
+TwoByTwoRule = Literal["fisher_if_expected_lt5_else_yates", "fisher", "chisq_yates", "chisq"]
+
+
+class TestsSettings(_Section):
+    alpha: float = Field(0.05, gt=0, lt=0.5)
+    """Significance level (two-sided); CIs are 100 x (1 - alpha)%."""
+    two_by_two: TwoByTwoRule = "fisher_if_expected_lt5_else_yates"
+    """Test for contingency tables: Fisher when an expected count < 5 else chi-squared (Yates for 2x2),
+    or always Fisher, always chi-squared with Yates' correction, always chi-squared."""
+    monte_carlo_seed: int = 20240101
+    """Seed of the Monte-Carlo Fisher-Freeman-Halton test used when exact enumeration is too large."""
+    monte_carlo_samples: int = Field(100_000, ge=1_000)
+    """Tables drawn by that Monte-Carlo test."""
+
+
+MedianCI = Literal["spss", "log", "log-log"]
+Population = Literal["salvage", "all"]
+
+
+class SurvivalSettings(_Section):
+    median_ci: MedianCI = "spss"
+    """Median survival CI: spss (estimate +/- 1.96 SE), log (Brookmeyer-Crowley, R's default), log-log."""
+    population: Population = "salvage"
+    """Population of the overall-survival analyses: salvage (received salvage therapy) or all relapsed."""
+    landmarks_months: list[Months] = Field(default_factory=lambda: [6.0, 12.0])
+    """Times at which survival probabilities are reported."""
+    risk_table_months: list[Annotated[float, Field(ge=0, le=600)]] = Field(
+        default_factory=lambda: [0.0, 6.0, 12.0, 18.0, 24.0, 30.0, 36.0])
+    """Times of the numbers-at-risk tables under the Kaplan-Meier figures."""
+
+    @field_validator("landmarks_months", "risk_table_months")
+    @classmethod
+    def _increasing(cls, v: list[float]) -> list[float]:
+        if len(set(v)) != len(v):
+            raise ValueError("a time is listed twice")
+        return sorted(v)
+
+
+class Covariate(_Section):
+    column: str
+    """ADSL column (e.g. SALVGRP, AGEGR1, BMBURDEN, PRIORSCT, CD19NEG)."""
+    reference: str | None = None
+    """Reference level of a categorical covariate (default: the first level in the data)."""
+
+    @field_validator("reference", mode="before")
+    @classmethod
+    def _as_text(cls, v: Any) -> Any:
+        return None if v is None else str(v)
+
+
+class CoxSettings(_Section):
+    covariates: list[Covariate] = Field(default_factory=lambda: [
+        Covariate(column="SALVGRP", reference="Targeted"),
+        Covariate(column="AGEGR1", reference="<18"),
+        Covariate(column="BMBURDEN", reference="<50%"),
+        Covariate(column="PRIORSCT", reference="N"),
+    ])
+    """Multivariable Cox model for overall survival (Efron ties): ADSL columns and reference levels."""
+    min_events_per_variable: float = Field(10, gt=0)
+    """Caution printed when events per model parameter fall below this (Peduzzi et al. 1995)."""
+
+    @field_validator("covariates")
+    @classmethod
+    def _unique(cls, v: list[Covariate]) -> list[Covariate]:
+        cols = [c.column for c in v]
+        twice = sorted({c for c in cols if cols.count(c) > 1})
+        if twice:
+            raise ValueError(f"covariate listed twice: {', '.join(twice)}")
+        return v
+
+
+class SensitivitySettings(_Section):
+    rfs_censor_at_hsct: bool = True
+    """RFS with and without censoring at consolidative HSCT."""
+    time_dependent_hsct: bool = True
+    """HSCT as a time-dependent covariate in the OS Cox model; Simon-Makuch plot."""
+    landmark_months: list[Months] = Field(default_factory=lambda: [3.0])
+    """Landmark analyses of OS by CR/CRi achieved by each landmark."""
+    competing_risks: bool = True
+    """Cumulative incidence of relapse with non-relapse mortality competing; Gray's test."""
+    missing_covariates: list[Covariate] = Field(default_factory=lambda: [Covariate(column="CD19NEG",
+                                                                                   reference="N")])
+    """Covariates added to the Cox model: complete case vs missing as a category."""
+
+    @field_validator("missing_covariates", mode="before")
+    @classmethod
+    def _columns(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [{"column": x} if isinstance(x, str) else x for x in v]
+        return v
+
+
+class Settings(_Section):
+    """Every analysis choice. Unknown keys are errors."""
+
+    study_id: str = Field("CART-RELAPSE", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")
+    """Study identifier (STUDYID in ADaM; letters, digits, - and _)."""
+    data: DataSettings = Field(default_factory=DataSettings)
+    definitions: DefinitionsSettings = Field(default_factory=DefinitionsSettings)
+    tests: TestsSettings = Field(default_factory=TestsSettings)
+    survival: SurvivalSettings = Field(default_factory=SurvivalSettings)
+    cox: CoxSettings = Field(default_factory=CoxSettings)
+    sensitivity: SensitivitySettings = Field(default_factory=SensitivitySettings)
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> "Settings":
+        model = {c.column for c in self.cox.covariates}
+        both = sorted(model & {c.column for c in self.sensitivity.missing_covariates})
+        if both:
+            raise ValueError(
+                f"sensitivity.missing_covariates lists {', '.join(both)}, already in cox.covariates: "
+                "the sensitivity analysis adds covariates to the model; remove it from one of the lists")
+        return self
+
+
+def describe_settings() -> list[tuple[str, str, str, str]]:
+    """(key, type, default, description) of every setting, for documentation."""
+    rows = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, f in model.model_fields.items():
+            ann = f.annotation
+            if isinstance(ann, type) and issubclass(ann, _Section) and ann is not SourceEntry:
+                walk(ann, f"{prefix}{name}.")
+                continue
+            default = f.get_default(call_default_factory=True)
+            if isinstance(default, list):
+                default = [d.model_dump(exclude_none=True) if isinstance(d, BaseModel) else d for d in default]
+            rows.append((prefix + name, str(ann).replace("typing.", ""), json.dumps(default, default=str),
+                         (f.description or "").replace("\n", " ")))
+
+    walk(Settings, "")
+    return rows
+
+
+# --------------------------------------------------------------------------- sources and the Config
 
 
 @dataclass(frozen=True)
@@ -41,39 +244,117 @@ class Source:
 
 @dataclass(frozen=True)
 class Config:
-    """The parsed configuration. ``settings`` keeps every section as written."""
+    """The parsed configuration: where the data are, and the typed settings."""
 
     path: Path
     sources: tuple[Source, ...]
     dictionary_path: Path
-    settings: dict[str, Any] = field(hash=False, compare=False)
+    settings: Settings
+    id_key_path: Path | None = None
 
     @property
     def study_id(self) -> str:
-        return str(self.settings.get("study_id", "STUDY"))
-
-    def section(self, name: str) -> dict[str, Any]:
-        return dict(self.settings.get(name) or {})
+        return self.settings.study_id
 
     def analysis_hash(self) -> str:
-        """Hash of the analysis choices (everything but the data location)."""
-        choices = {k: v for k, v in self.settings.items() if k != "data"}
-        text = json.dumps(choices, sort_keys=True, default=str)
+        """Hash of the analysis choices (every setting but the data location), defaults included."""
+        choices = self.settings.model_dump(mode="json", exclude={"data"})
+        text = json.dumps(choices, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def _source_from_entry(entry: Any, base: Path) -> Source:
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(str(word), options, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _fields_at(loc: tuple) -> list[str]:
+    model: Any = Settings
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        f = getattr(model, "model_fields", {}).get(part)
+        if f is None:
+            return []
+        ann = f.annotation
+        args = getattr(ann, "__args__", ())
+        inner = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if inner is None:
+            for a in args:
+                inner = next((b for b in getattr(a, "__args__", ()) if isinstance(b, type)
+                              and issubclass(b, BaseModel)), inner)
+        model = inner
+        if model is None:
+            return []
+    return list(getattr(model, "model_fields", {}))
+
+
+def _format_errors(exc: ValidationError, path: Path, node) -> list[str]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "SourceEntry",
+                                                                                "function-after")))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        line = line_of(node, loc)
+        where = f"{path.name} line {line}" if line else path.name
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            parent, name = loc[:-1], loc[-1]
+            msg = f"unknown setting '{key}'{_suggest(name, _fields_at(parent))}"
+        elif kind == "literal_error":
+            allowed = [a.strip().strip("'") for a in err["ctx"]["expected"].replace(" or ", ", ").split(",")]
+            msg = (f"{key}: '{err['input']}' is not allowed; choose one of {', '.join(allowed)}"
+                   f"{_suggest(err['input'], allowed)}")
+        elif kind == "missing":
+            msg = f"{key}: required setting is missing"
+        else:
+            text = err["msg"].removeprefix("Value error, ")
+            msg = f"{key}: {text} (got {err['input']!r})" if not isinstance(err["input"], dict) else f"{key}: {text}"
+        out.append(f"{where}: {msg}")
+    return out
+
+
+def parse_settings(raw: Any, *, path: Path, node=None) -> Settings:
+    """Validate a parsed configuration; every problem at once as ConfigError."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path.name}: the configuration must be a set of 'key: value' settings")
+    try:
+        return Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(_format_errors(exc, path, node))) from None
+
+
+def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str) -> Source:
     if isinstance(entry, str):
-        entry = {"path": entry}
-    if not isinstance(entry, dict) or "path" not in entry:
-        raise ConfigError(f"each data source needs a 'path'; got {entry!r}")
-    mapping = entry.get("mapping")
+        entry = SourceEntry(path=entry)
+    elif isinstance(entry, dict):
+        try:
+            entry = SourceEntry.model_validate(entry)
+        except ValidationError as exc:
+            keys = [".".join(map(str, e["loc"])) for e in exc.errors()]
+            raise ConfigError(f"{where}: each source needs a 'path' and may have site, sheet, mapping "
+                              f"(problem with: {', '.join(keys)})") from None
     return Source(
-        path=(base / entry["path"]).resolve(),
-        site=entry.get("site"),
-        sheet=entry.get("sheet"),
-        mapping=(base / mapping).resolve() if mapping else None,
+        path=(base / entry.path).resolve(),
+        site=entry.site,
+        sheet=entry.sheet,
+        mapping=(base / entry.mapping).resolve() if entry.mapping else None,
     )
+
+
+def _check_sources(sources: tuple[Source, ...], where: str) -> list[str]:
+    problems = []
+    for s in sources:
+        if not s.path.exists():
+            problems.append(f"{where}: data file {s.path} does not exist")
+        elif s.path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            problems.append(f"{where}: {s.path.name} is not a supported data file "
+                            f"(expected {', '.join(SUPPORTED_SUFFIXES)})")
+        if s.mapping is not None and not s.mapping.exists():
+            problems.append(f"{where}: mapping file {s.mapping} does not exist")
+    return problems
 
 
 def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) -> tuple[Source, ...]:
@@ -93,11 +374,26 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
             )
         return tuple(Source(path=p) for p in files)
     if path.suffix.lower() in (".yml", ".yaml"):
-        spec = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            spec, node = load_yaml(path, what="sources file")
+        except UserFileError as exc:
+            raise ConfigError(str(exc)) from None
         entries = spec.get("sources") if isinstance(spec, dict) else None
-        if not entries:
-            raise ConfigError(f"{value} has no 'sources:' list")
-        return tuple(_source_from_entry(e, path.parent) for e in entries)
+        if not entries or not isinstance(entries, list):
+            raise ConfigError(f"{path}: no 'sources:' list (one entry per site file: path, and optionally "
+                              "site, sheet, mapping)")
+        out, problems = [], []
+        for i, e in enumerate(entries):
+            line = line_of(node, ["sources", i])
+            where = f"{path} line {line}" if line else str(path)
+            try:
+                out.append(_source_from_entry(e, path.parent, where))
+            except ConfigError as exc:
+                problems.append(str(exc))
+        problems += _check_sources(tuple(out), str(path))
+        if problems:
+            raise ConfigError("\n".join(problems))
+        return tuple(out)
     if path.suffix.lower() not in SUPPORTED_SUFFIXES:
         raise ConfigError(
             f"{value} is not a supported data file (expected {', '.join(SUPPORTED_SUFFIXES)})"
@@ -106,26 +402,79 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
 
 
 def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLike | None = None) -> Config:
-    """Read the configuration and apply a data override, if any.
+    """Read and check the configuration and apply a data override, if any.
 
     The configuration file is ``path``, else the environment variable
     CART_CONFIG, else ``analysis.yml``; the data are ``data``, else CART_DATA,
-    else the configuration's ``data: sources``.
+    else the configuration's ``data: sources``. Every problem is reported at
+    once as :class:`ConfigError`.
     """
     path = path or os.environ.get(CONFIG_ENV_VAR) or None
     cfg_path = Path(path).resolve() if path else DEFAULT_CONFIG
     if not cfg_path.exists():
         raise ConfigError(f"configuration file {cfg_path} does not exist")
-    settings = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
+    try:
+        raw, node = load_yaml(cfg_path, what="configuration file")
+    except UserFileError as exc:
+        raise ConfigError(str(exc)) from None
+    settings = parse_settings(raw, path=cfg_path, node=node)
     base = cfg_path.parent
-    data_section = settings.get("data") or {}
+    problems: list[str] = []
     override = data if data not in (None, "") else os.environ.get(DATA_ENV_VAR) or None
+    sources: tuple[Source, ...] = ()
     if override:
-        sources = sources_from_override(override)
+        try:
+            sources = sources_from_override(override)
+        except ConfigError as exc:
+            problems.append(str(exc))
     else:
-        entries = data_section.get("sources") or []
-        if not entries:
-            raise ConfigError(f"{cfg_path.name} lists no data sources under data: sources:")
-        sources = tuple(_source_from_entry(e, base) for e in entries)
-    dictionary = base / data_section.get("dictionary", "data/dictionary.yml")
-    return Config(path=cfg_path, sources=sources, dictionary_path=dictionary.resolve(), settings=settings)
+        if not settings.data.sources:
+            problems.append(f"{cfg_path.name}: no data sources under data: sources: "
+                            f"(or name the data with {DATA_ENV_VAR})")
+        for i, e in enumerate(settings.data.sources):
+            line = line_of(node, ["data", "sources", i])
+            sources += (_source_from_entry(e, base, f"{cfg_path.name} line {line}"),)
+        problems += _check_sources(sources, f"{cfg_path.name} (data: sources)")
+    dictionary = (base / settings.data.dictionary).resolve() if settings.data.dictionary else DEFAULT_DICTIONARY
+    if not dictionary.exists():
+        line = line_of(node, ["data", "dictionary"])
+        problems.append(f"{cfg_path.name}{f' line {line}' if line else ''}: data.dictionary: "
+                        f"file {dictionary} does not exist")
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return Config(path=cfg_path, sources=sources, dictionary_path=dictionary, settings=settings,
+                  id_key_path=(base / settings.data.id_key).resolve())
+
+
+# --------------------------------------------------------------------------- checks against the data
+
+
+def check_against_data(settings: Settings, adsl, *, followup_months: float, where: str = "configuration") -> None:
+    """Settings that name ADSL columns and levels, or times, checked against the
+    derived data before any computation; every problem at once as ConfigError."""
+    problems: list[str] = []
+    columns = list(adsl.columns)
+
+    def check_covariates(key: str, covs: list[Covariate]) -> None:
+        for i, c in enumerate(covs):
+            if c.column not in adsl.columns:
+                problems.append(f"{where}: {key}[{i}].column: '{c.column}' is not an analysis variable"
+                                f"{_suggest(c.column, columns)}")
+                continue
+            values = adsl[c.column].dropna()
+            if c.reference is not None and len(values) and values.dtype.kind not in "fiu":
+                levels = sorted(map(str, values.unique()))
+                if c.reference not in levels:
+                    problems.append(f"{where}: {key}[{i}].reference: '{c.reference}' is not a level of "
+                                    f"{c.column} (levels: {', '.join(levels)}){_suggest(c.reference, levels)}")
+
+    check_covariates("cox.covariates", settings.cox.covariates)
+    check_covariates("sensitivity.missing_covariates", settings.sensitivity.missing_covariates)
+    for key, times in (("survival.landmarks_months", settings.survival.landmarks_months),
+                       ("sensitivity.landmark_months", settings.sensitivity.landmark_months)):
+        late = [t for t in times if t > followup_months]
+        if late:
+            problems.append(f"{where}: {key}: {', '.join(f'{t:g}' for t in late)} months is beyond the last "
+                            f"follow-up ({followup_months:.1f} months); no estimate exists there")
+    if problems:
+        raise ConfigError("\n".join(problems))

@@ -75,8 +75,10 @@ class Definitions:
     high_marrow_burden_pct: float = 50
 
     @classmethod
-    def from_config(cls, section: dict) -> "Definitions":
-        return cls(**{k: section[k] for k in ("days_per_month", "adult_age_years", "high_marrow_burden_pct") if k in section})
+    def from_settings(cls, settings) -> "Definitions":
+        """From the configuration's typed ``definitions`` section."""
+        return cls(days_per_month=settings.days_per_month, adult_age_years=settings.adult_age_years,
+                   high_marrow_burden_pct=settings.high_marrow_burden_pct)
 
     @property
     def age_groups(self) -> tuple[str, str]:
@@ -226,7 +228,7 @@ def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions
             "DTHDT": c["death_date"],
             "DTHCAUS": _map(c["death_cause"], DTHCAUS_LABELS),
             "LSTALVDT": c["last_contact_date"],
-            "SYNTHFL": _yn(c["synthetic"] == "yes") if "synthetic" in c else "N",
+            "SYNTHFL": _yn((c["synthetic"] == "yes").fillna(False).astype(bool)) if "synthetic" in c else "N",
         }
     )
     return adsl

@@ -58,7 +58,7 @@ def load_cohort(config: Config | None = None) -> Cohort:
     derived = derive(
         typed,
         study_id=config.study_id,
-        definitions=Definitions.from_config(config.section("definitions")),
+        definitions=Definitions.from_settings(config.settings.definitions),
     )
     return Cohort(config=config, dictionary=dictionary, derived=derived, report=report,
                   data_hash=data_hash(config))

@@ -22,7 +22,7 @@ from .compute import response as response_mod
 from .compute import sensitivity as sens
 from .compute import survival as surv
 from .compute.transplant import TransplantResult, transplant_outcomes
-from .config import Config, load_config
+from .config import Config, Covariate, SensitivitySettings, Settings, check_against_data, load_config
 from .derive import SALVGRP_LEVELS, SALVMOD_LABELS, Definitions, Derived, derive
 from .pipeline import Cohort, load_cohort
 
@@ -94,9 +94,12 @@ BASELINE_ORDER = {
     "CYTORISK": ["High", "Standard"],
     "BCRABL1": ["Positive", "Negative"],
     "PRSCTTIM": ["None", "Before CAR-T", "After first CAR-T"],
-    "CD19STAT": ["Positive", "Negative/dim", "Unknown"],
-    "RELSITE": ["Bone marrow", "CNS", "Non-CNS EMD", "Not documented"],
+    "CD19STAT": ["Positive", "Negative/dim"],
+    "RELSITE": ["Bone marrow", "CNS", "Non-CNS EMD"],
 }
+#: Levels that record an unknown value: in Table 1 they are missing values
+#: (their own count, no percentage, not in the tests), shown under this label.
+UNKNOWN_LEVELS = {"CD19STAT": "Unknown", "RELSITE": "Not documented"}
 
 
 @dataclass(frozen=True)
@@ -173,7 +176,7 @@ class Results:
     """Everything the manuscript reports, unrounded."""
 
     cohort: Cohort
-    settings: dict
+    settings: Settings
     summary: CohortSummary
     baseline: baseline_mod.BaselineResult
     response: ResponseResults
@@ -257,7 +260,7 @@ def _compare(salv: pd.DataFrame, by: str, levels: list[str], *, rule: str, alpha
     return response_mod.compare_proportions(salv, response="CR", by=by, levels=levels, rule=rule, alpha=alpha)
 
 
-def response_results(derived: Derived, *, rule: str, alpha: float, seed: int) -> ResponseResults:
+def response_results(derived: Derived, *, rule: str, alpha: float, seed: int, n_resamples: int) -> ResponseResults:
     salv = derived.salvage.assign(CR=lambda d: d["CRFL"] == "Y")
     factors = candidate_factors(derived.definitions)
     rng = np.random.default_rng(seed)
@@ -272,7 +275,7 @@ def response_results(derived: Derived, *, rule: str, alpha: float, seed: int) ->
         try:
             parts.append(response_mod.factor_comparisons(
                 salv, response="CR", factors={f.key: f.column}, levels={f.key: list(f.levels)},
-                rule=rule, alpha=alpha, rng=rng))
+                rule=rule, alpha=alpha, rng=rng, n_resamples=n_resamples))
         except ValueError as exc:
             parts.append(pd.DataFrame([{"factor": f.key, "column": f.column, "reference": f.levels[0],
                                         "level": f.levels[-1], "not_estimable": str(exc)}]))
@@ -291,9 +294,9 @@ def response_results(derived: Derived, *, rule: str, alpha: float, seed: int) ->
     )
 
 
-def cox_results(data: pd.DataFrame, spec: list[dict], *, alpha: float, min_epv: float) -> CoxResults:
-    covariates = [c["column"] for c in spec]
-    reference = {c["column"]: str(c["reference"]) for c in spec if c.get("reference") is not None}
+def cox_results(data: pd.DataFrame, spec: list[Covariate], *, alpha: float, min_epv: float) -> CoxResults:
+    covariates = [c.column for c in spec]
+    reference = {c.column: c.reference for c in spec if c.reference is not None}
     kw = dict(time="AVAL", event="EVENT", covariates=covariates, reference=reference)
     try:
         multi = cox_mod.cox_model(data, alpha=alpha, min_events_per_parameter=min_epv, **kw)
@@ -318,14 +321,24 @@ def cox_results(data: pd.DataFrame, spec: list[dict], *, alpha: float, min_epv: 
     return CoxResults(tuple(covariates), reference, multi, uni, zph)
 
 
-def baseline_results(derived: Derived) -> baseline_mod.BaselineResult | NotEstimable:
+def baseline_results(derived: Derived, *, rule: str, alpha: float, seed: int,
+                     n_resamples: int) -> baseline_mod.BaselineResult | NotEstimable:
     """Table 1 numbers; a variable not recorded for anyone is left out (and
-    listed by :func:`unrecorded_baseline_variables`)."""
+    listed by :func:`unrecorded_baseline_variables`).
+
+    Levels that say a value is unknown (:data:`UNKNOWN_LEVELS`: CD19 status
+    "Unknown", relapse site "Not documented") are treated as missing, as
+    gtsummary does: counted on a row of their own, excluded from the
+    percentages and from the tests. Categorical tests follow the configured
+    rule; an r x c table too large to enumerate gets a seeded Monte-Carlo
+    Fisher-Freeman-Halton p-value.
+    """
     salv = derived.salvage
     groups = list(salv["SALVGRP"].dropna().unique())
     if len(groups) < 2:
         return NotEstimable("baseline table by salvage group",
                             "only one salvage group has patients" if groups else "no patient received salvage therapy")
+    salv = salv.assign(**{c: salv[c].mask(salv[c] == lv) for c, lv in UNKNOWN_LEVELS.items()})
     recorded = [c for c, _, _ in BASELINE_VARIABLES if salv[c].notna().any()]
     cat = [c for c, _, k in BASELINE_VARIABLES if k == "categorical" and c in recorded]
     cont = [c for c, _, k in BASELINE_VARIABLES if k == "continuous" and c in recorded]
@@ -334,7 +347,8 @@ def baseline_results(derived: Derived) -> baseline_mod.BaselineResult | NotEstim
     order = dict(BASELINE_ORDER, AGEGR1=[young, adult], BMBURDEN=[low, high], SALVGRP=list(SALVGRP_LEVELS))
     return baseline_mod.baseline_table(
         salv, groupby="SALVGRP", categorical=cat, continuous=cont,
-        labels={c: lab for c, lab, _ in BASELINE_VARIABLES}, order=order)
+        labels={c: lab for c, lab, _ in BASELINE_VARIABLES}, order=order,
+        rule=rule, alpha=alpha, rng=np.random.default_rng(seed), n_resamples=n_resamples)
 
 
 def unrecorded_baseline_variables(derived: Derived) -> list[str]:
@@ -351,28 +365,30 @@ def _attempt(what: str, fn, *args, **kwargs):
         return NotEstimable(what, str(exc))
 
 
-def sensitivity_results(derived: Derived, settings: dict, *, cox: CoxResults, alpha: float,
-                        method: str, times: list[float]) -> SensitivityResults:
-    cfg = settings.get("sensitivity") or {}
-    on = lambda key: bool(cfg.get(key))  # noqa: E731
-    td = on("time_dependent_hsct")
+def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox: CoxResults, alpha: float,
+                        method: str, times: list[float], population: str) -> SensitivityResults:
+    td = settings.time_dependent_hsct
+    extra = [c.column for c in settings.missing_covariates]
+    extra_ref = {c.column: c.reference for c in settings.missing_covariates if c.reference is not None}
+    pop = dict(population=population)
     return SensitivityResults(
         rfs_hsct=_attempt("RFS censored at HSCT", sens.rfs_hsct_sensitivity, derived, method=method, alpha=alpha)
-        if on("rfs_censor_at_hsct") else None,
+        if settings.rfs_censor_at_hsct else None,
         cox_time_dependent=_attempt("time-dependent HSCT Cox model", sens.cox_time_dependent_hsct, derived,
-                                    covariates=list(cox.covariates), reference=cox.reference, alpha=alpha)
+                                    covariates=list(cox.covariates), reference=cox.reference, alpha=alpha, **pop)
         if td else None,
-        simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha) if td else None,
+        simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha, **pop)
+        if td else None,
         landmarks=tuple(_attempt(f"landmark analysis at {float(m):g} months", sens.landmark_os_by_response,
-                                 derived, landmark_months=float(m), alpha=alpha)
-                        for m in (cfg.get("landmark_months") or [])),
+                                 derived, landmark_months=float(m), alpha=alpha, **pop)
+                        for m in settings.landmark_months),
         cumulative_incidence=_attempt("cumulative incidence of relapse", sens.cumulative_incidence_relapse,
                                       derived, times=times, alpha=alpha)
-        if on("competing_risks") else None,
+        if settings.competing_risks else None,
         missing_covariates=_attempt("missing-covariate sensitivity", sens.missing_covariate_sensitivity, derived,
-                                    covariates=list(cox.covariates), reference=cox.reference,
-                                    extra=list(cfg.get("missing_covariates") or []), alpha=alpha)
-        if cfg.get("missing_covariates") else None,
+                                    covariates=list(cox.covariates), reference={**cox.reference, **extra_ref},
+                                    extra=extra, alpha=alpha, **pop)
+        if extra else None,
     )
 
 
@@ -394,40 +410,45 @@ def software_versions() -> dict[str, str]:
 
 
 def analyse(cohort: Cohort) -> Results:
-    """Run every computation on a loaded cohort."""
+    """Run every computation on a loaded cohort.
+
+    The one place where settings become arguments: each computation receives
+    plain values from ``cohort.config.settings`` (see analysis/config.py);
+    settings that name data columns, levels or times are checked against the
+    data first (ConfigError, every problem at once, nothing computed).
+    """
     cfg = cohort.config
     derived = cohort.derived
-    tests = cfg.section("tests")
-    alpha = float(tests.get("alpha", 0.05))
-    rule = str(tests.get("two_by_two", "fisher_if_expected_lt5_else_yates"))
-    seed = int(tests.get("monte_carlo_seed", 20240101))
-    s = cfg.section("survival")
-    population = s.get("population", "salvage")
-    landmarks = [float(x) for x in s.get("landmarks_months", [6, 12])]
-    risk_times = [float(x) for x in s.get("risk_table_months", [0, 6, 12, 18, 24])]
-    ep = dict(alpha=alpha, landmarks=landmarks, risk_times=risk_times)
+    st = cfg.settings
+    t, sv, cx = st.tests, st.survival, st.cox
+    population = sv.population
+    os_data = derived.tte("OS", population=population)
+    check_against_data(st, derived.adsl, followup_months=float(os_data["AVAL"].max()) if len(os_data) else 0.0)
+    alpha = t.alpha
+    tests = dict(rule=t.two_by_two, alpha=alpha, seed=t.monte_carlo_seed, n_resamples=t.monte_carlo_samples)
+    ep = dict(alpha=alpha, landmarks=list(sv.landmarks_months), risk_times=list(sv.risk_table_months))
     os_ = survival_endpoint(derived, "OS", population=population, **ep)
     rfs = survival_endpoint(derived, "RFS", population="all", **ep)
     os_all = survival_endpoint(derived, "OS", population="all", **ep)
-    c = cfg.section("cox")
-    cox = cox_results(os_.data, c.get("covariates", []), alpha=alpha,
-                      min_epv=float(c.get("min_events_per_variable", 10)))
+    cox = cox_results(os_.data, cx.covariates, alpha=alpha, min_epv=cx.min_events_per_variable)
     return Results(
         cohort=cohort,
-        settings=cfg.settings,
+        settings=st,
         summary=cohort_summary(derived.adsl),
-        baseline=baseline_results(derived),
-        response=response_results(derived, rule=rule, alpha=alpha, seed=seed),
+        baseline=baseline_results(derived, **tests),
+        response=response_results(derived, **tests),
         os=os_,
         rfs=rfs,
         os_all=os_all,
         followup=surv.median_followup(os_.data, time="AVAL", event="EVENT", method="log", alpha=alpha),
-        os_by_group=group_comparison(os_.data, "SALVGRP", SALVGRP_LEVELS, alpha=alpha, risk_times=risk_times),
-        os_by_emd=group_comparison(os_.data, "EMDGRP", ("CNS", "Non-CNS EMD"), alpha=alpha, risk_times=risk_times),
+        os_by_group=group_comparison(os_.data, "SALVGRP", SALVGRP_LEVELS, alpha=alpha,
+                                     risk_times=ep["risk_times"]),
+        os_by_emd=group_comparison(os_.data, "EMDGRP", ("CNS", "Non-CNS EMD"), alpha=alpha,
+                                   risk_times=ep["risk_times"]),
         cox=cox,
-        transplant=transplant_outcomes(derived.adsl),
-        sensitivity=sensitivity_results(derived, cfg.settings, cox=cox, alpha=alpha,
-                                        method=str(s.get("median_ci", "spss")), times=landmarks),
+        transplant=transplant_outcomes(derived.adsl, days_per_month=derived.definitions.days_per_month),
+        sensitivity=sensitivity_results(derived, st.sensitivity, cox=cox, alpha=alpha, method=sv.median_ci,
+                                        times=ep["landmarks"], population=population),
         versions=software_versions(),
     )
 
@@ -452,7 +473,7 @@ def survival_targets_from_raw(raw: pd.DataFrame, config: Config | None = None,
 
     config = config or load_config()
     dictionary = dictionary or load_dictionary(config.dictionary_path)
-    d = Definitions.from_config(config.section("definitions"))
+    d = Definitions.from_settings(config.settings.definitions)
     typed = to_typed(raw[[c for c in raw.columns if c in dictionary]].replace("", None), dictionary)
     derived = derive(typed, study_id=config.study_id, definitions=d)
     os_data = derived.tte("OS", population="salvage")
@@ -464,10 +485,9 @@ def survival_targets_from_raw(raw: pd.DataFrame, config: Config | None = None,
     p_group = surv.logrank(os_data[os_data["SALVGRP"].notna()], group="SALVGRP", **kw).p
     emd = os_data[os_data["EMDGRP"].notna()]
     p_emd = surv.logrank(emd, group="EMDGRP", **kw).p if emd["EMDGRP"].nunique() == 2 else None
-    c = config.section("cox")
-    cox = cox_mod.cox_model(os_data, time="AVAL", event="EVENT",
-                            covariates=[x["column"] for x in c["covariates"]],
-                            reference={x["column"]: str(x["reference"]) for x in c["covariates"]})
+    covs = config.settings.cox.covariates
+    cox = cox_mod.cox_model(os_data, time="AVAL", event="EVENT", covariates=[x.column for x in covs],
+                            reference={x.column: x.reference for x in covs if x.reference is not None})
     row = cox.table[cox.table["variable"] == "SALVGRP"].iloc[0]
     return {
         "_os_times": os_data[["USUBJID", "AVAL", "EVENT", "SALVGRP"]],

@@ -79,7 +79,8 @@ def baseline_table(
     continuous: list[str],
     labels: dict | None = None,
     order: dict | None = None,
-    rule: str = "fisher_if_expected_lt5_else_yates",
+    rule: str,
+    alpha: float,
     expected_threshold: float = 5.0,
     rng: np.random.Generator | None = None,
     n_resamples: int = 100_000,
@@ -97,7 +98,7 @@ def baseline_table(
     order : optional ``{variable or groupby: [levels in order]}``; unlisted
         observed levels follow in sorted order, listed levels that were not
         observed get n = 0 rows.
-    rule, expected_threshold, rng, n_resamples : test choice for categorical
+    rule, alpha, expected_threshold, rng, n_resamples : test choice for categorical
         variables, see :func:`analysis.compute.response.contingency_test`.
 
     Methods
@@ -176,7 +177,7 @@ def baseline_table(
 
     # categorical tests through tableone's htest hook; results recorded for the names
     recorded: dict[str, object] = {}
-    htest = {v: _categorical_test(v, recorded, rule=rule, expected_threshold=expected_threshold,
+    htest = {v: _categorical_test(v, recorded, rule=rule, alpha=alpha, expected_threshold=expected_threshold,
                                   rng=rng, n_resamples=n_resamples) for v in categorical}
 
     from tableone import TableOne  # local import: optional heavy dependency

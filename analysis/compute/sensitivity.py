@@ -255,7 +255,7 @@ def hsct_counting_process(
     derived: Derived,
     *,
     covariates: Sequence[str] = (),
-    population: str = "salvage",
+    population: str,
     days_per_month: float | None = None,
 ) -> pd.DataFrame:
     """OS in counting-process form, split at the date of consolidative HSCT.
@@ -378,7 +378,7 @@ def cox_time_dependent_hsct(
     covariates: Sequence[str],
     reference: Mapping[str, str] | None = None,
     alpha: float = 0.05,
-    population: str = "salvage",
+    population: str,
     min_events_per_parameter: float = 10.0,
     days_per_month: float | None = None,
 ) -> TimeDependentCoxResult:
@@ -503,7 +503,7 @@ def simon_makuch(
     *,
     alpha: float = 0.05,
     conf_type: str = "log",
-    population: str = "salvage",
+    population: str,
     days_per_month: float | None = None,
 ) -> pd.DataFrame:
     """Simon-Makuch estimate of OS by HSCT status as a time-dependent group.
@@ -638,7 +638,7 @@ def landmark_os_by_response(
     alpha: float = 0.05,
     method: str = "log",
     conf_type: str = "log",
-    population: str = "salvage",
+    population: str,
     days_per_month: float | None = None,
 ) -> LandmarkResult:
     """Landmark analysis of OS by CR/CRi (Anderson, Cain & Gelber 1983).
@@ -1031,7 +1031,7 @@ def missing_covariate_sensitivity(
     reference: Mapping[str, str] | None = None,
     extra: Sequence[str],
     alpha: float = 0.05,
-    population: str = "salvage",
+    population: str,
     min_events_per_parameter: float = 10.0,
 ) -> pd.DataFrame:
     """OS Cox model with covariates that were not assessed in every patient:

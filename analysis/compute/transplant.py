@@ -38,7 +38,7 @@ class TransplantResult:
     listing: pd.DataFrame
 
 
-def transplant_outcomes(adsl: pd.DataFrame, *, days_per_month: float = 30.4375) -> TransplantResult:
+def transplant_outcomes(adsl: pd.DataFrame, *, days_per_month: float) -> TransplantResult:
     salv = adsl[adsl["SALVFL"] == "Y"]
     tx = salv[salv["HSCTFL"] == "Y"].sort_values(["HSCTDT", "USUBJID"], kind="stable")
     relapsed = (tx["REL2FL"] == "Y") & (tx["REL2DT"] >= tx["HSCTDT"])

@@ -252,7 +252,7 @@ def _message_figure(width: float, message: str, *, synthetic: bool, gid: str, he
 
 
 def _alpha(results: Results) -> float:
-    return float((results.settings.get("tests") or {}).get("alpha", 0.05))
+    return results.settings.tests.alpha
 
 
 def _level(results: Results) -> str:
@@ -260,7 +260,7 @@ def _level(results: Results) -> str:
 
 
 def _median_method(results: Results) -> str:
-    return str((results.settings.get("survival") or {}).get("median_ci", "spss"))
+    return results.settings.survival.median_ci
 
 
 def _bound_text(value: float | None, reached: bool) -> str:
@@ -315,8 +315,7 @@ def _xlim(ticks: Sequence[float], max_time: float) -> tuple[float, float]:
 
 
 def _risk_times(results: Results) -> list[float]:
-    s = results.settings.get("survival") or {}
-    return [float(t) for t in s.get("risk_table_months", [0, 6, 12, 18, 24])]
+    return list(results.settings.survival.risk_table_months)
 
 
 def _pretty_level(level: Any) -> str:

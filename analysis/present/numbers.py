@@ -112,7 +112,7 @@ class Registry:
 
 
 def _median_method(results: Results) -> str:
-    return str(results.settings.get("survival", {}).get("median_ci", "spss"))
+    return results.settings.survival.median_ci
 
 
 def _bound(x: float | None, reached: bool) -> str:
@@ -221,7 +221,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
             add("response", f"p_cr_{key}", None, st.NOT_ESTIMABLE)
             add("response", f"test_cr_{key}", None, f"not performed ({comp.reason})")
     f = resp.factors
-    ns = f[(f["p"] >= float(r.settings.get("tests", {}).get("alpha", 0.05)))
+    ns = f[(f["p"] >= r.settings.tests.alpha)
            & ~f["factor"].isin(["salvage_group", "cns_vs_non_cns_emd"])]
     phrases = {fd.key: fd.phrase for fd in resp.factor_defs}
     add("response", "factors_not_significant", list(ns["factor"]), st.join_words([phrases[k] for k in ns["factor"]], "or") or "none")
@@ -237,7 +237,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
             add("survival", f"{name}_n", 0)
             add("survival", f"{name}_events", 0)
             add("survival", f"{name}_ci_by_method", {k: [None, None] for k in MEDIAN_METHODS}, st.NOT_ESTIMABLE)
-            for tm in r.settings.get("survival", {}).get("landmarks_months", [6, 12]):
+            for tm in r.settings.survival.landmarks_months:
                 add("survival", f"{name}_{float(tm):g}mo", None, st.NOT_ESTIMABLE)
             add("text", f"{name}_landmarks", None, f"not estimable ({ep.reason})")
             continue
@@ -329,7 +329,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
 
     # sentences whose wording depends on the direction of a result, so that the
     # prose stays true when the data change
-    alpha = float(r.settings.get("tests", {}).get("alpha", 0.05))
+    alpha = r.settings.tests.alpha
     raw_r = {e.key: e.raw for e in e_list() if e.section == "response"}
     n_cns, x_cns = raw_r["n_cns"], raw_r["n_cr_cns"]
     ph("cr_cns_sentence", (f"All {n_cns} patients with a CNS relapse achieved CR/CRi" if n_cns and x_cns == n_cns
@@ -416,7 +416,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     else:
         adjusted = "the association of salvage group with overall survival could not be estimated after adjustment"
     ph("cox_adjusted_finding", adjusted)
-    min_epv = float(r.settings.get("cox", {}).get("min_events_per_variable", 10))
+    min_epv = r.settings.cox.min_events_per_variable
     if estimable(cox):
         epp = cox.events_per_parameter
         ph("cox_epv_sentence", f"The model had {st.fmt_num(epp)} events per parameter"
@@ -429,8 +429,8 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         "log": "the Brookmeyer–Crowley method with log-transformed pointwise intervals (R survfit default)",
         "log-log": "the Brookmeyer–Crowley method with log–log-transformed pointwise intervals",
     }.get(method, method))
-    tests = r.settings.get("tests", {})
-    alpha = float(tests.get("alpha", 0.05))
+    rule = r.settings.tests.two_by_two
+    alpha = r.settings.tests.alpha
     ph("alpha_text", f"P < {st.fmt_alpha(alpha)}", alpha)
     ph("two_by_two_rule_text", {
         "fisher_if_expected_lt5_else_yates": (
@@ -439,7 +439,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         "fisher": "Fisher's exact test",
         "chisq_yates": "Pearson's χ² test with Yates' continuity correction",
         "chisq": "Pearson's χ² test without continuity correction",
-    }.get(str(tests.get("two_by_two")), str(tests.get("two_by_two"))), str(tests.get("two_by_two")))
+    }[rule], rule)
     times = [f"{x:g}" for x in r.os.landmarks["time"]]
     ph("landmark_times_text", st.join_words(times) + " months", [float(x) for x in r.os.landmarks["time"]])
     for key, name in supplementary_names().items():

@@ -112,15 +112,15 @@ _FOOTER_SIZE = 7
 
 
 def _alpha(results: Results) -> float:
-    return float((results.settings.get("tests") or {}).get("alpha", 0.05))
+    return results.settings.tests.alpha
 
 
 def _level(results: Results) -> str:
     return f"{100 * (1 - _alpha(results)):g}"
 
 
-def _sens_settings(results: Results) -> dict:
-    return dict(results.settings.get("sensitivity") or {})
+def _sens_settings(results: Results):
+    return results.settings.sensitivity
 
 
 def state(results: Results, field: str) -> tuple[Any, str | None]:
@@ -239,8 +239,7 @@ def _risk_at(rows: pd.DataFrame, ticks: Sequence[float]) -> list[int]:
 
 
 def _risk_times(results: Results) -> list[float]:
-    s = results.settings.get("survival") or {}
-    return [float(t) for t in s.get("risk_table_months", [0, 6, 12, 18, 24])]
+    return list(results.settings.survival.risk_table_months)
 
 
 def _months_text(values: Sequence[float]) -> str:
@@ -496,7 +495,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
     values, message = state(results, "landmarks")
     if message:
         return _status_table(results, "landmarks", message, id="gt-s-landmark-response", title=title)
-    configured = list(_sens_settings(results).get("landmark_months") or [])
+    configured = list(_sens_settings(results).landmark_months)
     level = _level(results)
     records, no_test, block_notes, methods = [], {}, [], set()
     for k, lm in enumerate(values):
@@ -742,7 +741,7 @@ def missing_covariates_table(results: Results, *, title: str | None = None) -> D
         records.append(rec)
     frame = pd.DataFrame(records, columns=["term", "label", "cc_hr", "cc_p", "mc_hr", "mc_p"])
     level = _level(results)
-    extra = list(_sens_settings(results).get("missing_covariates") or [])
+    extra = [c.column for c in _sens_settings(results).missing_covariates]
     names = [_variable_labels(results).get(c, COVARIATE_TEXT.get(c, c)) for c in extra]
     notes = [Footnote(f"Cox proportional-hazards models of overall survival from relapse (Efron's method for "
                       f"ties) with the covariates of the main model and {'; '.join(names) or 'the added covariates'}"
@@ -809,30 +808,31 @@ def guardrail_text(results: Results) -> Markdown:
         "from relapse onwards would credit the group with the event with the time its patients had to survive "
         "to reach it (immortal-time bias) [@anderson1983; @suissa2008]."
     ]
-    if cfg.get("time_dependent_hsct"):
+    if cfg.time_dependent_hsct:
         sentences.append(
             "Instead, HSCT entered the Cox model for overall survival as a time-dependent covariate, each patient "
             "counting as untransplanted until the day of the transplant [@therneau2000]"
             + _cite("td-cox") + ", and overall survival by HSCT status was displayed with the Simon\u2013Makuch "
             "method, in which patients move from the untransplanted to the transplanted group on the day of "
             "transplant [@simon1984]" + _cite("simon-makuch") + ".")
-    if cfg.get("landmark_months"):
-        months = [float(m) for m in cfg["landmark_months"]]
+    if cfg.landmark_months:
+        months = list(cfg.landmark_months)
         sentences.append(
             f"Overall survival by response was compared in a landmark analysis at {_months_text(months)} after "
             "relapse: patients alive and under follow-up at the landmark were grouped by CR/CRi reached by then, "
             "and survival was timed from the landmark" + _cite("landmark-response") + ".")
-    if cfg.get("rfs_censor_at_hsct"):
+    if cfg.rfs_censor_at_hsct:
         sentences.append(
             "Relapse-free survival, which starts at CR/CRi, was also estimated with follow-up censored at "
             "consolidative HSCT, so that it describes remission without transplant" + _cite("rfs-hsct") + ".")
-    if cfg.get("competing_risks"):
+    if cfg.competing_risks:
         sentences.append(
             "The cumulative incidence of relapse after CR/CRi was estimated with death without relapse as a "
             "competing event (Aalen\u2013Johansen estimator) [@aalen1978] and compared between salvage groups with "
             "Gray's test [@gray1988]" + _cite("cif") + ".")
-    if cfg.get("missing_covariates"):
-        names = [COVARIATE_TEXT.get(c, _variable_labels(results).get(c, c)) for c in cfg["missing_covariates"]]
+    if cfg.missing_covariates:
+        names = [COVARIATE_TEXT.get(c.column, _variable_labels(results).get(c.column, c.column))
+                 for c in cfg.missing_covariates]
         joined = st.join_words(names)
         sentences.append(
             f"Covariates not assessed in every patient ({joined}) were added to the Cox model for overall "

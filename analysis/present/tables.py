@@ -63,7 +63,7 @@ import pandas as pd
 
 from ..compute.baseline import OVERALL, BaselineResult
 from ..dictionary import Dictionary
-from ..results import (BASELINE_VARIABLES, MEDIAN_METHODS, CoxResults, NotEstimable, ResponseResults, Results,
+from ..results import (BASELINE_VARIABLES, MEDIAN_METHODS, UNKNOWN_LEVELS, CoxResults, NotEstimable, ResponseResults, Results,
                        SurvivalEndpoint, estimable, unrecorded_baseline_variables)
 from . import style as st
 from .quarto import HTML_FORMATS, declared_format
@@ -368,7 +368,7 @@ def _md_paragraph(text: str) -> str:
 
 
 def _alpha(results: Results) -> float:
-    return float((results.settings.get("tests") or {}).get("alpha", 0.05))
+    return results.settings.tests.alpha
 
 
 def _level(alpha: float) -> int:
@@ -455,7 +455,7 @@ def _reserved(names: Sequence[str], reserved: Sequence[str]) -> None:
 
 def _configured_rule(results: Results) -> str:
     """The configured 2 × 2 test rule (for notes when no comparison was made)."""
-    return str((results.settings.get("tests") or {}).get("two_by_two", "fisher_if_expected_lt5_else_yates"))
+    return results.settings.tests.two_by_two
 
 
 def _is_missing(value: Any) -> bool:
@@ -535,14 +535,15 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
                 smd_text)
         missing = sub.drop_duplicates("group").set_index("group")["n_missing"]
         if (missing > 0).any():
-            add(t.variable, "missing", 1, "Missing", {str(g): str(int(n)) for g, n in missing.items()})
+            add(t.variable, "missing", 1, UNKNOWN_LEVELS.get(t.variable, "Missing"),
+                {str(g): str(int(n)) for g, n in missing.items()})
 
     columns = ["variable", "row", "indent", "label", *names, "P", "test"] + (["SMD"] if smd else [])
     frame = pd.DataFrame(records, columns=columns)
     labels = {"label": "Characteristic", "P": "P", "SMD": "SMD"}
     labels.update({n: f"{n} (n = {sizes.get(n, 0)})" for n in names})
-    notes = [Footnote("Percentages are of patients with a known value; missing values are counted "
-                      "separately.")]
+    notes = [Footnote("Percentages and P values are of patients with a known value; missing, unknown and "
+                      "not documented values are counted on a row of their own.")]
     if baseline.n_missing_group:
         notes.append(Footnote(f"{baseline.n_missing_group} patients with an unknown group are not shown."))
     if unrecorded:
@@ -974,7 +975,7 @@ def _bound_text(x: float | None, reached: bool) -> str:
 
 
 def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
-    primary = str((results.settings.get("survival") or {}).get("median_ci", "spss"))
+    primary = results.settings.survival.median_ci
     level = _level(_alpha(results))
     method_labels = {"spss": "Median, SPSS (estimate \u00b1 {z} SE)",
                      "log": "Median, Brookmeyer\u2013Crowley (log)",

@@ -47,19 +47,17 @@ def synthetic_callout(results: Results) -> Markdown:
 def statistical_methods(results: Results) -> Markdown:
     """The statistical-methods paragraph, from the configuration in force."""
     s = results.settings
-    tests = s.get("tests", {})
-    surv = s.get("survival", {})
     d = results.derived.definitions
-    rule = tests.get("two_by_two", "fisher_if_expected_lt5_else_yates")
-    method = surv.get("median_ci", "spss")
+    rule = s.tests.two_by_two
+    method = s.survival.median_ci
     cov = [COVARIATE_TEXT.get(c, c) for c in results.cox.covariates]
     refs = results.cox.reference
-    alpha = float(tests.get("alpha", 0.05))
+    alpha = s.tests.alpha
     v = results.versions
-    pop = "patients who received salvage therapy" if surv.get("population", "salvage") == "salvage" \
+    pop = "patients who received salvage therapy" if s.survival.population == "salvage" \
         else "all patients who relapsed"
     targeted = join_words([lower_first(SALVMOD_LABELS[c]) for c in TARGETED_CLASSES])
-    min_epv = s.get("cox", {}).get("min_events_per_variable", 10)
+    min_epv = f"{s.cox.min_events_per_variable:g}"
     paragraphs = [
         (f"Categorical variables are summarised as counts and percentages of patients with known values, "
          f"and continuous variables as medians and ranges; missing values are reported separately. "

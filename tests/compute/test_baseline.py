@@ -25,6 +25,8 @@ import pytest
 from analysis.compute.baseline import BaselineResult, baseline_table
 from analysis.compute.response import CHISQ_YATES, FFH_EXACT, FISHER
 
+RULE = "fisher_if_expected_lt5_else_yates"  # the published analysis's rule
+
 R_VERSION = "4.2.2"
 SURVIVAL_VERSION = "3.5.3"  # installed alongside; these references use base R stats only
 REL = 1e-6
@@ -72,7 +74,7 @@ def data() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def result(data) -> BaselineResult:
     return baseline_table(
-        data, groupby="arm", categorical=CATEGORICAL, continuous=CONTINUOUS,
+        data, groupby="arm", rule=RULE, alpha=0.05, categorical=CATEGORICAL, continuous=CONTINUOUS,
         labels={"age": "Age, years", "prior_hsct": "Prior HSCT"},
         order={"arm": GROUPS, "site": ["BM", "EMD", "BM+EMD", "CNS"]},
     )
@@ -233,7 +235,7 @@ def test_group_without_values_is_not_tested():
     df = pd.DataFrame({"arm": ["a"] * 4 + ["b"] * 3,
                        "sex": ["F", "M", "F", "M", None, None, None],
                        "age": [1.0, 2, 3, 4, 5, 6, 7]})
-    res = baseline_table(df, groupby="arm", categorical=["sex"], continuous=["age"])
+    res = baseline_table(df, groupby="arm", rule=RULE, alpha=0.05, categorical=["sex"], continuous=["age"])
     row = res.tests.set_index("variable").loc["sex"]
     assert row["p"] is None and row["test"] == "not tested"
     assert "non-empty rows" in row["note"]
@@ -252,16 +254,16 @@ def test_group_without_values_is_not_tested():
 )
 def test_baseline_table_impossible_input_raises(data, kwargs, message):
     with pytest.raises(ValueError, match=message):
-        baseline_table(data, groupby="arm", **kwargs)
+        baseline_table(data, groupby="arm", rule=RULE, alpha=0.05, **kwargs)
 
 
 def test_baseline_table_single_group_raises(data):
     one = data[data["arm"] == "targeted"]
     with pytest.raises(ValueError, match="fewer than two groups"):
-        baseline_table(one, groupby="arm", categorical=["sex"], continuous=[])
+        baseline_table(one, groupby="arm", rule=RULE, alpha=0.05, categorical=["sex"], continuous=[])
 
 
 def test_baseline_table_reserved_group_name_raises():
     df = pd.DataFrame({"arm": ["Overall", "x"], "sex": ["F", "M"]})
     with pytest.raises(ValueError, match="reserved"):
-        baseline_table(df, groupby="arm", categorical=["sex"], continuous=[])
+        baseline_table(df, groupby="arm", rule=RULE, alpha=0.05, categorical=["sex"], continuous=[])

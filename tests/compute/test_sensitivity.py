@@ -178,7 +178,7 @@ def test_counting_process_against_R_tmerge(case, ref, data):
     > split <- tmerge(base, os, id = USUBJID, hsct = tdc(htime))   # htime = months to HSCT
     """
     r = ref[case]["split"]
-    cp = sens.hsct_counting_process(data[case], covariates=CASES[case][0])
+    cp = sens.hsct_counting_process(data[case], population="salvage", covariates=CASES[case][0])
     assert list(cp["USUBJID"]) == r["USUBJID"]
     close(cp["tstart"], r["tstart"])
     close(cp["tstop"], r["tstop"])
@@ -188,7 +188,7 @@ def test_counting_process_against_R_tmerge(case, ref, data):
 
 def test_counting_process_hsct_on_day_of_death_not_split(data):
     """H03 (HSCT on the day of death) stays in the no-HSCT state: one row, hsct = 0, event = 1."""
-    cp = sens.hsct_counting_process(data["handmade"])
+    cp = sens.hsct_counting_process(data["handmade"], population="salvage")
     rows = cp[cp["USUBJID"] == "HAND-H03"]
     assert len(rows) == 1 and rows["hsct"].iloc[0] == 0 and rows["event"].iloc[0] == 1
 
@@ -205,7 +205,7 @@ def test_cox_time_dependent_hsct_against_R_coxph(case, ref, data):
     r = ref[case]["cox_td"]
     covs = CASES[case][0]
     reference = {k: v for k, v in MAIN_REFERENCE.items() if k in covs}
-    res = sens.cox_time_dependent_hsct(data[case], covariates=covs, reference=reference, alpha=0.05)
+    res = sens.cox_time_dependent_hsct(data[case], population="salvage", covariates=covs, reference=reference, alpha=0.05)
     tab = res.table
     assert [_r_term(t) for t in tab["term"]] == r["terms"]
     for col, key in (("coef", "coef"), ("se", "se"), ("hr", "hr"), ("lower", "lower"), ("upper", "upper"),
@@ -223,7 +223,7 @@ def test_cox_time_dependent_hsct_against_R_coxph(case, ref, data):
 
 def test_cox_time_dependent_without_hsct_raises(data):
     with pytest.raises(ValueError, match="no patient has follow-up after a consolidative HSCT"):
-        sens.cox_time_dependent_hsct(data["handmade_nohsct"], covariates=["SALVGRP"])
+        sens.cox_time_dependent_hsct(data["handmade_nohsct"], population="salvage", covariates=["SALVGRP"])
 
 
 # --------------------------------------------------------------------------- 3. Simon-Makuch
@@ -235,7 +235,7 @@ def test_simon_makuch_against_R_survfit_counting_process(case, conf_type, ref, d
     """> summary(survfit(Surv(tstart, tstop, death) ~ hsct, data = split, conf.type = conf_type),
     >         censored = TRUE)"""
     r = ref[case]["simon_makuch"][conf_type]
-    sm = sens.simon_makuch(data[case], alpha=0.05, conf_type=conf_type)
+    sm = sens.simon_makuch(data[case], population="salvage", alpha=0.05, conf_type=conf_type)
     rows = sm[(sm["n_event"] + sm["n_censor"]) > 0]
     strata = {"No HSCT": "hsct=0", "HSCT": "hsct=1"}
     expected = [s if s != "all" else "hsct=0" for s in r["strata"]]
@@ -248,7 +248,7 @@ def test_simon_makuch_against_R_survfit_counting_process(case, conf_type, ref, d
 
 def test_simon_makuch_without_hsct_is_the_km_of_os(ref, data):
     """No transplant: one group, equal to > summary(survfit(Surv(time, EVENT) ~ 1, data = os), censored = TRUE)."""
-    sm = sens.simon_makuch(data["handmade_nohsct"])
+    sm = sens.simon_makuch(data["handmade_nohsct"], population="salvage")
     assert set(sm["group"]) == {"No HSCT"}
     r = ref["handmade_nohsct"]["os_km"]
     close(sm["time"], r["time"])
@@ -259,7 +259,7 @@ def test_simon_makuch_without_hsct_is_the_km_of_os(ref, data):
 def test_simon_makuch_entry_rows(data):
     """HSCT curve: transplants enter at their date and are at risk only after it (R's (start, stop]).
     Hand-made: H09 (HSCT day 60) dies on day 100, the day H02 is transplanted, so H02 is not at risk then."""
-    sm = sens.simon_makuch(data["handmade"])
+    sm = sens.simon_makuch(data["handmade"], population="salvage")
     hs = sm[sm["group"] == "HSCT"].reset_index(drop=True)
     dpm = data["handmade"].definitions.days_per_month
     assert hs["time"].iloc[0] == pytest.approx(60 / dpm) and hs["n_enter"].iloc[0] == 1
@@ -284,7 +284,7 @@ def test_landmark_os_by_response_against_R_survdiff(case, index, landmark, ref, 
     > survdiff(Surv(time - L, EVENT) ~ group, data = lm); quantile(fit, 0.5)"""
     r = ref[case]["landmark"][index]
     assert r["landmark"] == [landmark]
-    res = sens.landmark_os_by_response(data[case], landmark_months=landmark, alpha=0.05)
+    res = sens.landmark_os_by_response(data[case], population="salvage", landmark_months=landmark, alpha=0.05)
     d = res.data.sort_values("USUBJID")
     assert list(d["USUBJID"]) == r["USUBJID"]
     assert list(d["group"].astype(str)) == r["group"]
@@ -311,7 +311,7 @@ def test_landmark_os_by_response_against_R_survdiff(case, index, landmark, ref, 
 
 def test_landmark_empty_group(data):
     """Landmark at 0.5 months, before any CR/CRi: the CR/CRi group is empty and there is no test."""
-    res = sens.landmark_os_by_response(data["handmade"], landmark_months=0.5)
+    res = sens.landmark_os_by_response(data["handmade"], population="salvage", landmark_months=0.5)
     row = res.groups.set_index("group").loc["CR/CRi"]
     assert row["n"] == 0 and np.isnan(row["median"])
     assert res.logrank is None and "has no patients" in res.logrank_note
@@ -320,7 +320,7 @@ def test_landmark_empty_group(data):
 
 def test_landmark_cr_after_landmark_counts_as_no_cr(data):
     """H12 reached CR on day 200, after the 3-month landmark: analysed as "No CR/CRi"."""
-    res = sens.landmark_os_by_response(data["handmade"], landmark_months=3.0)
+    res = sens.landmark_os_by_response(data["handmade"], population="salvage", landmark_months=3.0)
     assert res.data.set_index("USUBJID").loc["HAND-H12", "group"] == "No CR/CRi"
     assert res.n_cr_after_landmark == 1
 
@@ -403,7 +403,7 @@ def test_missing_covariate_sensitivity_against_R_coxph(case, ref, data):
     (factors relevel()ed to the references)."""
     covs, extra = CASES[case][3]
     reference = MAIN_REFERENCE if case == "cohort" else HAND_REFERENCE
-    tab = sens.missing_covariate_sensitivity(data[case], covariates=covs, extra=extra,
+    tab = sens.missing_covariate_sensitivity(data[case], population="salvage", covariates=covs, extra=extra,
                                              reference={k: v for k, v in reference.items() if k in covs + extra})
     assert list(tab["approach"].unique()) == ["complete_case", "missing_category"]
     for approach in ("complete_case", "missing_category"):
@@ -424,7 +424,7 @@ def test_missing_covariate_rejects_numeric_extra(data):
         d = data["handmade"]
         adsl = d.adsl.assign(NUM=np.where(d.adsl["CD19NEG"].isna(), np.nan, 1.0))
         d2 = Derived(adsl=adsl, adtte=d.adtte, flow=None, synthetic=True, definitions=d.definitions)
-        sens.missing_covariate_sensitivity(d2, covariates=["SALVGRP"], extra=["NUM"])
+        sens.missing_covariate_sensitivity(d2, population="salvage", covariates=["SALVGRP"], extra=["NUM"])
 
 
 # --------------------------------------------------------------------------- input errors
@@ -436,7 +436,7 @@ def test_hsct_flag_without_date_raises(data):
     adsl.loc[adsl["USUBJID"] == "HAND-H01", "HSCTDT"] = pd.NaT
     d2 = Derived(adsl=adsl, adtte=d.adtte, flow=None, synthetic=True, definitions=d.definitions)
     with pytest.raises(ValueError, match="HSCTDT is missing for HAND-H01"):
-        sens.hsct_counting_process(d2)
+        sens.hsct_counting_process(d2, population="salvage")
     with pytest.raises(ValueError, match="HSCTDT is missing"):
         sens.rfs_censored_at_hsct(d2)
 
@@ -444,12 +444,12 @@ def test_hsct_flag_without_date_raises(data):
 @pytest.mark.parametrize("bad", [-1.0, float("nan")], ids=["negative", "nan"])
 def test_landmark_rejects_bad_landmark(bad, data):
     with pytest.raises(ValueError, match="landmark_months"):
-        sens.landmark_os_by_response(data["handmade"], landmark_months=bad)
+        sens.landmark_os_by_response(data["handmade"], population="salvage", landmark_months=bad)
 
 
 def test_bad_alpha_and_conf_type(data):
     with pytest.raises(ValueError, match="alpha"):
-        sens.simon_makuch(data["handmade"], alpha=1.5)
+        sens.simon_makuch(data["handmade"], population="salvage", alpha=1.5)
     with pytest.raises(ValueError, match="conf_type"):
         sens.cumulative_incidence_relapse(data["handmade"], times=[1.0], conf_type="plain")
 
@@ -471,7 +471,7 @@ def test_missing_category_only_where_values_are_missing(data):
     """CYTORISK is complete in the hand-made cohort: no "Missing" level and no warning about one."""
     d = data["handmade"]
     assert d.salvage["CYTORISK"].notna().all()
-    tab = sens.missing_covariate_sensitivity(d, covariates=["SALVGRP"], extra=["CD19NEG", "CYTORISK"],
+    tab = sens.missing_covariate_sensitivity(d, population="salvage", covariates=["SALVGRP"], extra=["CD19NEG", "CYTORISK"],
                                              reference={"SALVGRP": "Targeted", "CD19NEG": "N", "CYTORISK": "Standard"})
     mc = tab[tab["approach"] == "missing_category"]
     assert "CYTORISK[Missing]" not in set(mc["term"])

@@ -68,7 +68,7 @@ def _all_texts(fig: Figure) -> list[str]:
 
 
 def _method(results) -> str:
-    return results.settings["survival"]["median_ci"]
+    return results.settings.survival.median_ci
 
 
 def _bound(x, reached):
@@ -159,7 +159,7 @@ def test_km_overall_censor_marks_at_censored_times(results, figs, attr):
 @pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
 def test_km_overall_ticks_are_configured_risk_times(results, figs, attr):
     ax = _axes(figs["km_overall"], f"{attr}-curves")
-    configured = sorted(float(t) for t in results.settings["survival"]["risk_table_months"])
+    configured = sorted(float(t) for t in results.settings.survival.risk_table_months)
     ticks = list(ax.get_xticks())
     assert ticks == configured[: len(ticks)]
     last = float(getattr(results, attr).km["time"].max())

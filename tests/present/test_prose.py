@@ -72,8 +72,8 @@ def test_direction_wording_on_the_shipped_cohort(registry):
 def test_wording_follows_significance(results):
     """At alpha = 0.001 no comparison of the cohort is significant: no sentence
     may still claim a difference or an association."""
-    strict = dataclasses.replace(results, settings={**results.settings,
-                                                    "tests": {**results.settings.get("tests", {}), "alpha": 0.001}})
+    tests = results.settings.tests.model_copy(update={"alpha": 0.001})
+    strict = dataclasses.replace(results, settings=results.settings.model_copy(update={"tests": tests}))
     t = _comparison_keys(build_registry(strict).t)
     assert "did not differ significantly" in t["cr_group_finding"]
     assert "did not differ significantly" in t["cr_emd_sentence"]

@@ -53,13 +53,14 @@ HTML_TAG = re.compile(r"(?<!\\)</?[A-Za-z][A-Za-z0-9]*(\s[^>]*)?/?>")
 
 @pytest.fixture(scope="module")
 def results_off(tmp_path_factory):
-    """The shipped cohort analysed with an empty ``sensitivity:`` section."""
+    """The shipped cohort analysed with every sensitivity analysis switched off."""
     settings = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
     base = DEFAULT_CONFIG.parent
     settings["data"]["sources"] = [{**s, "path": str((base / s["path"]).resolve())}
                                    for s in settings["data"]["sources"]]
     settings["data"]["dictionary"] = str((base / settings["data"]["dictionary"]).resolve())
-    settings["sensitivity"] = {}
+    settings["sensitivity"] = {"rfs_censor_at_hsct": False, "time_dependent_hsct": False, "landmark_months": [],
+                               "competing_risks": False, "missing_covariates": []}
     path = tmp_path_factory.mktemp("config") / "analysis.yml"
     path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
     return run_analysis(load_config(path))
@@ -118,7 +119,7 @@ def test_rfs_hsct_table_prints_the_result_rows_with_style(results):
 
 def test_rfs_hsct_as_defined_row_is_the_manuscript_rfs(results):
     """Reference: results.rfs (the manuscript's RFS analysis) by the configured median method."""
-    method = results.settings["survival"]["median_ci"]
+    method = results.settings.survival.median_ci
     m = results.rfs.medians[method]
     row = _frame(S.rfs_hsct_table(results)).iloc[0]
     assert row["n"] == str(results.rfs.n) and row["events"] == str(results.rfs.events)
@@ -174,7 +175,7 @@ def test_simon_makuch_curves_are_the_result_steps(results):
 def test_simon_makuch_numbers_at_risk_against_counting_process_intervals(results):
     """Reference: intervals (tstart, tstop] of hsct_counting_process counted directly:
     at a time t > 0 the intervals of the group with tstart < t <= tstop; at 0 those starting at 0."""
-    cp = hsct_counting_process(results.derived)
+    cp = hsct_counting_process(results.derived, population=results.settings.survival.population)
     fig = S.simon_makuch_figure(results)
     risk = _gid(fig, "simon-makuch-risk")
     ticks = [float(t) for t in _gid(fig, "simon-makuch-curves").get_xticks()]
@@ -199,7 +200,7 @@ def test_simon_makuch_note_patients_deaths_and_hsct_hr(results):
     assert f"HR {_hr(row)}; {st.fmt_p_text(row['p'])}" in note
     assert " ".join(S.SIMON_MAKUCH_NOTE.split()) in note
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    cp = hsct_counting_process(results.derived)
+    cp = hsct_counting_process(results.derived, population=results.settings.survival.population)
     assert legend[0] == f"No HSCT (n = {cp.loc[cp['hsct'] == 0, 'USUBJID'].nunique()})"
     assert legend[1] == f"HSCT (n = {cp.loc[cp['hsct'] == 1, 'USUBJID'].nunique()})"
 
@@ -210,7 +211,7 @@ def test_simon_makuch_note_patients_deaths_and_hsct_hr(results):
 def test_landmark_table_one_block_per_landmark(results):
     """Reference: results.sensitivity.landmarks (groups, log-rank) and the configured landmark months."""
     frame = _frame(S.landmark_table(results))
-    months = results.settings["sensitivity"]["landmark_months"]
+    months = results.settings.sensitivity.landmark_months
     assert len(results.sensitivity.landmarks) == len(months)
     for lm, m in zip(results.sensitivity.landmarks, months):
         block = frame[frame["section"] == f"Landmark at {float(m):g} months from relapse"]
@@ -331,7 +332,7 @@ def test_guardrail_text_names_each_analysis_switched_on_with_its_supplementary_f
         assert f"Supplementary {names[key]}" in body, key
     assert "not used as baseline groupings for overall survival" in body
     assert "time-dependent covariate" in body and "Simon\u2013Makuch" in body and "landmark" in body
-    months = results.settings["sensitivity"]["landmark_months"]
+    months = results.settings.sensitivity.landmark_months
     assert f"at {float(months[0]):g} months" in body
     assert "[@therneau2000]" in body
 
