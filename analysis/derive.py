@@ -17,12 +17,19 @@ Definitions (stated again in the manuscript's methods):
   from any cause, whichever comes first; censored at last contact;
 * months = days / 30.4375 (configurable).
 
-Source pseudonyms are not carried into ADSL: USUBJID is STUDYID-SITEID-NNN,
-NNN a sequence number in input order.
+Source pseudonyms are not carried into ADSL. USUBJID is STUDYID-SITEID-SUBJID:
+for real data SUBJID is a keyed hash (HMAC-SHA-256 with the study's secret key)
+of site and source pseudonym, so it stays the same when a site adds, removes or
+reorders rows between data freezes and cannot be traced back to the pseudonym
+without the key; for the shipped synthetic cohort (no key) it is a sequence
+number in input order.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from dataclasses import dataclass
 
 import numpy as np
@@ -165,13 +172,29 @@ def _map(series: pd.Series, labels: dict[str, str]) -> pd.Series:
     return pd.Series(table[codes], index=series.index, name=series.name)
 
 
-def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions) -> pd.DataFrame:
-    """ADSL: one row per input patient, in input order."""
+def subject_ids(site: pd.Series, pseudonym: pd.Series, key: bytes | None) -> pd.Series:
+    """SUBJID of each patient: with a key, the first 8 characters (40 bits) of
+    the base-32 HMAC-SHA-256 of site and pseudonym, 16 if 8 would collide;
+    without one, 001, 002, ... in input order."""
+    if key is None:
+        return pd.Series([f"{i:03d}" for i in range(1, len(site) + 1)], dtype="string")
+    digests = [base64.b32encode(hmac.new(key, f"{s}\x1f{p}".encode(), hashlib.sha256).digest()).decode()
+               for s, p in zip(site.astype(str), pseudonym.astype(str))]
+    sites = site.astype(str).to_numpy()
+    for width in (8, 16, 52):
+        ids = [d[:width] for d in digests]
+        if not pd.Series([f"{s}-{i}" for s, i in zip(sites, ids)]).duplicated().any():
+            return pd.Series(ids, dtype="string")
+    raise ValueError("two patients have the same site and pseudonym")  # pragma: no cover - validation refuses it
+
+
+def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions,
+                id_key: bytes | None = None) -> pd.DataFrame:
+    """ADSL: one row per input patient, in input order (see :func:`subject_ids`)."""
     c = cohort.reset_index(drop=True)
     d = definitions
     site = c["site"].astype("string")
-    seq = pd.Series(np.arange(1, len(c) + 1), dtype=int)
-    subjid = seq.map(lambda i: f"{i:03d}")
+    subjid = subject_ids(site, c["patient_id"], id_key)
     young, adult = d.age_groups
     low, high = d.burden_groups
     salv = c["salvage"] == "yes"
@@ -326,10 +349,11 @@ def patient_flow(adsl: pd.DataFrame) -> PatientFlow:
     return flow
 
 
-def derive(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions | None = None) -> Derived:
+def derive(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions | None = None,
+           id_key: bytes | None = None) -> Derived:
     """Typed, validated cohort -> ADSL, ADTTE and the patient flow."""
     definitions = definitions or Definitions()
-    adsl = derive_adsl(cohort, study_id=study_id, definitions=definitions)
+    adsl = derive_adsl(cohort, study_id=study_id, definitions=definitions, id_key=id_key)
     adtte = derive_adtte(adsl, definitions=definitions)
     return Derived(
         adsl=adsl,

@@ -7,9 +7,10 @@ do not pass validation; nothing downstream ever sees unvalidated data.
 from __future__ import annotations
 
 import hashlib
+import secrets
 from dataclasses import dataclass
 
-from .config import Config, load_config
+from .config import Config, ConfigError, load_config
 from .derive import Definitions, Derived, derive
 from .dictionary import Dictionary, load_dictionary
 from .load import load_sources, to_typed
@@ -36,15 +37,40 @@ class Cohort:
 
 
 def data_hash(config: Config) -> str:
-    """SHA-256 over the bytes of every input file (in configured order) and the dictionary."""
+    """SHA-256 over every input file's bytes and how it is read (site, sheet,
+    mapping file), in configured order, and the dictionary."""
     h = hashlib.sha256()
     for src in config.sources:
-        h.update(src.path.name.encode())
+        h.update(repr((src.path.name, src.site, src.sheet, src.mapping.name if src.mapping else None)).encode())
         h.update(src.path.read_bytes())
         if src.mapping:
             h.update(src.mapping.read_bytes())
     h.update(config.dictionary_path.read_bytes())
     return h.hexdigest()[:16]
+
+
+def subject_id_key(config: Config, typed) -> bytes | None:
+    """The secret key for USUBJIDs of real data: read from ``data.id_key``,
+    created (random, 256 bits, readable by the owner only) on first use. The
+    synthetic cohort needs none (its pseudonyms are made up) and keeps
+    sequence numbers."""
+    if "synthetic" in typed and bool(typed["synthetic"].astype("string").eq("yes").fillna(False).all()):
+        return None
+    path = config.id_key_path
+    if path is None:
+        return None
+    try:
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32) + "\n", encoding="ascii")
+            path.chmod(0o600)
+        key = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"data.id_key: the subject-identifier key {path} cannot be read or created "
+                          f"({getattr(exc, 'strerror', None) or exc}); name a readable file") from None
+    if len(key) < 32:
+        raise ConfigError(f"data.id_key: {path} holds no key (expected at least 32 characters)")
+    return key.encode()
 
 
 def load_cohort(config: Config | None = None) -> Cohort:
@@ -59,6 +85,7 @@ def load_cohort(config: Config | None = None) -> Cohort:
         typed,
         study_id=config.study_id,
         definitions=Definitions.from_settings(config.settings.definitions),
+        id_key=subject_id_key(config, typed),
     )
     return Cohort(config=config, dictionary=dictionary, derived=derived, report=report,
                   data_hash=data_hash(config))
