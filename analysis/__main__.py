@@ -122,7 +122,7 @@ def cmd_bench(args) -> int:
 def cmd_prepare(args) -> int:
     from .present.document import prepare
 
-    for path in prepare():
+    for path in prepare(config=args.config):
         print(path)
     return 0
 

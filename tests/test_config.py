@@ -1,0 +1,163 @@
+"""The configuration is a typed, validated contract (analysis/config.py): each
+mistake a user makes gets one clear message naming the file, line and key,
+exit 2, no traceback, and nothing is computed."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from analysis.config import DEFAULT_CONFIG, PROJECT_ROOT, ConfigError, Settings, describe_settings, load_config
+from tests.test_cli import run
+
+
+def _shipped() -> dict:
+    settings = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    settings["data"]["sources"] = [{**s, "path": str((PROJECT_ROOT / s["path"]).resolve())}
+                                   for s in settings["data"]["sources"]]
+    settings["data"].pop("dictionary", None)
+    return settings
+
+
+def _write(tmp_path, settings: dict, name: str = "revision.yml"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _edit(**changes):
+    def apply(s: dict) -> dict:
+        for dotted, value in changes.items():
+            *parents, last = dotted.split(".")
+            node = s
+            for p in parents:
+                node = node.setdefault(p, {})
+            if value is DELETE:
+                node.pop(last)
+            else:
+                node[last] = value
+        return s
+    return apply
+
+
+DELETE = object()
+
+
+def _rename(old: str, new: str):
+    def apply(s: dict) -> dict:
+        s[new] = s.pop(old)
+        return s
+    return apply
+
+
+def _rename_in(section: str, old: str, new: str):
+    def apply(s: dict) -> dict:
+        s[section][new] = s[section].pop(old)
+        return s
+    return apply
+
+
+MISTAKES = [
+    # id, edit, words the message must hold
+    ("median-ci-value", _edit(**{"survival.median_ci": "loglog"}),
+     ["survival.median_ci", "'loglog'", "log-log"]),
+    ("two-by-two-value", _edit(**{"tests.two_by_two": "fishers"}),
+     ["tests.two_by_two", "'fishers'", "did you mean 'fisher'"]),
+    ("section-typo", _rename("survival", "survivall"),
+     ["unknown setting 'survivall'", "did you mean 'survival'"]),
+    ("key-typo", _rename_in("survival", "median_ci", "median_cis"),
+     ["unknown setting 'survival.median_cis'", "did you mean 'median_ci'"]),
+    ("alpha-range", _edit(**{"tests.alpha": 5}), ["tests.alpha"]),
+    ("landmark-negative", _edit(**{"survival.landmarks_months": [-6]}), ["survival.landmarks_months"]),
+    ("overlap", _edit(**{"cox.covariates": [{"column": "SALVGRP", "reference": "Targeted"},
+                                            {"column": "CD19NEG", "reference": "N"}]}),
+     ["sensitivity.missing_covariates", "CD19NEG", "cox.covariates"]),
+    ("absent-column", _edit(**{"cox.covariates": [{"column": "SALVGRP", "reference": "Targeted"},
+                                                  {"column": "CD19STATUS", "reference": "N"}]}),
+     ["cox.covariates[1].column", "'CD19STATUS'", "did you mean 'CD19STAT'"]),
+    ("absent-level", _edit(**{"cox.covariates": [{"column": "SALVGRP", "reference": "Targeted"},
+                                                 {"column": "PRIORSCT", "reference": "No"}]}),
+     ["cox.covariates[1].reference", "'No'", "levels: N, Y"]),
+    ("landmark-beyond-follow-up", _edit(**{"survival.landmarks_months": [6, 12, 120]}),
+     ["survival.landmarks_months", "120 months is beyond the last follow-up"]),
+    ("missing-dictionary", _edit(**{"data.dictionary": "nowhere/dictionary.yml"}),
+     ["data.dictionary", "does not exist"]),
+]
+
+
+@pytest.mark.parametrize("edit, words", [m[1:] for m in MISTAKES], ids=[m[0] for m in MISTAKES])
+def test_mistake_is_one_clear_message_exit_2(tmp_path, edit, words):
+    path = _write(tmp_path, edit(_shipped()))
+    proc = run("--config", str(path), "numbers")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == "", "nothing is computed or printed"
+    message = proc.stderr
+    assert "revision.yml" in message or "configuration" in message
+    for w in words:
+        assert w in message, (w, message)
+
+
+def test_every_problem_at_once_with_line_numbers(tmp_path):
+    s = _edit(**{"survival.median_ci": "loglog", "tests.two_by_two": "fishers"})(_shipped())
+    s["survivall"] = {}
+    path = _write(tmp_path, s)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    lines = str(err.value).splitlines()
+    assert len(lines) == 3
+    text = path.read_text(encoding="utf-8").splitlines()
+    for line in lines:
+        number = int(line.split(" line ")[1].split(":")[0])
+        key = line.split(": ", 1)[1]
+        assert any(k in text[number - 1] for k in ("median_ci", "two_by_two", "survivall")), (line, key)
+
+
+def test_invalid_yaml_and_latin1_name_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("survival:\n  median_ci: [log\n", encoding="utf-8")
+    proc = run("--config", str(bad), "numbers")
+    assert proc.returncode == 2 and "bad.yml line" in proc.stderr and "Traceback" not in proc.stderr
+    latin = tmp_path / "latin.yml"
+    latin.write_bytes("study_id: CAF\xc9\n".encode("latin-1"))
+    proc = run("--config", str(latin), "numbers")
+    assert proc.returncode == 2 and "UTF-8" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_config_outside_the_project_uses_the_shipped_dictionary(tmp_path):
+    """Relative paths resolve against the configuration file; the dictionary
+    defaults to the shipped one."""
+    s = _shipped()
+    (tmp_path / "data").mkdir()
+    for i, src in enumerate(s["data"]["sources"]):
+        target = tmp_path / "data" / f"site_{i}.csv"
+        target.write_bytes(open(src["path"], "rb").read())
+        src["path"] = f"data/site_{i}.csv"
+    path = _write(tmp_path, s)
+    cfg = load_config(path)
+    assert cfg.dictionary_path == PROJECT_ROOT / "data" / "dictionary.yml"
+    assert all(src.path.parent == tmp_path / "data" for src in cfg.sources)
+
+
+def test_config_option_reaches_prepare(tmp_path):
+    """`python -m analysis --config X prepare` uses X (it used to use analysis.yml)."""
+    path = _write(tmp_path, _edit(**{"survival.median_ci": "log"})(_shipped()))
+    variables = tmp_path / "_variables.yml"
+    proc = run("--config", str(path), "prepare", env_extra={"CART_VARIABLES": str(variables)})
+    assert proc.returncode == 0, proc.stderr
+    written = yaml.safe_load(variables.read_text(encoding="utf-8"))
+    assert written["stamp"]["config_hash"] == load_config(path).analysis_hash()
+
+
+def test_every_setting_is_described_once():
+    rows = describe_settings()
+    keys = [r[0] for r in rows]
+    assert len(keys) == len(set(keys))
+    assert all(desc for key, _, _, desc in rows), [k for k, _, _, d in rows if not d]
+    assert "survival.median_ci" in keys and "tests.two_by_two" in keys
+
+
+def test_shipped_file_states_every_default_it_lists():
+    """analysis.yml is read through the model like any user file."""
+    cfg = load_config(DEFAULT_CONFIG)
+    assert isinstance(cfg.settings, Settings)
