@@ -760,7 +760,15 @@ def missing_covariates_table(results: Results, *, title: str | None = None) -> D
                               + (f", {int(first['n_excluded'])} left out for a missing value"
                                  if int(first["n_excluded"]) else "") + "."))
         for w in first["warnings"]:
-            seen.setdefault(w, []).append(name.lower())
+            if not w.startswith("no reference level given"):  # the references are stated below, in words
+                seen.setdefault(w, []).append(name.lower())
+    refs = value.drop_duplicates("variable")
+    refs = refs[refs["reference"].notna()]
+    if len(refs):
+        labels_of = _variable_labels(results)
+        notes.append(Footnote("Reference levels: " + "; ".join(
+            f"{labels_of.get(v, COVARIATE_TEXT.get(v, v))}, {_level_text(v, ref)}"
+            for v, ref in zip(refs["variable"], refs["reference"])) + "."))
     for w, where in seen.items():
         notes.append(Footnote(f"Caution ({' and '.join(where)}): {st.fmt_relation(w)}."))
     marked = tuple(Footnote(f"{'Complete case' if col == 'cc_hr' else 'Missing as a category'}: the coefficient "

@@ -608,7 +608,7 @@ def table1_full(results: Results, *, title: str | None = None) -> DisplayTable:
 
 
 def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str = "gt-table2",
-            title: str | None = None, rule: str = "fisher_if_expected_lt5_else_yates") -> DisplayTable:
+            title: str | None = None, rule: str) -> DisplayTable:
     """Table 2 from the response results. ``rule`` (the configured 2 × 2 rule)
     is named in the notes when the salvage groups could not be compared."""
     level = _level(alpha)
@@ -896,6 +896,7 @@ def _factor_conventions(results: Results, title: str | None = None) -> DisplayTa
     labels_of = {f.key: f.label for f in results.response.factor_defs}
     columns_of = {f.key: f.column for f in results.response.factor_defs}
     records = []
+    or_reasons: dict[str, list[str]] = {}
     for rec in results.response.factors.itertuples(index=False):
         column = columns_of.get(rec.factor, rec.column)
         if not _is_missing(getattr(rec, "not_estimable", None)):
@@ -905,9 +906,15 @@ def _factor_conventions(results: Results, title: str | None = None) -> DisplayTa
                 "cr": "", "min_expected": "", "P": st.NOT_ESTIMABLE,
                 "test": st.fmt_not_estimable(str(rec.not_estimable)),
                 "p_fisher": st.NOT_ESTIMABLE, "p_yates": st.NOT_ESTIMABLE, "p_chisq": st.NOT_ESTIMABLE,
-                "disagree": "",
+                "disagree": "", "or": st.NOT_ESTIMABLE,
             })
             continue
+        if _is_missing(rec.or_reason) and not _is_missing(rec.odds_ratio):
+            odds = f"{st.fmt_ratio(rec.odds_ratio)} ({st.fmt_ci(None, None, lower_text=st.fmt_ratio(rec.or_lower), upper_text=st.fmt_ratio(rec.or_upper))})"
+        else:
+            odds = st.NOT_ESTIMABLE
+            or_reasons.setdefault(str(rec.or_reason).removeprefix("not estimable (").rstrip(")"), []).append(
+                labels_of.get(rec.factor, rec.factor))
         records.append({
             "factor": labels_of.get(rec.factor, rec.factor),
             "comparison": f"{_level_text(column, rec.level)} vs {_level_text(column, rec.reference)}",
@@ -919,19 +926,25 @@ def _factor_conventions(results: Results, title: str | None = None) -> DisplayTa
             "p_yates": st.fmt_p(rec.p_chisq_yates),
             "p_chisq": st.fmt_p(rec.p_chisq),
             "disagree": "Yes" if bool(rec.conventions_disagree) else "No",
+            "or": odds,
         })
-    frame = pd.DataFrame(records, columns=["factor", "comparison", "cr", "min_expected", "P", "test", "p_fisher",
-                                           "p_yates", "p_chisq", "disagree"])
+    frame = pd.DataFrame(records, columns=["factor", "comparison", "cr", "or", "min_expected", "P", "test",
+                                           "p_fisher", "p_yates", "p_chisq", "disagree"])
     a = _alpha_text(alpha)
-    labels = {"factor": "Factor", "comparison": "Comparison", "cr": "CR/CRi, n/N", "min_expected":
+    level = _level(alpha)
+    labels = {"factor": "Factor", "comparison": "Comparison", "cr": "CR/CRi, n/N",
+              "or": f"OR ({level}% CI)", "min_expected":
               "Smallest expected count", "P": "P (rule)", "p_fisher": "Fisher's exact",
               "p_yates": "\u03c7\u00b2, Yates", "p_chisq": "\u03c7\u00b2, uncorrected",
               "disagree": f"Disagree about P < {a}"}
     cmp = results.response.group_comparison
     notes = (Footnote(_rule_note(cmp.rule if estimable(cmp) else _configured_rule(results))),
+             Footnote(f"OR, univariable odds ratio of CR/CRi (level vs reference) from logistic regression, with "
+                      f"{level}% Wald confidence interval."),
              Footnote(f"Disagree: the three P values do not all fall on the same side of {a}. "
                       f"NE: the test is undefined (all compared patients had the same response)."))
-    return DisplayTable(frame=frame, columns=("factor", "comparison", "cr", "min_expected", "P", "p_fisher",
+    notes += tuple(Footnote(f"OR not estimable ({reason}): {'; '.join(names)}.") for reason, names in or_reasons.items())
+    return DisplayTable(frame=frame, columns=("factor", "comparison", "cr", "or", "min_expected", "P", "p_fisher",
                                               "p_yates", "p_chisq", "disagree"),
                         labels=labels, id="gt-s-conventions", footnotes=notes + _test_footnotes(frame),
                         source_notes=_source_notes(results.synthetic), title=title)
