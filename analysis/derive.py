@@ -77,9 +77,9 @@ PARAMS = {
 class Definitions:
     """Derivation choices, from the configuration's ``definitions`` section."""
 
-    days_per_month: float = 30.4375
-    adult_age_years: float = 18
-    high_marrow_burden_pct: float = 50
+    days_per_month: float
+    adult_age_years: float
+    high_marrow_burden_pct: float
 
     @classmethod
     def from_settings(cls, settings) -> "Definitions":
@@ -122,7 +122,7 @@ class Derived:
     synthetic: bool
     definitions: Definitions
 
-    def tte(self, paramcd: str, *, population: str = "salvage") -> pd.DataFrame:
+    def tte(self, paramcd: str, *, population: str) -> pd.DataFrame:
         """ADTTE rows of one parameter joined with ADSL, plus EVENT = 1 - CNSR.
 
         population: "salvage" (SALVFL == "Y", the analysis set) or "all".
@@ -349,10 +349,9 @@ def patient_flow(adsl: pd.DataFrame) -> PatientFlow:
     return flow
 
 
-def derive(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions | None = None,
+def derive(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions,
            id_key: bytes | None = None) -> Derived:
     """Typed, validated cohort -> ADSL, ADTTE and the patient flow."""
-    definitions = definitions or Definitions()
     adsl = derive_adsl(cohort, study_id=study_id, definitions=definitions, id_key=id_key)
     adtte = derive_adtte(adsl, definitions=definitions)
     return Derived(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from analysis.config import DefinitionsSettings
 from analysis.derive import Definitions, derive
 from analysis.dictionary import load_dictionary
 from analysis.load import to_typed
@@ -57,7 +58,7 @@ def _typed(raw: pd.DataFrame) -> pd.DataFrame:
 def test_rfs_event_is_first_of_relapse_or_death():
     """RFS: from CR/CRi to relapse or death, whichever first; censored at last contact."""
     typed = _typed(base_table())
-    der = derive(typed, study_id="T", definitions=Definitions())
+    der = derive(typed, study_id="T", definitions=Definitions.from_settings(DefinitionsSettings()))
     rfs = der.tte("RFS", population="all")
     adsl = der.adsl.set_index("USUBJID")
     for _, r in rfs.iterrows():
@@ -70,6 +71,6 @@ def test_rfs_event_is_first_of_relapse_or_death():
 
 
 def test_groups_follow_definitions():
-    d = Definitions(adult_age_years=18, high_marrow_burden_pct=50)
+    d = Definitions(days_per_month=30.4375, adult_age_years=18, high_marrow_burden_pct=50)
     assert d.age_groups == ("<18", ">=18")
     assert d.burden_groups == ("<50%", ">=50%")

@@ -38,6 +38,7 @@ from analysis.compute.response import (
 )
 
 R_VERSION = "4.2.2"
+RULE = "fisher_if_expected_lt5_else_yates"  # the published analysis's rule
 SURVIVAL_VERSION = "3.5.3"  # installed alongside; these references use base R stats only
 REL = 1e-6
 
@@ -171,7 +172,7 @@ def test_published_targeted_vs_chemo_against_R_chisq_test_yates():
     Fisher (0.0017) and uncorrected chi-squared (0.0015) are outside that interval.
     """
     df = _patients({"targeted": (28, 46), "chemotherapy": (4, 21)}, by="arm")
-    c = compare_proportions(df, response="cr", by="arm", levels=["targeted", "chemotherapy"])
+    c = compare_proportions(df, response="cr", by="arm", levels=["targeted", "chemotherapy"], rule=RULE)
     assert isinstance(c, Comparison)
     assert c.test_used == "Pearson's chi-squared test with Yates' continuity correction"
     assert c.p == pytest.approx(R[("targeted_vs_chemo", "chisq_yates_p")], rel=REL)
@@ -198,7 +199,7 @@ def test_published_cns_vs_noncns_against_R_fisher_test():
     rel=1e-6 against R; the published "0.003" to half a unit of its last digit.
     """
     df = _patients({"CNS": (8, 8), "non-CNS": (1, 6)}, by="emd")
-    c = compare_proportions(df, response="cr", by="emd", levels=["CNS", "non-CNS"])
+    c = compare_proportions(df, response="cr", by="emd", levels=["CNS", "non-CNS"], rule=RULE)
     assert c.test_used == "Fisher's exact test"
     assert c.p == pytest.approx(R[("cns_vs_noncns", "fisher_p")], rel=REL)
     assert abs(c.p - 0.003) <= 0.0005  # published value, printed to 3 decimals
@@ -256,7 +257,7 @@ def test_fisher_freeman_halton_against_R_fisher_test(case):
 
     > fisher.test(m)$p.value; chisq.test(m)$p.value   # m = the table, rows given row-wise
     """
-    res = contingency_test(RXC[case])
+    res = contingency_test(RXC[case], rule=RULE)
     assert res.fisher_method == "exact"
     assert res.p_fisher == pytest.approx(R[(case, "fisher_p")], rel=REL)
     assert res.p_chisq == pytest.approx(R[(case, "chisq_p")], rel=REL)
@@ -275,7 +276,7 @@ def test_compare_proportions_3x2_against_R_fisher_test():
     rel=1e-6.
     """
     df = _patients({"x": (5, 7), "y": (3, 9), "z": (1, 8)})
-    c = compare_proportions(df, response="cr", by="group")
+    c = compare_proportions(df, response="cr", by="group", rule=RULE)
     assert c.levels == ("x", "y", "z")
     assert c.test_used == FFH_EXACT
     assert c.p == pytest.approx(R[("rxc_3x2", "fisher_p")], rel=REL)
@@ -290,14 +291,14 @@ def test_fisher_freeman_halton_monte_carlo_fallback_is_seeded():
     Tolerance: absolute 0.01 (Monte-Carlo error with 20000 tables is ~0.0015).
     """
     table = RXC["rxc_3x3"]
-    a = contingency_test(table, max_tables=1, rng=np.random.default_rng(7), n_resamples=20_000)
-    b = contingency_test(table, max_tables=1, rng=np.random.default_rng(7), n_resamples=20_000)
+    a = contingency_test(table, rule=RULE, max_tables=1, rng=np.random.default_rng(7), n_resamples=20_000)
+    b = contingency_test(table, rule=RULE, max_tables=1, rng=np.random.default_rng(7), n_resamples=20_000)
     assert a.fisher_method == "Monte-Carlo" and a.n_resamples == 20_000
     assert a.test_used == FFH_MONTE_CARLO
     assert a.p_fisher == b.p_fisher
     assert a.p_fisher == pytest.approx(R[("rxc_3x3", "fisher_p")], abs=0.01)
     with pytest.raises(ValueError, match="rng"):
-        contingency_test(table, max_tables=1)
+        contingency_test(table, rule=RULE, max_tables=1)
 
 
 def test_contingency_test_2x2_published_table_against_R_chisq_test():
@@ -305,7 +306,7 @@ def test_contingency_test_2x2_published_table_against_R_chisq_test():
 
     > chisq.test(matrix(c(28, 18, 4, 17), 2, byrow = TRUE), correct = TRUE)$p.value
     """
-    res = contingency_test([[28, 18], [4, 17]])
+    res = contingency_test([[28, 18], [4, 17]], rule=RULE)
     assert res.test_used == CHISQ_YATES
     assert res.p == pytest.approx(R[("targeted_vs_chemo", "chisq_yates_p")], rel=REL)
 
@@ -318,7 +319,7 @@ def test_contingency_test_2x2_published_table_against_R_chisq_test():
 )
 def test_contingency_test_impossible_tables_raise(table, message):
     with pytest.raises(ValueError, match=message):
-        contingency_test(table)
+        contingency_test(table, rule=RULE)
 
 
 # --------------------------------------------------------------------------
@@ -333,7 +334,7 @@ def test_compare_proportions_missing_and_excluded_rows_against_R_chisq_test():
     df = _patients({"targeted": (28, 46), "chemo": (4, 21), "other": (2, 3)}, by="arm")
     extra = pd.DataFrame({"arm": [None, "chemo", "targeted"], "cr": [True, None, np.nan]})
     df = pd.concat([df, extra], ignore_index=True)
-    c = compare_proportions(df, response="cr", by="arm", levels=["targeted", "chemo"])
+    c = compare_proportions(df, response="cr", by="arm", levels=["targeted", "chemo"], rule=RULE)
     assert c.n_missing == 3
     assert c.n_excluded == 3
     assert c.p == pytest.approx(R[("targeted_vs_chemo", "chisq_yates_p")], rel=REL)
@@ -342,13 +343,13 @@ def test_compare_proportions_missing_and_excluded_rows_against_R_chisq_test():
 def test_compare_proportions_empty_level_raises():
     df = _patients({"a": (3, 5), "b": (1, 4)})
     with pytest.raises(ValueError, match="group 'c' has no patients"):
-        compare_proportions(df, response="cr", by="group", levels=["a", "c"])
+        compare_proportions(df, response="cr", by="group", levels=["a", "c"], rule=RULE)
 
 
 def test_compare_proportions_constant_response_gives_fisher_1_and_note():
     """All patients respond: Fisher p = 1 by definition, chi-squared undefined (R: NaN)."""
     df = _patients({"a": (3, 3), "b": (4, 4)})
-    c = compare_proportions(df, response="cr", by="group")
+    c = compare_proportions(df, response="cr", by="group", rule=RULE)
     assert c.p == 1.0 and c.test_used == FISHER
     assert c.p_chisq is None and c.p_chisq_yates is None
     assert "chi-squared tests are undefined" in c.note
@@ -379,7 +380,7 @@ def test_factor_comparisons_published_factors_against_R_glm_and_tests():
     rel=1e-6.  8/8 responders: no finite maximum-likelihood OR.
     """
     out = factor_comparisons(
-        _study_like_data(), response="cr",
+        _study_like_data(), response="cr", rule=RULE,
         factors={"Salvage": "arm", "EMD site": "emd"},
         levels={"Salvage": ["chemotherapy", "targeted"], "EMD site": ["non-CNS", "CNS"]},
     )
@@ -414,7 +415,7 @@ def test_factor_comparisons_published_factors_against_R_glm_and_tests():
 def test_factor_comparisons_complete_separation_does_not_crash():
     """5/5 vs 0/4: the factor predicts the response perfectly."""
     df = _patients({"a": (5, 5), "b": (0, 4)})
-    out = factor_comparisons(df, response="cr", factors={"F": "group"})
+    out = factor_comparisons(df, response="cr", rule=RULE, factors={"F": "group"})
     row = out.iloc[0]
     assert row["odds_ratio"] is None
     assert row["or_reason"] == SEPARATION_COMPLETE == "not estimable (complete separation)"
@@ -424,7 +425,7 @@ def test_factor_comparisons_complete_separation_does_not_crash():
 def test_factor_comparisons_constant_response_in_a_contrast():
     """0/3 vs 0/3 within a contrast: Fisher p = 1, chi-squared and OR undefined."""
     df = _patients({"a": (0, 3), "b": (0, 3), "c": (2, 3)})
-    out = factor_comparisons(df, response="cr", factors={"F": "group"}).set_index("level")
+    out = factor_comparisons(df, response="cr", rule=RULE, factors={"F": "group"}).set_index("level")
     assert out.loc["b", "p"] == 1.0 and out.loc["b", "p_chisq"] is None
     assert out.loc["b", "or_reason"] == NO_VARIATION
     assert out.loc["c", "or_reason"] == SEPARATION_QUASI
@@ -451,7 +452,7 @@ def test_factor_comparisons_three_levels_with_missing_against_R_glm(level, case)
     > fisher.test(tab3[c("1", lv), ]); chisq.test(tab3[c("1", lv), ], correct = TRUE / FALSE)
     > chisq.test(tab3)$p.value   # global test: all expected counts >= 5
     """
-    out = factor_comparisons(three_level_data(), response="cr", factors={"Prior lines": "lines"})
+    out = factor_comparisons(three_level_data(), response="cr", rule=RULE, factors={"Prior lines": "lines"})
     assert out["level"].tolist() == ["2", "3+"]
     row = out.set_index("level").loc[level]
     assert row["reference"] == "1"
@@ -470,5 +471,5 @@ def test_factor_comparisons_three_levels_with_missing_against_R_glm(level, case)
 
 def test_factor_comparisons_unknown_levels_key_raises():
     with pytest.raises(ValueError, match="unknown factor"):
-        factor_comparisons(three_level_data(), response="cr", factors={"L": "lines"},
+        factor_comparisons(three_level_data(), response="cr", rule=RULE, factors={"L": "lines"},
                            levels={"other": ["1", "2"]})

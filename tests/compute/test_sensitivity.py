@@ -84,7 +84,8 @@ def _derived(case: str, days_per_month: float) -> Derived:
         adsl["HSCTFL"] = adsl["HSCTFL"].where(adsl["SALVFL"] != "Y", "N")
         adsl["HSCTDT"] = pd.NaT
     return Derived(adsl=adsl, adtte=_read(adtte_file), flow=None, synthetic=True,
-                   definitions=Definitions(days_per_month=days_per_month))
+                   definitions=Definitions(days_per_month=days_per_month, adult_age_years=18,
+                                             high_marrow_burden_pct=50))
 
 
 @pytest.fixture(scope="module")
