@@ -136,3 +136,15 @@ def test_define_frame_is_the_csv(results, exported):
     frame = define_frame(results.derived)
     back = pd.read_csv(exported / "define.csv", keep_default_na=False, dtype=str)
     pd.testing.assert_frame_equal(frame.astype(str), back)
+
+
+def test_supplementary_define_table_shows_the_metadata(results):
+    from analysis.present.adam_metadata import define_table
+
+    table = define_table(results)
+    define = define_frame(results.derived)
+    assert list(table.frame["Variable"]) == list(define["Variable"])
+    assert list(table.frame["Label"]) == list(define["Label"])
+    markdown = table.to_markdown()
+    assert "ADSL (Subject-Level Analysis Dataset; sorted by STUDYID, USUBJID)" in markdown
+    assert "ADTTE (Time-to-Event Analysis Dataset; sorted by STUDYID, USUBJID, PARAMCD)" in markdown
