@@ -102,9 +102,17 @@ def cmd_export(args) -> int:
     written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT))]
     written += write_adam(results.derived, out / "adam")
     written += figures.export_all(results, out / "figures")
+    written += export_tables(results, out)
     for path in written:
         print(path)
     return 0
+
+
+def export_tables(results, out: Path) -> list[Path]:
+    """Every manuscript and supplementary table as .docx, .xlsx, .csv and .html in ``out/tables``."""
+    from .present.table_files import write_table_files
+
+    return write_table_files(results, out / "tables")
 
 
 def cmd_diff(args) -> int:
