@@ -1,10 +1,11 @@
 """ADaM exports: SAS transport version 5, labels within its limits, define metadata,
 sort keys, and the core ADSL/ADTTE rules.
 
-No free CDISC rules checker runs offline (the CDISC rules engine needs the
-CDISC Library, an account and a network), so the rules below are the core
-ADaM rules these two datasets must meet, stated here and checked on the files
-as written.
+No free CDISC rules checker runs offline: cdisc-rules-engine (PyPI) installs
+only the engine; its rules cache comes from its GitHub repository and its
+controlled terminology needs a CDISC Library API key. So the rules below are
+the core ADaM rules these two datasets must meet, stated here and checked on
+the files as written.
 """
 
 from __future__ import annotations

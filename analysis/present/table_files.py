@@ -120,6 +120,18 @@ VALUES: dict[str, dict[str, str]] = {
 }
 
 
+def _landmark_groups(results: Results) -> dict[str, pd.DataFrame]:
+    marks = getattr(results.sensitivity, "landmarks", None) or ()
+    return {f"landmark_{lr.landmark:g}": lr.groups for lr in marks if isinstance(getattr(lr, "groups", None),
+                                                                                   pd.DataFrame)}
+
+
+#: Tables whose numbers sit in a collection of results rather than at one attribute path.
+VALUES_FROM: dict[str, Callable[[Results], dict[str, pd.DataFrame]]] = {
+    "landmark-response": _landmark_groups,
+}
+
+
 def values_frames(results: Results, name: str) -> dict[str, pd.DataFrame]:
     """The unrounded result frames behind table ``name`` (empty when it shows no computed number)."""
     out = {}
@@ -127,6 +139,8 @@ def values_frames(results: Results, name: str) -> dict[str, pd.DataFrame]:
         frame = _frame_of(_get(results, path))
         if frame is not None:
             out[part] = frame.reset_index(drop=True)
+    if name in VALUES_FROM:
+        out.update({k: f.reset_index(drop=True) for k, f in VALUES_FROM[name](results).items()})
     return out
 
 
