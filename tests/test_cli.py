@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -194,3 +195,17 @@ def test_project_option(tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2
     assert "no analysis.yml" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_run_sh_prints_timed_steps_and_stops_at_bad_data(tmp_path):
+    """tools/run.sh: one line per step with its time; a failing step shows its output and its exit code."""
+    bad = write_csv(change(base_table(), "T-001", sex="?"), tmp_path / "bad.csv")
+    out = subprocess.run(["bash", "tools/run.sh"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+                         env={**{k: v for k, v in __import__("os").environ.items() if k != "CART_CONFIG"},
+                              "CART_DATA": str(bad)})
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert re.fullmatch(r"setup \(venv, pinned packages\) \.\.\. +done in +\d+\.\d s", lines[0]), lines[0]
+    assert re.fullmatch(r"validate the data \.\.\. +failed \(exit 1\) after \d+\.\d s", lines[1]), lines[1]
+    assert "T-001" in out.stdout and "bad.csv" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr
