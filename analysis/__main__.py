@@ -1,17 +1,9 @@
-"""Command line: ``python -m analysis COMMAND``.
+"""Command line of the manuscript generator (console script cart-manuscript, or python -m analysis).
 
-  validate [PATH ...]   check the data; exit 0 valid, 1 invalid (full report), 2 usage error
-  adam --out DIR        write ADSL and ADTTE (CSV and SAS transport)
-  simulate              regenerate the shipped synthetic cohort in data/synthetic/
-  numbers [--json]      print the numbers registry (every statistic the manuscript quotes)
-  variables             write _variables.yml for Quarto's {{< var >}} (front matter numbers)
-  export --out DIR      numbers ledger (numbers.json), ADaM exports and figures (PDF, SVG, TIFF)
-  diff OLD NEW [--out F] every number changed between two ledgers; exit 0 none, 1 some, 2 unreadable
-  prepare               Quarto pre-render step: _variables.yml and the synthetic-data banners
-  calibrate             search the synthetic cohort's survival-time factors (slow; prints them)
-
-With no PATH, the configured data are used (analysis.yml, or CART_DATA).
-Data errors print the report and exit 1 with no traceback.
+Run "cart-manuscript COMMAND --help" for what each command does and takes.
+Works from any folder: the project is the one this package belongs to, or the
+one named by --project; the configuration is --config, else CART_CONFIG, else
+analysis.yml in the project; the data are the configuration's, or CART_DATA.
 """
 
 from __future__ import annotations
@@ -102,9 +94,17 @@ def cmd_export(args) -> int:
     written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT))]
     written += write_adam(results.derived, out / "adam")
     written += figures.export_all(results, out / "figures")
+    written += export_tables(results, out)
     for path in written:
         print(path)
     return 0
+
+
+def export_tables(results, out: Path) -> list[Path]:
+    """Every manuscript and supplementary table as .docx, .xlsx, .csv and .html in ``out/tables``."""
+    from .present.table_files import write_table_files
+
+    return write_table_files(results, out / "tables")
 
 
 def cmd_diff(args) -> int:
@@ -135,54 +135,147 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+EPILOG = """\
+environment variables:
+  CART_DATA    data to analyse instead of the configuration's: a data file
+               (.csv, .xlsx, .xls, .sav), a folder of them, or a YAML file
+               with a 'sources:' list
+  CART_CONFIG  configuration file to use instead of analysis.yml
+               (--config takes precedence)
+
+exit codes:
+  0  done
+  1  the data have problems (the full report is printed; nothing is written)
+  2  usage or configuration problem (unknown option, missing file or setting)
+"""
+
+COMMANDS = {
+    # name: (one-line help, description)
+    "validate": ("check the data against the dictionary",
+                 "Check every input file against the data dictionary and print one report of all problems\n"
+                 "(file, row, patient and column of each). Exit 0 if the data are valid, 1 if not."),
+    "adam": ("write the ADaM datasets ADSL and ADTTE",
+             "Write ADSL and ADTTE as CSV and SAS transport version 5 (.xpt), with define.csv (variable\n"
+             "labels, types, codelists and derivations), sorted by STUDYID, USUBJID (, PARAMCD)."),
+    "simulate": ("regenerate the shipped synthetic cohort",
+                 "Regenerate the synthetic cohort (byte-identical for the same code) into data/synthetic/\n"
+                 "or --out."),
+    "numbers": ("print every statistic the manuscript quotes",
+                "Print the numbers registry: every statistic the manuscript quotes, one 'section.key<TAB>text'\n"
+                "line each, or the raw values as JSON."),
+    "variables": ("write _variables.yml for Quarto",
+                  "Write the front-matter numbers as a Quarto variables file (read by {{< var NAME >}})."),
+    "export": ("write numbers ledger, ADaM datasets, figures and tables",
+               "Write into --out: numbers.json (every quoted number with the hashes of data, configuration\n"
+               "and code), adam/ (ADSL, ADTTE, define.csv), figures/ (PDF, SVG, TIFF) and tables/ (every\n"
+               "manuscript and supplementary table as .docx, .xlsx, .csv and .html)."),
+    "diff": ("list the numbers that changed between two ledgers",
+             "Compare two numbers.json ledgers and list every number that changed. Exit 0 if none changed,\n"
+             "1 if some did, 2 if a ledger cannot be read."),
+    "bench": ("benchmark at registry scale (developer tool)",
+              "Time and measure memory of each stage on synthetic registries; see its own --help."),
+    "prepare": ("Quarto pre-render step",
+                "Write _variables.yml and the synthetic-data banners that the documents read (Quarto runs\n"
+                "this before rendering)."),
+    "calibrate": ("re-search the synthetic cohort's time factors (slow)",
+                  "Search the synthetic cohort's survival-time factors so that it reproduces the published\n"
+                  "aggregates; prints the model (slow)."),
+}
+
+
+def _prog() -> str:
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "cart-manuscript" if name.startswith("cart-manuscript") else "python -m analysis"
+
+
+def _common(*, suppress: bool) -> argparse.ArgumentParser:
+    """--config and --project, accepted before or after the command."""
+    default = argparse.SUPPRESS if suppress else None
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("project options")
+    group.add_argument("--config", metavar="FILE", default=default,
+                       help="analysis configuration file (default: CART_CONFIG, else analysis.yml in the project)")
+    group.add_argument("--project", metavar="DIR", default=default,
+                       help="project folder whose analysis.yml to use, before CART_CONFIG (default: the "
+                            "project this program belongs to)")
+    return common
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser: every command and argument with its help."""
+    prog = prog or _prog()
+    fmt = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.strip(), epilog=EPILOG, formatter_class=fmt,
+                                     parents=[_common(suppress=False)])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                                title="commands", help="one of:")
+    common = _common(suppress=True)
+
+    def add(name: str, func, **kwargs) -> argparse.ArgumentParser:
+        short, long = COMMANDS[name]
+        p = sub.add_parser(name, help=short, description=long, epilog=EPILOG, formatter_class=fmt,
+                           parents=[common], **kwargs)
+        p.set_defaults(func=func)
+        return p
+
+    paths_help = "data files, folders of data files or a YAML sources file (default: the configured data)"
+    p = add("validate", cmd_validate)
+    p.add_argument("paths", nargs="*", metavar="PATH", help=paths_help)
+    p = add("adam", cmd_adam)
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the datasets into")
+    p.add_argument("--no-xpt", action="store_true", help="CSV only (no SAS transport files)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=paths_help)
+    p = add("simulate", cmd_simulate)
+    p.add_argument("--out", default=None, metavar="DIR", help="folder to write into (default: data/synthetic/)")
+    p = add("numbers", cmd_numbers)
+    p.add_argument("--json", action="store_true", help="print the raw values as JSON instead of the texts")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=paths_help)
+    p = add("variables", cmd_variables)
+    p.add_argument("--out", default="_variables.yml", metavar="FILE",
+                   help="file to write (default: _variables.yml)")
+    p = add("export", cmd_export)
+    p.add_argument("--out", default="_output", metavar="DIR", help="folder to write into (default: _output)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help=paths_help)
+    p = add("diff", cmd_diff)
+    p.add_argument("old", metavar="OLD", help="the earlier ledger (numbers.json)")
+    p.add_argument("new", metavar="NEW", help="the later ledger (numbers.json)")
+    p.add_argument("--out", default=None, metavar="FILE", help="also write the table of changes as .md or .html")
+    p = add("bench", cmd_bench, add_help=False)
+    p.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own options (see bench --help)")
+    add("prepare", cmd_prepare)
+    p = add("calibrate", cmd_calibrate)
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="start afresh from this simulation seed")
+    p.add_argument("--search-seed", type=int, default=0, metavar="N",
+                   help="seed of the random search (default: 0)")
+    p.add_argument("--iterations", type=int, default=3000, metavar="N",
+                   help="iterations of the search (default: 3000)")
+    return parser
+
+
+def _apply_project(args, parser: argparse.ArgumentParser) -> None:
+    """--project DIR: use DIR/analysis.yml (before CART_CONFIG; --config before both)."""
+    project = getattr(args, "project", None)
+    if not project:
+        return
+    folder = Path(project).expanduser().resolve()
+    config = folder / "analysis.yml"
+    if not config.is_file():
+        parser.exit(2, f"{parser.prog}: error: --project {project}: no analysis.yml in {folder}\n")
+    if not getattr(args, "config", None):
+        args.config = str(config)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__.split("\n")[0])
-    parser.add_argument("--config", default=None, help="analysis configuration (default: analysis.yml)")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("validate", help="check the data against the dictionary")
-    p.add_argument("paths", nargs="*", help="data files, folders or a YAML sources file")
-    p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("adam", help="write ADSL and ADTTE")
-    p.add_argument("--out", required=True)
-    p.add_argument("--no-xpt", action="store_true", help="CSV only")
-    p.add_argument("paths", nargs="*")
-    p.set_defaults(func=cmd_adam)
-    p = sub.add_parser("simulate", help="regenerate the synthetic cohort")
-    p.add_argument("--out", default=None)
-    p.set_defaults(func=cmd_simulate)
-    p = sub.add_parser("numbers", help="print the numbers registry")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("paths", nargs="*")
-    p.set_defaults(func=cmd_numbers)
-    p = sub.add_parser("variables", help="write _variables.yml for Quarto")
-    p.add_argument("--out", default="_variables.yml")
-    p.set_defaults(func=cmd_variables)
-    p = sub.add_parser("export", help="numbers ledger, ADaM exports and submission figures into --out")
-    p.add_argument("--out", default="_output")
-    p.add_argument("paths", nargs="*")
-    p.set_defaults(func=cmd_export)
-    p = sub.add_parser("diff", help="numbers that changed between two ledgers (exit 1 if any)")
-    p.add_argument("old")
-    p.add_argument("new")
-    p.add_argument("--out", default=None, help="also write the table as .md or .html")
-    p.set_defaults(func=cmd_diff)
-    p = sub.add_parser("bench", help="benchmark at registry scale (see analysis/bench.py --help)",
-                       add_help=False)
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(func=cmd_bench)
-    p = sub.add_parser("prepare", help="pre-render step: _variables.yml and synthetic-data banners")
-    p.set_defaults(func=cmd_prepare)
-    p = sub.add_parser("calibrate", help="calibrate the synthetic cohort (slow)")
-    p.add_argument("--seed", type=int, default=None, help="start afresh from this simulation seed")
-    p.add_argument("--search-seed", type=int, default=0)
-    p.add_argument("--iterations", type=int, default=3000)
-    p.set_defaults(func=cmd_calibrate)
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "bench":  # its own options start with "-", which argparse.REMAINDER refuses
         from .bench import main as bench_main
 
         return bench_main(argv[1:])
+    parser = build_parser()
     args = parser.parse_args(argv)
+    if not hasattr(args, "config"):
+        args.config = None
+    _apply_project(args, parser)
 
     from .pipeline import DataError
 

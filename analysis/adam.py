@@ -1,8 +1,16 @@
-"""ADaM-style exports for a statistical reviewer: ADSL and ADTTE.
+"""ADaM exports for a statistical reviewer: ADSL, ADTTE and their metadata.
 
-CSV (dates as ISO 8601 text, empty cells for missing) and, because pyreadstat
-makes it cheap, SAS transport v5 (.xpt) with variable labels. Files are written
-as one unit (analysis.outputs): either all appear or none changes.
+* CSV: dates as ISO 8601 text, empty cells for missing;
+* SAS transport **version 5** (.xpt, the format FDA and PMDA require): header
+  ``LIBRARY``, dataset names and variable names of at most 8 characters,
+  dataset and variable labels of at most 40, ASCII text, dates as SAS dates
+  with the DATE9. format (pyreadstat ``write_xport(file_format_version=5)``);
+* ``define.csv``: the define-style variable metadata
+  (:func:`analysis.adam_define.define_frame`).
+
+Rows are sorted by the datasets' keys: ADSL by STUDYID, USUBJID; ADTTE by
+STUDYID, USUBJID, PARAMCD. Files are written as one unit (analysis.outputs):
+either all appear or none changes.
 """
 
 from __future__ import annotations
@@ -12,29 +20,19 @@ from pathlib import Path
 import pandas as pd
 import pyreadstat
 
+from .adam_define import DATASET_LABELS, LABELS, SORT_KEYS, define_frame
 from .derive import Derived
 from .outputs import write_group
 
-LABELS = {
-    "STUDYID": "Study Identifier", "USUBJID": "Unique Subject Identifier", "SUBJID": "Subject Identifier for the Study",
-    "SITEID": "Study Site Identifier", "AGE": "Age at Relapse", "AGEU": "Age Units", "AGEGR1": "Age Group",
-    "SEX": "Sex", "CYTORISK": "Cytogenetic Risk at Diagnosis", "BCRABL1": "BCR::ABL1 Status",
-    "BMBLAST": "Bone-Marrow Blasts at Relapse (%)", "BMBURDEN": "Marrow Tumour Burden Group",
-    "CARTDT": "Date of CAR-T Infusion", "PRIORSCT": "Allo-HSCT Before Relapse Flag",
-    "PRSCTTIM": "Timing of Allo-HSCT Before Relapse", "CD19STAT": "CD19 Status at Relapse",
-    "CD19NEG": "CD19-Negative/Dim Relapse Flag", "RELSITE": "Site of Relapse", "EMDFL": "Extramedullary Relapse Flag",
-    "EMDGRP": "Extramedullary Relapse Site Group", "EMDPREFL": "EMD Present Before CAR-T Flag",
-    "RELDT": "Date of Relapse After CAR-T", "SALVFL": "Salvage Therapy Population Flag",
-    "NOSALVRS": "Reason for No Salvage Therapy", "SALVGRP": "Salvage Group", "SALVMOD": "Salvage Regimen Class",
-    "SALVDT": "Date Salvage Started", "BESTRESP": "Best Response to Salvage", "CRFL": "CR/CRi After Salvage Flag",
-    "CRDT": "Date of CR/CRi", "HSCTFL": "Consolidative Allo-HSCT Flag", "HSCTSEQ": "Consolidative Allo-HSCT Sequence",
-    "HSCTDT": "Date of Consolidative Allo-HSCT", "REL2FL": "Relapse After Salvage CR Flag",
-    "REL2DT": "Date of Relapse After Salvage CR", "DTHFL": "Death Flag", "DTHDT": "Date of Death",
-    "DTHCAUS": "Cause of Death", "LSTALVDT": "Date Last Known Alive", "SYNTHFL": "Synthetic Record Flag",
-    "PARAMCD": "Parameter Code", "PARAMN": "Parameter (N)", "PARAM": "Parameter", "AVAL": "Analysis Value",
-    "AVALU": "Analysis Value Unit", "CNSR": "Censor", "STARTDT": "Time-to-Event Origin Date",
-    "ADT": "Analysis Date", "EVNTDESC": "Event or Censoring Description", "CNSDTDSC": "Censor Date Description",
-}
+__all__ = ["LABELS", "sorted_dataset", "write_adam"]
+
+XPT_VERSION = 5
+MAX_CHAR_LENGTH = 200   # transport version 5 character variables
+
+
+def sorted_dataset(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """``frame`` sorted by the dataset's keys (stable), index reset."""
+    return frame.sort_values(list(SORT_KEYS[name]), kind="stable").reset_index(drop=True)
 
 
 def _csv_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -49,7 +47,7 @@ def _write_csv(frame: pd.DataFrame, path: Path) -> None:
     _csv_frame(frame).to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
 
 
-def _write_xpt(frame: pd.DataFrame, path: Path, name: str) -> None:
+def _xpt_frame(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, dict[str, str]]:
     out = frame.copy()
     formats = {}
     for col in out.columns:
@@ -57,21 +55,36 @@ def _write_xpt(frame: pd.DataFrame, path: Path, name: str) -> None:
             formats[col] = "DATE9"
             out[col] = out[col].dt.date.astype(object).where(out[col].notna(), None)
         elif pd.api.types.is_string_dtype(out[col]) or out[col].dtype == object:
-            out[col] = out[col].astype(object).where(out[col].notna(), "")
+            text = out[col].astype(object).where(out[col].notna(), "")
+            bad = [v for v in text if not str(v).isascii() or len(str(v)) > MAX_CHAR_LENGTH]
+            if bad:
+                raise ValueError(f"{name.upper()}.{col}: value {bad[0]!r} is not ASCII or longer than "
+                                 f"{MAX_CHAR_LENGTH} characters (SAS transport version 5)")
+            out[col] = text
+    return out, formats
+
+
+def _write_xpt(frame: pd.DataFrame, path: Path, name: str) -> None:
+    out, formats = _xpt_frame(frame, name)
     pyreadstat.write_xport(
-        out, str(path), file_label=name.upper(), table_name=name.upper(),
-        column_labels=[LABELS.get(c, c) for c in out.columns], variable_format=formats,
+        out, str(path), file_label=DATASET_LABELS[name.upper()], table_name=name.upper(),
+        column_labels=[LABELS[c] for c in out.columns], variable_format=formats,
+        file_format_version=XPT_VERSION,
     )
 
 
 def write_adam(derived: Derived, out_dir: str | Path, *, xpt: bool = True) -> list[Path]:
-    """Write adsl.csv and adtte.csv (and .xpt) into ``out_dir``; returns the paths."""
+    """Write adsl.csv, adtte.csv, define.csv (and adsl.xpt, adtte.xpt) into ``out_dir``; returns the paths."""
     out = Path(out_dir)
+    define = define_frame(derived)    # checks names and labels before anything is written
+    adsl = sorted_dataset(derived.adsl, "ADSL")
+    adtte = sorted_dataset(derived.adtte, "ADTTE")
     writers = {
-        out / "adsl.csv": lambda p: _write_csv(derived.adsl, p),
-        out / "adtte.csv": lambda p: _write_csv(derived.adtte, p),
+        out / "adsl.csv": lambda p: _write_csv(adsl, p),
+        out / "adtte.csv": lambda p: _write_csv(adtte, p),
+        out / "define.csv": lambda p: define.to_csv(p, index=False, lineterminator="\n"),
     }
     if xpt:
-        writers[out / "adsl.xpt"] = lambda p: _write_xpt(derived.adsl, p, "adsl")
-        writers[out / "adtte.xpt"] = lambda p: _write_xpt(derived.adtte, p, "adtte")
+        writers[out / "adsl.xpt"] = lambda p: _write_xpt(adsl, p, "adsl")
+        writers[out / "adtte.xpt"] = lambda p: _write_xpt(adtte, p, "adtte")
     return write_group(writers)

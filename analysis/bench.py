@@ -699,7 +699,8 @@ def check_targets(figures: Sequence[StageFigure]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m analysis bench [--sizes 10000,100000] [--quick] [--no-r] [--no-documents] [--json FILE]``."""
-    parser = argparse.ArgumentParser(prog="python -m analysis bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m analysis bench",
+                                     description=__doc__.split("\n")[0].replace("``", ""))
     parser.add_argument("--sizes", default=None,
                         help="registry sizes, comma-separated (default: 10000,100000,1000000)")
     parser.add_argument("--quick", action="store_true",

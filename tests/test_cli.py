@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -97,3 +98,114 @@ def test_bench_passes_its_options_through():
     out = run("bench", "--help")
     assert out.returncode == 0, out.stderr
     assert "--sizes" in out.stdout
+
+
+# --------------------------------------------------------------------------- a command line that explains itself
+
+from analysis.__main__ import COMMANDS, build_parser  # noqa: E402
+
+MARKUP = ("``", ":func:", ":class:", ":mod:", ":data:", ".. ")
+
+
+def _subparsers(parser):
+    import argparse
+
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return action.choices
+
+
+@pytest.mark.parametrize("command", [None, *COMMANDS])
+def test_help_of_every_command(command):
+    """--help at every level: exit 0, the environment variables and exit codes, no reST markup."""
+    out = run(*([command] if command else []), "--help")
+    assert out.returncode == 0, out.stderr
+    text = out.stdout
+    assert "usage:" in text
+    if command != "bench":          # the benchmark's own parser (a developer tool)
+        assert "CART_DATA" in text and "CART_CONFIG" in text
+        assert "exit codes:" in text and "usage or configuration" in text
+    assert not [m for m in MARKUP if m in text], text
+
+
+def test_every_argument_has_a_description():
+    import argparse
+
+    parser = build_parser("cart-manuscript")
+    subs = _subparsers(parser)
+    assert set(subs) == set(COMMANDS)
+    for name, sub in [("(top level)", parser), *subs.items()]:
+        assert sub.description, name
+        for action in sub._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, (name, action.dest)
+
+
+def test_unknown_command_is_a_usage_error():
+    out = run("no-such-command")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+
+
+def test_console_script_is_declared():
+    import tomllib
+
+    meta = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    module, func = meta["project"]["scripts"]["cart-manuscript"].split(":")
+    assert (module, func) == ("analysis.__main__", "main")
+
+
+def _console_script():
+    from pathlib import Path
+
+    script = Path(sys.executable).parent / "cart-manuscript"
+    assert script.is_file(), "cart-manuscript is not installed: run bash tools/setup.sh"
+    return script
+
+
+def test_console_script_runs_from_another_folder(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CART_DATA", "CART_CONFIG", "PYTHONPATH")}
+    script = _console_script()
+    out = subprocess.run([str(script), "--help"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("usage: cart-manuscript")
+    out = subprocess.run([str(script), "validate"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    out = subprocess.run([str(script), "adam", "--no-xpt", "--out", "adam"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (tmp_path / "adam" / "adsl.csv").is_file()      # relative paths are the caller's
+
+
+def test_project_option(tmp_path):
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in ("CART_DATA", "CART_CONFIG", "PYTHONPATH")}
+    script = _console_script()
+    ok = subprocess.run([str(script), "--project", str(PROJECT_ROOT), "validate"], cwd=tmp_path, env=env,
+                        capture_output=True, text=True, timeout=300)
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    after = subprocess.run([str(script), "validate", "--project", str(PROJECT_ROOT)], cwd=tmp_path, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert after.returncode == 0, after.stdout + after.stderr
+    bad = subprocess.run([str(script), "--project", str(tmp_path), "validate"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2
+    assert "no analysis.yml" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_run_sh_prints_timed_steps_and_stops_at_bad_data(tmp_path):
+    """tools/run.sh: one line per step with its time; a failing step shows its output and its exit code."""
+    bad = write_csv(change(base_table(), "T-001", sex="?"), tmp_path / "bad.csv")
+    out = subprocess.run(["bash", "tools/run.sh"], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+                         env={**{k: v for k, v in __import__("os").environ.items() if k != "CART_CONFIG"},
+                              "CART_DATA": str(bad)})
+    assert out.returncode == 1, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert re.fullmatch(r"setup \(venv, pinned packages\) \.\.\. +done in +\d+\.\d s", lines[0]), lines[0]
+    assert re.fullmatch(r"validate the data \.\.\. +failed \(exit 1\) after \d+\.\d s", lines[1]), lines[1]
+    assert "T-001" in out.stdout and "bad.csv" in out.stdout
+    assert "Traceback" not in out.stdout + out.stderr

@@ -235,7 +235,7 @@ def test_supplementary_floats_have_a_caption():
         assert after and not after.startswith(("```", ":::")), f"{label}: no caption paragraph after the chunk"
 
 
-CALL_MODULES = {"document", "figures", "sensitivity", "strobe", "tables", "text"}
+CALL_MODULES = {"adam_metadata", "document", "figures", "sensitivity", "strobe", "tables", "text"}
 
 
 @pytest.mark.parametrize("doc", DOCUMENTS)

@@ -440,8 +440,8 @@ def test_float_labels_against_qmd_harness():
         labels = [c.label for c in doc.chunks if c.label and c.label.startswith(prefixes)]
         labels += [d.label for d in doc.label_definitions if d.kind == "attribute" and d.label.startswith(prefixes)]
         expected |= set(labels)
-    # the data dictionary and the software versions show no registry number
-    assert floats == expected - {"supptbl-dictionary", "supptbl-versions"}
+    # the data dictionary, the software versions and the ADaM metadata show no registry number
+    assert floats == expected - {"supptbl-dictionary", "supptbl-versions", "supptbl-define"}
 
 
 def test_every_displays_entry_resolves_to_registry_keys(runs):

@@ -69,6 +69,14 @@ def test_export_writes_every_artifact(exported):
     assert "numbers.json" in names
     assert {"adam/adsl.csv", "adam/adtte.csv", "adam/adsl.xpt", "adam/adtte.xpt"} <= names
     assert sum(n.startswith("figures/") for n in names) >= 18
+    assert {"tables/table1.docx", "tables/table1.xlsx", "tables/table1.csv", "tables/table1.html",
+            "adam/define.csv"} <= names
+
+
+def _is_number(text: str) -> bool:
+    """A decimal fraction (the unrounded values of a table's .values.csv), not free text;
+    a run of digits without a decimal point is still checked as a possible record number."""
+    return re.fullmatch(r"-?\d*\.\d+(?:[eE][-+]?\d+)?", text.strip()) is not None
 
 
 def _free_text(path) -> list[str]:
@@ -94,7 +102,7 @@ def _free_text(path) -> list[str]:
     if path.suffix == ".csv":
         frame = pd.read_csv(path, dtype=str)
         cols = [c for c in frame.columns if not c.endswith("DT") and c not in ("AVAL", "AGE", "BMBLAST")]
-        return [v for c in cols for v in frame[c].dropna()]
+        return [v for c in cols for v in frame[c].dropna() if not _is_number(v)]
     if path.suffix == ".svg":
         return re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text(encoding="utf-8")) + \
             re.findall(r"<!--(.*?)-->", path.read_text(encoding="utf-8"), flags=re.S)

@@ -13,3 +13,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements.lock
   echo "$want" > "$stamp"
 fi
+# The project's own package, editable, for the cart-manuscript console script
+# (--no-build-isolation: setuptools from the lock builds it, nothing is downloaded).
+# Re-pointed when the venv was last set up from another copy of the project.
+if [ ! -x .venv/bin/cart-manuscript ] || [ "$(cat .venv/.project-root 2>/dev/null)" != "$PWD" ]; then
+  PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
+  echo "$PWD" > .venv/.project-root
+fi

@@ -25,6 +25,7 @@ SUPPLEMENTARY_TABLES = (
     "cif",             # sensitivity: cumulative incidence of relapse and non-relapse mortality
     "missing",         # sensitivity: complete case vs missing as a category
     "versions",        # software versions
+    "define",          # ADaM variable metadata (define-style)
     "strobe",          # STROBE checklist (last table)
 )
 SUPPLEMENTARY_FIGURES = (
