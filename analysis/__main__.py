@@ -13,15 +13,17 @@ import json
 import sys
 from pathlib import Path
 
+import dataclasses
+
 from .config import ConfigError, Config, load_config, sources_from_override
 
 
 def _config(args) -> Config:
-    cfg = load_config(args.config)
     paths = getattr(args, "paths", None)
-    if paths:
-        sources = tuple(s for p in paths for s in sources_from_override(p))
-        cfg = Config(path=cfg.path, sources=sources, dictionary_path=cfg.dictionary_path, settings=cfg.settings)
+    # data named on the command line replace the configured sources (which then need not exist)
+    cfg = load_config(args.config, data=paths[0] if paths else None)
+    if paths and len(paths) > 1:
+        cfg = dataclasses.replace(cfg, sources=tuple(s for p in paths for s in sources_from_override(p)))
     return cfg
 
 
@@ -127,6 +129,16 @@ def cmd_prepare(args) -> int:
     return 0
 
 
+def cmd_settings(args) -> int:
+    from .config import describe_settings
+
+    cfg = load_config(args.config)
+    print(f"Configuration {cfg.path}: valid.\n")
+    for key, kind, default, description in describe_settings():
+        print(f"{key}  ({kind}; default {default})\n    {description}")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from .calibrate import calibrate
 
@@ -177,6 +189,9 @@ COMMANDS = {
     "prepare": ("Quarto pre-render step",
                 "Write _variables.yml and the synthetic-data banners that the documents read (Quarto runs\n"
                 "this before rendering)."),
+    "settings": ("check the configuration and list every setting",
+                 "Check the configuration file (every problem at once, exit 2 if any) and list every setting\n"
+                 "with its type, default and description (analysis/config.py defines them)."),
     "calibrate": ("re-search the synthetic cohort's time factors (slow)",
                   "Search the synthetic cohort's survival-time factors so that it reproduces the published\n"
                   "aggregates; prints the model (slow)."),
@@ -243,6 +258,7 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = add("bench", cmd_bench, add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own options (see bench --help)")
     add("prepare", cmd_prepare)
+    add("settings", cmd_settings)
     p = add("calibrate", cmd_calibrate)
     p.add_argument("--seed", type=int, default=None, metavar="N", help="start afresh from this simulation seed")
     p.add_argument("--search-seed", type=int, default=0, metavar="N",

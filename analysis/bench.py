@@ -54,6 +54,7 @@ less and within 3x R; 1,000,000 patients within 8 GiB of memory.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import csv
 import json
 import os
@@ -454,14 +455,13 @@ def _child_stages(data_dir: str, out: str) -> None:
 
 
 def _child_whole(data_dir: str, variant: str, out: str) -> None:
-    from .config import Config, SensitivitySettings, load_config
+    from .config import SensitivitySettings, load_config
     from .results import run_analysis
 
     _preimport()
     cfg = load_config(data=data_dir)
     if variant == "no_sensitivity":  # every entry of the configuration's sensitivity section off
-        cfg = Config(path=cfg.path, sources=cfg.sources, dictionary_path=cfg.dictionary_path,
-                     settings=cfg.settings.model_copy(update={"sensitivity": SensitivitySettings(
+        cfg = dataclasses.replace(cfg, settings=cfg.settings.model_copy(update={"sensitivity": SensitivitySettings(
                          rfs_censor_at_hsct=False, time_dependent_hsct=False, landmark_months=[],
                          competing_risks=False, missing_covariates=[])}))
     before = _maxrss_bytes()

@@ -209,6 +209,26 @@ class Settings(_Section):
         return self
 
 
+def _type_text(ann: Any) -> str:
+    """A setting's type as a user reads it: 'one of spss, log, log-log', 'list of number', ..."""
+    import typing
+
+    origin, args = typing.get_origin(ann), typing.get_args(ann)
+    if origin is Literal:
+        return "one of " + ", ".join(map(str, args))
+    if origin is Annotated:
+        return _type_text(args[0])
+    if origin is list:
+        return "list of " + _type_text(args[0])
+    if args and origin in (Union, getattr(__import__("types"), "UnionType", Union)):
+        return " or ".join(_type_text(a) for a in args if a is not type(None)) + (
+            " (optional)" if type(None) in args else "")
+    names = {str: "text", int: "integer", float: "number", bool: "true/false"}
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return "entry (" + ", ".join(ann.model_fields) + ")"
+    return names.get(ann, getattr(ann, "__name__", str(ann)))
+
+
 def describe_settings() -> list[tuple[str, str, str, str]]:
     """(key, type, default, description) of every setting, for documentation."""
     rows = []
@@ -222,7 +242,7 @@ def describe_settings() -> list[tuple[str, str, str, str]]:
             default = f.get_default(call_default_factory=True)
             if isinstance(default, list):
                 default = [d.model_dump(exclude_none=True) if isinstance(d, BaseModel) else d for d in default]
-            rows.append((prefix + name, str(ann).replace("typing.", ""), json.dumps(default, default=str),
+            rows.append((prefix + name, _type_text(ann), json.dumps(default, default=str),
                          (f.description or "").replace("\n", " ")))
 
     walk(Settings, "")

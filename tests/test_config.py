@@ -161,3 +161,13 @@ def test_shipped_file_states_every_default_it_lists():
     """analysis.yml is read through the model like any user file."""
     cfg = load_config(DEFAULT_CONFIG)
     assert isinstance(cfg.settings, Settings)
+
+
+def test_settings_command_checks_and_lists_every_setting(tmp_path):
+    proc = run("settings")
+    assert proc.returncode == 0, proc.stderr
+    for key, *_ in describe_settings():
+        assert f"\n{key}  (" in proc.stdout, key
+    bad = _write(tmp_path, _edit(**{"survival.median_ci": "loglog"})(_shipped()))
+    proc = run("--config", str(bad), "settings")
+    assert proc.returncode == 2 and "survival.median_ci" in proc.stderr
