@@ -272,3 +272,24 @@ def test_every_setting_has_a_case_here():
         if key in located:
             continue
         assert key.replace(".", "__") in source or re.search(rf"\b{key.split('.')[-1]}\b", source), key
+
+
+def test_monte_carlo_settings_and_rule_reach_table1(tmp, monkeypatch):
+    """Table 1's categorical tests get the configured rule, alpha and a seeded
+    generator with the configured number of tables (before, no generator was
+    passed and a large r x c table was marked 'Not tested')."""
+    from analysis.compute import baseline as baseline_mod
+
+    seen = {}
+    original = baseline_mod.baseline_table
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(baseline_mod, "baseline_table", spy)
+    analysed.cache_clear()
+    run(tmp, tests__monte_carlo_samples=5000, tests__two_by_two="fisher", tests__alpha=0.01)
+    analysed.cache_clear()
+    assert seen["rule"] == "fisher" and seen["alpha"] == 0.01 and seen["n_resamples"] == 5000
+    assert isinstance(seen["rng"], np.random.Generator)

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 
 from analysis.compute.baseline import BaselineResult, baseline_table
-from analysis.compute.response import CHISQ_YATES, FFH_EXACT, FISHER
+from analysis.compute.response import CHISQ, CHISQ_YATES, FFH_EXACT, FISHER
 
 RULE = "fisher_if_expected_lt5_else_yates"  # the published analysis's rule
 
@@ -267,3 +267,20 @@ def test_baseline_table_reserved_group_name_raises():
     df = pd.DataFrame({"arm": ["Overall", "x"], "sex": ["F", "M"]})
     with pytest.raises(ValueError, match="reserved"):
         baseline_table(df, groupby="arm", rule=RULE, alpha=0.05, categorical=["sex"], continuous=[])
+
+
+def test_large_rxc_table_is_tested_by_the_rule_with_a_seeded_monte_carlo_fallback():
+    """A registry-sized cohort: the r x c enumeration is too large, yet the
+    variable is tested (issue: 1,500 patients showed relapse site 'Not
+    tested'); the rule picks chi-squared from the expected counts, and the
+    Fisher-Freeman-Halton p is a seeded Monte-Carlo value, the same twice."""
+    rng = np.random.default_rng(3)
+    n = 3000
+    df = pd.DataFrame({"arm": rng.choice(["a", "b"], n), "site": rng.choice(list("vwxyz"), n),
+                       "age": rng.normal(40, 10, n)})
+    runs = [baseline_table(df, groupby="arm", rule=RULE, alpha=0.05, categorical=["site"], continuous=["age"],
+                           rng=np.random.default_rng(20240101), n_resamples=2000) for _ in range(2)]
+    tests = runs[0].tests.set_index("variable")
+    assert tests.loc["site", "test"] == CHISQ
+    assert tests.loc["site", "p"] is not None
+    pd.testing.assert_frame_equal(runs[0].tests, runs[1].tests)
