@@ -221,7 +221,7 @@ def survival_endpoint(derived: Derived, paramcd: str, *, population: str, alpha:
         medians=medians,
         mean_spss=mean,
         landmarks=surv.survival_at(data, times=landmarks, alpha=alpha, **kw),
-        risk=surv.risk_table(data, times=risk_times, **kw),
+        risk=surv.risk_table(data, times=surv.risk_times_covering(risk_times, float(data["AVAL"].max())), **kw),
     )
 
 
@@ -246,7 +246,8 @@ def group_comparison(data: pd.DataFrame, column: str, levels: tuple[str, ...], *
         km=surv.kaplan_meier(sub, group=column, alpha=alpha, **kw),
         medians={m: surv.km_median_by_group(sub, group=column, method=m, alpha=alpha, **kw) for m in MEDIAN_METHODS},
         logrank=lr,
-        risk=surv.risk_table(sub, times=risk_times, group=column, **kw),
+        risk=surv.risk_table(sub, times=surv.risk_times_covering(risk_times, float(sub["AVAL"].max())),
+                             group=column, **kw),
     )
 
 

@@ -1,0 +1,96 @@
+"""No impossible interval, time or number form is printed anywhere.
+
+Scans everything a reader sees: every figure's texts (legends, in-plot text,
+risk tables, notes), the executed manuscript and supplement (prose with its
+inline results, every table as the Markdown the Typst and Word outputs get,
+every Markdown chunk output), the abstract's variables and the ledger's texts,
+for the defects of the render review of 2026-12-06: "NR–NR" (item 8), a
+negative bound of a time interval such as "(95% CI, -0.9–11.5)" (item 1), an
+ASCII hyphen used as a minus sign and a negative zero (item 13).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import yaml
+from matplotlib.text import Text
+
+from analysis.config import PROJECT_ROOT
+from analysis.present import figures as F
+from analysis.present.numbers import build_registry
+from analysis.results import run_analysis
+from tests.qmd.harness import execute_qmd
+
+DASH, MINUS = "\u2013", "\u2212"
+
+#: (what is wrong, pattern)
+DEFECTS = (
+    ("an interval of two 'not reached' limits", re.compile(rf"NR\s*[{DASH}-]\s*NR")),
+    ("a negative time limit", re.compile(rf"CI,? [{MINUS}-]\d|\(\s*[{MINUS}-]\d+(\.\d+)?\s*[{DASH}]")),
+    ("an ASCII hyphen as minus sign", re.compile(r"(?<![\w.)\]])-\d")),
+    ("a negative zero", re.compile(rf"[{MINUS}-]0(\.0+)?(?![.\d])")),
+)
+
+
+def _defects(where: str, text: str) -> list[str]:
+    out = []
+    for what, pattern in DEFECTS:
+        for m in pattern.finditer(text):
+            out.append(f"{where}: {what}: ...{text[max(0, m.start() - 40):m.end() + 40]!r}...")
+    return out
+
+
+def test_the_patterns_catch_the_reviewed_defects():
+    """The review's own examples are caught (and the fixed forms are not)."""
+    for bad in ("Median NR (95% CI, NR\u2013NR)", "Median 5.3 mo (95% CI, -0.9\u201311.5)",
+                "5.3 (\u22120.9\u201311.5)", "coefficient -0.128", "\u22120.0"):
+        assert _defects("example", bad), bad
+    for good in ("Median NR (95% CI, NE)", "Median 5.3 mo (95% CI, 0*\u201311.5)", "NR (95% CI, 4.7\u2013NR)",
+                 "coefficient \u22120.128", "2026-12-02", "CD19-negative", "log-log", "0.0 (NE)"):
+        assert not _defects("example", good), good
+
+
+@pytest.fixture(scope="module")
+def results():
+    return run_analysis()
+
+
+def test_no_defect_in_any_figure(results):
+    found = []
+    for stem, make in F.figure_makers(results).items():
+        fig = make()
+        for t in fig.findobj(Text):
+            found += _defects(f"{stem} ({t.get_gid() or 'text'})", t.get_text())
+    assert not found, "\n".join(found)
+
+
+def test_no_defect_in_the_ledger_texts(results):
+    found = []
+    for section, key, number in build_registry(results).items():
+        found += _defects(f"{section}.{key}", number.text)
+    assert not found, "\n".join(found)
+
+
+@pytest.fixture(scope="module")
+def variables():
+    from analysis.present.document import prepare
+
+    prepare()
+    return yaml.safe_load((PROJECT_ROOT / "_variables.yml").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("doc", ["report.qmd", "supplement.qmd"])
+def test_no_defect_in_the_executed_documents(variables, doc):
+    """Prose with inline results and every table and Markdown output, as the Typst/Word outputs get them."""
+    run = execute_qmd(PROJECT_ROOT / doc, target_format="typst", variables=variables)
+    found = _defects(f"{doc} prose", run.markdown)
+    for c in run.chunks:
+        if not c.executed:
+            continue
+        for mime in ("text/markdown", "text/plain"):
+            for part in c.mime(mime):
+                found += _defects(f"{doc} chunk {c.label or c.chunk.index} ({mime})", "".join(part))
+    found += _defects("_variables.yml", yaml.safe_dump(variables, allow_unicode=True))
+    assert not found, "\n".join(found)
