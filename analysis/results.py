@@ -365,7 +365,7 @@ def sensitivity_results(derived: Derived, settings: dict, *, cox: CoxResults, al
         if td else None,
         simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha) if td else None,
         landmarks=tuple(_attempt(f"landmark analysis at {float(m):g} months", sens.landmark_os_by_response,
-                                 derived, landmark_months=float(m), alpha=alpha)
+                                 derived, landmark_months=float(m), method=method, alpha=alpha)
                         for m in (cfg.get("landmark_months") or [])),
         cumulative_incidence=_attempt("cumulative incidence of relapse", sens.cumulative_incidence_relapse,
                                       derived, times=times, alpha=alpha)

@@ -17,9 +17,11 @@ import pytest
 import yaml
 from matplotlib.text import Text
 
-from analysis.config import PROJECT_ROOT
+from analysis.config import DEFAULT_CONFIG, PROJECT_ROOT, load_config
 from analysis.present import figures as F
 from analysis.present.numbers import build_registry
+from analysis.present import sensitivity as S
+from analysis.present import tables as T
 from analysis.results import run_analysis
 from tests.qmd.harness import execute_qmd
 
@@ -94,3 +96,53 @@ def test_no_defect_in_the_executed_documents(variables, doc):
                 found += _defects(f"{doc} chunk {c.label or c.chunk.index} ({mime})", "".join(part))
     found += _defects("_variables.yml", yaml.safe_dump(variables, allow_unicode=True))
     assert not found, "\n".join(found)
+
+
+def test_every_median_uses_the_configured_method(results):
+    """REVIEW item 7 ("the manuscript mixes interval methods"): the landmark
+    medians of Table S12 used Brookmeyer-Crowley (log) whatever the configuration."""
+    method = results.settings["survival"]["median_ci"]
+    sens = results.sensitivity
+    assert {lm.method for lm in sens.landmarks} == {method}
+    assert set(sens.rfs_hsct["method"]) == {method}
+
+
+def _results_with(tmp_path_factory, method: str):
+    settings = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    base = DEFAULT_CONFIG.parent
+    settings["data"]["sources"] = [{**s, "path": str((base / s["path"]).resolve())}
+                                   for s in settings["data"]["sources"]]
+    settings["data"]["dictionary"] = str((base / settings["data"]["dictionary"]).resolve())
+    settings["survival"]["median_ci"] = method
+    path = tmp_path_factory.mktemp("config") / "analysis.yml"
+    path.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return run_analysis(load_config(path))
+
+
+@pytest.mark.parametrize("method", ["log", "log-log"])
+def test_no_defect_with_the_brookmeyer_crowley_methods(tmp_path_factory, method):
+    """The same scan of figures, median tables and ledger texts when a reviewer asks for
+    another CI method (analysis.yml survival: median_ci)."""
+    res = _results_with(tmp_path_factory, method)
+    found = []
+    for stem, make in F.figure_makers(res).items():
+        for t in make().findobj(Text):
+            found += _defects(f"{method} {stem}", t.get_text())
+    for section, key, number in build_registry(res).items():
+        found += _defects(f"{method} {section}.{key}", number.text)
+    for name, table in (("S5", T.median_methods_table(res)), ("S10", S.rfs_hsct_table(res)),
+                        ("S12", S.landmark_table(res))):
+        found += _defects(f"{method} Table {name}", table.to_markdown())
+    assert not found, "\n".join(found)
+
+
+def test_methods_paragraph_states_how_intervals_are_printed(results):
+    """The Methods say what 'truncated at 0', NR and NE mean for the configured method."""
+    from analysis.present.text import statistical_methods
+
+    body = statistical_methods(results).data
+    method = results.settings["survival"]["median_ci"]
+    if method == "spss":
+        assert "truncated at 0" in body and "not estimable (NE)" in body
+    else:
+        assert "not reached (NR)" in body
