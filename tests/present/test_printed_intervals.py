@@ -143,6 +143,6 @@ def test_methods_paragraph_states_how_intervals_are_printed(results):
     body = statistical_methods(results).data
     method = results.settings["survival"]["median_ci"]
     if method == "spss":
-        assert "truncated at 0" in body and "not estimable (NE)" in body
+        assert "truncated at 0" in body and "not estimable, NE" in body
     else:
         assert "not reached (NR)" in body
