@@ -587,7 +587,7 @@ def cumulative_incidence_table(results: Results, *, title: str | None = None) ->
         return _status_table(results, "cumulative_incidence", message, id="gt-s-cif", title=title)
     sizes = _cif_group_sizes(ci)
     est = ci.estimates
-    records, carried, zero = [], [], []
+    records, carried, zero, capped = [], [], [], []
     present = list(pd.unique(est["group"]))
     ordered = [g for g in present if g == "All"] + order_groups([g for g in present if g != "All"])
     for group in ordered:   # all patients, then the groups in the order of every other table and figure
@@ -602,6 +602,9 @@ def cumulative_incidence_table(results: Results, *, title: str | None = None) ->
                 n_risk = int(row["n_risk"])
                 if _num(row["cif"]) == 0.0:
                     zero.append((len(records), col))
+                upper, cif = _num(row["upper"]), _num(row["cif"])
+                if upper is not None and cif is not None and upper >= 1.0 > cif:
+                    capped.append((len(records), col))
             records.append({"section": section, "group": str(group), "time": f"{float(t):g}",
                             "label": f"At {float(t):g} months", **cells, "n_risk": st.fmt_int(n_risk)})
             if n_risk == 0:
@@ -637,6 +640,14 @@ def cumulative_incidence_table(results: Results, *, title: str | None = None) ->
     for col, rows in zero_rows.items():
         what = "relapse" if col == "relapse" else "death without relapse"
         marked.append(Footnote(f"No {what} by this time: the interval is not defined (NE).", col, tuple(rows)))
+    capped_rows: dict[str, list[int]] = {}
+    for r, col in capped:
+        capped_rows.setdefault(col, []).append(r)
+    for col, rows in capped_rows.items():
+        what = "relapse" if col == "relapse" else "non-relapse mortality"
+        marked.append(Footnote(f"Upper limit of the {what} interval truncated at 100% (the {_CONF_TYPES.get(ci.conf_type, ci.conf_type)}-"
+                               f"transformed interval extends beyond it, as R survfit truncates it); few patients "
+                               f"remain at risk.", col, tuple(rows)))
     if carried:
         marked.append(Footnote("No patient remained at risk: the last estimate is carried forward.", "n_risk",
                                tuple(carried)))

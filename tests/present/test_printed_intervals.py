@@ -146,3 +146,19 @@ def test_methods_paragraph_states_how_intervals_are_printed(results):
         assert "truncated at 0" in body and "not estimable, NE" in body
     else:
         assert "not reached (NR)" in body
+
+
+def test_cumulative_incidence_upper_limits_truncated_at_100_are_marked(results):
+    """REVIEW item 14 ('Table S13: the CIs are truncated at 100.0'): the log interval is cut at
+    100% as R survfit does; every such cell carries a footnote saying so, and no other cell does."""
+    ci = results.sensitivity.cumulative_incidence
+    table = S.cumulative_incidence_table(results)
+    frame = table.frame
+    expected = set()
+    for rec in ci.estimates.to_dict("records"):
+        if rec["upper"] >= 1.0 > rec["cif"]:
+            col = "relapse" if rec["event"] == "Relapse" else "nrm"
+            row = frame.index[(frame["group"] == rec["group"]) & (frame["time"] == f"{rec['time']:g}")][0]
+            expected.add((int(row), col))
+    marked = {(r, f.column) for f in table.footnotes if "truncated at 100%" in f.text for r in f.rows}
+    assert marked == expected
