@@ -89,6 +89,7 @@ __all__ = [
     "export_all",
     "figure_makers",
     "group_color",
+    "note_sparse_steps",
     "order_groups",
     "flow_figure",
     "forest_figure",
@@ -280,7 +281,7 @@ def _add_note(fig: Figure, synthetic: bool) -> None:
     """The note defining the figure's abbreviations (and a truncated CI limit),
     at the bottom left, above the synthetic-data footer (gid ``"figure-note"``)."""
     texts = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
-    note = _figure_note(texts, bool(getattr(fig, "truncated_ci", False)))
+    note = _figure_note(texts, bool(getattr(fig, "truncated_ci", False)), getattr(fig, "sparse_steps", ()))
     if not note:
         return
     w = fig.get_size_inches()[0]
@@ -376,10 +377,28 @@ ABBREVIATIONS = (
 )
 
 
-def _figure_note(texts: Sequence[str], truncated: bool) -> str:
+#: A step of a curve made with fewer patients at risk than this is named in the
+#: figure's note (render review 2026-12-06, item 9: a jump from 0.51 to 0.90 on
+#: one patient was drawn without comment).
+SPARSE_AT_RISK = 3
+
+
+def note_sparse_steps(fig: Figure, rows: pd.DataFrame, label: str) -> None:
+    """Record on ``fig`` the event steps of one curve (a step table with
+    ``time``, ``n_risk``, ``n_event``) made with fewer than
+    :data:`SPARSE_AT_RISK` patients at risk, for the figure's note."""
+    few = rows[(rows["n_event"] > 0) & (rows["n_risk"] < SPARSE_AT_RISK)]
+    steps = getattr(fig, "sparse_steps", [])
+    steps += [f"{label} at {style.fmt_num(float(t))} months ({int(n)} at risk)"
+              for t, n in zip(few["time"], few["n_risk"])]
+    fig.sparse_steps = steps
+
+
+def _figure_note(texts: Sequence[str], truncated: bool, sparse: Sequence[str] = ()) -> str:
     """The note under a figure: the definitions of the abbreviations among
-    ``texts`` (sorted as :data:`ABBREVIATIONS`) and, when a median's lower
-    limit was truncated, that note."""
+    ``texts`` (sorted as :data:`ABBREVIATIONS`), when a median's lower limit
+    was truncated that note, and the steps drawn from fewer than
+    :data:`SPARSE_AT_RISK` patients at risk."""
     body = "\n".join(texts)
     found = [f"{abbr}, {meaning}" for abbr, pattern, meaning in ABBREVIATIONS if re.search(pattern, body)]
     if any(a.startswith("allo-HSCT,") for a in found) and not any(a.startswith("HSCT,") for a in found):
@@ -391,6 +410,9 @@ def _figure_note(texts: Sequence[str], truncated: bool) -> str:
     if truncated:
         parts.append(f"{style.TRUNCATED_MARK}{style.TRUNCATED_NOTE[:1].upper()}{style.TRUNCATED_NOTE[1:]} "
                      f"(a survival time cannot be negative).")
+    if sparse:
+        parts.append(f"Steps estimated from fewer than {SPARSE_AT_RISK} patients at risk: "
+                     f"{style.join_words(list(sparse))}.")
     return " ".join(parts)
 
 
@@ -704,6 +726,7 @@ def km_overall_figure(results: Results) -> JournalFigure:
             ticks = _time_ticks(_risk_times(results), max_t)
             xlim = _xlim(ticks, max_t)
             _draw_km(ax, ep.km, index=0, color=ALL_COLOR, label=None)
+            note_sparse_steps(fig, ep.km, _ENDPOINT_NAMES.get(attr, attr))
             _style_time_axis(ax, ticks, xlim, xlabel, ylabel)
             med = ep.medians[method]
             ax.text(0.98, 0.98, f"{_median_text(fig, med, level)}\nn = {ep.n}; {ep.events} events",
@@ -773,6 +796,7 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
             m = medians[lv]
             label = f"{lv} (n = {m.n})\n{_median_text(fig, m, level)}"
             handles.append(_draw_km(ax, comp.km[comp.km["group"] == lv], index=i, color=color, label=label))
+            note_sparse_steps(fig, comp.km[comp.km["group"] == lv], str(lv))
         _style_time_axis(ax, ticks, xlim, "Months from relapse", "Probability of overall survival")
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.3 / W, 1 - 0.04 / H),
                    bbox_transform=fig.transFigure, handlelength=1.6, borderaxespad=0, borderpad=0,

@@ -55,6 +55,7 @@ from .figures import (
     _time_ticks,
     _xlim,
     group_color,
+    note_sparse_steps,
     order_groups,
 )
 from .supplement import supplementary_names
@@ -460,6 +461,7 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
             ax.plot(cens["time"].to_numpy(dtype=float), cens["surv"].to_numpy(dtype=float), ls="none",
                     marker="+", ms=4.5, mew=0.8, color=color, gid=f"censor-{i}", clip_on=False, zorder=4)
             handles.append(curve)
+            note_sparse_steps(fig, rows, label)
             risk_rows.append((label, color, _risk_at(rows, ticks)))
         _style_time_axis(ax, ticks, xlim, "Months from relapse", "Probability of overall survival")
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.3 / W, 1 - 0.04 / H),
@@ -705,6 +707,7 @@ def cumulative_incidence_figure(results: Results) -> JournalFigure:
                                    label=_group_label(str(g), sizes.get(str(g))), gid=f"cif-{letter}-curve-{i}",
                                    solid_joinstyle="miter", clip_on=False, zorder=3)
                 handles.append(curve)
+                note_sparse_steps(fig, rows, f"{_group_label(str(g), None)}, {_EVENT_LABELS[event].lower()}")
                 risk_rows.append((_group_label(str(g), None) if g != "All" else "All", color,
                                   _risk_at(rows, ticks)))
             _style_time_axis(ax, ticks, xlim, "Months from CR/CRi", "Cumulative incidence")

@@ -485,3 +485,34 @@ def test_export_all_writes_every_figure(results, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
     assert F.FIGURE_STEMS == ("fig1_flow", "fig2_km_overall", "fig3_km_salvage_group", "fig4_km_relapse_site",
                               "fig5_forest", "figS1_zph", "figS2_simon_makuch", "figS3_cif")
+
+
+# --------------------------------------------------------------------------- notes
+
+
+def _note(fig) -> str:
+    found = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "figure-note"]
+    return found[0] if found else ""
+
+
+@pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
+def test_steps_on_few_patients_are_named_in_the_note(results, figs, attr):
+    """REVIEW 2026-12-06 item 9: a drop to 0 on one patient at risk was drawn without comment.
+    Reference: the KM table's event times with fewer than F.SPARSE_AT_RISK at risk."""
+    km = getattr(results, attr).km
+    few = km[(km["n_event"] > 0) & (km["n_risk"] < F.SPARSE_AT_RISK)]
+    note = _note(figs["km_overall"])
+    for t, n in zip(few["time"], few["n_risk"]):
+        assert f"at {style.fmt_num(float(t))} months ({int(n)} at risk)" in note
+
+
+@pytest.mark.parametrize("name", ["km_overall", "salvage_group", "relapse_site", "forest", "flow"])
+def test_every_abbreviation_printed_is_defined_in_the_figure(figs, name):
+    """REVIEW item 14 (abbreviations): each figure stands alone."""
+    fig = figs[name]
+    note = _note(fig)
+    body = "\n".join(t.get_text() for t in fig.findobj(Text) if t.get_gid() != "figure-note")
+    for abbr, pattern, meaning in F.ABBREVIATIONS:
+        import re
+        if re.search(pattern, body):
+            assert f"{abbr}, {meaning}" in note, (name, abbr)
