@@ -25,7 +25,15 @@ Artists that tests (or a reader of the SVG) need to find carry a ``gid``:
 axes ``"<panel>-curves"`` / ``"<panel>-risk"``, curves ``"curve-<i>"``, censor
 marks ``"censor-<i>"``, ``"median-<i>"``, ``"logrank-p"``, flow boxes
 ``"box-<step>"``, forest cells ``"forest-<column>-<row>"``, residual panels
-``"zph-<term>"``, and ``"synthetic-footer"``.
+``"zph-<term>"``, ``"figure-note"`` and ``"synthetic-footer"``.
+
+Every figure stands alone: a note at its foot (:func:`_add_note`) defines the
+abbreviations it prints (:data:`ABBREVIATIONS`), says when a median's lower
+confidence limit was truncated at 0 (:func:`analysis.present.style.fmt_median_ci`)
+and names the steps drawn from fewer than :data:`SPARSE_AT_RISK` patients at
+risk. A group has one colour and one place in every figure
+(:func:`group_color`, :func:`order_groups`); time axes and risk tables run to
+the first tick at or past the last observation.
 
 Results that could not be computed (:class:`~analysis.results.NotEstimable`)
 are drawn as a message saying what and why (``style.fmt_not_estimable``): a
@@ -689,9 +697,10 @@ def km_overall_figure(results: Results) -> JournalFigure:
     ``endpoint.km`` as steps starting at (0, 1); nothing is refitted.
 
     Time axis: ticks at the configured ``risk_table_months`` up to the first
-    one at or past the last observed time (later ones would show an empty
-    axis and rows of zeros); the risk-table numbers are those of
-    ``endpoint.risk`` at exactly these times.
+    one at or past the last observed time, continued at the last spacing when
+    the data run past them (:func:`_time_ticks`), so that no curve runs past
+    the axis; the risk-table numbers are those of ``endpoint.risk`` at exactly
+    these times.
 
     An endpoint that could not be analysed (``NotEstimable``, e.g. RFS when
     no patient achieved CR/CRi) gets a panel with the reason instead of a
