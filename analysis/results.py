@@ -224,7 +224,7 @@ def survival_endpoint(derived: Derived, paramcd: str, *, population: str, alpha:
         medians=medians,
         mean_spss=mean,
         landmarks=surv.survival_at(data, times=landmarks, alpha=alpha, **kw),
-        risk=surv.risk_table(data, times=risk_times, **kw),
+        risk=surv.risk_table(data, times=surv.risk_times_covering(risk_times, float(data["AVAL"].max())), **kw),
     )
 
 
@@ -249,7 +249,8 @@ def group_comparison(data: pd.DataFrame, column: str, levels: tuple[str, ...], *
         km=surv.kaplan_meier(sub, group=column, alpha=alpha, **kw),
         medians={m: surv.km_median_by_group(sub, group=column, method=m, alpha=alpha, **kw) for m in MEDIAN_METHODS},
         logrank=lr,
-        risk=surv.risk_table(sub, times=risk_times, group=column, **kw),
+        risk=surv.risk_table(sub, times=surv.risk_times_covering(risk_times, float(sub["AVAL"].max())),
+                             group=column, **kw),
     )
 
 
@@ -380,7 +381,7 @@ def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox:
         simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha, **pop)
         if td else None,
         landmarks=tuple(_attempt(f"landmark analysis at {float(m):g} months", sens.landmark_os_by_response,
-                                 derived, landmark_months=float(m), alpha=alpha, **pop)
+                                 derived, landmark_months=float(m), method=method, alpha=alpha, **pop)
                         for m in settings.landmark_months),
         cumulative_incidence=_attempt("cumulative incidence of relapse", sens.cumulative_incidence_relapse,
                                       derived, times=times, alpha=alpha)

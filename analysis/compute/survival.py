@@ -98,6 +98,7 @@ __all__ = [
     "logrank",
     "median_followup",
     "risk_table",
+    "risk_times_covering",
     "survival_at",
 ]
 
@@ -755,6 +756,25 @@ def survival_at(
             )
         )
     return pd.concat(frames, ignore_index=True)
+
+
+def risk_times_covering(times: Sequence[float], last_time: float) -> list[float]:
+    """The risk-table (and time-axis tick) times for data followed up to
+    ``last_time``: the configured ``times`` in order, up to the first one at or
+    past ``last_time``, continued at the spacing of the last two configured
+    times when none is, so that the time axis and the table cover every
+    observation (as survminer's ``ggsurvplot`` does, whose axis runs to the
+    last time). Configured [0, 6, ..., 36] and a last time of 42.8 give
+    [0, 6, ..., 36, 42, 48]."""
+    out: list[float] = []
+    for t in sorted(float(x) for x in _times_array(times)):
+        out.append(t)
+        if t >= last_time:
+            return out
+    step = out[-1] - out[-2] if len(out) >= 2 else (out[-1] if out[-1] > 0 else 1.0)
+    while out[-1] < last_time:
+        out.append(out[-1] + step)
+    return out
 
 
 def risk_table(

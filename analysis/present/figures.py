@@ -25,7 +25,15 @@ Artists that tests (or a reader of the SVG) need to find carry a ``gid``:
 axes ``"<panel>-curves"`` / ``"<panel>-risk"``, curves ``"curve-<i>"``, censor
 marks ``"censor-<i>"``, ``"median-<i>"``, ``"logrank-p"``, flow boxes
 ``"box-<step>"``, forest cells ``"forest-<column>-<row>"``, residual panels
-``"zph-<term>"``, and ``"synthetic-footer"``.
+``"zph-<term>"``, ``"figure-note"`` and ``"synthetic-footer"``.
+
+Every figure stands alone: a note at its foot (:func:`_add_note`) defines the
+abbreviations it prints (:data:`ABBREVIATIONS`), says when a median's lower
+confidence limit was truncated at 0 (:func:`analysis.present.style.fmt_median_ci`)
+and names the steps drawn from fewer than :data:`SPARSE_AT_RISK` patients at
+risk. A group has one colour and one place in every figure
+(:func:`group_color`, :func:`order_groups`); time axes and risk tables run to
+the first tick at or past the last observation.
 
 Results that could not be computed (:class:`~analysis.results.NotEstimable`)
 are drawn as a message saying what and why (``style.fmt_not_estimable``): a
@@ -62,8 +70,12 @@ from cycler import cycler
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch, Rectangle
+from matplotlib.text import Text
 from matplotlib.transforms import blended_transform_factory
 
+from ..compute.sensitivity import HSCT_GROUPS
+from ..compute.survival import risk_times_covering
+from ..derive import RELSITE_LABELS, SALVGRP_LEVELS
 from ..outputs import write_group
 from ..results import estimable
 from . import style
@@ -83,6 +95,10 @@ __all__ = [
     "TIFF_DPI",
     "JournalFigure",
     "export_all",
+    "figure_makers",
+    "group_color",
+    "note_sparse_steps",
+    "order_groups",
     "flow_figure",
     "forest_figure",
     "km_group_figure",
@@ -108,6 +124,38 @@ COLORS = {
 #: Order in which groups get colours (curves, risk-table rows).
 GROUP_COLORS = (COLORS["blue"], COLORS["vermillion"], COLORS["green"], COLORS["orange"],
                 COLORS["purple"], COLORS["sky_blue"])
+#: One fixed colour per group label, the same in every figure (Figure 3, S3,
+#: ...): the salvage groups keep the colours of Figure 3, and the other
+#: groupings (site of extramedullary relapse, HSCT status) get colours of
+#: their own, so that no colour means two different groups.
+GROUP_COLOR_BY_LABEL = {
+    SALVGRP_LEVELS[0]: COLORS["blue"],          # Targeted
+    SALVGRP_LEVELS[1]: COLORS["vermillion"],    # Chemotherapy
+    RELSITE_LABELS["cns"]: COLORS["green"],
+    RELSITE_LABELS["non_cns_emd"]: COLORS["purple"],
+    HSCT_GROUPS[0]: COLORS["sky_blue"],         # No HSCT
+    HSCT_GROUPS[1]: COLORS["orange"],           # HSCT
+}
+#: Colour of a curve of all patients (no grouping), which is no group's colour.
+ALL_COLOR = COLORS["black"]
+#: Colours for groups not named above, in turn (none of them in GROUP_COLOR_BY_LABEL).
+_OTHER_GROUP_COLORS = (COLORS["yellow"], COLORS["grey"])
+#: One order of the groups everywhere: groups of a known grouping in this order.
+GROUP_ORDER = (*SALVGRP_LEVELS, RELSITE_LABELS["cns"], RELSITE_LABELS["non_cns_emd"], *HSCT_GROUPS)
+
+
+def group_color(label: Any, index: int = 0) -> str:
+    """The colour of a group in every figure: :data:`GROUP_COLOR_BY_LABEL`, or
+    for a group not named there the ``index``-th of the remaining colours."""
+    return GROUP_COLOR_BY_LABEL.get(str(label), _OTHER_GROUP_COLORS[index % len(_OTHER_GROUP_COLORS)])
+
+
+def order_groups(labels: Sequence[Any]) -> list[Any]:
+    """``labels`` in the one order used by every figure and table
+    (:data:`GROUP_ORDER`: Targeted before Chemotherapy, ...); labels not named
+    there keep their order, after the named ones."""
+    rank = {g: i for i, g in enumerate(GROUP_ORDER)}
+    return sorted(labels, key=lambda g: rank.get(str(g), len(rank)))
 
 SINGLE_COLUMN = 3.5  # inches
 DOUBLE_COLUMN = 7.2  # inches
@@ -210,8 +258,54 @@ def _add_axes(fig: Figure, left: float, bottom: float, width: float, height: flo
     return ax
 
 
+def _shift_up(fig: Figure, dy: float) -> None:
+    """Make ``fig`` ``dy`` inches taller, keeping everything drawn so far at its
+    size and moving it up by ``dy`` (room for a note at the bottom)."""
+    w, h = fig.get_size_inches()
+    new_h = h + dy
+
+    def y(frac: float) -> float:
+        return (frac * h + dy) / new_h
+
+    anchors = []
+    for leg in fig.legends:
+        bb = leg.get_bbox_to_anchor().transformed(fig.transFigure.inverted())
+        anchors.append((leg, bb.x0, bb.y0))
+    fig.set_size_inches(w, new_h)
+    for ax in fig.axes:
+        b = ax.get_position()
+        ax.set_position((b.x0, y(b.y0), b.width, b.height * h / new_h))
+    for t in fig.texts:
+        x0, y0 = t.get_position()
+        t.set_position((x0, y(y0)))
+    for leg, x0, y0 in anchors:
+        leg.set_bbox_to_anchor((x0, y(y0)), transform=fig.transFigure)
+    for art in [*fig.artists, *fig.lines]:
+        if isinstance(art, Line2D):
+            art.set_ydata([y(v) for v in art.get_ydata()])
+
+
+def _add_note(fig: Figure, synthetic: bool) -> None:
+    """The note defining the figure's abbreviations (and a truncated CI limit),
+    at the bottom left, above the synthetic-data footer (gid ``"figure-note"``)."""
+    texts = [t.get_text() for t in fig.findobj(Text) if t.get_visible() and t.get_text()]
+    note = _figure_note(texts, bool(getattr(fig, "truncated_ci", False)), getattr(fig, "sparse_steps", ()))
+    if not note:
+        return
+    w = fig.get_size_inches()[0]
+    wrapped = _wrap(note, w - 0.2, _FOOTER_SIZE)
+    line_h = 0.125
+    dy = line_h * len(wrapped.split("\n")) + 0.08
+    _shift_up(fig, dy)
+    base = 0.22 if synthetic else 0.06
+    fig.text(0.06 / w, base / fig.get_size_inches()[1], wrapped, ha="left", va="bottom",
+             fontsize=_FOOTER_SIZE, linespacing=1.3, gid="figure-note")
+
+
 def _finish(fig: Figure, synthetic: bool) -> Figure:
-    """Add the synthetic-data footer and create every tick inside the style context."""
+    """Add the note of abbreviations, the synthetic-data footer, and create
+    every tick inside the style context."""
+    _add_note(fig, synthetic)
     if synthetic:
         fig.text(1 - 0.04 / fig.get_size_inches()[0], 0.04 / fig.get_size_inches()[1], SYNTHETIC_FOOTER,
                  ha="right", va="bottom", fontsize=_FOOTER_SIZE, fontweight="bold",
@@ -225,9 +319,9 @@ def _finish(fig: Figure, synthetic: bool) -> Figure:
 _CHARS_PER_INCH = 13  # 8 pt DejaVu Sans, with room to spare
 
 
-def _wrap(text: str, inches: float) -> str:
-    """``text`` broken into lines that fit ``inches`` of 8 pt text."""
-    width = max(20, int(inches * _CHARS_PER_INCH))
+def _wrap(text: str, inches: float, size: float = 8) -> str:
+    """``text`` broken into lines that fit ``inches`` of ``size`` pt text."""
+    width = max(20, int(inches * _CHARS_PER_INCH * 8 / size))
     return "\n".join(textwrap.fill(line, width=width, break_on_hyphens=False) for line in text.split("\n"))
 
 
@@ -263,48 +357,82 @@ def _median_method(results: Results) -> str:
     return results.settings.survival.median_ci
 
 
-def _bound_text(value: float | None, reached: bool) -> str:
-    """A median or CI bound: NR (not reached), NE (exists but not estimable) or the number."""
-    if not reached:
-        return style.NOT_REACHED
-    return style.fmt_months(value)
+def _median_text(fig: Figure, m: MedianResult, level: str) -> str:
+    """'Median 7.5 mo (95% CI, 4.1–10.9)', 'Median NR (95% CI, NE)',
+    'Median 5.3 mo (95% CI, 0*–11.5)' (:func:`analysis.present.style.fmt_median_ci`).
+    A truncated lower limit is recorded on ``fig`` so that its note says so."""
+    med = style.median_ci_of(m)
+    if med.truncated:
+        fig.truncated_ci = True
+    return f"Median {med.text(level=level, unit='mo', mark=style.TRUNCATED_MARK)}"
 
 
-def _median_parts(m: MedianResult) -> tuple[str, str]:
-    """(median text, CI text) of a MedianResult, e.g. ('7.5 mo', '4.1–10.9'),
-    ('NR', 'NR–NR'), ('7.5 mo', 'NE'): NR where not reached, NE where not
-    estimable, a CI with both bounds not estimable printed once as 'NE' (the
-    conventions of the tables)."""
-    est = _bound_text(m.estimate, m.reached)
-    if m.estimate is not None:
-        est = f"{est} mo"
-    lo = _bound_text(m.lower, m.lower_reached)
-    hi = _bound_text(m.upper, m.upper_reached)
-    if lo == hi == style.NOT_ESTIMABLE:
-        ci = style.NOT_ESTIMABLE
-    else:
-        ci = style.fmt_ci(None, None, lower_text=lo, upper_text=hi)
-    return est, ci
+#: Abbreviations a figure may print, with their definitions; the note under a
+#: figure defines those it prints (:func:`_figure_note`), so that each figure
+#: stands alone.
+ABBREVIATIONS = (
+    ("allo-HSCT", r"\b[Aa]llo-HSCT\b", "allogeneic HSCT"),
+    ("CI", r"\bCI\b", "confidence interval"),
+    ("CNS", r"\bCNS\b", "central nervous system"),
+    ("CR/CRi", r"\bCR/CRi\b", "complete remission with or without count recovery"),
+    ("EMD", r"\bEMD\b", "extramedullary disease"),
+    ("HR", r"\bHR\b", "hazard ratio"),
+    ("HSCT", r"(?<![Aa]llo-)\bHSCT\b", "haematopoietic stem-cell transplantation"),
+    ("mo", r"\bmo\b", "months"),
+    ("NE", r"\bNE\b", "not estimable"),
+    ("NR", r"\bNR\b", "not reached"),
+    ("TKI", r"\bTKI\b", "tyrosine kinase inhibitor"),
+)
 
 
-def _median_text(m: MedianResult, level: str) -> str:
-    """'Median 7.5 mo (95% CI, 4.1–10.9)'; 'Median NR (95% CI, NR–NR)'."""
-    est, ci = _median_parts(m)
-    return f"Median {est} ({level}% CI, {ci})"
+#: A step of a curve made with fewer patients at risk than this is named in the
+#: figure's note (render review 2026-12-06, item 9: a jump from 0.51 to 0.90 on
+#: one patient was drawn without comment).
+SPARSE_AT_RISK = 3
+
+
+def note_sparse_steps(fig: Figure, rows: pd.DataFrame, label: str) -> None:
+    """Record on ``fig`` the event steps of one curve (a step table with
+    ``time``, ``n_risk``, ``n_event``) made with fewer than
+    :data:`SPARSE_AT_RISK` patients at risk, for the figure's note."""
+    few = rows[(rows["n_event"] > 0) & (rows["n_risk"] < SPARSE_AT_RISK)]
+    steps = getattr(fig, "sparse_steps", [])
+    steps += [f"{label} at {style.fmt_num(float(t))} months ({int(n)} at risk)"
+              for t, n in zip(few["time"], few["n_risk"])]
+    fig.sparse_steps = steps
+
+
+def _figure_note(texts: Sequence[str], truncated: bool, sparse: Sequence[str] = ()) -> str:
+    """The note under a figure: the definitions of the abbreviations among
+    ``texts`` (sorted as :data:`ABBREVIATIONS`), when a median's lower limit
+    was truncated that note, and the steps drawn from fewer than
+    :data:`SPARSE_AT_RISK` patients at risk."""
+    body = "\n".join(texts)
+    found = [f"{abbr}, {meaning}" for abbr, pattern, meaning in ABBREVIATIONS if re.search(pattern, body)]
+    if any(a.startswith("allo-HSCT,") for a in found) and not any(a.startswith("HSCT,") for a in found):
+        found.insert(next(i for i, a in enumerate(found) if a.startswith("allo-HSCT,")) + 1,
+                     "HSCT, haematopoietic stem-cell transplantation")
+    parts = []
+    if found:
+        parts.append("; ".join(found) + ".")
+    if truncated:
+        parts.append(f"{style.TRUNCATED_MARK}{style.TRUNCATED_NOTE[:1].upper()}{style.TRUNCATED_NOTE[1:]} "
+                     f"(a survival time cannot be negative).")
+    if sparse:
+        parts.append(f"Steps estimated from fewer than {SPARSE_AT_RISK} patients at risk: "
+                     f"{style.join_words(list(sparse))}.")
+    return " ".join(parts)
 
 
 def _time_ticks(risk_times: Sequence[float], max_time: float) -> list[float]:
     """The configured risk-table times up to the first one at or past the last
-    observed time (all of them if none is); the x axis ends at the last tick."""
-    times = sorted(float(t) for t in risk_times)
-    if not times:
+    observed time, continued at the last spacing when none is
+    (:func:`analysis.compute.survival.risk_times_covering`, the times of the
+    results' risk tables): the x axis ends at the last tick, so it and the
+    numbers at risk cover every curve to its end."""
+    if not list(risk_times):
         raise ValueError("no risk-table times configured")
-    out = []
-    for t in times:
-        out.append(t)
-        if t >= max_time:
-            break
-    return out
+    return risk_times_covering(risk_times, max_time)
 
 
 def _xlim(ticks: Sequence[float], max_time: float) -> tuple[float, float]:
@@ -568,9 +696,10 @@ def km_overall_figure(results: Results) -> JournalFigure:
     ``endpoint.km`` as steps starting at (0, 1); nothing is refitted.
 
     Time axis: ticks at the configured ``risk_table_months`` up to the first
-    one at or past the last observed time (later ones would show an empty
-    axis and rows of zeros); the risk-table numbers are those of
-    ``endpoint.risk`` at exactly these times.
+    one at or past the last observed time, continued at the last spacing when
+    the data run past them (:func:`_time_ticks`), so that no curve runs past
+    the axis; the risk-table numbers are those of ``endpoint.risk`` at exactly
+    these times.
 
     An endpoint that could not be analysed (``NotEstimable``, e.g. RFS when
     no patient achieved CR/CRi) gets a panel with the reason instead of a
@@ -604,10 +733,11 @@ def km_overall_figure(results: Results) -> JournalFigure:
             max_t = float(ep.km["time"].max())
             ticks = _time_ticks(_risk_times(results), max_t)
             xlim = _xlim(ticks, max_t)
-            _draw_km(ax, ep.km, index=0, color=COLORS["blue"], label=None)
+            _draw_km(ax, ep.km, index=0, color=ALL_COLOR, label=None)
+            note_sparse_steps(fig, ep.km, _ENDPOINT_NAMES.get(attr, attr))
             _style_time_axis(ax, ticks, xlim, xlabel, ylabel)
             med = ep.medians[method]
-            ax.text(0.98, 0.98, f"{_median_text(med, level)}\nn = {ep.n}; {ep.events} events",
+            ax.text(0.98, 0.98, f"{_median_text(fig, med, level)}\nn = {ep.n}; {ep.events} events",
                     transform=ax.transAxes, ha="right", va="top", gid="median-0", linespacing=1.4)
             rows = [(lab, COLORS["black"], _risk_counts(ep.risk, ticks, col)) for lab, col in _RISK_ROWS]
             _draw_risk_table(rax, rows, ticks, xlim, "Number of patients")
@@ -646,7 +776,7 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
     method = _median_method(results)
     level = _level(results)
     medians = comp.medians[method]
-    levels = [lv for lv in comp.levels if (comp.km["group"] == lv).any()]
+    levels = order_groups([lv for lv in comp.levels if (comp.km["group"] == lv).any()])
     if not levels:
         raise ValueError(f"no patients in any group of '{comp.column}'")
 
@@ -670,11 +800,11 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
         rax = _add_axes(fig, left, risk_bottom, ax_w, risk_h, f"{which}-risk")
         handles = []
         for i, lv in enumerate(levels):
-            color = GROUP_COLORS[i % len(GROUP_COLORS)]
+            color = group_color(lv, i)
             m = medians[lv]
-            est, ci = _median_parts(m)
-            label = f"{lv} (n = {m.n})\nMedian {est} ({level}% CI, {ci})"
+            label = f"{lv} (n = {m.n})\n{_median_text(fig, m, level)}"
             handles.append(_draw_km(ax, comp.km[comp.km["group"] == lv], index=i, color=color, label=label))
+            note_sparse_steps(fig, comp.km[comp.km["group"] == lv], str(lv))
         _style_time_axis(ax, ticks, xlim, "Months from relapse", "Probability of overall survival")
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.3 / W, 1 - 0.04 / H),
                    bbox_transform=fig.transFigure, handlelength=1.6, borderaxespad=0, borderpad=0,
@@ -688,7 +818,7 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
         ax.text(0.03, 0.04, logrank_text, transform=ax.transAxes, ha="left", va="bottom", gid="logrank-p")
         rows = []
         for i, lv in enumerate(levels):
-            rows.append((str(lv), GROUP_COLORS[i % len(GROUP_COLORS)],
+            rows.append((str(lv), group_color(lv, i),
                          _risk_counts(comp.risk, ticks, "n_at_risk", group=lv)))
         _draw_risk_table(rax, rows, ticks, xlim, "Number at risk")
         return _finish(fig, results.synthetic)
@@ -929,9 +1059,9 @@ def save_figure(fig: Figure, stem: str, out_dir: str | Path) -> list[Path]:
         return write_group(writers)
 
 
-def export_all(results: Results, out_dir: str | Path) -> list[Path]:
-    """Draw and save every figure of the manuscript and the supplement (stems
-    :data:`FIGURE_STEMS`); returns the paths."""
+def figure_makers(results: Results) -> dict[str, Any]:
+    """File stem (:data:`FIGURE_STEMS`) -> a function of no arguments drawing
+    that figure, for every figure of the manuscript and the supplement."""
     from . import sensitivity   # imports this module
 
     supplementary = {
@@ -947,7 +1077,13 @@ def export_all(results: Results, out_dir: str | Path) -> list[Path]:
         partial(forest_figure, results),
         *(supplementary[name] for name in SUPPLEMENTARY_FIGURES),
     )
+    return dict(zip(FIGURE_STEMS, makers))
+
+
+def export_all(results: Results, out_dir: str | Path) -> list[Path]:
+    """Draw and save every figure of the manuscript and the supplement (stems
+    :data:`FIGURE_STEMS`); returns the paths."""
     paths: list[Path] = []
-    for stem, make in zip(FIGURE_STEMS, makers):
+    for stem, make in figure_makers(results).items():
         paths.extend(save_figure(make(), stem, out_dir))
     return paths

@@ -122,21 +122,22 @@ def _bound(x: float | None, reached: bool) -> str:
 
 
 def _median_texts(m) -> tuple[str, str, str]:
-    """(estimate, lower, upper) texts of a MedianResult: 'NR' where not reached,
-    'NE' where it exists in principle but cannot be estimated."""
-    return _bound(m.estimate, m.reached), _bound(m.lower, m.lower_reached), _bound(m.upper, m.upper_reached)
+    """(estimate, lower, upper) texts of a MedianResult as every median prints
+    (:func:`analysis.present.style.fmt_median_ci`): 'NR' not reached, 'NE' not
+    estimable (both limits 'NE' when there is no interval), a lower limit below
+    0 as '0'. The ledger keeps the unrounded values beside these texts."""
+    med = st.median_ci_of(m)
+    if med.lower is None:
+        return med.estimate, st.NOT_ESTIMABLE, st.NOT_ESTIMABLE
+    return med.estimate, med.lower, med.upper
 
 
 def _median_phrase(m, *, brackets: bool = False) -> str:
-    """'8.6 months (95% CI, 4.1–13.1)'; with ``brackets`` the interval is in
-    square brackets, for a phrase that itself stands in parentheses."""
-    est, lo, hi = _median_texts(m)
-    o, c = ("[", "]") if brackets else ("(", ")")
-    if est == st.NOT_REACHED:
-        if lo in (st.NOT_REACHED, st.NOT_ESTIMABLE):
-            return "not reached"
-        return f"not reached {o}95% CI, {lo}{st.DASH}{hi}{c}"
-    return f"{est} months {o}95% CI, {lo}{st.DASH}{hi}{c}"
+    """'8.6 months (95% CI, 4.1–13.1)', 'not reached (95% CI, 4.7 months to not
+    reached)', '5.3 months (95% CI, 0–11.5; lower limit truncated at 0)'; with
+    ``brackets`` the interval is in square brackets, for a phrase that itself
+    stands in parentheses."""
+    return st.median_ci_of(m).phrase(brackets=brackets)
 
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
@@ -249,7 +250,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         add("survival", f"{name}_n", ep.n)
         add("survival", f"{name}_events", ep.events)
         add("survival", f"{name}_ci_by_method", {k: [v.lower, v.upper] for k, v in ep.medians.items()},
-            "; ".join(f"{k}: {st.fmt_ci(v.lower, v.upper)}" for k, v in ep.medians.items()))
+            "; ".join(f"{k}: {st.median_ci_of(v).ci}" for k, v in ep.medians.items()))
         lm = ep.landmarks
         landmark_phrases = []
         for _, row in lm.iterrows():

@@ -42,9 +42,8 @@ from ..compute.sensitivity import CIF_EVENTS, HSCT_GROUPS, LANDMARK_GROUPS, RFS_
 from ..results import NotEstimable, Results
 from . import style as st
 from .figures import (
-    COLORS,
+    ALL_COLOR,
     DOUBLE_COLUMN,
-    GROUP_COLORS,
     SINGLE_COLUMN,
     STYLE,
     JournalFigure,
@@ -55,6 +54,9 @@ from .figures import (
     _style_time_axis,
     _time_ticks,
     _xlim,
+    group_color,
+    note_sparse_steps,
+    order_groups,
 )
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote, _level_text, _source_notes, _variable_labels
@@ -173,20 +175,22 @@ def _status_figure(results: Results, field: str, message: str) -> JournalFigure:
         return _finish(fig, results.synthetic)
 
 
-def _bound(x: Any, reached: bool) -> str:
-    """A median or bound: NR when not reached, NE when it should exist but does not."""
-    if not reached:
-        return st.NOT_REACHED
-    return st.fmt_months(_num(x))
+def _median_cells(est: Any, lower: Any, upper: Any, *, method: str, reached: bool, lower_reached: bool,
+                  upper_reached: bool) -> tuple[str, str, bool]:
+    """('7.5', '4.1–10.9', truncated) by :func:`analysis.present.style.fmt_median_ci`
+    (NR not reached, NE not estimable or no interval, a lower limit below 0 as
+    0 with ``truncated`` True)."""
+    m = st.fmt_median_ci(_num(est), _num(lower), _num(upper), method=method, reached=reached,
+                         lower_reached=lower_reached, upper_reached=upper_reached)
+    return m.estimate, m.ci, m.truncated
 
 
-def _median_cells(est: Any, lower: Any, upper: Any, *, reached: bool, lower_reached: bool,
-                  upper_reached: bool) -> tuple[str, str]:
-    """('7.5', '4.1–10.9'): NR for not reached, NE for not estimable, 'NE' once for two NE bounds."""
-    e = _bound(est, reached)
-    lo, hi = _bound(lower, lower_reached), _bound(upper, upper_reached)
-    ci = st.NOT_ESTIMABLE if lo == hi == st.NOT_ESTIMABLE else st.fmt_ci(None, None, lower_text=lo, upper_text=hi)
-    return e, ci
+def _truncated_footnote(rows: Sequence[int]) -> tuple[Footnote, ...]:
+    """The marked note on CI cells whose lower limit was truncated at 0 (none without such cells)."""
+    if not rows:
+        return ()
+    return (Footnote(f"{st.TRUNCATED_NOTE[:1].upper()}{st.TRUNCATED_NOTE[1:]}: the interval (median \u00b1 z SE) "
+                     f"extends below 0, and a survival time cannot be negative.", "ci", tuple(rows)),)
 
 
 def _hr_cells(row: Mapping | None) -> tuple[str, str]:
@@ -267,11 +271,13 @@ def rfs_hsct_table(results: Results, *, title: str | None = None) -> DisplayTabl
         return _status_table(results, "rfs_hsct", message, id="gt-s-rfs-hsct", title=title)
     labels_of = {RFS_ANALYSES[0]: "As defined (relapse or death)",
                  RFS_ANALYSES[1]: "Censored at consolidative allo-HSCT"}
-    records = []
+    records, truncated = [], []
     for rec in value.to_dict("records"):
-        med, ci = _median_cells(rec["median"], rec["lower"], rec["upper"], reached=bool(rec["median_reached"]),
-                                lower_reached=bool(rec["lower_reached"]),
-                                upper_reached=bool(rec["upper_reached"]))
+        med, ci, cut = _median_cells(rec["median"], rec["lower"], rec["upper"], method=str(rec["method"]),
+                                     reached=bool(rec["median_reached"]), lower_reached=bool(rec["lower_reached"]),
+                                     upper_reached=bool(rec["upper_reached"]))
+        if cut:
+            truncated.append(len(records))
         records.append({"analysis": rec["analysis"], "label": labels_of.get(rec["analysis"], rec["analysis"]),
                         "n": st.fmt_int(int(rec["n"])), "events": st.fmt_int(int(rec["events"])),
                         "censored_hsct": st.fmt_int(int(rec["n_censored_hsct"])), "median": med, "ci": ci})
@@ -288,7 +294,7 @@ def rfs_hsct_table(results: Results, *, title: str | None = None) -> DisplayTabl
     labels = {"label": "", "n": "Patients", "events": "Relapses or deaths", "censored_hsct": "Censored at HSCT",
               "median": "Median, months", "ci": f"{level}% CI"}
     return DisplayTable(frame=frame, columns=("label", "n", "events", "censored_hsct", "median", "ci"),
-                        labels=labels, id="gt-s-rfs-hsct", footnotes=notes,
+                        labels=labels, id="gt-s-rfs-hsct", footnotes=notes + _truncated_footnote(truncated),
                         source_notes=_source_notes(results.synthetic), title=title)
 
 
@@ -445,7 +451,7 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
                 continue
             p = parts[label]
             rows = p["rows"]
-            color = GROUP_COLORS[i % len(GROUP_COLORS)]
+            color = group_color(label, i)
             x = np.concatenate([[p["start"]], rows["time"].to_numpy(dtype=float)])
             y = np.concatenate([[1.0], rows["surv"].to_numpy(dtype=float)])
             (curve,) = ax.plot(x, y, drawstyle="steps-post", color=color, lw=1.1, label=f"{label} (n = {p['n']})",
@@ -454,6 +460,7 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
             ax.plot(cens["time"].to_numpy(dtype=float), cens["surv"].to_numpy(dtype=float), ls="none",
                     marker="+", ms=4.5, mew=0.8, color=color, gid=f"censor-{i}", clip_on=False, zorder=4)
             handles.append(curve)
+            note_sparse_steps(fig, rows, label)
             risk_rows.append((label, color, _risk_at(rows, ticks)))
         _style_time_axis(ax, ticks, xlim, "Months from relapse", "Probability of overall survival")
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.3 / W, 1 - 0.04 / H),
@@ -469,15 +476,12 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
 # =========================================================================== 4. landmark
 
 
-def _landmark_bound(x: Any, *, method: str, median_reached: bool) -> str:
-    """A landmark-group CI bound: for the Brookmeyer–Crowley methods a missing
-    bound was not reached (the band stays above 0.5); for SPSS it is NR when the
-    median was not reached and otherwise NE."""
-    if not _missing(x):
-        return st.fmt_num(float(x))
-    if method in ("log", "log-log") or not median_reached:
-        return st.NOT_REACHED
-    return st.NOT_ESTIMABLE
+def _landmark_limit_reached(x: Any, *, method: str) -> bool:
+    """Whether a landmark group's CI limit was reached: for the
+    Brookmeyer–Crowley methods a missing limit was not (the band stays above
+    0.5); for SPSS a missing limit of a reached median is not estimable (and a
+    median not reached has no interval, see :func:`analysis.present.style.fmt_median_ci`)."""
+    return not (_missing(x) and method in ("log", "log-log"))
 
 
 def landmark_table(results: Results, *, title: str | None = None) -> DisplayTable:
@@ -497,7 +501,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
         return _status_table(results, "landmarks", message, id="gt-s-landmark-response", title=title)
     configured = list(_sens_settings(results).landmark_months)
     level = _level(results)
-    records, no_test, block_notes, methods = [], {}, [], set()
+    records, no_test, block_notes, methods, truncated = [], {}, [], set(), []
     for k, lm in enumerate(values):
         months = float(lm.landmark) if not isinstance(lm, NotEstimable) else (
             float(configured[k]) if k < len(configured) else math.nan)
@@ -513,12 +517,12 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
             if n == 0:
                 med = ci = st.DASH
             else:
-                reached = bool(rec["median_reached"])
-                med = st.fmt_months(_num(rec["median"]), reached=reached)
-                lo = _landmark_bound(rec["lower"], method=lm.method, median_reached=reached)
-                hi = _landmark_bound(rec["upper"], method=lm.method, median_reached=reached)
-                ci = st.NOT_ESTIMABLE if lo == hi == st.NOT_ESTIMABLE else st.fmt_ci(
-                    None, None, lower_text=lo, upper_text=hi)
+                med, ci, cut = _median_cells(
+                    rec["median"], rec["lower"], rec["upper"], method=lm.method, reached=bool(rec["median_reached"]),
+                    lower_reached=_landmark_limit_reached(rec["lower"], method=lm.method),
+                    upper_reached=_landmark_limit_reached(rec["upper"], method=lm.method))
+                if cut:
+                    truncated.append(len(records))
             label = ("CR/CRi by the landmark" if rec["group"] == LANDMARK_GROUPS[0]
                      else "No CR/CRi by the landmark")
             records.append({"section": section, "landmark": f"{months:g}", "group": rec["group"], "label": label,
@@ -544,7 +548,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
     notes.append(Footnote(f"Median overall survival from the landmark, months, with {level}% CI: {method_text}. "
                           f"NR, not reached; NE, not estimable; {st.DASH}, no patient in the group."))
     notes.extend(Footnote(t) for t in block_notes)
-    marked = tuple(Footnote(text, "P", tuple(rows)) for text, rows in no_test.items())
+    marked = tuple(Footnote(text, "P", tuple(rows)) for text, rows in no_test.items()) + _truncated_footnote(truncated)
     labels = {"label": "", "n": "Patients", "events": "Deaths", "median": "Median OS, months", "ci": f"{level}% CI",
               "P": "P"}
     return DisplayTable(frame=frame, columns=("label", "n", "events", "median", "ci", "P"), labels=labels,
@@ -584,8 +588,10 @@ def cumulative_incidence_table(results: Results, *, title: str | None = None) ->
         return _status_table(results, "cumulative_incidence", message, id="gt-s-cif", title=title)
     sizes = _cif_group_sizes(ci)
     est = ci.estimates
-    records, carried, zero = [], [], []
-    for group in pd.unique(est["group"]):
+    records, carried, zero, capped = [], [], [], []
+    present = list(pd.unique(est["group"]))
+    ordered = [g for g in present if g == "All"] + order_groups([g for g in present if g != "All"])
+    for group in ordered:   # all patients, then the groups in the order of every other table and figure
         part = est[est["group"] == group]
         section = _group_label(str(group), sizes.get(str(group)))
         for t in pd.unique(part["time"]):
@@ -597,6 +603,9 @@ def cumulative_incidence_table(results: Results, *, title: str | None = None) ->
                 n_risk = int(row["n_risk"])
                 if _num(row["cif"]) == 0.0:
                     zero.append((len(records), col))
+                upper, cif = _num(row["upper"]), _num(row["cif"])
+                if upper is not None and cif is not None and upper >= 1.0 > cif:
+                    capped.append((len(records), col))
             records.append({"section": section, "group": str(group), "time": f"{float(t):g}",
                             "label": f"At {float(t):g} months", **cells, "n_risk": st.fmt_int(n_risk)})
             if n_risk == 0:
@@ -632,6 +641,14 @@ def cumulative_incidence_table(results: Results, *, title: str | None = None) ->
     for col, rows in zero_rows.items():
         what = "relapse" if col == "relapse" else "death without relapse"
         marked.append(Footnote(f"No {what} by this time: the interval is not defined (NE).", col, tuple(rows)))
+    capped_rows: dict[str, list[int]] = {}
+    for r, col in capped:
+        capped_rows.setdefault(col, []).append(r)
+    for col, rows in capped_rows.items():
+        what = "relapse" if col == "relapse" else "non-relapse mortality"
+        marked.append(Footnote(f"Upper limit of the {what} interval truncated at 100% (the {_CONF_TYPES.get(ci.conf_type, ci.conf_type)}-"
+                               f"transformed interval extends beyond it, as R survfit truncates it); few patients "
+                               f"remain at risk.", col, tuple(rows)))
     if carried:
         marked.append(Footnote("No patient remained at risk: the last estimate is carried forward.", "n_risk",
                                tuple(carried)))
@@ -653,7 +670,7 @@ def cumulative_incidence_figure(results: Results) -> JournalFigure:
         return _status_figure(results, "cumulative_incidence", message)
     curves = ci.curves
     sizes = _cif_group_sizes(ci)
-    groups = [g for g in pd.unique(curves["group"]) if g != "All"]
+    groups = order_groups([g for g in pd.unique(curves["group"]) if g != "All"])
     if len(groups) < 2:
         groups = ["All"]
     gray = {} if ci.gray_test is None else {r["event"]: r["p"] for r in ci.gray_test.to_dict("records")}
@@ -682,13 +699,14 @@ def cumulative_incidence_figure(results: Results) -> JournalFigure:
             handles, risk_rows = [], []
             for i, g in enumerate(groups):
                 rows = curves[(curves["group"] == g) & (curves["event"] == event)].sort_values("time", kind="stable")
-                color = GROUP_COLORS[i % len(GROUP_COLORS)] if g != "All" else COLORS["black"]
+                color = group_color(g, i) if g != "All" else ALL_COLOR
                 x = np.concatenate([[0.0], rows["time"].to_numpy(dtype=float)])
                 y = np.concatenate([[0.0], rows["cif"].to_numpy(dtype=float)])
                 (curve,) = ax.plot(x, y, drawstyle="steps-post", color=color, lw=1.1,
                                    label=_group_label(str(g), sizes.get(str(g))), gid=f"cif-{letter}-curve-{i}",
                                    solid_joinstyle="miter", clip_on=False, zorder=3)
                 handles.append(curve)
+                note_sparse_steps(fig, rows, f"{_group_label(str(g), None)}, {_EVENT_LABELS[event].lower()}")
                 risk_rows.append((_group_label(str(g), None) if g != "All" else "All", color,
                                   _risk_at(rows, ticks)))
             _style_time_axis(ax, ticks, xlim, "Months from CR/CRi", "Cumulative incidence")

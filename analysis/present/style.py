@@ -15,6 +15,7 @@ import math
 from dataclasses import dataclass
 
 DASH = "\u2013"        # en dash for ranges and CIs
+MINUS = "\u2212"       # minus sign of a negative number (never the ASCII hyphen)
 NOT_REACHED = "NR"     # median or bound not reached
 NOT_ESTIMABLE = "NE"   # not estimable (e.g. no events, separation)
 
@@ -74,12 +75,23 @@ def fmt_alpha(alpha: float, *, style: PStyle = P_STYLE) -> str:
     return _strip_zero(f"{alpha:g}", style.leading_zero)
 
 
+def _minus(text: str) -> str:
+    """A formatted number with U+2212 for its sign; a value that rounds to zero
+    has no sign ('-0.0' -> '0.0')."""
+    if not text.startswith("-"):
+        return text
+    if float(text) == 0:
+        return text[1:]
+    return MINUS + text[1:]
+
+
 def fmt_num(x: float | None, digits: int = 1) -> str:
+    """A number to ``digits`` decimals, negative with U+2212; NE when missing."""
     if _missing(x):
         return NOT_ESTIMABLE
     if math.isinf(x):
         return NOT_REACHED
-    return f"{x:.{digits}f}"
+    return _minus(f"{x:.{digits}f}")
 
 
 def fmt_months(x: float | None, *, reached: bool = True, digits: int = 1) -> str:
@@ -91,9 +103,13 @@ def fmt_months(x: float | None, *, reached: bool = True, digits: int = 1) -> str
 
 def fmt_ci(lower: float | None, upper: float | None, *, digits: int = 1,
            lower_text: str | None = None, upper_text: str | None = None) -> str:
-    """'4.2–13.1'; a missing bound prints as given (e.g. 'NR') or NE."""
+    """'4.2–13.1'; a missing bound prints as given (e.g. 'NR') or NE. A range
+    with a negative bound is written '−0.9 to 11.5' (an en dash after a minus
+    sign would be ambiguous)."""
     lo = lower_text if lower_text is not None else fmt_num(lower, digits)
     hi = upper_text if upper_text is not None else fmt_num(upper, digits)
+    if lo.startswith(MINUS) or hi.startswith(MINUS):
+        return f"{lo} to {hi}"
     return f"{lo}{DASH}{hi}"
 
 
@@ -103,6 +119,122 @@ def fmt_estimate_ci(est: float | None, lower: float | None, upper: float | None,
     """'8.6 (95% CI, 4.2–13.1)'."""
     e = est_text if est_text is not None else fmt_num(est, digits)
     return f"{e} ({level}% CI, {fmt_ci(lower, upper, digits=digits, lower_text=lower_text, upper_text=upper_text)})"
+
+
+# --------------------------------------------------------------------------- median survival with its CI
+
+#: Note printed wherever a median's lower limit was truncated (figure legends,
+#: table footnotes, prose), and the mark put after the truncated limit.
+TRUNCATED_NOTE = "lower limit truncated at 0"
+TRUNCATED_MARK = "*"
+
+
+@dataclass(frozen=True)
+class MedianCI:
+    """A median survival time and its CI as printed (:func:`fmt_median_ci`).
+
+    estimate : '5.3', 'NR' (not reached) or 'NE' (reached, not estimable).
+    lower, upper : the printed limits ('0', '4.1', 'NR', 'NE'), or None when
+        no interval is printed (``ci`` is then 'NE').
+    truncated : the lower limit was below 0 and is printed as 0.
+    """
+
+    estimate: str
+    lower: str | None
+    upper: str | None
+    truncated: bool = False
+
+    @property
+    def reached(self) -> bool:
+        return self.estimate != NOT_REACHED
+
+    def ci_text(self, mark: str = "") -> str:
+        """'0–11.5', '4.7–NR', 'NE'; ``mark`` follows a truncated lower limit ('0*–11.5')."""
+        if self.lower is None or self.upper is None:
+            return NOT_ESTIMABLE
+        lower = self.lower + (mark if self.truncated else "")
+        return fmt_ci(None, None, lower_text=lower, upper_text=self.upper)
+
+    @property
+    def ci(self) -> str:
+        return self.ci_text()
+
+    def text(self, *, level: str | int = 95, unit: str = "", mark: str = "") -> str:
+        """'5.3 mo (95% CI, 0*–11.5)', 'NR (95% CI, NE)', 'NR (95% CI, 4.7–NR)'
+        (``unit`` only after a number)."""
+        est = self.estimate if not unit or self.estimate in (NOT_REACHED, NOT_ESTIMABLE) \
+            else f"{self.estimate} {unit}"
+        return f"{est} ({level}% CI, {self.ci_text(mark)})"
+
+    def phrase(self, *, level: str | int = 95, brackets: bool = False) -> str:
+        """Running text: '5.3 months (95% CI, 0–11.5; lower limit truncated at 0)',
+        'not reached (95% CI, 4.7 months to not reached)', 'not reached (95% CI
+        not estimable)'; with ``brackets`` the interval is in square brackets,
+        for a phrase that itself stands in parentheses."""
+        o, c = ("[", "]") if brackets else ("(", ")")
+        words = {NOT_REACHED: "not reached", NOT_ESTIMABLE: "not estimable"}
+        est = words.get(self.estimate, f"{self.estimate} months")
+        if self.lower is None or self.upper is None:
+            return f"{est} {o}{level}% CI not estimable{c}"
+        if NOT_REACHED in (self.lower, self.upper) or NOT_ESTIMABLE in (self.lower, self.upper):
+            lo = words.get(self.lower, f"{self.lower} months")
+            hi = words.get(self.upper, f"{self.upper} months")
+            ci = f"{lo} to {hi}"
+        else:
+            ci = self.ci_text()
+        note = f"; {TRUNCATED_NOTE}" if self.truncated else ""
+        return f"{est} {o}{level}% CI, {ci}{note}{c}"
+
+
+def fmt_median_ci(estimate: float | None, lower: float | None, upper: float | None, *, method: str,
+                  reached: bool = True, lower_reached: bool = True, upper_reached: bool = True,
+                  digits: int = 1) -> MedianCI:
+    """The one place where a median survival time and its CI become text; every
+    figure, table, sentence and ledger text prints medians through it.
+
+    ``method`` is the CI method ("spss", "log", "log-log"); ``reached`` and
+    ``*_reached`` say whether the curve / the band giving that limit fell to
+    0.5 (:class:`analysis.compute.survival.MedianResult`). Rules:
+
+    * A median not reached prints NR; a median or limit that exists but could
+      not be estimated prints NE.
+    * "spss" (estimate ± z SE): a median not reached has no interval at all, so
+      the CI prints "NE" ("NR (95% CI, NE)", never "NR–NR"); a lower limit below
+      0 (a time cannot be negative) prints "0" and sets ``truncated``, which the
+      caller states ("lower limit truncated at 0", :data:`TRUNCATED_NOTE`).
+    * "log" / "log-log" (Brookmeyer–Crowley): a limit not reached prints NR
+      ("5.3 (95% CI, 4.1–NR)", "NR (95% CI, 4.7–NR)"); when neither limit is
+      reached no limit exists and the CI prints "NE".
+    * A CI with both limits NE prints "NE" once.
+
+    Only the text is changed: the unrounded values stay in the results and the
+    ledger.
+    """
+    if not reached:
+        est = NOT_REACHED
+    else:
+        est = fmt_num(estimate, digits)
+
+    def limit(x: float | None, limit_reached: bool) -> str:
+        if not limit_reached:
+            return NOT_REACHED
+        return fmt_num(x, digits)
+
+    if method == "spss" and not reached:
+        return MedianCI(est, None, None)
+    lo, hi = limit(lower, lower_reached), limit(upper, upper_reached)
+    if (lo == hi == NOT_ESTIMABLE) or (lo == NOT_REACHED and hi == NOT_REACHED):
+        return MedianCI(est, None, None)
+    truncated = False
+    if lo not in (NOT_REACHED, NOT_ESTIMABLE) and lower is not None and lower < 0:
+        lo, truncated = "0", True
+    return MedianCI(est, lo, hi, truncated)
+
+
+def median_ci_of(m) -> MedianCI:
+    """:func:`fmt_median_ci` of a :class:`~analysis.compute.survival.MedianResult`."""
+    return fmt_median_ci(m.estimate, m.lower, m.upper, method=m.method, reached=m.reached,
+                         lower_reached=m.lower_reached, upper_reached=m.upper_reached)
 
 
 def fmt_pct(x: float | None, digits: int = 1) -> str:

@@ -981,12 +981,6 @@ def _endpoints(results: Results) -> list[tuple[str, SurvivalEndpoint | NotEstima
     return [("OS", results.os), ("RFS", results.rfs)]
 
 
-def _bound_text(x: float | None, reached: bool) -> str:
-    if not reached:
-        return st.NOT_REACHED
-    return st.NOT_ESTIMABLE if x is None else st.fmt_num(x)
-
-
 def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
     primary = results.settings.survival.median_ci
     level = _level(_alpha(results))
@@ -994,7 +988,7 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
                      "log": "Median, Brookmeyer\u2013Crowley (log)",
                      "log-log": "Median, Brookmeyer\u2013Crowley (log\u2013log)"}
     records = []
-    primary_rows, se_reasons = [], {}
+    primary_rows, se_reasons, truncated = [], {}, []
     for paramcd, ep in _endpoints(results):
         if not estimable(ep):
             records.append({"section": _ENDPOINT_NAMES.get(paramcd, paramcd), "endpoint": paramcd, "method": "",
@@ -1005,10 +999,10 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
             m = ep.medians.get(method)
             if m is None:
                 continue
-            est = _bound_text(m.estimate, m.reached)
-            lo_text, hi_text = _bound_text(m.lower, m.lower_reached), _bound_text(m.upper, m.upper_reached)
-            both_ne = lo_text == hi_text == st.NOT_ESTIMABLE
-            ci = st.NOT_ESTIMABLE if both_ne else st.fmt_ci(None, None, lower_text=lo_text, upper_text=hi_text)
+            med = st.median_ci_of(m)   # NR / NE / truncated lower limit: the rules of every median
+            est, ci = med.estimate, med.ci
+            if med.truncated:
+                truncated.append(len(records))
             if method == "spss":
                 se = st.fmt_num(m.se, 2) if m.se is not None else (st.NOT_ESTIMABLE if m.reached else NOT_APPLICABLE)
             else:
@@ -1040,6 +1034,9 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
         marked.append(Footnote("Method reported in the manuscript.", "label", tuple(primary_rows)))
     for text, rows in se_reasons.items():
         marked.append(Footnote(f"SE {text[:1].lower()}{text[1:]}", "se", tuple(rows)))
+    if truncated:
+        marked.append(Footnote(f"{st.TRUNCATED_NOTE[:1].upper()}{st.TRUNCATED_NOTE[1:]}: the interval extends "
+                               f"below 0, and a survival time cannot be negative.", "ci", tuple(truncated)))
     labels = {"label": "", "estimate": "Estimate, months", "ci": f"{level}% CI", "se": "SE"}
     return DisplayTable(frame=frame, columns=("label", "estimate", "ci", "se"), labels=labels,
                         id="gt-s-medians", group="section", footnotes=tuple(notes) + tuple(marked),

@@ -15,7 +15,7 @@ from .labels import COVARIATE_TEXT, covariate_name, level_text, lower_first
 from .numbers import SYNTHETIC_NOTICE
 from .style import fmt_alpha, join_words
 
-__all__ = ["COVARIATE_TEXT", "CI_TEXT", "RULE_TEXT", "statistical_methods", "synthetic_callout"]
+__all__ = ["COVARIATE_TEXT", "CI_HANDLING", "CI_TEXT", "RULE_TEXT", "statistical_methods", "synthetic_callout"]
 
 RULE_TEXT = {
     "fisher_if_expected_lt5_else_yates": (
@@ -34,6 +34,17 @@ CI_TEXT = {
             "log-transformed pointwise intervals [@brookmeyer1982]"),
     "log-log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
                 "log–log-transformed pointwise intervals [@brookmeyer1982]"),
+}
+
+#: How intervals that do not exist or leave the time scale are printed, by CI
+#: method (the rules of analysis.present.style.fmt_median_ci), one sentence each.
+CI_HANDLING = {
+    "spss": ("A lower confidence limit below 0 was truncated at 0 and marked as such, and no interval is given "
+             "for a median that was not reached (not estimable, NE)."),
+    "log": ("A confidence limit not reached during follow-up is reported as not reached (NR), and an interval "
+            "with neither limit reached as not estimable (NE)."),
+    "log-log": ("A confidence limit not reached during follow-up is reported as not reached (NR), and an "
+                "interval with neither limit reached as not estimable (NE)."),
 }
 
 
@@ -71,7 +82,8 @@ def statistical_methods(results: Results) -> Markdown:
          f"with surviving patients censored at last contact, in {pop}. Relapse-free survival was measured, "
          f"in patients who achieved CR/CRi after salvage, from the date of remission to relapse or death, "
          f"whichever came first. Survival was estimated by the Kaplan–Meier method [@kaplan1958] with "
-         f"Greenwood's variance [@greenwood1926]; {CI_TEXT.get(method, method)}. Survival curves were compared "
+         f"Greenwood's variance [@greenwood1926]; {CI_TEXT.get(method, method)}. "
+         f"{CI_HANDLING.get(method, '')} Survival curves were compared "
          f"with the log-rank test [@mantel1966], and median follow-up was estimated by the reverse "
          f"Kaplan–Meier method [@schemper1996]. Months are days divided by {d.days_per_month:g}."),
         (f"Hazard ratios for overall survival were estimated with Cox proportional-hazards models [@cox1972] "

@@ -599,3 +599,19 @@ def test_event_column_may_be_boolean():
 def test_module_constants():
     assert sv.CONF_TYPES == ("log", "log-log", "plain")
     assert sv.MEDIAN_METHODS == ("log", "log-log", "spss")
+
+
+@pytest.mark.parametrize("times,last,expected", [
+    ([0, 6, 12, 18, 24, 30, 36], 42.8, [0, 6, 12, 18, 24, 30, 36, 42, 48]),
+    ([0, 6, 12, 18, 24, 30, 36], 40.7, [0, 6, 12, 18, 24, 30, 36, 42]),
+    ([0, 6, 12, 18, 24, 30, 36], 17.9, [0, 6, 12, 18]),
+    ([0, 6, 12], 12.0, [0, 6, 12]),
+    ([12, 0, 6], 13.0, [0, 6, 12, 18]),
+    ([0], 5.0, [0, 1, 2, 3, 4, 5]),
+], ids=["past-last-tick", "between-ticks", "inside", "at-last-tick", "unsorted", "one-time"])
+def test_risk_times_covering_reach_the_last_observation(times, last, expected):
+    """Convention (survminer's time axis runs to the data's end): the configured
+    times up to the first at or past the last time, continued at the last spacing."""
+    from analysis.compute.survival import risk_times_covering
+
+    assert risk_times_covering(times, last) == expected

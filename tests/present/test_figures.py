@@ -158,13 +158,57 @@ def test_km_overall_censor_marks_at_censored_times(results, figs, attr):
 
 @pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
 def test_km_overall_ticks_are_configured_risk_times(results, figs, attr):
+    """The configured times, continued at their last spacing until the axis
+    covers the last observation (REVIEW 2026-12-06 item 9: the curves ran past
+    the axis end at 36 months)."""
     ax = _axes(figs["km_overall"], f"{attr}-curves")
     configured = sorted(float(t) for t in results.settings.survival.risk_table_months)
     ticks = list(ax.get_xticks())
-    assert ticks == configured[: len(ticks)]
+    n = min(len(ticks), len(configured))
+    assert ticks[:n] == configured[:n]
+    if len(ticks) > len(configured):
+        step = configured[-1] - configured[-2]
+        assert np.allclose(np.diff(ticks[len(configured) - 1:]), step)
     last = float(getattr(results, attr).km["time"].max())
-    assert ticks[-1] >= last or ticks == configured  # the axis reaches the last observation
+    assert ticks[-1] >= last
+    assert len(ticks) == 1 or ticks[-2] < last  # no tick beyond the first one past the data
     assert ax.get_ylim() == (0.0, 1.0)
+
+
+def _covers(ax, last: float) -> None:
+    """The drawn x axis (limits and spine) reaches ``last``, and no curve vertex lies beyond it."""
+    lo, hi = ax.get_xlim()
+    spine_lo, spine_hi = ax.spines["bottom"].get_bounds()
+    assert hi >= last and spine_hi >= last, (hi, spine_hi, last)
+    for line in ax.lines:
+        x = np.asarray(line.get_xdata(), dtype=float)
+        if x.size:
+            assert x.max() <= spine_hi and x.min() >= spine_lo, line.get_gid()
+
+
+@pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
+def test_km_overall_axis_and_events_row_cover_the_data(results, figs, attr):
+    """REVIEW item 9: Figure 2B said '15 events' while its Events row ended at
+    14, the 15th drawn beyond the axis end. The axis covers every curve vertex
+    and the last Events cell equals the events drawn (and the panel's n events)."""
+    ep = getattr(results, attr)
+    fig = figs["km_overall"]
+    ax, rax = _axes(fig, f"{attr}-curves"), _axes(fig, f"{attr}-risk")
+    _covers(ax, float(ep.km["time"].max()))
+    drawn_events = int(ep.km.loc[ep.km["time"] <= ax.spines["bottom"].get_bounds()[1], "n_event"].sum())
+    rows = {lab.get_text(): int(round(t)) for t, lab in zip(rax.get_yticks(), rax.get_yticklabels())}
+    last_tick = max(ax.get_xticks())
+    events_cells = [t for t in rax.texts if int(t.get_position()[1]) == rows["Events"]
+                    and t.get_position()[0] == last_tick]
+    assert [t.get_text() for t in events_cells] == [str(drawn_events)]
+    assert drawn_events == ep.events
+
+
+@pytest.mark.parametrize("which,attr", [("salvage_group", "os_by_group"), ("relapse_site", "os_by_emd")],
+                         ids=["salvage_group", "relapse_site"])
+def test_km_group_axis_covers_the_data(results, figs, which, attr):
+    comp = getattr(results, attr)
+    _covers(_axes(figs[which], f"{which}-curves"), float(comp.km["time"].max()))
 
 
 @pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
@@ -193,11 +237,9 @@ def test_km_overall_median_uses_configured_method(results, figs, attr):
     ax = _axes(figs["km_overall"], f"{attr}-curves")
     m = getattr(results, attr).medians[_method(results)]
     text = _by_gid(ax.texts, "median-0").get_text()
-    est = _bound(m.estimate, m.reached)
-    lo, hi = _bound(m.lower, m.lower_reached), _bound(m.upper, m.upper_reached)
-    ci = style.NOT_ESTIMABLE if lo == hi == style.NOT_ESTIMABLE else f"{lo}{style.DASH}{hi}"
-    unit = " mo" if m.estimate is not None else ""
-    assert text.startswith(f"Median {est}{unit} (95% CI, {ci})")
+    med = style.median_ci_of(m)  # the rules themselves are tested in test_style.py
+    unit = " mo" if med.reached and med.estimate != style.NOT_ESTIMABLE else ""
+    assert text.startswith(f"Median {med.estimate}{unit} (95% CI, {med.ci_text(style.TRUNCATED_MARK)})")
     assert f"n = {getattr(results, attr).n}" in text
 
 
@@ -443,3 +485,34 @@ def test_export_all_writes_every_figure(results, tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
     assert F.FIGURE_STEMS == ("fig1_flow", "fig2_km_overall", "fig3_km_salvage_group", "fig4_km_relapse_site",
                               "fig5_forest", "figS1_zph", "figS2_simon_makuch", "figS3_cif")
+
+
+# --------------------------------------------------------------------------- notes
+
+
+def _note(fig) -> str:
+    found = [t.get_text().replace("\n", " ") for t in fig.texts if t.get_gid() == "figure-note"]
+    return found[0] if found else ""
+
+
+@pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
+def test_steps_on_few_patients_are_named_in_the_note(results, figs, attr):
+    """REVIEW 2026-12-06 item 9: a drop to 0 on one patient at risk was drawn without comment.
+    Reference: the KM table's event times with fewer than F.SPARSE_AT_RISK at risk."""
+    km = getattr(results, attr).km
+    few = km[(km["n_event"] > 0) & (km["n_risk"] < F.SPARSE_AT_RISK)]
+    note = _note(figs["km_overall"])
+    for t, n in zip(few["time"], few["n_risk"]):
+        assert f"at {style.fmt_num(float(t))} months ({int(n)} at risk)" in note
+
+
+@pytest.mark.parametrize("name", ["km_overall", "salvage_group", "relapse_site", "forest", "flow"])
+def test_every_abbreviation_printed_is_defined_in_the_figure(figs, name):
+    """REVIEW item 14 (abbreviations): each figure stands alone."""
+    fig = figs[name]
+    note = _note(fig)
+    body = "\n".join(t.get_text() for t in fig.findobj(Text) if t.get_gid() != "figure-note")
+    for abbr, pattern, meaning in F.ABBREVIATIONS:
+        import re
+        if re.search(pattern, body):
+            assert f"{abbr}, {meaning}" in note, (name, abbr)

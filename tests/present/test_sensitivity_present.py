@@ -35,7 +35,7 @@ from analysis.config import DEFAULT_CONFIG, load_config
 from analysis.present import quarto
 from analysis.present import sensitivity as S
 from analysis.present import style as st
-from analysis.present.figures import SYNTHETIC_FOOTER
+from analysis.present.figures import SYNTHETIC_FOOTER, order_groups
 from analysis.present.supplement import supplementary_names
 from analysis.present.tables import SYNTHETIC_NOTE, DisplayTable
 from analysis.results import NotEstimable, run_analysis
@@ -274,7 +274,7 @@ def test_cumulative_incidence_figure_curves_and_risk_against_rfs_data(results):
     ci = results.sensitivity.cumulative_incidence
     rfs = results.derived.tte("RFS", population="all")
     fig = S.cumulative_incidence_figure(results)
-    groups = [g for g in ci.curves["group"].unique() if g != "All"]
+    groups = order_groups([g for g in ci.curves["group"].unique() if g != "All"])  # one order everywhere
     for event, letter in zip(CIF_EVENTS, "AB"):
         for i, g in enumerate(groups):
             rows = ci.curves[(ci.curves["group"] == g) & (ci.curves["event"] == event)]
