@@ -224,7 +224,8 @@ def test_landmarks_reach_estimates_and_text(tmp):
 
 def test_risk_table_times_reach_the_figures(tmp):
     r = run(tmp, survival__risk_table_months=[0, 4, 8, 12, 16])
-    assert list(r.os.risk["time"].unique()) == [0.0, 4.0, 8.0, 12.0, 16.0]
+    # the configured times first, continued at the last spacing to cover the data (REVIEW item 9)
+    assert list(r.os.risk["time"].unique())[:5] == [0.0, 4.0, 8.0, 12.0, 16.0]
     ax = [a for a in F.km_overall_figure(r).axes if a.get_gid() == "os-curves"][0]
     assert list(ax.get_xticks())[:5] == [0.0, 4.0, 8.0, 12.0, 16.0]
 

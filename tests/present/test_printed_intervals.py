@@ -101,7 +101,7 @@ def test_no_defect_in_the_executed_documents(variables, doc):
 def test_every_median_uses_the_configured_method(results):
     """REVIEW item 7 ("the manuscript mixes interval methods"): the landmark
     medians of Table S12 used Brookmeyer-Crowley (log) whatever the configuration."""
-    method = results.settings["survival"]["median_ci"]
+    method = results.settings.survival.median_ci
     sens = results.sensitivity
     assert {lm.method for lm in sens.landmarks} == {method}
     assert set(sens.rfs_hsct["method"]) == {method}
@@ -141,7 +141,7 @@ def test_methods_paragraph_states_how_intervals_are_printed(results):
     from analysis.present.text import statistical_methods
 
     body = statistical_methods(results).data
-    method = results.settings["survival"]["median_ci"]
+    method = results.settings.survival.median_ci
     if method == "spss":
         assert "truncated at 0" in body and "not estimable, NE" in body
     else:
