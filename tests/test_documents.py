@@ -296,8 +296,13 @@ def test_no_hand_typed_numbers_in_prose(path):
 
 @pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not installed on this machine")
 def test_quarto_renders_all_formats(tmp_path):
+    """`quarto render` as a user types it after `bash tools/setup.sh`: no
+    activated .venv and no QUARTO_PYTHON (the kernel _quarto.yml names runs the
+    project's environment; tests/test_kernel.py)."""
+    from tests.test_kernel import plain_env
+
     out = subprocess.run(["quarto", "render", "--output-dir", str(tmp_path)], cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, timeout=1800)
+                         env=plain_env(), capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stderr[-4000:]
     for doc in ("report", "supplement"):
         for ext in ("html", "pdf", "docx"):

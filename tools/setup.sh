@@ -13,3 +13,6 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet -r requirements.lock
   echo "$want" > "$stamp"
 fi
+# The Jupyter kernel _quarto.yml names, pointing at this .venv: plain
+# `quarto render` then runs the documents with the pinned packages.
+.venv/bin/python tools/register_kernel.py
