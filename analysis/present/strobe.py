@@ -187,8 +187,7 @@ CHECKLIST: tuple[StrobeItem, ...] = (
                "Discussed only through the limitations of a retrospective, non-randomised cohort."),
     StrobeItem("22", "Other information", "Funding",
                "Give the source of funding and the role of the funders for the present study and, if applicable, "
-               "for the original study on which the present article is based", status="not reported",
-               note="The manuscript has no funding statement yet."),
+               "for the original study on which the present article is based", ("sec-funding",)),
 )
 
 

@@ -239,7 +239,7 @@ def test_strobe_frame_where_column():
     frame = SB.strobe_frame().set_index("item")
     assert list(frame.index) == STROBE_ITEMS
     assert frame.loc["6b", "where"] == "Not applicable: The study is not matched."
-    assert frame.loc["22", "where"].startswith("Not reported")
+    assert frame.loc["22", "where"] == "Declarations \u203a Funding"
     assert frame.loc["13c", "where"] == "Figure 1"
     assert frame.loc["12e", "where"] == "Methods \u203a Statistical analysis; Supplement \u203a Sensitivity analyses"
     names = supplementary_names()
