@@ -829,7 +829,7 @@ def guardrail_text(results: Results) -> Markdown:
     if cfg.get("competing_risks"):
         sentences.append(
             "The cumulative incidence of relapse after CR/CRi was estimated with death without relapse as a "
-            "competing event (Aalen\u2013Johansen estimator) [@aalen1978] and compared between salvage groups with "
+            "competing event with the Aalen\u2013Johansen estimator [@aalen1978] and compared between salvage groups with "
             "Gray's test [@gray1988]" + _cite("cif") + ".")
     if cfg.get("missing_covariates"):
         names = [COVARIATE_TEXT.get(c, _variable_labels(results).get(c, c)) for c in cfg["missing_covariates"]]

@@ -663,7 +663,7 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         if any(v is True or (not _is_missing(v) and bool(v)) for v in rows["conventions_disagree"]):
             disagree.append(fdef.label)
     frame = pd.DataFrame(records, columns=["section", "key", "label", "indent", "cr", "pct", "P", "test"])
-    notes = [Footnote(f"CR/CRi, complete remission with or without complete haematological recovery; "
+    notes = [Footnote(f"CR/CRi, complete remission with full or incomplete haematological recovery; "
                       f"{level}% CI, exact (Clopper\u2013Pearson) confidence interval. By factor: "
                       f"percentages without intervals."),
              Footnote(_rule_note(cmp.rule if estimable(cmp) else rule))]

@@ -27,9 +27,9 @@ RULE_TEXT = {
     "chisq": "Proportions were compared with Pearson's χ² test",
 }
 CI_TEXT = {
-    "spss": ("the 95% CI of the median was the median ± 1.96 standard errors, the standard error being "
-             "Greenwood's standard error of the survival estimate at the median divided by the slope of the "
-             "curve between 55% and 45% survival (the method of SPSS) [@greenwood1926]"),
+    "spss": ("the 95% CI of the median was the median ± 1.96 standard errors, as SPSS computes it: the "
+             "standard error of the survival estimate at the median (Greenwood) divided by the slope of the "
+             "curve between 55% and 45% survival [@collett2015]"),
     "log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
             "log-transformed pointwise intervals [@brookmeyer1982]"),
     "log-log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
