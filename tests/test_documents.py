@@ -328,3 +328,38 @@ def test_no_pseudonym_in_chunk_outputs(runs, doc):
         text = "\n".join(shown)
         leaked = sorted(pid for pid in ids if pid in text)
         assert not leaked, (doc, fmt, leaked[:5])
+
+
+def _shown_in_order(run) -> str:
+    """The document as a reader sees it: prose with inline results, each chunk's
+    Markdown output at the place of the chunk."""
+    text = run.markdown
+    pieces = []
+    for c in run.chunks:
+        md = "".join("".join(m) for m in c.mime("text/markdown"))
+        at = text.find(c.chunk.source) if c.chunk.source.strip() else -1
+        if md and at >= 0:
+            pieces.append((at, md))
+    out, last = [], 0
+    for at, md in sorted(pieces):
+        out += [text[last:at], md]
+        last = at
+    return "".join(out + [text[last:]])
+
+
+def test_supplementary_items_numbered_in_order_of_first_citation(runs):
+    """Journals number supplementary items in the order the manuscript first
+    cites them, and every item is cited from the manuscript (REVIEW item 27)."""
+    shown = _shown_in_order(runs("report.qmd", "typst"))
+    for kind, names in (("Table", SUPPLEMENTARY_TABLES), ("Figure", SUPPLEMENTARY_FIGURES)):
+        cited = [int(n) for n in re.findall(rf"Supplementary {kind} S(\d+)", shown)]
+        first = list(dict.fromkeys(cited))
+        assert first == list(range(1, len(names) + 1)), (kind, first)
+
+
+def test_immortal_time_paragraph_is_not_repeated_in_the_supplement():
+    """REVIEW item 27: the Methods give it; the supplement points there."""
+    report = parse_qmd(PROJECT_ROOT / "report.qmd", variables=None)
+    supplement = parse_qmd(PROJECT_ROOT / "supplement.qmd", variables=None)
+    assert any("sensitivity.guardrail_text" in c.source for c in report.chunks)
+    assert not any("guardrail_text" in c.source for c in supplement.chunks)

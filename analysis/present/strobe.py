@@ -389,7 +389,7 @@ def strobe_table(results: Results, *, root: str | Path = PROJECT_ROOT, title: st
     the synthetic-data note; the pointers are resolved against the documents
     under ``root`` (ValueError for a pointer to a missing label)."""
     frame = strobe_frame(root=root)
-    notes = (Footnote("STROBE checklist for cohort studies (von Elm et al., 2007); recommendations shortened. "
+    notes = (Footnote("STROBE checklist for cohort studies; recommendations shortened. "
                       "Where reported: section of the manuscript (Methods, Results ...) or of the supplementary "
                       "appendix, table or figure."),)
     labels = {"item": "Item", "topic": "Topic", "recommendation": "Recommendation", "where": "Where reported"}

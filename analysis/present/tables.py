@@ -549,7 +549,7 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
         notes.append(Footnote("Not shown, because no patient has a recorded value: " + "; ".join(unrecorded) + "."))
     if smd:
         notes.append(Footnote("SMD, absolute standardized mean difference between the groups (continuous "
-                              "variables: from means and SDs; categorical variables: Yang & Dalton 2012)."))
+                              "variables: from means and SDs; categorical variables: method of Yang and Dalton)."))
     display = ("label", *names, "P") + (("SMD",) if smd else ())
     return DisplayTable(frame=frame, columns=display, labels=labels, id=id, indent="indent",
                         footnotes=tuple(notes) + _test_footnotes(frame),
