@@ -6,8 +6,8 @@ Quarto includes these files in every render (see _quarto.yml):
   show rule), a page footer on every page, with the page number;
 * DOCX: ``reference.docx`` (reference-doc), whose page footer pandoc copies into
   the document.
-With real data the files are written empty (HTML, Typst) or without the footer
-(DOCX), so the same _quarto.yml works for both.
+With real data the files are written empty (HTML, Typst) or with the page number
+only in the footer (DOCX), so the same _quarto.yml works for both.
 """
 
 from __future__ import annotations
