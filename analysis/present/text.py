@@ -38,10 +38,16 @@ CI_TEXT = {
 
 
 def synthetic_callout(results: Results) -> Markdown:
-    """A prominent notice at the top of the body when the data are synthetic."""
+    """A prominent notice at the top of the body when the data are synthetic.
+
+    One paragraph without a callout title, so that no format can split a title
+    from its text across a page break (REVIEW item 22: Word put the header at the
+    foot of page 1 and the text on page 2). The abstract does not repeat it: the
+    banner (HTML), page footer (PDF, Word) and figure stamps carry it too."""
     if not results.synthetic:
         return Markdown("")
-    return Markdown(f"::: {{.callout-warning}}\n## Synthetic data\n\n{SYNTHETIC_NOTICE}\n:::\n")
+    return Markdown(f'::: {{.callout-warning appearance="simple" icon="false"}}\n'
+                    f"**Synthetic data.** {SYNTHETIC_NOTICE}\n:::\n")
 
 
 def statistical_methods(results: Results) -> Markdown:
