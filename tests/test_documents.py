@@ -383,3 +383,19 @@ def test_front_matter_dates_the_render_and_names_the_pdf(doc):
     assert pdf and pdf[0]["href"] == doc.replace(".qmd", ".pdf")
     assert any(isinstance(link, str) for link in links)
     assert "typst" not in [link for link in links if isinstance(link, str)]
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_generated_markdown_has_no_math(runs, doc):
+    """REVIEW item 23: what the chunks and inline expressions write, through
+    Pandoc to standalone HTML with MathJax, needs no MathJax (whose <script src>
+    is external); tests/test_references.py checks the bibliography and prose."""
+    pypandoc = pytest.importorskip("pypandoc")
+    run = runs(doc, "html")
+    text = "\n\n".join([_shown_in_order(run)] + ["".join("".join(m) for m in c.mime("text/markdown"))
+                                                  for c in run.chunks])
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    html = pypandoc.convert_text(text, "html", format="markdown",
+                                 extra_args=["--standalone", "--mathjax", "--metadata=title:t"])
+    assert 'class="math' not in html
+    assert not re.search(r"""src\s*=\s*["']?https?:""", html)
