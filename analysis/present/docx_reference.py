@@ -67,6 +67,9 @@ PAGE_SIZE = '<w:pgSz w:w="11906" w:h="16838"/>'
 PAGE_MARGINS = ('<w:pgMar w:top="1417" w:right="1247" w:bottom="1417" w:left="1247" w:header="708" '
                 'w:footer="708" w:gutter="0"/>')
 HEADING_COLOUR = "000000"
+#: Review copy (_quarto-review.yml): lines numbered on each page, body double-spaced.
+LINE_NUMBERS = '<w:lnNumType w:countBy="1" w:restart="newPage"/>'
+DOUBLE_SPACING = 'w:line="480" w:lineRule="auto"'
 _COLOURED_STYLES = re.compile(r'(<w:style\b[^>]*w:styleId="(?:Heading\d|Title|Subtitle)"[^>]*>)(.*?)(</w:style>)',
                               flags=re.S)
 
@@ -120,8 +123,9 @@ def _footer_xml(text: str | None) -> str:
             f'<w:ftr xmlns:w="{W_NS}" xmlns:r="{R_NS}">{notice}{page}</w:ftr>')
 
 
-def _page_setup(doc: str) -> str:
-    """A4 page size and margins in the body's (last) section properties."""
+def _page_setup(doc: str, review: bool = False) -> str:
+    """A4 page size and margins (and line numbers for a review copy) in the body's
+    (last) section properties."""
     i = doc.rindex("<w:sectPr")
     j = doc.index("</w:sectPr>", i)
     sect = re.sub(r"<w:pg(?:Sz|Mar)\b[^>]*/>", "", doc[i:j])
@@ -133,7 +137,9 @@ def _page_setup(doc: str) -> str:
                                rest, flags=re.S))
     rest = re.sub(r"<w:(?:footnotePr|endnotePr)>.*?</w:(?:footnotePr|endnotePr)>|<w:type [^>]*/>", "", rest,
                   flags=re.S)
-    return doc[:i] + sect[:k] + "".join(refs) + notes + PAGE_SIZE + PAGE_MARGINS + rest + doc[j:]
+    rest = re.sub(r"<w:lnNumType\b[^>]*/>", "", rest)
+    numbers = LINE_NUMBERS if review else ""
+    return doc[:i] + sect[:k] + "".join(refs) + notes + PAGE_SIZE + PAGE_MARGINS + numbers + rest + doc[j:]
 
 
 def _black_headings(styles: str) -> str:
@@ -146,9 +152,26 @@ def _black_headings(styles: str) -> str:
     return _COLOURED_STYLES.sub(fix, styles)
 
 
-def add_footer(docx: bytes, text: str | None) -> bytes:
+def _double_spaced(styles: str) -> str:
+    """Default paragraph spacing of two lines (the review copy)."""
+    m = re.search(r"<w:pPrDefault>.*?</w:pPrDefault>", styles, flags=re.S)
+    if m is None:
+        return styles.replace("</w:docDefaults>", f"<w:pPrDefault><w:pPr><w:spacing {DOUBLE_SPACING}/></w:pPr>"
+                                                  "</w:pPrDefault></w:docDefaults>")
+    block = m.group(0)
+    if "<w:spacing" in block:
+        block = re.sub(r"<w:spacing\b([^>]*?)\s*/>",
+                       lambda s: "<w:spacing" + re.sub(r'\s+w:(?:line|lineRule)="[^"]*"', "", s.group(1))
+                       + f" {DOUBLE_SPACING}/>", block, count=1)
+    else:
+        block = block.replace("<w:pPr>", f"<w:pPr><w:spacing {DOUBLE_SPACING}/>", 1)
+    return styles[:m.start()] + block + styles[m.end():]
+
+
+def add_footer(docx: bytes, text: str | None, *, review: bool = False) -> bytes:
     """Return ``docx`` with A4 pages, black headings and a default page footer
-    holding the page number, under ``text`` when given."""
+    holding the page number, under ``text`` when given; ``review``: numbered
+    lines and double spacing."""
     src = zipfile.ZipFile(io.BytesIO(docx))
     parts = {name: src.read(name) for name in src.namelist()}
     doc = parts["word/document.xml"].decode("utf-8")
@@ -165,9 +188,10 @@ def add_footer(docx: bytes, text: str | None) -> bytes:
             doc = doc[: j + 1] + ref + doc[j + 1:]
     else:
         doc = doc.replace("</w:body>", f"<w:sectPr>{ref}</w:sectPr></w:body>")
-    parts["word/document.xml"] = _page_setup(doc).encode("utf-8")
+    parts["word/document.xml"] = _page_setup(doc, review).encode("utf-8")
     if "word/styles.xml" in parts:
-        parts["word/styles.xml"] = _black_headings(parts["word/styles.xml"].decode("utf-8")).encode("utf-8")
+        styles = _black_headings(parts["word/styles.xml"].decode("utf-8"))
+        parts["word/styles.xml"] = (_double_spaced(styles) if review else styles).encode("utf-8")
     rels = parts["word/_rels/document.xml.rels"].decode("utf-8")
     rels = re.sub(rf'<Relationship [^>]*Id="{REL_ID}"[^>]*/>', "", rels)
     rels = rels.replace("</Relationships>",
@@ -189,7 +213,9 @@ def add_footer(docx: bytes, text: str | None) -> bytes:
     return out.getvalue()
 
 
-def write_reference_docx(path: Path, *, footer: str | None, base: bytes | None = None) -> Path:
-    """Write the reference document; with ``footer`` None, the footer has the page number only."""
+def write_reference_docx(path: Path, *, footer: str | None, base: bytes | None = None,
+                         review: bool = False) -> Path:
+    """Write the reference document; with ``footer`` None, the footer has the page number only;
+    ``review``: the review copy's (numbered lines, double spacing)."""
     base = base or pandoc_default_reference() or _minimal_reference()
-    return write_bytes_atomic(Path(path), add_footer(base, footer))
+    return write_bytes_atomic(Path(path), add_footer(base, footer, review=review))
