@@ -24,7 +24,7 @@ def html(text: str, monkeypatch, tmp_path, name: str = "report.md", to: str = "h
 
 def test_html_format_runs_the_filter():
     cfg = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
-    assert FILTER in cfg["format"]["html"]["filters"]
+    assert FILTER in cfg["filters"]                                 # acts on HTML only (FORMAT check)
 
 
 def test_manuscript_links_into_the_supplement(monkeypatch, tmp_path):
