@@ -110,6 +110,7 @@ def test_project_authors_and_supplement_title(tmp_path):
     pages, meta = render(tmp_path, {**sample_meta(), "title": supplement["title"],
                                     "subtitle": supplement["subtitle"], "by-author": by_author(authors),
                                     "shorttitle": supplement["shorttitle"]})
-    assert meta["/Title"] == front_matter("report.qmd")["title"] == supplement["title"]
+    assert front_matter("report.qmd")["title"] == supplement["title"]
+    assert meta["/Title"] == f"{supplement['title']} \u2014 {supplement['subtitle']}"
     assert "Supplementary appendix" in pages[0]
     assert "Corresponding author:" in pages[0]
