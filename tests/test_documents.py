@@ -58,10 +58,14 @@ def test_every_chunk_and_inline_runs(runs, doc, fmt):
 def test_synthetic_notice_in_every_format(runs, variables, doc):
     assert "SYNTHETIC" in variables["text"]["synthetic_notice"]
     parsed = parse_qmd(PROJECT_ROOT / doc, variables=variables)
-    assert "text.synthetic_notice" in {v.key for v in parsed.var_uses}    # title page (abstract)
+    # not inside the abstract (REVIEW item 18): banner, footer, figures and the callout carry it
+    assert "text.synthetic_notice" not in {v.key for v in parsed.var_uses}
     for fmt in FORMATS:
         callout = runs(doc, fmt).chunk("synthetic-notice")
-        assert any("Synthetic data" in "".join(m) for m in callout.mime("text/markdown"))
+        shown = ["".join(m) for m in callout.mime("text/markdown")]
+        assert any("Synthetic data" in m for m in shown)
+        body = [m.split("\n", 1)[1].rsplit(":::", 1)[0].strip() for m in shown]
+        assert all("\n\n" not in b and not b.startswith("#") for b in body), body   # one paragraph, no title
     banners = PROJECT_ROOT / "_generated"
     assert "SYNTHETIC" in (banners / "banner.html").read_text()
     assert "SYNTHETIC" in (banners / "banner.typ").read_text()
@@ -296,8 +300,13 @@ def test_no_hand_typed_numbers_in_prose(path):
 
 @pytest.mark.skipif(shutil.which("quarto") is None, reason="quarto is not installed on this machine")
 def test_quarto_renders_all_formats(tmp_path):
+    """`quarto render` as a user types it after `bash tools/setup.sh`: no
+    activated .venv and no QUARTO_PYTHON (the kernel _quarto.yml names runs the
+    project's environment; tests/test_kernel.py)."""
+    from tests.test_kernel import plain_env
+
     out = subprocess.run(["quarto", "render", "--output-dir", str(tmp_path)], cwd=PROJECT_ROOT,
-                         capture_output=True, text=True, timeout=1800)
+                         env=plain_env(), capture_output=True, text=True, timeout=1800)
     assert out.returncode == 0, out.stderr[-4000:]
     for doc in ("report", "supplement"):
         for ext in ("html", "pdf", "docx"):
@@ -323,3 +332,70 @@ def test_no_pseudonym_in_chunk_outputs(runs, doc):
         text = "\n".join(shown)
         leaked = sorted(pid for pid in ids if pid in text)
         assert not leaked, (doc, fmt, leaked[:5])
+
+
+def _shown_in_order(run) -> str:
+    """The document as a reader sees it: prose with inline results, each chunk's
+    Markdown output at the place of the chunk."""
+    text = run.markdown
+    pieces = []
+    for c in run.chunks:
+        md = "".join("".join(m) for m in c.mime("text/markdown"))
+        at = text.find(c.chunk.source) if c.chunk.source.strip() else -1
+        if md and at >= 0:
+            pieces.append((at, md))
+    out, last = [], 0
+    for at, md in sorted(pieces):
+        out += [text[last:at], md]
+        last = at
+    return "".join(out + [text[last:]])
+
+
+def test_supplementary_items_numbered_in_order_of_first_citation(runs):
+    """Journals number supplementary items in the order the manuscript first
+    cites them, and every item is cited from the manuscript (REVIEW item 27)."""
+    shown = _shown_in_order(runs("report.qmd", "typst"))
+    for kind, names in (("Table", SUPPLEMENTARY_TABLES), ("Figure", SUPPLEMENTARY_FIGURES)):
+        cited = [int(n) for n in re.findall(rf"Supplementary {kind} S(\d+)", shown)]
+        first = list(dict.fromkeys(cited))
+        assert first == list(range(1, len(names) + 1)), (kind, first)
+
+
+def test_immortal_time_paragraph_is_not_repeated_in_the_supplement():
+    """REVIEW item 27: the Methods give it; the supplement points there."""
+    report = parse_qmd(PROJECT_ROOT / "report.qmd", variables=None)
+    supplement = parse_qmd(PROJECT_ROOT / "supplement.qmd", variables=None)
+    assert any("sensitivity.guardrail_text" in c.source for c in report.chunks)
+    assert not any("guardrail_text" in c.source for c in supplement.chunks)
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_front_matter_dates_the_render_and_names_the_pdf(doc):
+    """REVIEW item 26: the date is the render date (Quarto's "today"), and the
+    HTML's other-format links say "PDF" (explicit format-links entry, with a
+    format name so that Quarto adds no "Typst" link of its own;
+    quarto-cli src/format/html/format-html-links.ts)."""
+    meta = yaml.safe_load(re.match(r"\A---\n(.*?)\n---\n", (PROJECT_ROOT / doc).read_text(
+        encoding="utf-8"), flags=re.S).group(1))
+    assert meta["date"] == "today"
+    links = meta["format-links"]
+    pdf = [link for link in links if isinstance(link, dict) and link.get("text") == "PDF"]
+    assert pdf and pdf[0]["href"] == doc.replace(".qmd", ".pdf")
+    assert any(isinstance(link, str) for link in links)
+    assert "typst" not in [link for link in links if isinstance(link, str)]
+
+
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_generated_markdown_has_no_math(runs, doc):
+    """REVIEW item 23: what the chunks and inline expressions write, through
+    Pandoc to standalone HTML with MathJax, needs no MathJax (whose <script src>
+    is external); tests/test_references.py checks the bibliography and prose."""
+    pypandoc = pytest.importorskip("pypandoc")
+    run = runs(doc, "html")
+    text = "\n\n".join([_shown_in_order(run)] + ["".join("".join(m) for m in c.mime("text/markdown"))
+                                                  for c in run.chunks])
+    text = re.sub(r"```.*?```", "", text, flags=re.S)
+    html = pypandoc.convert_text(text, "html", format="markdown",
+                                 extra_args=["--standalone", "--mathjax", "--metadata=title:t"])
+    assert 'class="math' not in html
+    assert not re.search(r"""src\s*=\s*["']?https?:""", html)

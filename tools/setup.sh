@@ -20,3 +20,6 @@ if [ ! -x .venv/bin/cart-manuscript ] || [ "$(cat .venv/.project-root 2>/dev/nul
   PYTHONWARNINGS=ignore .venv/bin/python -m pip install --quiet --no-deps --no-build-isolation -e .
   echo "$PWD" > .venv/.project-root
 fi
+# The Jupyter kernel _quarto.yml names, pointing at this .venv: plain
+# `quarto render` then runs the documents with the pinned packages.
+.venv/bin/python tools/register_kernel.py

@@ -6,8 +6,8 @@ Quarto includes these files in every render (see _quarto.yml):
   show rule), a page footer on every page, with the page number;
 * DOCX: ``reference.docx`` (reference-doc), whose page footer pandoc copies into
   the document.
-With real data the files are written empty (HTML, Typst) or without the footer
-(DOCX), so the same _quarto.yml works for both.
+With real data the files are written empty (HTML, Typst) or with the page number
+only in the footer (DOCX), so the same _quarto.yml works for both.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..outputs import write_text_atomic
-from .docx_reference import write_reference_docx
+from .docx_reference import pandoc_default_reference, write_reference_docx
 
 TEXT = "SYNTHETIC DATA — not patient data. Every number was computed from a simulated cohort."
 
@@ -34,8 +34,12 @@ TYPST = f"""// synthetic-data footer on every page (generated; do not edit)
 
 def write_banners(synthetic: bool, out_dir: Path) -> list[Path]:
     out_dir = Path(out_dir)
+    base = pandoc_default_reference()
+    footer = TEXT if synthetic else None
     return [
         write_text_atomic(out_dir / "banner.html", HTML if synthetic else "<!-- real data: no banner -->\n"),
         write_text_atomic(out_dir / "banner.typ", TYPST if synthetic else "// real data: no banner\n"),
-        write_reference_docx(out_dir / "reference.docx", footer=TEXT if synthetic else None),
+        write_reference_docx(out_dir / "reference.docx", footer=footer, base=base),
+        # the review copy's (quarto render --profile review; _quarto-review.yml)
+        write_reference_docx(out_dir / "reference-review.docx", footer=footer, base=base, review=True),
     ]

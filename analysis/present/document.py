@@ -20,6 +20,7 @@ import yaml
 from ..config import PROJECT_ROOT, load_config
 from ..results import Results, run_analysis
 from .numbers import Registry, build_registry
+from .submission import print_unfilled_placeholders
 
 VARIABLES_FILE = "_variables.yml"
 VARIABLES_ENV_VAR = "CART_VARIABLES"   # another variables file (tests render other data side by side)
@@ -110,4 +111,5 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
     target = variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE)
     paths = [doc.registry.write_variables(target)]
     paths += write_banners(doc.results.synthetic, root / "_generated")
+    print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return paths

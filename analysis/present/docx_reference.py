@@ -1,12 +1,16 @@
-"""A Word reference document whose page footer carries the synthetic-data notice.
+"""The Word reference document: A4 pages, page numbers in the footer (with the
+synthetic-data notice above them when the data are synthetic) and black headings.
 
-Pandoc (and so Quarto's docx format) takes styles, margins, headers and footers
-from the ``reference-doc``. We start from pandoc's own default reference
-document when pandoc is reachable (``quarto pandoc`` or ``pandoc``), so the
-styles stay pandoc's; otherwise from a minimal document made here. The footer is
-added by editing the OOXML parts (a footer part, its relationship, its content
-type and a footerReference in the section properties). No library in our
-dependencies edits .docx files, so this is our own code, kept small.
+Pandoc (and so Quarto's docx format) takes styles, page size, margins, headers
+and footers from the ``reference-doc`` (the section properties of its body).
+We start from pandoc's own default reference document when pandoc is reachable
+(``quarto pandoc``, ``pandoc``, or the one of the pypandoc-binary package), so
+the styles stay pandoc's; otherwise from a minimal document made here. The
+parts are edited as OOXML: a footer part with a PAGE field, its relationship,
+content type and footerReference; ``w:pgSz``/``w:pgMar`` in the section
+properties (pandoc's default has none, so Word falls back to Letter); the
+colour of the heading and title styles. No library in our dependencies edits
+.docx files, so this is our own code, kept small.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 R_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 FOOTER_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.footer+xml"
 FOOTER_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/footer"
-REL_ID = "rIdSyntheticFooter"
+REL_ID = "rIdPageFooter"
 
 _MINIMAL = {
     "[Content_Types].xml": (
@@ -58,9 +62,32 @@ _MINIMAL = {
 }
 
 
+#: A4 portrait, 2.5 cm margins (twentieths of a point), as the PDF (_quarto.yml papersize: a4).
+PAGE_SIZE = '<w:pgSz w:w="11906" w:h="16838"/>'
+PAGE_MARGINS = ('<w:pgMar w:top="1417" w:right="1247" w:bottom="1417" w:left="1247" w:header="708" '
+                'w:footer="708" w:gutter="0"/>')
+HEADING_COLOUR = "000000"
+#: Review copy (_quarto-review.yml): lines numbered on each page, body double-spaced.
+LINE_NUMBERS = '<w:lnNumType w:countBy="1" w:restart="newPage"/>'
+DOUBLE_SPACING = 'w:line="480" w:lineRule="auto"'
+_COLOURED_STYLES = re.compile(r'(<w:style\b[^>]*w:styleId="(?:Heading\d|Title|Subtitle)"[^>]*>)(.*?)(</w:style>)',
+                              flags=re.S)
+
+
+def _pandoc_commands() -> list[list[str]]:
+    cmds = [["quarto", "pandoc"], ["pandoc"]]
+    try:
+        import pypandoc
+
+        cmds.append([pypandoc.get_pandoc_path()])
+    except (ImportError, OSError):
+        pass
+    return cmds
+
+
 def pandoc_default_reference() -> bytes | None:
     """pandoc's default reference.docx, or None when no pandoc is reachable."""
-    for cmd in (["quarto", "pandoc"], ["pandoc"]):
+    for cmd in _pandoc_commands():
         if shutil.which(cmd[0]) is None:
             continue
         try:
@@ -81,17 +108,70 @@ def _minimal_reference() -> bytes:
     return buf.getvalue()
 
 
-def _footer_xml(text: str) -> str:
-    return (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
-        f'<w:ftr xmlns:w="{W_NS}" xmlns:r="{R_NS}"><w:p><w:pPr><w:jc w:val="center"/></w:pPr>'
-        '<w:r><w:rPr><w:b/><w:color w:val="B00020"/><w:sz w:val="16"/></w:rPr>'
-        f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p></w:ftr>'
-    )
+def _footer_xml(text: str | None) -> str:
+    notice = ("" if not text else
+              '<w:p><w:pPr><w:jc w:val="center"/></w:pPr>'
+              '<w:r><w:rPr><w:b/><w:color w:val="B00020"/><w:sz w:val="16"/></w:rPr>'
+              f'<w:t xml:space="preserve">{escape(text)}</w:t></w:r></w:p>')
+    page = ('<w:p><w:pPr><w:jc w:val="center"/></w:pPr>'
+            '<w:r><w:fldChar w:fldCharType="begin"/></w:r>'
+            '<w:r><w:instrText xml:space="preserve"> PAGE </w:instrText></w:r>'
+            '<w:r><w:fldChar w:fldCharType="separate"/></w:r>'
+            '<w:r><w:t>1</w:t></w:r>'
+            '<w:r><w:fldChar w:fldCharType="end"/></w:r></w:p>')
+    return ('<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<w:ftr xmlns:w="{W_NS}" xmlns:r="{R_NS}">{notice}{page}</w:ftr>')
 
 
-def add_footer(docx: bytes, text: str) -> bytes:
-    """Return ``docx`` with a default page footer holding ``text``."""
+def _page_setup(doc: str, review: bool = False) -> str:
+    """A4 page size and margins (and line numbers for a review copy) in the body's
+    (last) section properties."""
+    i = doc.rindex("<w:sectPr")
+    j = doc.index("</w:sectPr>", i)
+    sect = re.sub(r"<w:pg(?:Sz|Mar)\b[^>]*/>", "", doc[i:j])
+    k = sect.index(">") + 1
+    # schema order (CT_SectPr): header/footer references, footnotePr, endnotePr, type, pgSz, pgMar, ...
+    refs = re.findall(r"<w:(?:header|footer)Reference [^>]*/>", sect)
+    rest = re.sub(r"<w:(?:header|footer)Reference [^>]*/>", "", sect[k:])
+    notes = "".join(re.findall(r"<w:(?:footnotePr|endnotePr)>.*?</w:(?:footnotePr|endnotePr)>|<w:type [^>]*/>",
+                               rest, flags=re.S))
+    rest = re.sub(r"<w:(?:footnotePr|endnotePr)>.*?</w:(?:footnotePr|endnotePr)>|<w:type [^>]*/>", "", rest,
+                  flags=re.S)
+    rest = re.sub(r"<w:lnNumType\b[^>]*/>", "", rest)
+    numbers = LINE_NUMBERS if review else ""
+    return doc[:i] + sect[:k] + "".join(refs) + notes + PAGE_SIZE + PAGE_MARGINS + numbers + rest + doc[j:]
+
+
+def _black_headings(styles: str) -> str:
+    """Headings, title and subtitle in black instead of the default theme blue."""
+    def fix(m: re.Match) -> str:
+        body = re.sub(r"<w:color\b[^>]*/>", "", m.group(2))
+        if "<w:rPr>" in body:
+            body = body.replace("<w:rPr>", f'<w:rPr><w:color w:val="{HEADING_COLOUR}"/>', 1)
+        return m.group(1) + body + m.group(3)
+    return _COLOURED_STYLES.sub(fix, styles)
+
+
+def _double_spaced(styles: str) -> str:
+    """Default paragraph spacing of two lines (the review copy)."""
+    m = re.search(r"<w:pPrDefault>.*?</w:pPrDefault>", styles, flags=re.S)
+    if m is None:
+        return styles.replace("</w:docDefaults>", f"<w:pPrDefault><w:pPr><w:spacing {DOUBLE_SPACING}/></w:pPr>"
+                                                  "</w:pPrDefault></w:docDefaults>")
+    block = m.group(0)
+    if "<w:spacing" in block:
+        block = re.sub(r"<w:spacing\b([^>]*?)\s*/>",
+                       lambda s: "<w:spacing" + re.sub(r'\s+w:(?:line|lineRule)="[^"]*"', "", s.group(1))
+                       + f" {DOUBLE_SPACING}/>", block, count=1)
+    else:
+        block = block.replace("<w:pPr>", f"<w:pPr><w:spacing {DOUBLE_SPACING}/>", 1)
+    return styles[:m.start()] + block + styles[m.end():]
+
+
+def add_footer(docx: bytes, text: str | None, *, review: bool = False) -> bytes:
+    """Return ``docx`` with A4 pages, black headings and a default page footer
+    holding the page number, under ``text`` when given; ``review``: numbered
+    lines and double spacing."""
     src = zipfile.ZipFile(io.BytesIO(docx))
     parts = {name: src.read(name) for name in src.namelist()}
     doc = parts["word/document.xml"].decode("utf-8")
@@ -108,19 +188,22 @@ def add_footer(docx: bytes, text: str) -> bytes:
             doc = doc[: j + 1] + ref + doc[j + 1:]
     else:
         doc = doc.replace("</w:body>", f"<w:sectPr>{ref}</w:sectPr></w:body>")
-    parts["word/document.xml"] = doc.encode("utf-8")
+    parts["word/document.xml"] = _page_setup(doc, review).encode("utf-8")
+    if "word/styles.xml" in parts:
+        styles = _black_headings(parts["word/styles.xml"].decode("utf-8"))
+        parts["word/styles.xml"] = (_double_spaced(styles) if review else styles).encode("utf-8")
     rels = parts["word/_rels/document.xml.rels"].decode("utf-8")
     rels = re.sub(rf'<Relationship [^>]*Id="{REL_ID}"[^>]*/>', "", rels)
     rels = rels.replace("</Relationships>",
-                        f'<Relationship Id="{REL_ID}" Type="{FOOTER_REL}" Target="footer_synthetic.xml"/>'
+                        f'<Relationship Id="{REL_ID}" Type="{FOOTER_REL}" Target="footer_page.xml"/>'
                         "</Relationships>")
     parts["word/_rels/document.xml.rels"] = rels.encode("utf-8")
     ct = parts["[Content_Types].xml"].decode("utf-8")
-    if "/word/footer_synthetic.xml" not in ct:
-        ct = ct.replace("</Types>", f'<Override PartName="/word/footer_synthetic.xml" ContentType="{FOOTER_TYPE}"/>'
+    if "/word/footer_page.xml" not in ct:
+        ct = ct.replace("</Types>", f'<Override PartName="/word/footer_page.xml" ContentType="{FOOTER_TYPE}"/>'
                                     "</Types>")
     parts["[Content_Types].xml"] = ct.encode("utf-8")
-    parts["word/footer_synthetic.xml"] = _footer_xml(text).encode("utf-8")
+    parts["word/footer_page.xml"] = _footer_xml(text).encode("utf-8")
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for name, data in parts.items():
@@ -130,8 +213,9 @@ def add_footer(docx: bytes, text: str) -> bytes:
     return out.getvalue()
 
 
-def write_reference_docx(path: Path, *, footer: str | None, base: bytes | None = None) -> Path:
-    """Write the reference document; with ``footer`` None, without a footer."""
+def write_reference_docx(path: Path, *, footer: str | None, base: bytes | None = None,
+                         review: bool = False) -> Path:
+    """Write the reference document; with ``footer`` None, the footer has the page number only;
+    ``review``: the review copy's (numbered lines, double spacing)."""
     base = base or pandoc_default_reference() or _minimal_reference()
-    data = add_footer(base, footer) if footer else base
-    return write_bytes_atomic(Path(path), data)
+    return write_bytes_atomic(Path(path), add_footer(base, footer, review=review))

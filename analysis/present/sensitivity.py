@@ -854,7 +854,7 @@ def guardrail_text(results: Results) -> Markdown:
     if cfg.competing_risks:
         sentences.append(
             "The cumulative incidence of relapse after CR/CRi was estimated with death without relapse as a "
-            "competing event (Aalen\u2013Johansen estimator) [@aalen1978] and compared between salvage groups with "
+            "competing event with the Aalen\u2013Johansen estimator [@aalen1978] and compared between salvage groups with "
             "Gray's test [@gray1988]" + _cite("cif") + ".")
     if cfg.missing_covariates:
         names = [COVARIATE_TEXT.get(c.column, _variable_labels(results).get(c.column, c.column))

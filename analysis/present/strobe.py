@@ -141,7 +141,8 @@ CHECKLIST: tuple[StrobeItem, ...] = (
     StrobeItem("12c", "Methods", "Statistical methods", "Explain how missing data were addressed",
                ("sec-statistics", "supptbl-missing")),
     StrobeItem("12d", "Methods", "Statistical methods", "If applicable, explain how loss to follow-up was addressed",
-               ("sec-statistics",)),
+               ("sec-statistics", "sec-discussion"), "partly",
+               "Survival times are censored at the last contact; loss to follow-up after salvage is not recorded."),
     StrobeItem("12e", "Methods", "Statistical methods", "Describe any sensitivity analyses",
                ("sec-statistics", "sec-s-sensitivity")),
     StrobeItem("13a", "Results", "Participants",
@@ -187,8 +188,7 @@ CHECKLIST: tuple[StrobeItem, ...] = (
                "Discussed only through the limitations of a retrospective, non-randomised cohort."),
     StrobeItem("22", "Other information", "Funding",
                "Give the source of funding and the role of the funders for the present study and, if applicable, "
-               "for the original study on which the present article is based", status="not reported",
-               note="The manuscript has no funding statement yet."),
+               "for the original study on which the present article is based", ("sec-funding",)),
 )
 
 
@@ -390,7 +390,7 @@ def strobe_table(results: Results, *, root: str | Path = PROJECT_ROOT, title: st
     the synthetic-data note; the pointers are resolved against the documents
     under ``root`` (ValueError for a pointer to a missing label)."""
     frame = strobe_frame(root=root)
-    notes = (Footnote("STROBE checklist for cohort studies (von Elm et al., 2007); recommendations shortened. "
+    notes = (Footnote("STROBE checklist for cohort studies; recommendations shortened. "
                       "Where reported: section of the manuscript (Methods, Results ...) or of the supplementary "
                       "appendix, table or figure."),)
     labels = {"item": "Item", "topic": "Topic", "recommendation": "Recommendation", "where": "Where reported"}

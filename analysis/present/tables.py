@@ -550,7 +550,7 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
         notes.append(Footnote("Not shown, because no patient has a recorded value: " + "; ".join(unrecorded) + "."))
     if smd:
         notes.append(Footnote("SMD, absolute standardized mean difference between the groups (continuous "
-                              "variables: from means and SDs; categorical variables: Yang & Dalton 2012)."))
+                              "variables: from means and SDs; categorical variables: method of Yang and Dalton)."))
     display = ("label", *names, "P") + (("SMD",) if smd else ())
     return DisplayTable(frame=frame, columns=display, labels=labels, id=id, indent="indent",
                         footnotes=tuple(notes) + _test_footnotes(frame),
@@ -664,7 +664,7 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         if any(v is True or (not _is_missing(v) and bool(v)) for v in rows["conventions_disagree"]):
             disagree.append(fdef.label)
     frame = pd.DataFrame(records, columns=["section", "key", "label", "indent", "cr", "pct", "P", "test"])
-    notes = [Footnote(f"CR/CRi, complete remission with or without complete haematological recovery; "
+    notes = [Footnote(f"CR/CRi, complete remission with full or incomplete haematological recovery; "
                       f"{level}% CI, exact (Clopper\u2013Pearson) confidence interval. By factor: "
                       f"percentages without intervals."),
              Footnote(_rule_note(cmp.rule if estimable(cmp) else rule))]

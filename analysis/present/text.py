@@ -27,9 +27,9 @@ RULE_TEXT = {
     "chisq": "Proportions were compared with Pearson's χ² test",
 }
 CI_TEXT = {
-    "spss": ("the 95% CI of the median was the median ± 1.96 standard errors, the standard error being "
-             "Greenwood's standard error of the survival estimate at the median divided by the slope of the "
-             "curve between 55% and 45% survival (the method of SPSS) [@greenwood1926]"),
+    "spss": ("the 95% CI of the median was the median ± 1.96 standard errors, as SPSS computes it: the "
+             "standard error of the survival estimate at the median (Greenwood) divided by the slope of the "
+             "curve between 55% and 45% survival [@collett2015]"),
     "log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
             "log-transformed pointwise intervals [@brookmeyer1982]"),
     "log-log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
@@ -49,10 +49,16 @@ CI_HANDLING = {
 
 
 def synthetic_callout(results: Results) -> Markdown:
-    """A prominent notice at the top of the body when the data are synthetic."""
+    """A prominent notice at the top of the body when the data are synthetic.
+
+    One paragraph without a callout title, so that no format can split a title
+    from its text across a page break (REVIEW item 22: Word put the header at the
+    foot of page 1 and the text on page 2). The abstract does not repeat it: the
+    banner (HTML), page footer (PDF, Word) and figure stamps carry it too."""
     if not results.synthetic:
         return Markdown("")
-    return Markdown(f"::: {{.callout-warning}}\n## Synthetic data\n\n{SYNTHETIC_NOTICE}\n:::\n")
+    return Markdown(f'::: {{.callout-warning appearance="simple" icon="false"}}\n'
+                    f"**Synthetic data.** {SYNTHETIC_NOTICE}\n:::\n")
 
 
 def statistical_methods(results: Results) -> Markdown:

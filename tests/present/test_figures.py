@@ -484,7 +484,7 @@ def test_export_all_writes_every_figure(results, tmp_path, monkeypatch):
     assert [p.name for p in paths] == expected
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(expected)
     assert F.FIGURE_STEMS == ("fig1_flow", "fig2_km_overall", "fig3_km_salvage_group", "fig4_km_relapse_site",
-                              "fig5_forest", "figS1_zph", "figS2_simon_makuch", "figS3_cif")
+                              "fig5_forest", "figS1_simon_makuch", "figS2_cif", "figS3_zph")
 
 
 # --------------------------------------------------------------------------- notes

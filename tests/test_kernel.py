@@ -1,0 +1,67 @@
+"""Plain `quarto render` (no activated .venv, no QUARTO_PYTHON) runs the
+documents in the project's environment: _quarto.yml names a kernel that
+tools/setup.sh registers for .venv/bin/python (issue 12: with `jupyter: python3`
+the kernel resolved to a Python without scipy)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from analysis.config import PROJECT_ROOT
+
+
+def plain_env(**extra: str) -> dict[str, str]:
+    """The environment of a user who has not activated .venv."""
+    venv_bin = str(PROJECT_ROOT / ".venv" / "bin")
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "QUARTO_PYTHON", "PYTHONPATH")}
+    env["PATH"] = os.pathsep.join(p for p in env.get("PATH", "").split(os.pathsep)
+                                  if p and Path(p).resolve() != Path(venv_bin).resolve())
+    env.update(extra)
+    return env
+
+
+def test_quarto_config_names_the_project_kernel_that_setup_registers():
+    cfg = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    assert cfg["jupyter"] not in ("python3", "python"), "a generic kernel resolves to whatever Python Jupyter finds"
+    setup = (PROJECT_ROOT / "tools" / "setup.sh").read_text(encoding="utf-8")
+    assert ".venv/bin/python tools/register_kernel.py" in setup
+
+
+def test_registered_kernel_runs_the_project_environment(tmp_path, monkeypatch):
+    """Register into a scratch Jupyter data directory (as setup.sh does into the
+    user's), then start the kernel by the name _quarto.yml gives, from an
+    environment without the venv, and import the project's packages in it."""
+    from jupyter_client.manager import KernelManager
+
+    name = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))["jupyter"]
+    env = plain_env(JUPYTER_DATA_DIR=str(tmp_path))
+    out = subprocess.run([str(PROJECT_ROOT / ".venv" / "bin" / "python"), "tools/register_kernel.py"],
+                         cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    spec = json.loads((tmp_path / "kernels" / name / "kernel.json").read_text(encoding="utf-8"))
+    assert Path(spec["argv"][0]).is_absolute()
+    assert Path(spec["argv"][0]).resolve() == (PROJECT_ROOT / ".venv" / "bin" / "python").resolve()
+
+    monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path))       # where the kernelspec manager looks
+    km = KernelManager(kernel_name=name)
+    assert km.kernel_spec.resource_dir == str(tmp_path / "kernels" / name)
+    km.start_kernel(cwd=str(PROJECT_ROOT), env=plain_env())
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        seen: list[str] = []
+        reply = kc.execute_interactive(
+            "import sys, scipy, lifelines, great_tables, analysis; print(sys.prefix)",
+            output_hook=lambda m: seen.append(m["content"].get("text", "")), timeout=120)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        assert Path("".join(seen).strip()).resolve() == Path(sys.prefix).resolve()
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
