@@ -1,4 +1,4 @@
-"""A Word reference document whose page footer carries the synthetic-data notice.
+"""A Word reference document: tables in 9-pt text, and a page footer carrying the synthetic-data notice.
 
 Pandoc (and so Quarto's docx format) takes styles, margins, headers and footers
 from the ``reference-doc``. We start from pandoc's own default reference
@@ -130,8 +130,78 @@ def add_footer(docx: bytes, text: str) -> bytes:
     return out.getvalue()
 
 
+#: Table text size in half-points (9 pt; journals ask for 8-10 pt tables, REVIEW 2026-12-06 items 3, 20).
+TABLE_TEXT_HALF_POINTS = 18
+TABLE_STYLE_ID = "Table"      # the table style pandoc's docx writer gives every table
+
+
+def _table_style(half_points: int) -> str:
+    return (f'<w:style w:type="table" w:default="1" w:styleId="{TABLE_STYLE_ID}"><w:name w:val="Table"/>'
+            '<w:basedOn w:val="TableNormal"/><w:qFormat/><w:rPr>'
+            f'<w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/></w:rPr>'
+            '<w:tblPr><w:tblCellMar><w:left w:w="108" w:type="dxa"/><w:right w:w="108" w:type="dxa"/>'
+            '</w:tblCellMar></w:tblPr></w:style>')
+
+
+def set_table_text_size(docx: bytes, half_points: int = TABLE_TEXT_HALF_POINTS) -> bytes:
+    """Return ``docx`` with the text of pandoc's "Table" table style set to ``half_points``.
+
+    Pandoc writes every table with table style "Table" and its cell paragraphs
+    in style "Compact" (also used by tight lists, so its size must stay). A
+    table style's run properties apply to the table's text unless the
+    paragraph style sets a size, which neither Compact nor its parents
+    (Body Text, Normal) do in pandoc's reference document (ECMA-376 part 1,
+    17.7.2 style hierarchy)."""
+    parts = _read(docx)
+    if "word/styles.xml" not in parts:
+        parts["word/styles.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<w:styles xmlns:w="{W_NS}">{_table_style(half_points)}</w:styles>').encode("utf-8")
+        ct = parts["[Content_Types].xml"].decode("utf-8")
+        ct = ct.replace("</Types>", '<Override PartName="/word/styles.xml" ContentType="application/'
+                                    'vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/></Types>')
+        parts["[Content_Types].xml"] = ct.encode("utf-8")
+        rels = parts["word/_rels/document.xml.rels"].decode("utf-8")
+        rels = rels.replace("</Relationships>", '<Relationship Id="rIdStyles" Type="http://schemas.openxmlformats'
+                                                '.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+                                                "</Relationships>")
+        parts["word/_rels/document.xml.rels"] = rels.encode("utf-8")
+        return _write(parts)
+    styles = parts["word/styles.xml"].decode("utf-8")
+    pattern = re.compile(rf'<w:style\b[^>]*w:styleId="{TABLE_STYLE_ID}"[^>]*>.*?</w:style>', re.S)
+    match = pattern.search(styles)
+    if match is None:
+        styles = styles.replace("</w:styles>", _table_style(half_points) + "</w:styles>")
+    else:
+        style = re.sub(r"<w:rPr>.*?</w:rPr>", "", match.group(0), flags=re.S)
+        size = f'<w:rPr><w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/></w:rPr>'
+        # CT_Style order: name, aliases, basedOn, ..., qFormat, ..., pPr, rPr, tblPr, trPr, tcPr, tblStylePr
+        at = style.find("<w:tblPr")
+        at = at if at >= 0 else style.rindex("</w:style>")
+        style = style[:at] + size + style[at:]
+        styles = styles[:match.start()] + style + styles[match.end():]
+    parts["word/styles.xml"] = styles.encode("utf-8")
+    return _write(parts)
+
+
+def _read(docx: bytes) -> dict[str, bytes]:
+    src = zipfile.ZipFile(io.BytesIO(docx))
+    return {name: src.read(name) for name in src.namelist()}
+
+
+def _write(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return out.getvalue()
+
+
 def write_reference_docx(path: Path, *, footer: str | None, base: bytes | None = None) -> Path:
-    """Write the reference document; with ``footer`` None, without a footer."""
+    """Write the reference document (tables in 9-pt text); with ``footer`` None, without a footer."""
     base = base or pandoc_default_reference() or _minimal_reference()
-    data = add_footer(base, footer) if footer else base
+    data = set_table_text_size(base)
+    data = add_footer(data, footer) if footer else data
     return write_bytes_atomic(Path(path), data)

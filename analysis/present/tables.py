@@ -66,6 +66,7 @@ from ..dictionary import Dictionary
 from ..results import (BASELINE_VARIABLES, MEDIAN_METHODS, CoxResults, NotEstimable, ResponseResults, Results,
                        SurvivalEndpoint, estimable, unrecorded_baseline_variables)
 from . import style as st
+from . import table_layout as layout
 from .quarto import HTML_FORMATS, declared_format
 
 __all__ = [
@@ -135,6 +136,8 @@ class DisplayTable:
     source_notes : lines under the table (e.g. the synthetic-data note).
     align : column -> "left" | "center" | "right" (default: stub left, others center).
     title : optional title above the table (captions normally come from ``tbl-cap``).
+    group_column : the displayed column that holds a section's label in Markdown
+        (default: the stub); a narrow stub (an item number) can put it elsewhere.
     """
 
     frame: pd.DataFrame
@@ -148,6 +151,7 @@ class DisplayTable:
     source_notes: tuple[str, ...] = ()
     align: Mapping[str, str] = field(default_factory=dict)
     title: str | None = None
+    group_column: str | None = None
 
     def __post_init__(self) -> None:
         frame = self.frame.reset_index(drop=True)
@@ -161,6 +165,8 @@ class DisplayTable:
             raise ValueError(f"column(s) not in the display frame: {', '.join(map(repr, absent))}")
         if len(set(self.columns)) != len(self.columns):
             raise ValueError("a column is displayed twice")
+        if self.group_column is not None and self.group_column not in self.columns:
+            raise ValueError(f"group_column {self.group_column!r} is not displayed")
         if self.group is not None and len(frame):
             seen: set = set()
             previous = object()
@@ -267,7 +273,7 @@ class DisplayTable:
 
     # ------------------------------------------------------------------ Markdown
 
-    def _header_labels(self) -> list[str]:
+    def _header_labels(self, *, plain: bool = False) -> list[str]:
         span_of = {c: label for label, cols in self.spanners for c in cols}
         _, head = self._cell_marks()
         out = []
@@ -275,34 +281,50 @@ class DisplayTable:
             text = self.labels.get(c, c if c != self.columns[0] else "")
             if c in span_of:
                 text = f"{span_of[c]} {text}"
-            out.append(_md_escape(text) + "".join(f"^{m}^" for m in head.get(c, [])))
+            marks = head.get(c, [])
+            out.append(text + "".join(marks) if plain else _md_escape(text) + "".join(f"^{m}^" for m in marks))
         return out
 
+    def _group_column(self) -> int:
+        return self.columns.index(self.group_column) if self.group_column else 0
+
     def to_markdown(self) -> str:
-        """A Pandoc pipe table from the display frame, then the notes as paragraphs."""
+        """A Pandoc pipe table from the display frame, then the notes as paragraphs.
+
+        Column widths come from the content (:mod:`analysis.present.table_layout`);
+        a section (row-group) label is a bold row of its own, in the
+        ``group_column`` (the stub unless set) and left out of the widths."""
         body, _ = self._cell_marks()
         stub = self.columns[0]
         rows: list[list[str]] = []
+        plain: list[list[str]] = []
+        sections: list[int] = []
         current = object()
+        where = self._group_column()
         for r, rec in enumerate(self.frame.to_dict("records")):
             if self.group is not None and rec[self.group] != current:
                 current = rec[self.group]
                 label = _text(current)
-                rows.append([f"**{_md_escape(label)}**" if label else ""] + [""] * (len(self.columns) - 1))
-            cells = []
+                row = [""] * len(self.columns)
+                row[where] = f"**{_md_escape(label)}**" if label else ""
+                sections.append(len(rows))
+                rows.append(row)
+                plain.append([""] * len(self.columns))
+            cells, texts = [], []
             for c in self.columns:
-                text = _md_escape(_text(rec[c]))
+                text = _keep_relation(_text(rec[c]))
                 if c == stub and self.indent is not None:
                     level = rec[self.indent]
                     level = 0 if level is None or (isinstance(level, float) and math.isnan(level)) else int(level)
                     text = MD_INDENT * level + text
-                text += "".join(f"^{m}^" for m in body.get((r, c), []))
-                cells.append(text)
+                marks = body.get((r, c), [])
+                cells.append(_md_escape(text) + "".join(f"^{m}^" for m in marks))
+                texts.append(text + "".join(marks))
             rows.append(cells)
-        colalign = [self._alignment(c) for c in self.columns]
-        grid = pd.DataFrame(rows, columns=range(len(self.columns)), dtype=object)
-        table = grid.to_markdown(index=False, headers=self._header_labels(), tablefmt="pipe",
-                                 colalign=colalign, disable_numparse=True, preserve_whitespace=True)
+            plain.append(texts)
+        aligns = [self._alignment(c) for c in self.columns]
+        widths = layout.column_widths(self._header_labels(plain=True), plain, ignore=sections)
+        table = layout.pipe_table(self._header_labels(), rows, widths=widths, aligns=aligns)
         paragraphs = []
         if self.title:
             paragraphs.append(f"**{_md_escape(self.title)}**")
@@ -332,6 +354,11 @@ class DisplayTable:
 def _letter(k: int) -> str:
     """great_tables' "letters" marks: a..z, then aa, bb, ..."""
     return chr(ord("a") + k % 26) * (k // 26 + 1)
+
+
+def _keep_relation(text: str) -> str:
+    """'> .99' with a no-break space, so a P value never wraps after its sign."""
+    return re.sub(r"^([<>\u2264\u2265]) ", "\\1" + NBSP, text)
 
 
 def _text(value: Any) -> str:
@@ -871,18 +898,25 @@ def _dictionary(source: Dictionary | Results) -> tuple[Dictionary, bool]:
 
 def dictionary_frame(source: Dictionary | Results) -> pd.DataFrame:
     """The data dictionary (``Dictionary.to_frame()``), one row per variable,
-    columns name, label, type, unit, codes, range, required, definition (text)."""
+    columns name, label, type, unit, codes, range, required, definition (text),
+    and ``format``: type, unit and range in one cell as the table prints them
+    ("number, years, 0–100"), which keeps the table within a portrait page."""
     dictionary, _ = _dictionary(source)
     frame = dictionary.to_frame()
-    return frame.astype(object).where(frame.notna(), "").astype(str)
+    frame = frame.astype(object).where(frame.notna(), "").astype(str)
+    frame["format"] = [", ".join(p for p in parts if p)
+                       for parts in zip(frame["type"], frame["unit"], frame["range"])]
+    return frame
 
 
 def dictionary_table(source: Dictionary | Results, *, title: str | None = None) -> DisplayTable:
-    """Supplementary table: the data dictionary. Takes the Dictionary or the Results."""
+    """Supplementary table: the data dictionary. Takes the Dictionary or the Results.
+    Six columns (type, unit and range share one), so that the variable names and
+    codes print whole on a portrait page (REVIEW 2026-12-06 items 2, 3, 24)."""
     dictionary, synthetic = _dictionary(source)
     frame = dictionary_frame(dictionary)
-    labels = {"name": "Variable", "label": "Label", "type": "Type", "unit": "Unit", "codes": "Codes",
-              "range": "Range", "required": "Required", "definition": "Definition"}
+    labels = {"name": "Variable", "label": "Label", "format": "Type, unit, range", "codes": "Codes",
+              "required": "Required", "definition": "Definition"}
     notes = (Footnote(f"Dates are written {dictionary.date_format}; no date of any patient is shown in the "
                       f"manuscript."),)
     align = {c: "left" for c in labels}
