@@ -13,7 +13,9 @@ Every table is made in two steps:
 
    * HTML (``"html"`` and other HTML formats): the great_tables table (fixed
      ``id``; column spanners, row groups, indented rows, lettered footnotes on
-     the P values naming the tests, general notes, the source note);
+     the P values naming the tests, general notes, the source note), sent as
+     ``text/markdown`` holding a raw HTML block, never as ``text/html``
+     (which makes Quarto add jQuery and RequireJS; see ``to_raw_html_markdown``);
    * anything else (``"typst"``, ``"docx"``, ...): a Markdown pipe table built
      from the same frame, row-group rows in bold, indented rows led by
      no-break spaces, footnote marks as Pandoc superscripts (``^a^``), then
@@ -338,13 +340,23 @@ class DisplayTable:
 
     # ------------------------------------------------------------------ Jupyter
 
+    def to_raw_html_markdown(self) -> str:
+        """The great_tables HTML as a Pandoc raw HTML block (```` ```{=html} ````).
+
+        What Quarto does itself with ``text/html`` display data, minus its widget
+        scan: any ``text/html`` output makes Quarto inject jQuery and RequireJS
+        from CDNs (``haveOutputType(nb, [application/javascript, text/html])``,
+        quarto-cli src/core/jupyter/widgets.ts; REVIEW 2026-12-06 item 23).
+        Static great_tables HTML needs neither."""
+        return "```{=html}\n" + self.to_html().strip("\n") + "\n```\n"
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         markdown = self.to_markdown()
         fmt = declared_format()
         if fmt is None:                       # Quarto < 1.8 or plain Jupyter: Quarto picks by format
             return {"text/html": self.to_html(), "text/markdown": markdown, "text/plain": markdown}
         if fmt in HTML_FORMATS:
-            return {"text/html": self.to_html(), "text/plain": markdown}
+            return {"text/markdown": self.to_raw_html_markdown(), "text/plain": markdown}
         return {"text/markdown": markdown, "text/plain": markdown}
 
     def __repr__(self) -> str:

@@ -119,7 +119,7 @@ def test_output_format_falls_back_to_html(monkeypatch, tmp_path, content):
     assert quarto.output_format() == "html"
 
 
-@pytest.mark.parametrize("fmt, mime, absent", [("html", "text/html", "text/markdown"),
+@pytest.mark.parametrize("fmt, mime, absent", [("html", "text/markdown", "text/html"),
                                                ("typst", "text/markdown", "text/html"),
                                                ("docx", "text/markdown", "text/html")],
                          ids=["html", "typst", "docx"])
@@ -128,8 +128,9 @@ def test_mimebundle_switches_with_format(monkeypatch, tmp_path, displays, fmt, m
     bundle = displays["table2"]._repr_mimebundle_()
     assert mime in bundle and absent not in bundle
     assert "text/plain" in bundle
-    if mime == "text/html":
-        assert 'id="gt-table2"' in bundle[mime]
+    if fmt == "html":                 # raw HTML block, never text/html (REVIEW item 23: Quarto adds jQuery)
+        assert bundle[mime].startswith("```{=html}\n") and 'id="gt-table2"' in bundle[mime]
+        assert bundle[mime].rstrip().endswith("```")
     else:
         assert bundle[mime] == displays["table2"].to_markdown()
 
@@ -144,7 +145,7 @@ def test_mimebundle_through_ipython_formatter(monkeypatch, tmp_path, displays):
     assert set(data) == {"text/html", "text/markdown", "text/plain"}
     monkeypatch.setenv(quarto.EXECUTE_INFO_ENV, str(_execute_info(tmp_path, "html")))
     data, _ = formatter.format(displays["zph_table"])
-    assert set(data) == {"text/html", "text/plain"}
+    assert set(data) == {"text/markdown", "text/plain"}
     monkeypatch.setenv(quarto.EXECUTE_INFO_ENV, str(_execute_info(tmp_path, "typst")))
     data, _ = formatter.format(displays["zph_table"])
     assert set(data) == {"text/markdown", "text/plain"}
