@@ -41,6 +41,13 @@ class PStyle:
 AMA_P_STYLE = PStyle()
 P_STYLE = AMA_P_STYLE
 
+#: Decimals of a percentage, by kind of number (one convention for each kind in
+#: abstract, Results and tables; REVIEW item 13): a rate that is an outcome with a
+#: CI (CR/CRi rate, survival at a landmark) to one decimal; a descriptive
+#: "n (%)" (Table 1, patient flow) to whole numbers.
+RATE_PCT_DIGITS = 1
+COUNT_PCT_DIGITS = 0
+
 #: U+2212 MINUS SIGN for negative numbers (an ASCII hyphen reads as a dash; REVIEW item 13).
 MINUS = "\u2212"
 
@@ -131,14 +138,14 @@ def fmt_estimate_ci(est: float | None, lower: float | None, upper: float | None,
     return f"{e} ({level}% CI, {fmt_ci(lower, upper, digits=digits, lower_text=lower_text, upper_text=upper_text)})"
 
 
-def fmt_pct(x: float | None, digits: int = 1) -> str:
+def fmt_pct(x: float | None, digits: int = RATE_PCT_DIGITS) -> str:
     """A proportion (0–1) as a percentage: 0.4776 -> '47.8%'."""
     if _missing(x):
         return NOT_ESTIMABLE
     return f"{100 * x:.{digits}f}%"
 
 
-def fmt_n_pct(n: int, d: int, digits: int = 0) -> str:
+def fmt_n_pct(n: int, d: int, digits: int = COUNT_PCT_DIGITS) -> str:
     """'28 (61%)' with the percentage of d; d = 0 gives '0 (–)'."""
     if d == 0:
         return f"{n} ({DASH})"

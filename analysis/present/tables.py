@@ -422,14 +422,15 @@ def _source_notes(synthetic: bool) -> tuple[str, ...]:
     return (SYNTHETIC_NOTE,) if synthetic else ()
 
 
-def _pct(x: float | None, digits: int = 1) -> str:
+def _pct(x: float | None, digits: int = st.RATE_PCT_DIGITS) -> str:
     """A proportion (0-1) as a percentage without the sign: 0.4776 -> '47.8'."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return st.NOT_ESTIMABLE
     return st.fmt_num(100 * x, digits)
 
 
-def _pct_ci(est: float | None, lower: float | None, upper: float | None, digits: int = 1) -> str:
+def _pct_ci(est: float | None, lower: float | None, upper: float | None,
+            digits: int = st.RATE_PCT_DIGITS) -> str:
     """'47.8 (35.4–60.3)' from proportions on the 0-1 scale."""
     if est is None or (isinstance(est, float) and math.isnan(est)):
         return st.NOT_ESTIMABLE
@@ -557,7 +558,7 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
             for level in pd.unique(sub["level"]):
                 cells = {}
                 for rec in sub[sub["level"] == level].itertuples(index=False):
-                    cells[str(rec.group)] = st.fmt_n_pct(int(rec.n), int(rec.n_available), digits=0)
+                    cells[str(rec.group)] = st.fmt_n_pct(int(rec.n), int(rec.n_available), digits=st.COUNT_PCT_DIGITS)
                 add(t.variable, "level", 1, _level_text(t.variable, level), cells)
         else:
             values = sub[["median", "min", "max"]].to_numpy(dtype=float).ravel()

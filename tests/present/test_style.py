@@ -47,3 +47,18 @@ def test_negative_numbers_use_the_minus_sign(x, digits, expected):
 def test_negative_ratio_and_ci_use_the_minus_sign():
     assert st.fmt_ratio(-0.128, 3) == "\u22120.128"
     assert st.fmt_ci(-0.9, 11.5) == "\u22120.9\u201311.5"
+
+
+def test_response_rates_print_with_one_convention():
+    """REVIEW item 13: the abstract mixed 47.8% (overall) with 61% and 19% (by
+    group) while Table 2 printed 60.9 and 19.0 for the same rates."""
+    import re
+
+    from analysis.present.numbers import build_registry
+    from analysis.results import run_analysis
+
+    texts = build_registry(run_analysis()).texts()["response"]
+    rates = {k: v for k, v in texts.items() if k.startswith("pct_cr") and v != st.NOT_ESTIMABLE}
+    assert len(rates) > 5
+    for key, text in rates.items():
+        assert re.fullmatch(rf"\d+\.\d{{{st.RATE_PCT_DIGITS}}}%", text), (key, text)
