@@ -50,6 +50,17 @@ def min_width(text: str, *, header: bool = False) -> int:
     return max(len(piece) for piece in _BREAK.split(text))
 
 
+def natural_width(headers: Sequence[str], rows: Sequence[Sequence[str]], *, padding: int = CELL_PADDING,
+                  ignore: Sequence[int] = ()) -> int:
+    """Characters the table needs to print every column's longest cell on one line."""
+    skip = set(ignore)
+    total = 0
+    for c, h in enumerate(headers):
+        cells = [len(str(row[c]).strip()) for r, row in enumerate(rows) if r not in skip]
+        total += max([len(h.strip()), *cells]) + padding
+    return total
+
+
 def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
                   line: int = LINE_CHARS, padding: int = CELL_PADDING,
                   ignore: Sequence[int] = ()) -> list[float]:

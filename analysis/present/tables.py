@@ -94,8 +94,9 @@ SYNTHETIC_NOTE = "Synthetic data \u2014 not patient data."
 NBSP = "\u00a0"
 #: Markdown indentation per level (no-break spaces survive Pandoc's cell trimming).
 MD_INDENT = NBSP * 4
-#: great_tables stub indentation (its levels run 1-5, 5 px each) per level.
-GT_INDENT = 3
+#: HTML stub indentation per level, in px, on great_tables' 5-px cell padding.
+HTML_INDENT_PX = 16
+GT_PAD_PX = 5
 NOT_APPLICABLE = ""
 
 
@@ -229,18 +230,19 @@ class DisplayTable:
 
     def as_gt(self):
         """The great_tables ``GT`` object (for tests and for saving)."""
-        from great_tables import GT, loc
+        from great_tables import GT, loc, style
 
         stub = self.columns[0]
         cols = list(self.columns) + ([self.group] if self.group and self.group not in self.columns else [])
         data = self.frame[cols].astype(object).where(self.frame[cols].notna(), "")
+        data[list(self.columns)] = data[list(self.columns)].map(lambda v: _keep_relation(_text(v)))
         gt = GT(data, rowname_col=stub, groupname_col=self.group, id=self.id)
         if self.title:
             gt = gt.tab_header(title=self.title)
         gt = gt.tab_stubhead(label=self.labels.get(stub, ""))
         others = [c for c in self.columns[1:]]
         if others:
-            gt = gt.cols_label(cases={c: self.labels.get(c, c) for c in others})
+            gt = gt.cols_label(cases={c: _html_label(self.labels.get(c, c)) for c in others})
         for k, (label, span_cols) in enumerate(self.spanners):
             gt = gt.tab_spanner(label=label, columns=list(span_cols), id=f"{self.id}-span{k + 1}")
         by_align: dict[str, list[str]] = {}
@@ -252,7 +254,11 @@ class DisplayTable:
             levels = self.frame[self.indent].fillna(0).astype(int)
             for lv in sorted(set(levels) - {0}):
                 rows = [int(i) for i in levels.index[levels == lv]]
-                gt = gt.tab_stub_indent(rows=rows, indent=min(5, GT_INDENT * lv))
+                # great_tables has five indent classes of 5 px; with three levels capped
+                # at 5 two levels looked alike (REVIEW item 25): the padding is set per level
+                gt = gt.tab_stub_indent(rows=rows, indent=min(5, lv))
+                gt = gt.tab_style(style=style.css(f"padding-left: {GT_PAD_PX + HTML_INDENT_PX * lv}px"),
+                                  locations=loc.stub(rows=rows))
         for f in self.footnotes:
             if f.column is None:
                 gt = gt.tab_footnote(f.text)
@@ -265,6 +271,13 @@ class DisplayTable:
                 gt = gt.tab_footnote(f.text, locations=loc.body(columns=[f.column], rows=list(f.rows)),
                                      placement="right")
         gt = gt.opt_footnote_marks("letters")
+        # notes flush left, like the source note (REVIEW item 26)
+        gt = gt.opt_css(f"#{self.id} .gt_footnote, #{self.id} .gt_sourcenote {{ text-align: left; }}")
+        if self.is_wide():
+            # fit the text column, long text wrapping, instead of a hidden overflow (REVIEW item 24)
+            shares = self.column_shares()
+            gt = gt.cols_width(cases={c: f"{100 * w:.1f}%" for c, w in zip(self.columns, shares)})
+            gt = gt.tab_options(table_width="100%", table_layout="fixed")
         for note in self.source_notes:
             gt = gt.tab_source_note(note)
         return gt
@@ -284,18 +297,17 @@ class DisplayTable:
             if c in span_of:
                 text = f"{span_of[c]} {text}"
             marks = head.get(c, [])
-            out.append(text + "".join(marks) if plain else _md_escape(text) + "".join(f"^{m}^" for m in marks))
+            if plain:
+                out.append(text + "".join(marks))
+            else:
+                out.append(_italic_p(_md_escape(text), "*") + "".join(f"^{m}^" for m in marks))
         return out
 
     def _group_column(self) -> int:
         return self.columns.index(self.group_column) if self.group_column else 0
 
-    def to_markdown(self) -> str:
-        """A Pandoc pipe table from the display frame, then the notes as paragraphs.
-
-        Column widths come from the content (:mod:`analysis.present.table_layout`);
-        a section (row-group) label is a bold row of its own, in the
-        ``group_column`` (the stub unless set) and left out of the widths."""
+    def _grid(self) -> tuple[list[list[str]], list[list[str]], list[int]]:
+        """Markdown cells, their plain text (for widths) and the positions of section rows."""
         body, _ = self._cell_marks()
         stub = self.columns[0]
         rows: list[list[str]] = []
@@ -324,6 +336,26 @@ class DisplayTable:
                 texts.append(text + "".join(marks))
             rows.append(cells)
             plain.append(texts)
+        return rows, plain, sections
+
+    def column_shares(self) -> list[float]:
+        """Each displayed column's share of the text width, from the content
+        (:func:`analysis.present.table_layout.column_widths`)."""
+        _, plain, sections = self._grid()
+        return layout.column_widths(self._header_labels(plain=True), plain, ignore=sections)
+
+    def is_wide(self) -> bool:
+        """True when the longest cells of all columns do not fit on one line of text width."""
+        _, plain, sections = self._grid()
+        return layout.natural_width(self._header_labels(plain=True), plain, ignore=sections) > layout.LINE_CHARS
+
+    def to_markdown(self) -> str:
+        """A Pandoc pipe table from the display frame, then the notes as paragraphs.
+
+        Column widths come from the content (:mod:`analysis.present.table_layout`);
+        a section (row-group) label is a bold row of its own, in the
+        ``group_column`` (the stub unless set) and left out of the widths."""
+        rows, plain, sections = self._grid()
         aligns = [self._alignment(c) for c in self.columns]
         widths = layout.column_widths(self._header_labels(plain=True), plain, ignore=sections)
         table = layout.pipe_table(self._header_labels(), rows, widths=widths, aligns=aligns)
@@ -363,9 +395,28 @@ class DisplayTable:
         return f"DisplayTable(id={self.id!r}, rows={len(self.frame)}, columns={list(self.columns)})"
 
 
+def _html_label(label: str):
+    """A column label for great_tables, with an italic P where there is one."""
+    from great_tables import md
+
+    italic = _italic_p(label, "*")
+    return md(italic) if italic != label else label
+
+
 def _letter(k: int) -> str:
     """great_tables' "letters" marks: a..z, then aa, bb, ..."""
     return chr(ord("a") + k % 26) * (k // 26 + 1)
+
+
+_P_WORD = re.compile(r"(?<![\w*])P(?![\w*])")
+
+
+def _italic_p(label: str, mark: str) -> str:
+    """The statistic P in a column label set in italics ('Univariable P' ->
+    'Univariable *P*'), as AMA style prints it (style.P_STYLE.italic)."""
+    if not st.P_STYLE.italic:
+        return label
+    return _P_WORD.sub(f"{mark}P{mark}", label)
 
 
 def _keep_relation(text: str) -> str:

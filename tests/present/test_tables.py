@@ -584,7 +584,7 @@ def test_table1_fixed_baseline_content():
 def test_component_markdown_structure():
     md = _component().to_markdown()
     lines = md.split("\n")
-    assert lines[0].startswith("| Characteristic") and "Salvage n (%)^a^" in lines[0] and "Salvage P" in lines[0]
+    assert lines[0].startswith("| Characteristic") and "Salvage n (%)^a^" in lines[0] and "Salvage *P*" in lines[0]
     assert "**Group A**" in lines[2] and "**Group B**" in md
     assert f"| {T.MD_INDENT}Yes" in md
     assert "Fisher's row \\| piped" in md
@@ -593,6 +593,53 @@ def test_component_markdown_structure():
     assert paragraphs[1:] == [T.SYNTHETIC_NOTE, "A general note with \\<angle> brackets & an ampersand.",
                               "^a^ Counts of patients with a known value.", "^b^ Pearson's \u03c7\u00b2 test",
                               "^c^ Fisher's exact test"]
+
+
+def test_p_label_is_italic_in_markdown_and_html():
+    """AMA style sets the statistic P in italics (REVIEW item 13)."""
+    d = _component()
+    assert "Salvage *P*" in d.to_markdown().split("\n")[0]
+    assert re.search(r">\s*<em>P</em>", d.to_html())
+    assert T._italic_p("P value", "*") == "*P* value" and T._italic_p("PFS", "*") == "PFS"
+
+
+def test_p_cell_does_not_wrap_after_its_sign(results):
+    """'> .99' wrapped as '> / .99' (REVIEW item 26): a no-break space after the sign."""
+    d = T.table1(results)
+    cells = [v for v in d.frame["P"] if str(v).startswith((">", "<"))]
+    assert cells
+    md, ht = d.to_markdown(), d.to_html()
+    for v in cells:
+        fixed = v[0] + T.NBSP + v[2:]
+        assert fixed in md and v not in md
+        assert html.escape(fixed, quote=False).replace("&gt;", "&gt;") in ht or fixed in html.unescape(ht)
+
+
+def test_indent_levels_are_distinct_in_html(results):
+    """Table S2 (patient flow): levels 2 and 3 both had 25 px (REVIEW item 25)."""
+    d = T.flow_table(results)
+    ht = d.to_html()
+    stubs = re.findall(r"<th ([^>]*gt_stub[^>]*)>", ht)
+    assert len(stubs) == len(d.frame)
+    pads = {}
+    for lv, attrs in zip(d.frame["indent"], stubs):
+        m = re.search(r'padding-left: (\d+)px', attrs)
+        pads.setdefault(int(lv), set()).add(int(m.group(1)) if m else 0)
+    assert len(pads) >= 3 and all(len(v) == 1 for v in pads.values())
+    by_level = [next(iter(pads[lv])) for lv in sorted(pads)]
+    assert by_level == sorted(by_level) and len(set(by_level)) == len(by_level)
+    assert by_level[1] - by_level[0] >= 10
+
+
+def test_wide_table_fits_the_column_in_html(results):
+    """Table S1 was wider than the column, its Definition hidden (REVIEW item 24)."""
+    d = T.dictionary_table(results)
+    assert d.is_wide()
+    ht = d.to_html()
+    assert re.search(r"width: ?100%", ht) and "table-layout: fixed" in ht.replace("table-layout:fixed", "table-layout: fixed")
+    widths = [float(w) for w in re.findall(r'<col style="width:\s*([\d.]+)%', ht)]
+    assert len(widths) == len(d.columns) and abs(sum(widths) - 100) < 0.5
+    assert not T.table2(results).is_wide()
 
 
 def test_empty_table_renders():
