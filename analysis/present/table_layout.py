@@ -119,3 +119,128 @@ def pipe_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, widths:
         return "| " + " | ".join(str(c) for c in cells) + " |"
 
     return "\n".join([line(headers), separator(widths, aligns)] + [line(r) for r in rows])
+
+
+# --------------------------------------------------------------------------- grid tables
+
+#: Characters across a grid table's columns: the resolution of the widths.
+GRID_CHARS = 240
+_BLOCK_START = re.compile(r"^(#|>|[-+*:](\s|$)|\d+[.)](\s|$))")
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """``text`` in lines of at most ``width`` characters, broken at spaces only
+    (words and Markdown escapes stay whole; no-break spaces do not break)."""
+    words = text.split(" ")
+    lines: list[str] = []
+    line = ""
+    for word in words:
+        if not word:
+            continue
+        candidate = f"{line} {word}" if line else word
+        if len(candidate) <= width or not line:
+            line = candidate
+        else:
+            lines.append(line)
+            line = word
+    if line:
+        lines.append(line)
+    return lines or [""]
+
+
+def _cell_block(text: str) -> str:
+    """A cell's Markdown that Pandoc reads as a paragraph, not a list, heading or quote."""
+    return "\\" + text if _BLOCK_START.match(text) else text
+
+
+def grid_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float],
+               aligns: Sequence[str], spanners: Sequence[tuple[str, int, int]] = (),
+               full_rows: Sequence[int] = ()) -> str:
+    """A Pandoc grid table (pandoc.org/MANUAL.html#extension-grid_tables) of
+    already-escaped Markdown cells: column shares from ``widths`` (Pandoc reads
+    them from the dashes, as for pipe tables), a second header row for
+    ``spanners`` (label, first column, last column; inclusive), and rows in
+    ``full_rows`` as one cell spanning every column (their text in column 0).
+    Pandoc 3 writes the spans as Typst ``table.cell(colspan:)`` and Word
+    ``w:gridSpan``, so section rows and spanners look alike in every format."""
+    n = len(headers)
+    full = set(full_rows)
+    cells = [list(map(_cell_block, map(str, headers)))] + [list(map(_cell_block, map(str, r))) for r in rows]
+    need = [3] * n
+    for r, row in enumerate(cells):
+        if r - 1 in full:
+            continue
+        for c in range(n):
+            pieces = [w for w in row[c].split(" ") if w]
+            need[c] = max(need[c], max((len(w) for w in pieces), default=0) + 2)
+    span_labels = [(_cell_block(str(label)), a, b) for label, a, b in spanners]
+    width = [max(need[c], round(w * GRID_CHARS)) for c, w in enumerate(widths)]
+    for label, a, b in span_labels:       # a spanner's longest word must fit its columns
+        longest = max((len(w) for w in label.split(" ") if w), default=0) + 2
+        inner = sum(width[a:b + 1]) + (b - a)
+        if longest > inner:
+            width[b] += longest - inner
+
+    def border(ch: str = "-", *, colons: bool = False) -> str:
+        parts = []
+        for c in range(n):
+            seg = ch * width[c]
+            if colons and aligns[c] in ("left", "center"):
+                seg = ":" + seg[1:]
+            if colons and aligns[c] in ("right", "center"):
+                seg = seg[:-1] + ":"
+            parts.append(seg)
+        return "+" + "+".join(parts) + "+"
+
+    def content(texts: Sequence[str], spans: Sequence[tuple[int, int]]) -> list[str]:
+        wrapped = []
+        for text, (a, b) in zip(texts, spans):
+            inner = sum(width[a:b + 1]) + (b - a) - 2
+            wrapped.append(_wrap(text, inner))
+        height = max(len(w) for w in wrapped)
+        out = []
+        for i in range(height):
+            parts = []
+            for lines, (a, b) in zip(wrapped, spans):
+                inner = sum(width[a:b + 1]) + (b - a) - 2
+                parts.append(" " + (lines[i] if i < len(lines) else "").ljust(inner) + " ")
+            out.append("|" + "|".join(parts) + "|")
+        return out
+
+    lines: list[str] = []
+    if span_labels:
+        under = {c for _, a, b in span_labels for c in range(a, b + 1)}
+        spans, texts, c = [], [], 0
+        starts = {a: (label, b) for label, a, b in span_labels}
+        while c < n:
+            if c in starts:
+                label, b = starts[c]
+                spans.append((c, b))
+                texts.append(label)
+                c = b + 1
+            else:
+                spans.append((c, c))
+                texts.append("")
+                c += 1
+        top = "+" + "+".join("-" * (sum(width[a:b + 1]) + (b - a)) for a, b in spans) + "+"
+        lines.append(top)
+        lines.extend(content(texts, spans))
+        # between the two header rows: a rule under the spanners; columns without
+        # one continue (a cell spanning both header rows holds their label)
+        mid = "+" if 0 in under else "|"
+        for c in range(n):
+            mid += ("-" if c in under else " ") * width[c]
+            right_open = c + 1 < n and (c in under or c + 1 in under)
+            mid += "+" if right_open or (c + 1 == n and c in under) else "|"
+        lines.append(mid)
+    else:
+        lines.append(border())
+    lines.extend(content(cells[0], [(c, c) for c in range(n)]))
+    lines.append(border("=", colons=True))
+    for r, row in enumerate(cells[1:]):
+        if r in full:
+            lines.extend(content([row[0]], [(0, n - 1)]))
+        else:
+            lines.extend(content(row, [(c, c) for c in range(n)]))
+        lines.append(border())
+    return "\n".join(lines)

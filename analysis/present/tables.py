@@ -91,6 +91,8 @@ __all__ = [
 ]
 
 SYNTHETIC_NOTE = "Synthetic data \u2014 not patient data."
+#: The ADSL column of the salvage groups: Table 2 compares it in its own section.
+GROUP_COLUMN = "SALVGRP"
 NBSP = "\u00a0"
 #: Markdown indentation per level (no-break spaces survive Pandoc's cell trimming).
 MD_INDENT = NBSP * 4
@@ -139,8 +141,6 @@ class DisplayTable:
     source_notes : lines under the table (e.g. the synthetic-data note).
     align : column -> "left" | "center" | "right" (default: stub left, others center).
     title : optional title above the table (captions normally come from ``tbl-cap``).
-    group_column : the displayed column that holds a section's label in Markdown
-        (default: the stub); a narrow stub (an item number) can put it elsewhere.
     """
 
     frame: pd.DataFrame
@@ -154,7 +154,6 @@ class DisplayTable:
     source_notes: tuple[str, ...] = ()
     align: Mapping[str, str] = field(default_factory=dict)
     title: str | None = None
-    group_column: str | None = None
 
     def __post_init__(self) -> None:
         frame = self.frame.reset_index(drop=True)
@@ -168,8 +167,6 @@ class DisplayTable:
             raise ValueError(f"column(s) not in the display frame: {', '.join(map(repr, absent))}")
         if len(set(self.columns)) != len(self.columns):
             raise ValueError("a column is displayed twice")
-        if self.group_column is not None and self.group_column not in self.columns:
-            raise ValueError(f"group_column {self.group_column!r} is not displayed")
         if self.group is not None and len(frame):
             seen: set = set()
             previous = object()
@@ -182,6 +179,10 @@ class DisplayTable:
         spanned = [c for _, cols in self.spanners for c in cols]
         if any(c not in self.columns[1:] for c in spanned) or len(set(spanned)) != len(spanned):
             raise ValueError("spanners must cover displayed, non-stub columns, each at most once")
+        for label, cols in self.spanners:
+            at = sorted(self.columns.index(c) for c in cols)
+            if at != list(range(at[0], at[0] + len(at))):
+                raise ValueError(f"spanner {label!r} must cover adjacent columns")
         marked_texts = []
         for f in self.footnotes:
             if f.column is None:
@@ -289,22 +290,16 @@ class DisplayTable:
     # ------------------------------------------------------------------ Markdown
 
     def _header_labels(self, *, plain: bool = False) -> list[str]:
-        span_of = {c: label for label, cols in self.spanners for c in cols}
         _, head = self._cell_marks()
         out = []
         for c in self.columns:
             text = self.labels.get(c, c if c != self.columns[0] else "")
-            if c in span_of:
-                text = f"{span_of[c]} {text}"
             marks = head.get(c, [])
             if plain:
                 out.append(text + "".join(marks))
             else:
                 out.append(_italic_p(_md_escape(text), "*") + "".join(f"^{m}^" for m in marks))
         return out
-
-    def _group_column(self) -> int:
-        return self.columns.index(self.group_column) if self.group_column else 0
 
     def _grid(self) -> tuple[list[list[str]], list[list[str]], list[int]]:
         """Markdown cells, their plain text (for widths) and the positions of section rows."""
@@ -314,13 +309,12 @@ class DisplayTable:
         plain: list[list[str]] = []
         sections: list[int] = []
         current = object()
-        where = self._group_column()
         for r, rec in enumerate(self.frame.to_dict("records")):
             if self.group is not None and rec[self.group] != current:
                 current = rec[self.group]
                 label = _text(current)
                 row = [""] * len(self.columns)
-                row[where] = f"**{_md_escape(label)}**" if label else ""
+                row[0] = f"**{_md_escape(label)}**" if label else ""
                 sections.append(len(rows))
                 rows.append(row)
                 plain.append([""] * len(self.columns))
@@ -350,15 +344,21 @@ class DisplayTable:
         return layout.natural_width(self._header_labels(plain=True), plain, ignore=sections) > layout.LINE_CHARS
 
     def to_markdown(self) -> str:
-        """A Pandoc pipe table from the display frame, then the notes as paragraphs.
+        """A Pandoc grid table from the display frame, then the notes as paragraphs.
 
         Column widths come from the content (:mod:`analysis.present.table_layout`);
-        a section (row-group) label is a bold row of its own, in the
-        ``group_column`` (the stub unless set) and left out of the widths."""
+        a section (row-group) label is a bold row spanning every column, and
+        column spanners are a header row above their columns, as in the HTML
+        (REVIEW items 2 and 26: STROBE sections wrapped in the 1-cm Item
+        column; Table 3's spanners were flattened in the PDF and Word)."""
         rows, plain, sections = self._grid()
         aligns = [self._alignment(c) for c in self.columns]
         widths = layout.column_widths(self._header_labels(plain=True), plain, ignore=sections)
-        table = layout.pipe_table(self._header_labels(), rows, widths=widths, aligns=aligns)
+        position = {c: i for i, c in enumerate(self.columns)}
+        spanners = [(_md_escape(label), min(position[c] for c in cols), max(position[c] for c in cols))
+                    for label, cols in self.spanners]
+        table = layout.grid_table(self._header_labels(), rows, widths=widths, aligns=aligns,
+                                  spanners=spanners, full_rows=sections)
         paragraphs = []
         if self.title:
             paragraphs.append(f"**{_md_escape(self.title)}**")
@@ -729,7 +729,7 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
     disagree = []
     for fdef in response.factor_defs:
         rows = factors[factors["factor"] == fdef.key]
-        if rows.empty:
+        if rows.empty or fdef.column == GROUP_COLUMN:   # shown once, with CIs, "By salvage group" (REVIEW 14)
             continue
         rows, failed = _split_not_estimable(rows)
         if rows.empty:  # the comparison could not be made: say why on the factor's row

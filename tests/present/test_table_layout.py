@@ -172,3 +172,47 @@ def test_word_cell_paragraphs_have_one_alignment(results, tmp_path):
     parts = pb.markdown_to_docx_parts(T.table1(results).to_markdown(), tmp_path)
     for ppr in re.findall(r"<w:pPr>.*?</w:pPr>", parts["word/document.xml"], re.S):
         assert ppr.count("<w:jc ") <= 1
+
+
+# --------------------------------------------------------------------------- spans (grid tables)
+
+
+def test_strobe_sections_span_every_column_in_typst_and_word(results, tmp_path):
+    """REVIEW item 2: STROBE section rows ("Ti-tle and abstract") wrapped one
+    syllable a line in the 1-cm Item column; they must span the table."""
+    from analysis.present import strobe
+
+    d = strobe.strobe_table(results)
+    md = d.to_markdown()
+    typst = pb.markdown_to_typst(md)
+    n = len(d.columns)
+    for section in dict.fromkeys(d.frame["section"]):
+        assert f"table.cell(colspan: {n})[#strong[{section}]]" in typst.replace("\n", " ").replace("  ", " "), section
+    document = pb.markdown_to_docx_parts(md, tmp_path)["word/document.xml"]
+    assert document.count(f'<w:gridSpan w:val="{n}" />') >= len(set(d.frame["section"]))
+
+
+def test_table3_spanners_are_header_cells_in_typst_and_word(results, tmp_path):
+    """REVIEW item 26: the HTML had spanners (Univariable / Multivariable) while the
+    PDF and Word flattened them to 'Univariable HR (95% CI)'."""
+    d = T.table3(results)
+    assert d.spanners
+    md = d.to_markdown()
+    typst = pb.markdown_to_typst(md)
+    head = typst[typst.index("table.header("):typst.index("table.hline()")]
+    for label, cols in d.spanners:
+        assert f"table.cell(colspan: {len(cols)})[{label}]" in head
+        for c in cols:
+            assert f"{label} {d.labels[c]}" not in md
+    document = pb.markdown_to_docx_parts(md, tmp_path)["word/document.xml"]
+    first_row = document[document.index("<w:tr>"):document.index("</w:tr>")]
+    assert '<w:gridSpan w:val="2" />' in first_row and '<w:tblHeader w:val="on" />' in first_row
+
+
+def test_grid_table_cells_never_start_a_block():
+    md = L.grid_table(["a", "b"], [["- minus", "1. one"], ["# hash", "> quote"]], widths=[0.5, 0.5],
+                      aligns=["left", "left"])
+    native = json.loads(pb.pypandoc().convert_text(md, "json", format="markdown"))
+    table = next(b for b in native["blocks"] if b["t"] == "Table")
+    kinds = re.findall(r'"t": ?"(BulletList|OrderedList|Header|BlockQuote)"', json.dumps(table))
+    assert not kinds

@@ -195,6 +195,29 @@ def test_html_is_deterministic_with_fixed_id(results, displays, htmls, name):
     assert f'id="{displays[name].id}"' in htmls[name]
 
 
+def _pandoc_table_marks(md: str) -> tuple[list[str], list[str]]:
+    """Superscript marks in the first table's header and body cells, in cell order, as Pandoc reads them."""
+    pypandoc = pytest.importorskip("pypandoc")
+    doc = json.loads(pypandoc.convert_text(md, "json", format="markdown"))
+    table = next(b for b in doc["blocks"] if b["t"] == "Table")
+
+    def marks(node) -> list[str]:
+        out = []
+        if isinstance(node, dict):
+            if node.get("t") == "Superscript":
+                out.append("".join(x.get("c", "") for x in node["c"] if x.get("t") == "Str"))
+            else:
+                out.extend(marks(node.get("c")))
+        elif isinstance(node, list):
+            for x in node:
+                out.extend(marks(x))
+        return out
+
+    head = table["c"][3]
+    bodies = table["c"][4]
+    return marks(head), marks(bodies)
+
+
 def _assert_marks_agree(d: DisplayTable, md: str, ht: str) -> None:
     """great_tables assigns the marks itself; the Markdown must use the same letter for the same note
     and put the marks on the same cells in the same order."""
@@ -203,10 +226,9 @@ def _assert_marks_agree(d: DisplayTable, md: str, ht: str) -> None:
     gt_notes = dict(re.findall(r'<span class="gt_footnote_marks"[^>]*>([a-z]+)</span>\s*([^<]*)</td>', foot))
     assert {m: d.footnotes[i].text for i, m in marks.items()} == {m: t.strip() for m, t in gt_notes.items()}
     body_html = GT_MARK.findall(ht[ht.find("<tbody"):ht.find("</tbody>")])
-    md_table = md.split("\n\n")[0].split("\n")
-    body_md = MD_MARK.findall("\n".join(md_table[2:]))
+    head_md, body_md = _pandoc_table_marks(md)
     assert body_html == body_md
-    assert GT_MARK.findall(ht[ht.find("<thead"):ht.find("</thead>")]) == MD_MARK.findall(md_table[0])
+    assert GT_MARK.findall(ht[ht.find("<thead"):ht.find("</thead>")]) == head_md
     for i, m in marks.items():
         assert f"^{m}^ " + T._md_paragraph(d.footnotes[i].text) in md
 
@@ -334,6 +356,16 @@ def test_table2_sections_and_rates(results):
             assert row["pct"].split(" ")[0] == _pct1(rec.x, rec.n)
 
 
+def test_table2_shows_the_salvage_groups_once(results):
+    """REVIEW item 14: the salvage groups were under "By salvage group" (with CIs)
+    and again under "By factor"."""
+    frame = T.table2_frame(results)
+    frame = frame[frame["section"] != "By regimen class"]          # "Chemotherapy" is also a class
+    assert (frame["label"] == "Targeted").sum() == 1 and (frame["label"] == "Chemotherapy").sum() == 1
+    assert not frame["key"].str.endswith(":salvage_group").any()
+    assert (frame["section"] == "By salvage group").sum() == len(results.response.by_group)
+
+
 def test_table2_p_values_equal_results(results):
     frame = T.table2_frame(results)
     resp = results.response
@@ -343,6 +375,8 @@ def test_table2_p_values_equal_results(results):
     assert (group_rows["P"].iloc[1:] == "").all()
     heads = frame[frame["key"].str.startswith("factor:")]
     for fdef in resp.factor_defs:
+        if fdef.column == T.GROUP_COLUMN:
+            continue
         rows = resp.factors[resp.factors["factor"] == fdef.key]
         head = heads[heads["key"] == f"factor:{fdef.key}"].iloc[0]
         assert head["label"] == fdef.label
@@ -584,8 +618,12 @@ def test_table1_fixed_baseline_content():
 def test_component_markdown_structure():
     md = _component().to_markdown()
     lines = md.split("\n")
-    assert lines[0].startswith("| Characteristic") and "Salvage n (%)^a^" in lines[0] and "Salvage *P*" in lines[0]
-    assert "**Group A**" in lines[2] and "**Group B**" in md
+    header = lines[:lines.index(next(ln for ln in lines if ln.startswith("+:=")))]
+    assert lines[0].startswith("+-") and "| Salvage " in header[1]             # spanner row (grid table)
+    assert any(ln.startswith("| Characteristic") and "n (%)^a^" in ln and "*P*" in ln for ln in header)
+    body = lines[len(header) + 1:]
+    assert body[0].startswith("| **Group A** ") and body[0].rstrip().endswith(" |")  # spans every column
+    assert body[0].count("|") == 2 and "**Group B**" in md
     assert f"| {T.MD_INDENT}Yes" in md
     assert "Fisher's row \\| piped" in md
     assert "\\<angle> brackets & an ampersand." in md
@@ -598,7 +636,7 @@ def test_component_markdown_structure():
 def test_p_label_is_italic_in_markdown_and_html():
     """AMA style sets the statistic P in italics (REVIEW item 13)."""
     d = _component()
-    assert "Salvage *P*" in d.to_markdown().split("\n")[0]
+    assert "*P*" in d.to_markdown().split("+:=")[0]
     assert re.search(r">\s*<em>P</em>", d.to_html())
     assert T._italic_p("P value", "*") == "*P* value" and T._italic_p("PFS", "*") == "PFS"
 
@@ -647,7 +685,7 @@ def test_empty_table_renders():
     d = DisplayTable(frame=frame, columns=("label", "P"), labels={"label": "Covariate", "P": "P"}, id="gt-empty",
                      footnotes=(Footnote("Nothing to show."),))
     assert 'id="gt-empty"' in d.to_html()
-    assert d.to_markdown().startswith("| Covariate")
+    assert d.to_markdown().split("\n")[1].startswith("| Covariate")
 
 
 @pytest.mark.parametrize("kwargs, message", [
