@@ -182,6 +182,15 @@ def test_markdown_has_no_html_entity_or_tag(markdowns, name):
 
 
 @pytest.mark.parametrize("name", TABLES)
+def test_negative_numbers_print_a_minus_sign(displays, name):
+    """REVIEW item 13: Table S7 printed '-0.128' (ASCII hyphen) in HTML and Word."""
+    d = displays[name]
+    for c in d.columns:
+        for v in d.frame[c]:
+            assert not re.search(r"(^|[\s(;,])-\d", str(v)), (c, v)
+
+
+@pytest.mark.parametrize("name", TABLES)
 def test_synthetic_note_in_both_formats(results, markdowns, htmls, name):
     assert results.synthetic, "the shipped cohort is synthetic"
     assert T.SYNTHETIC_NOTE in markdowns[name]
