@@ -716,15 +716,21 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         add("By regimen class", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
             key="class")
     cmp = response.group_comparison
+    factors = response.factors
+    # the salvage-group factor is not repeated under "By factor" (REVIEW 14); why it
+    # could not be compared is said here
+    group_keys = [f.key for f in response.factor_defs if f.column == GROUP_COLUMN]
+    group_failed = factors[factors["factor"].isin(group_keys)]
+    group_reasons = [str(r) for r in group_failed.get("not_estimable", pd.Series(dtype=object)) if not _is_missing(r)]
     if estimable(cmp):
         cmp_p, cmp_test = st.fmt_p(cmp.p), st.fmt_test(cmp.test_used)
     else:
-        cmp_p, cmp_test = st.NOT_ESTIMABLE, st.fmt_not_estimable(cmp.reason)
+        cmp_p = st.NOT_ESTIMABLE
+        cmp_test = st.fmt_not_estimable("; ".join(dict.fromkeys([str(cmp.reason), *group_reasons])))
     for i, rec in enumerate(response.by_group.itertuples(index=False)):
         p, test = (cmp_p, cmp_test) if i == 0 else ("", "")
         add("By salvage group", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
             p, test, key="group")
-    factors = response.factors
     excluded = []
     disagree = []
     for fdef in response.factor_defs:
