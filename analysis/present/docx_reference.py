@@ -184,6 +184,32 @@ def set_table_text_size(docx: bytes, half_points: int = TABLE_TEXT_HALF_POINTS) 
     return _write(parts)
 
 
+#: Indentation of an indented table row's label per level, in twips (1/6 inch).
+INDENT_TWIPS = 240
+INDENT_LEVELS = 4
+
+
+def _indent_style(level: int) -> str:
+    return (f'<w:style w:type="paragraph" w:customStyle="1" w:styleId="TableIndent{level}">'
+            f'<w:name w:val="TableIndent{level}"/><w:basedOn w:val="Compact"/><w:qFormat/>'
+            f'<w:pPr><w:ind w:left="{INDENT_TWIPS * level}"/></w:pPr></w:style>')
+
+
+def add_indent_styles(docx: bytes, levels: int = INDENT_LEVELS) -> bytes:
+    """Return ``docx`` with paragraph styles ``TableIndent1`` ... for the labels of
+    indented table rows (the Markdown gives them as ``custom-style`` divs;
+    analysis.present.tables.WORD_INDENT_STYLE), a real left indent instead of
+    runs of no-break spaces (REVIEW 2026-12-06 item 20)."""
+    parts = _read(docx)
+    styles = parts["word/styles.xml"].decode("utf-8")
+    for level in range(1, levels + 1):
+        styles = re.sub(rf'<w:style\b[^>]*w:styleId="TableIndent{level}"[^>]*>.*?</w:style>', "", styles,
+                        flags=re.S)
+        styles = styles.replace("</w:styles>", _indent_style(level) + "</w:styles>")
+    parts["word/styles.xml"] = styles.encode("utf-8")
+    return _write(parts)
+
+
 def _read(docx: bytes) -> dict[str, bytes]:
     src = zipfile.ZipFile(io.BytesIO(docx))
     return {name: src.read(name) for name in src.namelist()}
@@ -202,6 +228,6 @@ def _write(parts: dict[str, bytes]) -> bytes:
 def write_reference_docx(path: Path, *, footer: str | None, base: bytes | None = None) -> Path:
     """Write the reference document (tables in 9-pt text); with ``footer`` None, without a footer."""
     base = base or pandoc_default_reference() or _minimal_reference()
-    data = set_table_text_size(base)
+    data = add_indent_styles(set_table_text_size(base))
     data = add_footer(data, footer) if footer else data
     return write_bytes_atomic(Path(path), data)

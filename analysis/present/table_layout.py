@@ -130,7 +130,12 @@ _BLOCK_START = re.compile(r"^(#|>|[-+*:](\s|$)|\d+[.)](\s|$))")
 
 def _wrap(text: str, width: int) -> list[str]:
     """``text`` in lines of at most ``width`` characters, broken at spaces only
-    (words and Markdown escapes stay whole; no-break spaces do not break)."""
+    (words and Markdown escapes stay whole; no-break spaces do not break). A
+    line break in ``text`` is kept, and a fence line (``:::``) is never broken."""
+    if "\n" in text:
+        return [ln for part in text.split("\n") for ln in _wrap(part, width)]
+    if text.startswith(":::"):
+        return [text]
     words = text.split(" ")
     lines: list[str] = []
     line = ""
@@ -149,7 +154,10 @@ def _wrap(text: str, width: int) -> list[str]:
 
 
 def _cell_block(text: str) -> str:
-    """A cell's Markdown that Pandoc reads as a paragraph, not a list, heading or quote."""
+    """A cell's Markdown that Pandoc reads as a paragraph, not a list, heading or
+    quote (a fenced div that we wrote ourselves stays a div)."""
+    if text.startswith("::: {custom-style="):
+        return text
     return "\\" + text if _BLOCK_START.match(text) else text
 
 
@@ -171,7 +179,8 @@ def grid_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, widths:
         if r - 1 in full:
             continue
         for c in range(n):
-            pieces = [w for w in row[c].split(" ") if w]
+            pieces = [w for ln in row[c].split("\n")
+                      for w in ([ln] if ln.startswith(":::") else ln.split(" ")) if w]
             need[c] = max(need[c], max((len(w) for w in pieces), default=0) + 2)
     span_labels = [(_cell_block(str(label)), a, b) for label, a, b in spanners]
     width = [max(need[c], round(w * GRID_CHARS)) for c, w in enumerate(widths)]

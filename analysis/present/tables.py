@@ -96,6 +96,9 @@ GROUP_COLUMN = "SALVGRP"
 NBSP = "\u00a0"
 #: Markdown indentation per level (no-break spaces survive Pandoc's cell trimming).
 MD_INDENT = NBSP * 4
+#: Word paragraph style of an indented stub cell (defined by analysis.present.docx_reference).
+WORD_INDENT_STYLE = "TableIndent{level}"
+WORD_FORMATS = frozenset({"docx"})
 #: HTML stub indentation per level, in px, on great_tables' 5-px cell padding.
 HTML_INDENT_PX = 16
 GT_PAD_PX = 5
@@ -301,8 +304,13 @@ class DisplayTable:
                 out.append(_italic_p(_md_escape(text), "*") + "".join(f"^{m}^" for m in marks))
         return out
 
-    def _grid(self) -> tuple[list[list[str]], list[list[str]], list[int]]:
-        """Markdown cells, their plain text (for widths) and the positions of section rows."""
+    def _grid(self, *, word: bool = False) -> tuple[list[list[str]], list[list[str]], list[int]]:
+        """Markdown cells, their plain text (for widths) and the positions of section rows.
+
+        With ``word``, an indented stub cell is a paragraph in the Word style
+        ``TableIndent<level>`` (a fenced div with ``custom-style``, which Pandoc's
+        docx writer maps to a paragraph style, pandoc.org/MANUAL.html#custom-styles;
+        the reference document indents it) instead of leading no-break spaces."""
         body, _ = self._cell_marks()
         stub = self.columns[0]
         rows: list[list[str]] = []
@@ -324,6 +332,13 @@ class DisplayTable:
                 if c == stub and self.indent is not None:
                     level = rec[self.indent]
                     level = 0 if level is None or (isinstance(level, float) and math.isnan(level)) else int(level)
+                    if word and level > 0:
+                        marks = body.get((r, c), [])
+                        cell = _md_escape(text) + "".join(f"^{m}^" for m in marks)
+                        cells.append(f'::: {{custom-style="{WORD_INDENT_STYLE.format(level=level)}"}}\n'
+                                     f"{cell}\n:::")
+                        texts.append(MD_INDENT * level + text + "".join(marks))
+                        continue
                     text = MD_INDENT * level + text
                 marks = body.get((r, c), [])
                 cells.append(_md_escape(text) + "".join(f"^{m}^" for m in marks))
@@ -343,7 +358,7 @@ class DisplayTable:
         _, plain, sections = self._grid()
         return layout.natural_width(self._header_labels(plain=True), plain, ignore=sections) > layout.LINE_CHARS
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, *, word: bool = False) -> str:
         """A Pandoc grid table from the display frame, then the notes as paragraphs.
 
         Column widths come from the content (:mod:`analysis.present.table_layout`);
@@ -351,7 +366,7 @@ class DisplayTable:
         column spanners are a header row above their columns, as in the HTML
         (REVIEW items 2 and 26: STROBE sections wrapped in the 1-cm Item
         column; Table 3's spanners were flattened in the PDF and Word)."""
-        rows, plain, sections = self._grid()
+        rows, plain, sections = self._grid(word=word)
         aligns = [self._alignment(c) for c in self.columns]
         widths = layout.column_widths(self._header_labels(plain=True), plain, ignore=sections)
         position = {c: i for i, c in enumerate(self.columns)}
@@ -389,6 +404,8 @@ class DisplayTable:
             return {"text/html": self.to_html(), "text/markdown": markdown, "text/plain": markdown}
         if fmt in HTML_FORMATS:
             return {"text/markdown": self.to_raw_html_markdown(), "text/plain": markdown}
+        if fmt in WORD_FORMATS:
+            return {"text/markdown": self.to_markdown(word=True), "text/plain": markdown}
         return {"text/markdown": markdown, "text/plain": markdown}
 
     def __repr__(self) -> str:

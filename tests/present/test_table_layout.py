@@ -216,3 +216,32 @@ def test_grid_table_cells_never_start_a_block():
     table = next(b for b in native["blocks"] if b["t"] == "Table")
     kinds = re.findall(r'"t": ?"(BulletList|OrderedList|Header|BlockQuote)"', json.dumps(table))
     assert not kinds
+
+
+def test_word_indents_are_paragraph_indents_not_spaces(results, tmp_path):
+    """REVIEW item 20: indentation in Word was runs of no-break spaces. In Word the
+    labels of indented rows are paragraphs in TableIndent<level> styles that the
+    reference document indents."""
+    ref = tmp_path / "reference.docx"
+    ref.write_bytes(docx_reference.add_indent_styles(
+        docx_reference.set_table_text_size(pb.pandoc_default_reference())))
+    d = T.table1(results)
+    parts = pb.markdown_to_docx_parts(d.to_markdown(word=True), tmp_path, reference=ref)
+    document, styles = parts["word/document.xml"], parts["word/styles.xml"]
+    indented = (d.frame["indent"].fillna(0).astype(int) > 0).sum()
+    assert document.count('<w:pStyle w:val="TableIndent1" />') == indented
+    assert not re.search(r">\u00a0\u00a0", document)            # no run starts with no-break spaces
+    style = re.search(r'<w:style\b[^>]*w:styleId="TableIndent1"[^>]*>.*?</w:style>', styles, re.S).group(0)
+    assert re.search(r'<w:ind w:left="240"\s*/>', style) and re.search(r'<w:basedOn w:val="Compact"\s*/>', style)
+    # the same table in Typst keeps its visible indentation (no Word styles there)
+    assert T.MD_INDENT + "Male" in d.to_markdown()
+
+
+def test_docx_format_gets_word_markdown(monkeypatch, tmp_path, results):
+    from analysis.present import quarto
+
+    info = tmp_path / "info.json"
+    info.write_text(json.dumps({"format": {"identifier": {"base-format": "docx"}}}), encoding="utf-8")
+    monkeypatch.setenv(quarto.EXECUTE_INFO_ENV, str(info))
+    bundle = T.table1(results)._repr_mimebundle_()
+    assert 'custom-style="TableIndent1"' in bundle["text/markdown"]

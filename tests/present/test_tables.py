@@ -132,7 +132,7 @@ def test_mimebundle_switches_with_format(monkeypatch, tmp_path, displays, fmt, m
         assert bundle[mime].startswith("```{=html}\n") and 'id="gt-table2"' in bundle[mime]
         assert bundle[mime].rstrip().endswith("```")
     else:
-        assert bundle[mime] == displays["table2"].to_markdown()
+        assert bundle[mime] == displays["table2"].to_markdown(word=fmt == "docx")
 
 
 def test_mimebundle_through_ipython_formatter(monkeypatch, tmp_path, displays):
