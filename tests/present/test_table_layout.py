@@ -245,3 +245,19 @@ def test_docx_format_gets_word_markdown(monkeypatch, tmp_path, results):
     monkeypatch.setenv(quarto.EXECUTE_INFO_ENV, str(info))
     bundle = T.table1(results)._repr_mimebundle_()
     assert 'custom-style="TableIndent1"' in bundle["text/markdown"]
+
+
+@pytest.mark.parametrize("lines_before", [34, 35, 36, 37])
+def test_long_table_caption_is_not_left_at_a_page_foot(tmp_path, lines_before):
+    """REVIEW item 17 (Table S9's caption at the foot of p. 9, the table on p. 10):
+    a table too long for a page breaks across pages, but never leaves its
+    caption without rows."""
+    frame = pd.DataFrame({"label": [f"Row {i} " + "long text " * 8 for i in range(120)],
+                          "n": [str(i) for i in range(120)]})
+    d = DisplayTable(frame=frame, columns=("label", "n"), labels={"label": "", "n": "n"}, id="t")
+    source = pb.typst_document("\n\n".join(["Line."] * lines_before),
+                               pb.quarto_float(pb.markdown_to_typst(d.to_markdown()), "CAPLONG"))
+    pages = pb.compile_pdf_pages(source, tmp_path)
+    where = next(i for i, p in enumerate(pages) if "CAPLONG" in p)
+    assert "Row 0 " in pages[where] and "Row 1 " in pages[where]
+    assert len(pages) > where + 1 and "Row 119" in pages[-1]
