@@ -662,6 +662,12 @@ def test_p_cell_does_not_wrap_after_its_sign(results):
         assert html.escape(fixed, quote=False).replace("&gt;", "&gt;") in ht or fixed in html.unescape(ht)
 
 
+def test_html_notes_are_flush_left(results):
+    """REVIEW item 26: the source note was left-aligned, the other notes centred."""
+    ht = T.table2(results).to_html()
+    assert "#gt-table2 .gt_footnote, #gt-table2 .gt_sourcenote { text-align: left; }" in ht
+
+
 def test_indent_levels_are_distinct_in_html(results):
     """Table S2 (patient flow): levels 2 and 3 both had 25 px (REVIEW item 25)."""
     d = T.flow_table(results)
