@@ -1,10 +1,10 @@
-"""Column widths of a table from its content, and the Pandoc pipe table that carries them.
+"""Column widths of a table from its content, and the Pandoc grid table that carries them.
 
-Pandoc (and so Quarto's Typst and Word outputs) reads a pipe table's column
-widths from the dashes of its separator line whenever a line of the table is
-longer than ``--columns`` (72 by default): each column then gets the share of
-the text width that its separator cell has of the whole separator line
-(pandoc.org/MANUAL.html#tables, "pipe_tables"). Written by a tabulating
+Pandoc (and so Quarto's Typst and Word outputs) reads a pipe or grid table's
+column widths from the dashes of its separator lines whenever a line of the
+table is longer than ``--columns`` (72 by default): each column then gets the
+share of the text width that its dashes have of the whole line
+(pandoc.org/MANUAL.html#tables). Written by a tabulating
 library, those dashes are as long as the longest cell, so a column of short
 codes beside a column of sentences gets a sliver (the Word supplement's
 0.1-inch "Type" column, REVIEW 2026-12-06 item 3). Here the shares are chosen
@@ -12,9 +12,9 @@ from the content instead, the way a browser lays out an automatic table
 (W3C CSS 2.1 section 17.5.2.2): every column gets at least its widest
 unbreakable piece (a word; a short cell such as a P value or "15/34 vs 17/33"
 as a whole), and the rest of the line is shared in proportion to how much
-each column would need to print its longest cell on one line. The separator
-is always longer than Pandoc's 72 columns, so the widths always apply (Typst
-``columns: (…%, …%)``, Word ``w:gridCol``).
+each column would need to print its longest cell on one line. The table's
+lines are always longer than Pandoc's 72 columns, so the widths always apply
+(Typst ``columns: (…%, …%)``, Word ``w:gridCol``).
 """
 
 from __future__ import annotations
@@ -29,8 +29,6 @@ LINE_CHARS = 118
 CELL_PADDING = 2
 #: A cell at most this long is never broken (P values, counts, short CIs).
 KEEP_WHOLE = 10
-#: Total length of the separator line's cells: the resolution of the widths.
-SEPARATOR_CHARS = 240
 
 
 #: Where a line may break inside a long cell: at a space, and after a slash or a
@@ -93,32 +91,6 @@ def column_widths(headers: Sequence[str], rows: Sequence[Sequence[str]], *,
         widths = [float(x) for x in lo]           # too wide whatever we do: keep the words whole
     total = sum(widths)
     return [w / total for w in widths]
-
-
-def separator(widths: Sequence[float], aligns: Sequence[str], *, chars: int = SEPARATOR_CHARS) -> str:
-    """A pipe-table separator line whose cell lengths are ``widths`` of ``chars``
-    (alignment colons included, as Pandoc counts them)."""
-    cells = []
-    for share, how in zip(widths, aligns):
-        length = max(3, round(share * chars))
-        if how == "left":
-            cells.append(":" + "-" * (length - 1))
-        elif how == "right":
-            cells.append("-" * (length - 1) + ":")
-        elif how == "center":
-            cells.append(":" + "-" * (length - 2) + ":")
-        else:
-            cells.append("-" * length)
-    return "|" + "|".join(cells) + "|"
-
-
-def pipe_table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, widths: Sequence[float],
-               aligns: Sequence[str]) -> str:
-    """A Pandoc pipe table of already-escaped Markdown cells with the given column shares."""
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(str(c) for c in cells) + " |"
-
-    return "\n".join([line(headers), separator(widths, aligns)] + [line(r) for r in rows])
 
 
 # --------------------------------------------------------------------------- grid tables

@@ -16,10 +16,12 @@ Every table is made in two steps:
      the P values naming the tests, general notes, the source note), sent as
      ``text/markdown`` holding a raw HTML block, never as ``text/html``
      (which makes Quarto add jQuery and RequireJS; see ``to_raw_html_markdown``);
-   * anything else (``"typst"``, ``"docx"``, ...): a Markdown pipe table built
-     from the same frame, row-group rows in bold, indented rows led by
-     no-break spaces, footnote marks as Pandoc superscripts (``^a^``), then
-     the source note and footnotes as plain paragraphs. Plain Unicode
+   * anything else (``"typst"``, ``"docx"``, ...): a Pandoc grid table built
+     from the same frame (column widths from the content, row-group rows in
+     bold spanning every column, spanners as a header row, indented rows led
+     by no-break spaces, or in Word paragraphs of an indented style), footnote
+     marks as Pandoc superscripts (``^a^``), then the source note and
+     footnotes as plain paragraphs. Plain Unicode
      ("<", "≥", "–", "χ²", apostrophes as they are), no HTML entities and no
      HTML tags: Quarto passes great_tables' HTML to Typst with the entities
      left literal (``&lt;``, ``&#x27;``), so the HTML is never used there.
@@ -138,8 +140,8 @@ class DisplayTable:
     group : column of row-group (section) labels, or None. Rows of a group
         must be contiguous.
     indent : column of indentation levels (int) of the stub, or None.
-    spanners : (label, columns) pairs; in Markdown the spanner label is put in
-        front of each of its columns' labels.
+    spanners : (label, columns) pairs over adjacent columns; a header row above
+        their labels in HTML and in Markdown alike.
     footnotes : :class:`Footnote` objects (general notes and marked notes).
     source_notes : lines under the table (e.g. the synthetic-data note).
     align : column -> "left" | "center" | "right" (default: stub left, others center).

@@ -60,9 +60,9 @@ def test_section_rows_do_not_widen_their_column():
 
 
 def test_pandoc_reads_the_separator_as_column_widths():
-    """pandoc.org/MANUAL.html#tables: relative widths from the separator line of a pipe table."""
+    """pandoc.org/MANUAL.html#tables: relative widths from the dashes of a grid table."""
     widths = [0.1, 0.25, 0.65]
-    md = L.pipe_table(["a", "b", "c"], [["x", "y", "z"]], widths=widths, aligns=["left", "center", "right"])
+    md = L.grid_table(["a", "b", "c"], [["x", "y", "z"]], widths=widths, aligns=["left", "center", "right"])
     native = json.loads(pb.pypandoc().convert_text(md, "json", format="markdown"))
     table = next(b for b in native["blocks"] if b["t"] == "Table")
     got = [spec[1]["c"] for spec in table["c"][2]]
