@@ -15,6 +15,7 @@ import yaml
 from analysis.config import PROJECT_ROOT
 from analysis.present.supplement import SUPPLEMENTARY_FIGURES, SUPPLEMENTARY_TABLES
 from tests.qmd.harness import execute_qmd, parse_qmd
+from tests.qmd.selfcontained import assert_no_external_src
 
 DOCUMENTS = ("report.qmd", "supplement.qmd")
 FORMATS = ("html", "typst", "docx")
@@ -103,11 +104,26 @@ def test_tables_without_execute_info_as_quarto_before_1_8(variables, fmt, want):
 
 @pytest.mark.parametrize("doc", DOCUMENTS)
 def test_tables_are_great_tables_html_in_html(runs, doc):
+    """In HTML the tables are great_tables HTML in a raw ```{=html} block of
+    text/markdown output (REVIEW 2026-12-06 item 23)."""
     run = runs(doc, "html")
     tables = [c for c in run.chunks if c.executed and "tables." in c.chunk.source]
+    assert tables
     for c in tables:
-        html = "".join("".join(m) for m in c.mime("text/html"))
-        assert "gt_table" in html, c.label
+        md = "".join("".join(m) for m in c.mime("text/markdown"))
+        assert md.startswith("```{=html}") and "gt_table" in md, c.label
+        assert_no_external_src(md)
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("doc", DOCUMENTS)
+def test_no_output_is_text_html(runs, doc, fmt):
+    """Any text/html display data makes Quarto inject jQuery and RequireJS from
+    CDNs (quarto-cli src/core/jupyter/widgets.ts; REVIEW 2026-12-06 item 23)."""
+    run = runs(doc, fmt)
+    for c in run.chunks:
+        if c.executed:
+            assert not c.mime("text/html"), (c.label, fmt)
 
 
 def test_figures_are_images(runs):
@@ -145,8 +161,9 @@ def test_quarto_config_numbers_supplementary_floats_with_an_s():
     for key in kinds:
         assert f'"quarto-float-{key}"' in typst
     assert "#show figure.caption:" in typst and "#show ref:" in typst
-    assert 'figure.where(kind: "quarto-float-tbl"): set block(breakable: true)' in typst
-    assert 'figure.where(kind: "quarto-float-supptbl"): set block(breakable: true)' in typst
+    assert '#let table-kinds = ("quarto-float-tbl", "quarto-float-supptbl")' in typst
+    assert "let tall = measure(it.body, width: w).height > 0.8 * h" in typst
+    assert "set block(breakable: tall)" in typst
     assert "_generated/banner.typ" in header
 
 

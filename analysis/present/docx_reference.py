@@ -213,9 +213,106 @@ def add_footer(docx: bytes, text: str | None, *, review: bool = False) -> bytes:
     return out.getvalue()
 
 
+#: Table text size in half-points (9 pt; journals ask for 8-10 pt tables, REVIEW 2026-12-06 items 3, 20).
+TABLE_TEXT_HALF_POINTS = 18
+TABLE_STYLE_ID = "Table"      # the table style pandoc's docx writer gives every table
+
+
+def _table_style(half_points: int) -> str:
+    return (f'<w:style w:type="table" w:default="1" w:styleId="{TABLE_STYLE_ID}"><w:name w:val="Table"/>'
+            '<w:basedOn w:val="TableNormal"/><w:qFormat/><w:rPr>'
+            f'<w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/></w:rPr>'
+            '<w:tblPr><w:tblCellMar><w:left w:w="108" w:type="dxa"/><w:right w:w="108" w:type="dxa"/>'
+            '</w:tblCellMar></w:tblPr></w:style>')
+
+
+def set_table_text_size(docx: bytes, half_points: int = TABLE_TEXT_HALF_POINTS) -> bytes:
+    """Return ``docx`` with the text of pandoc's "Table" table style set to ``half_points``.
+
+    Pandoc writes every table with table style "Table" and its cell paragraphs
+    in style "Compact" (also used by tight lists, so its size must stay). A
+    table style's run properties apply to the table's text unless the
+    paragraph style sets a size, which neither Compact nor its parents
+    (Body Text, Normal) do in pandoc's reference document (ECMA-376 part 1,
+    17.7.2 style hierarchy)."""
+    parts = _read(docx)
+    if "word/styles.xml" not in parts:
+        parts["word/styles.xml"] = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            f'<w:styles xmlns:w="{W_NS}">{_table_style(half_points)}</w:styles>').encode("utf-8")
+        ct = parts["[Content_Types].xml"].decode("utf-8")
+        ct = ct.replace("</Types>", '<Override PartName="/word/styles.xml" ContentType="application/'
+                                    'vnd.openxmlformats-officedocument.wordprocessingml.styles+xml"/></Types>')
+        parts["[Content_Types].xml"] = ct.encode("utf-8")
+        rels = parts["word/_rels/document.xml.rels"].decode("utf-8")
+        rels = rels.replace("</Relationships>", '<Relationship Id="rIdStyles" Type="http://schemas.openxmlformats'
+                                                '.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>'
+                                                "</Relationships>")
+        parts["word/_rels/document.xml.rels"] = rels.encode("utf-8")
+        return _write(parts)
+    styles = parts["word/styles.xml"].decode("utf-8")
+    pattern = re.compile(rf'<w:style\b[^>]*w:styleId="{TABLE_STYLE_ID}"[^>]*>.*?</w:style>', re.S)
+    match = pattern.search(styles)
+    if match is None:
+        styles = styles.replace("</w:styles>", _table_style(half_points) + "</w:styles>")
+    else:
+        style = re.sub(r"<w:rPr>.*?</w:rPr>", "", match.group(0), flags=re.S)
+        size = f'<w:rPr><w:sz w:val="{half_points}"/><w:szCs w:val="{half_points}"/></w:rPr>'
+        # CT_Style order: name, aliases, basedOn, ..., qFormat, ..., pPr, rPr, tblPr, trPr, tcPr, tblStylePr
+        at = style.find("<w:tblPr")
+        at = at if at >= 0 else style.rindex("</w:style>")
+        style = style[:at] + size + style[at:]
+        styles = styles[:match.start()] + style + styles[match.end():]
+    parts["word/styles.xml"] = styles.encode("utf-8")
+    return _write(parts)
+
+
+#: Indentation of an indented table row's label per level, in twips (1/6 inch).
+INDENT_TWIPS = 240
+INDENT_LEVELS = 4
+
+
+def _indent_style(level: int) -> str:
+    return (f'<w:style w:type="paragraph" w:customStyle="1" w:styleId="TableIndent{level}">'
+            f'<w:name w:val="TableIndent{level}"/><w:basedOn w:val="Compact"/><w:qFormat/>'
+            f'<w:pPr><w:ind w:left="{INDENT_TWIPS * level}"/></w:pPr></w:style>')
+
+
+def add_indent_styles(docx: bytes, levels: int = INDENT_LEVELS) -> bytes:
+    """Return ``docx`` with paragraph styles ``TableIndent1`` ... for the labels of
+    indented table rows (the Markdown gives them as ``custom-style`` divs;
+    analysis.present.tables.WORD_INDENT_STYLE), a real left indent instead of
+    runs of no-break spaces (REVIEW 2026-12-06 item 20)."""
+    parts = _read(docx)
+    styles = parts["word/styles.xml"].decode("utf-8")
+    for level in range(1, levels + 1):
+        styles = re.sub(rf'<w:style\b[^>]*w:styleId="TableIndent{level}"[^>]*>.*?</w:style>', "", styles,
+                        flags=re.S)
+        styles = styles.replace("</w:styles>", _indent_style(level) + "</w:styles>")
+    parts["word/styles.xml"] = styles.encode("utf-8")
+    return _write(parts)
+
+
+def _read(docx: bytes) -> dict[str, bytes]:
+    src = zipfile.ZipFile(io.BytesIO(docx))
+    return {name: src.read(name) for name in src.namelist()}
+
+
+def _write(parts: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in parts.items():
+            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            z.writestr(info, data)
+    return out.getvalue()
+
+
 def write_reference_docx(path: Path, *, footer: str | None, base: bytes | None = None,
                          review: bool = False) -> Path:
-    """Write the reference document; with ``footer`` None, the footer has the page number only;
-    ``review``: the review copy's (numbered lines, double spacing)."""
+    """Write the reference document: tables in 9-pt text with indent styles; with ``footer``
+    None, the footer has the page number only; ``review``: the review copy's (numbered
+    lines, double spacing)."""
     base = base or pandoc_default_reference() or _minimal_reference()
-    return write_bytes_atomic(Path(path), add_footer(base, footer, review=review))
+    data = add_indent_styles(set_table_text_size(base))
+    return write_bytes_atomic(Path(path), add_footer(data, footer, review=review))

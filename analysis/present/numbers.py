@@ -195,7 +195,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     add("response", "pct_cr_ci_lower", None if ov.lower is None else 100 * ov.lower, st.fmt_pct(ov.lower))
     add("response", "pct_cr_ci_upper", None if ov.upper is None else 100 * ov.upper, st.fmt_pct(ov.upper))
     def rate_entries(table: pd.DataFrame, levels: list[tuple[str, str]], *, n_key: str, x_key: str,
-                     digits: int = 0) -> None:
+                     digits: int = st.RATE_PCT_DIGITS) -> None:
         t = table.set_index("group")
         for level, stem in levels:
             row = t.loc[level] if level in t.index else None

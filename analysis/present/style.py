@@ -1,8 +1,9 @@
 """The one place for formatting conventions: p-values, percentages, estimates,
 confidence intervals, "not reached". Tables, figures and prose all use these.
 
-Journal convention (haematology journals, e.g. Blood): P without a leading
-zero, two significant digits, "P < .001" below one in a thousand; estimates in
+Journal convention (haematology journals, e.g. Blood; AMA style): P without a
+leading zero, two decimals, three below .01, "P < .001" below one in a
+thousand (:class:`PStyle`); negative numbers with a true minus sign; estimates in
 months to one decimal; hazard and odds ratios to two decimals; percentages of
 a response rate to one decimal, baseline percentages to whole numbers; an en
 dash between CI bounds.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import datetime
 import math
+from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass
 
 DASH = "\u2013"        # en dash for ranges and CIs
@@ -22,13 +24,33 @@ NOT_ESTIMABLE = "NE"   # not estimable (e.g. no events, separation)
 
 @dataclass(frozen=True)
 class PStyle:
-    significant: int = 2
-    threshold: float = 0.001
+    """How P values print. The default is AMA / Blood style (AMA Manual of Style,
+    11th ed., 19.5): no leading zero, 2 decimals, 3 decimals below .01,
+    "< .001" below that, "> .99" above; P set in italics where the format allows.
+    One object, so that a journal-style setting can swap it."""
+
+    decimals: int = 2            # P >= small
+    small: float = 0.01
+    small_decimals: int = 3      # P < small
+    threshold: float = 0.001     # below: "< .001"
     leading_zero: bool = False
-    upper: float = 0.99
+    upper: float = 0.99          # above: "> .99"
+    italic: bool = True          # "*P*" in Markdown; plain where no markup is possible
 
 
-P_STYLE = PStyle()
+#: The journal style in use (AMA / Blood).
+AMA_P_STYLE = PStyle()
+P_STYLE = AMA_P_STYLE
+
+#: Decimals of a percentage, by kind of number (one convention for each kind in
+#: abstract, Results and tables; REVIEW item 13): a rate that is an outcome with a
+#: CI (CR/CRi rate, survival at a landmark) to one decimal; a descriptive
+#: "n (%)" (Table 1, patient flow) to whole numbers.
+RATE_PCT_DIGITS = 1
+COUNT_PCT_DIGITS = 0
+
+#: U+2212 MINUS SIGN for negative numbers (an ASCII hyphen reads as a dash; REVIEW item 13).
+MINUS = "\u2212"
 
 
 def _missing(x) -> bool:
@@ -41,19 +63,25 @@ def _strip_zero(text: str, leading_zero: bool) -> str:
     return text
 
 
+def _round_half_up(x: float, decimals: int) -> str:
+    """``x`` to ``decimals`` places, halves up as printed (.0095 -> .010, .125 -> .13),
+    not as the binary float happens to fall (f"{0.0095:.3f}" is '0.009')."""
+    return str(Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
+
+
 def fmt_p(p: float | None, *, style: PStyle = P_STYLE) -> str:
-    """A p-value as the journal prints it, without the "P": '.0035', '< .001', '> .99'."""
+    """A p-value as the journal prints it, without the "P": '.72', '.004', '< .001', '> .99'."""
     if _missing(p):
         return NOT_ESTIMABLE
     if p < style.threshold:
         return "< " + _strip_zero(f"{style.threshold:g}", style.leading_zero)
     if p > style.upper:
         return "> " + _strip_zero(f"{style.upper:g}", style.leading_zero)
-    digits = style.significant - 1 - math.floor(math.log10(p))
-    text = f"{p:.{max(digits, 0)}f}"
-    # rounding can carry over into a new digit (0.0995 -> 0.10): re-derive digits
-    if float(text) >= 10 ** (math.floor(math.log10(p)) + 1):
-        text = f"{float(text):.{max(digits - 1, 0)}f}"
+    text = _round_half_up(p, style.small_decimals)
+    if float(text) >= style.small:            # .0096 rounds to .010: print it as .01
+        text = _round_half_up(p, style.decimals)
+    if float(text) > style.upper:             # .994 rounds to 1.00 with upper .99
+        return "> " + _strip_zero(f"{style.upper:g}", style.leading_zero)
     return _strip_zero(text, style.leading_zero)
 
 
@@ -75,7 +103,7 @@ def fmt_alpha(alpha: float, *, style: PStyle = P_STYLE) -> str:
     return _strip_zero(f"{alpha:g}", style.leading_zero)
 
 
-def _minus(text: str) -> str:
+def signed(text: str) -> str:
     """A formatted number with U+2212 for its sign; a value that rounds to zero
     has no sign ('-0.0' -> '0.0')."""
     if not text.startswith("-"):
@@ -91,7 +119,7 @@ def fmt_num(x: float | None, digits: int = 1) -> str:
         return NOT_ESTIMABLE
     if math.isinf(x):
         return NOT_REACHED
-    return _minus(f"{x:.{digits}f}")
+    return signed(f"{x:.{digits}f}")
 
 
 def fmt_months(x: float | None, *, reached: bool = True, digits: int = 1) -> str:
@@ -237,14 +265,14 @@ def median_ci_of(m) -> MedianCI:
                          lower_reached=m.lower_reached, upper_reached=m.upper_reached)
 
 
-def fmt_pct(x: float | None, digits: int = 1) -> str:
+def fmt_pct(x: float | None, digits: int = RATE_PCT_DIGITS) -> str:
     """A proportion (0–1) as a percentage: 0.4776 -> '47.8%'."""
     if _missing(x):
         return NOT_ESTIMABLE
     return f"{100 * x:.{digits}f}%"
 
 
-def fmt_n_pct(n: int, d: int, digits: int = 0) -> str:
+def fmt_n_pct(n: int, d: int, digits: int = COUNT_PCT_DIGITS) -> str:
     """'28 (61%)' with the percentage of d; d = 0 gives '0 (–)'."""
     if d == 0:
         return f"{n} ({DASH})"
@@ -254,7 +282,7 @@ def fmt_n_pct(n: int, d: int, digits: int = 0) -> str:
 def fmt_ratio(x: float | None, digits: int = 2) -> str:
     if _missing(x) or (isinstance(x, float) and math.isinf(x)):
         return NOT_ESTIMABLE
-    return f"{x:.{digits}f}"
+    return signed(f"{x:.{digits}f}")
 
 
 def fmt_int(n: int | None) -> str:

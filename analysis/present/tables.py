@@ -13,11 +13,15 @@ Every table is made in two steps:
 
    * HTML (``"html"`` and other HTML formats): the great_tables table (fixed
      ``id``; column spanners, row groups, indented rows, lettered footnotes on
-     the P values naming the tests, general notes, the source note);
-   * anything else (``"typst"``, ``"docx"``, ...): a Markdown pipe table built
-     from the same frame, row-group rows in bold, indented rows led by
-     no-break spaces, footnote marks as Pandoc superscripts (``^a^``), then
-     the source note and footnotes as plain paragraphs. Plain Unicode
+     the P values naming the tests, general notes, the source note), sent as
+     ``text/markdown`` holding a raw HTML block, never as ``text/html``
+     (which makes Quarto add jQuery and RequireJS; see ``to_raw_html_markdown``);
+   * anything else (``"typst"``, ``"docx"``, ...): a Pandoc grid table built
+     from the same frame (column widths from the content, row-group rows in
+     bold spanning every column, spanners as a header row, indented rows led
+     by no-break spaces, or in Word paragraphs of an indented style), footnote
+     marks as Pandoc superscripts (``^a^``), then the source note and
+     footnotes as plain paragraphs. Plain Unicode
      ("<", "≥", "–", "χ²", apostrophes as they are), no HTML entities and no
      HTML tags: Quarto passes great_tables' HTML to Typst with the entities
      left literal (``&lt;``, ``&#x27;``), so the HTML is never used there.
@@ -66,6 +70,7 @@ from ..dictionary import Dictionary
 from ..results import (BASELINE_VARIABLES, MEDIAN_METHODS, UNKNOWN_LEVELS, CoxResults, NotEstimable, ResponseResults, Results,
                        SurvivalEndpoint, estimable, unrecorded_baseline_variables)
 from . import style as st
+from . import table_layout as layout
 from .quarto import HTML_FORMATS, declared_format
 
 __all__ = [
@@ -88,11 +93,17 @@ __all__ = [
 ]
 
 SYNTHETIC_NOTE = "Synthetic data \u2014 not patient data."
+#: The ADSL column of the salvage groups: Table 2 compares it in its own section.
+GROUP_COLUMN = "SALVGRP"
 NBSP = "\u00a0"
 #: Markdown indentation per level (no-break spaces survive Pandoc's cell trimming).
 MD_INDENT = NBSP * 4
-#: great_tables stub indentation (its levels run 1-5, 5 px each) per level.
-GT_INDENT = 3
+#: Word paragraph style of an indented stub cell (defined by analysis.present.docx_reference).
+WORD_INDENT_STYLE = "TableIndent{level}"
+WORD_FORMATS = frozenset({"docx"})
+#: HTML stub indentation per level, in px, on great_tables' 5-px cell padding.
+HTML_INDENT_PX = 16
+GT_PAD_PX = 5
 NOT_APPLICABLE = ""
 
 
@@ -129,8 +140,8 @@ class DisplayTable:
     group : column of row-group (section) labels, or None. Rows of a group
         must be contiguous.
     indent : column of indentation levels (int) of the stub, or None.
-    spanners : (label, columns) pairs; in Markdown the spanner label is put in
-        front of each of its columns' labels.
+    spanners : (label, columns) pairs over adjacent columns; a header row above
+        their labels in HTML and in Markdown alike.
     footnotes : :class:`Footnote` objects (general notes and marked notes).
     source_notes : lines under the table (e.g. the synthetic-data note).
     align : column -> "left" | "center" | "right" (default: stub left, others center).
@@ -173,6 +184,10 @@ class DisplayTable:
         spanned = [c for _, cols in self.spanners for c in cols]
         if any(c not in self.columns[1:] for c in spanned) or len(set(spanned)) != len(spanned):
             raise ValueError("spanners must cover displayed, non-stub columns, each at most once")
+        for label, cols in self.spanners:
+            at = sorted(self.columns.index(c) for c in cols)
+            if at != list(range(at[0], at[0] + len(at))):
+                raise ValueError(f"spanner {label!r} must cover adjacent columns")
         marked_texts = []
         for f in self.footnotes:
             if f.column is None:
@@ -221,18 +236,19 @@ class DisplayTable:
 
     def as_gt(self):
         """The great_tables ``GT`` object (for tests and for saving)."""
-        from great_tables import GT, loc
+        from great_tables import GT, loc, style
 
         stub = self.columns[0]
         cols = list(self.columns) + ([self.group] if self.group and self.group not in self.columns else [])
         data = self.frame[cols].astype(object).where(self.frame[cols].notna(), "")
+        data[list(self.columns)] = data[list(self.columns)].map(lambda v: _keep_relation(_text(v)))
         gt = GT(data, rowname_col=stub, groupname_col=self.group, id=self.id)
         if self.title:
             gt = gt.tab_header(title=self.title)
         gt = gt.tab_stubhead(label=self.labels.get(stub, ""))
         others = [c for c in self.columns[1:]]
         if others:
-            gt = gt.cols_label(cases={c: self.labels.get(c, c) for c in others})
+            gt = gt.cols_label(cases={c: _html_label(self.labels.get(c, c)) for c in others})
         for k, (label, span_cols) in enumerate(self.spanners):
             gt = gt.tab_spanner(label=label, columns=list(span_cols), id=f"{self.id}-span{k + 1}")
         by_align: dict[str, list[str]] = {}
@@ -244,7 +260,11 @@ class DisplayTable:
             levels = self.frame[self.indent].fillna(0).astype(int)
             for lv in sorted(set(levels) - {0}):
                 rows = [int(i) for i in levels.index[levels == lv]]
-                gt = gt.tab_stub_indent(rows=rows, indent=min(5, GT_INDENT * lv))
+                # great_tables has five indent classes of 5 px; with three levels capped
+                # at 5 two levels looked alike (REVIEW item 25): the padding is set per level
+                gt = gt.tab_stub_indent(rows=rows, indent=min(5, lv))
+                gt = gt.tab_style(style=style.css(f"padding-left: {GT_PAD_PX + HTML_INDENT_PX * lv}px"),
+                                  locations=loc.stub(rows=rows))
         for f in self.footnotes:
             if f.column is None:
                 gt = gt.tab_footnote(f.text)
@@ -257,6 +277,13 @@ class DisplayTable:
                 gt = gt.tab_footnote(f.text, locations=loc.body(columns=[f.column], rows=list(f.rows)),
                                      placement="right")
         gt = gt.opt_footnote_marks("letters")
+        # notes flush left, like the source note (REVIEW item 26)
+        gt = gt.opt_css(f"#{self.id} .gt_footnote, #{self.id} .gt_sourcenote {{ text-align: left; }}")
+        if self.is_wide():
+            # fit the text column, long text wrapping, instead of a hidden overflow (REVIEW item 24)
+            shares = self.column_shares()
+            gt = gt.cols_width(cases={c: f"{100 * w:.1f}%" for c, w in zip(self.columns, shares)})
+            gt = gt.tab_options(table_width="100%", table_layout="fixed")
         for note in self.source_notes:
             gt = gt.tab_source_note(note)
         return gt
@@ -267,42 +294,88 @@ class DisplayTable:
 
     # ------------------------------------------------------------------ Markdown
 
-    def _header_labels(self) -> list[str]:
-        span_of = {c: label for label, cols in self.spanners for c in cols}
+    def _header_labels(self, *, plain: bool = False) -> list[str]:
         _, head = self._cell_marks()
         out = []
         for c in self.columns:
             text = self.labels.get(c, c if c != self.columns[0] else "")
-            if c in span_of:
-                text = f"{span_of[c]} {text}"
-            out.append(_md_escape(text) + "".join(f"^{m}^" for m in head.get(c, [])))
+            marks = head.get(c, [])
+            if plain:
+                out.append(text + "".join(marks))
+            else:
+                out.append(_italic_p(_md_escape(text), "*") + "".join(f"^{m}^" for m in marks))
         return out
 
-    def to_markdown(self) -> str:
-        """A Pandoc pipe table from the display frame, then the notes as paragraphs."""
+    def _grid(self, *, word: bool = False) -> tuple[list[list[str]], list[list[str]], list[int]]:
+        """Markdown cells, their plain text (for widths) and the positions of section rows.
+
+        With ``word``, an indented stub cell is a paragraph in the Word style
+        ``TableIndent<level>`` (a fenced div with ``custom-style``, which Pandoc's
+        docx writer maps to a paragraph style, pandoc.org/MANUAL.html#custom-styles;
+        the reference document indents it) instead of leading no-break spaces."""
         body, _ = self._cell_marks()
         stub = self.columns[0]
         rows: list[list[str]] = []
+        plain: list[list[str]] = []
+        sections: list[int] = []
         current = object()
         for r, rec in enumerate(self.frame.to_dict("records")):
             if self.group is not None and rec[self.group] != current:
                 current = rec[self.group]
                 label = _text(current)
-                rows.append([f"**{_md_escape(label)}**" if label else ""] + [""] * (len(self.columns) - 1))
-            cells = []
+                row = [""] * len(self.columns)
+                row[0] = f"**{_md_escape(label)}**" if label else ""
+                sections.append(len(rows))
+                rows.append(row)
+                plain.append([""] * len(self.columns))
+            cells, texts = [], []
             for c in self.columns:
-                text = _md_escape(_text(rec[c]))
+                text = _keep_relation(_text(rec[c]))
                 if c == stub and self.indent is not None:
                     level = rec[self.indent]
                     level = 0 if level is None or (isinstance(level, float) and math.isnan(level)) else int(level)
+                    if word and level > 0:
+                        marks = body.get((r, c), [])
+                        cell = _md_escape(text) + "".join(f"^{m}^" for m in marks)
+                        cells.append(f'::: {{custom-style="{WORD_INDENT_STYLE.format(level=level)}"}}\n'
+                                     f"{cell}\n:::")
+                        texts.append(MD_INDENT * level + text + "".join(marks))
+                        continue
                     text = MD_INDENT * level + text
-                text += "".join(f"^{m}^" for m in body.get((r, c), []))
-                cells.append(text)
+                marks = body.get((r, c), [])
+                cells.append(_md_escape(text) + "".join(f"^{m}^" for m in marks))
+                texts.append(text + "".join(marks))
             rows.append(cells)
-        colalign = [self._alignment(c) for c in self.columns]
-        grid = pd.DataFrame(rows, columns=range(len(self.columns)), dtype=object)
-        table = grid.to_markdown(index=False, headers=self._header_labels(), tablefmt="pipe",
-                                 colalign=colalign, disable_numparse=True, preserve_whitespace=True)
+            plain.append(texts)
+        return rows, plain, sections
+
+    def column_shares(self) -> list[float]:
+        """Each displayed column's share of the text width, from the content
+        (:func:`analysis.present.table_layout.column_widths`)."""
+        _, plain, sections = self._grid()
+        return layout.column_widths(self._header_labels(plain=True), plain, ignore=sections)
+
+    def is_wide(self) -> bool:
+        """True when the longest cells of all columns do not fit on one line of text width."""
+        _, plain, sections = self._grid()
+        return layout.natural_width(self._header_labels(plain=True), plain, ignore=sections) > layout.LINE_CHARS
+
+    def to_markdown(self, *, word: bool = False) -> str:
+        """A Pandoc grid table from the display frame, then the notes as paragraphs.
+
+        Column widths come from the content (:mod:`analysis.present.table_layout`);
+        a section (row-group) label is a bold row spanning every column, and
+        column spanners are a header row above their columns, as in the HTML
+        (REVIEW items 2 and 26: STROBE sections wrapped in the 1-cm Item
+        column; Table 3's spanners were flattened in the PDF and Word)."""
+        rows, plain, sections = self._grid(word=word)
+        aligns = [self._alignment(c) for c in self.columns]
+        widths = layout.column_widths(self._header_labels(plain=True), plain, ignore=sections)
+        position = {c: i for i, c in enumerate(self.columns)}
+        spanners = [(_md_escape(label), min(position[c] for c in cols), max(position[c] for c in cols))
+                    for label, cols in self.spanners]
+        table = layout.grid_table(self._header_labels(), rows, widths=widths, aligns=aligns,
+                                  spanners=spanners, full_rows=sections)
         paragraphs = []
         if self.title:
             paragraphs.append(f"**{_md_escape(self.title)}**")
@@ -316,22 +389,58 @@ class DisplayTable:
 
     # ------------------------------------------------------------------ Jupyter
 
+    def to_raw_html_markdown(self) -> str:
+        """The great_tables HTML as a Pandoc raw HTML block (```` ```{=html} ````).
+
+        What Quarto does itself with ``text/html`` display data, minus its widget
+        scan: any ``text/html`` output makes Quarto inject jQuery and RequireJS
+        from CDNs (``haveOutputType(nb, [application/javascript, text/html])``,
+        quarto-cli src/core/jupyter/widgets.ts; REVIEW 2026-12-06 item 23).
+        Static great_tables HTML needs neither."""
+        return "```{=html}\n" + self.to_html().strip("\n") + "\n```\n"
+
     def _repr_mimebundle_(self, include=None, exclude=None) -> dict[str, str]:
         markdown = self.to_markdown()
         fmt = declared_format()
         if fmt is None:                       # Quarto < 1.8 or plain Jupyter: Quarto picks by format
             return {"text/html": self.to_html(), "text/markdown": markdown, "text/plain": markdown}
         if fmt in HTML_FORMATS:
-            return {"text/html": self.to_html(), "text/plain": markdown}
+            return {"text/markdown": self.to_raw_html_markdown(), "text/plain": markdown}
+        if fmt in WORD_FORMATS:
+            return {"text/markdown": self.to_markdown(word=True), "text/plain": markdown}
         return {"text/markdown": markdown, "text/plain": markdown}
 
     def __repr__(self) -> str:
         return f"DisplayTable(id={self.id!r}, rows={len(self.frame)}, columns={list(self.columns)})"
 
 
+def _html_label(label: str):
+    """A column label for great_tables, with an italic P where there is one."""
+    from great_tables import md
+
+    italic = _italic_p(label, "*")
+    return md(italic) if italic != label else label
+
+
 def _letter(k: int) -> str:
     """great_tables' "letters" marks: a..z, then aa, bb, ..."""
     return chr(ord("a") + k % 26) * (k // 26 + 1)
+
+
+_P_WORD = re.compile(r"(?<![\w*])P(?![\w*])")
+
+
+def _italic_p(label: str, mark: str) -> str:
+    """The statistic P in a column label set in italics ('Univariable P' ->
+    'Univariable *P*'), as AMA style prints it (style.P_STYLE.italic)."""
+    if not st.P_STYLE.italic:
+        return label
+    return _P_WORD.sub(f"{mark}P{mark}", label)
+
+
+def _keep_relation(text: str) -> str:
+    """'> .99' with a no-break space, so a P value never wraps after its sign."""
+    return re.sub(r"^([<>\u2264\u2265]) ", "\\1" + NBSP, text)
 
 
 def _text(value: Any) -> str:
@@ -383,14 +492,15 @@ def _source_notes(synthetic: bool) -> tuple[str, ...]:
     return (SYNTHETIC_NOTE,) if synthetic else ()
 
 
-def _pct(x: float | None, digits: int = 1) -> str:
+def _pct(x: float | None, digits: int = st.RATE_PCT_DIGITS) -> str:
     """A proportion (0-1) as a percentage without the sign: 0.4776 -> '47.8'."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return st.NOT_ESTIMABLE
     return st.fmt_num(100 * x, digits)
 
 
-def _pct_ci(est: float | None, lower: float | None, upper: float | None, digits: int = 1) -> str:
+def _pct_ci(est: float | None, lower: float | None, upper: float | None,
+            digits: int = st.RATE_PCT_DIGITS) -> str:
     """'47.8 (35.4–60.3)' from proportions on the 0-1 scale."""
     if est is None or (isinstance(est, float) and math.isnan(est)):
         return st.NOT_ESTIMABLE
@@ -518,7 +628,7 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
             for level in pd.unique(sub["level"]):
                 cells = {}
                 for rec in sub[sub["level"] == level].itertuples(index=False):
-                    cells[str(rec.group)] = st.fmt_n_pct(int(rec.n), int(rec.n_available), digits=0)
+                    cells[str(rec.group)] = st.fmt_n_pct(int(rec.n), int(rec.n_available), digits=st.COUNT_PCT_DIGITS)
                 add(t.variable, "level", 1, _level_text(t.variable, level), cells)
         else:
             values = sub[["median", "min", "max"]].to_numpy(dtype=float).ravel()
@@ -626,20 +736,26 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         add("By regimen class", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
             key="class")
     cmp = response.group_comparison
+    factors = response.factors
+    # the salvage-group factor is not repeated under "By factor" (REVIEW 14); why it
+    # could not be compared is said here
+    group_keys = [f.key for f in response.factor_defs if f.column == GROUP_COLUMN]
+    group_failed = factors[factors["factor"].isin(group_keys)]
+    group_reasons = [str(r) for r in group_failed.get("not_estimable", pd.Series(dtype=object)) if not _is_missing(r)]
     if estimable(cmp):
         cmp_p, cmp_test = st.fmt_p(cmp.p), st.fmt_test(cmp.test_used)
     else:
-        cmp_p, cmp_test = st.NOT_ESTIMABLE, st.fmt_not_estimable(cmp.reason)
+        cmp_p = st.NOT_ESTIMABLE
+        cmp_test = st.fmt_not_estimable("; ".join(dict.fromkeys([str(cmp.reason), *group_reasons])))
     for i, rec in enumerate(response.by_group.itertuples(index=False)):
         p, test = (cmp_p, cmp_test) if i == 0 else ("", "")
         add("By salvage group", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
             p, test, key="group")
-    factors = response.factors
     excluded = []
     disagree = []
     for fdef in response.factor_defs:
         rows = factors[factors["factor"] == fdef.key]
-        if rows.empty:
+        if rows.empty or fdef.column == GROUP_COLUMN:   # shown once, with CIs, "By salvage group" (REVIEW 14)
             continue
         rows, failed = _split_not_estimable(rows)
         if rows.empty:  # the comparison could not be made: say why on the factor's row
@@ -872,18 +988,25 @@ def _dictionary(source: Dictionary | Results) -> tuple[Dictionary, bool]:
 
 def dictionary_frame(source: Dictionary | Results) -> pd.DataFrame:
     """The data dictionary (``Dictionary.to_frame()``), one row per variable,
-    columns name, label, type, unit, codes, range, required, definition (text)."""
+    columns name, label, type, unit, codes, range, required, definition (text),
+    and ``format``: type, unit and range in one cell as the table prints them
+    ("number, years, 0–100"), which keeps the table within a portrait page."""
     dictionary, _ = _dictionary(source)
     frame = dictionary.to_frame()
-    return frame.astype(object).where(frame.notna(), "").astype(str)
+    frame = frame.astype(object).where(frame.notna(), "").astype(str)
+    frame["format"] = [", ".join(p for p in parts if p)
+                       for parts in zip(frame["type"], frame["unit"], frame["range"])]
+    return frame
 
 
 def dictionary_table(source: Dictionary | Results, *, title: str | None = None) -> DisplayTable:
-    """Supplementary table: the data dictionary. Takes the Dictionary or the Results."""
+    """Supplementary table: the data dictionary. Takes the Dictionary or the Results.
+    Six columns (type, unit and range share one), so that the variable names and
+    codes print whole on a portrait page (REVIEW 2026-12-06 items 2, 3, 24)."""
     dictionary, synthetic = _dictionary(source)
     frame = dictionary_frame(dictionary)
-    labels = {"name": "Variable", "label": "Label", "type": "Type", "unit": "Unit", "codes": "Codes",
-              "range": "Range", "required": "Required", "definition": "Definition"}
+    labels = {"name": "Variable", "label": "Label", "format": "Type, unit, range", "codes": "Codes",
+              "required": "Required", "definition": "Definition"}
     notes = (Footnote(f"Dates are written {dictionary.date_format}; no date of any patient is shown in the "
                       f"manuscript."),)
     align = {c: "left" for c in labels}

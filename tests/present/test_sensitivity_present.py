@@ -402,7 +402,7 @@ def test_table_renders_html_and_plain_markdown(results, name):
     assert not ENTITY.search(md) and not HTML_TAG.search(md)
 
 
-@pytest.mark.parametrize("fmt, mime, absent", [("html", "text/html", "text/markdown"),
+@pytest.mark.parametrize("fmt, mime, absent", [("html", "text/markdown", "text/html"),
                                                ("typst", "text/markdown", "text/html"),
                                                ("docx", "text/markdown", "text/html")],
                          ids=["html", "typst", "docx"])
@@ -413,6 +413,7 @@ def test_tables_display_by_output_format(monkeypatch, tmp_path, results, fmt, mi
     for name in TABLES:
         bundle = getattr(S, name)(results)._repr_mimebundle_()
         assert mime in bundle and absent not in bundle, name
+        assert bundle[mime].startswith("```{=html}") == (fmt == "html"), name   # raw HTML block (REVIEW 23)
 
 
 @pytest.mark.parametrize("name", FIGURES)

@@ -1,77 +1,64 @@
-"""Tests for the median-with-CI and number conventions of analysis/present/style.py.
+"""P-value and number style (analysis.present.style), REVIEW 2026-12-06 item 13.
 
-The cases are the defects of the render review of 2026-12-06 (items 1, 7, 8,
-13): "Median 5.3 mo (95% CI, -0.9–11.5)" (a negative time, an ASCII hyphen
-before an en dash), "Median NR (95% CI, NR–NR)" (an interval that does not
-exist printed as if computed). Inputs are hand-made MedianResult-like values;
-the expected texts are the convention itself, written out.
-"""
+Reference: AMA Manual of Style, 11th ed., 19.5 (also Blood's instructions to
+authors): P values to 2 decimals, to 3 when below .01, "P < .001" below that,
+no leading zero. The expected strings below are written from that rule."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
-from analysis.present import style
-
-M = style.MINUS
-D = style.DASH
+from analysis.present import style as st
 
 
-def _m(method, estimate, lower, upper, *, reached=True, lower_reached=True, upper_reached=True):
-    return SimpleNamespace(method=method, estimate=estimate, lower=lower, upper=upper, reached=reached,
-                           lower_reached=lower_reached, upper_reached=upper_reached)
+@pytest.mark.parametrize("p, expected", [
+    (0.72, ".72"), (0.0725, ".07"), (0.05, ".05"), (0.0499, ".05"), (0.0036, ".004"), (0.0030, ".003"),
+    (0.0010, ".001"), (0.00104, ".001"), (0.000999, "< .001"), (1e-9, "< .001"), (0.0096, ".01"),
+    (0.0095, ".01"), (0.0094, ".009"), (0.99, ".99"), (0.993, "> .99"), (0.996, "> .99"), (1.0, "> .99"),
+    (0.125, ".13"), (float("nan"), "NE"), (None, "NE"),
+], ids=lambda v: str(v))
+def test_fmt_p_ama(p, expected):
+    assert st.fmt_p(p) == expected
 
 
-CASES = [
-    # id, median, (estimate, ci, truncated), figure text, prose phrase
-    ("spss-negative-lower", _m("spss", 5.3, -0.9, 11.5),
-     ("5.3", f"0{D}11.5", True), f"5.3 mo (95% CI, 0*{D}11.5)",
-     f"5.3 months (95% CI, 0{D}11.5; lower limit truncated at 0)"),
-    ("spss-not-reached", _m("spss", None, None, None, reached=False, lower_reached=False, upper_reached=False),
-     ("NR", "NE", False), "NR (95% CI, NE)", "not reached (95% CI not estimable)"),
-    ("spss-reached", _m("spss", 8.6, 4.1, 13.1),
-     ("8.6", f"4.1{D}13.1", False), f"8.6 mo (95% CI, 4.1{D}13.1)", f"8.6 months (95% CI, 4.1{D}13.1)"),
-    ("spss-se-not-estimable", _m("spss", 4.0, None, None),
-     ("4.0", "NE", False), "4.0 mo (95% CI, NE)", "4.0 months (95% CI not estimable)"),
-    ("log-upper-not-reached", _m("log", 5.3, 4.1, None, upper_reached=False),
-     ("5.3", f"4.1{D}NR", False), f"5.3 mo (95% CI, 4.1{D}NR)", "5.3 months (95% CI, 4.1 months to not reached)"),
-    ("log-median-not-reached", _m("log", None, 4.7, None, reached=False, upper_reached=False),
-     ("NR", f"4.7{D}NR", False), f"NR (95% CI, 4.7{D}NR)", "not reached (95% CI, 4.7 months to not reached)"),
-    ("log-nothing-reached", _m("log-log", None, None, None, reached=False, lower_reached=False,
-                                upper_reached=False),
-     ("NR", "NE", False), "NR (95% CI, NE)", "not reached (95% CI not estimable)"),
-    ("log-reached", _m("log", 8.6, 4.7, 20.2),
-     ("8.6", f"4.7{D}20.2", False), f"8.6 mo (95% CI, 4.7{D}20.2)", f"8.6 months (95% CI, 4.7{D}20.2)"),
-]
+def test_one_threshold_everywhere():
+    """Table S7 printed 'P < .001' while Table S11 printed 'P = .0010' (REVIEW item 13)."""
+    assert st.fmt_p_text(0.0010) == "P = .001"
+    assert st.fmt_p_text(0.0009) == "P < .001"
+    assert "0010" not in st.fmt_p(0.0010)
 
 
-@pytest.mark.parametrize("m,parts,figure,prose", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_median_ci(m, parts, figure, prose):
-    med = style.median_ci_of(m)
-    assert (med.estimate, med.ci, med.truncated) == parts
-    assert med.text(unit="mo", mark=style.TRUNCATED_MARK) == figure
-    assert med.phrase() == prose
-    for text in (med.ci, figure, prose):
-        assert f"NR{D}NR" not in text
-        assert "-" not in text.replace("-log", "") and M not in text  # no negative time
+def test_style_is_one_switchable_object():
+    assert st.P_STYLE is st.AMA_P_STYLE
+    two_sig = st.PStyle(decimals=3, small=0.001, small_decimals=4, threshold=0.0001, leading_zero=True)
+    assert st.fmt_p(0.0036, style=two_sig) == "0.004"
+    assert st.fmt_p(0.00036, style=two_sig) == "0.0004"
+    assert st.fmt_p(0.00005, style=two_sig) == "< 0.0001"
 
 
-def test_median_ci_keeps_the_value_and_changes_the_text_only():
-    m = _m("spss", 5.3, -0.9, 11.5)
-    style.median_ci_of(m)
-    assert m.lower == -0.9
-
-
-@pytest.mark.parametrize("x,digits,expected", [
-    (-0.128, 3, f"{M}0.128"), (-0.04, 1, "0.0"), (-0.0, 1, "0.0"), (2.5, 1, "2.5"), (-12.25, 1, f"{M}12.2"),
-], ids=["negative", "rounds-to-zero", "negative-zero", "positive", "negative-two-digits"])
+@pytest.mark.parametrize("x, digits, expected", [
+    (-0.128, 3, "\u22120.128"), (-0.9, 1, "\u22120.9"), (0.9, 1, "0.9"), (-0.0001, 1, "\u22120.0"),
+], ids=["coef", "bound", "positive", "rounds-to-zero"])
 def test_negative_numbers_use_the_minus_sign(x, digits, expected):
-    assert style.fmt_num(x, digits) == expected
+    assert st.fmt_num(x, digits) == expected
+    assert "-" not in st.fmt_num(x, digits)
 
 
-def test_a_range_with_a_negative_bound_reads_x_to_y():
-    assert style.fmt_ci(-0.9, 11.5) == f"{M}0.9 to 11.5"
-    assert style.fmt_ci(-2.0, -0.5) == f"{M}2.0 to {M}0.5"
-    assert style.fmt_ci(0.9, 11.5) == f"0.9{D}11.5"
+def test_negative_ratio_and_ci_use_the_minus_sign():
+    assert st.fmt_ratio(-0.128, 3) == "\u22120.128"
+    assert st.fmt_ci(-0.9, 11.5) == "\u22120.9\u201311.5"
+
+
+def test_response_rates_print_with_one_convention():
+    """REVIEW item 13: the abstract mixed 47.8% (overall) with 61% and 19% (by
+    group) while Table 2 printed 60.9 and 19.0 for the same rates."""
+    import re
+
+    from analysis.present.numbers import build_registry
+    from analysis.results import run_analysis
+
+    texts = build_registry(run_analysis()).texts()["response"]
+    rates = {k: v for k, v in texts.items() if k.startswith("pct_cr") and v != st.NOT_ESTIMABLE}
+    assert len(rates) > 5
+    for key, text in rates.items():
+        assert re.fullmatch(rf"\d+\.\d{{{st.RATE_PCT_DIGITS}}}%", text), (key, text)

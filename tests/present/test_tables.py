@@ -119,7 +119,7 @@ def test_output_format_falls_back_to_html(monkeypatch, tmp_path, content):
     assert quarto.output_format() == "html"
 
 
-@pytest.mark.parametrize("fmt, mime, absent", [("html", "text/html", "text/markdown"),
+@pytest.mark.parametrize("fmt, mime, absent", [("html", "text/markdown", "text/html"),
                                                ("typst", "text/markdown", "text/html"),
                                                ("docx", "text/markdown", "text/html")],
                          ids=["html", "typst", "docx"])
@@ -128,10 +128,11 @@ def test_mimebundle_switches_with_format(monkeypatch, tmp_path, displays, fmt, m
     bundle = displays["table2"]._repr_mimebundle_()
     assert mime in bundle and absent not in bundle
     assert "text/plain" in bundle
-    if mime == "text/html":
-        assert 'id="gt-table2"' in bundle[mime]
+    if fmt == "html":                 # raw HTML block, never text/html (REVIEW item 23: Quarto adds jQuery)
+        assert bundle[mime].startswith("```{=html}\n") and 'id="gt-table2"' in bundle[mime]
+        assert bundle[mime].rstrip().endswith("```")
     else:
-        assert bundle[mime] == displays["table2"].to_markdown()
+        assert bundle[mime] == displays["table2"].to_markdown(word=fmt == "docx")
 
 
 def test_mimebundle_through_ipython_formatter(monkeypatch, tmp_path, displays):
@@ -144,7 +145,7 @@ def test_mimebundle_through_ipython_formatter(monkeypatch, tmp_path, displays):
     assert set(data) == {"text/html", "text/markdown", "text/plain"}
     monkeypatch.setenv(quarto.EXECUTE_INFO_ENV, str(_execute_info(tmp_path, "html")))
     data, _ = formatter.format(displays["zph_table"])
-    assert set(data) == {"text/html", "text/plain"}
+    assert set(data) == {"text/markdown", "text/plain"}
     monkeypatch.setenv(quarto.EXECUTE_INFO_ENV, str(_execute_info(tmp_path, "typst")))
     data, _ = formatter.format(displays["zph_table"])
     assert set(data) == {"text/markdown", "text/plain"}
@@ -181,6 +182,15 @@ def test_markdown_has_no_html_entity_or_tag(markdowns, name):
 
 
 @pytest.mark.parametrize("name", TABLES)
+def test_negative_numbers_print_a_minus_sign(displays, name):
+    """REVIEW item 13: Table S7 printed '-0.128' (ASCII hyphen) in HTML and Word."""
+    d = displays[name]
+    for c in d.columns:
+        for v in d.frame[c]:
+            assert not re.search(r"(^|[\s(;,])-\d", str(v)), (c, v)
+
+
+@pytest.mark.parametrize("name", TABLES)
 def test_synthetic_note_in_both_formats(results, markdowns, htmls, name):
     assert results.synthetic, "the shipped cohort is synthetic"
     assert T.SYNTHETIC_NOTE in markdowns[name]
@@ -194,6 +204,29 @@ def test_html_is_deterministic_with_fixed_id(results, displays, htmls, name):
     assert f'id="{displays[name].id}"' in htmls[name]
 
 
+def _pandoc_table_marks(md: str) -> tuple[list[str], list[str]]:
+    """Superscript marks in the first table's header and body cells, in cell order, as Pandoc reads them."""
+    pypandoc = pytest.importorskip("pypandoc")
+    doc = json.loads(pypandoc.convert_text(md, "json", format="markdown"))
+    table = next(b for b in doc["blocks"] if b["t"] == "Table")
+
+    def marks(node) -> list[str]:
+        out = []
+        if isinstance(node, dict):
+            if node.get("t") == "Superscript":
+                out.append("".join(x.get("c", "") for x in node["c"] if x.get("t") == "Str"))
+            else:
+                out.extend(marks(node.get("c")))
+        elif isinstance(node, list):
+            for x in node:
+                out.extend(marks(x))
+        return out
+
+    head = table["c"][3]
+    bodies = table["c"][4]
+    return marks(head), marks(bodies)
+
+
 def _assert_marks_agree(d: DisplayTable, md: str, ht: str) -> None:
     """great_tables assigns the marks itself; the Markdown must use the same letter for the same note
     and put the marks on the same cells in the same order."""
@@ -202,10 +235,9 @@ def _assert_marks_agree(d: DisplayTable, md: str, ht: str) -> None:
     gt_notes = dict(re.findall(r'<span class="gt_footnote_marks"[^>]*>([a-z]+)</span>\s*([^<]*)</td>', foot))
     assert {m: d.footnotes[i].text for i, m in marks.items()} == {m: t.strip() for m, t in gt_notes.items()}
     body_html = GT_MARK.findall(ht[ht.find("<tbody"):ht.find("</tbody>")])
-    md_table = md.split("\n\n")[0].split("\n")
-    body_md = MD_MARK.findall("\n".join(md_table[2:]))
+    head_md, body_md = _pandoc_table_marks(md)
     assert body_html == body_md
-    assert GT_MARK.findall(ht[ht.find("<thead"):ht.find("</thead>")]) == MD_MARK.findall(md_table[0])
+    assert GT_MARK.findall(ht[ht.find("<thead"):ht.find("</thead>")]) == head_md
     for i, m in marks.items():
         assert f"^{m}^ " + T._md_paragraph(d.footnotes[i].text) in md
 
@@ -333,6 +365,16 @@ def test_table2_sections_and_rates(results):
             assert row["pct"].split(" ")[0] == _pct1(rec.x, rec.n)
 
 
+def test_table2_shows_the_salvage_groups_once(results):
+    """REVIEW item 14: the salvage groups were under "By salvage group" (with CIs)
+    and again under "By factor"."""
+    frame = T.table2_frame(results)
+    frame = frame[frame["section"] != "By regimen class"]          # "Chemotherapy" is also a class
+    assert (frame["label"] == "Targeted").sum() == 1 and (frame["label"] == "Chemotherapy").sum() == 1
+    assert not frame["key"].str.endswith(":salvage_group").any()
+    assert (frame["section"] == "By salvage group").sum() == len(results.response.by_group)
+
+
 def test_table2_p_values_equal_results(results):
     frame = T.table2_frame(results)
     resp = results.response
@@ -342,6 +384,8 @@ def test_table2_p_values_equal_results(results):
     assert (group_rows["P"].iloc[1:] == "").all()
     heads = frame[frame["key"].str.startswith("factor:")]
     for fdef in resp.factor_defs:
+        if fdef.column == T.GROUP_COLUMN:
+            continue
         rows = resp.factors[resp.factors["factor"] == fdef.key]
         head = heads[heads["key"] == f"factor:{fdef.key}"].iloc[0]
         assert head["label"] == fdef.label
@@ -583,8 +627,12 @@ def test_table1_fixed_baseline_content():
 def test_component_markdown_structure():
     md = _component().to_markdown()
     lines = md.split("\n")
-    assert lines[0].startswith("| Characteristic") and "Salvage n (%)^a^" in lines[0] and "Salvage P" in lines[0]
-    assert "**Group A**" in lines[2] and "**Group B**" in md
+    header = lines[:lines.index(next(ln for ln in lines if ln.startswith("+:=")))]
+    assert lines[0].startswith("+-") and "| Salvage " in header[1]             # spanner row (grid table)
+    assert any(ln.startswith("| Characteristic") and "n (%)^a^" in ln and "*P*" in ln for ln in header)
+    body = lines[len(header) + 1:]
+    assert body[0].startswith("| **Group A** ") and body[0].rstrip().endswith(" |")  # spans every column
+    assert body[0].count("|") == 2 and "**Group B**" in md
     assert f"| {T.MD_INDENT}Yes" in md
     assert "Fisher's row \\| piped" in md
     assert "\\<angle> brackets & an ampersand." in md
@@ -594,12 +642,65 @@ def test_component_markdown_structure():
                               "^c^ Fisher's exact test"]
 
 
+def test_p_label_is_italic_in_markdown_and_html():
+    """AMA style sets the statistic P in italics (REVIEW item 13)."""
+    d = _component()
+    assert "*P*" in d.to_markdown().split("+:=")[0]
+    assert re.search(r">\s*<em>P</em>", d.to_html())
+    assert T._italic_p("P value", "*") == "*P* value" and T._italic_p("PFS", "*") == "PFS"
+
+
+def test_p_cell_does_not_wrap_after_its_sign(results):
+    """'> .99' wrapped as '> / .99' (REVIEW item 26): a no-break space after the sign."""
+    d = T.table1(results)
+    cells = [v for v in d.frame["P"] if str(v).startswith((">", "<"))]
+    assert cells
+    md, ht = d.to_markdown(), d.to_html()
+    for v in cells:
+        fixed = v[0] + T.NBSP + v[2:]
+        assert fixed in md and v not in md
+        assert html.escape(fixed, quote=False).replace("&gt;", "&gt;") in ht or fixed in html.unescape(ht)
+
+
+def test_html_notes_are_flush_left(results):
+    """REVIEW item 26: the source note was left-aligned, the other notes centred."""
+    ht = T.table2(results).to_html()
+    assert "#gt-table2 .gt_footnote, #gt-table2 .gt_sourcenote { text-align: left; }" in ht
+
+
+def test_indent_levels_are_distinct_in_html(results):
+    """Table S2 (patient flow): levels 2 and 3 both had 25 px (REVIEW item 25)."""
+    d = T.flow_table(results)
+    ht = d.to_html()
+    stubs = re.findall(r"<th ([^>]*gt_stub[^>]*)>", ht)
+    assert len(stubs) == len(d.frame)
+    pads = {}
+    for lv, attrs in zip(d.frame["indent"], stubs):
+        m = re.search(r'padding-left: (\d+)px', attrs)
+        pads.setdefault(int(lv), set()).add(int(m.group(1)) if m else 0)
+    assert len(pads) >= 3 and all(len(v) == 1 for v in pads.values())
+    by_level = [next(iter(pads[lv])) for lv in sorted(pads)]
+    assert by_level == sorted(by_level) and len(set(by_level)) == len(by_level)
+    assert by_level[1] - by_level[0] >= 10
+
+
+def test_wide_table_fits_the_column_in_html(results):
+    """Table S1 was wider than the column, its Definition hidden (REVIEW item 24)."""
+    d = T.dictionary_table(results)
+    assert d.is_wide()
+    ht = d.to_html()
+    assert re.search(r"width: ?100%", ht) and "table-layout: fixed" in ht.replace("table-layout:fixed", "table-layout: fixed")
+    widths = [float(w) for w in re.findall(r'<col style="width:\s*([\d.]+)%', ht)]
+    assert len(widths) == len(d.columns) and abs(sum(widths) - 100) < 0.5
+    assert not T.table2(results).is_wide()
+
+
 def test_empty_table_renders():
     frame = pd.DataFrame(columns=["label", "P"])
     d = DisplayTable(frame=frame, columns=("label", "P"), labels={"label": "Covariate", "P": "P"}, id="gt-empty",
                      footnotes=(Footnote("Nothing to show."),))
     assert 'id="gt-empty"' in d.to_html()
-    assert d.to_markdown().startswith("| Covariate")
+    assert d.to_markdown().split("\n")[1].startswith("| Covariate")
 
 
 @pytest.mark.parametrize("kwargs, message", [

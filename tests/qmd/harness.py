@@ -194,6 +194,7 @@ _FENCE_ID_RE = re.compile(r"(?:^|[\s{])#([A-Za-z][\w:.\-]*)")
 _CROSSREF_RE = re.compile(r"(?<![\w@\\])@([A-Za-z][\w:.#$%&\-+?<>~/]*)")
 _CROSSREF_TRAILING = re.compile(r"[:.#$%&\-+?<>~/]+$")
 _HTML_COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+_RAW_BLOCK_RE = re.compile(r"^(?P<f>`{3,}|~{3,})\{=[A-Za-z0-9_-]+\}[ \t]*\n.*?^(?P=f)[ \t]*$", re.DOTALL | re.MULTILINE)
 _ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _HARNESS_MODULE = "_quarto_qmd_harness"
 
@@ -1575,6 +1576,7 @@ def _findings_with_outputs(document: QmdDocument, chunks: Sequence[ChunkResult],
     for c in chunks:
         for md in c.mime("text/markdown"):
             text = "".join(md) if isinstance(md, list) else str(md)
+            text = _RAW_BLOCK_RE.sub("", text)     # raw ```{=html} blocks are not Markdown: no ids, no @refs
             lines = [_Line(t, c.chunk.location, "md") for t in text.split("\n")]
             u, d = _scan_prose(lines, types)
             uses.extend(u)
