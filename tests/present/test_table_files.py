@@ -34,21 +34,38 @@ def table_list(results):
 
 
 def _markdown_rows(markdown: str) -> list[list[str]]:
-    """Header and body rows of the Pandoc pipe table, as a reader sees the cells."""
-    lines = [ln for ln in markdown.split("\n\n")[0 if not markdown.startswith("**") else 1].splitlines()]
-    rows = []
-    for i, line in enumerate(lines):
-        if i == 1:
-            continue                                        # alignment row
-        cells = re.split(r"(?<!\\)\|", line.strip())[1:-1]
-        out = []
-        for c in cells:
-            c = c.strip().lstrip(NBSP).strip()
-            c = re.sub(r"^\*\*(.*)\*\*$", r"\1", c)
-            c = re.sub(r"\^([a-z]+)\^", r"\1", c)
-            c = re.sub(r"\\(.)", r"\1", c)
-            out.append(c)
-        rows.append(out)
+    """Header and body rows of the Pandoc grid table, as a reader sees the
+    cells: Pandoc (pypandoc-binary) reads the Markdown the Typst and Word
+    renders receive, and its HTML is read back. A header spanner is joined to
+    the column labels under it; a row of one cell spanning the table (a section
+    heading) is that text followed by empty cells."""
+    import pypandoc
+
+    table = lhtml.fromstring(pypandoc.convert_text(markdown, "html", format="markdown-smart")).xpath("//table")[0]
+    text = lambda el: re.sub(r"\s+", " ", el.text_content().replace(NBSP, " ")).strip()  # noqa: E731
+    head = table.xpath("./thead/tr")
+    grid: list[list[str | None]] = [[] for _ in head]       # header cells laid out with their spans
+    for r, tr in enumerate(head):
+        col = 0
+        for c in tr:
+            while col < len(grid[r]) and grid[r][col] is not None:
+                col += 1
+            for dr in range(int(c.get("rowspan", 1))):
+                row = grid[r + dr]
+                row.extend([None] * (col + int(c.get("colspan", 1)) - len(row)))
+                for dc in range(int(c.get("colspan", 1))):
+                    row[col + dc] = text(c) if dr == 0 or r + dr == len(head) - 1 else ""
+            col += int(c.get("colspan", 1))
+    width = len(grid[-1])
+    spans = grid[0] if len(head) > 1 else [""] * width
+    columns = grid[-1]
+    rows = [[" ".join(dict.fromkeys(t for t in (s_, c) if t)) if s_ != c else c for s_, c in zip(spans, columns)]]
+    for tr in table.xpath("./tbody/tr"):
+        cells = tr.xpath("./td")
+        if len(cells) == 1 and int(cells[0].get("colspan", 1)) == width:
+            rows.append([text(cells[0])] + [""] * (width - 1))
+        else:
+            rows.append([text(c) for c in cells])
     return rows
 
 
