@@ -86,6 +86,8 @@ ORDER_IN_WORDS = (
     "diagnosis, CAR-T infusion, relapse, start of salvage, CR/CRi, relapse after salvage, "
     "then death or last contact"
 )
+#: Problems of the configuration the user writes (exit status 2), not of the data (exit status 1).
+CONFIGURATION_RULES = ("mapping", "duplicate_source")
 _POSITION = "__position__"  # helper column: keeps every failing row visible in pandera's failure cases
 _PATIENT_ID = "patient_id"
 
@@ -121,6 +123,16 @@ class ValidationReport:
     @property
     def warnings(self) -> tuple[Problem, ...]:
         return tuple(p for p in self.problems if p.level == "warning")
+
+    @property
+    def configuration_errors(self) -> tuple[Problem, ...]:
+        """Errors in files the user writes (mapping files, the sources list), not in the data."""
+        return tuple(p for p in self.errors if p.rule in CONFIGURATION_RULES)
+
+    @property
+    def exit_code(self) -> int:
+        """0 valid; 2 when a file the user writes (mapping, sources list) is wrong; else 1 for data errors."""
+        return 2 if self.configuration_errors else 1 if self.errors else 0
 
     @property
     def ok(self) -> bool:
