@@ -45,7 +45,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from .config import Config
-from .dictionary import Condition, Dictionary, Variable, load_dictionary
+from .dictionary import Condition, Dictionary, Rule, Variable, load_dictionary
 from .load import (
     ISO_DATE_FORMAT,
     LoadedCohort,
@@ -505,7 +505,61 @@ def build_schema(
 
         wide.append(_wide(contact_before_death, _name("contact_after_death", None)))
 
+    for rule in dictionary.rules:
+        if rule.same_record:
+            continue  # across rows: checked on the pooled cohort (validate)
+
+        def rule_ok(df: pd.DataFrame, rule: Rule = rule) -> pd.Series:
+            return _row_check(~_rule_broken(df, rule, frame, read, dictionary, decimal), df.index)
+
+        wide.append(_wide(rule_ok, _name("rule", rule.id)))
+
     return pa.DataFrameSchema(columns, checks=wide, strict=False, ordered=False)
+
+
+def _rule_broken(
+    df: pd.DataFrame, rule: Rule, frame: _Frame, read: Callable[[pd.DataFrame], _Dates], dictionary: Dictionary,
+    decimal: str,
+) -> np.ndarray:
+    """Per row: the dictionary rule is triggered and broken. A rule is not judged on a row
+    where what it compares is missing or unreadable (other checks report those)."""
+    n = len(df)
+    triggered = frame.holds(df, rule.when).to_numpy(dtype=bool) if rule.when else np.ones(n, dtype=bool)
+    if rule.then:
+        holds = np.zeros(n, dtype=bool)
+        known = np.ones(n, dtype=bool)
+        given = np.zeros(n, dtype=bool)
+        for cond in rule.then:
+            holds |= frame.holds(df, cond).to_numpy(dtype=bool)
+            if cond.present:
+                given |= True  # the absence itself contradicts the rule
+            else:
+                known &= _condition_known(df, cond, dictionary, frame).to_numpy(dtype=bool)
+                given |= frame.present(df, cond.column).to_numpy(dtype=bool)
+        return triggered & ~holds & known & given
+    if rule.span:
+        return triggered & (_span_days(df, rule, read, decimal) > _span_limit(df, rule, decimal))
+    return np.zeros(n, dtype=bool)
+
+
+def _span_days(df: pd.DataFrame, rule: Rule, read: Callable[[pd.DataFrame], _Dates], decimal: str) -> np.ndarray:
+    dates = read(df)
+    return (dates[rule.span.end] - dates[rule.span.start]) / np.timedelta64(1, "D")  # NaN where a date is missing
+
+
+def _span_limit(df: pd.DataFrame, rule: Rule, decimal: str) -> np.ndarray:
+    span = rule.span
+    if span.days is not None:
+        return np.full(len(df), float(span.days))
+
+    def years(value: Any) -> float:
+        try:
+            number = parse_value(value, "number", decimal=decimal)
+        except ValueError:
+            number = None
+        return np.nan if number is None else number
+
+    return (_each(df[span.years_of], years, dtype=float).to_numpy(dtype=float) + span.slack_years) * 365.25
 
 
 def _condition_known(df: pd.DataFrame, cond: Condition, dictionary: Dictionary, frame: _Frame) -> pd.Series:
@@ -576,7 +630,7 @@ def _problem(
     ``date_order`` when a row breaks the order in more than one place)."""
     origin = loaded.origin.loc[idx]
     row = raw.loc[idx]
-    value = show_value(row[column]) if column else None
+    value = show_value(row[column]) if column and column in row.index else None
     where = dict(file=origin["file"], row=int(origin["row"]), patient=origin["patient"])
     dates = _date_columns(dictionary)
     order = tuple(c for c in CLINICAL_ORDER if c in dates)
@@ -677,7 +731,34 @@ def _problem(
                 "follow death (the date of last contact is at most the date of death)."
             ),
         )
+    if rule == "rule":
+        return _rule_problem(dictionary.rule(column), row, where, decimal, parsed)
     raise RuntimeError(f"no message for validation rule {rule!r}")
+
+
+def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed: "_Dates") -> Problem:
+    """A broken dictionary rule: the values it read, then the rule's own words."""
+
+    def fact(column: str) -> str:
+        value = show_value(row[column]) if column in row.index else None
+        return f"{column} is {value}" if value is not None else f"{column} is missing"
+
+    facts = []
+    if rule.when is not None:
+        facts.append(fact(rule.when.column))
+    if rule.then:
+        facts += [fact(c.column) for c in rule.then if c.column not in {f.split(' ')[0] for f in facts}]
+        value = show_value(row[rule.when.column]) if rule.when is not None else None
+    else:
+        span = rule.span
+        start, end = show_value(row[span.start]), show_value(row[span.end])
+        days = int((parsed[span.end][0] - parsed[span.start][0]) / np.timedelta64(1, "D"))
+        facts.append(f"{span.start} {start} to {span.end} {end} is {days} days ({days / 365.25:.1f} years)")
+        if span.years_of:
+            facts.append(f"{span.years_of} is {show_value(row[span.years_of])}")
+        value = end
+    return Problem(**where, column=None, value=value, rule=rule.id, message=f"{'; '.join(facts)}: {rule.message}.",
+                   level=rule.level)
 
 
 def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
@@ -703,6 +784,62 @@ def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
                 ),
             )
         )
+    return out
+
+
+#: Variables that do not describe the patient's course: left out when rows are compared.
+_NOT_COMPARED = ("patient_id", "site", "synthetic")
+
+
+def _same_record_problems(loaded: LoadedCohort, dictionary: Dictionary, rule: Rule) -> list[tuple[Hashable, Problem]]:
+    """Rows under different pseudonyms whose every date, number and code is the same (free
+    text and the site left out; dates compared as dates, whatever the file's date format).
+    Rows with no date of relapse or CAR-T are not compared (too little to call them the same)."""
+    raw, origin = loaded.raw, loaded.origin
+    compared = [v for v in dictionary.variables if v.type != "string" and v.name not in _NOT_COMPARED]
+    key = pd.DataFrame(index=raw.index)
+    layouts = origin.groupby(["date_format", "decimal"], sort=False).indices
+    for var in compared:
+        column = pd.Series(None, index=raw.index, dtype=object)
+        for (date_format, decimal), positions in layouts.items():
+            index = raw.index[positions]
+
+            def norm(value: Any, kind: str = var.type, date_format: str = date_format, decimal: str = decimal) -> Any:
+                try:
+                    parsed = parse_value(value, kind, date_format=date_format, decimal=decimal)
+                except ValueError:
+                    return show_value(value)
+                return parsed.date().isoformat() if isinstance(parsed, pd.Timestamp) else parsed
+
+            column.loc[index] = _each(raw.loc[index, var.name], norm, dtype=object).to_numpy()
+        key[var.name] = column
+    anchors = [c for c in ("cart_date", "relapse_date") if c in key.columns]
+    usable = key[anchors].notna().all(axis=1) if anchors else pd.Series(False, index=raw.index)
+    twins = usable & key.astype(str).duplicated(keep=False)
+    if not twins.any():
+        return []
+    out = []
+    groups = key[twins].astype(str).groupby(list(key.columns), sort=False).groups
+    for members in groups.values():
+        ids = {idx: show_value(raw.at[idx, _PATIENT_ID]) for idx in members}
+        if len({(i or "").strip() for i in ids.values()}) < 2:
+            continue  # the same pseudonym: reported by the uniqueness rule
+        for idx in members:
+            others = "; ".join(
+                f"{origin.at[j, 'file']} row {origin.at[j, 'row']} (site {show_value(raw.at[j, 'site'])}, "
+                f"patient {ids[j]})"
+                for j in members if j != idx
+            )
+            out.append(
+                (
+                    idx,
+                    Problem(
+                        file=origin.at[idx, "file"], row=int(origin.at[idx, "row"]),
+                        patient=origin.at[idx, "patient"], column=None, value=ids[idx], rule=rule.id,
+                        message=f"same as {others}: {rule.message}.", level=rule.level,
+                    ),
+                )
+            )
     return out
 
 
@@ -733,6 +870,9 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
                 made = _problem(rule, column, idx, raw, loaded, dictionary, date_format, decimal)
                 found += [(idx, p) for p in (made if isinstance(made, list) else [made])]
         found += _duplicate_problems(loaded)
+        for rule in dictionary.rules:
+            if rule.same_record:
+                found += _same_record_problems(loaded, dictionary, rule)
     position = {idx: i for i, idx in enumerate(raw.index)}
     found.sort(key=lambda item: position[item[0]])  # stable: keeps schema order within a row
     return ValidationReport(
