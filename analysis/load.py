@@ -42,6 +42,7 @@ import functools
 import io
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,7 @@ class Problem:
     rule: str
     message: str
     level: str = "error"
+    label: str | None = None  # the dictionary's label of ``column``, shown beside it
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -102,7 +104,7 @@ class Problem:
         if self.row is not None:
             where.append(f"patient {self.patient}" if self.patient else "patient (no pseudonym)")
         if self.column:
-            where.append(f"column {self.column}")
+            where.append(f"column {self.column}" + (f" ({self.label})" if self.label else ""))
         prefix = ", ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
         if self.level == "warning":
@@ -161,6 +163,73 @@ def show_value(value: Any) -> str | None:
     if isinstance(value, (dt.datetime, pd.Timestamp)):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+_INVISIBLE = {
+    "\u00a0": "no-break space", "\u202f": "narrow no-break space", "\u2007": "figure space",
+    "\u200b": "zero-width space", "\u200c": "zero-width non-joiner", "\u200d": "zero-width joiner",
+    "\u2060": "word joiner", "\ufeff": "byte-order mark", "\u00ad": "soft hyphen", "\t": "tab",
+}
+
+
+def visible(text: str | None) -> str | None:
+    """``text`` with invisible characters written out: 'female<U+200B>' (a zero-width
+    space), so a message never says "female is not an allowed code (allowed: female)"."""
+    if text is None:
+        return None
+    found = [ch for ch in dict.fromkeys(text)
+             if ch in _INVISIBLE or (ch != " " and unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp"))]
+    if not found:
+        return text
+    marked = "".join(f"<U+{ord(ch):04X}>" if ch in found else ch for ch in text)
+    names = ", ".join(f"U+{ord(ch):04X} {_INVISIBLE.get(ch) or unicodedata.name(ch, 'control character').lower()}"
+                      for ch in found)
+    return f"'{marked}' (holds an invisible character: {names}; delete it)"
+
+
+#: What sites and programs write for a missing value (R's NA, SPSS's ., Excel's #N/A ...).
+MISSING_WORDS = frozenset(
+    ["na", "n/a", "n.a.", "#n/a", "nan", "null", "none", "missing", "-", "--", ".", "?", "nd", "n.d.",
+     "not available", "not done", "k.a.", "ka", "unbekannt", "inconnu", "nk", "unk", "#null!"]
+)
+
+
+def missing_hint(value: str | None) -> str:
+    """A hint for a value that reads as a missing-value token, else ''."""
+    if value is None or value.strip().casefold() not in MISSING_WORDS:
+        return ""
+    token = value.strip()
+    return (f"; if {token} means 'missing' (as R writes NA), leave the cell empty, or declare it in the "
+            f"site's mapping file: missing: [\"{token}\"]")
+
+
+_DATE_CANDIDATES = ("DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY", "DD-MM-YYYY", "MM-DD-YYYY", "YYYY/MM/DD",
+                    "YYYY.MM.DD", "DD MM YYYY", "YYYYMMDD")
+
+
+def date_format_hint(values: Sequence[str | None]) -> str:
+    """'; set date_format: DD/MM/YYYY ...' when every value is a real date in one other
+    layout (several layouts named when the values fit more than one), else ''."""
+    texts = [v.strip() for v in values if v]
+    if not texts:
+        return ""
+    fits = []
+    for fmt in _DATE_CANDIDATES:
+        try:
+            if fmt == "YYYYMMDD":
+                ok = all(re.fullmatch(r"\d{8}", t) and dt.date(int(t[:4]), int(t[4:6]), int(t[6:])) for t in texts)
+            else:
+                ok = all(_parse_date(t, fmt) is not None for t in texts)
+        except ValueError:
+            ok = False
+        if ok and fmt != "YYYYMMDD":
+            fits.append(fmt)
+    if not fits:
+        return ""
+    if len(fits) == 1:
+        return f"; set date_format: {fits[0]} in the site's mapping file"
+    return (f"; {'they read' if len(texts) > 1 else 'it reads'} as {' or '.join(fits)}: set date_format: "
+            "to the one the site uses in the site's mapping file")
 
 
 _DATE_TOKENS = {"YYYY": r"(?P<year>\d{4})", "MM": r"(?P<month>\d{2})", "DD": r"(?P<day>\d{2})"}

@@ -36,7 +36,7 @@ from __future__ import annotations
 import datetime as dt
 import weakref
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -56,8 +56,12 @@ from .load import (
     load_sources,
     map_distinct,
     map_split,
+    _ranges,
+    date_format_hint,
+    missing_hint,
     parse_value,
     show_value,
+    visible,
 )
 
 __all__ = [
@@ -140,8 +144,10 @@ class ValidationReport:
         return not self.errors
 
     def format(self) -> str:
-        """One line per problem, then a line counting them and a line saying what to do."""
-        lines = [p.line() for p in self.problems]
+        """One line per problem (problems of one kind repeated in one file and column: one
+        line for all of them, see :func:`_grouped_lines`), then a line counting them and a
+        line saying what to do."""
+        lines = _grouped_lines(self.problems)
         patients = {(p.file, p.row) for p in self.problems if p.row is not None}
         whole_files = sum(1 for p in self.problems if p.row is None)
         if not self.problems:
@@ -179,6 +185,63 @@ class ValidationReport:
         """Raise :class:`DataValidationError` (message: :meth:`format`) when not ``ok``."""
         if not self.ok:
             raise DataValidationError(self)
+
+
+#: Problems of one kind repeated at least this often in one file and column are reported on one line.
+GROUP_AT = 4
+#: Rules about one value (or one whole row's shape) whose problems are grouped.
+GROUPED_RULES = frozenset(
+    ["type", "code", "range", "future_date", "required", "required_if", "not_applicable", "site_mismatch",
+     "row_length", "unique_patient"]
+)
+
+
+def _pattern(problem: Problem) -> str:
+    """The message with the value left out: problems of one kind share it."""
+    message = problem.message
+    if problem.value:
+        message = message.replace(visible(problem.value), "…").replace(problem.value, "…")
+    return message.split("; ", 1)[0]  # hints (after '; ') may name the value
+
+
+def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
+    """One line per problem, except that problems with the same file, rule, column, level and
+    message (the value left out) that occur GROUP_AT times or more become one line:
+    'FILE, column C (label): 28 values are not a date (expected YYYY-MM-DD), e.g. rows 2–29
+    '22/09/2020', '23/09/2020'; set date_format: ...' ."""
+    groups: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        groupable = p.row is not None and p.rule in GROUPED_RULES
+        key = (p.file, p.rule, p.column, p.level, _pattern(p)) if groupable else (id(p),)
+        groups.setdefault(key, []).append(p)
+    lines = []
+    for key, members in groups.items():
+        if len(members) < GROUP_AT:
+            lines += [p.line() for p in members]
+            continue
+        first = members[0]
+        values = list(dict.fromkeys(p.value for p in members if p.value is not None))
+        pattern = _pattern(first)
+        shown = ", ".join(visible(v) if visible(v) != v else f"'{v}'" for v in values[:3]) + (", ..." if len(values) > 3 else "")
+        rows = f"rows {_ranges(sorted(p.row for p in members))}"
+        n = len(members)
+        if pattern.startswith("… is ") and values:
+            text = f"{n} values are {pattern[len('… is '):].rstrip('.')}, e.g. {rows}: {shown}"
+        elif pattern.startswith("… is "):
+            text = f"{n} values are {pattern[len('… is '):].rstrip('.')} ({rows})"
+        else:
+            text = f"{n} rows ({rows}): {pattern.rstrip('.')}" + (f" (e.g. {shown})" if values else "")
+        hint = ""
+        if "is not a date" in pattern:
+            hint = date_format_hint(values)
+        if not hint and "; " in first.message:
+            hint = "; " + first.message.split("; ", 1)[1].rstrip(".")
+            if first.value and first.value in hint and len(values) > 1:
+                hint = hint.replace(first.value, "…")
+        grouped = Problem(first.file, None, None, first.column, None, first.rule, text + hint + ".",
+                          first.level, first.label)
+        lines.append(grouped.line())
+    return lines
 
 
 def _count(n: int, noun: str) -> str:
@@ -644,16 +707,19 @@ def _problem(
             reason = "readable"  # not reached: the check failed on this value
         except ValueError as err:
             reason = str(err)
-        message = f"{value} is not {reason}."
-        if var.type in ("number", "integer") and decimal == "." and "," in str(row[column]):
-            message = message[:-1] + "; if this site writes decimal commas, add decimal: \",\" to its mapping file."
-        return Problem(**where, column=column, value=value, rule=rule, message=message)
+        message = f"{visible(value)} is not {reason}"
+        hint = missing_hint(value)
+        if not hint and var.type in ("number", "integer") and decimal == "." and "," in str(row[column]):
+            hint = "; if this site writes decimal commas, add decimal: \",\" to its mapping file"
+        if not hint and var.type == "date":
+            hint = date_format_hint([value])
+        return Problem(**where, column=column, value=value, rule=rule, message=message + hint + ".")
     if rule == "code":
         var = dictionary[column]
         allowed = ", ".join(f"{code} ({label})" for code, label in var.codes)
         return Problem(
             **where, column=column, value=value, rule=rule,
-            message=f"{value} is not an allowed code for {column} (allowed: {allowed}).",
+            message=f"{visible(value)} is not an allowed code for {column} (allowed: {allowed}){missing_hint(value)}.",
         )
     if rule == "range":
         var = dictionary[column]
@@ -824,22 +890,24 @@ def _same_record_problems(loaded: LoadedCohort, dictionary: Dictionary, rule: Ru
         ids = {idx: show_value(raw.at[idx, _PATIENT_ID]) for idx in members}
         if len({(i or "").strip() for i in ids.values()}) < 2:
             continue  # the same pseudonym: reported by the uniqueness rule
-        for idx in members:
-            others = "; ".join(
-                f"{origin.at[j, 'file']} row {origin.at[j, 'row']} (site {show_value(raw.at[j, 'site'])}, "
-                f"patient {ids[j]})"
-                for j in members if j != idx
+        idx, rest = members[0], members[1:]  # one problem per group, on its first row, naming the others
+        others = ", ".join(
+            f"{origin.at[j, 'file']} row {origin.at[j, 'row']} (site {show_value(raw.at[j, 'site'])}, "
+            f"patient {ids[j]})"
+            for j in rest
+        )
+        out.append(
+            (
+                idx,
+                Problem(
+                    file=origin.at[idx, "file"], row=int(origin.at[idx, "row"]),
+                    patient=origin.at[idx, "patient"], column=None, value=ids[idx], rule=rule.id,
+                    message=(f"(site {show_value(raw.at[idx, 'site'])}) is the same as {others}: "
+                             f"{rule.message}."),
+                    level=rule.level,
+                ),
             )
-            out.append(
-                (
-                    idx,
-                    Problem(
-                        file=origin.at[idx, "file"], row=int(origin.at[idx, "row"]),
-                        patient=origin.at[idx, "patient"], column=None, value=ids[idx], rule=rule.id,
-                        message=f"same as {others}: {rule.message}.", level=rule.level,
-                    ),
-                )
-            )
+        )
     return out
 
 
@@ -875,8 +943,12 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
                 found += _same_record_problems(loaded, dictionary, rule)
     position = {idx: i for i, idx in enumerate(raw.index)}
     found.sort(key=lambda item: position[item[0]])  # stable: keeps schema order within a row
+    problems = tuple(loaded.problems) + tuple(p for _, p in found)
+    labels = {v.name: v.label for v in dictionary.variables}
+    problems = tuple(replace(p, label=labels[p.column]) if p.column in labels and p.label is None else p
+                     for p in problems)
     return ValidationReport(
-        problems=tuple(loaded.problems) + tuple(p for _, p in found),
+        problems=problems,
         n_patients=len(raw),
         n_files=int(origin["file"].nunique()) if len(origin) else 0,
     )

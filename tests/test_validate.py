@@ -119,7 +119,7 @@ def test_rule_reports_file_row_patient_column_value(tmp_path, dic, patient, cell
     line = problem.line()
     assert line.startswith(f"{tmp_path / 'site_t.csv'} row {row}, patient {patient}")
     if column is not None:
-        assert f", column {column}: " in line
+        assert f", column {column} ({dic[column].label}): " in line  # the dictionary's label beside the name
     for text in texts:
         assert text in line
     assert not report.ok
