@@ -1365,6 +1365,14 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
         table, read_problems = None, [
             Problem(file, None, None, None, None, "unreadable_file", f"the file cannot be opened ({err.strerror}).")
         ]
+    except Exception as err:  # a damaged file the readers' libraries fail on while reading (zip, XML, ...)
+        table, read_problems = None, [
+            Problem(
+                file, None, None, None, None, "unreadable_file",
+                f"the file cannot be read: it may be damaged ({type(err).__name__}: {str(err)[:120]}); "
+                "open it in the program that made it and save it again.",
+            )
+        ]
     problems += read_problems
     if table is None:
         return None, None, problems
@@ -1389,13 +1397,22 @@ def _same_files(sources: Sequence[Source]) -> tuple[list[Source], list[Problem]]
     kept: list[Source] = []
     problems: list[Problem] = []
     seen: dict[tuple[Any, ...], tuple[int, Source]] = {}
+    sizes: dict[int, int] = {}
+    for source in sources:
+        try:
+            size = Path(source.path).stat().st_size
+        except OSError:
+            continue
+        sizes[size] = sizes.get(size, 0) + 1
     for position, source in enumerate(sources, start=1):
         path = Path(source.path)
-        try:
-            resolved = path.resolve()
-            digest = hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else str(resolved)
+        resolved = path.resolve()
+        try:  # the content is compared only between files of the same size (a registry's files are read once)
+            size = path.stat().st_size
+            same_size = path.is_file() and sizes.get(size, 0) > 1
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if same_size else str(resolved)
         except OSError:
-            digest = str(path)
+            digest = str(resolved)
         key = (digest, source.sheet)
         if key in seen:
             first_position, first = seen[key]

@@ -28,12 +28,25 @@ Rules across a row (dataframe-level "wide" checks, one boolean per row):
   start of salvage;
 * the date of last contact is not after the date of death.
 
-Across all sites: the pseudonym (patient_id) is unique.
+Clinical consistency rules across variables (``rules:`` in the dictionary,
+:class:`analysis.dictionary.Rule`): each an error or a warning as the
+dictionary says, evaluated vectorised beside the rules above.
+
+Across all sites: the pseudonym (patient_id) is unique; rows under different
+pseudonyms whose every date, number and code agree are reported (the
+dictionary's ``same_record`` rule, a warning naming both rows).
+
+The report (:meth:`ValidationReport.format`) groups problems of one kind
+repeated in one file and column into one line; the problems themselves stay
+one per cell (:meth:`ValidationReport.to_frame`). Its exit status
+(:attr:`ValidationReport.exit_code`) is 2 when a file the user writes (a
+mapping file, the sources list) is wrong, 1 for data errors, 0 otherwise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import weakref
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field, replace
@@ -853,6 +866,7 @@ def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
     return out
 
 
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Variables that do not describe the patient's course: left out when rows are compared.
 _NOT_COMPARED = ("patient_id", "site", "synthetic")
 
@@ -863,14 +877,20 @@ def _same_record_problems(loaded: LoadedCohort, dictionary: Dictionary, rule: Ru
     Rows with no date of relapse or CAR-T are not compared (too little to call them the same)."""
     raw, origin = loaded.raw, loaded.origin
     compared = [v for v in dictionary.variables if v.type != "string" and v.name not in _NOT_COMPARED]
-    key = pd.DataFrame(index=raw.index)
     layouts = origin.groupby(["date_format", "decimal"], sort=False).indices
-    for var in compared:
-        column = pd.Series(None, index=raw.index, dtype=object)
+
+    def normalised(var: Variable, rows: pd.Index) -> pd.Series:
+        """The values as read (dates as ISO dates, numbers as numbers, whatever the file's layout)."""
+        column = pd.Series(None, index=rows, dtype=object)
         for (date_format, decimal), positions in layouts.items():
             index = raw.index[positions]
+            index = index if rows is raw.index else index.intersection(rows)
+            if len(index) == 0:
+                continue
 
             def norm(value: Any, kind: str = var.type, date_format: str = date_format, decimal: str = decimal) -> Any:
+                if kind == "date" and isinstance(value, str) and _ISO.fullmatch(value):
+                    return value  # already the ISO form compared (equal dates, equal text)
                 try:
                     parsed = parse_value(value, kind, date_format=date_format, decimal=decimal)
                 except ValueError:
@@ -878,10 +898,19 @@ def _same_record_problems(loaded: LoadedCohort, dictionary: Dictionary, rule: Ru
                 return parsed.date().isoformat() if isinstance(parsed, pd.Timestamp) else parsed
 
             column.loc[index] = _each(raw.loc[index, var.name], norm, dtype=object).to_numpy()
-        key[var.name] = column
-    anchors = [c for c in ("cart_date", "relapse_date") if c in key.columns]
-    usable = key[anchors].notna().all(axis=1) if anchors else pd.Series(False, index=raw.index)
-    twins = usable & key.astype(str).duplicated(keep=False)
+        return column
+
+    # first the rows that share the anchor dates (few), then every compared value of those only
+    anchors = [v for v in compared if v.name in ("cart_date", "relapse_date")]
+    if not anchors:
+        return []
+    key = pd.DataFrame({v.name: normalised(v, raw.index) for v in anchors}, index=raw.index)
+    candidates = key.notna().all(axis=1) & key.duplicated(keep=False)  # ISO text or None: hashable as is
+    if not candidates.any():
+        return []
+    rows = raw.index[candidates.to_numpy()]
+    key = pd.DataFrame({v.name: normalised(v, rows) for v in compared}, index=rows)
+    twins = key.astype(str).duplicated(keep=False)
     if not twins.any():
         return []
     out = []

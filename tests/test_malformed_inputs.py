@@ -267,3 +267,33 @@ def test_fuzzed_mapping_files_never_raise(tmp_path, dic):
         mapping.write_bytes(bytes(data))
         report = _report([csv_path], dictionary(), mapping)
         report.format()
+
+
+def test_fuzzed_workbooks_never_raise(tmp_path, dic):
+    import io
+    import zipfile
+
+    path = _workbook(tmp_path, _rows(), name="base.xlsx")
+    base = path.read_bytes()
+    rng = random.Random(5)
+    variants = []
+    for _ in range(15):  # damaged bytes
+        data = bytearray(base)
+        for _ in range(rng.randint(1, 20)):
+            data[rng.randrange(len(data))] = rng.randrange(256)
+        variants.append(bytes(data))
+    with zipfile.ZipFile(io.BytesIO(base)) as archive:
+        parts = {n: archive.read(n) for n in archive.namelist()}
+    for name in [n for n in parts if n.endswith(".xml")]:  # a well-formed zip with one damaged or missing part
+        for damage in (lambda b: b[: len(b) // 2], lambda b: None):
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w") as out:
+                for n, b in parts.items():
+                    b = damage(b) if n == name else b
+                    if b is not None:
+                        out.writestr(n, b)
+            variants.append(buffer.getvalue())
+    for i, data in enumerate(variants):
+        target = tmp_path / f"v{i}.xlsx"
+        target.write_bytes(data)
+        _report([target], dic).format()  # must not raise
