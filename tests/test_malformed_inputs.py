@@ -10,7 +10,7 @@ import random
 import openpyxl
 import pytest
 
-from analysis.config import Source
+from analysis.config import PROJECT_ROOT, Source
 from analysis.load import load_sources
 from analysis.validate import validate
 from tests.conftest_data import base_table, dictionary, write_csv
@@ -255,7 +255,7 @@ def test_fuzzed_csv_files_never_raise(tmp_path, dic):
 
 
 def test_fuzzed_mapping_files_never_raise(tmp_path, dic):
-    base = (dictionary.__module__ and open("data/mapping.example.yml", "rb").read())
+    base = (PROJECT_ROOT / "data" / "mapping.example.yml").read_bytes()
     rng = random.Random(7)
     csv_path = write_csv(base_table(), tmp_path / "site.csv")
     for i in range(40):
