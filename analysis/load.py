@@ -225,6 +225,18 @@ def date_format_hint(values: Sequence[str | None]) -> str:
         if ok and fmt != "YYYYMMDD":
             fits.append(fmt)
     if not fits:
+        sample = texts[0]
+        if re.fullmatch(r"\d{5}(\.0+)?", sample) and 10000 <= float(sample) <= 80000:
+            day = dt.date(1899, 12, 30) + dt.timedelta(days=int(float(sample)))
+            return (f"; {sample} looks like an Excel date serial number ({day.isoformat()}): format the column "
+                    "as a date in Excel before exporting")
+        if re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2}", sample):
+            return "; the year has two digits: write all four (e.g. 2019)"
+        if (re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}", sample)
+                and not re.fullmatch(r"\d{2}[./-]\d{2}[./-]\d{4}|\d{4}[./-]\d{2}[./-]\d{2}", sample)):
+            return "; day and month need two digits each (e.g. 01.02.2019, not 1.2.2019)"
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", sample):
+            return "; that day does not exist in the calendar (check day and month)"
         return ""
     if len(fits) == 1:
         return f"; set date_format: {fits[0]} in the site's mapping file"
@@ -1127,6 +1139,28 @@ def _builtin_codes(dictionary: Dictionary) -> dict[str, dict[str, str]]:
     return out
 
 
+def _plain(name: str) -> str:
+    """A column name reduced to letters and digits joined by '_' (invisible characters dropped)."""
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cf", "Cc"))
+    return re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_")
+
+
+def _looks_like(name: str, dictionary: Dictionary) -> str | None:
+    """The dictionary variable a column name most likely means (its name or label written
+    another way, e.g. 'Age at relapse', 'age-at-relapse', 'sex\u200b'), or None."""
+    import difflib
+
+    plain = _plain(name)
+    forms = {}
+    for var in dictionary.variables:
+        forms[_plain(var.name)] = var.name
+        forms.setdefault(_plain(var.label), var.name)
+    if plain in forms:
+        return forms[plain]
+    close = difflib.get_close_matches(plain, list(forms), n=1, cutoff=0.85)
+    return forms[close[0]] if close else None
+
+
 def _frame_from_table(
     table: _Table, source: Source, mapping: SiteMapping, dictionary: Dictionary, file: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
@@ -1137,6 +1171,22 @@ def _frame_from_table(
     rows = [(n, cells if len(cells) == width else list(cells) + [None] * (width - len(cells)))
             for n, cells in table.rows]
     rows = [(n, cells) for n, cells in rows if not _blank(cells)]  # blank lines are not patients
+    first_name = header[0]
+    repeated = [n for n, cells in rows if first_name is not None and cells[0] == first_name and cells == header]
+    if repeated:  # the column names again further down: exports pasted together
+        problems.append(
+            Problem(
+                file, None, None, None, None, "repeated_header",
+                f"{'row' if len(repeated) == 1 else 'rows'} {_ranges(repeated)} "
+                f"{'repeats' if len(repeated) == 1 else 'repeat'} the column names of row "
+                f"{table.rows[0][0] - 1 if table.rows else 1} (exports pasted together?); "
+                f"{'it was' if len(repeated) == 1 else 'they were'} not read as patients. Delete "
+                f"{'it' if len(repeated) == 1 else 'them'} from the file.",
+                "warning",
+            )
+        )
+        skip = set(repeated)
+        rows = [(n, cells) for n, cells in rows if n not in skip]
     # the cells by column (tuples; zip transposes in C, so a registry of a million rows stays fast)
     by_column = list(zip(*[cells for _, cells in rows])) if rows else [()] * width
 
@@ -1176,11 +1226,17 @@ def _frame_from_table(
         else:
             if text.casefold() not in unknown_seen:
                 unknown_seen.add(text.casefold())
+                shown = visible(text) if visible(text) != text else f"'{text}'"
+                like = _looks_like(text, dictionary)
+                hint = (
+                    f"; it looks like {like} ({dictionary[like].label}): name the column {like}, or map it in the "
+                    f"site's mapping file (columns: {text}: {like})" if like and like not in taken else
+                    " (rename it in the site's mapping file if it holds a dictionary variable)"
+                )
                 problems.append(
                     Problem(
                         file, None, None, text, None, "unknown_column",
-                        f"the column '{text}' is not in the data dictionary and was ignored "
-                        "(rename it in the site's mapping file if it holds a dictionary variable).",
+                        f"the column {shown} is not in the data dictionary and was ignored{hint}.",
                         "warning",
                     )
                 )

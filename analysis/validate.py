@@ -732,7 +732,12 @@ def _problem(
         allowed = ", ".join(f"{code} ({label})" for code, label in var.codes)
         return Problem(
             **where, column=column, value=value, rule=rule,
-            message=f"{visible(value)} is not an allowed code for {column} (allowed: {allowed}){missing_hint(value)}.",
+            message=(
+                f"{visible(value)} is not an allowed code for {column} (allowed: {allowed})"
+                + (missing_hint(value) or f"; if the site uses its own codes, map them in its mapping file "
+                   f"(codes: {column}: {value}: ...)")
+                + "."
+            ),
         )
     if rule == "range":
         var = dictionary[column]

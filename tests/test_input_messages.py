@@ -96,7 +96,8 @@ def test_whole_file_problem_is_reported_once_not_per_row(tmp_path, dic):
 def test_few_repeats_stay_one_line_each(tmp_path, dic):
     table = change(change(base_table(), "T-001", sex="M"), "T-002", sex="W")
     lines = _report([Source(write_csv(table, tmp_path / "s.csv"))], dic).format().splitlines()
-    assert lines[0].endswith("column sex (Sex): M is not an allowed code for sex (allowed: male (Male), female (Female)).")
+    assert lines[0].endswith("column sex (Sex): M is not an allowed code for sex (allowed: male (Male), female (Female)); "
+                             "if the site uses its own codes, map them in its mapping file (codes: sex: M: ...).")
     assert "patient T-002" in lines[1]
 
 
@@ -191,3 +192,47 @@ def test_named_notes_sheet_suggests_the_data_sheet(tmp_path, dic):
     (problem,) = _report([Source(path, sheet="Notes")], dic).problems
     assert "the sheet 'Notes' holds none of the data dictionary's columns" in problem.message
     assert "(sheet: Data)" in problem.message
+
+
+def test_many_unmapped_codes_are_one_line_with_the_mapping_hint(tmp_path, dic):
+    table = _big()
+    table["sex"] = ["1" if i % 2 else "2" for i in range(len(table))]
+    lines = _report([Source(write_csv(table, tmp_path / "s.csv"))], dic).format().splitlines()
+    assert lines[0].endswith(
+        "column sex (Sex): 30 values are not an allowed code for sex (allowed: male (Male), female (Female)), "
+        "e.g. rows 2–31: '2', '1'; if the site uses its own codes, map them in its mapping file (codes: sex: …: ...)."
+    ), lines[0]
+
+
+@pytest.mark.parametrize(
+    "value,hint",
+    [("43831", "looks like an Excel date serial number (2020-01-01)"),
+     ("10.05.19", "the year has two digits"),
+     ("1.2.2019", "day and month need two digits each"),
+     ("2019-02-29", "that day does not exist in the calendar")],
+)
+def test_date_that_is_not_a_date_gets_the_likely_reason(tmp_path, dic, value, hint):
+    table = change(base_table(), "T-001", diagnosis_date=value)
+    (problem,) = _report([Source(write_csv(table, tmp_path / "s.csv"))], dic).problems
+    assert hint in problem.message, problem.message
+
+
+@pytest.mark.parametrize("name,like", [("Age at relapse", "age_at_relapse"), ("sex\u200b", "sex"),
+                                       ("Date of CAR-T infusion", "cart_date"), ("relapse-date", "relapse_date")])
+def test_unknown_column_suggests_the_dictionary_variable(tmp_path, dic, name, like):
+    table = base_table().rename(columns={like: name})
+    loaded = load_sources([Source(write_csv(table, tmp_path / "s.csv"))], dic)
+    (problem,) = [p for p in loaded.problems if p.rule == "unknown_column"]
+    assert f"it looks like {like} (" in problem.message and f"columns: {name}: {like}" in problem.message
+    if "\u200b" in name:
+        assert "<U+200B>" in problem.message
+
+
+def test_column_names_repeated_further_down_are_named_once_and_skipped(tmp_path, dic):
+    path = write_csv(base_table(), tmp_path / "s.csv")
+    lines = path.read_text(encoding="utf-8").splitlines()
+    path.write_text("\n".join(lines[:4] + [lines[0]] + lines[4:]) + "\n", encoding="utf-8")
+    report = _report([Source(path)], dic)
+    (problem,) = report.problems
+    assert problem.rule == "repeated_header" and "row 5 repeats the column names of row 1" in problem.message
+    assert report.ok and report.n_patients == 6
