@@ -802,6 +802,10 @@ def _read_csv(path: Path, file: str, delimiter: str, header_row: int | None = No
     text, why = _decode_text(data, "CSV")
     if text is None:
         return problem("unreadable_file", why)
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    if len(first_line) == 5 and first_line.lower().startswith("sep="):  # Excel's line naming the delimiter
+        delimiter = first_line[4]
+        header_row = max(header_row or 2, 2)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         records = list(reader)

@@ -722,8 +722,10 @@ def _problem(
             reason = str(err)
         message = f"{visible(value)} is not {reason}"
         hint = missing_hint(value)
-        if not hint and var.type in ("number", "integer") and decimal == "." and "," in str(row[column]):
+        if not hint and var.type in ("number", "integer") and decimal == "." and re.fullmatch(r"\s*[+-]?\d+,\d+\s*", str(row[column])):
             hint = "; if this site writes decimal commas, add decimal: \",\" to its mapping file"
+        if not hint and var.type in ("number", "integer") and _WITH_UNIT.fullmatch(str(row[column])):
+            hint = f"; write the number alone, without a unit or sign such as %, years or <{' (' + var.unit + ')' if var.unit else ''}"
         if not hint and var.type == "date":
             hint = date_format_hint([value])
         return Problem(**where, column=column, value=value, rule=rule, message=message + hint + ".")
@@ -871,6 +873,7 @@ def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
     return out
 
 
+_WITH_UNIT = re.compile(r"\s*([<>~≈]\s*[+-]?\d+([.,]\d+)?|[+-]?\d+([.,]\d+)?\s*[^\d\s,.].*)\s*")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Variables that do not describe the patient's course: left out when rows are compared.
 _NOT_COMPARED = ("patient_id", "site", "synthetic")

@@ -236,3 +236,17 @@ def test_column_names_repeated_further_down_are_named_once_and_skipped(tmp_path,
     (problem,) = report.problems
     assert problem.rule == "repeated_header" and "row 5 repeats the column names of row 1" in problem.message
     assert report.ok and report.n_patients == 6
+
+
+@pytest.mark.parametrize("value", ["48%", "48 %", "34 years", "<5"])
+def test_number_with_a_unit_gets_the_hint(tmp_path, dic, value):
+    table = change(base_table(), "T-001", marrow_blasts_pct=value)
+    (problem,) = _report([Source(write_csv(table, tmp_path / "s.csv"))], dic).problems
+    assert "write the number alone" in problem.message, problem.message
+
+
+def test_excel_sep_line_names_the_delimiter(tmp_path, dic):
+    path = tmp_path / "s.csv"
+    path.write_text("sep=;\n" + base_table().to_csv(index=False, sep=";"), encoding="utf-8")
+    loaded = load_sources([Source(path)], dic)
+    assert validate(loaded, dic).ok and loaded.origin["row"].tolist()[0] == 3
