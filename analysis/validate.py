@@ -177,6 +177,11 @@ class ValidationReport:
         if whole_files:
             summary += f"; {_count(whole_files, 'problem')} {'concerns' if whole_files == 1 else 'concern'} a whole file or column"
         lines.append(summary + ".")
+        if self.configuration_errors:
+            lines.append(
+                "The configuration has errors: correct the mapping file or the sources list named above (at the "
+                "line given; data/mapping.example.yml shows every entry) and run again."
+            )
         if n_err:
             lines.append(
                 "What to do: correct each value named above in the site's export (or the site's mapping "
