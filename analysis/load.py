@@ -32,6 +32,16 @@ What loading does change, and only this:
 
 Columns whose names look like direct identifiers (``identifier_patterns`` in
 the dictionary) are refused: their values are never read into the cohort.
+
+What loading refuses or reports rather than misread: a CSV whose text mixes
+two encodings, a quote that swallows the rows after it, a renamed workbook or
+binary file; a workbook with formulas whose results were never stored, or
+encrypted; percent-formatted Excel cells (read as the number shown, with a
+warning); column names below row 1 (``header_row:`` in the mapping file, or a
+source's ``header_row`` when the configuration has that key); a sheet without
+the dictionary's columns (the sheet that has them is named); a file listed
+twice among the sources (read once). Mapping file problems name the file and
+line and are configuration problems (rule ``mapping``).
 """
 
 from __future__ import annotations
@@ -579,7 +589,8 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
                 f"not {_yaml_kind(spec)}."
             )
         ]
-    problems = []
+    problems = [Problem(file, None, None, None, None, "mapping", f"mapping file {shown} line {line}: {message}")
+                for line, message in _duplicate_keys(node)]
     for key in spec:
         if key not in MAPPING_KEYS:
             problems.append(problem(f"unknown entry {key!r} (allowed: {', '.join(MAPPING_KEYS)}).", str(key)))
@@ -683,7 +694,44 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
         missing=tuple(_key(m) for m in missing),
         header_row=header_row if "header_row" in spec else None,
     )
-    return (None if problems else mapping), problems
+    for token in mapping.missing:
+        clash = [v.name for v in dictionary.variables
+                 if any(token in (_key(code), _key(label)) for code, label in v.codes)]
+        if clash:
+            problems.append(
+                Problem(
+                    file, None, None, None, None, "mapping",
+                    f"mapping file {shown} line {line_of(node, ['missing'])}: the missing-value text {token!r} is also "
+                    f"a code of {', '.join(clash)}: those values are read as missing. Remove it from missing: if "
+                    "they are real answers.",
+                    "warning",
+                )
+            )
+    failed = any(p.level == "error" for p in problems)
+    return (None if failed else mapping), problems
+
+
+def _duplicate_keys(node: yaml.Node | None) -> list[tuple[int, str]]:
+    """(line, "KEY is written twice ...") for every key repeated within one YAML mapping
+    (PyYAML silently keeps the last one)."""
+    out = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                name = getattr(key, "value", None)
+                line = key.start_mark.line + 1
+                if isinstance(name, str) and _key(name) in seen:
+                    out.append((line, f"{name!r} is written twice (lines {seen[_key(name)]} and {line}), and only "
+                                      "the last would count; write each entry once."))
+                elif isinstance(name, str):
+                    seen[_key(name)] = line
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return sorted(out)
 
 
 def _is_scalar(value: Any) -> bool:
@@ -1256,6 +1304,18 @@ def _frame_from_table(
             )
             continue
         taken[target] = pos
+
+    present = {_key(h) for h in header if h is not None}
+    for theirs, ours in mapping.columns.items():
+        if theirs not in present and ours is not None and ours not in taken:
+            problems.append(
+                Problem(
+                    file, None, None, ours, None, "mapping_unused",
+                    f"the site's mapping file renames a column '{theirs}' to {ours}, but the file has no column "
+                    "of that name (check its spelling against row 1 of the file).",
+                    "warning",
+                )
+            )
 
     for number, cells in rows:
         if len(table.header) < width and any(not is_missing(c) for c in cells[len(table.header):]):

@@ -297,3 +297,32 @@ def test_fuzzed_workbooks_never_raise(tmp_path, dic):
         target = tmp_path / f"v{i}.xlsx"
         target.write_bytes(data)
         _report([target], dic).format()  # must not raise
+
+
+def test_key_written_twice_in_a_mapping_file_is_named_with_both_lines(tmp_path, dic):
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("codes:\n  sex:\n    m: male\n    M: female\ncolumns:\n  Geschlecht: sex\ncodes:\n  salvage: {ja: yes}\n")
+    report = _report([write_csv(base_table(), tmp_path / "site.csv")], dic, mapping)
+    messages = [p.message for p in report.errors]
+    assert report.exit_code == 2
+    assert any("line 4: 'M' is written twice (lines 3 and 4)" in m for m in messages), messages
+    assert any("line 7: 'codes' is written twice (lines 1 and 7)" in m for m in messages), messages
+
+
+def test_missing_token_that_is_a_code_is_a_warning(tmp_path, dic):
+    mapping = tmp_path / "m.yml"
+    mapping.write_text('missing: ["unknown", "NA"]\n')
+    report = _report([write_csv(base_table(), tmp_path / "site.csv")], dic, mapping)
+    assert [(p.patient, p.column) for p in report.errors] == [("T-003", "cd19_status")]  # its 'unknown' became missing
+    (problem,) = report.warnings
+    assert "'unknown' is also a code of cd19_status, death_cause" in problem.message
+    assert "m.yml line 1" in problem.message
+
+
+def test_mapping_of_a_column_the_file_lacks_is_a_warning(tmp_path, dic):
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("columns:\n  Geschlect: sex\n")
+    table = base_table().rename(columns={"sex": "Geschlecht"})
+    report = _report([write_csv(table, tmp_path / "site.csv")], dic, mapping)
+    unused = [p for p in report.problems if p.rule == "mapping_unused"]
+    assert len(unused) == 1 and "renames a column 'geschlect' to sex" in unused[0].message
