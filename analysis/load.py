@@ -973,6 +973,16 @@ def _read_excel(path: Path, file: str, sheet: str | int | None, header_row: int 
             "the workbook is password-protected (encrypted) or an old Excel file (.xls) renamed to .xlsx; "
             "open it in Excel, remove the password (File > Info > Protect Workbook) and save it as .xlsx.",
         )
+    if not start.startswith(b"PK"):
+        text, _ = _decode_text(Path(path).read_bytes()[:4096], "CSV")
+        if start.startswith((b"$FL2", b"$FL3")):
+            return problem("unreadable_file", "the file is an SPSS data file named .xlsx; rename it to .sav.")
+        if text is not None and "\n" in text and any(sep in text for sep in ",;\t"):
+            return problem(
+                "unreadable_file",
+                "the file is text (probably CSV) named .xlsx, not an Excel workbook; rename it to .csv, "
+                "or open it in Excel and save it as .xlsx.",
+            )
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many types for a damaged file

@@ -326,3 +326,10 @@ def test_mapping_of_a_column_the_file_lacks_is_a_warning(tmp_path, dic):
     report = _report([write_csv(table, tmp_path / "site.csv")], dic, mapping)
     unused = [p for p in report.problems if p.rule == "mapping_unused"]
     assert len(unused) == 1 and "renames a column 'geschlect' to sex" in unused[0].message
+
+
+def test_csv_named_xlsx_is_named_as_such(tmp_path, dic):
+    path = tmp_path / "site.xlsx"
+    path.write_bytes(write_csv(base_table(), tmp_path / "x.csv").read_bytes())
+    (problem,) = load_sources([Source(path)], dic).problems
+    assert "text (probably CSV) named .xlsx" in problem.message
