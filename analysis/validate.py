@@ -247,6 +247,8 @@ def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
             text = f"{n} values are {pattern[len('… is '):].rstrip('.')}, e.g. {rows}: {shown}"
         elif pattern.startswith("… is "):
             text = f"{n} values are {pattern[len('… is '):].rstrip('.')} ({rows})"
+        elif len(values) == 1:
+            text = f"{n} rows ({rows}): {pattern.replace('…', values[0]).rstrip('.')}"
         else:
             text = f"{n} rows ({rows}): {pattern.rstrip('.')}" + (f" (e.g. {shown})" if values else "")
         hint = ""

@@ -90,7 +90,7 @@ def test_whole_file_problem_is_reported_once_not_per_row(tmp_path, dic):
     lines = report.format().splitlines()
     assert len(lines) == 3, lines
     assert "30 values are" not in lines[0] and "30 rows (rows 2–31)" in lines[0]
-    assert "differs from the site A named for this file" in lines[0]
+    assert "site Hospital A differs from the site A named for this file" in lines[0]
 
 
 def test_few_repeats_stay_one_line_each(tmp_path, dic):
