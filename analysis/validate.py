@@ -825,22 +825,25 @@ def _problem(
             ),
         )
     if rule == "rule":
-        return _rule_problem(dictionary.rule(column), row, where, decimal, parsed)
+        return _rule_problem(dictionary.rule(column), row, where, decimal, parsed, dictionary)
     raise RuntimeError(f"no message for validation rule {rule!r}")
 
 
-def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed: "_Dates") -> Problem:
-    """A broken dictionary rule: the values it read, then the rule's own words."""
+def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed: "_Dates",
+                  dictionary: Dictionary) -> Problem:
+    """A broken dictionary rule: the values it read (each variable with its label), then the rule's own words."""
 
     def fact(column: str) -> str:
         value = show_value(row[column]) if column in row.index else None
-        return f"{column} is {value}" if value is not None else f"{column} is missing"
+        name = f"{column} ({dictionary.label(column)})" if dictionary.label(column) else column
+        return f"{name} is {value}" if value is not None else f"{name} is missing"
 
     facts = []
     if rule.when is not None:
         facts.append(fact(rule.when.column))
     if rule.then:
-        facts += [fact(c.column) for c in rule.then if c.column not in {f.split(' ')[0] for f in facts}]
+        shown = {rule.when.column} if rule.when is not None else set()
+        facts += [fact(c.column) for c in rule.then if c.column not in shown]
         value = show_value(row[rule.when.column]) if rule.when is not None else None
     else:
         span = rule.span
@@ -848,7 +851,7 @@ def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed:
         days = int((parsed[span.end][0] - parsed[span.start][0]) / np.timedelta64(1, "D"))
         facts.append(f"{span.start} {start} to {span.end} {end} is {days} days ({days / 365.25:.1f} years)")
         if span.years_of:
-            facts.append(f"{span.years_of} is {show_value(row[span.years_of])}")
+            facts.append(fact(span.years_of))
         value = end
     return Problem(**where, column=None, value=value, rule=rule.id, message=f"{'; '.join(facts)}: {rule.message}.",
                    level=rule.level)

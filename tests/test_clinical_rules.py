@@ -26,20 +26,22 @@ def _problems(table, tmp_path, dic, name="site_t.csv"):
 CASES = [
     # (rule, level, patient, changes, words in the message)
     ("second_hsct_without_prior", "error", "T-005", dict(prior_transplant="none"),
-     ["hsct_after_salvage is second", "prior_transplant is none", "needs an earlier one"]),
+     ["hsct_after_salvage (Consolidative allo-HSCT after salvage) is second", "prior_transplant (Allogeneic transplant before relapse) is none", "needs an earlier one"]),
     ("first_hsct_after_prior", "error", "T-001", dict(prior_transplant="before_cart"),
-     ["hsct_after_salvage is first", "prior_transplant is before_cart"]),
+     ["hsct_after_salvage (Consolidative allo-HSCT after salvage) is first", "(Allogeneic transplant before relapse) is before_cart"]),
     ("first_hsct_after_prior", "error", "T-001", dict(prior_transplant="after_cart"),
-     ["prior_transplant is after_cart"]),
+     ["(Allogeneic transplant before relapse) is after_cart"]),
     ("transplant_death_without_transplant", "error", "T-003", dict(death_cause="transplant_related"),
-     ["death_cause is transplant_related", "prior_transplant is none", "hsct_after_salvage is none",
+     ["death_cause (Cause of death) is transplant_related", "(Allogeneic transplant before relapse) is none",
+      "hsct_after_salvage (Consolidative allo-HSCT after salvage) is none",
       "no allogeneic transplant is recorded"]),
     ("early_death_alive", "error", "T-004", dict(death_date="", death_cause="", last_contact_date="2020-09-01"),
-     ["no_salvage_reason is early_death", "death_date is missing", "no date of death"]),
+     ["no_salvage_reason (Reason for no salvage therapy) is early_death", "death_date (Date of death) is missing",
+      "no date of death"]),
     ("early_death_months_later", "warning", "T-004", dict(death_date="2020-09-01", last_contact_date="2020-09-01"),
      ["relapse_date 2020-01-12 to death_date 2020-09-01 is 233 days", "more than 90 days"]),
     ("age_before_diagnosis", "error", "T-004", dict(diagnosis_date="2005-01-10"),
-     ["diagnosis_date 2005-01-10 to relapse_date 2020-01-12", "age_at_relapse is 8", "precede birth"]),
+     ["diagnosis_date 2005-01-10 to relapse_date 2020-01-12", "age_at_relapse (Age at relapse) is 8", "precede birth"]),
 ]
 
 
