@@ -36,7 +36,7 @@ def cmd_validate(args) -> int:
     dictionary = load_dictionary(cfg.dictionary_path)
     report = validate(load_sources(cfg.sources, dictionary), dictionary)
     print(report.format())
-    return 0 if report.ok else 1
+    return report.exit_code
 
 
 def cmd_adam(args) -> int:
@@ -299,7 +299,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except DataError as exc:
         print(exc.report.format())
-        return 1
+        return exc.report.exit_code
     except ConfigError as exc:
         print(f"Configuration problem: {exc}", file=sys.stderr)
         return 2

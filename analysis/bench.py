@@ -146,7 +146,9 @@ def registry_frame(n: int, *, seed: int = 2024, n_sites: int = N_SITES) -> pd.Da
     Every rule of ``data/dictionary.yml`` holds by construction: the
     conditional requirements in both directions, the clinical order of dates,
     no date after the end of follow-up, the transplant after the start of
-    salvage, last contact not after death, unique pseudonyms. Times: overall
+    salvage, last contact not after death, unique pseudonyms, and the clinical
+    consistency rules (transplant history, transplant-related death, early
+    death, age at diagnosis). Times: overall
     survival exponential with a median depending on salvage, response and
     salvage class; relapse-free survival exponential; follow-up uniform.
     """
@@ -203,12 +205,22 @@ def registry_frame(n: int, *, seed: int = 2024, n_sites: int = N_SITES) -> pd.Da
     cause = np.where(rel2 | ~cr, _choice(rng, ["disease", "infection", "other", "unknown"], [85, 8, 4, 3], n),
                      _choice(rng, ["transplant_related", "infection", "other"], [5, 3, 2], n))
 
+    # the dictionary's clinical rules (rules: in data/dictionary.yml) hold too
+    prior = _choice(rng, ["none", "before_cart", "after_cart"], [67, 20, 13], n)
+    hsct = np.where((prior != "none") & (hsct == "first"), "second",
+                    np.where((prior == "none") & (hsct == "second"), "first", hsct)).astype(object)
+    cause = np.where((cause == "transplant_related") & (prior == "none") & ~has_hsct, "other", cause).astype(object)
+    reason = _choice(rng, ["early_death", "supportive_care", "declined", "lost_to_follow_up", "other"],
+                     [40, 30, 10, 15, 5], n)
+    reason = np.where((reason == "early_death") & ~(dead & (end - relapse <= 90)), "supportive_care", reason)
+    age = np.maximum(rng.integers(1, 81, n), np.ceil((relapse - diagnosis) / 365.25).astype(np.int64))
+
     frame = pd.DataFrame(
         {
             "patient_id": ids,
             "site": sites,
             "sex": _choice(rng, ["male", "female"], [1, 1], n),
-            "age_at_relapse": _numbers(rng.integers(1, 81, n)),
+            "age_at_relapse": _numbers(age),
             "diagnosis_date": _iso(diagnosis, rng.random(n) < 0.95),
             "cytogenetic_risk": _blank(_choice(rng, ["high", "standard"], [1, 3], n), rng.random(n) < 0.95),
             "bcr_abl1": _choice(rng, ["positive", "negative"], [1, 3], n),
@@ -218,15 +230,13 @@ def registry_frame(n: int, *, seed: int = 2024, n_sites: int = N_SITES) -> pd.Da
             "cart_product": _blank(_choice(rng, ["tisagenlecleucel", "Investigational CD19 CAR-T"], [2, 1], n),
                                    rng.random(n) < 0.98),
             "cart_date": _iso(cart),
-            "prior_transplant": _choice(rng, ["none", "before_cart", "after_cart"], [67, 20, 13], n),
+            "prior_transplant": prior,
             "relapse_date": _iso(relapse),
             "cd19_status": _choice(rng, ["positive", "negative_dim", "unknown"], [70, 22, 8], n),
             "relapse_site": relsite,
             "emd_preexisting": _blank(_choice(rng, ["yes", "no"], [1, 4], n), emd),
             "salvage": np.where(salvage, "yes", "no").astype(object),
-            "no_salvage_reason": _blank(
-                _choice(rng, ["early_death", "supportive_care", "declined", "lost_to_follow_up", "other"],
-                        [40, 30, 10, 15, 5], n), ~salvage),
+            "no_salvage_reason": _blank(reason.astype(object), ~salvage),
             "salvage_class": cls,
             "salvage_agent": agent,
             "salvage_date": _iso(salv_d, salvage),

@@ -79,10 +79,87 @@ class Variable:
 
 
 @dataclass(frozen=True)
+class Span:
+    """The longest time allowed from date ``start`` to date ``end``: ``days``, or the
+    number (years) in column ``years_of`` plus ``slack_years``."""
+
+    start: str
+    end: str
+    days: float | None = None
+    years_of: str | None = None
+    slack_years: float = 0.0
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A clinical consistency rule across variables (``rules:`` in the dictionary).
+
+    Triggered on rows where ``when`` holds (every row without it); broken when none
+    of ``then`` holds, when the time of ``span`` is longer than allowed, or (with
+    ``same_record``) when another row under another pseudonym has the same values.
+    ``level``: error or warning; ``message``: what is wrong; ``why``: why this level.
+    """
+
+    id: str
+    level: str
+    message: str
+    why: str = ""
+    when: Condition | None = None
+    then: tuple[Condition, ...] = ()
+    span: Span | None = None
+    same_record: bool = False
+
+
+def parse_rule(item: dict, names: set[str]) -> Rule:
+    rule_id = str(item.get("id") or "")
+    if not re.fullmatch(r"\w+", rule_id):
+        raise ValueError(f"every rule in the data dictionary needs an id (letters, digits, _), not {rule_id!r}")
+    level = item.get("level")
+    if level not in ("error", "warning"):
+        raise ValueError(f"rule {rule_id}: level must be error or warning, not {level!r}")
+    when = parse_condition(item["if"]) if item.get("if") else None
+    then = tuple(parse_condition(t) for t in (item.get("then") or ()))
+    span = None
+    if item.get("span"):
+        spec = item["span"]
+        span = Span(
+            start=spec["from"], end=spec["to"], days=spec.get("at_most_days"),
+            years_of=spec.get("at_most_years_of"), slack_years=float(spec.get("slack_years", 0)),
+        )
+        if (span.days is None) == (span.years_of is None):
+            raise ValueError(f"rule {rule_id}: span needs at_most_days or at_most_years_of")
+    same = bool(item.get("same_record", False))
+    if sum((bool(then), span is not None, same)) != 1:
+        raise ValueError(f"rule {rule_id}: give exactly one of then:, span: or same_record:")
+    used = [c.column for c in (when, *then) if c is not None]
+    if span is not None:
+        used += [span.start, span.end] + ([span.years_of] if span.years_of else [])
+    unknown = [c for c in used if c not in names]
+    if unknown:
+        raise ValueError(f"rule {rule_id}: {', '.join(unknown)} not in the data dictionary")
+    return Rule(rule_id, level, str(item.get("message", "")).strip(), str(item.get("why", "")).strip(),
+                when, then, span, same)
+
+
+@dataclass(frozen=True)
 class Dictionary:
     variables: tuple[Variable, ...]
     identifier_patterns: tuple[tuple[str, str], ...]
     date_format: str = "YYYY-MM-DD"
+    rules: tuple[Rule, ...] = ()
+
+    def rule(self, rule_id: str) -> Rule:
+        for r in self.rules:
+            if r.id == rule_id:
+                return r
+        raise KeyError(rule_id)
+
+    def label(self, name: str) -> str | None:
+        """The variable's label, or None for a name that is not a variable."""
+        for v in self.variables:
+            if v.name == name:
+                return v.label
+        return None
 
     @property
     def names(self) -> list[str]:
@@ -147,4 +224,6 @@ def load_dictionary(path: str | Path | None = None) -> Dictionary:
             )
         )
     patterns = tuple((k, v) for k, v in (spec.get("identifier_patterns") or {}).items())
-    return Dictionary(tuple(variables), patterns, spec.get("date_format", "YYYY-MM-DD"))
+    names = {v.name for v in variables}
+    rules = tuple(parse_rule(item, names) for item in (spec.get("rules") or ()))
+    return Dictionary(tuple(variables), patterns, spec.get("date_format", "YYYY-MM-DD"), rules)

@@ -32,6 +32,16 @@ What loading does change, and only this:
 
 Columns whose names look like direct identifiers (``identifier_patterns`` in
 the dictionary) are refused: their values are never read into the cohort.
+
+What loading refuses or reports rather than misread: a CSV whose text mixes
+two encodings, a quote that swallows the rows after it, a renamed workbook or
+binary file; a workbook with formulas whose results were never stored, or
+encrypted; percent-formatted Excel cells (read as the number shown, with a
+warning); column names below row 1 (``header_row:`` in the mapping file, or a
+source's ``header_row`` when the configuration has that key); a sheet without
+the dictionary's columns (the sheet that has them is named); a file listed
+twice among the sources (read once). Mapping file problems name the file and
+line and are configuration problems (rule ``mapping``).
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ import functools
 import io
 import math
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,9 +64,10 @@ import yaml
 
 from .config import PROJECT_ROOT, Source
 from .dictionary import Dictionary
+from .yamlio import UserFileError, line_of, load_yaml, read_text
 
 ISO_DATE_FORMAT = "YYYY-MM-DD"
-MAPPING_KEYS = ("columns", "codes", "date_format", "decimal", "delimiter", "missing")
+MAPPING_KEYS = ("columns", "codes", "date_format", "decimal", "delimiter", "missing", "header_row")
 ORIGIN_COLUMNS = ("file", "row", "patient", "date_format", "decimal")
 LEVELS = ("error", "warning")
 
@@ -86,6 +98,7 @@ class Problem:
     rule: str
     message: str
     level: str = "error"
+    label: str | None = None  # the dictionary's label of ``column``, shown beside it
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -101,7 +114,7 @@ class Problem:
         if self.row is not None:
             where.append(f"patient {self.patient}" if self.patient else "patient (no pseudonym)")
         if self.column:
-            where.append(f"column {self.column}")
+            where.append(f"column {self.column}" + (f" ({self.label})" if self.label else ""))
         prefix = ", ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
         if self.level == "warning":
@@ -160,6 +173,85 @@ def show_value(value: Any) -> str | None:
     if isinstance(value, (dt.datetime, pd.Timestamp)):
         return value.isoformat(sep=" ")
     return str(value)
+
+
+_INVISIBLE = {
+    "\u00a0": "no-break space", "\u202f": "narrow no-break space", "\u2007": "figure space",
+    "\u200b": "zero-width space", "\u200c": "zero-width non-joiner", "\u200d": "zero-width joiner",
+    "\u2060": "word joiner", "\ufeff": "byte-order mark", "\u00ad": "soft hyphen", "\t": "tab",
+}
+
+
+def visible(text: str | None) -> str | None:
+    """``text`` with invisible characters written out: 'female<U+200B>' (a zero-width
+    space), so a message never says "female is not an allowed code (allowed: female)"."""
+    if text is None:
+        return None
+    found = [ch for ch in dict.fromkeys(text)
+             if ch in _INVISIBLE or (ch != " " and unicodedata.category(ch) in ("Cc", "Cf", "Zs", "Zl", "Zp"))]
+    if not found:
+        return text
+    marked = "".join(f"<U+{ord(ch):04X}>" if ch in found else ch for ch in text)
+    names = ", ".join(f"U+{ord(ch):04X} {_INVISIBLE.get(ch) or unicodedata.name(ch, 'control character').lower()}"
+                      for ch in found)
+    return f"'{marked}' (holds an invisible character: {names}; delete it)"
+
+
+#: What sites and programs write for a missing value (R's NA, SPSS's ., Excel's #N/A ...).
+MISSING_WORDS = frozenset(
+    ["na", "n/a", "n.a.", "#n/a", "nan", "null", "none", "missing", "-", "--", ".", "?", "nd", "n.d.",
+     "not available", "not done", "k.a.", "ka", "unbekannt", "inconnu", "nk", "unk", "#null!"]
+)
+
+
+def missing_hint(value: str | None) -> str:
+    """A hint for a value that reads as a missing-value token, else ''."""
+    if value is None or value.strip().casefold() not in MISSING_WORDS:
+        return ""
+    token = value.strip()
+    return (f"; if {token} means 'missing' (as R writes NA), leave the cell empty, or declare it in the "
+            f"site's mapping file: missing: [\"{token}\"]")
+
+
+_DATE_CANDIDATES = ("DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY", "DD-MM-YYYY", "MM-DD-YYYY", "YYYY/MM/DD",
+                    "YYYY.MM.DD", "DD MM YYYY", "YYYYMMDD")
+
+
+def date_format_hint(values: Sequence[str | None]) -> str:
+    """'; set date_format: DD/MM/YYYY ...' when every value is a real date in one other
+    layout (several layouts named when the values fit more than one), else ''."""
+    texts = [v.strip() for v in values if v]
+    if not texts:
+        return ""
+    fits = []
+    for fmt in _DATE_CANDIDATES:
+        try:
+            if fmt == "YYYYMMDD":
+                ok = all(re.fullmatch(r"\d{8}", t) and dt.date(int(t[:4]), int(t[4:6]), int(t[6:])) for t in texts)
+            else:
+                ok = all(_parse_date(t, fmt) is not None for t in texts)
+        except ValueError:
+            ok = False
+        if ok and fmt != "YYYYMMDD":
+            fits.append(fmt)
+    if not fits:
+        sample = texts[0]
+        if re.fullmatch(r"\d{5}(\.0+)?", sample) and 10000 <= float(sample) <= 80000:
+            day = dt.date(1899, 12, 30) + dt.timedelta(days=int(float(sample)))
+            return (f"; {sample} looks like an Excel date serial number ({day.isoformat()}): format the column "
+                    "as a date in Excel before exporting")
+        if re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{2}", sample):
+            return "; the year has two digits: write all four (e.g. 2019)"
+        if (re.fullmatch(r"\d{1,2}[./-]\d{1,2}[./-]\d{4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}", sample)
+                and not re.fullmatch(r"\d{2}[./-]\d{2}[./-]\d{4}|\d{4}[./-]\d{2}[./-]\d{2}", sample)):
+            return "; day and month need two digits each (e.g. 01.02.2019, not 1.2.2019)"
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", sample):
+            return "; that day does not exist in the calendar (check day and month)"
+        return ""
+    if len(fits) == 1:
+        return f"; set date_format: {fits[0]} in the site's mapping file"
+    return (f"; {'they read' if len(texts) > 1 else 'it reads'} as {' or '.join(fits)}: set date_format: "
+            "to the one the site uses in the site's mapping file")
 
 
 _DATE_TOKENS = {"YYYY": r"(?P<year>\d{4})", "MM": r"(?P<month>\d{2})", "DD": r"(?P<day>\d{2})"}
@@ -442,6 +534,7 @@ class SiteMapping:
     decimal: str = "."
     delimiter: str = ","
     missing: tuple[str, ...] = ()
+    header_row: int | None = None
 
 
 class _StringBoolLoader(yaml.SafeLoader):
@@ -460,51 +553,100 @@ def _key(value: Any) -> str:
 
 
 def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[SiteMapping | None, list[Problem]]:
-    """Read and check a mapping file; ``None`` (with problems) when it cannot be used."""
+    """Read and check a mapping file; ``None`` (with problems) when it cannot be used.
+
+    Every problem is a configuration problem (rule ``mapping``: the command
+    line exits 2) whose message names the mapping file and, where known, the
+    line: invalid YAML, a file not saved as UTF-8, an entry of the wrong shape
+    (``columns:`` written as a list, a code table that is not pairs), a name
+    or code that is not in the dictionary.
+    """
     shown = _shown_path(path)
 
-    def problem(message: str) -> Problem:
-        return Problem(file, None, None, None, None, "mapping", f"mapping file {shown}: {message}")
+    def problem(message: str, *keys: str | int) -> Problem:
+        line = line_of(node, keys) if keys else None
+        where = f" line {line}" if line else ""
+        return Problem(file, None, None, None, None, "mapping", f"mapping file {shown}{where}: {message}")
 
+    node = None
     try:
-        spec = yaml.load(Path(path).read_text(encoding="utf-8-sig"), Loader=_StringBoolLoader)
-    except FileNotFoundError:
-        return None, [problem("the file does not exist.")]
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
-        return None, [problem(f"cannot be read ({type(err).__name__}); check that it is a YAML file.")]
-    spec = spec or {}
+        _, node = load_yaml(path, what="mapping file")
+        spec = yaml.load(read_text(path, what="mapping file"), Loader=_StringBoolLoader)
+    except UserFileError as err:
+        text = str(err)
+        text = f"mapping file {shown}" + (text[len(str(path)):] if text.startswith(str(path)) else f": {text}")
+        if "'\\t'" in text and "tabs" not in text:
+            text += "; indent with spaces, not tabs"
+        return None, [Problem(file, None, None, None, None, "mapping", text)]
+    except yaml.YAMLError as err:  # PyYAML accepted it with one loader but not the other: not expected
+        return None, [problem(f"is not valid YAML ({type(err).__name__}).")]
+    if spec is None:
+        spec = {}
     if not isinstance(spec, dict):
-        return None, [problem("must be a list of entries such as 'columns:' and 'codes:'.")]
-    problems = []
+        return None, [
+            problem(
+                f"must hold entries such as 'columns:' and 'codes:' (one per line, 'name: value'), "
+                f"not {_yaml_kind(spec)}."
+            )
+        ]
+    problems = [Problem(file, None, None, None, None, "mapping", f"mapping file {shown} line {line}: {message}")
+                for line, message in _duplicate_keys(node)]
     for key in spec:
         if key not in MAPPING_KEYS:
-            problems.append(problem(f"unknown entry {key!r} (allowed: {', '.join(MAPPING_KEYS)})."))
+            problems.append(problem(f"unknown entry {key!r} (allowed: {', '.join(MAPPING_KEYS)}).", str(key)))
+
+    def pairs(key: str, *keys: str) -> dict:
+        value = spec.get(key) if not keys else spec[key].get(keys[0])
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return value
+        what = f"{key}:" if not keys else f"codes for {keys[0]}"
+        example = "Geschlecht: sex" if key == "columns" and not keys else "their code: our code (m: male)"
+        problems.append(
+            problem(
+                f"{what} must be pairs 'their name: our name', one per line such as '{example}', "
+                f"not {_yaml_kind(value)}"
+                + (" (remove the '- ' before each entry)." if isinstance(value, list) else "."),
+                key, *keys,
+            )
+        )
+        return {}
 
     columns: dict[str, str | None] = {}
-    for theirs, ours in (spec.get("columns") or {}).items():
-        if ours is not None and str(ours) not in dictionary:
-            problems.append(problem(f"column {theirs!r} is mapped to {ours!r}, which is not in the data dictionary."))
+    for theirs, ours in pairs("columns").items():
+        if ours is not None and (not _is_scalar(ours) or str(ours) not in dictionary):
+            problems.append(
+                problem(
+                    f"column {show_value(theirs)!r} is mapped to {ours!r}, which is not in the data "
+                    "dictionary (see data/dictionary.yml for the names).",
+                    "columns", str(theirs),
+                )
+            )
             continue
         columns[_key(theirs)] = None if ours is None else str(ours)
 
     codes: dict[str, dict[str, str]] = {}
-    for column, table in (spec.get("codes") or {}).items():
+    for column, _table in pairs("codes").items():
         column = str(column)
         if column not in dictionary:
-            problems.append(problem(f"codes are given for {column!r}, which is not in the data dictionary."))
+            problems.append(
+                problem(f"codes are given for {column!r}, which is not in the data dictionary.", "codes", column)
+            )
             continue
-        if not isinstance(table, dict):
-            problems.append(problem(f"codes for {column} must be pairs 'their code: our code'."))
+        table = pairs("codes", column)
+        if not table:
             continue
         allowed = dictionary[column].code_labels
         codes[column] = {}
         for theirs, ours in table.items():
-            ours_text = show_value(ours)
-            if allowed and ours_text not in allowed:
+            ours_text = show_value(ours) if _is_scalar(ours) else None
+            if ours_text is None or (allowed and ours_text not in allowed):
                 problems.append(
                     problem(
-                        f"code {theirs!r} of {column} is mapped to {ours_text!r}, which is not a code of {column} "
-                        f"(codes: {', '.join(allowed)})."
+                        f"code {show_value(theirs)!r} of {column} is mapped to {ours!r}, which is not a code of "
+                        f"{column} (codes: {', '.join(allowed) if allowed else 'none: it is not a category'}).",
+                        "codes", column, str(theirs),
                     )
                 )
                 continue
@@ -513,32 +655,95 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
     date_format = spec.get("date_format")
     if date_format is not None:
         try:
-            date_pattern(str(date_format))
+            if not isinstance(date_format, str):
+                raise ValueError(f"date format {date_format!r} must be text such as DD.MM.YYYY")
+            date_pattern(date_format)
         except ValueError as err:
-            problems.append(problem(f"{err} (for example DD.MM.YYYY)."))
+            problems.append(problem(f"{err} (for example DD.MM.YYYY).", "date_format"))
             date_format = None
-    decimal = str(spec.get("decimal", "."))
+    decimal = show_value(spec.get("decimal", "."))
     if decimal not in (".", ","):
-        problems.append(problem(f"decimal must be \".\" or \",\", not {decimal!r}."))
+        problems.append(problem(f"decimal must be \".\" or \",\", not {spec.get('decimal')!r}.", "decimal"))
         decimal = "."
-    delimiter = str(spec.get("delimiter", ","))
+    delimiter = show_value(spec.get("delimiter", ",")) or ""
     if delimiter in ("\\t", "tab"):
         delimiter = "\t"
-    if len(delimiter) != 1:
-        problems.append(problem(f"delimiter must be one character such as \";\", not {delimiter!r}."))
+    if len(delimiter) != 1 or delimiter in ('"', "\n", "\r"):
+        problems.append(
+            problem(f"delimiter must be one character such as \";\", not {spec.get('delimiter')!r}.", "delimiter")
+        )
         delimiter = ","
-    missing = spec.get("missing") or []
-    if not isinstance(missing, list):
-        missing = [missing]
+    missing = spec.get("missing")
+    missing = [] if missing is None else missing if isinstance(missing, list) else [missing]
+    if not all(_is_scalar(m) for m in missing):
+        problems.append(problem("missing: must be a list of texts such as [\"k.A.\", \"NA\"].", "missing"))
+        missing = []
+    header_row = spec.get("header_row", 1)
+    if isinstance(header_row, bool) or not isinstance(header_row, int) or header_row < 1:
+        problems.append(
+            problem(f"header_row must be the number of the row holding the column names (1, 2, ...), "
+                    f"not {header_row!r}.", "header_row")
+        )
+        header_row = 1
     mapping = SiteMapping(
         columns=columns,
         codes=codes,
-        date_format=str(date_format) if date_format is not None else None,
+        date_format=date_format,
         decimal=decimal,
         delimiter=delimiter,
         missing=tuple(_key(m) for m in missing),
+        header_row=header_row if "header_row" in spec else None,
     )
-    return (None if problems else mapping), problems
+    for token in mapping.missing:
+        clash = [v.name for v in dictionary.variables
+                 if any(token in (_key(code), _key(label)) for code, label in v.codes)]
+        if clash:
+            problems.append(
+                Problem(
+                    file, None, None, None, None, "mapping",
+                    f"mapping file {shown} line {line_of(node, ['missing'])}: the missing-value text {token!r} is also "
+                    f"a code of {', '.join(clash)}: those values are read as missing. Remove it from missing: if "
+                    "they are real answers.",
+                    "warning",
+                )
+            )
+    failed = any(p.level == "error" for p in problems)
+    return (None if failed else mapping), problems
+
+
+def _duplicate_keys(node: yaml.Node | None) -> list[tuple[int, str]]:
+    """(line, "KEY is written twice ...") for every key repeated within one YAML mapping
+    (PyYAML silently keeps the last one)."""
+    out = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                name = getattr(key, "value", None)
+                line = key.start_mark.line + 1
+                if isinstance(name, str) and _key(name) in seen:
+                    out.append((line, f"{name!r} is written twice (lines {seen[_key(name)]} and {line}), and only "
+                                      "the last would count; write each entry once."))
+                elif isinstance(name, str):
+                    seen[_key(name)] = line
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return sorted(out)
+
+
+def _is_scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool, dt.date))
+
+
+def _yaml_kind(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a set of pairs"
+    return f"the single value {value!r}"
 
 
 # ---------------------------------------------------------------------------
@@ -566,36 +771,113 @@ def _blank(cells: Sequence[Any]) -> bool:
         return all(is_missing(c) for c in cells)
 
 
-def _read_csv(path: Path, file: str, delimiter: str) -> tuple[_Table | None, list[Problem]]:
+_SIGNATURES = (
+    (b"PK\x03\x04", "an Excel workbook (.xlsx) or another zip archive; if it is a workbook, rename it to .xlsx"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel workbook (.xls) or a password-protected one; open it in Excel and "
+                          "save it as CSV UTF-8 (or as .xlsx without a password)"),
+    (b"$FL2", "an SPSS data file; rename it to .sav"),
+    (b"$FL3", "an SPSS data file; rename it to .sav"),
+    (b"%PDF", "a PDF document, not a table"),
+)
+_UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _decode_text(data: bytes, what: str) -> tuple[str | None, str | None]:
+    """(text, None), or (None, why the bytes cannot be read as one text)."""
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return None, f"the file is not a CSV text file but {kind}."
+    if b"\x00" in data:
+        return None, (
+            f"the file is not plain text (it may be UTF-16 'Unicode text' or a renamed spreadsheet); "
+            f"save it as {what} UTF-8."
+        )
+    try:
+        return data.decode("utf-8-sig"), None
+    except UnicodeDecodeError:
+        pass
+    if _UTF8_CHAR.search(data):  # some UTF-8 characters, yet not UTF-8 throughout: two encodings mixed
+        utf8, other = [], []
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            if line.isascii():
+                continue
+            try:
+                utf8.append((number, line.decode("utf-8")))
+            except UnicodeDecodeError:
+                other.append((number, line.decode("cp1252", errors="replace")))
+        if utf8 and other:
+            def example(lines: list[tuple[int, str]]) -> str:
+                number, text = lines[0]
+                word = next((w for w in re.split(r"[,;\t\s]+", text) if not w.isascii()), text)
+                return f"{_ranges([n for n, _ in lines])} (e.g. line {number} '{word.strip()}')"
+
+            return None, (
+                f"the file mixes two text encodings: lines {example(utf8)} are UTF-8, lines {example(other)} "
+                "are Windows-1252/Latin-1, so one of the two parts would be read wrongly "
+                "(one site or code could become two). Open the file in a text editor or spreadsheet, check the "
+                f"accented values, and save it again as {what} UTF-8."
+            )
+    try:
+        text = data.decode("cp1252")
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined (0x81, 0x8d, ...)
+        text = data.decode("latin-1")
+    control = sum(1 for ch in text[:20000] if ord(ch) < 32 and ch not in "\t\r\n\x0c")
+    if control > max(3, len(text[:20000]) // 100):
+        return None, f"the file is not a text file (it holds binary data); export the data again as {what}."
+    return text, None
+
+
+def _ranges(numbers: Sequence[int], limit: int = 4) -> str:
+    """'2–5, 9, 12–14' for sorted numbers (the first ``limit`` runs, then '...')."""
+    runs: list[list[int]] = []
+    for n in numbers:
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    shown = [f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:limit]]
+    return ", ".join(shown) + (", ..." if len(runs) > limit else "")
+
+
+def _read_csv(path: Path, file: str, delimiter: str, header_row: int | None = None
+              ) -> tuple[_Table | None, list[Problem]]:
     def problem(rule: str, message: str) -> tuple[None, list[Problem]]:
         return None, [Problem(file, None, None, None, None, rule, message)]
 
     data = path.read_bytes()
     if not data.strip():
         return problem("empty_file", "the file is empty.")
-    if b"\x00" in data:
-        return problem(
-            "unreadable_file",
-            "the file is not plain text (it may be UTF-16 'Unicode text' or a renamed spreadsheet); "
-            "save it as CSV UTF-8.",
-        )
-    for encoding in ("utf-8-sig", "cp1252", "latin-1"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    text, why = _decode_text(data, "CSV")
+    if text is None:
+        return problem("unreadable_file", why)
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    if len(first_line) == 5 and first_line.lower().startswith("sep="):  # Excel's line naming the delimiter
+        delimiter = first_line[4]
+        header_row = max(header_row or 2, 2)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        records = list(reader)
+    except csv.Error as err:
+        return problem("unclosed_quote", _csv_error(text, delimiter, err))
+    if reader.line_num != len(records):  # a value spans several lines: quoted line breaks
+        found = _unclosed_quote(text, delimiter)
+        if found:
+            return problem("unclosed_quote", found)
     numbered = list(enumerate(records, start=1))  # (number, cells)
+    if header_row is not None:
+        numbered = [(n, cells) for n, cells in numbered if n >= header_row]
     while numbered and _blank(numbered[0][1]):
         numbered.pop(0)
     if not numbered:
-        return problem("empty_file", "the file is empty.")
+        return problem("empty_file", "the file is empty." if header_row is None else
+                       f"the file has no column names in row {header_row} (header_row) or after it.")
     header_number, header = numbered[0]
-    if header_number != 1:
+    if header_number != (header_row or 1):
         return problem(
             "header_row",
-            f"row 1 is empty; the column names must be in row 1 (they were found in row {header_number}).",
+            f"row {header_row or 1} is empty; the column names must be in row {header_row or 1} (they were found "
+            f"in row {header_number}): delete the rows above them, or write header_row: {header_number} in the "
+            "site's mapping file.",
         )
     if len(header) == 1:
         for sep, name in ((";", "semicolons (;)"), ("\t", "tabs")):
@@ -607,6 +889,55 @@ def _read_csv(path: Path, file: str, delimiter: str) -> tuple[_Table | None, lis
                     f"comma-separated CSV, or write delimiter: \"{shown}\" in the site's mapping file.",
                 )
     return _Table(header, numbered[1:]), []
+
+
+def _records_with_lines(text: str, delimiter: str):
+    """(record number, first line, last line, cells) of each record, until the csv module stops."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    start = 1
+    for number, cells in enumerate(reader, start=1):
+        yield number, start, reader.line_num, cells
+        start = reader.line_num + 1
+
+
+def _unclosed_quote(text: str, delimiter: str) -> str | None:
+    """The message for a quote that swallows line breaks and the rows after it, or None
+    (a quoted value with a line break in it is allowed when it looks like text)."""
+    n_lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+    for number, first, last, cells in _records_with_lines(text, delimiter):
+        if last == first:
+            continue
+        for pos, cell in enumerate(cells):
+            if "\n" not in cell and "\r" not in cell:
+                continue
+            swallowed = cell.split("\n", 1)[1] if "\n" in cell else ""
+            if delimiter in swallowed or last >= n_lines:
+                closed = (f"and closed only on line {last}" if last < n_lines
+                          else "and never closed")
+                return (
+                    f"a quote (\") opens the value in column {_column_letter(pos)} of row {number} "
+                    f"(line {first}) {closed}: lines {first + 1}–{last} were read as part of that one value, "
+                    f"so the rows there were lost. Remove the stray quote, or close it, and run again."
+                )
+    return None
+
+
+def _csv_error(text: str, delimiter: str, err: csv.Error) -> str:
+    """The message for a file the csv module stops reading (e.g. 'field larger than field limit')."""
+    last = None
+    try:
+        for last in _records_with_lines(text, delimiter):
+            pass
+    except csv.Error:
+        pass
+    line = last[2] + 1 if last else 1
+    if "field limit" in str(err):
+        return (
+            f"from line {line} on, the rest of the file reads as one value longer than "
+            f"{csv.field_size_limit():,} characters: a quote (\") opened there (row {last[0] + 1 if last else 1}) "
+            "is never closed. Remove the stray quote, or close it, and run again."
+        )
+    return f"the file cannot be read as CSV from line {line} on ({err}); check the quotes (\") there."
 
 
 def _excel_cell(value: Any) -> Any:
@@ -624,28 +955,67 @@ def _excel_cell(value: Any) -> Any:
     return value
 
 
-def _read_excel(path: Path, file: str, sheet: str | int | None) -> tuple[_Table | None, list[Problem]]:
+def _read_excel(path: Path, file: str, sheet: str | int | None, header_row: int | None = None,
+                known: Callable[[Any], bool] = lambda name: False) -> tuple[_Table | None, list[Problem]]:
+    """One sheet of a workbook. ``known`` tells whether a header cell names a dictionary
+    variable (directly or through the mapping): it points at the sheet that holds the data
+    when the wrong one is read or none is named."""
     import openpyxl  # an optional reader: imported only for Excel files
 
     def problem(rule: str, message: str) -> tuple[None, list[Problem]]:
         return None, [Problem(file, None, None, None, None, rule, message)]
 
+    with open(path, "rb") as handle:
+        start = handle.read(8)
+    if start.startswith(b"\xd0\xcf\x11\xe0"):
+        return problem(
+            "unreadable_file",
+            "the workbook is password-protected (encrypted) or an old Excel file (.xls) renamed to .xlsx; "
+            "open it in Excel, remove the password (File > Info > Protect Workbook) and save it as .xlsx.",
+        )
+    if not start.startswith(b"PK"):
+        text, _ = _decode_text(Path(path).read_bytes()[:4096], "CSV")
+        if start.startswith((b"$FL2", b"$FL3")):
+            return problem("unreadable_file", "the file is an SPSS data file named .xlsx; rename it to .sav.")
+        if text is not None and "\n" in text and any(sep in text for sep in ",;\t"):
+            return problem(
+                "unreadable_file",
+                "the file is text (probably CSV) named .xlsx, not an Excel workbook; rename it to .csv, "
+                "or open it in Excel and save it as .xlsx.",
+            )
     try:
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # openpyxl raises many types for a damaged file
         return problem(
             "unreadable_file",
             f"the file cannot be read as an Excel workbook (.xlsx) ({type(err).__name__}); "
-            "it may be damaged or in another format.",
+            "it may be damaged or in another format: open it in Excel and save it again as .xlsx.",
         )
+    problems: list[Problem] = []
     try:
         names = workbook.sheetnames
+        if not names:
+            return problem("empty_file", "the workbook has no sheets.")
+
+        def matches(name: str) -> int:
+            """How many cells of the sheet's first rows name dictionary variables (best row)."""
+            rows = workbook[name].iter_rows(min_row=1, max_row=max(5, header_row or 1), values_only=True)
+            return max((sum(1 for v in row if known(v)) for row in rows), default=0)
+
+        def best_other(than: str | None) -> str:
+            scores = {n: matches(n) for n in names if n != than}
+            best = max(scores, key=scores.get, default=None)
+            if best is None or scores[best] == 0:
+                return ""
+            return f"; the sheet '{best}' holds {scores[best]} of the dictionary's columns (sheet: {best})"
+
         if sheet is None:
             if len(names) > 1:
+                suggestion = best_other(None) or f" (sheet: {names[0]})"
                 return problem(
                     "sheet",
                     f"the workbook has {len(names)} sheets ({', '.join(names)}); name the one to read "
-                    f"in the configuration (sheet: {names[0]}).",
+                    f"in the configuration{suggestion.replace('; the', ': the', 1)}.",
                 )
             name = names[0]
         elif isinstance(sheet, int) and not isinstance(sheet, bool):
@@ -653,28 +1023,114 @@ def _read_excel(path: Path, file: str, sheet: str | int | None) -> tuple[_Table 
                 return problem(
                     "sheet",
                     f"sheet {sheet} does not exist: sheets are numbered from 1 and the workbook has "
-                    f"{len(names)} ({', '.join(names)}).",
+                    f"{len(names)} ({', '.join(names)}){best_other(None)}.",
                 )
             name = names[sheet - 1]
         else:
             if str(sheet) not in names:
                 return problem(
-                    "sheet", f"there is no sheet named {sheet!r}; the sheets are: {', '.join(names)}."
+                    "sheet", f"there is no sheet named {sheet!r}; the sheets are: {', '.join(names)}{best_other(None)}."
                 )
             name = str(sheet)
+        if len(names) > 1 and matches(name) == 0:
+            other = best_other(name)
+            if other:
+                return problem(
+                    "sheet", f"the sheet '{name}' holds none of the data dictionary's columns{other}."
+                )
         worksheet = workbook[name]
         worksheet.reset_dimensions()  # the size stored in the file may be wrong: read every cell
-        rows = [
-            (number, [_excel_cell(v) for v in values])
-            for number, values in enumerate(worksheet.iter_rows(min_row=1, values_only=True), start=1)
-        ]
+        rows = []
+        percent: dict[int, list[tuple[int, Any]]] = {}
+        for number, cells in enumerate(worksheet.iter_rows(min_row=1), start=1):
+            values = []
+            for pos, cell in enumerate(cells):
+                value = getattr(cell, "value", None)
+                if (isinstance(value, (int, float)) and not isinstance(value, bool)
+                        and "%" in (getattr(cell, "number_format", None) or "")):
+                    percent.setdefault(pos, []).append((number, value))
+                    value = round(value * 100, 10)  # the number the user sees: 0.48 shown as 48 %
+                values.append(_excel_cell(value))
+            rows.append((number, values))
     finally:
         workbook.close()
-    if not rows or _blank(rows[0][1]):
-        if all(_blank(cells) for _, cells in rows):
-            return problem("empty_file", "the sheet is empty.")
-        return problem("header_row", "row 1 is empty; the column names must be in row 1.")
-    return _Table(rows[0][1], rows[1:]), []
+    if not rows or all(_blank(cells) for _, cells in rows):
+        return problem("empty_file", "the sheet is empty.")
+    first = header_row or 1
+    header_cells = next((cells for n, cells in rows if n == first), [])
+    if _blank(header_cells):
+        below = next((n for n, cells in rows if n > first and not _blank(cells)), None)
+        hint = f" (they were found in row {below}): delete the rows above them, or write header_row: {below} in the site's mapping file" if below else ""
+        return problem("header_row", f"row {first} is empty; the column names must be in row {first}{hint}.")
+    header = header_cells
+    for pos, cells in sorted(percent.items()):
+        heading = show_value(header[pos]) if pos < len(header) else None
+        cells = [(n, v) for n, v in cells if n > first]
+        if not cells:
+            continue
+        n, v = cells[0]
+        problems.append(
+            Problem(
+                file, None, None, heading or _column_letter(pos), None, "percent_cells",
+                f"{_count_of(len(cells), 'cell')} of column {_column_letter(pos)} ('{heading}') "
+                f"{'is' if len(cells) == 1 else 'are'} formatted as percent in Excel (e.g. row {n}: stored "
+                f"{show_value(v)}, shown {show_value(round(v * 100, 10))} %); "
+                f"{'it was' if len(cells) == 1 else 'they were'} read as the number shown "
+                f"({show_value(round(v * 100, 10))}). Check that this is what the column means.",
+                "warning",
+            )
+        )
+    problems += _uncomputed_formulas(path, file, name, header, first)
+    if any(p.rule == "formula" for p in problems):
+        return None, problems
+    return _Table(header, [(n, cells) for n, cells in rows if n > first]), problems
+
+
+def _count_of(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _uncomputed_formulas(path: Path, file: str, sheet: str, header: list[Any], first: int) -> list[Problem]:
+    """Formula cells without a stored result (saved by a program that does not compute
+    formulas): openpyxl reads them as empty, so they would pass as missing values."""
+    import zipfile
+
+    import openpyxl
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if not any(b"<f" in archive.read(n) for n in archive.namelist()
+                       if n.startswith("xl/worksheets/") and n.endswith(".xml")):
+                return []
+    except (zipfile.BadZipFile, OSError, KeyError):
+        return []
+    values = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    formulas = openpyxl.load_workbook(path, read_only=True, data_only=False)
+    found: list[tuple[int, int, str]] = []
+    try:
+        for number, (cached, written) in enumerate(
+            zip(values[sheet].iter_rows(values_only=True), formulas[sheet].iter_rows(values_only=True)), start=1
+        ):
+            for pos, (value, formula) in enumerate(zip(cached, written)):
+                if value is None and isinstance(formula, str) and formula.startswith("="):
+                    found.append((number, pos, formula))
+    finally:
+        values.close()
+        formulas.close()
+    if not found:
+        return []
+    number, pos, formula = found[0]
+    heading = show_value(header[pos]) if pos < len(header) else _column_letter(pos)
+    return [
+        Problem(
+            file, None, None, heading, None, "formula",
+            f"{_count_of(len(found), 'cell')} {'holds a formula' if len(found) == 1 else 'hold formulas'} without a "
+            f"stored result (e.g. row {number}, column {_column_letter(pos)} '{heading}': {formula}), so "
+            f"{'its value is' if len(found) == 1 else 'their values are'} unknown (rows "
+            f"{_ranges(sorted({n for n, _, _ in found}))}). Open the workbook in Excel or LibreOffice, let it "
+            "calculate, and save it again (or paste the values instead of the formulas).",
+        )
+    ]
 
 
 def _read_sav(path: Path, file: str) -> tuple[_Table | None, list[Problem]]:
@@ -745,6 +1201,28 @@ def _builtin_codes(dictionary: Dictionary) -> dict[str, dict[str, str]]:
     return out
 
 
+def _plain(name: str) -> str:
+    """A column name reduced to letters and digits joined by '_' (invisible characters dropped)."""
+    name = "".join(ch for ch in name if unicodedata.category(ch) not in ("Cf", "Cc"))
+    return re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_")
+
+
+def _looks_like(name: str, dictionary: Dictionary) -> str | None:
+    """The dictionary variable a column name most likely means (its name or label written
+    another way, e.g. 'Age at relapse', 'age-at-relapse', 'sex\u200b'), or None."""
+    import difflib
+
+    plain = _plain(name)
+    forms = {}
+    for var in dictionary.variables:
+        forms[_plain(var.name)] = var.name
+        forms.setdefault(_plain(var.label), var.name)
+    if plain in forms:
+        return forms[plain]
+    close = difflib.get_close_matches(plain, list(forms), n=1, cutoff=0.85)
+    return forms[close[0]] if close else None
+
+
 def _frame_from_table(
     table: _Table, source: Source, mapping: SiteMapping, dictionary: Dictionary, file: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
@@ -755,6 +1233,22 @@ def _frame_from_table(
     rows = [(n, cells if len(cells) == width else list(cells) + [None] * (width - len(cells)))
             for n, cells in table.rows]
     rows = [(n, cells) for n, cells in rows if not _blank(cells)]  # blank lines are not patients
+    first_name = header[0]
+    repeated = [n for n, cells in rows if first_name is not None and cells[0] == first_name and cells == header]
+    if repeated:  # the column names again further down: exports pasted together
+        problems.append(
+            Problem(
+                file, None, None, None, None, "repeated_header",
+                f"{'row' if len(repeated) == 1 else 'rows'} {_ranges(repeated)} "
+                f"{'repeats' if len(repeated) == 1 else 'repeat'} the column names of row "
+                f"{table.rows[0][0] - 1 if table.rows else 1} (exports pasted together?); "
+                f"{'it was' if len(repeated) == 1 else 'they were'} not read as patients. Delete "
+                f"{'it' if len(repeated) == 1 else 'them'} from the file.",
+                "warning",
+            )
+        )
+        skip = set(repeated)
+        rows = [(n, cells) for n, cells in rows if n not in skip]
     # the cells by column (tuples; zip transposes in C, so a registry of a million rows stays fast)
     by_column = list(zip(*[cells for _, cells in rows])) if rows else [()] * width
 
@@ -794,11 +1288,17 @@ def _frame_from_table(
         else:
             if text.casefold() not in unknown_seen:
                 unknown_seen.add(text.casefold())
+                shown = visible(text) if visible(text) != text else f"'{text}'"
+                like = _looks_like(text, dictionary)
+                hint = (
+                    f"; it looks like {like} ({dictionary[like].label}): name the column {like}, or map it in the "
+                    f"site's mapping file (columns: {text}: {like})" if like and like not in taken else
+                    " (rename it in the site's mapping file if it holds a dictionary variable)"
+                )
                 problems.append(
                     Problem(
                         file, None, None, text, None, "unknown_column",
-                        f"the column '{text}' is not in the data dictionary and was ignored "
-                        "(rename it in the site's mapping file if it holds a dictionary variable).",
+                        f"the column {shown} is not in the data dictionary and was ignored{hint}.",
                         "warning",
                     )
                 )
@@ -814,6 +1314,18 @@ def _frame_from_table(
             )
             continue
         taken[target] = pos
+
+    present = {_key(h) for h in header if h is not None}
+    for theirs, ours in mapping.columns.items():
+        if theirs not in present and ours is not None and ours not in taken:
+            problems.append(
+                Problem(
+                    file, None, None, ours, None, "mapping_unused",
+                    f"the site's mapping file renames a column '{theirs}' to {ours}, but the file has no column "
+                    "of that name (check its spelling against row 1 of the file).",
+                    "warning",
+                )
+            )
 
     for number, cells in rows:
         if len(table.header) < width and any(not is_missing(c) for c in cells[len(table.header):]):
@@ -898,6 +1410,44 @@ def _frame_from_table(
     return raw, origin, problems
 
 
+def header_row_of(source: Source, mapping: SiteMapping) -> int | None:
+    """The row holding the column names: the mapping file's ``header_row:``, else the
+    source entry's ``header_row`` (a sources.yml key, when the configuration has it), else None (row 1)."""
+    if mapping.header_row is not None:
+        return mapping.header_row
+    value = getattr(source, "header_row", None)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def _known_column(mapping: SiteMapping, dictionary: Dictionary) -> Callable[[Any], bool]:
+    names = {n.casefold() for n in dictionary.names}
+
+    def known(value: Any) -> bool:
+        if not isinstance(value, str) and (value is None or isinstance(value, (int, float))):
+            return False
+        key = _key(value)
+        return key in names or mapping.columns.get(key) is not None
+    return known
+
+
+def _misplaced_header(table: _Table, known: Callable[[Any], bool], first: int, file: str) -> Problem | None:
+    """A header row with (almost) no dictionary names above a row full of them: the
+    column names are lower down (e.g. under merged group headings)."""
+    here = sum(1 for v in table.header if known(v))
+    for number, cells in table.rows[:5]:
+        there = sum(1 for v in cells if known(v))
+        if there >= 3 and there >= 2 * here + 2:
+            above = [show_value(v) for v in table.header if not is_missing(v)][:4]
+            shown = f" ({', '.join(repr(a) for a in above)}, perhaps headings over merged cells)" if above else ""
+            return Problem(
+                file, None, None, None, None, "header_row",
+                f"the column names seem to be in row {number}, not in row {first}: row {number} holds {there} of "
+                f"the data dictionary's column names, row {first} only {here}{shown}. Write header_row: {number} "
+                "in the site's mapping file (or delete the rows above the column names) and run again.",
+            )
+    return None
+
+
 def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list[Problem]]:
     path = Path(source.path)
     file = _shown_path(path)
@@ -913,19 +1463,25 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
         return None, None, problems + [
             Problem(file, None, None, None, None, "unreadable_file", "the file does not exist.")
         ]
+    if path.is_dir():
+        return None, None, problems + [
+            Problem(file, None, None, None, None, "unreadable_file", "this is a folder, not a data file.")
+        ]
     suffix = path.suffix.lower()
+    header_row = header_row_of(source, mapping)
+    known = _known_column(mapping, dictionary)
     try:
         if suffix == ".csv":
-            table, read_problems = _read_csv(path, file, mapping.delimiter)
+            table, read_problems = _read_csv(path, file, mapping.delimiter, header_row)
         elif suffix == ".xlsx":
-            table, read_problems = _read_excel(path, file, source.sheet)
+            table, read_problems = _read_excel(path, file, source.sheet, header_row, known)
         elif suffix == ".sav":
             table, read_problems = _read_sav(path, file)
         elif suffix == ".xls":
             table, read_problems = None, [
                 Problem(
                     file, None, None, None, None, "unreadable_file",
-                    "old Excel files (.xls) cannot be read; save the workbook as .xlsx.",
+                    "old Excel files (.xls) cannot be read; save the workbook as .xlsx (in Excel: Save As, Excel Workbook).",
                 )
             ]
         else:
@@ -939,9 +1495,20 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
         table, read_problems = None, [
             Problem(file, None, None, None, None, "unreadable_file", f"the file cannot be opened ({err.strerror}).")
         ]
+    except Exception as err:  # a damaged file the readers' libraries fail on while reading (zip, XML, ...)
+        table, read_problems = None, [
+            Problem(
+                file, None, None, None, None, "unreadable_file",
+                f"the file cannot be read: it may be damaged ({type(err).__name__}: {str(err)[:120]}); "
+                "open it in the program that made it and save it again.",
+            )
+        ]
     problems += read_problems
     if table is None:
         return None, None, problems
+    misplaced = _misplaced_header(table, known, header_row or 1, file)
+    if misplaced is not None:
+        return None, None, problems + [misplaced]
     raw, origin, frame_problems = _frame_from_table(table, source, mapping, dictionary, file)
     problems += frame_problems
     if raw.empty:
@@ -949,6 +1516,50 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
             Problem(file, None, None, None, None, "no_patients", "the file has column names but no patients.")
         )
     return raw, origin, problems
+
+
+def _same_files(sources: Sequence[Source]) -> tuple[list[Source], list[Problem]]:
+    """The sources without repeats: a file listed twice (same path and sheet) or two names for
+    the same content are read once, and the repeat is reported once (rule ``duplicate_source``,
+    a configuration problem)."""
+    import hashlib
+
+    kept: list[Source] = []
+    problems: list[Problem] = []
+    seen: dict[tuple[Any, ...], tuple[int, Source]] = {}
+    sizes: dict[int, int] = {}
+    for source in sources:
+        try:
+            size = Path(source.path).stat().st_size
+        except OSError:
+            continue
+        sizes[size] = sizes.get(size, 0) + 1
+    for position, source in enumerate(sources, start=1):
+        path = Path(source.path)
+        resolved = path.resolve()
+        try:  # the content is compared only between files of the same size (a registry's files are read once)
+            size = path.stat().st_size
+            same_size = path.is_file() and sizes.get(size, 0) > 1
+            digest = hashlib.sha256(path.read_bytes()).hexdigest() if same_size else str(resolved)
+        except OSError:
+            digest = str(resolved)
+        key = (digest, source.sheet)
+        if key in seen:
+            first_position, first = seen[key]
+            same_path = Path(first.path).resolve() == resolved
+            what = (f"is listed twice in the data sources (entries {first_position} and {position})" if same_path
+                    else f"has the same content as {_shown_path(Path(first.path))} (data sources entries "
+                         f"{first_position} and {position}): the same export listed twice under two names")
+            problems.append(
+                Problem(
+                    _shown_path(path), None, None, None, None, "duplicate_source",
+                    f"the file {what}; it was read once. Remove the repeated entry from the sources list.",
+                )
+            )
+            continue
+        seen[key] = (position, source)
+        kept.append(source)
+    return kept, problems
 
 
 def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCohort:
@@ -965,6 +1576,7 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
     if not sources:
         raise ValueError("no data sources given")
     raws, origins, problems = [], [], []
+    sources, problems = _same_files(sources)
     for source in sources:
         raw, origin, file_problems = _load_one(source, dictionary)
         problems += file_problems

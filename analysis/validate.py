@@ -28,15 +28,28 @@ Rules across a row (dataframe-level "wide" checks, one boolean per row):
   start of salvage;
 * the date of last contact is not after the date of death.
 
-Across all sites: the pseudonym (patient_id) is unique.
+Clinical consistency rules across variables (``rules:`` in the dictionary,
+:class:`analysis.dictionary.Rule`): each an error or a warning as the
+dictionary says, evaluated vectorised beside the rules above.
+
+Across all sites: the pseudonym (patient_id) is unique; rows under different
+pseudonyms whose every date, number and code agree are reported (the
+dictionary's ``same_record`` rule, a warning naming both rows).
+
+The report (:meth:`ValidationReport.format`) groups problems of one kind
+repeated in one file and column into one line; the problems themselves stay
+one per cell (:meth:`ValidationReport.to_frame`). Its exit status
+(:attr:`ValidationReport.exit_code`) is 2 when a file the user writes (a
+mapping file, the sources list) is wrong, 1 for data errors, 0 otherwise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import weakref
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -45,7 +58,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from .config import Config
-from .dictionary import Condition, Dictionary, Variable, load_dictionary
+from .dictionary import Condition, Dictionary, Rule, Variable, load_dictionary
 from .load import (
     ISO_DATE_FORMAT,
     LoadedCohort,
@@ -56,8 +69,12 @@ from .load import (
     load_sources,
     map_distinct,
     map_split,
+    _ranges,
+    date_format_hint,
+    missing_hint,
     parse_value,
     show_value,
+    visible,
 )
 
 __all__ = [
@@ -86,6 +103,8 @@ ORDER_IN_WORDS = (
     "diagnosis, CAR-T infusion, relapse, start of salvage, CR/CRi, relapse after salvage, "
     "then death or last contact"
 )
+#: Problems of the configuration the user writes (exit status 2), not of the data (exit status 1).
+CONFIGURATION_RULES = ("mapping", "duplicate_source")
 _POSITION = "__position__"  # helper column: keeps every failing row visible in pandera's failure cases
 _PATIENT_ID = "patient_id"
 
@@ -123,13 +142,25 @@ class ValidationReport:
         return tuple(p for p in self.problems if p.level == "warning")
 
     @property
+    def configuration_errors(self) -> tuple[Problem, ...]:
+        """Errors in files the user writes (mapping files, the sources list), not in the data."""
+        return tuple(p for p in self.errors if p.rule in CONFIGURATION_RULES)
+
+    @property
+    def exit_code(self) -> int:
+        """0 valid; 2 when a file the user writes (mapping, sources list) is wrong; else 1 for data errors."""
+        return 2 if self.configuration_errors else 1 if self.errors else 0
+
+    @property
     def ok(self) -> bool:
         """True when there is no error-level problem (warnings do not fail)."""
         return not self.errors
 
     def format(self) -> str:
-        """One line per problem, then a line counting them and a line saying what to do."""
-        lines = [p.line() for p in self.problems]
+        """One line per problem (problems of one kind repeated in one file and column: one
+        line for all of them, see :func:`_grouped_lines`), then a line counting them and a
+        line saying what to do."""
+        lines = _grouped_lines(self.problems)
         patients = {(p.file, p.row) for p in self.problems if p.row is not None}
         whole_files = sum(1 for p in self.problems if p.row is None)
         if not self.problems:
@@ -146,6 +177,11 @@ class ValidationReport:
         if whole_files:
             summary += f"; {_count(whole_files, 'problem')} {'concerns' if whole_files == 1 else 'concern'} a whole file or column"
         lines.append(summary + ".")
+        if self.configuration_errors:
+            lines.append(
+                "The configuration has errors: correct the mapping file or the sources list named above (at the "
+                "line given; data/mapping.example.yml shows every entry) and run again."
+            )
         if n_err:
             lines.append(
                 "What to do: correct each value named above in the site's export (or the site's mapping "
@@ -167,6 +203,65 @@ class ValidationReport:
         """Raise :class:`DataValidationError` (message: :meth:`format`) when not ``ok``."""
         if not self.ok:
             raise DataValidationError(self)
+
+
+#: Problems of one kind repeated at least this often in one file and column are reported on one line.
+GROUP_AT = 4
+#: Rules about one value (or one whole row's shape) whose problems are grouped.
+GROUPED_RULES = frozenset(
+    ["type", "code", "range", "future_date", "required", "required_if", "not_applicable", "site_mismatch",
+     "row_length", "unique_patient"]
+)
+
+
+def _pattern(problem: Problem) -> str:
+    """The message with the value left out: problems of one kind share it."""
+    message = problem.message
+    if problem.value:
+        message = message.replace(visible(problem.value), "…").replace(problem.value, "…")
+    return message.split("; ", 1)[0]  # hints (after '; ') may name the value
+
+
+def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
+    """One line per problem, except that problems with the same file, rule, column, level and
+    message (the value left out) that occur GROUP_AT times or more become one line:
+    'FILE, column C (label): 28 values are not a date (expected YYYY-MM-DD), e.g. rows 2–29
+    '22/09/2020', '23/09/2020'; set date_format: ...' ."""
+    groups: dict[tuple, list[Problem]] = {}
+    for p in problems:
+        groupable = p.row is not None and p.rule in GROUPED_RULES
+        key = (p.file, p.rule, p.column, p.level, _pattern(p)) if groupable else (id(p),)
+        groups.setdefault(key, []).append(p)
+    lines = []
+    for key, members in groups.items():
+        if len(members) < GROUP_AT:
+            lines += [p.line() for p in members]
+            continue
+        first = members[0]
+        values = list(dict.fromkeys(p.value for p in members if p.value is not None))
+        pattern = _pattern(first)
+        shown = ", ".join(visible(v) if visible(v) != v else f"'{v}'" for v in values[:3]) + (", ..." if len(values) > 3 else "")
+        rows = f"rows {_ranges(sorted(p.row for p in members))}"
+        n = len(members)
+        if pattern.startswith("… is ") and values:
+            text = f"{n} values are {pattern[len('… is '):].rstrip('.')}, e.g. {rows}: {shown}"
+        elif pattern.startswith("… is "):
+            text = f"{n} values are {pattern[len('… is '):].rstrip('.')} ({rows})"
+        elif len(values) == 1:
+            text = f"{n} rows ({rows}): {pattern.replace('…', values[0]).rstrip('.')}"
+        else:
+            text = f"{n} rows ({rows}): {pattern.rstrip('.')}" + (f" (e.g. {shown})" if values else "")
+        hint = ""
+        if "is not a date" in pattern:
+            hint = date_format_hint(values)
+        if not hint and "; " in first.message:
+            hint = "; " + first.message.split("; ", 1)[1].rstrip(".")
+            if first.value and first.value in hint and len(values) > 1:
+                hint = hint.replace(first.value, "…")
+        grouped = Problem(first.file, None, None, first.column, None, first.rule, text + hint + ".",
+                          first.level, first.label)
+        lines.append(grouped.line())
+    return lines
 
 
 def _count(n: int, noun: str) -> str:
@@ -493,7 +588,61 @@ def build_schema(
 
         wide.append(_wide(contact_before_death, _name("contact_after_death", None)))
 
+    for rule in dictionary.rules:
+        if rule.same_record:
+            continue  # across rows: checked on the pooled cohort (validate)
+
+        def rule_ok(df: pd.DataFrame, rule: Rule = rule) -> pd.Series:
+            return _row_check(~_rule_broken(df, rule, frame, read, dictionary, decimal), df.index)
+
+        wide.append(_wide(rule_ok, _name("rule", rule.id)))
+
     return pa.DataFrameSchema(columns, checks=wide, strict=False, ordered=False)
+
+
+def _rule_broken(
+    df: pd.DataFrame, rule: Rule, frame: _Frame, read: Callable[[pd.DataFrame], _Dates], dictionary: Dictionary,
+    decimal: str,
+) -> np.ndarray:
+    """Per row: the dictionary rule is triggered and broken. A rule is not judged on a row
+    where what it compares is missing or unreadable (other checks report those)."""
+    n = len(df)
+    triggered = frame.holds(df, rule.when).to_numpy(dtype=bool) if rule.when else np.ones(n, dtype=bool)
+    if rule.then:
+        holds = np.zeros(n, dtype=bool)
+        known = np.ones(n, dtype=bool)
+        given = np.zeros(n, dtype=bool)
+        for cond in rule.then:
+            holds |= frame.holds(df, cond).to_numpy(dtype=bool)
+            if cond.present:
+                given |= True  # the absence itself contradicts the rule
+            else:
+                known &= _condition_known(df, cond, dictionary, frame).to_numpy(dtype=bool)
+                given |= frame.present(df, cond.column).to_numpy(dtype=bool)
+        return triggered & ~holds & known & given
+    if rule.span:
+        return triggered & (_span_days(df, rule, read, decimal) > _span_limit(df, rule, decimal))
+    return np.zeros(n, dtype=bool)
+
+
+def _span_days(df: pd.DataFrame, rule: Rule, read: Callable[[pd.DataFrame], _Dates], decimal: str) -> np.ndarray:
+    dates = read(df)
+    return (dates[rule.span.end] - dates[rule.span.start]) / np.timedelta64(1, "D")  # NaN where a date is missing
+
+
+def _span_limit(df: pd.DataFrame, rule: Rule, decimal: str) -> np.ndarray:
+    span = rule.span
+    if span.days is not None:
+        return np.full(len(df), float(span.days))
+
+    def years(value: Any) -> float:
+        try:
+            number = parse_value(value, "number", decimal=decimal)
+        except ValueError:
+            number = None
+        return np.nan if number is None else number
+
+    return (_each(df[span.years_of], years, dtype=float).to_numpy(dtype=float) + span.slack_years) * 365.25
 
 
 def _condition_known(df: pd.DataFrame, cond: Condition, dictionary: Dictionary, frame: _Frame) -> pd.Series:
@@ -564,7 +713,7 @@ def _problem(
     ``date_order`` when a row breaks the order in more than one place)."""
     origin = loaded.origin.loc[idx]
     row = raw.loc[idx]
-    value = show_value(row[column]) if column else None
+    value = show_value(row[column]) if column and column in row.index else None
     where = dict(file=origin["file"], row=int(origin["row"]), patient=origin["patient"])
     dates = _date_columns(dictionary)
     order = tuple(c for c in CLINICAL_ORDER if c in dates)
@@ -578,16 +727,26 @@ def _problem(
             reason = "readable"  # not reached: the check failed on this value
         except ValueError as err:
             reason = str(err)
-        message = f"{value} is not {reason}."
-        if var.type in ("number", "integer") and decimal == "." and "," in str(row[column]):
-            message = message[:-1] + "; if this site writes decimal commas, add decimal: \",\" to its mapping file."
-        return Problem(**where, column=column, value=value, rule=rule, message=message)
+        message = f"{visible(value)} is not {reason}"
+        hint = missing_hint(value)
+        if not hint and var.type in ("number", "integer") and decimal == "." and re.fullmatch(r"\s*[+-]?\d+,\d+\s*", str(row[column])):
+            hint = "; if this site writes decimal commas, add decimal: \",\" to its mapping file"
+        if not hint and var.type in ("number", "integer") and _WITH_UNIT.fullmatch(str(row[column])):
+            hint = f"; write the number alone, without a unit or sign such as %, years or <{' (' + var.unit + ')' if var.unit else ''}"
+        if not hint and var.type == "date":
+            hint = date_format_hint([value])
+        return Problem(**where, column=column, value=value, rule=rule, message=message + hint + ".")
     if rule == "code":
         var = dictionary[column]
         allowed = ", ".join(f"{code} ({label})" for code, label in var.codes)
         return Problem(
             **where, column=column, value=value, rule=rule,
-            message=f"{value} is not an allowed code for {column} (allowed: {allowed}).",
+            message=(
+                f"{visible(value)} is not an allowed code for {column} (allowed: {allowed})"
+                + (missing_hint(value) or f"; if the site uses its own codes, map them in its mapping file "
+                   f"(codes: {column}: {value}: ...)")
+                + "."
+            ),
         )
     if rule == "range":
         var = dictionary[column]
@@ -665,7 +824,37 @@ def _problem(
                 "follow death (the date of last contact is at most the date of death)."
             ),
         )
+    if rule == "rule":
+        return _rule_problem(dictionary.rule(column), row, where, decimal, parsed, dictionary)
     raise RuntimeError(f"no message for validation rule {rule!r}")
+
+
+def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed: "_Dates",
+                  dictionary: Dictionary) -> Problem:
+    """A broken dictionary rule: the values it read (each variable with its label), then the rule's own words."""
+
+    def fact(column: str) -> str:
+        value = show_value(row[column]) if column in row.index else None
+        name = f"{column} ({dictionary.label(column)})" if dictionary.label(column) else column
+        return f"{name} is {value}" if value is not None else f"{name} is missing"
+
+    facts = []
+    if rule.when is not None:
+        facts.append(fact(rule.when.column))
+    if rule.then:
+        shown = {rule.when.column} if rule.when is not None else set()
+        facts += [fact(c.column) for c in rule.then if c.column not in shown]
+        value = show_value(row[rule.when.column]) if rule.when is not None else None
+    else:
+        span = rule.span
+        start, end = show_value(row[span.start]), show_value(row[span.end])
+        days = int((parsed[span.end][0] - parsed[span.start][0]) / np.timedelta64(1, "D"))
+        facts.append(f"{span.start} {start} to {span.end} {end} is {days} days ({days / 365.25:.1f} years)")
+        if span.years_of:
+            facts.append(fact(span.years_of))
+        value = end
+    return Problem(**where, column=None, value=value, rule=rule.id, message=f"{'; '.join(facts)}: {rule.message}.",
+                   level=rule.level)
 
 
 def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
@@ -688,6 +877,81 @@ def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
                         f"patient_id {pid} is used more than once (also {'; '.join(others)}); each pseudonym "
                         "must be unique across all sites."
                     ),
+                ),
+            )
+        )
+    return out
+
+
+_WITH_UNIT = re.compile(r"\s*([<>~≈]\s*[+-]?\d+([.,]\d+)?|[+-]?\d+([.,]\d+)?\s*[^\d\s,.].*)\s*")
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
+#: Variables that do not describe the patient's course: left out when rows are compared.
+_NOT_COMPARED = ("patient_id", "site", "synthetic")
+
+
+def _same_record_problems(loaded: LoadedCohort, dictionary: Dictionary, rule: Rule) -> list[tuple[Hashable, Problem]]:
+    """Rows under different pseudonyms whose every date, number and code is the same (free
+    text and the site left out; dates compared as dates, whatever the file's date format).
+    Rows with no date of relapse or CAR-T are not compared (too little to call them the same)."""
+    raw, origin = loaded.raw, loaded.origin
+    compared = [v for v in dictionary.variables if v.type != "string" and v.name not in _NOT_COMPARED]
+    layouts = origin.groupby(["date_format", "decimal"], sort=False).indices
+
+    def normalised(var: Variable, rows: pd.Index) -> pd.Series:
+        """The values as read (dates as ISO dates, numbers as numbers, whatever the file's layout)."""
+        column = pd.Series(None, index=rows, dtype=object)
+        for (date_format, decimal), positions in layouts.items():
+            index = raw.index[positions]
+            index = index if rows is raw.index else index.intersection(rows)
+            if len(index) == 0:
+                continue
+
+            def norm(value: Any, kind: str = var.type, date_format: str = date_format, decimal: str = decimal) -> Any:
+                if kind == "date" and isinstance(value, str) and _ISO.fullmatch(value):
+                    return value  # already the ISO form compared (equal dates, equal text)
+                try:
+                    parsed = parse_value(value, kind, date_format=date_format, decimal=decimal)
+                except ValueError:
+                    return show_value(value)
+                return parsed.date().isoformat() if isinstance(parsed, pd.Timestamp) else parsed
+
+            column.loc[index] = _each(raw.loc[index, var.name], norm, dtype=object).to_numpy()
+        return column
+
+    # first the rows that share the anchor dates (few), then every compared value of those only
+    anchors = [v for v in compared if v.name in ("cart_date", "relapse_date")]
+    if not anchors:
+        return []
+    key = pd.DataFrame({v.name: normalised(v, raw.index) for v in anchors}, index=raw.index)
+    candidates = key.notna().all(axis=1) & key.duplicated(keep=False)  # ISO text or None: hashable as is
+    if not candidates.any():
+        return []
+    rows = raw.index[candidates.to_numpy()]
+    key = pd.DataFrame({v.name: normalised(v, rows) for v in compared}, index=rows)
+    twins = key.astype(str).duplicated(keep=False)
+    if not twins.any():
+        return []
+    out = []
+    groups = key[twins].astype(str).groupby(list(key.columns), sort=False).groups
+    for members in groups.values():
+        ids = {idx: show_value(raw.at[idx, _PATIENT_ID]) for idx in members}
+        if len({(i or "").strip() for i in ids.values()}) < 2:
+            continue  # the same pseudonym: reported by the uniqueness rule
+        idx, rest = members[0], members[1:]  # one problem per group, on its first row, naming the others
+        others = ", ".join(
+            f"{origin.at[j, 'file']} row {origin.at[j, 'row']} (site {show_value(raw.at[j, 'site'])}, "
+            f"patient {ids[j]})"
+            for j in rest
+        )
+        out.append(
+            (
+                idx,
+                Problem(
+                    file=origin.at[idx, "file"], row=int(origin.at[idx, "row"]),
+                    patient=origin.at[idx, "patient"], column=None, value=ids[idx], rule=rule.id,
+                    message=(f"(site {show_value(raw.at[idx, 'site'])}) is the same as {others}: "
+                             f"{rule.message}."),
+                    level=rule.level,
                 ),
             )
         )
@@ -721,10 +985,17 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
                 made = _problem(rule, column, idx, raw, loaded, dictionary, date_format, decimal)
                 found += [(idx, p) for p in (made if isinstance(made, list) else [made])]
         found += _duplicate_problems(loaded)
+        for rule in dictionary.rules:
+            if rule.same_record:
+                found += _same_record_problems(loaded, dictionary, rule)
     position = {idx: i for i, idx in enumerate(raw.index)}
     found.sort(key=lambda item: position[item[0]])  # stable: keeps schema order within a row
+    problems = tuple(loaded.problems) + tuple(p for _, p in found)
+    labels = {v.name: v.label for v in dictionary.variables}
+    problems = tuple(replace(p, label=labels[p.column]) if p.column in labels and p.label is None else p
+                     for p in problems)
     return ValidationReport(
-        problems=tuple(loaded.problems) + tuple(p for _, p in found),
+        problems=problems,
         n_patients=len(raw),
         n_files=int(origin["file"].nunique()) if len(origin) else 0,
     )

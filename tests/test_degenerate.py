@@ -67,6 +67,7 @@ def no_events(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     df["death_date"] = ""
     df["death_cause"] = ""
+    df.loc[df["no_salvage_reason"] == "early_death", "no_salvage_reason"] = "other"  # nobody died early
     df["post_salvage_relapse"] = df["post_salvage_relapse"].where(df["post_salvage_relapse"] == "", "no")
     df["post_salvage_relapse_date"] = ""
     return df
@@ -77,6 +78,8 @@ def few_events(df: pd.DataFrame) -> pd.DataFrame:
     df = df.copy()
     dead = df.index[df["death_date"] != ""]
     df.loc[dead[5:], ["death_date", "death_cause"]] = ""
+    alive = df.index.isin(dead[5:]) & (df["no_salvage_reason"] == "early_death")
+    df.loc[alive, "no_salvage_reason"] = "other"  # the deaths removed were not early
     return df
 
 

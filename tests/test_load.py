@@ -219,7 +219,7 @@ def test_origin_file_is_relative_to_the_project_root(tmp_path, dic, monkeypatch)
     path = write_csv(change(base_table(), "T-001", sex="M"), tmp_path / "data" / "site_t.csv")
     loaded = load_sources([Source(path)], dic)
     assert set(loaded.origin["file"]) == {"data/site_t.csv"}
-    assert validate(loaded, dic).problems[0].line().startswith("data/site_t.csv row 2, patient T-001, column sex: M ")
+    assert validate(loaded, dic).problems[0].line().startswith("data/site_t.csv row 2, patient T-001, column sex (Sex): M ")
 
 
 @pytest.mark.parametrize(
@@ -345,7 +345,8 @@ def test_xlsx_round_trip_with_real_date_cells(tmp_path, dic):
     assert loaded.origin["row"].tolist() == [2, 3, 4, 5, 6, 7]
     report = validate(loaded, dic)
     assert [p.line() for p in report.problems] == [
-        f"{path} row 5, patient T-004, column relapse_date: 2021-02-30 is not a date (expected YYYY-MM-DD)."
+        f"{path} row 5, patient T-004, column relapse_date (Date of relapse after CAR-T): 2021-02-30 is not a date (expected YYYY-MM-DD); that day does not exist in the calendar "
+        "(check day and month)."
     ]
 
 
@@ -411,8 +412,9 @@ def test_sav_unlabelled_code_is_kept_and_reported(tmp_path, dic):
     assert loaded.raw.at[2, "sex"] == 3.0
     report = validate(loaded, dic)
     assert [p.line() for p in report.problems] == [
-        f"{path} row 3, patient T-003, column sex: 3 is not an allowed code for sex "
-        "(allowed: male (Male), female (Female))."
+        f"{path} row 3, patient T-003, column sex (Sex): 3 is not an allowed code for sex "
+        "(allowed: male (Male), female (Female)); if the site uses its own codes, map them in its mapping file "
+        "(codes: sex: 3: ...)."
     ]
 
 

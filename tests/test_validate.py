@@ -119,7 +119,7 @@ def test_rule_reports_file_row_patient_column_value(tmp_path, dic, patient, cell
     line = problem.line()
     assert line.startswith(f"{tmp_path / 'site_t.csv'} row {row}, patient {patient}")
     if column is not None:
-        assert f", column {column}: " in line
+        assert f", column {column} ({dic[column].label}): " in line  # the dictionary's label beside the name
     for text in texts:
         assert text in line
     assert not report.ok
@@ -140,7 +140,8 @@ def test_duplicate_pseudonym_across_sites_names_both_rows(tmp_path, dic):
     loaded = load_sources([Source(site_t), Source(site_u)], dic)
     report = validate(loaded, dic)
     dup = [p for p in report.problems if p.rule == "unique_patient"]
-    assert [p.rule for p in report.problems] == ["unique_patient", "unique_patient"], report.format()
+    # the copied rows are also the same patient under two pseudonyms (a warning of its own)
+    assert [p.rule for p in report.errors] == ["unique_patient", "unique_patient"], report.format()
     assert [(p.file, p.row, p.patient, p.column, p.value) for p in dup] == [
         (str(site_t), 4, "T-003", "patient_id", "T-003"),
         (str(site_u), 3, "T-003", "patient_id", "T-003"),
