@@ -73,6 +73,8 @@ class SourceEntry(_Section):
     """Excel sheet (name or 0-based position)."""
     mapping: str | None = None
     """YAML file mapping the site's column names and codes onto the dictionary."""
+    header_row: int | None = Field(None, ge=1)
+    """Row holding the column names, when it is not the first (a mapping file's header_row wins)."""
 
 
 class DataSettings(_Section):
@@ -260,6 +262,7 @@ class Source:
     site: str | None = None
     sheet: str | int | None = None
     mapping: Path | None = None
+    header_row: int | None = None
 
 
 @dataclass(frozen=True)
@@ -361,6 +364,7 @@ def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str) 
         site=entry.site,
         sheet=entry.sheet,
         mapping=(base / entry.mapping).resolve() if entry.mapping else None,
+        header_row=entry.header_row,
     )
 
 

@@ -41,7 +41,8 @@ def data_hash(config: Config) -> str:
     mapping file), in configured order, and the dictionary."""
     h = hashlib.sha256()
     for src in config.sources:
-        h.update(repr((src.path.name, src.site, src.sheet, src.mapping.name if src.mapping else None)).encode())
+        h.update(repr((src.path.name, src.site, src.sheet, src.mapping.name if src.mapping else None,
+                       src.header_row)).encode())
         h.update(src.path.read_bytes())
         if src.mapping:
             h.update(src.mapping.read_bytes())

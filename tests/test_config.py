@@ -171,3 +171,19 @@ def test_settings_command_checks_and_lists_every_setting(tmp_path):
     bad = _write(tmp_path, _edit(**{"survival.median_ci": "loglog"})(_shipped()))
     proc = run("--config", str(bad), "settings")
     assert proc.returncode == 2 and "survival.median_ci" in proc.stderr
+
+
+def test_header_row_of_a_source_reaches_loading(tmp_path):
+    """sources.yml `header_row:` (column names under a title row) is read by the loader."""
+    from analysis.load import load_sources
+    from analysis.dictionary import load_dictionary
+    from tests.conftest_data import base_table
+
+    table = base_table()
+    path = tmp_path / "site.csv"
+    path.write_text("Export of site T,,\n" + table.to_csv(index=False), encoding="utf-8")
+    (tmp_path / "sources.yml").write_text("sources:\n  - {path: site.csv, header_row: 2}\n", encoding="utf-8")
+    cfg = load_config(data=tmp_path / "sources.yml")
+    assert cfg.sources[0].header_row == 2
+    loaded = load_sources(cfg.sources, load_dictionary(cfg.dictionary_path))
+    assert len(loaded.raw) == len(table)
