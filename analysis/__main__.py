@@ -99,7 +99,7 @@ def cmd_export(args) -> int:
     results = run_analysis(_config(args))
     registry = build_registry(results, stamp=stamp(results))
     out = Path(args.out)
-    written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT))]
+    written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT, results=results))]
     written += write_adam(results.derived, out / "adam")
     written += figures.export_all(results, out / "figures")
     for path in written:
@@ -110,7 +110,7 @@ def cmd_export(args) -> int:
 def cmd_diff(args) -> int:
     from .ledger import main_diff
 
-    return main_diff(args.old, args.new, out=args.out)
+    return main_diff(args.old, args.new, out=args.out, detail=args.detail)
 
 
 def cmd_bench(args) -> int:
@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("diff", help="numbers that changed between two ledgers (exit 1 if any)")
     p.add_argument("old")
     p.add_argument("new")
-    p.add_argument("--out", default=None, help="also write the table as .md or .html")
+    p.add_argument("--out", default=None, help="also write the report as .md, .html or .docx")
+    p.add_argument("--detail", action="store_true", help="also print every changed ledger key")
     p.set_defaults(func=cmd_diff)
     p = sub.add_parser("bench", help="benchmark at registry scale (see analysis/bench.py --help)",
                        add_help=False)

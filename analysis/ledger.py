@@ -544,25 +544,65 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def build_ledger(registry: Any, project_root: str | Path) -> dict[str, Any]:
+def build_ledger(registry: Any, project_root: str | Path, *, results: Any = None) -> dict[str, Any]:
     """The registry's ledger with a ``where`` list per number.
 
     ``registry``: an :class:`analysis.present.numbers.Registry`. Returns
     ``{"stamp": {...}, "numbers": {"section.key": {"raw", "text", "label",
-    "where"}}}`` in registry order, with raw values made JSON-native (numpy
-    scalars to Python numbers, tuples to lists), so the dictionary equals what
-    :func:`write_ledger` writes and :func:`load_ledger` reads back. ``where``
-    is :func:`where_used` for that key (empty when no document shows it).
+    "where", "places", "order"}}}`` in registry order, with raw values made
+    JSON-native (numpy scalars to Python numbers, tuples to lists), so the
+    dictionary equals what :func:`write_ledger` writes and :func:`load_ledger`
+    reads back. ``where`` is :func:`where_used` for that key (empty when no
+    document shows it); ``places`` the places in prose as the reader sees them
+    ("Abstract › Results": :func:`analysis.revisions.places.human_place`) and
+    ``displayed_in`` the tables, figures and generated paragraphs that show it
+    according to :data:`DISPLAYS` ("Table 2", "Methods › Statistical analysis");
+    ``order`` the position of the first use in the manuscript (None if unused).
+
+    With ``results`` (the :class:`analysis.results.Results` the registry was
+    built from) the ledger also holds ``displays`` (every table cell, figure
+    text and generated sentence: :func:`analysis.revisions.displays.display_entries`),
+    ``settings`` (the analysis settings: :func:`analysis.revisions.settings.settings_of`)
+    and ``patients`` (per-patient keyed field hashes of ADSL:
+    :func:`analysis.revisions.freeze.fingerprint`).
     """
+    from .revisions.places import human_place
+
     base = registry.ledger()
     numbers = base["numbers"]
-    where = where_used(project_root, keys=list(numbers))
-    return {
+    uses = find_uses(project_root, keys=list(numbers))
+    where: dict[str, list[str]] = {}
+    places: dict[str, list[str]] = {}
+    shown: dict[str, list[str]] = {}
+    order: dict[str, int] = {}
+    for i, u in enumerate(uses.itertuples(index=False)):
+        if u.key is None:
+            continue
+        if u.where not in where.setdefault(u.key, []):
+            where[u.key].append(u.where)
+        place = human_place(u.where, document=u.document, file=u.file, line=int(u.line), root=project_root)
+        target = shown if u.kind == "display" else places
+        if place not in target.setdefault(u.key, []):
+            target[u.key].append(place)
+        order.setdefault(u.key, i)
+    ledger = {
         "stamp": _plain(base.get("stamp", {})),
         "numbers": {dotted: {"raw": _plain(e["raw"]), "text": str(e["text"]), "label": str(e.get("label", "")),
-                             "where": list(where.get(_bare(dotted), []))}
+                             "where": list(where.get(_bare(dotted), [])),
+                             "places": list(places.get(_bare(dotted), [])),
+                             "displayed_in": list(shown.get(_bare(dotted), [])),
+                             "order": order.get(_bare(dotted))}
                     for dotted, e in numbers.items()},
     }
+    if results is not None:
+        from .revisions.displays import display_entries
+        from .revisions.freeze import fingerprint
+        from .revisions.settings import settings_of
+
+        ledger["displays"] = _plain(display_entries(results, project_root, registry=registry, uses=uses))
+        ledger["settings"] = _plain(settings_of(results))
+        ledger["patients"] = fingerprint(results.derived.adsl)
+    return ledger
 
 
 def ledger_json(ledger: Mapping[str, Any]) -> str:
@@ -874,26 +914,30 @@ def format_html(diff: LedgerDiff) -> str:
 # --------------------------------------------------------------------------- command
 
 
-_WRITERS = {".md": format_markdown, ".markdown": format_markdown, ".html": format_html, ".htm": format_html}
+_REPORTS = (".md", ".markdown", ".html", ".htm", ".docx")
 
 
-def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | None = None) -> int:
-    """``python -m analysis diff OLD NEW [--out FILE]``: compare two ledgers.
+def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | None = None,
+              detail: bool = False) -> int:
+    """``python -m analysis diff OLD NEW [--out FILE] [--detail]``: compare two ledgers.
 
-    Prints :func:`format_text` to standard output and, with ``out``, writes
-    :func:`format_markdown` (``.md``) or :func:`format_html` (``.html``)
-    atomically. Returns 0 when no number changed (inputs alone may have
-    changed: a new code version that reproduces every number is "nothing
-    changed"), 1 when a number changed, was added or was removed, and 2 when
-    an input cannot be read or is not a ledger, or ``out`` has another
-    suffix (a message on standard error, no traceback).
+    Prints the letter-ready change report
+    (:func:`analysis.revisions.changes.to_markdown`: changed settings in
+    words, the data-freeze summary, one row per change with its places as the
+    reader sees them) to standard output, with ``detail`` also the per-key
+    audit (:func:`format_text`). With ``out`` it writes the report as
+    Markdown (``.md``), HTML (``.html``) or Word (``.docx``, a table for the
+    response letter), atomically. Returns 0 when no number changed (inputs
+    alone may have changed: a new code version that reproduces every number
+    is "nothing changed"), 1 when a number changed, was added or was removed,
+    and 2 when an input cannot be read or is not a ledger, or ``out`` has
+    another suffix (a message on standard error, no traceback).
     """
-    writer = None
-    if out is not None:
-        writer = _WRITERS.get(Path(out).suffix.lower())
-        if writer is None:
-            print(f"cannot write {out}: the report file must end in .md or .html", file=sys.stderr)
-            return 2
+    from .revisions import changes
+
+    if out is not None and Path(out).suffix.lower() not in _REPORTS:
+        print(f"cannot write {out}: the report file must end in .md, .html or .docx", file=sys.stderr)
+        return 2
     ledgers = []
     for path in (old_path, new_path):
         try:
@@ -903,11 +947,19 @@ def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | N
             print(f"cannot read ledger {path}: {reason}", file=sys.stderr)
             return 2
     diff = diff_ledgers(*ledgers)
-    sys.stdout.write(format_text(diff))
-    if writer is not None:
+    report = changes.change_report(*ledgers)
+    sys.stdout.write(changes.to_markdown(report))
+    if detail:
+        sys.stdout.write("\n" + format_text(diff))
+    if out is not None:
+        suffix = Path(out).suffix.lower()
         try:
-            write_text_atomic(Path(out), writer(diff))
+            if suffix == ".docx":
+                changes.write_docx(report, out)
+            else:
+                write_text_atomic(Path(out), (changes.to_html if suffix in (".html", ".htm")
+                                              else changes.to_markdown)(report))
         except OSError as exc:
             print(f"cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
             return 2
-    return 1 if diff.numbers_changed else 0
+    return 1 if diff.numbers_changed or report.rows else 0
