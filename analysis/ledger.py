@@ -469,7 +469,8 @@ def find_uses(project_root: str | Path, *, keys: Iterable[str] | None = None,
     the use, relative to the root), ``line`` (1-based; for a display the
     chunk's opening fence), ``display`` (the :data:`DISPLAYS` entry, or "").
     Rows are in document order. A chunk calling a function missing from
-    :data:`DISPLAYS` gives a row with ``key`` None (``display`` names it).
+    :data:`DISPLAYS` gives a row with ``key`` None (``display`` names it); one
+    calling a function that shows no registry number, a row with ``key`` "".
     """
     root = Path(project_root)
     cfg = _project_config(root)
@@ -491,6 +492,8 @@ def find_uses(project_root: str | Path, *, keys: Iterable[str] | None = None,
             if not any(ch in p for ch in "*?[") and p not in matched:
                 matched.append(p)
         out.extend({**r, "key": k} for k in matched)
+        if not matched:  # a display that shows no registry number still shows cells (key "")
+            out.append({**r, "key": ""})
     return pd.DataFrame(out, columns=["key", "where", "kind", "document", "file", "line", "display"])
 
 
@@ -510,7 +513,7 @@ def where_used(project_root: str | Path, *, keys: Iterable[str] | None = None,
     uses = find_uses(project_root, keys=keys, documents=documents)
     out: dict[str, list[str]] = {}
     for key, where in zip(uses["key"], uses["where"]):
-        if key is None:
+        if not key:
             continue
         places = out.setdefault(key, [])
         if where not in places:
@@ -576,7 +579,7 @@ def build_ledger(registry: Any, project_root: str | Path, *, results: Any = None
     shown: dict[str, list[str]] = {}
     order: dict[str, int] = {}
     for i, u in enumerate(uses.itertuples(index=False)):
-        if u.key is None:
+        if not u.key:
             continue
         if u.where not in where.setdefault(u.key, []):
             where[u.key].append(u.where)

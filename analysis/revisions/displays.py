@@ -41,7 +41,7 @@ from typing import Any
 from ..ledger import HEADING_SEPARATOR
 
 #: number tokens as printed: "1,234", "8.6", ".0036", "−0.12", "≥18"
-NUMBER_RE = re.compile(r"(?<![\w.])[−-]?(?:\d[\d,]*(?:\.\d+)?|\.\d+)")
+NUMBER_RE = re.compile(r"(?<![\w.])[−-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)")
 _DIGIT_RE = re.compile(r"\d")
 _MODULES = {"tables": "analysis.present.tables", "figures": "analysis.present.figures",
             "text": "analysis.present.text", "sensitivity": "analysis.present.sensitivity",
@@ -330,7 +330,7 @@ def display_entries(results: Any, project_root: str | Path, *, registry: Any = N
             continue
         done.add((use.display, use.where))
         mapped = {k: texts[k] for k in uses.loc[(uses["display"] == use.display) & (uses["where"] == use.where),
-                                               "key"].dropna() if k in texts}
+                                               "key"].dropna() if k and k in texts}
         place = human_place(use.where, document=use.document, file=use.file, line=int(use.line), root=root)
         obj = call_display(use.display, results)
         if hasattr(obj, "frame") and hasattr(obj, "columns"):

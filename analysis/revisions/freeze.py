@@ -2,7 +2,7 @@
 
 The ledger carries, for every ADSL row, its ``USUBJID``, its site and one
 keyed hash per field (HMAC-SHA-256 of USUBJID, field name and value,
-truncated to 16 hex digits). No value is stored: a plain hash of a field with
+truncated to 80 bits, in base32). No value is stored: a plain hash of a field with
 few possible values (sex, a flag) could be reversed by hashing every
 candidate, so the hashes are keyed with a secret kept beside the private data
 (:func:`key_path`: ``data/private/ledger.key``, created on first use; or the
@@ -18,6 +18,7 @@ changed, named by their ADaM labels ("Date of Death").
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import os
@@ -31,7 +32,6 @@ from typing import Any
 import pandas as pd
 
 KEY_ENV_VAR = "CART_LEDGER_KEY"
-_HASH_DIGITS = 16
 #: identifiers, not patient data: kept in clear (USUBJID) or left out (the rest say nothing new)
 _SKIP = ("STUDYID", "USUBJID", "SUBJID", "SITEID")
 
@@ -61,7 +61,10 @@ def _key() -> bytes:
 
 
 def _digest(key: bytes, *parts: str) -> str:
-    return hmac.new(key, "\x1f".join(parts).encode("utf-8"), hashlib.sha256).hexdigest()[:_HASH_DIGITS]
+    """HMAC-SHA-256, first 80 bits in lower-case base32 (16 characters: letters and digits 2-7,
+    so that no hash looks like a telephone or record number to a privacy scan)."""
+    raw = hmac.new(key, "\x1f".join(parts).encode("utf-8"), hashlib.sha256).digest()[:10]
+    return base64.b32encode(raw).decode("ascii").lower()
 
 
 def _value(v: Any) -> str:
