@@ -110,7 +110,7 @@ def cmd_export(args) -> int:
 def cmd_diff(args) -> int:
     from .ledger import main_diff
 
-    return main_diff(args.old, args.new, out=args.out, detail=args.detail)
+    return main_diff(args.old, args.new, out=args.out, detail=args.detail, markup=args.markup)
 
 
 def cmd_bench(args) -> int:
@@ -166,6 +166,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("new")
     p.add_argument("--out", default=None, help="also write the report as .md, .html or .docx")
     p.add_argument("--detail", action="store_true", help="also print every changed ledger key")
+    p.add_argument("--markup", action="append", default=[], help="executed Markdown to mark up (repeatable)")
     p.set_defaults(func=cmd_diff)
     p = sub.add_parser("bench", help="benchmark at registry scale (see analysis/bench.py --help)",
                        add_help=False)

@@ -921,7 +921,7 @@ _REPORTS = (".md", ".markdown", ".html", ".htm", ".docx")
 
 
 def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | None = None,
-              detail: bool = False) -> int:
+              detail: bool = False, markup: Sequence[str | Path] = ()) -> int:
     """``python -m analysis diff OLD NEW [--out FILE] [--detail]``: compare two ledgers.
 
     Prints the letter-ready change report
@@ -930,7 +930,11 @@ def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | N
     reader sees them) to standard output, with ``detail`` also the per-key
     audit (:func:`format_text`). With ``out`` it writes the report as
     Markdown (``.md``), HTML (``.html``) or Word (``.docx``, a table for the
-    response letter), atomically. Returns 0 when no number changed (inputs
+    response letter), atomically. Each ``markup`` file (the executed Markdown
+    of report or supplement, e.g. from ``quarto render report.qmd --to
+    markdown``) is marked up against OLD (:func:`analysis.revisions.markup.write_markup`:
+    ``<stem>-marked.html`` and ``.docx`` with tracked changes, beside ``out``
+    or in the current directory). Returns 0 when no number changed (inputs
     alone may have changed: a new code version that reproduces every number
     is "nothing changed"), 1 when a number changed, was added or was removed,
     and 2 when an input cannot be read or is not a ledger, or ``out`` has
@@ -965,4 +969,17 @@ def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | N
         except OSError as exc:
             print(f"cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
             return 2
+    if markup:
+        from .config import PROJECT_ROOT
+        from .revisions.markup import write_markup
+
+        target = Path(out).parent if out is not None else Path.cwd()
+        for md in markup:
+            try:
+                paths, _ = write_markup(md, ledgers[0], ledgers[1], out_dir=target, root=PROJECT_ROOT)
+            except (OSError, UnicodeDecodeError) as exc:
+                print(f"cannot mark up {md}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+                return 2
+            for p in paths:
+                print(p, file=sys.stderr)
     return 1 if diff.numbers_changed or report.rows else 0

@@ -315,3 +315,81 @@ def test_abstract_places_name_the_paragraph():
         leads = [m.group(1) for ln in above[start:] if (m := re.match(r"\s*\*\*(\w+)\.\*\*", ln))]
         want = f"Abstract \u203a {leads[-1]}" if leads else "Abstract"   # the notice above the first lead
         assert human_place(u.where, document=u.document, file=u.file, line=int(u.line), root=PROJECT_ROOT) == want
+
+
+# --------------------------------------------------------------------------- the marked-up manuscript
+
+
+def _executed_markdown(run, source: Path) -> str:
+    """What Quarto hands to Pandoc, assembled from a harness run: the front matter as written, the
+    body with inline results, each chunk replaced by its Markdown output (a labelled float in a
+    ``{#label}`` div) or, for a figure, an image placeholder."""
+    lines = source.read_text(encoding="utf-8").split("\n")
+    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    body = run.markdown
+    for c in run.chunks:
+        if c.chunk.injected or not c.chunk.raw or c.chunk.raw not in body:
+            continue
+        outs = c.mime("text/markdown")
+        text = "\n\n".join(outs) if outs else ("*(figure)*" if c.mime("image/png") else "")
+        if c.label and c.label.startswith(("tbl-", "fig-")):
+            text = f"::: {{#{c.label}}}\n{text}\n:::"
+        body = body.replace(c.chunk.raw, text, 1)
+    if body.lstrip().startswith("---"):
+        return body
+    return "\n".join(lines[:end + 1]) + "\n\n" + body
+
+
+@pytest.fixture(scope="module")
+def data_update_documents(scenario):
+    """Report and supplement executed on the updated data (as `quarto render` with CART_DATA)."""
+    from analysis.present.document import prepare
+    from tests.qmd.harness import execute_qmd
+
+    mp = pytest.MonkeyPatch()
+    variables_file = scenario.tmp / "variables_data.yml"
+    mp.setenv("CART_DATA", str(scenario.tmp / "b"))
+    mp.setenv("CART_VARIABLES", str(variables_file))
+    try:
+        prepare(data=str(scenario.tmp / "b"), variables=variables_file)
+        variables = yaml.safe_load(variables_file.read_text(encoding="utf-8"))
+        runs = {doc: execute_qmd(PROJECT_ROOT / doc, target_format="docx", variables=variables)
+                for doc in ("report.qmd", "supplement.qmd")}
+    finally:
+        mp.undo()
+    return {doc: _executed_markdown(run, PROJECT_ROOT / doc) for doc, run in runs.items()}
+
+
+def test_marked_up_manuscript_marks_exactly_the_changed_numbers_against_change_report(
+        scenario, data_update_documents, tmp_path):
+    """Reference: the change report's entries (every prose number and table cell whose printed
+    text changed in that document) — each is marked once, nothing else is; Word carries them as
+    tracked changes, HTML as deletion/insertion spans."""
+    import zipfile
+
+    from analysis.revisions import markup
+
+    old, new = scenario.base.ledger, scenario.data.ledger
+    total_marked = 0
+    for doc, md in data_update_documents.items():
+        src = tmp_path / f"{Path(doc).stem}.md"
+        src.write_text(md, encoding="utf-8")
+        paths, done = markup.write_markup(src, old, new, out_dir=tmp_path / "out", document=doc, root=PROJECT_ROOT)
+        assert not done.unplaced, done.unplaced
+        expected = {(e["place"], od["text"], e["text"]) for k, e in new["displays"].items()
+                    if (od := old["displays"].get(k)) and od["text"] != e["text"] and e["kind"] != "figure text"
+                    and markup._in_document(e["place"], doc)}
+        expected |= {(p, on["text"], e["text"]) for k, e in new["numbers"].items()
+                     if (on := old["numbers"].get(k)) and on["text"] != e["text"]
+                     for p in e["places"] if markup._in_document(p, doc)}
+        assert set(done.marked) == expected
+        page = (tmp_path / "out" / f"{src.stem}-marked.html").read_text(encoding="utf-8")
+        n_del = page.count('class="deletion"')
+        # one deletion per changed number (numbers marked one by one where only numbers changed),
+        # in the text and tables and in the summary's list of figure changes
+        assert n_del == sum(markup._marked(o, n, "").count("{.deletion") for _, o, n in done.marked + done.figures)
+        assert n_del >= len(done.marked) + len(done.figures)
+        xml = zipfile.ZipFile(tmp_path / "out" / f"{src.stem}-marked.docx").read("word/document.xml").decode()
+        assert xml.count("<w:del ") == n_del and xml.count("<w:ins ") == n_del
+        total_marked += len(done.marked)
+    assert total_marked > 0
