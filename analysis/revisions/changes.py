@@ -151,8 +151,10 @@ def _is_prose(place: str) -> bool:
 
 
 def _nontrivial(sig: tuple[Counter, Counter]) -> bool:
+    """Distinctive enough to say two places show the same change: a decimal number, or more than one
+    count changed (one count going from 24 to 25 in two places may be two different counts)."""
     tokens = list((sig[0] + sig[1]).elements())
-    return len(tokens) >= 2 or any("." in t for t in tokens)
+    return len(tokens) >= 3 or any("." in t for t in tokens)
 
 
 def _contains(big: tuple[Counter, Counter], small: tuple[Counter, Counter]) -> bool:

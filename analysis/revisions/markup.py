@@ -373,3 +373,26 @@ def write_markup(markdown_path: str | Path, old: Mapping[str, Any], new: Mapping
     tmp.unlink()
     paths.append(write_bytes_atomic(out / f"{stem}.docx", data))
     return paths, done
+
+
+#: Environment variable naming the ledger of the submitted version: when set, a render's
+#: post-render step can mark up the executed Markdown against it (see :func:`submitted_ledger_path`).
+SUBMITTED_ENV_VAR = "CART_SUBMITTED_LEDGER"
+
+
+def submitted_ledger_path(settings: Any = None) -> Path | None:
+    """The submitted version's ledger a render should mark up against, or None.
+
+    Read from ``settings["revisions"]["submitted_ledger"]`` when the configuration has it (a
+    proposed setting: path, relative to the project, default none), else from the environment
+    variable ``CART_SUBMITTED_LEDGER``. One function, so that the typed configuration can rewire it."""
+    import os
+
+    value = None
+    section = (settings or {}).get("revisions") if isinstance(settings, Mapping) else getattr(settings, "revisions", None)
+    if isinstance(section, Mapping):
+        value = section.get("submitted_ledger")
+    elif section is not None:
+        value = getattr(section, "submitted_ledger", None)
+    value = value or os.environ.get(SUBMITTED_ENV_VAR)
+    return Path(value) if value else None
