@@ -918,6 +918,27 @@ def format_html(diff: LedgerDiff) -> str:
 
 
 _REPORTS = (".md", ".markdown", ".html", ".htm", ".docx")
+_GIT_REF_RE = re.compile(r"^([^:\s]+):(.+\.json)$")
+
+
+def _load_ledger_or_revision(arg: str | Path) -> dict[str, Any]:
+    """A ledger file, or ``REV:PATH`` — the ledger committed at git revision REV
+    (``submitted:submitted-numbers.json``, ``v1.0:ledgers/numbers.json``), read with ``git show``."""
+    import subprocess
+
+    path = Path(arg)
+    m = _GIT_REF_RE.match(str(arg))
+    if path.exists() or not m:
+        return load_ledger(path)
+    try:
+        shown = subprocess.run(["git", "show", f"{m.group(1)}:{m.group(2)}"], capture_output=True, check=False)
+    except OSError as exc:
+        raise OSError(f"git is not available: {exc}") from None
+    if shown.returncode != 0:
+        raise ValueError(f"not a file, and git cannot show it: {shown.stderr.decode('utf-8', 'replace').strip()}")
+    data = json.loads(shown.stdout.decode("utf-8"))
+    _check_ledger(data, str(arg))
+    return data
 
 
 def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | None = None,
@@ -948,7 +969,7 @@ def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | N
     ledgers = []
     for path in (old_path, new_path):
         try:
-            ledgers.append(load_ledger(path))
+            ledgers.append(_load_ledger_or_revision(path))
         except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             print(f"cannot read ledger {path}: {reason}", file=sys.stderr)

@@ -393,3 +393,30 @@ def test_marked_up_manuscript_marks_exactly_the_changed_numbers_against_change_r
         assert xml.count("<w:del ") == n_del and xml.count("<w:ins ") == n_del
         total_marked += len(done.marked)
     assert total_marked > 0
+
+
+def test_old_ledger_from_a_git_revision(scenario, tmp_path, capsys):
+    """``REV:PATH`` reads the ledger committed at a git revision (a throw-away repository)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(scenario.paths["base"], repo / "submitted.json")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": __import__("os").environ["PATH"]}
+    for cmd in (["git", "init", "-q"], ["git", "add", "submitted.json"], ["git", "commit", "-qm", "submitted"],
+                ["git", "tag", "submitted"]):
+        subprocess.run(cmd, cwd=repo, check=True, env=env)
+    (repo / "submitted.json").unlink()
+    mp = pytest.MonkeyPatch()
+    mp.chdir(repo)
+    try:
+        assert L.main_diff("submitted:submitted.json", scenario.paths["data"]) == 1
+        assert "Date of Death" in capsys.readouterr().out
+        assert L.main_diff("nosuchtag:submitted.json", scenario.paths["data"]) == 2
+        assert "git cannot show it" in capsys.readouterr().err
+    finally:
+        mp.undo()
