@@ -53,8 +53,12 @@ CSS = (".deletion{text-decoration:line-through;color:#a00}"
 class Marked:
     """What :func:`markup_markdown` did: ``marked`` ((where, old, new) marked in the text),
     ``unplaced`` ((where, old, new) of this document's changes that could not be found in it),
-    ``figures`` ((where, old, new) of figure texts, listed in the summary)."""
+    ``figures`` ((where, old, new) of figure texts, listed in the summary), ``added`` (table cells
+    new in this version, marked as insertions) and ``removed`` (entries of the submitted version
+    that are gone, listed in the summary)."""
 
+    added: list[tuple[str, str]] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)
     marked: list[tuple[str, str, str]] = field(default_factory=list)
     unplaced: list[tuple[str, str, str]] = field(default_factory=list)
     figures: list[tuple[str, str, str]] = field(default_factory=list)
@@ -64,12 +68,12 @@ def _esc(text: str) -> str:
     return _MD_SPECIAL.sub(r"\\\1", str(text))
 
 
-def _marked(old: str, new: str, date: str) -> str:
+def _marked(old: str | None, new: str | None, date: str) -> str:
     """``new`` in Markdown with its changed numbers marked one by one when only numbers changed
     (the words around them are the same), else the whole old and new texts."""
     from .displays import NUMBER_RE
 
-    if NUMBER_RE.sub("#", old) != NUMBER_RE.sub("#", new):
+    if old is None or new is None or NUMBER_RE.sub("#", old) != NUMBER_RE.sub("#", new):
         return _span(old, new, date)
     out, pos = [], 0
     olds = NUMBER_RE.findall(old)
@@ -102,9 +106,11 @@ def _loose(text: str) -> re.Pattern:
                       r"(?<![\w.])" + "".join(parts))
 
 
-def _span(old: str, new: str, date: str) -> str:
+def _span(old: str | None, new: str | None, date: str) -> str:
+    """Deletion of ``old`` and insertion of ``new`` (either may be None: added or removed)."""
     attrs = f'author="{AUTHOR}"' + (f' date="{date}"' if date else "")
-    return f"[{_esc(old)}]{{.deletion {attrs}}}[{_esc(new)}]{{.insertion {attrs}}}"
+    return ((f"[{_esc(old)}]{{.deletion {attrs}}}" if old is not None else "")
+            + (f"[{_esc(new)}]{{.insertion {attrs}}}" if new is not None else ""))
 
 
 def _norm(text: str) -> str:
@@ -314,6 +320,17 @@ def markup_markdown(markdown: str, old: Mapping[str, Any], new: Mapping[str, Any
             rng = _section(lines, str(e.get("float") or place))
             ok = rng is not None and _replace_first(lines, range(*rng), old_text, new_text, date, slots)
         (done.marked if ok else done.unplaced).append((place, old_text, new_text))
+    # table cells new in this version (a new covariate's row): insertions; entries gone: the summary
+    for key, e in nd.items():
+        if key in od or e.get("kind") != "table cell" or not _in_document(str(e["place"]), document):
+            continue
+        m = re.match(r"^(.*?), row (.*), column (.*)$", str(e["place"]))
+        if m:
+            anchor = _anchor(lines, m.group(1), labels.get(m.group(1)))
+            if anchor >= 0 and _mark_cell(lines, anchor, m.group(2), m.group(3), None, str(e["text"]), date):
+                done.added.append((str(e["place"]), str(e["text"])))
+    done.removed = [(str(e["place"]), str(e["text"])) for key, e in od.items()
+                    if key not in nd and _in_document(str(e["place"]), document)]
     body = "\n".join(lines)
     for slot, span in slots.items():
         body = body.replace(slot, span)
@@ -325,10 +342,15 @@ def _summary(old: Mapping[str, Any], new: Mapping[str, Any], done: Marked) -> st
     out = ["::: {.revision-summary}", "**Changes since the submitted version.** "
            + _esc(" ".join(summary_lines(report))),
            "", f"{len(done.marked)} changed number{'' if len(done.marked) == 1 else 's'} are marked in the text and "
-               "tables below, each with its previous value struck through."]
+               "tables below, each with its previous value struck through"
+               + (f"; {len(done.added)} new table cell{'' if len(done.added) == 1 else 's'} are marked as insertions"
+                  if done.added else "") + "."]
     if done.figures:
         out += ["", "Changed in figures:", ""]
         out += [f"- {_esc(w)}: {_marked(o, n, '')}" for w, o, n in done.figures]
+    if done.removed:
+        out += ["", "Removed since the submitted version:", ""]
+        out += [f"- {_esc(w)}: {_span(t, None, '')}" for w, t in done.removed]
     if done.unplaced:
         out += ["", "Changed, but not found in this text:", ""]
         out += [f"- {_esc(w)}: {_marked(o, n, '')}" for w, o, n in done.unplaced]
