@@ -340,24 +340,56 @@ def _executed_markdown(run, source: Path) -> str:
     return "\n".join(lines[:end + 1]) + "\n\n" + body
 
 
-@pytest.fixture(scope="module")
-def data_update_documents(scenario):
-    """Report and supplement executed on the updated data (as `quarto render` with CART_DATA)."""
+def _render_documents(scenario, name: str, env: dict[str, str]) -> dict[str, str]:
+    """Report and supplement executed as `quarto render` does with CART_DATA / CART_CONFIG set."""
     from analysis.present.document import prepare
     from tests.qmd.harness import execute_qmd
 
     mp = pytest.MonkeyPatch()
-    variables_file = scenario.tmp / "variables_data.yml"
-    mp.setenv("CART_DATA", str(scenario.tmp / "b"))
-    mp.setenv("CART_VARIABLES", str(variables_file))
+    variables_file = scenario.tmp / f"variables_{name}.yml"
+    for k, v in {**env, "CART_VARIABLES": str(variables_file)}.items():
+        mp.setenv(k, v)
     try:
-        prepare(data=str(scenario.tmp / "b"), variables=variables_file)
+        prepare(variables=variables_file)
         variables = yaml.safe_load(variables_file.read_text(encoding="utf-8"))
         runs = {doc: execute_qmd(PROJECT_ROOT / doc, target_format="docx", variables=variables)
                 for doc in ("report.qmd", "supplement.qmd")}
     finally:
         mp.undo()
     return {doc: _executed_markdown(run, PROJECT_ROOT / doc) for doc, run in runs.items()}
+
+
+@pytest.fixture(scope="module")
+def data_update_documents(scenario):
+    return _render_documents(scenario, "data", {"CART_DATA": str(scenario.tmp / "b")})
+
+
+@pytest.fixture(scope="module")
+def revision_documents(scenario):
+    return _render_documents(scenario, "revision", {"CART_DATA": str(scenario.tmp / "a"),
+                                                    "CART_CONFIG": str(scenario.tmp / "revision1.yml")})
+
+
+def test_marked_up_revision_marks_changes_and_inserts_the_new_covariate_against_ledgers(
+        scenario, revision_documents, tmp_path):
+    """Reference: the two ledgers — every changed prose number and table cell is marked, the new
+    covariate's Table 3 cells are insertions, the removed covariate's are listed as removed."""
+    from analysis.revisions import markup
+
+    old, new = scenario.base.ledger, scenario.revision.ledger
+    md, done = markup.markup_markdown(revision_documents["report.qmd"], old, new, document="report.qmd",
+                                      root=PROJECT_ROOT)
+    assert not done.unplaced, done.unplaced
+    expected = {(e["place"], od["text"], e["text"]) for k, e in new["displays"].items()
+                if (od := old["displays"].get(k)) and od["text"] != e["text"] and e["kind"] != "figure text"
+                and markup._in_document(e["place"], "report.qmd")}
+    expected |= {(p, on["text"], e["text"]) for k, e in new["numbers"].items()
+                 if (on := old["numbers"].get(k)) and on["text"] != e["text"]
+                 for p in e["places"] if markup._in_document(p, "report.qmd")}
+    assert set(done.marked) == expected
+    assert any(w.startswith("Table 3, row CD19") for w, _ in done.added)
+    assert any(w.startswith("Table 3, row Allo-HSCT") for w, _ in done.removed)
+    assert "Median CI method: SPSS" in md.split(":::")[1]
 
 
 def test_marked_up_manuscript_marks_exactly_the_changed_numbers_against_change_report(
