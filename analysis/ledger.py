@@ -1,6 +1,13 @@
 """The number ledger: every number the manuscript reports, where it appears,
 and what changed between two versions.
 
+With the analysis results (:func:`build_ledger` ``results=``) the ledger is
+complete: besides the registry's numbers it holds every table cell, figure
+text and generated sentence (``displays``), the analysis settings and keyed
+per-patient fingerprints of ADSL (``patients``); see :mod:`analysis.revisions`,
+which also writes the letter-ready change table, the data-freeze log and the
+marked-up manuscript that ``python -m analysis diff`` produces.
+
 A ledger is the numbers registry's :meth:`~analysis.present.numbers.Registry.ledger`
 (stamp, and per number its raw value, printed text and label) with a
 ``where`` list per number: the places in the rendered documents that show it.

@@ -202,7 +202,7 @@ def test_change_table_markdown_and_word_hold_the_same_rows(scenario, tmp_path, c
     table = document.tables[0]
     assert [c.text for c in table.rows[0].cells] == ["#", "Where", "Before", "After"]
     assert len(table.rows) == len(report.rows) + 1
-    assert [c.text for c in table.rows[1].cells][1:] == ["; ".join(report.rows[0].where), report.rows[0].before,
+    assert [c.text for c in table.rows[1].cells][1:] == [report.rows[0].where_text, report.rows[0].before,
                                                          report.rows[0].after]
     assert any("Median CI method" in p.text for p in document.paragraphs)
 

@@ -68,6 +68,21 @@ class ChangeRow:
     kind: str
     keys: tuple[str, ...]
 
+    @property
+    def where_text(self) -> str:
+        """The places joined for a table cell, those of one table or figure written once:
+        "Table S7, row A; row B; Figure 5, row A, HR"."""
+        out: list[str] = []
+        previous = None
+        for place in self.where:
+            head, sep, rest = place.partition(", ")
+            if sep and head == previous:
+                out.append(rest)
+            else:
+                out.append(place)
+            previous = head if sep and re.match(r"^(Table|Figure) S?\d+$", head) else None
+        return "; ".join(out)
+
 
 @dataclass(frozen=True)
 class ChangeReport:
@@ -293,7 +308,7 @@ def to_markdown(report: ChangeReport) -> str:
     if report.rows:
         out += ["| # | Where | Before | After |", "| ---: | --- | --- | --- |"]
         for i, r in enumerate(report.rows, 1):
-            out.append(f"| {i} | {_md('; '.join(r.where))} | {_md(r.before)} | {_md(r.after)} |")
+            out.append(f"| {i} | {_md(r.where_text)} | {_md(r.before)} | {_md(r.after)} |")
     else:
         out.append("No reported number changed.")
     prows = freeze_rows(report.freeze)
@@ -335,7 +350,7 @@ def write_docx(report: ChangeReport, path: str | Path) -> Path:
 
     if report.rows:
         table(("#", "Where", "Before", "After"),
-              [(str(i), "; ".join(r.where), r.before, r.after) for i, r in enumerate(report.rows, 1)])
+              [(str(i), r.where_text, r.before, r.after) for i, r in enumerate(report.rows, 1)])
     else:
         d.add_paragraph("No reported number changed.")
     prows = freeze_rows(report.freeze)
@@ -368,7 +383,7 @@ def to_html(report: ChangeReport) -> str:
 
     if report.rows:
         table(("#", "Where", "Before", "After"),
-              [(str(i), "; ".join(r.where), r.before, r.after) for i, r in enumerate(report.rows, 1)])
+              [(str(i), r.where_text, r.before, r.after) for i, r in enumerate(report.rows, 1)])
     else:
         parts.append("<p>No reported number changed.</p>")
     prows = freeze_rows(report.freeze)
