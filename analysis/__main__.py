@@ -93,7 +93,7 @@ def cmd_export(args) -> int:
     results = run_analysis(_config(args))
     registry = build_registry(results, stamp=stamp(results))
     out = Path(args.out)
-    written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT))]
+    written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT, results=results))]
     written += write_adam(results.derived, out / "adam")
     written += figures.export_all(results, out / "figures")
     written += export_tables(results, out)
@@ -112,7 +112,7 @@ def export_tables(results, out: Path) -> list[Path]:
 def cmd_diff(args) -> int:
     from .ledger import main_diff
 
-    return main_diff(args.old, args.new, out=args.out)
+    return main_diff(args.old, args.new, out=args.out, detail=args.detail, markup=args.markup)
 
 
 def cmd_bench(args) -> int:
@@ -254,7 +254,11 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = add("diff", cmd_diff)
     p.add_argument("old", metavar="OLD", help="the earlier ledger (numbers.json)")
     p.add_argument("new", metavar="NEW", help="the later ledger (numbers.json)")
-    p.add_argument("--out", default=None, metavar="FILE", help="also write the table of changes as .md or .html")
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="also write the table of changes as .md, .html or .docx (Word, for the response letter)")
+    p.add_argument("--detail", action="store_true", help="also print every changed ledger key")
+    p.add_argument("--markup", action="append", default=[], metavar="DOC.md",
+                   help="executed Markdown of a document to mark up with the changed numbers (repeatable)")
     p = add("bench", cmd_bench, add_help=False)
     p.add_argument("rest", nargs=argparse.REMAINDER, help="the benchmark's own options (see bench --help)")
     add("prepare", cmd_prepare)

@@ -1,6 +1,13 @@
 """The number ledger: every number the manuscript reports, where it appears,
 and what changed between two versions.
 
+With the analysis results (:func:`build_ledger` ``results=``) the ledger is
+complete: besides the registry's numbers it holds every table cell, figure
+text and generated sentence (``displays``), the analysis settings and keyed
+per-patient fingerprints of ADSL (``patients``); see :mod:`analysis.revisions`,
+which also writes the letter-ready change table, the data-freeze log and the
+marked-up manuscript that ``python -m analysis diff`` produces.
+
 A ledger is the numbers registry's :meth:`~analysis.present.numbers.Registry.ledger`
 (stamp, and per number its raw value, printed text and label) with a
 ``where`` list per number: the places in the rendered documents that show it.
@@ -469,7 +476,8 @@ def find_uses(project_root: str | Path, *, keys: Iterable[str] | None = None,
     the use, relative to the root), ``line`` (1-based; for a display the
     chunk's opening fence), ``display`` (the :data:`DISPLAYS` entry, or "").
     Rows are in document order. A chunk calling a function missing from
-    :data:`DISPLAYS` gives a row with ``key`` None (``display`` names it).
+    :data:`DISPLAYS` gives a row with ``key`` None (``display`` names it); one
+    calling a function that shows no registry number, a row with ``key`` "".
     """
     root = Path(project_root)
     cfg = _project_config(root)
@@ -491,6 +499,8 @@ def find_uses(project_root: str | Path, *, keys: Iterable[str] | None = None,
             if not any(ch in p for ch in "*?[") and p not in matched:
                 matched.append(p)
         out.extend({**r, "key": k} for k in matched)
+        if not matched:  # a display that shows no registry number still shows cells (key "")
+            out.append({**r, "key": ""})
     return pd.DataFrame(out, columns=["key", "where", "kind", "document", "file", "line", "display"])
 
 
@@ -510,7 +520,7 @@ def where_used(project_root: str | Path, *, keys: Iterable[str] | None = None,
     uses = find_uses(project_root, keys=keys, documents=documents)
     out: dict[str, list[str]] = {}
     for key, where in zip(uses["key"], uses["where"]):
-        if key is None:
+        if not key:
             continue
         places = out.setdefault(key, [])
         if where not in places:
@@ -544,25 +554,65 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def build_ledger(registry: Any, project_root: str | Path) -> dict[str, Any]:
+def build_ledger(registry: Any, project_root: str | Path, *, results: Any = None) -> dict[str, Any]:
     """The registry's ledger with a ``where`` list per number.
 
     ``registry``: an :class:`analysis.present.numbers.Registry`. Returns
     ``{"stamp": {...}, "numbers": {"section.key": {"raw", "text", "label",
-    "where"}}}`` in registry order, with raw values made JSON-native (numpy
-    scalars to Python numbers, tuples to lists), so the dictionary equals what
-    :func:`write_ledger` writes and :func:`load_ledger` reads back. ``where``
-    is :func:`where_used` for that key (empty when no document shows it).
+    "where", "places", "order"}}}`` in registry order, with raw values made
+    JSON-native (numpy scalars to Python numbers, tuples to lists), so the
+    dictionary equals what :func:`write_ledger` writes and :func:`load_ledger`
+    reads back. ``where`` is :func:`where_used` for that key (empty when no
+    document shows it); ``places`` the places in prose as the reader sees them
+    ("Abstract › Results": :func:`analysis.revisions.places.human_place`) and
+    ``displayed_in`` the tables, figures and generated paragraphs that show it
+    according to :data:`DISPLAYS` ("Table 2", "Methods › Statistical analysis");
+    ``order`` the position of the first use in the manuscript (None if unused).
+
+    With ``results`` (the :class:`analysis.results.Results` the registry was
+    built from) the ledger also holds ``displays`` (every table cell, figure
+    text and generated sentence: :func:`analysis.revisions.displays.display_entries`),
+    ``settings`` (the analysis settings: :func:`analysis.revisions.settings.settings_of`)
+    and ``patients`` (per-patient keyed field hashes of ADSL:
+    :func:`analysis.revisions.freeze.fingerprint`).
     """
+    from .revisions.places import human_place
+
     base = registry.ledger()
     numbers = base["numbers"]
-    where = where_used(project_root, keys=list(numbers))
-    return {
+    uses = find_uses(project_root, keys=list(numbers))
+    where: dict[str, list[str]] = {}
+    places: dict[str, list[str]] = {}
+    shown: dict[str, list[str]] = {}
+    order: dict[str, int] = {}
+    for i, u in enumerate(uses.itertuples(index=False)):
+        if not u.key:
+            continue
+        if u.where not in where.setdefault(u.key, []):
+            where[u.key].append(u.where)
+        place = human_place(u.where, document=u.document, file=u.file, line=int(u.line), root=project_root)
+        target = shown if u.kind == "display" else places
+        if place not in target.setdefault(u.key, []):
+            target[u.key].append(place)
+        order.setdefault(u.key, i)
+    ledger = {
         "stamp": _plain(base.get("stamp", {})),
         "numbers": {dotted: {"raw": _plain(e["raw"]), "text": str(e["text"]), "label": str(e.get("label", "")),
-                             "where": list(where.get(_bare(dotted), []))}
+                             "where": list(where.get(_bare(dotted), [])),
+                             "places": list(places.get(_bare(dotted), [])),
+                             "displayed_in": list(shown.get(_bare(dotted), [])),
+                             "order": order.get(_bare(dotted))}
                     for dotted, e in numbers.items()},
     }
+    if results is not None:
+        from .revisions.displays import display_entries
+        from .revisions.freeze import fingerprint
+        from .revisions.settings import settings_of
+
+        ledger["displays"] = _plain(display_entries(results, project_root, registry=registry, uses=uses))
+        ledger["settings"] = _plain(settings_of(results))
+        ledger["patients"] = fingerprint(results.derived.adsl)
+    return ledger
 
 
 def ledger_json(ledger: Mapping[str, Any]) -> str:
@@ -874,40 +924,90 @@ def format_html(diff: LedgerDiff) -> str:
 # --------------------------------------------------------------------------- command
 
 
-_WRITERS = {".md": format_markdown, ".markdown": format_markdown, ".html": format_html, ".htm": format_html}
+_REPORTS = (".md", ".markdown", ".html", ".htm", ".docx")
+_GIT_REF_RE = re.compile(r"^([^:\s]+):(.+\.json)$")
 
 
-def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | None = None) -> int:
-    """``python -m analysis diff OLD NEW [--out FILE]``: compare two ledgers.
+def _load_ledger_or_revision(arg: str | Path) -> dict[str, Any]:
+    """A ledger file, or ``REV:PATH`` — the ledger committed at git revision REV
+    (``submitted:submitted-numbers.json``, ``v1.0:ledgers/numbers.json``), read with ``git show``."""
+    import subprocess
 
-    Prints :func:`format_text` to standard output and, with ``out``, writes
-    :func:`format_markdown` (``.md``) or :func:`format_html` (``.html``)
-    atomically. Returns 0 when no number changed (inputs alone may have
-    changed: a new code version that reproduces every number is "nothing
-    changed"), 1 when a number changed, was added or was removed, and 2 when
-    an input cannot be read or is not a ledger, or ``out`` has another
-    suffix (a message on standard error, no traceback).
+    path = Path(arg)
+    m = _GIT_REF_RE.match(str(arg))
+    if path.exists() or not m:
+        return load_ledger(path)
+    try:
+        shown = subprocess.run(["git", "show", f"{m.group(1)}:{m.group(2)}"], capture_output=True, check=False)
+    except OSError as exc:
+        raise OSError(f"git is not available: {exc}") from None
+    if shown.returncode != 0:
+        raise ValueError(f"not a file, and git cannot show it: {shown.stderr.decode('utf-8', 'replace').strip()}")
+    data = json.loads(shown.stdout.decode("utf-8"))
+    _check_ledger(data, str(arg))
+    return data
+
+
+def main_diff(old_path: str | Path, new_path: str | Path, *, out: str | Path | None = None,
+              detail: bool = False, markup: Sequence[str | Path] = ()) -> int:
+    """``python -m analysis diff OLD NEW [--out FILE] [--detail]``: compare two ledgers.
+
+    Prints the letter-ready change report
+    (:func:`analysis.revisions.changes.to_markdown`: changed settings in
+    words, the data-freeze summary, one row per change with its places as the
+    reader sees them) to standard output, with ``detail`` also the per-key
+    audit (:func:`format_text`). With ``out`` it writes the report as
+    Markdown (``.md``), HTML (``.html``) or Word (``.docx``, a table for the
+    response letter), atomically. Each ``markup`` file (the executed Markdown
+    of report or supplement, e.g. from ``quarto render report.qmd --to
+    markdown``) is marked up against OLD (:func:`analysis.revisions.markup.write_markup`:
+    ``<stem>-marked.html`` and ``.docx`` with tracked changes, beside ``out``
+    or in the current directory). Returns 0 when no number changed (inputs
+    alone may have changed: a new code version that reproduces every number
+    is "nothing changed"), 1 when a number changed, was added or was removed,
+    and 2 when an input cannot be read or is not a ledger, or ``out`` has
+    another suffix (a message on standard error, no traceback).
     """
-    writer = None
-    if out is not None:
-        writer = _WRITERS.get(Path(out).suffix.lower())
-        if writer is None:
-            print(f"cannot write {out}: the report file must end in .md or .html", file=sys.stderr)
-            return 2
+    from .revisions import changes
+
+    if out is not None and Path(out).suffix.lower() not in _REPORTS:
+        print(f"cannot write {out}: the report file must end in .md, .html or .docx", file=sys.stderr)
+        return 2
     ledgers = []
     for path in (old_path, new_path):
         try:
-            ledgers.append(load_ledger(path))
+            ledgers.append(_load_ledger_or_revision(path))
         except (OSError, UnicodeDecodeError, ValueError) as exc:  # JSONDecodeError is a ValueError
             reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             print(f"cannot read ledger {path}: {reason}", file=sys.stderr)
             return 2
     diff = diff_ledgers(*ledgers)
-    sys.stdout.write(format_text(diff))
-    if writer is not None:
+    report = changes.change_report(*ledgers)
+    sys.stdout.write(changes.to_markdown(report))
+    if detail:
+        sys.stdout.write("\n" + format_text(diff))
+    if out is not None:
+        suffix = Path(out).suffix.lower()
         try:
-            write_text_atomic(Path(out), writer(diff))
+            if suffix == ".docx":
+                changes.write_docx(report, out)
+            else:
+                write_text_atomic(Path(out), (changes.to_html if suffix in (".html", ".htm")
+                                              else changes.to_markdown)(report))
         except OSError as exc:
             print(f"cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
             return 2
-    return 1 if diff.numbers_changed else 0
+    if markup:
+        from .config import PROJECT_ROOT
+        from .revisions.markup import write_markup
+
+        target = Path(out).parent if out is not None else Path.cwd()
+        for md in markup:
+            try:
+                paths, _ = write_markup(md, ledgers[0], ledgers[1], out_dir=target, root=PROJECT_ROOT)
+            except (OSError, UnicodeDecodeError) as exc:
+                print(f"cannot mark up {md}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+                return 2
+            for p in paths:
+                print(p, file=sys.stderr)
+    return 1 if diff.numbers_changed or report.rows else 0

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html.parser
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -58,16 +59,19 @@ def _analyse(data: Path, config: Path | None = None, *, code_version: str) -> Si
     results = run_analysis(load_config(config, data=str(data)))
     # one code version for all runs: an edit to the package while the tests run is not a code change here
     registry = build_registry(results, stamp={**stamp(results), "code_version": code_version})
-    return SimpleNamespace(results=results, registry=registry, ledger=L.build_ledger(registry, PROJECT_ROOT))
+    return SimpleNamespace(results=results, registry=registry,
+                           ledger=L.build_ledger(registry, PROJECT_ROOT, results=results))
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> SimpleNamespace:
+def runs(tmp_path_factory) -> Iterator[SimpleNamespace]:
     """Ledgers of the synthetic cohort (a), of the same cohort with one death moved (b), and of
     cohort (a) under another configuration (c: median CI by the log method instead of SPSS)."""
     from analysis.simulate import simulate_cohort
 
     tmp = tmp_path_factory.mktemp("ledger")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CART_LEDGER_KEY", str(tmp / "ledger.key"))  # the fingerprint key, outside the project
     base = simulate_cohort()
     dir_a = _write_cohort(base, tmp / "a")
     dir_b = _write_cohort(_move_death(base, MOVED_PATIENT, MOVED_DAYS), tmp / "b")
@@ -84,7 +88,8 @@ def runs(tmp_path_factory) -> SimpleNamespace:
     paths = {}
     for name, run in (("a", a), ("b", b), ("c", c)):
         paths[name] = L.write_ledger(tmp / f"numbers_{name}.json", run.ledger)
-    return SimpleNamespace(a=a, b=b, c=c, paths=paths, tmp=tmp)
+    yield SimpleNamespace(a=a, b=b, c=c, paths=paths, tmp=tmp)
+    mp.undo()
 
 
 def _direct_changes(reg_old, reg_new) -> set[str]:
@@ -134,20 +139,24 @@ def test_changed_numbers_carry_where_they_appear_against_documents(runs):
 
 
 def test_main_diff_exit_1_and_reports_against_direct_registry_comparison(runs, capsys, tmp_path):
-    """Exit status 1 when numbers changed; the text report names every changed key."""
+    """Exit status 1 when numbers changed; with --detail the text report names every changed key;
+    the written report is the letter-ready change report."""
+    from analysis.revisions import changes
+
     out = tmp_path / "changes.md"
-    assert L.main_diff(runs.paths["a"], runs.paths["b"], out=out) == 1
+    assert L.main_diff(runs.paths["a"], runs.paths["b"], out=out, detail=True) == 1
     text = capsys.readouterr().out
     assert "data changed; configuration unchanged; code unchanged" in text
     for key in _direct_changes(runs.a.registry, runs.b.registry):
         assert key in text
-    assert out.read_text(encoding="utf-8") == L.format_markdown(L.diff_ledgers(runs.a.ledger, runs.b.ledger))
+    assert out.read_text(encoding="utf-8") == changes.to_markdown(changes.change_report(runs.a.ledger,
+                                                                                        runs.b.ledger))
 
 
 def test_identical_ledgers_exit_0(runs, capsys, tmp_path):
     """A ledger against itself, and against a second render of the same data: nothing changed."""
     assert L.main_diff(runs.paths["a"], runs.paths["a"]) == 0
-    assert "No number changed" in capsys.readouterr().out
+    assert "No reported number changed" in capsys.readouterr().out
     again = L.write_ledger(tmp_path / "again.json", json.loads(runs.paths["a"].read_text(encoding="utf-8")))
     assert L.main_diff(runs.paths["a"], again) == 0
     diff = L.diff_ledgers(runs.a.ledger, runs.a.ledger)
@@ -287,9 +296,14 @@ def test_html_table_matches_markdown_rows_regression_values(runs, tmp_path, caps
     assert page.startswith("<!DOCTYPE html>") and '<meta charset="utf-8">' in page
     parser = _Cells()
     parser.feed(page)
-    md_rows = _pipe_table(L.format_markdown(L.diff_ledgers(runs.a.ledger, runs.b.ledger)))
-    assert parser.rows[0] == ["Number", "Where", "Before", "After"]
-    assert [r[1:] for r in parser.rows[1:]] == [r[1:] for r in md_rows]
+    from analysis.revisions import changes
+
+    md = changes.to_markdown(changes.change_report(runs.a.ledger, runs.b.ledger))
+    md_rows = [_split_row(ln) for ln in md.splitlines() if ln.startswith("| ") and not ln.startswith("| USUBJID")]
+    assert parser.rows[0] == ["#", "Where", "Before", "After"]
+    unescape = lambda c: c.replace("\\|", "|").replace("\\\\", "\\")  # noqa: E731
+    assert [r for r in parser.rows[1:] if len(r) == 4 and r[0].isdigit()] == [
+        [unescape(c) for c in r] for r in md_rows[1:] if r[0].isdigit()]
 
 
 # --------------------------------------------------------------------------- unreadable input
@@ -317,7 +331,7 @@ def test_unreadable_input_exit_2_without_traceback(runs, tmp_path, capsys, conte
 
 def test_unknown_report_suffix_exit_2(runs, tmp_path, capsys):
     assert L.main_diff(runs.paths["a"], runs.paths["b"], out=tmp_path / "report.pdf") == 2
-    assert ".md or .html" in capsys.readouterr().err
+    assert ".md, .html or .docx" in capsys.readouterr().err
     assert not (tmp_path / "report.pdf").exists()
 
 
@@ -330,7 +344,7 @@ def test_code_change_alone_is_reported_but_exit_0_regression_values(tmp_path, ca
     diff = L.diff_ledgers(old, new)
     assert diff.inputs_changed == ("code",) and not diff.numbers_changed
     paths = [L.write_ledger(tmp_path / f"{name}.json", led) for name, led in (("old", old), ("new", new))]
-    assert L.main_diff(*paths) == 0
+    assert L.main_diff(*paths, detail=True) == 0
     text = capsys.readouterr().out
     assert "data unchanged; configuration unchanged; code changed" in text
     assert "code: 0.1.0+aaa -> 0.1.0+bbb" in text and "No number changed" in text
@@ -430,7 +444,8 @@ def test_where_used_finds_every_inline_and_var_use_against_qmd_harness():
 
 def test_float_labels_against_qmd_harness():
     """Reference: the harness's chunk labels (tbl-/fig-) and div ids (supptbl-/suppfig-) whose
-    chunk calls a table or figure function that shows registry numbers."""
+    chunk calls a table or figure function (those that show no registry number too: their cells
+    are display entries of the ledger)."""
     uses = L.find_uses(PROJECT_ROOT)
     assert uses["key"].notna().all(), f"functions missing from DISPLAYS: {set(uses.loc[uses['key'].isna(), 'display'])}"
     floats = set(uses.loc[uses["kind"] == "display", "where"]) - {w for w in uses["where"] if ".qmd" in w}
@@ -440,8 +455,7 @@ def test_float_labels_against_qmd_harness():
         labels = [c.label for c in doc.chunks if c.label and c.label.startswith(prefixes)]
         labels += [d.label for d in doc.label_definitions if d.kind == "attribute" and d.label.startswith(prefixes)]
         expected |= set(labels)
-    # the data dictionary, the software versions and the ADaM metadata show no registry number
-    assert floats == expected - {"supptbl-dictionary", "supptbl-versions", "supptbl-define"}
+    assert floats == expected
 
 
 def test_every_displays_entry_resolves_to_registry_keys(runs):

@@ -1,0 +1,394 @@
+"""The letter-ready change table: one row per change a reader can see.
+
+Input: two ledgers (:func:`analysis.ledger.build_ledger`). Items are the
+registry numbers the documents show (prose) and the display entries (table
+cells, figure texts, generated sentences) whose printed text changed, or that
+exist in one ledger only. They are combined into rows:
+
+1. cells of one table row (or one row of a figure's risk table, one forest-plot
+   row, one figure annotation) form one item: "Table 3, row Age group › ≥18";
+2. items that express one change are merged: their *signatures* — the number
+   tokens that disappeared and those that appeared between the two printed
+   texts — are equal (and hold a decimal number or at least two tokens, so
+   that two unrelated counts going from 3 to 4 stay apart), or one signature
+   is contained in the other and the two share a place (a count and the
+   sentence that quotes it with its percentage);
+3. each row names every place as the reader sees it, in the order the
+   manuscript shows them, and rows are ordered by first appearance.
+
+Settings that changed are described in words (:mod:`.settings`) and the
+patients that changed are summarised (:mod:`.freeze`) above the table.
+Writers: Markdown (:func:`to_markdown`), Word (:func:`write_docx`, python-docx).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .displays import numbers_in
+from .freeze import FreezeLog, freeze_log, rows as freeze_rows, summary as freeze_summary
+from .settings import settings_changes
+
+MISSING = "\u2014"
+_BIG = 10**9
+
+
+@dataclass
+class _Item:
+    ids: list[str]
+    places: list[str]
+    order: tuple
+    old: str | None
+    new: str | None
+    group: str = ""           # display row key ("" for registry numbers)
+    cells: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # (column, old, new)
+
+    @property
+    def signature(self) -> tuple[Counter, Counter]:
+        o = Counter(numbers_in(self.old or ""))
+        n = Counter(numbers_in(self.new or ""))
+        return o - n, n - o
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One row of the change table: ``where`` (places as the reader sees them, in
+    manuscript order), ``before`` and ``after`` (printed text; "—" for an
+    addition or removal), ``kind`` ("changed", "added", "removed"), ``keys``
+    (the ledger keys merged into the row)."""
+
+    where: tuple[str, ...]
+    before: str
+    after: str
+    kind: str
+    keys: tuple[str, ...]
+
+    @property
+    def where_text(self) -> str:
+        """The places joined for a table cell, those of one table or figure written once:
+        "Table S7, row A; row B; Figure 5, row A, HR"."""
+        out: list[str] = []
+        previous = None
+        for place in self.where:
+            head, sep, rest = place.partition(", ")
+            if sep and head == previous:
+                out.append(rest)
+            else:
+                out.append(place)
+            previous = head if sep and re.match(r"^(Table|Figure) S?\d+$", head) else None
+        return "; ".join(out)
+
+
+@dataclass(frozen=True)
+class ChangeReport:
+    """Rows, changed settings (descriptions), the freeze log, and which inputs changed."""
+
+    rows: tuple[ChangeRow, ...]
+    settings: tuple[str, ...]
+    freeze: FreezeLog
+    inputs_changed: tuple[str, ...]
+    not_shown: tuple[str, ...]   # registry keys that changed but no document shows
+
+
+def _order(x: Any) -> tuple:
+    if x is None:
+        return (_BIG,)
+    if isinstance(x, (list, tuple)):
+        return tuple(int(v) for v in x)
+    return (int(x), -1, -1)
+
+
+def _split_place(place: str) -> tuple[str, str]:
+    """(row group, column) of a display place: tables by ", column ", figure risk rows by " at N months"."""
+    if ", column " in place and ", row " in place:
+        head, _, col = place.rpartition(", column ")
+        return head, col
+    m = re.match(r"^(.*?) at (\S+ months)$", place)
+    if m:
+        return m.group(1), m.group(2)
+    return place, ""
+
+
+def _display_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[_Item]:
+    """One item per changed, added or removed display entry; ``group`` is its table or figure row."""
+    od, nd = old.get("displays") or {}, new.get("displays") or {}
+    items = []
+    for key in list(nd) + [k for k in od if k not in nd]:
+        o, n = od.get(key), nd.get(key)
+        ot = None if o is None else str(o.get("text"))
+        nt = None if n is None else str(n.get("text"))
+        if ot == nt:
+            continue
+        e = n or o
+        place = str(e.get("place"))
+        head, col = _split_place(place)
+        if e.get("kind") == "text":   # a generated sentence stands alone
+            head, col = "", ""
+        items.append(_Item(ids=[key], places=[place], order=_order(e.get("order")), old=ot, new=nt,
+                           group=head, cells=[(col, ot, nt)]))
+    return items
+
+
+def _number_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[list[_Item], list[str]]:
+    on, nn = old.get("numbers") or {}, new.get("numbers") or {}
+    items, hidden = [], []
+    for key in list(nn) + [k for k in on if k not in nn]:
+        o, n = on.get(key), nn.get(key)
+        ot = None if o is None else str(o.get("text"))
+        nt = None if n is None else str(n.get("text"))
+        if ot == nt:
+            continue
+        e = n or o
+        with_displays = old.get("displays") is not None and new.get("displays") is not None
+        places: list[str] = []
+        for entry in (n, o):
+            if entry is None:
+                continue
+            # with display entries, tables, figures and generated paragraphs have entries of their own
+            fields = ("places",) if with_displays else ("places", "displayed_in")
+            for f in fields:
+                places += [p for p in (entry.get(f) or []) if p not in places]
+        if not places:
+            if not any((entry or {}).get(f) for entry in (n, o) for f in ("places", "displayed_in", "where")):
+                hidden.append(key)
+            continue
+        items.append(_Item(ids=[key], places=places, order=_order(e.get("order")), old=ot, new=nt))
+    return items, hidden
+
+
+def _is_prose(place: str) -> bool:
+    return not re.match(r"^(Table|Figure) S?\d+\b", place)
+
+
+def _nontrivial(sig: tuple[Counter, Counter]) -> bool:
+    """Distinctive enough to say two places show the same change: a decimal number, or more than one
+    count changed (one count going from 24 to 25 in two places may be two different counts)."""
+    tokens = list((sig[0] + sig[1]).elements())
+    return len(tokens) >= 3 or any("." in t for t in tokens)
+
+
+def _contains(big: tuple[Counter, Counter], small: tuple[Counter, Counter]) -> bool:
+    return not (small[0] - big[0]) and not (small[1] - big[1]) and bool(small[0] or small[1])
+
+
+def _floats(places: Sequence[str]) -> set[str]:
+    return {p.split(",")[0] for p in places}
+
+
+def _merge(items: list[_Item]) -> list[list[_Item]]:
+    """Components of: same row of one table or figure; equal non-trivial signatures; nested
+    signatures at a shared place."""
+    parent = list(range(len(items)))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(i: int, j: int) -> None:
+        parent[find(i)] = find(j)
+
+    sigs = [it.signature for it in items]
+    kinds = [(it.old is None, it.new is None) for it in items]
+    first_of_group: dict[tuple, int] = {}
+    for i, it in enumerate(items):
+        if it.group:
+            g = (it.group, kinds[i])
+            if g in first_of_group:
+                union(i, first_of_group[g])
+            else:
+                first_of_group[g] = i
+    by_sig: dict[tuple, int] = {}
+    for i, sig in enumerate(sigs):
+        if _nontrivial(sig):
+            k = (tuple(sorted(sig[0].elements())), tuple(sorted(sig[1].elements())), kinds[i])
+            if k in by_sig:
+                union(i, by_sig[k])
+            else:
+                by_sig[k] = i
+    for i in range(len(items)):
+        for j in range(i + 1, len(items)):
+            if kinds[i] != kinds[j]:
+                continue
+            shared = bool(set(items[i].places) & set(items[j].places))
+            for big, small in ((sigs[i], sigs[j]), (sigs[j], sigs[i])):
+                if _contains(big, small) and (shared or (small[0] + small[1]).total() >= 3):
+                    union(i, j)
+                    break
+    groups: dict[int, list[_Item]] = {}
+    for i, it in enumerate(items):
+        groups.setdefault(find(i), []).append(it)
+    return list(groups.values())
+
+
+def _row(group: list[_Item]) -> ChangeRow:
+    group = sorted(group, key=lambda it: it.order)
+    # units: a registry number, or the changed cells of one table/figure row
+    units: dict[str, list[_Item]] = {}
+    for it in group:
+        units.setdefault(it.group or f"number:{it.ids[0]}", []).append(it)
+
+    def unit_places(members: list[_Item]) -> list[str]:
+        if members[0].group and len(members) > 1:
+            return [members[0].group]
+        return list(members[0].places)
+
+    def unit_text(members: list[_Item], which: int) -> str | None:
+        if not members[0].group:
+            return members[0].old if which == 1 else members[0].new
+        if len(members) == 1:
+            return members[0].cells[0][which]
+        parts = [f"{m.cells[0][0]}: {m.cells[0][which]}" if m.cells[0][0] else str(m.cells[0][which])
+                 for m in members if m.cells[0][which] is not None]
+        return "; ".join(parts) if parts else None
+
+    places: list[str] = []
+    for members in units.values():
+        for p in unit_places(members):
+            if p not in places:
+                places.append(p)
+    # the text shown: the unit the reader meets first (prose before tables), whole phrase on a tie
+    main = min(units.values(), key=lambda ms: (min(m.order for m in ms),
+                                               -sum((m.signature[0] + m.signature[1]).total() for m in ms)))
+    before, after = unit_text(main, 1), unit_text(main, 2)
+    kind = "added" if before is None else "removed" if after is None else "changed"
+    return ChangeRow(tuple(places), before if before is not None else MISSING,
+                     after if after is not None else MISSING, kind, tuple(k for it in group for k in it.ids))
+
+
+def change_report(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeReport:
+    """The rows, settings and freeze log between two ledgers."""
+    from ..ledger import INPUTS
+
+    numbers, hidden = _number_items(old, new)
+    items = numbers + _display_items(old, new)
+    rows = sorted((_row(g) for g in _merge(items)),
+                  key=lambda r: min(it.order for it in items if it.ids[0] in r.keys))
+    os_, ns = dict(old.get("stamp") or {}), dict(new.get("stamp") or {})
+    inputs = tuple(name for fld, name in INPUTS if os_.get(fld) != ns.get(fld))
+    settings = tuple(d for _, d in settings_changes(old.get("settings"), new.get("settings")))
+    log = freeze_log(old.get("patients"), new.get("patients")) if "data" in inputs or (
+        old.get("patients") and new.get("patients")) else FreezeLog()
+    return ChangeReport(tuple(rows), settings, log, inputs, tuple(hidden))
+
+
+# --------------------------------------------------------------------------- writers
+
+
+def summary_lines(report: ChangeReport) -> list[str]:
+    """Sentences above the table: inputs, settings, patients, counts."""
+    from ..ledger import INPUTS
+
+    out = ["Inputs: " + "; ".join(f"{name} {'changed' if name in report.inputs_changed else 'unchanged'}"
+                                  for _, name in INPUTS) + "."]
+    if report.settings:
+        out.append("Settings changed: " + "; ".join(report.settings) + ".")
+    if "data" in report.inputs_changed or report.freeze.any:
+        out.append("Data: " + freeze_summary(report.freeze))
+    kinds = Counter(r.kind for r in report.rows)
+    out.append(f"{len(report.rows)} change{'' if len(report.rows) == 1 else 's'} to reported numbers"
+               + (f" ({', '.join(f'{n} {k}' for k, n in kinds.items())})" if kinds else "") + ".")
+    return out
+
+
+def _md(text: str) -> str:
+    text = " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
+    return text or " "
+
+
+def to_markdown(report: ChangeReport) -> str:
+    """Summary sentences, the change table (# | Where | Before | After) and the patient log."""
+    out = [" ".join(summary_lines(report)), ""]
+    if report.rows:
+        out += ["| # | Where | Before | After |", "| ---: | --- | --- | --- |"]
+        for i, r in enumerate(report.rows, 1):
+            out.append(f"| {i} | {_md(r.where_text)} | {_md(r.before)} | {_md(r.after)} |")
+    else:
+        out.append("No reported number changed.")
+    prows = freeze_rows(report.freeze)
+    if prows:
+        out += ["", "Patients whose data changed:", "", "| USUBJID | Site | Change | Fields |",
+                "| --- | --- | --- | --- |"]
+        out += [f"| {_md(u)} | {_md(s)} | {_md(c)} | {_md(f)} |" for u, s, c, f in prows]
+    if report.not_shown:
+        out += ["", f"Also changed, but printed nowhere in the documents: {len(report.not_shown)} "
+                    f"registry number{'' if len(report.not_shown) == 1 else 's'} "
+                    f"({', '.join(f'`{k}`' for k in report.not_shown)})."]
+    return "\n".join(out) + "\n"
+
+
+def write_docx(report: ChangeReport, path: str | Path) -> Path:
+    """The same content as :func:`to_markdown` as a Word document (python-docx), written atomically."""
+    import docx
+    from docx.shared import Pt
+
+    from ..outputs import write_bytes_atomic
+
+    d = docx.Document()
+    style = d.styles["Normal"]
+    style.font.size = Pt(10)
+    d.add_heading("Changes to reported numbers", level=1)
+    for line in summary_lines(report):
+        d.add_paragraph(line)
+
+    def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        t = d.add_table(rows=1, cols=len(header))
+        t.style = "Table Grid"
+        for cell, text in zip(t.rows[0].cells, header):
+            cell.text = ""
+            cell.paragraphs[0].add_run(text).bold = True
+        for row in rows:
+            cells = t.add_row().cells
+            for cell, text in zip(cells, row):
+                cell.text = str(text)
+
+    if report.rows:
+        table(("#", "Where", "Before", "After"),
+              [(str(i), r.where_text, r.before, r.after) for i, r in enumerate(report.rows, 1)])
+    else:
+        d.add_paragraph("No reported number changed.")
+    prows = freeze_rows(report.freeze)
+    if prows:
+        d.add_paragraph("Patients whose data changed:")
+        table(("USUBJID", "Site", "Change", "Fields"), prows)
+    import io
+
+    buf = io.BytesIO()
+    d.save(buf)
+    return write_bytes_atomic(Path(path), buf.getvalue())
+
+
+def to_html(report: ChangeReport) -> str:
+    """A standalone HTML page with the same content as :func:`to_markdown`."""
+    import html
+
+    e = html.escape
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+             "<title>Changes to reported numbers</title>",
+             "<style>body{font-family:sans-serif;font-size:14px}table{border-collapse:collapse}"
+             "th,td{border:1px solid #999;padding:3px 6px;text-align:left;vertical-align:top}</style>",
+             "</head>", "<body>", "<h1>Changes to reported numbers</h1>"]
+    parts += [f"<p>{e(line)}</p>" for line in summary_lines(report)]
+
+    def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
+        parts.append("<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in header) + "</tr></thead><tbody>")
+        parts.extend("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
+        parts.append("</tbody></table>")
+
+    if report.rows:
+        table(("#", "Where", "Before", "After"),
+              [(str(i), r.where_text, r.before, r.after) for i, r in enumerate(report.rows, 1)])
+    else:
+        parts.append("<p>No reported number changed.</p>")
+    prows = freeze_rows(report.freeze)
+    if prows:
+        parts.append("<p>Patients whose data changed:</p>")
+        table(("USUBJID", "Site", "Change", "Fields"), prows)
+    parts += ["</body>", "</html>"]
+    return "\n".join(parts) + "\n"

@@ -1,0 +1,454 @@
+"""Reviewer revisions (analysis/revisions/): the complete ledger, the letter-ready change table,
+the data-freeze log.
+
+References: (a) the executed documents (tests/qmd/harness.py runs every chunk and inline
+expression as Quarto's Jupyter engine does): every number they print must have a ledger entry;
+(b) the figures' own text artists, read directly from matplotlib; (c) ADSL of two data freezes
+compared directly with pandas (which patient and which fields differ); (d) the scenario's own
+edits (a copied configuration: median CI method log, 2×2 test Fisher, PRIORSCT -> CD19NEG in the
+Cox model; one patient's death date moved six months) and hand-written expectations of how
+settings are described.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import ledger as L
+from analysis.config import PROJECT_ROOT
+from analysis.revisions import changes, freeze
+from analysis.revisions.displays import NUMBER_RE, call_display
+from tests.test_ledger import MOVED_DAYS, MOVED_PATIENT, _analyse, _move_death, _write_cohort
+
+PLACE_START = re.compile(r"^(Abstract|Introduction|Methods|Results|Discussion|Supplement|Table S?\d+|Figure S?\d+)\b")
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory) -> Iterator[SimpleNamespace]:
+    """Ledgers of the synthetic cohort (base), of the same cohort with one death moved six months
+    later (data), and of the base cohort under a copied configuration (revision)."""
+    from analysis import code_version
+    from analysis.simulate import simulate_cohort
+
+    tmp = tmp_path_factory.mktemp("revisions")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CART_LEDGER_KEY", str(tmp / "ledger.key"))
+    frame = simulate_cohort()
+    dir_a = _write_cohort(frame, tmp / "a")
+    dir_b = _write_cohort(_move_death(frame, MOVED_PATIENT, MOVED_DAYS), tmp / "b")
+    settings = yaml.safe_load((PROJECT_ROOT / "analysis.yml").read_text(encoding="utf-8"))
+    settings["data"]["dictionary"] = str(PROJECT_ROOT / "data" / "dictionary.yml")
+    settings["survival"]["median_ci"] = "log"
+    settings["tests"]["two_by_two"] = "fisher"
+    settings["cox"]["covariates"] = [c if c["column"] != "PRIORSCT" else {"column": "CD19NEG", "reference": "N"}
+                                     for c in settings["cox"]["covariates"]]
+    cfg = tmp / "revision1.yml"
+    cfg.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    version = code_version()
+    base = _analyse(dir_a, code_version=version)
+    data = _analyse(dir_b, code_version=version)
+    revision = _analyse(dir_a, cfg, code_version=version)
+    paths = {n: L.write_ledger(tmp / f"{n}.json", r.ledger) for n, r in
+             (("base", base), ("data", data), ("revision", revision))}
+    yield SimpleNamespace(base=base, data=data, revision=revision, paths=paths, tmp=tmp)
+    mp.undo()
+
+
+def _keys_partition(report: changes.ChangeReport, old: dict, new: dict) -> None:
+    """Every changed, added or removed display entry is in exactly one row."""
+    od, nd = old["displays"], new["displays"]
+    changed = {k for k in set(od) | set(nd) if (od.get(k) or {}).get("text") != (nd.get(k) or {}).get("text")}
+    in_rows = [k for r in report.rows for k in r.keys if k in changed]
+    assert sorted(in_rows) == sorted(changed)
+
+
+def _human(report: changes.ChangeReport) -> None:
+    for r in report.rows:
+        for place in r.where:
+            assert PLACE_START.match(place), place
+            assert not re.search(r"\b(tbl|fig|supptbl|suppfig)-|\.qmd|survival\.|response\.|text\.", place), place
+
+
+# --------------------------------------------------------------------------- the data update
+
+
+def test_data_update_freeze_log_names_the_patient_and_fields_against_adsl(scenario, capsys):
+    """Reference: the two ADSL frames compared directly — the rows and fields that differ."""
+    a = scenario.base.results.derived.adsl.set_index("USUBJID")
+    b = scenario.data.results.derived.adsl.set_index("USUBJID")
+    assert list(a.index) == list(b.index)
+    differs = {(u, f) for u in a.index for f in a.columns
+               if not (pd.isna(a.at[u, f]) and pd.isna(b.at[u, f])) and str(a.at[u, f]) != str(b.at[u, f])}
+    (uid,) = {u for u, _ in differs}
+    assert {f for _, f in differs} == {"DTHDT", "LSTALVDT"}   # death and last contact moved together
+    log = freeze.freeze_log(scenario.base.ledger["patients"], scenario.data.ledger["patients"])
+    assert log.comparable and not log.added and not log.removed
+    assert log.changed == ((uid, a.at[uid, "SITEID"], ("DTHDT", "LSTALVDT")),)
+    text = freeze.summary(log)
+    assert text == "1 patient with changed data: Date of Death (1), Date Last Known Alive (1)."
+    assert L.main_diff(scenario.paths["base"], scenario.paths["data"]) == 1
+    out = capsys.readouterr().out
+    assert uid in out and text in out and "Date of Death; Date Last Known Alive" in out
+
+
+def test_ledger_holds_no_patient_value_or_pseudonym(scenario):
+    """Keyed hashes only: no source pseudonym, no date and no raw field value of ADSL in the ledger."""
+    text = scenario.paths["data"].read_text(encoding="utf-8")
+    assert "SYN-" not in text and MOVED_PATIENT not in text
+    patients = scenario.data.ledger["patients"]["patients"]
+    adsl = scenario.data.results.derived.adsl
+    for rec in adsl.head(5).to_dict("records"):
+        fields = patients[rec["USUBJID"]]["fields"]
+        assert set(fields) >= {"SEX", "DTHDT", "AGE"}
+        assert all(re.fullmatch(r"[a-z2-7]{16}", h) for h in fields.values())
+    # another key: the fingerprints cannot be compared (and say so)
+    other = freeze.fingerprint(adsl, key=b"another key")
+    log = freeze.freeze_log(scenario.data.ledger["patients"], other)
+    assert not log.comparable and "different keys" in freeze.summary(log)
+
+
+def test_freeze_log_added_and_removed_patients_by_site_regression_values():
+    """Regression values: a hand-made ADSL with one patient removed, one added, one changed."""
+    adsl = pd.DataFrame({"USUBJID": ["S-A-001", "S-A-002", "S-B-001"], "SITEID": ["SITE-A", "SITE-A", "SITE-B"],
+                         "BESTRESP": ["CR", "NR", "CRi"]})
+    new = pd.DataFrame({"USUBJID": ["S-A-001", "S-B-001", "S-B-002"], "SITEID": ["SITE-A", "SITE-B", "SITE-B"],
+                        "BESTRESP": ["CR", "NR", "CR"]})
+    log = freeze.freeze_log(freeze.fingerprint(adsl, key=b"k"), freeze.fingerprint(new, key=b"k"))
+    assert log.added == (("S-B-002", "SITE-B"),) and log.removed == (("S-A-002", "SITE-A"),)
+    assert log.changed == (("S-B-001", "SITE-B", ("BESTRESP",)),)
+    assert freeze.summary(log) == ("1 patient added (1 at SITE-B); 1 patient removed (1 at SITE-A); "
+                                   "1 patient with changed data: Best Response to Salvage (1).")
+
+
+def test_data_update_change_table_one_row_per_change_in_reader_places(scenario):
+    report = changes.change_report(scenario.base.ledger, scenario.data.ledger)
+    assert report.inputs_changed == ("data",) and report.settings == ()
+    _keys_partition(report, scenario.base.ledger, scenario.data.ledger)
+    _human(report)
+    # the OS median phrase and the figure annotation and table cell that show the same CI: one row
+    rows_with = lambda key: [r for r in report.rows if key in r.keys]  # noqa: E731
+    if "text.os_median" in {k for r in report.rows for k in r.keys}:
+        (row,) = rows_with("text.os_median")
+        assert row.where[0] == "Abstract \u203a Results"
+        assert any(p.startswith("Figure 2") for p in row.where)
+    # rows follow the manuscript: abstract first, the supplement after the manuscript
+    firsts = [r.where[0] for r in report.rows]
+    assert firsts[0].startswith("Abstract")
+    supp = [i for i, p in enumerate(firsts) if re.match(r"(Table|Figure) S\d", p)]
+    main = [i for i, p in enumerate(firsts) if re.match(r"(Table|Figure) \d", p)]
+    assert not supp or not main or max(main) < min(supp)
+    # the issue's list: Table 3's other covariates, S8 (Schoenfeld), S12 (landmark), the numbers at risk
+    places = " ; ".join(p for r in report.rows for p in r.where)
+    for expected in ("Table 3, row Age group", "Table S8", "Table S12", "Figure 2, panel A"):
+        assert expected in places, expected
+
+
+# --------------------------------------------------------------------------- the revision
+
+
+def test_revision_settings_described_in_words_hand_written_expectations(scenario):
+    report = changes.change_report(scenario.base.ledger, scenario.revision.ledger)
+    assert report.inputs_changed == ("configuration",)
+    assert set(report.settings) == {
+        "Median CI method: SPSS \u00b1 1.96 SE \u2192 Brookmeyer\u2013Crowley (log)",
+        "Test for 2\u00d72 tables: Fisher's exact if an expected count < 5, else \u03c7\u00b2 with Yates "
+        "\u2192 Fisher's exact",
+        "Cox model covariates: removed PRIORSCT (reference N); added CD19NEG (reference N)",
+    }
+    assert report.freeze.comparable and not report.freeze.any
+
+
+def test_revision_lists_the_new_covariate_as_added_and_the_old_as_removed_against_table3(scenario):
+    """Reference: Table 3 of each run (its row labels), read from the table object."""
+    from analysis.present import tables
+
+    report = changes.change_report(scenario.base.ledger, scenario.revision.ledger)
+    _keys_partition(report, scenario.base.ledger, scenario.revision.ledger)
+    _human(report)
+    new_rows = set(tables.table3(scenario.revision.results).frame.iloc[:, 0]) - set(
+        tables.table3(scenario.base.results).frame.iloc[:, 0])
+    assert new_rows  # CD19NEG's levels
+    added = [r for r in report.rows if r.kind == "added"]
+    removed = [r for r in report.rows if r.kind == "removed"]
+    assert any(any(p.startswith("Table 3, row CD19") for p in r.where) for r in added)
+    assert any(any(p.startswith("Table 3, row Allo-HSCT") for p in r.where) for r in removed)
+    # the new HR is also named in the forest plot, in the same row
+    hr_row = next(r for r in added if any(p.startswith("Table 3, row CD19") and "Yes" in p for p in r.where))
+    assert any(p.startswith("Figure 5, row CD19") for p in hr_row.where)
+    # the 2×2 P value in the abstract changed with the test (Fisher), one row with its table cells
+    p_row = next(r for r in report.rows if "text.p_cr_group" in r.keys)
+    assert p_row.where[0] == "Abstract \u203a Results" and any(p.startswith("Table 2") for p in p_row.where)
+
+
+def test_change_table_markdown_and_word_hold_the_same_rows(scenario, tmp_path, capsys):
+    import docx
+
+    out_md, out_docx = tmp_path / "changes.md", tmp_path / "changes.docx"
+    assert L.main_diff(scenario.paths["base"], scenario.paths["revision"], out=out_md) == 1
+    assert L.main_diff(scenario.paths["base"], scenario.paths["revision"], out=out_docx) == 1
+    capsys.readouterr()
+    report = changes.change_report(scenario.base.ledger, scenario.revision.ledger)
+    md = out_md.read_text(encoding="utf-8")
+    assert "| # | Where | Before | After |" in md
+    assert sum(1 for ln in md.splitlines() if re.match(r"^\| \d+ \|", ln)) == len(report.rows)
+    document = docx.Document(str(out_docx))
+    table = document.tables[0]
+    assert [c.text for c in table.rows[0].cells] == ["#", "Where", "Before", "After"]
+    assert len(table.rows) == len(report.rows) + 1
+    assert [c.text for c in table.rows[1].cells][1:] == [report.rows[0].where_text, report.rows[0].before,
+                                                         report.rows[0].after]
+    assert any("Median CI method" in p.text for p in document.paragraphs)
+
+
+# --------------------------------------------------------------------------- completeness
+
+
+@pytest.fixture(scope="module")
+def executed():
+    """Both documents executed as Quarto's Jupyter engine does (Word: tables as Markdown)."""
+    from analysis.present.document import prepare
+    from tests.qmd.harness import execute_qmd
+
+    prepare()
+    variables = yaml.safe_load((PROJECT_ROOT / "_variables.yml").read_text(encoding="utf-8"))
+    return {doc: execute_qmd(PROJECT_ROOT / doc, target_format="docx", variables=variables)
+            for doc in ("report.qmd", "supplement.qmd")}
+
+
+@pytest.fixture(scope="module")
+def full_ledger(tmp_path_factory):
+    from analysis.present.document import stamp
+    from analysis.present.numbers import build_registry
+    from analysis.results import run_analysis
+
+    mp = pytest.MonkeyPatch()
+    mp.setenv("CART_LEDGER_KEY", str(tmp_path_factory.mktemp("key") / "ledger.key"))
+    results = run_analysis()
+    registry = build_registry(results, stamp=stamp(results))
+    yield SimpleNamespace(results=results, ledger=L.build_ledger(registry, PROJECT_ROOT, results=results))
+    mp.undo()
+
+
+def _tokens(text: str) -> set[str]:
+    return set(NUMBER_RE.findall(text.replace("\\", "")))
+
+
+def test_every_number_in_executed_tables_and_text_has_a_ledger_entry(executed, full_ledger):
+    """Reference: the executed chunks' Markdown outputs (tables, generated paragraphs). Every number
+    printed there is the text of a ledger entry of that display, or part of the place that names
+    the entry (a row or column label such as "At 12 months")."""
+    displays = full_ledger.ledger["displays"]
+    missing = []
+    for doc, run in executed.items():
+        for chunk in run.chunks:
+            calls = L._display_calls(chunk.chunk.source)
+            outputs = chunk.mime("text/markdown")
+            if not calls or not outputs:
+                continue
+            entries = [e for e in displays.values() if e["display"] in calls]
+            known = set().union(*(_tokens(e["text"]) | _tokens(e["place"]) for e in entries)) if entries else set()
+            for md in outputs:
+                md = re.sub(r"\^[a-z]\^", "", md)          # footnote marks
+                for token in _tokens(md) - known:
+                    missing.append(f"{doc} {calls}: {token}")
+    assert not missing, "\n".join(missing[:60])
+
+
+def test_every_number_on_every_figure_has_a_ledger_entry_against_matplotlib_texts(executed, full_ledger):
+    """Reference: every visible text artist of each figure the documents show, read from matplotlib
+    (tick labels, the axes' scale, excepted)."""
+    from matplotlib.text import Text
+
+    displays = full_ledger.ledger["displays"]
+    missing = []
+    for doc, run in executed.items():
+        for chunk in run.chunks:
+            for call in L._display_calls(chunk.chunk.source):
+                if not chunk.mime("image/png"):
+                    continue
+                fig = call_display(call, full_ledger.results)
+                ticks = {id(lab) for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+                         for t in axis.get_major_ticks() + axis.get_minor_ticks() for lab in (t.label1, t.label2)}
+                shown = [" ".join(t.get_text().split()) for t in fig.findobj(Text)
+                         if t.get_visible() and id(t) not in ticks and re.search(r"\d", t.get_text())
+                         and not (t.get_gid() or "").startswith("panel-")]
+                texts = {e["text"] for e in displays.values() if e["display"] == call}
+                missing += [f"{call}: {s}" for s in shown if s not in texts]
+    assert not missing, "\n".join(missing[:60])
+
+
+def test_every_inline_number_is_a_ledger_number_with_its_place(executed, full_ledger):
+    """Reference: the executed inline expressions (`{python} t.key`): each prints the text of the
+    ledger number ``key``, and the ledger names a place for it as the reader sees it."""
+    by_bare = {k.split(".", 1)[1]: e for k, e in full_ledger.ledger["numbers"].items()}
+    bad = []
+    for doc, run in executed.items():
+        for inline in run.inlines:
+            m = re.fullmatch(r"\s*t\.(\w+)\s*", inline.expression)
+            if not m or not _tokens(inline.result or ""):
+                continue
+            e = by_bare.get(m.group(1))
+            if e is None or e["text"].replace("\\", "") != (inline.result or "").replace("\\", "") \
+                    or not e["places"] or not all(PLACE_START.match(p) for p in e["places"]):
+                bad.append((doc, inline.expression, inline.result, None if e is None else e["places"]))
+    assert not bad, bad[:20]
+
+
+def test_abstract_places_name_the_paragraph():
+    """Reference: report.qmd's front matter as written (bold paragraph leads of the abstract)."""
+    uses = L.find_uses(PROJECT_ROOT)
+    from analysis.revisions.places import human_place
+
+    front = uses[(uses["kind"] == "var") & (uses["where"] == "report.qmd: Abstract")]
+    assert len(front)
+    lines = (PROJECT_ROOT / "report.qmd").read_text(encoding="utf-8").split("\n")
+    for u in front.itertuples(index=False):
+        above = lines[:int(u.line)]
+        start = max(i for i, ln in enumerate(above) if ln.startswith("abstract:"))
+        leads = [m.group(1) for ln in above[start:] if (m := re.match(r"\s*\*\*(\w+)\.\*\*", ln))]
+        want = f"Abstract \u203a {leads[-1]}" if leads else "Abstract"   # the notice above the first lead
+        assert human_place(u.where, document=u.document, file=u.file, line=int(u.line), root=PROJECT_ROOT) == want
+
+
+# --------------------------------------------------------------------------- the marked-up manuscript
+
+
+def _executed_markdown(run, source: Path) -> str:
+    """What Quarto hands to Pandoc, assembled from a harness run: the front matter as written, the
+    body with inline results, each chunk replaced by its Markdown output (a labelled float in a
+    ``{#label}`` div) or, for a figure, an image placeholder."""
+    lines = source.read_text(encoding="utf-8").split("\n")
+    end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    body = run.markdown
+    for c in run.chunks:
+        if c.chunk.injected or not c.chunk.raw or c.chunk.raw not in body:
+            continue
+        outs = c.mime("text/markdown")
+        text = "\n\n".join(outs) if outs else ("*(figure)*" if c.mime("image/png") else "")
+        if c.label and c.label.startswith(("tbl-", "fig-")):
+            text = f"::: {{#{c.label}}}\n{text}\n:::"
+        body = body.replace(c.chunk.raw, text, 1)
+    if body.lstrip().startswith("---"):
+        return body
+    return "\n".join(lines[:end + 1]) + "\n\n" + body
+
+
+def _render_documents(scenario, name: str, env: dict[str, str]) -> dict[str, str]:
+    """Report and supplement executed as `quarto render` does with CART_DATA / CART_CONFIG set."""
+    from analysis.present.document import prepare
+    from tests.qmd.harness import execute_qmd
+
+    mp = pytest.MonkeyPatch()
+    variables_file = scenario.tmp / f"variables_{name}.yml"
+    for k, v in {**env, "CART_VARIABLES": str(variables_file)}.items():
+        mp.setenv(k, v)
+    try:
+        prepare(variables=variables_file)
+        variables = yaml.safe_load(variables_file.read_text(encoding="utf-8"))
+        runs = {doc: execute_qmd(PROJECT_ROOT / doc, target_format="docx", variables=variables)
+                for doc in ("report.qmd", "supplement.qmd")}
+    finally:
+        mp.undo()
+    return {doc: _executed_markdown(run, PROJECT_ROOT / doc) for doc, run in runs.items()}
+
+
+@pytest.fixture(scope="module")
+def data_update_documents(scenario):
+    return _render_documents(scenario, "data", {"CART_DATA": str(scenario.tmp / "b")})
+
+
+@pytest.fixture(scope="module")
+def revision_documents(scenario):
+    return _render_documents(scenario, "revision", {"CART_DATA": str(scenario.tmp / "a"),
+                                                    "CART_CONFIG": str(scenario.tmp / "revision1.yml")})
+
+
+def test_marked_up_revision_marks_changes_and_inserts_the_new_covariate_against_ledgers(
+        scenario, revision_documents, tmp_path):
+    """Reference: the two ledgers — every changed prose number and table cell is marked, the new
+    covariate's Table 3 cells are insertions, the removed covariate's are listed as removed."""
+    from analysis.revisions import markup
+
+    old, new = scenario.base.ledger, scenario.revision.ledger
+    md, done = markup.markup_markdown(revision_documents["report.qmd"], old, new, document="report.qmd",
+                                      root=PROJECT_ROOT)
+    assert not done.unplaced, done.unplaced
+    expected = {(e["place"], od["text"], e["text"]) for k, e in new["displays"].items()
+                if (od := old["displays"].get(k)) and od["text"] != e["text"] and e["kind"] != "figure text"
+                and markup._in_document(e["place"], "report.qmd")}
+    expected |= {(p, on["text"], e["text"]) for k, e in new["numbers"].items()
+                 if (on := old["numbers"].get(k)) and on["text"] != e["text"]
+                 for p in e["places"] if markup._in_document(p, "report.qmd")}
+    assert set(done.marked) == expected
+    assert any(w.startswith("Table 3, row CD19") for w, _ in done.added)
+    assert any(w.startswith("Table 3, row Allo-HSCT") for w, _ in done.removed)
+    assert "Median CI method: SPSS" in md.split(":::")[1]
+
+
+def test_marked_up_manuscript_marks_exactly_the_changed_numbers_against_change_report(
+        scenario, data_update_documents, tmp_path):
+    """Reference: the change report's entries (every prose number and table cell whose printed
+    text changed in that document) — each is marked once, nothing else is; Word carries them as
+    tracked changes, HTML as deletion/insertion spans."""
+    import zipfile
+
+    from analysis.revisions import markup
+
+    old, new = scenario.base.ledger, scenario.data.ledger
+    total_marked = 0
+    for doc, md in data_update_documents.items():
+        src = tmp_path / f"{Path(doc).stem}.md"
+        src.write_text(md, encoding="utf-8")
+        paths, done = markup.write_markup(src, old, new, out_dir=tmp_path / "out", document=doc, root=PROJECT_ROOT)
+        assert not done.unplaced, done.unplaced
+        expected = {(e["place"], od["text"], e["text"]) for k, e in new["displays"].items()
+                    if (od := old["displays"].get(k)) and od["text"] != e["text"] and e["kind"] != "figure text"
+                    and markup._in_document(e["place"], doc)}
+        expected |= {(p, on["text"], e["text"]) for k, e in new["numbers"].items()
+                     if (on := old["numbers"].get(k)) and on["text"] != e["text"]
+                     for p in e["places"] if markup._in_document(p, doc)}
+        assert set(done.marked) == expected
+        page = (tmp_path / "out" / f"{src.stem}-marked.html").read_text(encoding="utf-8")
+        n_del = page.count('class="deletion"')
+        # one deletion per changed number (numbers marked one by one where only numbers changed),
+        # in the text and tables and in the summary's list of figure changes
+        assert n_del == sum(markup._marked(o, n, "").count("{.deletion") for _, o, n in done.marked + done.figures)
+        assert n_del >= len(done.marked) + len(done.figures)
+        xml = zipfile.ZipFile(tmp_path / "out" / f"{src.stem}-marked.docx").read("word/document.xml").decode()
+        assert xml.count("<w:del ") == n_del and xml.count("<w:ins ") == n_del
+        total_marked += len(done.marked)
+    assert total_marked > 0
+
+
+def test_old_ledger_from_a_git_revision(scenario, tmp_path, capsys):
+    """``REV:PATH`` reads the ledger committed at a git revision (a throw-away repository)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    shutil.copy(scenario.paths["base"], repo / "submitted.json")
+    env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": __import__("os").environ["PATH"]}
+    for cmd in (["git", "init", "-q"], ["git", "add", "submitted.json"], ["git", "commit", "-qm", "submitted"],
+                ["git", "tag", "submitted"]):
+        subprocess.run(cmd, cwd=repo, check=True, env=env)
+    (repo / "submitted.json").unlink()
+    mp = pytest.MonkeyPatch()
+    mp.chdir(repo)
+    try:
+        assert L.main_diff("submitted:submitted.json", scenario.paths["data"]) == 1
+        assert "Date of Death" in capsys.readouterr().out
+        assert L.main_diff("nosuchtag:submitted.json", scenario.paths["data"]) == 2
+        assert "git cannot show it" in capsys.readouterr().err
+    finally:
+        mp.undo()
