@@ -208,7 +208,7 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
                             "tbl_s_medians", "tbl_s_landmarks", "tbl_s_cox", "tbl_s_missing"),
 }
 #: Module names whose calls in a chunk are looked up in :data:`DISPLAYS`.
-DISPLAY_MODULES = ("tables", "figures", "text", "sensitivity", "strobe")
+DISPLAY_MODULES = ("tables", "figures", "text", "sensitivity", "strobe", "adam_metadata")
 
 # --------------------------------------------------------------------------- scanning the documents
 

@@ -45,7 +45,7 @@ NUMBER_RE = re.compile(r"(?<![\w.])[−-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)
 _DIGIT_RE = re.compile(r"\d")
 _MODULES = {"tables": "analysis.present.tables", "figures": "analysis.present.figures",
             "text": "analysis.present.text", "sensitivity": "analysis.present.sensitivity",
-            "strobe": "analysis.present.strobe"}
+            "strobe": "analysis.present.strobe", "adam_metadata": "analysis.present.adam_metadata"}
 SEP = HEADING_SEPARATOR
 
 
