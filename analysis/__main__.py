@@ -88,21 +88,9 @@ def cmd_variables(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .adam import write_adam
-    from .config import PROJECT_ROOT
-    from .ledger import build_ledger, write_ledger
-    from .present import figures
-    from .present.document import stamp
-    from .present.numbers import build_registry
-    from .results import run_analysis
+    from .export import export
 
-    results = run_analysis(_config(args))
-    registry = build_registry(results, stamp=stamp(results))
-    out = Path(args.out)
-    written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT))]
-    written += write_adam(results.derived, out / "adam")
-    written += figures.export_all(results, out / "figures")
-    for path in written:
+    for path in export(Path(args.out), _config(args)):
         print(path)
     return 0
 

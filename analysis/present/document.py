@@ -32,6 +32,7 @@ VARIABLES_FILE = "_variables.yml"
 VARIABLES_ENV_VAR = "CART_VARIABLES"   # another variables file (tests render other data side by side)
 GENERATED_DIR = "_generated"
 RESULTS_FILE = "results.pkl"
+GENERATED_RUNS = ".generated"          # the sets written by prepare (see analysis.outputs.output_set)
 
 
 def variables_path() -> Path:
@@ -135,16 +136,23 @@ def setup(*, data: str | None = None, config: str | None = None, check: bool = T
 def prepare(*, data: str | None = None, config: str | None = None, root: Path = PROJECT_ROOT,
             variables: Path | None = None) -> list[Path]:
     """Pre-render step: run the analysis once; write _variables.yml (or
-    ``variables``, else CART_VARIABLES), the stored results beside it and the
-    synthetic-data banners."""
+    ``variables``, else CART_VARIABLES) and beside it ``_generated/`` (the
+    stored results and the synthetic-data banners).
+
+    The two are written as one set (:func:`analysis.outputs.output_set`):
+    into a fresh folder (``.generated/run-*``), swapped in when complete, so
+    a killed run leaves the earlier complete set."""
+    from ..outputs import output_set
     from ..store import write_results
     from .banner import write_banners
     from .consistency import assert_consistent
 
     doc = compute(data=data, config=config)
     assert_consistent(doc.results, doc.registry)
-    target = variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE)
-    paths = [write_results(results_path(target), doc, doc.registry.stamp)]
-    paths.append(doc.registry.write_variables(target))
-    paths += write_banners(doc.results.synthetic, root / GENERATED_DIR)
-    return paths
+    target = Path(variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE))
+    with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS) as run:
+        write_results(results_path(run / target.name), doc, doc.registry.stamp)
+        banners = [p.name for p in write_banners(doc.results.synthetic, run / GENERATED_DIR)]
+        doc.registry.write_variables(run / target.name)      # last: the set is complete once it exists
+    generated = target.parent / GENERATED_DIR
+    return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
