@@ -82,31 +82,11 @@ def cmd_variables(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .adam import write_adam
-    from .config import PROJECT_ROOT
-    from .ledger import build_ledger, write_ledger
-    from .present import figures
-    from .present.document import stamp
-    from .present.numbers import build_registry
-    from .results import run_analysis
+    from .export import export
 
-    results = run_analysis(_config(args))
-    registry = build_registry(results, stamp=stamp(results))
-    out = Path(args.out)
-    written = [write_ledger(out / "numbers.json", build_ledger(registry, PROJECT_ROOT, results=results))]
-    written += write_adam(results.derived, out / "adam")
-    written += figures.export_all(results, out / "figures")
-    written += export_tables(results, out)
-    for path in written:
+    for path in export(Path(args.out), _config(args)):
         print(path)
     return 0
-
-
-def export_tables(results, out: Path) -> list[Path]:
-    """Every manuscript and supplementary table as .docx, .xlsx, .csv and .html in ``out/tables``."""
-    from .present.table_files import write_table_files
-
-    return write_table_files(results, out / "tables")
 
 
 def cmd_diff(args) -> int:

@@ -16,10 +16,14 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 
-def _umask_mode() -> int:
+def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
-    return 0o666 & ~mask
+    return mask
+
+
+def _umask_mode() -> int:
+    return 0o666 & ~_umask()
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
@@ -74,3 +78,81 @@ def write_group(writers: dict[Path, Callable[[Path], None]]) -> list[Path]:
         for tmp, target in zip(temps, targets):
             writers[target](tmp)
     return targets
+
+
+# --------------------------------------------------------------------------- a whole run as one set
+
+RUNS_DIR = ".runs"
+CURRENT = "current"
+
+
+def _symlink_atomic(target: str, link: Path) -> None:
+    """Point ``link`` at ``target`` (relative), replacing what was there in one step."""
+    tmp = link.parent / f".{link.name}.{os.getpid()}.tmp"
+    tmp.unlink(missing_ok=True)
+    os.symlink(target, tmp)
+    os.replace(tmp, link)
+
+
+def _link_entry(folder: Path, name: str, runs: str) -> None:
+    """``folder/name`` -> ``runs/current/name``. An entry left by an older
+    layout (a real file or folder) is replaced once."""
+    import shutil
+
+    entry = folder / name
+    want = f"{runs}/{CURRENT}/{name}"
+    if entry.is_symlink() and os.readlink(entry) == want:
+        return
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry)
+    _symlink_atomic(want, entry)
+
+
+def _clean_runs(runs_dir: Path, keep: str) -> None:
+    import shutil
+
+    for old in runs_dir.iterdir():
+        if old.name not in (keep, CURRENT) and not old.is_symlink():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def current_run(folder: Path, runs: str = RUNS_DIR) -> Path | None:
+    """The folder of the set ``folder`` shows now, if any."""
+    link = Path(folder) / runs / CURRENT
+    return (link.parent / os.readlink(link)) if link.is_symlink() else None
+
+
+@contextmanager
+def output_set(folder: Path, names: list[str], *, runs: str = RUNS_DIR) -> Iterator[Path]:
+    """Write a whole run's outputs as one set.
+
+    Yields a fresh, empty folder (``folder/runs/run-XXXX``); write every entry
+    of ``names`` into it. When the block ends without error and every entry
+    exists, the set is swapped in at once: ``folder/runs/current`` is a
+    symbolic link to the run's folder, replaced atomically (``os.replace``),
+    and each ``folder/<name>`` is a fixed link through it
+    (``runs/current/<name>``). So ``folder/<name>`` shows, for every name,
+    the same complete run: the earlier one until the swap, the new one after,
+    whenever the process is killed. Earlier runs' folders (and any left by a
+    killed run) are removed after the swap. If the block raises, the fresh
+    folder is removed and nothing visible changes.
+    """
+    import shutil
+
+    folder = Path(folder)
+    runs_dir = folder / runs
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    run = Path(tempfile.mkdtemp(prefix="run-", dir=runs_dir))
+    os.chmod(run, 0o777 & ~_umask())             # mkdtemp makes it private (0700)
+    try:
+        yield run
+        missing = [n for n in names if not (run / n).exists()]
+        if missing:
+            raise RuntimeError(f"the run did not write {', '.join(missing)}")
+    except BaseException:
+        shutil.rmtree(run, ignore_errors=True)
+        raise
+    _symlink_atomic(run.name, runs_dir / CURRENT)
+    for name in names:
+        _link_entry(folder, name, runs)
+    _clean_runs(runs_dir, keep=run.name)

@@ -13,8 +13,7 @@ from dataclasses import dataclass
 from .config import Config, ConfigError, load_config
 from .derive import Definitions, Derived, derive
 from .dictionary import Dictionary, load_dictionary
-from .load import load_sources, to_typed
-from .validate import ValidationReport, validate
+from .validate import ValidationReport
 
 
 class DataError(Exception):
@@ -75,6 +74,9 @@ def subject_id_key(config: Config, typed) -> bytes | None:
 
 
 def load_cohort(config: Config | None = None) -> Cohort:
+    from .load import load_sources, to_typed
+    from .validate import validate
+
     config = config or load_config()
     dictionary = load_dictionary(config.dictionary_path)
     loaded = load_sources(config.sources, dictionary)

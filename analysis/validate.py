@@ -54,8 +54,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
-from pandera.errors import SchemaErrors
+from ._lazy import lazy
+
+pa = lazy("pandera.pandas")    # imported on first use: a document kernel never validates
 
 from .config import Config
 from .dictionary import Condition, Dictionary, Rule, Variable, load_dictionary
@@ -683,7 +684,7 @@ def _failures(schema: pa.DataFrameSchema, frame: pd.DataFrame) -> list[tuple[str
     checked[_POSITION] = range(len(checked))
     try:
         schema.validate(checked, lazy=True)
-    except SchemaErrors as err:
+    except pa.errors.SchemaErrors as err:
         cases = err.failure_cases
         if cases["index"].isna().any() or cases["check"].isna().any():
             broken = cases[cases["index"].isna() | cases["check"].isna()]

@@ -58,9 +58,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines import KaplanMeierFitter
-from lifelines.utils import concordance_index
-from scipy import stats
+from .._lazy import lazy
+
+stats = lazy("scipy.stats")
+lifelines = lazy("lifelines")
+lifelines_utils = lazy("lifelines.utils")
 
 __all__ = [
     "CoxResult",
@@ -397,7 +399,7 @@ def _concordance(time: np.ndarray, score: np.ndarray, event: np.ndarray) -> floa
     scores, rank = np.unique(s[died], return_inverse=True)
     n_blocks, n_scores = len(death_times), len(scores)
     if n_blocks == 0 or n_blocks * n_scores > _CONCORDANCE_CELLS or np.isnan(t).any() or np.isnan(s).any():
-        return float(concordance_index(time, score, event))
+        return float(lifelines_utils.concordance_index(time, score, event))
     table = np.bincount(block.ravel() * n_scores + rank.ravel(), minlength=n_blocks * n_scores)
     upto = np.cumsum(table.reshape(n_blocks, n_scores), axis=0)  # deaths at or before each death time, by score
     below = np.zeros((n_blocks, n_scores + 1), dtype=np.int64)
@@ -860,7 +862,7 @@ def _transformed_time(t: np.ndarray, e: np.ndarray, transform: str) -> np.ndarra
         return np.log(t)
     if transform == "rank":
         return stats.rankdata(t, method="average")
-    kmf = KaplanMeierFitter().fit(t, e)
+    kmf = lifelines.KaplanMeierFitter().fit(t, e)
     sf = kmf.survival_function_.iloc[:, 0]
     grid = sf.index.to_numpy(dtype=float)
     surv = sf.to_numpy(dtype=float)

@@ -44,8 +44,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.special import gammaln, logsumexp
+from .._lazy import lazy
+
+stats = lazy("scipy.stats")
+special = lazy("scipy.special")
 
 __all__ = [
     "RULES",
@@ -711,6 +713,7 @@ def _ffh_exact_pvalue(counts: np.ndarray, *, max_tables: int) -> float | None:
     row_tot = t.sum(axis=1)
     col_tot = np.sort(t.sum(axis=0))  # largest column last: it is determined by the others
     n_rows = len(row_tot)
+    gammaln = special.gammaln
     log_const = gammaln(row_tot + 1).sum() + gammaln(col_tot + 1).sum() - gammaln(t.sum() + 1)
     log_p_obs = log_const - gammaln(t + 1).sum()
 
@@ -730,7 +733,7 @@ def _ffh_exact_pvalue(counts: np.ndarray, *, max_tables: int) -> float | None:
         remaining = remaining[k] - splits[s]
     log_p = log_const - (acc + gammaln(remaining + 1).sum(axis=1))
     extreme = log_p <= log_p_obs + math.log1p(_REL_TOL)
-    return float(min(1.0, math.exp(logsumexp(log_p[extreme]))))
+    return float(min(1.0, math.exp(special.logsumexp(log_p[extreme]))))
 
 
 def _compositions(total: int, parts: int) -> np.ndarray:

@@ -87,8 +87,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines.utils import survival_table_from_events
-from scipy import stats
+from .._lazy import lazy
+
+stats = lazy("scipy.stats")
+lifelines_utils = lazy("lifelines.utils")
 
 from ..derive import Derived
 from . import cox as cox_mod
@@ -791,7 +793,7 @@ def _competing_status(rfs: pd.DataFrame) -> np.ndarray:
 def _aalen_johansen(t: np.ndarray, status: np.ndarray, conf_type: str, z: float) -> pd.DataFrame:
     """AJ CIF of causes 1 and 2 at each distinct time, with the delta-method variance."""
     # counts from lifelines' life table (all causes, then each cause)
-    table = survival_table_from_events(t, status > 0)
+    table = lifelines_utils.survival_table_from_events(t, status > 0)
     table = table.loc[table["removed"] > 0]
     times = table.index.to_numpy(dtype=float)
     n = table["at_risk"].to_numpy(dtype=float)
@@ -803,7 +805,7 @@ def _aalen_johansen(t: np.ndarray, status: np.ndarray, conf_type: str, z: float)
         g = np.where((d > 0) & (n > d), d / (n * (n - d)), 0.0)  # Greenwood increments
     frames = []
     for k, label in enumerate(CIF_EVENTS, start=1):
-        dk = survival_table_from_events(t, status == k).loc[table.index, "observed"].to_numpy(dtype=float)
+        dk = lifelines_utils.survival_table_from_events(t, status == k).loc[table.index, "observed"].to_numpy(dtype=float)
         cif = np.cumsum(s_lag * dk / n)
         var = np.empty(len(times))
         b = np.cumsum(s_lag**2 * dk * (n - dk) / n**3)

@@ -81,8 +81,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from lifelines.statistics import multivariate_logrank_test
-from scipy import stats
+from .._lazy import lazy
+
+stats = lazy("scipy.stats")
+lifelines_statistics = lazy("lifelines.statistics")
 
 __all__ = [
     "CONF_TYPES",
@@ -659,7 +661,7 @@ def logrank(df: pd.DataFrame, *, time: str, event: str, group: str) -> LogrankRe
     codes = np.empty(len(g), dtype=np.int64)
     for k, level in enumerate(levels):
         codes[g == level] = k
-    result = multivariate_logrank_test(t, codes, e)
+    result = lifelines_statistics.multivariate_logrank_test(t, codes, e)
 
     # counts at each distinct event time, by sorting (the same integers as
     # counting patient by patient, without the n x times comparisons)

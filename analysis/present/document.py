@@ -1,10 +1,17 @@
 """What the documents call: one setup call, then one call per chunk.
 
-``setup(data=...)`` runs the whole analysis once and returns the results and
-the ready-made texts (``t.os_median`` ...) that inline expressions print. It
-also refuses to go on when ``_variables.yml`` (which feeds the YAML front
-matter, i.e. the abstract, through ``{{< var >}}``) was made from other data or
-another configuration: the abstract can never disagree with the body.
+``setup(data=...)`` returns the results and the ready-made texts
+(``t.os_median`` ...) that inline expressions print. The analysis runs once
+per render, in the pre-render step (:func:`prepare`), which stores the results
+beside ``_variables.yml`` (``_generated/results.pkl``, see
+:mod:`analysis.store`); each document execution loads them. Only when no
+stored results exist (a chunk run interactively) does ``setup`` compute them.
+
+Nothing can show numbers from other data, configuration or code: ``setup``
+first computes the stamp of what this render would use (hashes of the data
+files, the analysis configuration and the package code) and stops when
+``_variables.yml`` (which feeds the YAML front matter, i.e. the abstract,
+through ``{{< var >}}``) or the stored results were made from anything else.
 """
 
 from __future__ import annotations
@@ -17,18 +24,26 @@ import os
 
 import yaml
 
-from ..config import PROJECT_ROOT, load_config
-from ..results import Results, run_analysis
-from .numbers import Registry, build_registry
+from ..config import PROJECT_ROOT, Config, load_config
+from ..results import Results
+from .numbers import Registry
 from .submission import print_unfilled_placeholders
 
 VARIABLES_FILE = "_variables.yml"
 VARIABLES_ENV_VAR = "CART_VARIABLES"   # another variables file (tests render other data side by side)
+GENERATED_DIR = "_generated"
+RESULTS_FILE = "results.pkl"
+GENERATED_RUNS = ".generated"          # the sets written by prepare (see analysis.outputs.output_set)
 
 
 def variables_path() -> Path:
     override = os.environ.get(VARIABLES_ENV_VAR)
     return Path(override) if override else PROJECT_ROOT / VARIABLES_FILE
+
+
+def results_path(variables: Path | None = None) -> Path:
+    """Where the stored results live: ``_generated/results.pkl`` beside the variables file."""
+    return (variables or variables_path()).parent / GENERATED_DIR / RESULTS_FILE
 
 
 class StaleVariablesError(RuntimeError):
@@ -45,6 +60,15 @@ class Document:
         return self.registry.t
 
 
+def input_stamp(cfg: Config) -> dict[str, str]:
+    """Identity of what a render would compute from, without computing:
+    hashes of the data files, the analysis configuration and the code."""
+    from .. import code_version
+    from ..pipeline import data_hash
+
+    return {"data_hash": data_hash(cfg), "config_hash": cfg.analysis_hash(), "code_version": code_version()}
+
+
 def stamp(results: Results) -> dict[str, str]:
     """Identity of what the numbers were computed from."""
     from .. import code_version
@@ -57,15 +81,18 @@ def stamp(results: Results) -> dict[str, str]:
     }
 
 
-def compute(*, data: str | None = None, config: str | None = None) -> Document:
-    cfg = load_config(config, data=data)
+def compute(*, data: str | None = None, config: str | None = None, cfg: Config | None = None) -> Document:
+    from ..results import run_analysis
+    from .numbers import build_registry
+
+    cfg = cfg or load_config(config, data=data)
     results = run_analysis(cfg)
     return Document(results, build_registry(results, stamp=stamp(results)))
 
 
-def check_variables(doc: Document, path: Path) -> dict:
-    """Stop when _variables.yml was generated from other data or configuration;
-    returns its contents."""
+def check_variables(want: dict[str, str], path: Path) -> dict:
+    """Stop when _variables.yml was generated from other data, configuration
+    or code than ``want`` (an :func:`input_stamp`); returns its contents."""
     if not path.exists():
         raise StaleVariablesError(
             f"{path.name} is missing: the abstract's numbers come from it.\n"
@@ -73,7 +100,6 @@ def check_variables(doc: Document, path: Path) -> dict:
             "or run `python -m analysis prepare`.")
     variables = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     written = variables.get("stamp", {})
-    want = doc.registry.stamp
     diff = [k for k in ("data_hash", "config_hash", "code_version") if written.get(k) != want.get(k)]
     if diff:
         what = " and ".join({"data_hash": "data", "config_hash": "configuration", "code_version": "code"}[k]
@@ -88,28 +114,47 @@ def check_variables(doc: Document, path: Path) -> dict:
     return variables
 
 
+def load_document(cfg: Config, want: dict[str, str], store: Path) -> Document:
+    """The stored results of this render, else (no store: an interactive run) computed now."""
+    from ..store import load_results
+
+    doc = load_results(store, want)
+    return doc if doc is not None else compute(cfg=cfg)
+
+
 def setup(*, data: str | None = None, config: str | None = None, check: bool = True) -> tuple[Results, SimpleNamespace]:
-    """Run the analysis for a document; returns (results, texts)."""
+    """The analysis for a document (stored by the pre-render step, else computed); returns (results, texts)."""
     from .consistency import assert_consistent
 
-    doc = compute(data=data, config=config)
-    variables = check_variables(doc, variables_path()) if check else None
+    cfg = load_config(config, data=data)
+    want = input_stamp(cfg)
+    variables = check_variables(want, variables_path()) if check else None
+    doc = load_document(cfg, want, results_path())
     assert_consistent(doc.results, doc.registry, variables)
     return doc.results, doc.t
 
 
 def prepare(*, data: str | None = None, config: str | None = None, root: Path = PROJECT_ROOT,
             variables: Path | None = None) -> list[Path]:
-    """Pre-render step: write _variables.yml (or ``variables``, else CART_VARIABLES)
-    and the synthetic-data banners."""
-    from .banner import write_banners
+    """Pre-render step: run the analysis once; write _variables.yml (or
+    ``variables``, else CART_VARIABLES) and beside it ``_generated/`` (the
+    stored results and the synthetic-data banners).
 
+    The two are written as one set (:func:`analysis.outputs.output_set`):
+    into a fresh folder (``.generated/run-*``), swapped in when complete, so
+    a killed run leaves the earlier complete set."""
+    from ..outputs import output_set
+    from ..store import write_results
+    from .banner import write_banners
     from .consistency import assert_consistent
 
     doc = compute(data=data, config=config)
     assert_consistent(doc.results, doc.registry)
-    target = variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE)
-    paths = [doc.registry.write_variables(target)]
-    paths += write_banners(doc.results.synthetic, root / "_generated")
+    target = Path(variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE))
+    with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS) as run:
+        write_results(results_path(run / target.name), doc, doc.registry.stamp)
+        banners = [p.name for p in write_banners(doc.results.synthetic, run / GENERATED_DIR)]
+        doc.registry.write_variables(run / target.name)      # last: the set is complete once it exists
+    generated = target.parent / GENERATED_DIR
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
-    return paths
+    return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]

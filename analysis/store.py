@@ -1,0 +1,95 @@
+"""The analysis results stored once per render, for every document execution to load.
+
+Quarto executes each document once per output format: six executions per
+render. Instead of running the analysis in each, the pre-render step
+(``python -m analysis prepare``) stores what it computed in
+``_generated/results.pkl`` and the documents load it.
+
+Why pickle: the results object (pandas frames, frozen dataclasses, the numbers
+registry) round-trips through pickle exactly, with no schema to keep in step
+with the code, and loading it is a few milliseconds. Pickle can run code
+while loading, so a file is only unpickled after its header has matched:
+
+* a first line ``CART-RESULTS 1`` and a JSON header holding the *stamp* the
+  results were computed from (hashes of the data, the analysis configuration
+  and the code, see :func:`analysis.present.document.input_stamp`), the
+  Python, pandas and numpy versions, and the SHA-256 of the pickled bytes;
+* a stamp that differs from the stamp of the data, configuration and code of
+  this render raises :class:`StaleResultsError` (never shows other numbers);
+* other library versions, a damaged or edited file (hash mismatch, short
+  file, unknown format) raise :class:`StaleResultsError` too;
+* no file: :func:`load_results` returns None and the caller computes.
+
+The file is written atomically (temporary name, then rename).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+import platform
+from pathlib import Path
+from typing import Any
+
+from .outputs import write_bytes_atomic
+
+MAGIC = b"CART-RESULTS 1\n"
+STAMP_KEYS = ("data_hash", "config_hash", "code_version")
+_WHAT = {"data_hash": "data", "config_hash": "configuration", "code_version": "code"}
+REPREPARE = "re-run the pre-render step (`python -m analysis prepare`, which `quarto render` runs first)"
+
+
+class StaleResultsError(RuntimeError):
+    """The stored results cannot be used for this render."""
+
+
+def runtime() -> dict[str, str]:
+    """Versions that decide whether a pickle made elsewhere loads identically."""
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(), "pandas": version("pandas"), "numpy": version("numpy")}
+
+
+def write_results(path: Path, obj: Any, stamp: dict[str, str]) -> Path:
+    payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
+    header = {"stamp": {k: stamp[k] for k in STAMP_KEYS}, "runtime": runtime(),
+              "sha256": hashlib.sha256(payload).hexdigest(), "length": len(payload)}
+    return write_bytes_atomic(Path(path), MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload)
+
+
+def read_header(path: Path) -> dict[str, Any]:
+    with open(path, "rb") as fh:
+        if fh.readline() != MAGIC:
+            raise StaleResultsError(f"{path} is not a stored-results file of this version.\nHint: {REPREPARE}.")
+        try:
+            return json.loads(fh.readline())
+        except ValueError:
+            raise StaleResultsError(f"{path} is damaged (unreadable header).\nHint: {REPREPARE}.") from None
+
+
+def load_results(path: Path, stamp: dict[str, str]) -> Any | None:
+    """The stored object if ``path`` was made from exactly ``stamp``; None if
+    there is no file; :class:`StaleResultsError` otherwise."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    header = read_header(path)
+    written = header.get("stamp") or {}
+    diff = [k for k in STAMP_KEYS if written.get(k) != stamp.get(k)]
+    if diff:
+        what = " and ".join(_WHAT[k] for k in diff)
+        raise StaleResultsError(
+            f"{path} holds results computed from other {what} than this render.\nHint: {REPREPARE}.")
+    if header.get("runtime") != runtime():
+        raise StaleResultsError(
+            f"{path} was written by other library versions ({header.get('runtime')}; now {runtime()}).\n"
+            f"Hint: {REPREPARE}.")
+    with open(path, "rb") as fh:
+        fh.readline()
+        fh.readline()
+        payload = fh.read()
+    if len(payload) != header.get("length") or hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+        raise StaleResultsError(f"{path} is damaged or was edited (its content does not match its hash).\n"
+                                f"Hint: {REPREPARE}.")
+    return pickle.loads(payload)

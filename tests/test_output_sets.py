@@ -1,0 +1,227 @@
+"""Outputs of a run are replaced as one set (issue 13, class 5), and the
+post-render step neither recomputes the analysis nor redraws unchanged figures
+(issue 14)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis.config import PROJECT_ROOT
+from analysis.export import MANIFEST, export, figure_key
+from analysis.outputs import current_run, output_set
+from analysis.present.document import input_stamp, prepare
+from analysis.store import read_header
+
+SYNTHETIC = PROJECT_ROOT / "data" / "synthetic"
+
+
+# --------------------------------------------------------------------------- output_set
+
+
+def _write(run: Path, value: str) -> None:
+    (run / "a.json").write_text(value)
+    (run / "figs").mkdir()
+    (run / "figs" / "x.txt").write_text(value)
+
+
+def _shown(folder: Path) -> tuple[str, str]:
+    return (folder / "a.json").read_text(), (folder / "figs" / "x.txt").read_text()
+
+
+def test_a_set_is_swapped_in_whole(tmp_path):
+    with output_set(tmp_path, ["a.json", "figs"]) as run:
+        _write(run, "1")
+        assert not (tmp_path / "a.json").exists()          # nothing visible before the swap
+    assert _shown(tmp_path) == ("1", "1")
+    with output_set(tmp_path, ["a.json", "figs"]) as run:
+        _write(run, "2")
+        assert _shown(tmp_path) == ("1", "1")
+    assert _shown(tmp_path) == ("2", "2")
+    assert [p.name for p in (tmp_path / ".runs").iterdir() if not p.is_symlink()] == [current_run(tmp_path).name]
+
+
+def test_a_failed_or_incomplete_run_changes_nothing(tmp_path):
+    with output_set(tmp_path, ["a.json", "figs"]) as run:
+        _write(run, "1")
+    with pytest.raises(ZeroDivisionError):
+        with output_set(tmp_path, ["a.json", "figs"]) as run:
+            (run / "a.json").write_text("2")
+            1 / 0
+    with pytest.raises(RuntimeError, match="did not write figs"):
+        with output_set(tmp_path, ["a.json", "figs"]) as run:
+            (run / "a.json").write_text("3")
+    assert _shown(tmp_path) == ("1", "1")
+    assert len([p for p in (tmp_path / ".runs").iterdir() if not p.is_symlink()]) == 1
+
+
+def test_outputs_of_the_earlier_layout_are_replaced(tmp_path):
+    (tmp_path / "a.json").write_text("old")
+    (tmp_path / "figs").mkdir()
+    (tmp_path / "figs" / "stale.txt").write_text("old")
+    (tmp_path / "report.html").write_text("Quarto's")              # not ours: left alone
+    with output_set(tmp_path, ["a.json", "figs"]) as run:
+        _write(run, "1")
+    assert _shown(tmp_path) == ("1", "1")
+    assert not (tmp_path / "figs" / "stale.txt").exists()
+    assert (tmp_path / "report.html").read_text() == "Quarto's"
+
+
+# --------------------------------------------------------------------------- export
+
+
+@pytest.fixture(scope="module")
+def two_sites(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("two_sites")
+    for name in ("site_a.csv", "site_b.csv"):
+        shutil.copy(SYNTHETIC / name, folder / name)
+    return folder
+
+
+def test_export_loads_the_stored_results_and_draws_figures_once(tmp_path, monkeypatch):
+    from analysis.config import load_config
+
+    monkeypatch.setenv("CART_VARIABLES", str(tmp_path / "_variables.yml"))
+    prepare(variables=tmp_path / "_variables.yml", root=tmp_path)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the post-render step recomputed the analysis")
+
+    monkeypatch.setattr("analysis.results.run_analysis", refuse)
+    cache = tmp_path / "cache"
+    out = tmp_path / "_output"
+    first = export(out, cache=cache)
+    manifest = json.loads((current_run(out) / MANIFEST).read_text())
+    assert manifest["figures_reused"] is False
+    assert manifest["figure_key"] == figure_key(input_stamp(load_config()))
+    drawn = {p.name: p.read_bytes() for p in (out / "figures").iterdir()}
+    assert len(drawn) == len([p for p in first if p.parent.name == "figures"]) > 0
+    export(out, cache=cache)
+    manifest = json.loads((current_run(out) / MANIFEST).read_text())
+    assert manifest["figures_reused"] is True
+    assert {p.name: p.read_bytes() for p in (out / "figures").iterdir()} == drawn
+    assert json.loads((out / "numbers.json").read_text())["stamp"] == manifest["stamp"]
+
+
+def test_figures_are_redrawn_when_their_inputs_change(tmp_path, two_sites, monkeypatch):
+    from analysis.config import load_config
+
+    cache = tmp_path / "cache"
+    export(tmp_path / "a", cache=cache)
+    monkeypatch.setenv("CART_DATA", str(two_sites))
+    export(tmp_path / "b", cache=cache)
+    manifest = json.loads((current_run(tmp_path / "b") / MANIFEST).read_text())
+    assert manifest["figures_reused"] is False
+    assert [p.name for p in cache.iterdir()] == [figure_key(input_stamp(load_config()))]
+    a = (tmp_path / "a" / "figures" / "fig2_km_overall.svg").read_bytes()
+    b = (tmp_path / "b" / "figures" / "fig2_km_overall.svg").read_bytes()
+    assert a != b
+
+
+# --------------------------------------------------------------------------- kill test
+
+RUN = ("from pathlib import Path\n"
+       "from analysis.present.document import prepare\n"
+       "from analysis.export import export\n"
+       "import os\n"
+       "prepare()\n"
+       "export(Path(os.environ['OUT']))\n")
+
+
+def _digest(path: Path) -> str:
+    if path.suffix == ".xpt":            # SAS transport files carry their creation time
+        return "xpt" if path.stat().st_size > 0 else "empty"
+    if path.name == "results.pkl":       # pickle bytes may differ between processes: its stamp and hash
+        header = read_header(path)
+        return json.dumps([header["stamp"], header["sha256"]], sort_keys=True)
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _tree(folder: Path, entries: list[str]) -> dict[str, str]:
+    tree = {}
+    for name in entries:
+        entry = folder / name
+        if entry.is_dir():
+            tree.update({f"{name}/{p.name}": _digest(p) for p in sorted(entry.iterdir())})
+        elif entry.exists():
+            tree[name] = _digest(entry)
+    return tree
+
+
+def _sets(d: Path) -> tuple[dict, dict]:
+    return (_tree(d, ["_variables.yml", "_generated"]),
+            _tree(d / "_output", ["numbers.json", "adam", "figures"]))
+
+
+def _staging(d: Path) -> Path | None:
+    runs = d / "_output" / ".runs"
+    current = current_run(d / "_output")
+    if not runs.exists():
+        return None
+    fresh = [p for p in runs.iterdir() if not p.is_symlink() and (current is None or p.name != current.name)]
+    return fresh[0] if fresh else None
+
+
+def _count(folder: Path | None) -> int:
+    try:
+        return len(list(folder.iterdir())) if folder else 0
+    except OSError:
+        return 0
+
+
+#: Points of a run at which it is killed, as conditions on the folder.
+KILL_POINTS = {
+    "prepare-staging": lambda d: any((p / "_generated").exists() for p in (d / ".generated").glob("run-*")),
+    "ledger-and-adam-written": lambda d: _count((_staging(d) or d / "-") / "adam") >= 2,
+    "some-figures": lambda d: _count((_staging(d) or d / "-") / "figures") >= 3,
+    "most-figures": lambda d: _count((_staging(d) or d / "-") / "figures") >= 20,
+}
+
+
+def _run(d: Path, data: Path, *, kill_at=None) -> bool:
+    """One run (prepare, then export) in ``d``; with ``kill_at``, SIGKILL it
+    when the condition holds. Returns whether it was killed."""
+    env = dict(os.environ, CART_DATA=str(data), CART_VARIABLES=str(d / "_variables.yml"),
+               CART_FIGURE_CACHE=str(d / "cache"), OUT=str(d / "_output"))
+    proc = subprocess.Popen([sys.executable, "-c", RUN], cwd=PROJECT_ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 600
+    while proc.poll() is None and time.monotonic() < deadline:
+        if kill_at is not None and kill_at(d):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return True
+        time.sleep(0.005)
+    assert proc.wait() == 0, proc.stderr.read().decode()[-3000:]
+    return False
+
+
+def test_a_killed_run_leaves_one_complete_set(tmp_path, two_sites):
+    """SIGKILL at several points of a run, on two different valid data sets:
+    _output/ always equals the outputs of one complete run, and so do
+    _variables.yml with _generated/."""
+    d = tmp_path / "project"
+    d.mkdir()
+    _run(d, SYNTHETIC)
+    complete = {"all sites": _sets(d)}
+    _run(d, two_sites)
+    complete["two sites"] = _sets(d)
+    assert complete["all sites"][1] != complete["two sites"][1]
+    generated = [s[0] for s in complete.values()]
+    outputs = [s[1] for s in complete.values()]
+    killed = []
+    for point, condition in KILL_POINTS.items():          # the cache holds the two-site figures: drawn anew
+        killed.append(_run(d, SYNTHETIC, kill_at=condition))
+        now_generated, now_output = _sets(d)
+        assert now_generated in generated, point
+        assert now_output in outputs, point
+    assert sum(killed) >= 3, killed

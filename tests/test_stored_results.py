@@ -1,0 +1,172 @@
+"""The analysis runs once per render: the pre-render step stores the results
+(analysis/store.py) and every document execution loads them. These tests prove
+that a document can never show numbers from other data, configuration or code
+than the render's: a stale, damaged, edited or other-version store is refused
+with a message, and only an absent store is recomputed."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from analysis.config import PROJECT_ROOT
+from analysis.present import document
+from analysis.present.document import StaleVariablesError, input_stamp, prepare, setup
+from analysis.store import MAGIC, StaleResultsError, load_results, read_header
+
+SYNTHETIC = PROJECT_ROOT / "data" / "synthetic"
+
+
+@pytest.fixture(scope="module")
+def other_data(tmp_path_factory) -> Path:
+    """Valid data other than the shipped cohort: two of its three sites."""
+    folder = tmp_path_factory.mktemp("two_sites")
+    for name in ("site_a.csv", "site_b.csv"):
+        shutil.copy(SYNTHETIC / name, folder / name)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory) -> Path:
+    """A pre-render step on the shipped data, into its own folder."""
+    root = tmp_path_factory.mktemp("render")
+    prepare(variables=root / "_variables.yml", root=root)
+    return root
+
+
+@pytest.fixture
+def render_dir(rendered, tmp_path, monkeypatch) -> Path:
+    """A private copy of the pre-rendered folder, used by setup() through CART_VARIABLES."""
+    root = tmp_path / "render"
+    shutil.copytree(rendered, root)
+    monkeypatch.setenv("CART_VARIABLES", str(root / "_variables.yml"))
+    monkeypatch.delenv("CART_DATA", raising=False)
+    return root
+
+
+def _no_computing(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the document recomputed the analysis")
+    monkeypatch.setattr("analysis.results.run_analysis", refuse)
+    monkeypatch.setattr(document, "compute", refuse)
+
+
+def test_documents_load_the_stored_results_without_computing(render_dir, registry, monkeypatch):
+    _no_computing(monkeypatch)
+    results, t = setup()
+    assert results.cohort.data_hash == input_stamp(results.config)["data_hash"]
+    # the stored results round-trip: the same numbers as computed in this process
+    assert document.load_document(results.config, input_stamp(results.config),
+                                  render_dir / "_generated" / "results.pkl").registry.raw() == registry.raw()
+    assert vars(t) == vars(registry.t)
+
+
+def test_absent_store_is_computed(render_dir, registry):
+    (render_dir / "_generated" / "results.pkl").unlink()
+    results, t = setup()                     # an interactive run: no pre-render step
+    assert vars(t) == vars(registry.t)
+
+
+def test_store_from_other_data_is_refused(render_dir, other_data, tmp_path, monkeypatch):
+    """The variables match the render (other data, both steps), the stored
+    results do not (left from the shipped data): refused, never shown."""
+    other = tmp_path / "other"
+    prepare(data=str(other_data), variables=other / "_variables.yml", root=other)
+    shutil.copy(render_dir / "_generated" / "results.pkl", other / "_generated" / "results.pkl")
+    monkeypatch.setenv("CART_VARIABLES", str(other / "_variables.yml"))
+    monkeypatch.setenv("CART_DATA", str(other_data))
+    with pytest.raises(StaleResultsError, match=r"results computed from other data than this render"):
+        setup()
+
+
+def test_variables_from_other_data_are_refused(render_dir, other_data, monkeypatch):
+    monkeypatch.setenv("CART_DATA", str(other_data))
+    with pytest.raises(StaleVariablesError, match=r"_variables.yml was made from other data than this render"):
+        setup()
+    with pytest.raises(StaleVariablesError, match=r"made from other data"):
+        setup(data=str(other_data))          # quarto render -P data:... alone
+
+
+def test_other_configuration_is_refused(render_dir, tmp_path):
+    changed = tmp_path / "revision.yml"
+    (tmp_path / "data").symlink_to(PROJECT_ROOT / "data")       # the same data, found from the copy
+    changed.write_text(re.sub(r"monte_carlo_seed: *\d+", "monte_carlo_seed: 7",
+                              (PROJECT_ROOT / "analysis.yml").read_text(encoding="utf-8")), encoding="utf-8")
+    assert changed.read_text() != (PROJECT_ROOT / "analysis.yml").read_text()
+    with pytest.raises(StaleVariablesError, match="other configuration"):
+        setup(config=str(changed))
+
+
+def test_missing_variables_are_refused(render_dir):
+    (render_dir / "_variables.yml").unlink()
+    with pytest.raises(StaleVariablesError, match="_variables.yml is missing"):
+        setup()
+
+
+def _rewrite_header(store: Path, **changes) -> None:
+    raw = store.read_bytes()
+    lines = raw.split(b"\n", 2)
+    header = json.loads(lines[1])
+    for key, value in changes.items():
+        section, _, field = key.partition("__")
+        header[section][field] = value
+    store.write_bytes(lines[0] + b"\n" + json.dumps(header).encode() + b"\n" + lines[2])
+
+
+def test_store_of_other_code_version_is_refused(render_dir):
+    store = render_dir / "_generated" / "results.pkl"
+    _rewrite_header(store, stamp__code_version="0.0.9+000000000000")
+    with pytest.raises(StaleResultsError, match="other code than this render"):
+        setup()
+
+
+def test_store_of_other_library_versions_is_refused(render_dir):
+    store = render_dir / "_generated" / "results.pkl"
+    _rewrite_header(store, runtime__pandas="1.0.0")
+    with pytest.raises(StaleResultsError, match="other library versions"):
+        setup()
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "magic", "header"])
+def test_damaged_or_edited_store_is_refused(render_dir, damage):
+    store = render_dir / "_generated" / "results.pkl"
+    raw = bytearray(store.read_bytes())
+    if damage == "flip":
+        raw[-100] ^= 0x01
+    elif damage == "truncate":
+        raw = raw[:-10]
+    elif damage == "magic":
+        raw = b"CART-RESULTS 0\n" + raw[len(MAGIC):]
+    else:
+        raw = MAGIC + b"{not json\n" + raw.split(b"\n", 2)[2]
+    store.write_bytes(bytes(raw))
+    with pytest.raises(StaleResultsError, match="damaged|not a stored-results file"):
+        setup()
+
+
+def test_store_header_names_what_it_was_computed_from(render_dir):
+    header = read_header(render_dir / "_generated" / "results.pkl")
+    variables_stamp = __import__("yaml").safe_load((render_dir / "_variables.yml").read_text())["stamp"]
+    for key in ("data_hash", "config_hash", "code_version"):
+        assert header["stamp"][key] == variables_stamp[key]
+    assert load_results(render_dir / "_generated" / "absent.pkl", header["stamp"]) is None
+
+
+def test_document_kernel_imports_no_statistics_library(render_dir):
+    """Loading the stored results needs pandas (and drawing matplotlib and
+    great_tables), not scipy.stats, statsmodels, lifelines, tableone or pandera."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom analysis.present import document, figures, sensitivity, tables, text\n"
+            "results, t = document.setup()\n"
+            "heavy = {'scipy', 'statsmodels', 'lifelines', 'tableone', 'pandera', 'formulaic'}\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                         env=dict(os.environ, CART_VARIABLES=str(render_dir / "_variables.yml")), check=True)
+    assert out.stdout.strip() == "[]", out.stdout
