@@ -140,9 +140,9 @@ RUN = ("from pathlib import Path\n"
 def _digest(path: Path) -> str:
     if path.suffix == ".xpt":            # SAS transport files carry their creation time
         return "xpt" if path.stat().st_size > 0 else "empty"
-    if path.name == "results.pkl":       # pickle bytes may differ between processes: its stamp and hash
-        header = read_header(path)
-        return json.dumps([header["stamp"], header["sha256"]], sort_keys=True)
+    if path.name == "results.pkl":       # pickle bytes differ between processes (sets are pickled in
+        header = read_header(path)       # hash-seed order, e.g. pydantic's fields-set): its stamp and length
+        return json.dumps([header["stamp"], header["length"]], sort_keys=True)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
