@@ -460,3 +460,33 @@ def test_old_ledger_from_a_git_revision(scenario, tmp_path, capsys):
         assert "git cannot show it" in capsys.readouterr().err
     finally:
         mp.undo()
+
+
+def test_marking_grid_table_cells_keeps_a_pandoc_table_hand_written_grid():
+    """Reference: Pandoc's own reading (pypandoc) of a hand-written grid table after marking one cell
+    by row and column and one by text (the path notes and column headers take) — still one Table,
+    both cells carry the deletion/insertion spans, though both marked texts are wider than their
+    columns."""
+    import json
+
+    import pypandoc
+
+    from analysis.revisions import markup
+
+    # column widths 12, 10, 5; a two-line header cell; a section row spanning every column
+    grid = ["+------------+----------+-----+",
+            "|            | All (n = |     |",
+            "|            | 9)       | *P* |",
+            "+:===========+:========:+:===:+",
+            "| **Sex**                     |",
+            "+------------+----------+-----+",
+            "| Male       | 3 (33%)  | .5  |",
+            "+------------+----------+-----+"]
+    lines = ["::: {#tbl-x}", "", *grid, "", ":::"]
+    assert markup._mark_cell(lines, 0, "Sex \u203a Male", "P", ".4", ".5", "")
+    assert markup._replace_first(lines, range(len(lines)), "3 (30%)", "3 (33%)", "", {})
+    doc = json.loads(pypandoc.convert_text("\n".join(lines), "json", format="markdown"))
+    table = doc["blocks"][0]["c"][1][0]
+    assert table["t"] == "Table"
+    spans = json.dumps(table)
+    assert spans.count('"deletion"') == 2 and spans.count('"insertion"') == 2

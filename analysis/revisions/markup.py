@@ -88,9 +88,14 @@ def _marked(old: str | None, new: str | None, date: str) -> str:
 def _replace_first(lines: list[str], rng: range, old: str, new: str, date: str, slots: dict[str, str]) -> bool:
     """Mark the first occurrence of ``new`` in ``lines[rng]`` (through a placeholder slot)."""
     pattern = _loose(new)
+    grids = _grid_tables(lines)
     for i in rng:
         m = pattern.search(lines[i])
         if m:
+            grid = next(((a, b) for a, b in grids if a <= i < b), None)
+            if grid is not None:           # a header or cell of a grid table: keep the grid aligned
+                _replace_in_grid(lines, grid, i, m.start(), m.end(), _marked(old, new, date))
+                return True
             slot = f"\ue000{len(slots)}\ue001"
             slots[slot] = _marked(old, new, date)
             lines[i] = lines[i][:m.start()] + slot + lines[i][m.end():]
@@ -376,6 +381,20 @@ def _widen(lines: list[str], start: int, end: int, pos: int, delta: int) -> None
         else:
             fill = " "
         lines[i] = s[:ins] + fill * delta + s[ins:]
+
+
+def _replace_in_grid(lines: list[str], grid: tuple[int, int], i: int, lo: int, hi: int, text: str) -> None:
+    """Replace ``lines[i][lo:hi]`` of a grid table by ``text``, using the cell's spare spaces and
+    widening its column where they do not suffice."""
+    edge = next((k for k in range(hi, len(lines[i])) if lines[i][k] in "|+"), len(lines[i]))
+    spare = len(lines[i][hi:edge]) - len(lines[i][hi:edge].rstrip(" "))
+    need = len(text) - (hi - lo) - spare + 1   # one space before the cell edge
+    if need > 0:
+        _widen(lines, grid[0], grid[1], edge, need)
+    s = lines[i]
+    edge = next((k for k in range(hi, len(s)) if s[k] in "|+"), len(s))
+    cell = (text + s[hi:edge]).rstrip(" ")
+    lines[i] = s[:lo] + cell.ljust(edge - lo) + s[edge:]
 
 
 def _header_col(column: str, header: list[str]) -> int:
