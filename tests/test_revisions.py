@@ -398,6 +398,14 @@ def test_marked_up_revision_marks_changes_and_inserts_the_new_covariate_against_
     assert any(w.startswith("Table 3, row CD19") for w, _ in done.added)
     assert any(w.startswith("Table 3, row Allo-HSCT") for w, _ in done.removed)
     assert "Median CI method: SPSS" in md.split(":::")[1]
+    # the marked grid tables are still tables for Pandoc (a widened cell keeps the grid aligned)
+    import json
+
+    import pypandoc
+
+    def n_tables(text: str) -> int:
+        return json.dumps(json.loads(pypandoc.convert_text(text, "json", format="markdown"))).count('"t": "Table"')
+    assert n_tables(md) == n_tables(revision_documents["report.qmd"]) > 0
 
 
 def test_marked_up_manuscript_marks_exactly_the_changed_numbers_against_change_report(
