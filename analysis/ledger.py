@@ -191,6 +191,8 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
         "n_hsct_transplant_related_death", "n_hsct_relapsed", "n_hsct_in_cr_at_last_followup",
         "n_hsct_other_death"),
     "tables.versions_table": (),
+    # the ADaM variable metadata (analysis/present/adam_metadata.py) shows no registry number
+    "adam_metadata.define_table": (),
     # sensitivity analyses (analysis/present/sensitivity.py) -----------------------
     # The "As defined" row is the RFS analysis of the manuscript (same data, same median method).
     "sensitivity.rfs_hsct_table": ("rfs_n", "rfs_events", "rfs_median_months", "rfs_ci_lower", "rfs_ci_upper"),

@@ -283,8 +283,9 @@ def figure_entries(fig: Any, name: str) -> Iterator[dict[str, Any]]:
 _SENTENCE_RE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(])")
 
 
-def markdown_entries(markdown: str, name: str) -> Iterator[dict[str, Any]]:
-    """Sentences holding a digit of generated Markdown; keyed by place and sentence number."""
+def markdown_entries(markdown: str, name: str, *, display: str = "") -> Iterator[dict[str, Any]]:
+    """Sentences holding a digit of generated Markdown; keyed by place, display (two generated
+    paragraphs may share a section) and sentence number."""
     text = re.sub(r"^:::.*$|^#+ .*$", "", str(markdown), flags=re.M)
     k = 0
     for para in re.split(r"\n\s*\n", text):
@@ -292,7 +293,8 @@ def markdown_entries(markdown: str, name: str) -> Iterator[dict[str, Any]]:
             if not sentence or not _DIGIT_RE.search(sentence):
                 continue
             k += 1
-            yield dict(place=name, key=f"{name}, sentence {k}", text=sentence, position=(k, 0))
+            key = f"{name}, {display}, sentence {k}" if display else f"{name}, sentence {k}"
+            yield dict(place=name, key=key, text=sentence, position=(k, 0))
 
 
 # --------------------------------------------------------------------------- all displays
@@ -343,7 +345,7 @@ def display_entries(results: Any, project_root: str | Path, *, registry: Any = N
             data = getattr(obj, "data", None)
             if not isinstance(data, str):
                 continue
-            found = markdown_entries(data, place)
+            found = markdown_entries(data, place, display=use.display)
             kind = "text"
         for e in found:
             raw, reg_key = _registry_raw(e["text"], mapped)

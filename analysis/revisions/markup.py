@@ -2,7 +2,7 @@
 previous value, in HTML and Word.
 
 Input: the executed Markdown of a document (what Quarto hands to Pandoc: prose with inline
-results, tables as Markdown pipe tables, front matter with ``{{< var >}}`` shortcodes, or
+results, tables as Pandoc grid tables (pipe tables are read too), front matter with ``{{< var >}}`` shortcodes, or
 resolved), the ledger of the submitted version and the ledger of this render. Output: the same
 Markdown with each changed number written as a deletion and an insertion,
 ``[8.6]{.deletion}[9.1]{.insertion}``, and a summary at the top; Pandoc (pypandoc-binary)
@@ -88,9 +88,14 @@ def _marked(old: str | None, new: str | None, date: str) -> str:
 def _replace_first(lines: list[str], rng: range, old: str, new: str, date: str, slots: dict[str, str]) -> bool:
     """Mark the first occurrence of ``new`` in ``lines[rng]`` (through a placeholder slot)."""
     pattern = _loose(new)
+    grids = _grid_tables(lines)
     for i in rng:
         m = pattern.search(lines[i])
         if m:
+            grid = next(((a, b) for a, b in grids if a <= i < b), None)
+            if grid is not None:           # a header or cell of a grid table: keep the grid aligned
+                _replace_in_grid(lines, grid, i, m.start(), m.end(), _marked(old, new, date))
+                return True
             slot = f"\ue000{len(slots)}\ue001"
             slots[slot] = _marked(old, new, date)
             lines[i] = lines[i][:m.start()] + slot + lines[i][m.end():]
@@ -235,6 +240,9 @@ def _anchor(markdown_lines: Sequence[str], float_name: str, label: str | None) -
 
 
 def _mark_cell(lines: list[str], anchor: int, row: str, column: str, old: str, new: str, date: str) -> bool:
+    grid = _mark_grid_cell(lines, anchor, row, column, old, new, date)
+    if grid is not None:
+        return grid
     for start, end in _tables(lines):
         if start < anchor:
             continue
@@ -253,6 +261,180 @@ def _mark_cell(lines: list[str], anchor: int, row: str, column: str, old: str, n
                 return True
         return False
     return False
+
+
+# --------------------------------------------------------------------------- grid tables
+# Tables reach the Markdown as Pandoc grid tables (analysis.present.table_layout.grid_table):
+# column boundaries are the "+" of the header separator (the "=" line); a cell may span several
+# lines (a Word indent is a fenced div around the stub text) and a section row spans all columns.
+
+_GRID_TOP = re.compile(r"^\+[-=:+]+\+\s*$")
+_INDENT_STYLE = re.compile(r'custom-style="TableIndent(\d+)"')
+
+
+def _grid_tables(lines: Sequence[str]) -> list[tuple[int, int]]:
+    out, i = [], 0
+    while i < len(lines):
+        if _GRID_TOP.match(lines[i]):
+            j = i + 1
+            while j < len(lines) and lines[j][:1] in ("|", "+"):
+                j += 1
+            out.append((i, j))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def _boundaries(lines: Sequence[str], start: int, end: int) -> tuple[list[int], int]:
+    """Column boundaries (positions of "+") and the line of the header separator (or -1)."""
+    head = next((i for i in range(start, end) if _GRID_TOP.match(lines[i]) and "=" in lines[i]), -1)
+    ref = lines[head] if head >= 0 else lines[end - 1]
+    return [k for k, ch in enumerate(ref.rstrip()) if ch == "+"], head
+
+
+def _segment(line: str, left: int, right: int) -> tuple[int, int]:
+    """Bounds (exclusive) of the cell of ``line`` that covers the column between two boundaries."""
+    lo = max((k for k in range(0, min(left, len(line) - 1) + 1) if line[k] in "|+"), default=0)
+    hi = next((k for k in range(right, len(line)) if line[k] in "|+"), len(line))
+    return lo, hi
+
+
+def _is_rule(text: str) -> bool:
+    return bool(text) and not text.strip("-=: ") and bool(text.strip())
+
+
+def _grid_header(lines: Sequence[str], start: int, head: int, bounds: list[int]) -> list[str]:
+    labels = []
+    for j in range(len(bounds) - 1):
+        parts = []
+        for i in range(start + 1, head):
+            lo, hi = _segment(lines[i], bounds[j], bounds[j + 1])
+            text = lines[i][lo + 1:hi]
+            if lines[i][lo] == "+" or _is_rule(text):
+                continue
+            if text.strip() and text.strip() not in parts:
+                parts.append(text.strip())
+        labels.append(_norm(" ".join(parts)))
+    return labels
+
+
+def _grid_rows(lines: Sequence[str], first: int, end: int) -> list[list[int]]:
+    rows, cur = [], []
+    for i in range(first, end):
+        if lines[i].startswith("+"):
+            if cur:
+                rows.append(cur)
+            cur = []
+        else:
+            cur.append(i)
+    if cur:
+        rows.append(cur)
+    return rows
+
+
+def _grid_cell(lines: Sequence[str], row: list[int], bounds: list[int], j: int) -> tuple[str, int, bool]:
+    """(text, indent level, spans every column) of column ``j`` of a body row."""
+    texts, level, full = [], 0, False
+    for i in row:
+        lo, hi = _segment(lines[i], bounds[j], bounds[j + 1])
+        full = full or (lo <= bounds[0] and hi >= bounds[-1])
+        text = lines[i][lo + 1:hi]
+        m = _INDENT_STYLE.search(text)
+        if m:
+            level = int(m.group(1))
+        if text.strip().startswith(":::"):
+            continue
+        texts.append(text)
+    joined = " ".join(t.strip() for t in texts if t.strip())
+    raw = next((t for t in texts if t.strip()), "")
+    lead = raw.lstrip(" ")
+    level = level or (len(lead) - len(lead.lstrip(NBSP))) // 4
+    return joined, level, full
+
+
+def _grid_row_paths(lines: Sequence[str], head: int, end: int, bounds: list[int]) -> list[tuple[list[int], str]]:
+    """(lines, row path) of the body rows, as displays.table_entries names rows."""
+    out, group, parents = [], "", {}
+    for row in _grid_rows(lines, head + 1, end):
+        first, level, full = _grid_cell(lines, row, bounds, 0)
+        if full and first.strip().startswith("**"):
+            group, parents = _norm(first), {}
+            continue
+        label = _norm(first)
+        parents = {lv: t for lv, t in parents.items() if lv < level}
+        path = [parents[lv] for lv in sorted(parents)] + [label]
+        parents[level] = label
+        out.append((row, HEADING_SEPARATOR.join(p for p in ([group] if group else []) + path if p)))
+    return out
+
+
+def _widen(lines: list[str], start: int, end: int, pos: int, delta: int) -> None:
+    """Widen the grid table ``lines[start:end]`` by ``delta`` characters at the boundary ``pos``."""
+    for i in range(start, end):
+        s = lines[i]
+        ins = next((k for k in range(pos, len(s)) if s[k] in "|+"), len(s))
+        if ins < len(s) and s[ins] == "+":
+            if s[ins - 1] == ":":
+                ins -= 1
+            fill = s[ins - 1] if s[ins - 1] in "-=" else " "
+        else:
+            fill = " "
+        lines[i] = s[:ins] + fill * delta + s[ins:]
+
+
+def _replace_in_grid(lines: list[str], grid: tuple[int, int], i: int, lo: int, hi: int, text: str) -> None:
+    """Replace ``lines[i][lo:hi]`` of a grid table by ``text``, using the cell's spare spaces and
+    widening its column where they do not suffice."""
+    edge = next((k for k in range(hi, len(lines[i])) if lines[i][k] in "|+"), len(lines[i]))
+    spare = len(lines[i][hi:edge]) - len(lines[i][hi:edge].rstrip(" "))
+    need = len(text) - (hi - lo) - spare + 1   # one space before the cell edge
+    if need > 0:
+        _widen(lines, grid[0], grid[1], edge, need)
+    s = lines[i]
+    edge = next((k for k in range(hi, len(s)) if s[k] in "|+"), len(s))
+    cell = (text + s[hi:edge]).rstrip(" ")
+    lines[i] = s[:lo] + cell.ljust(edge - lo) + s[edge:]
+
+
+def _header_col(column: str, header: list[str]) -> int:
+    plain = [re.sub(r"(?<![\w*])\*([^*]+)\*(?![\w*])", r"\1", h) for h in header]
+    return header.index(column) if column in header else plain.index(column) if column in plain else -1
+
+
+def _mark_grid_cell(lines: list[str], anchor: int, row: str, column: str, old: str | None, new: str,
+                    date: str) -> bool | None:
+    """Mark a cell of the first grid table after ``anchor`` whose header has ``column``; None when
+    there is no grid table there."""
+    for start, end in _grid_tables(lines):
+        if start < anchor:
+            continue
+        bounds, head = _boundaries(lines, start, end)
+        if head < 0:
+            continue
+        col = _header_col(column, _grid_header(lines, start, head, bounds))
+        if col < 0:
+            continue
+        for cells, path in _grid_row_paths(lines, head, end, bounds):
+            if path != row:
+                continue
+            text, _, _ = _grid_cell(lines, cells, bounds, col)
+            if _norm(text) != _norm(new):
+                continue
+            marks = "".join(_MARK_RE.findall(text))
+            content = f" {_marked(old, new, date)}{marks} "
+            width = bounds[col + 1] - bounds[col] - 1
+            if len(content) > width:
+                _widen(lines, start, end, bounds[col + 1], len(content) - width)
+                bounds, head = _boundaries(lines, start, end)
+                width = bounds[col + 1] - bounds[col] - 1
+            for i in cells:
+                lo, hi = _segment(lines[i], bounds[col], bounds[col + 1])
+                fill = content.ljust(width) if i == cells[0] else " " * width
+                lines[i] = lines[i][:lo + 1] + fill + lines[i][hi:]
+            return True
+        return False
+    return None
 
 
 # --------------------------------------------------------------------------- the document
