@@ -172,8 +172,7 @@ def add_footer(docx: bytes, text: str | None, *, review: bool = False) -> bytes:
     """Return ``docx`` with A4 pages, black headings and a default page footer
     holding the page number, under ``text`` when given; ``review``: numbered
     lines and double spacing."""
-    src = zipfile.ZipFile(io.BytesIO(docx))
-    parts = {name: src.read(name) for name in src.namelist()}
+    parts = _read(docx)
     doc = parts["word/document.xml"].decode("utf-8")
     if 'xmlns:r="' not in doc[: doc.index(">", doc.index("<w:document")) + 1]:
         doc = doc.replace("<w:document ", f'<w:document xmlns:r="{R_NS}" ', 1)
@@ -204,13 +203,7 @@ def add_footer(docx: bytes, text: str | None, *, review: bool = False) -> bytes:
                                     "</Types>")
     parts["[Content_Types].xml"] = ct.encode("utf-8")
     parts["word/footer_page.xml"] = _footer_xml(text).encode("utf-8")
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, data in parts.items():
-            info = zipfile.ZipInfo(name, date_time=(2000, 1, 1, 0, 0, 0))
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, data)
-    return out.getvalue()
+    return _write(parts)
 
 
 #: Table text size in half-points (9 pt; journals ask for 8-10 pt tables, REVIEW 2026-12-06 items 3, 20).
