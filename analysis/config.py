@@ -188,6 +188,12 @@ class SensitivitySettings(_Section):
         return v
 
 
+class StyleSettings(_Section):
+    journal: Literal["blood", "jama", "nejm", "lancet"] = "blood"
+    """Journal whose number style the text, tables and figures follow: P values, decimal mark,
+    separator of interval limits (analysis/present/style.py JOURNALS)."""
+
+
 class Settings(_Section):
     """Every analysis choice. Unknown keys are errors."""
 
@@ -199,6 +205,7 @@ class Settings(_Section):
     survival: SurvivalSettings = Field(default_factory=SurvivalSettings)
     cox: CoxSettings = Field(default_factory=CoxSettings)
     sensitivity: SensitivitySettings = Field(default_factory=SensitivitySettings)
+    style: StyleSettings = Field(default_factory=StyleSettings)
 
     @model_validator(mode="after")
     def _no_overlap(self) -> "Settings":

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .config import PROJECT_ROOT, Config, load_config
 from .outputs import output_set, write_text_atomic
+from .present import style
 
 ENTRIES = ["numbers.json", "adam", "figures", "tables"]
 MANIFEST = "manifest.json"      # in the run's folder, beside the entries: what the set was made from
@@ -109,6 +110,7 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
         doc = None                   # stored for other inputs: this step computes its own
     if doc is None:
         doc = compute(cfg=cfg)
+    style.use_journal(doc.results.settings.style.journal)
     out = Path(out)
     key = figure_key(want)
     cache = figure_cache() if cache is None else cache

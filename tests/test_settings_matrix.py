@@ -294,3 +294,15 @@ def test_monte_carlo_settings_and_rule_reach_table1(tmp, monkeypatch):
     analysed.cache_clear()
     assert seen["rule"] == "fisher" and seen["alpha"] == 0.01 and seen["n_resamples"] == 5000
     assert isinstance(seen["rng"], np.random.Generator)
+
+
+def test_journal_style_reaches_the_texts(tmp):
+    """style.journal: the abstract's P statements follow the journal (cases of each journal in
+    tests/present/test_journal_styles.py)."""
+    from analysis.present import style as st
+
+    try:
+        t = texts(run(tmp, style__journal="nejm"))
+        assert t["text.p_os_group"].startswith("P=0.")
+    finally:
+        st.use_journal(st.DEFAULT_JOURNAL)

@@ -27,6 +27,7 @@ import yaml
 from ..config import PROJECT_ROOT, Config, load_config
 from ..results import Results
 from .numbers import Registry
+from . import style as st
 from .submission import print_unfilled_placeholders
 
 VARIABLES_FILE = "_variables.yml"
@@ -131,6 +132,7 @@ def setup(*, data: str | None = None, config: str | None = None, check: bool = T
     variables = check_variables(want, variables_path()) if check else None
     doc = load_document(cfg, want, results_path())
     assert_consistent(doc.results, doc.registry, variables)
+    st.use_journal(doc.results.settings.style.journal)   # tables and figures of this kernel follow it
     return doc.results, doc.t
 
 

@@ -141,6 +141,7 @@ def _median_phrase(m, *, brackets: bool = False) -> str:
 
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
+    st.use_journal(results.settings.style.journal)
     r = results
     s = r.summary
     e: list[Number] = []

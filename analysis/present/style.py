@@ -36,11 +36,72 @@ class PStyle:
     leading_zero: bool = False
     upper: float = 0.99          # above: "> .99"
     italic: bool = True          # "*P*" in Markdown; plain where no markup is possible
+    letter: str = "P"            # the statistic's letter in running text ("P", Lancet "p")
+    spaced: bool = True          # "P = .04" (AMA) or "P=0.04" (NEJM, Lancet)
 
 
-#: The journal style in use (AMA / Blood).
+#: AMA / Blood P values (the default journal style).
 AMA_P_STYLE = PStyle()
-P_STYLE = AMA_P_STYLE
+
+
+@dataclass(frozen=True)
+class JournalStyle:
+    """How numbers print for one journal: P values, the decimal mark and the
+    separator between interval limits. Chosen by the ``style.journal`` setting
+    and made current by :func:`use_journal` (as gtsummary's
+    ``theme_gtsummary_journal()`` sets a theme for every table)."""
+
+    name: str
+    label: str
+    p: PStyle
+    decimal_mark: str = "."
+    ci_separator: str = DASH
+
+
+#: The journals' conventions, from their instructions for authors as we read
+#: them (re-check before submission; journals revise them):
+#: Blood (ASH "Instructions for authors", which follow the AMA Manual of Style)
+#: and JAMA (AMA Manual of Style, 11th ed., 19.5): "P = .004", no leading zero,
+#: two decimals, three below .01, "P < .001"; en dash between limits.
+#: NEJM ("New Manuscripts", statistical reporting): "P=0.004", leading zero, no
+#: spaces, "P<0.001"; "to" between interval limits.
+#: The Lancet ("Information for authors", house style): "p=0·004", lower-case p,
+#: the decimal point set as a mid-line dot (U+00B7), "to" between interval limits.
+JOURNALS: dict[str, JournalStyle] = {
+    "blood": JournalStyle("blood", "Blood", AMA_P_STYLE),
+    "jama": JournalStyle("jama", "JAMA", AMA_P_STYLE),
+    "nejm": JournalStyle("nejm", "New England Journal of Medicine",
+                         PStyle(leading_zero=True, spaced=False), ci_separator=" to "),
+    "lancet": JournalStyle("lancet", "The Lancet", PStyle(leading_zero=True, spaced=False, letter="p",
+                                                          italic=False),
+                           decimal_mark="\u00b7", ci_separator=" to "),
+}
+DEFAULT_JOURNAL = "blood"
+_current: list[JournalStyle] = [JOURNALS[DEFAULT_JOURNAL]]
+
+
+def use_journal(name: str) -> JournalStyle:
+    """Make ``name``'s style the one every formatter uses (the entry points call
+    it with the configured ``style.journal`` before presenting results)."""
+    _current[0] = JOURNALS[name]
+    return _current[0]
+
+
+def journal() -> JournalStyle:
+    """The journal style in use."""
+    return _current[0]
+
+
+def _dec(text: str) -> str:
+    """A formatted number with the journal's decimal mark."""
+    mark = _current[0].decimal_mark
+    return text if mark == "." else text.replace(".", mark)
+
+
+def __getattr__(name: str):
+    if name == "P_STYLE":            # the P style of the journal in use
+        return _current[0].p
+    raise AttributeError(name)
 
 #: Decimals of a percentage, by kind of number (one convention for each kind in
 #: abstract, Results and tables; REVIEW item 13): a rate that is an outcome with a
@@ -69,8 +130,12 @@ def _round_half_up(x: float, decimals: int) -> str:
     return str(Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP))
 
 
-def fmt_p(p: float | None, *, style: PStyle = P_STYLE) -> str:
+def fmt_p(p: float | None, *, style: PStyle | None = None) -> str:
     """A p-value as the journal prints it, without the "P": '.72', '.004', '< .001', '> .99'."""
+    return _dec(_fmt_p(p, style or journal().p))
+
+
+def _fmt_p(p: float | None, style: PStyle) -> str:
     if _missing(p):
         return NOT_ESTIMABLE
     if p < style.threshold:
@@ -85,22 +150,23 @@ def fmt_p(p: float | None, *, style: PStyle = P_STYLE) -> str:
     return _strip_zero(text, style.leading_zero)
 
 
-def fmt_p_text(p: float | None, *, style: PStyle = P_STYLE) -> str:
-    """'P = .0035' or 'P < .001' for running text."""
+def fmt_p_text(p: float | None, *, style: PStyle | None = None) -> str:
+    """'P = .004' or 'P < .001' for running text (NEJM 'P=0.004', Lancet 'p=0·004')."""
+    style = style or journal().p
     body = fmt_p(p, style=style)
-    if body.startswith(("<", ">")):
-        return f"P {body}"
     if body == NOT_ESTIMABLE:
-        return "P not estimable"
-    return f"P = {body}"
+        return f"{style.letter} not estimable"
+    if body.startswith(("<", ">")):
+        return f"{style.letter} {body}" if style.spaced else f"{style.letter}{body.replace(' ', '')}"
+    return f"{style.letter} = {body}" if style.spaced else f"{style.letter}={body}"
 
 
-def fmt_alpha(alpha: float, *, style: PStyle = P_STYLE) -> str:
+def fmt_alpha(alpha: float, *, style: PStyle | None = None) -> str:
     """A significance level as the P values print it: 0.05 -> '.05', 0.01 -> '.01'.
 
     A threshold, not an estimate: printed as given (not to ``style.significant``
     digits, which would make 0.05 read '.050')."""
-    return _strip_zero(f"{alpha:g}", style.leading_zero)
+    return _dec(_strip_zero(f"{alpha:g}", (style or journal().p).leading_zero))
 
 
 def signed(text: str) -> str:
@@ -119,7 +185,7 @@ def fmt_num(x: float | None, digits: int = 1) -> str:
         return NOT_ESTIMABLE
     if math.isinf(x):
         return NOT_REACHED
-    return signed(f"{x:.{digits}f}")
+    return _dec(signed(f"{x:.{digits}f}"))
 
 
 def fmt_months(x: float | None, *, reached: bool = True, digits: int = 1) -> str:
@@ -138,7 +204,7 @@ def fmt_ci(lower: float | None, upper: float | None, *, digits: int = 1,
     hi = upper_text if upper_text is not None else fmt_num(upper, digits)
     if lo.startswith(MINUS) or hi.startswith(MINUS):
         return f"{lo} to {hi}"
-    return f"{lo}{DASH}{hi}"
+    return f"{lo}{journal().ci_separator}{hi}"
 
 
 def fmt_estimate_ci(est: float | None, lower: float | None, upper: float | None, *, digits: int = 1,
@@ -269,20 +335,20 @@ def fmt_pct(x: float | None, digits: int = RATE_PCT_DIGITS) -> str:
     """A proportion (0–1) as a percentage: 0.4776 -> '47.8%'."""
     if _missing(x):
         return NOT_ESTIMABLE
-    return f"{100 * x:.{digits}f}%"
+    return _dec(f"{100 * x:.{digits}f}%")
 
 
 def fmt_n_pct(n: int, d: int, digits: int = COUNT_PCT_DIGITS) -> str:
     """'28 (61%)' with the percentage of d; d = 0 gives '0 (–)'."""
     if d == 0:
         return f"{n} ({DASH})"
-    return f"{n} ({100 * n / d:.{digits}f}%)"
+    return _dec(f"{n} ({100 * n / d:.{digits}f}%)")
 
 
 def fmt_ratio(x: float | None, digits: int = 2) -> str:
     if _missing(x) or (isinstance(x, float) and math.isinf(x)):
         return NOT_ESTIMABLE
-    return signed(f"{x:.{digits}f}")
+    return _dec(signed(f"{x:.{digits}f}"))
 
 
 def fmt_int(n: int | None) -> str:
