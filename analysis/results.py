@@ -371,24 +371,23 @@ def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox:
     td = settings.time_dependent_hsct
     extra = [c.column for c in settings.missing_covariates]
     extra_ref = {c.column: c.reference for c in settings.missing_covariates if c.reference is not None}
-    pop = dict(population=population)
     return SensitivityResults(
         rfs_hsct=_attempt("RFS censored at HSCT", sens.rfs_hsct_sensitivity, derived, method=method, alpha=alpha)
         if settings.rfs_censor_at_hsct else None,
         cox_time_dependent=_attempt("time-dependent HSCT Cox model", sens.cox_time_dependent_hsct, derived,
-                                    covariates=list(cox.covariates), reference=cox.reference, alpha=alpha, **pop)
+                                    covariates=list(cox.covariates), reference=cox.reference, alpha=alpha, population=population)
         if td else None,
-        simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha, **pop)
+        simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha, population=population)
         if td else None,
         landmarks=tuple(_attempt(f"landmark analysis at {float(m):g} months", sens.landmark_os_by_response,
-                                 derived, landmark_months=float(m), method=method, alpha=alpha, **pop)
+                                 derived, landmark_months=float(m), method=method, alpha=alpha, population=population)
                         for m in settings.landmark_months),
         cumulative_incidence=_attempt("cumulative incidence of relapse", sens.cumulative_incidence_relapse,
                                       derived, times=times, alpha=alpha)
         if settings.competing_risks else None,
         missing_covariates=_attempt("missing-covariate sensitivity", sens.missing_covariate_sensitivity, derived,
                                     covariates=list(cox.covariates), reference={**cox.reference, **extra_ref},
-                                    extra=extra, alpha=alpha, **pop)
+                                    extra=extra, alpha=alpha, population=population)
         if extra else None,
     )
 

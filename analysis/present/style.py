@@ -98,11 +98,6 @@ def _dec(text: str) -> str:
     return text if mark == "." else text.replace(".", mark)
 
 
-def __getattr__(name: str):
-    if name == "P_STYLE":            # the P style of the journal in use
-        return _current[0].p
-    raise AttributeError(name)
-
 #: Decimals of a percentage, by kind of number (one convention for each kind in
 #: abstract, Results and tables; REVIEW item 13): a rate that is an outcome with a
 #: CI (CR/CRi rate, survival at a landmark) to one decimal; a descriptive

@@ -432,8 +432,8 @@ _P_WORD = re.compile(r"(?<![\w*])P(?![\w*])")
 
 def _italic_p(label: str, mark: str) -> str:
     """The statistic P in a column label set in italics ('Univariable P' ->
-    'Univariable *P*'), as AMA style prints it (style.P_STYLE.italic)."""
-    if not st.P_STYLE.italic:
+    'Univariable *P*'), as AMA style prints it (the journal's ``PStyle.italic``)."""
+    if not st.journal().p.italic:
         return label
     return _P_WORD.sub(f"{mark}P{mark}", label)
 

@@ -29,7 +29,7 @@ def test_one_threshold_everywhere():
 
 
 def test_style_is_one_switchable_object():
-    assert st.P_STYLE is st.AMA_P_STYLE
+    assert st.journal().p is st.AMA_P_STYLE
     two_sig = st.PStyle(decimals=3, small=0.001, small_decimals=4, threshold=0.0001, leading_zero=True)
     assert st.fmt_p(0.0036, style=two_sig) == "0.004"
     assert st.fmt_p(0.00036, style=two_sig) == "0.0004"
