@@ -31,6 +31,7 @@ import difflib
 import hashlib
 import json
 import os
+import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -220,8 +221,6 @@ class Settings(_Section):
 
 def _type_text(ann: Any) -> str:
     """A setting's type as a user reads it: 'one of spss, log, log-log', 'list of number', ..."""
-    import typing
-
     origin, args = typing.get_origin(ann), typing.get_args(ann)
     if origin is Literal:
         return "one of " + ", ".join(map(str, args))
@@ -298,25 +297,22 @@ def _suggest(word: str, options: list[str]) -> str:
     return f" (did you mean '{close[0]}'?)" if close else ""
 
 
+def _model_in(ann: Any) -> type[BaseModel] | None:
+    """The settings model inside an annotation (``list[Covariate]`` -> Covariate), if any."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    return next((m for m in map(_model_in, typing.get_args(ann)) if m is not None), None)
+
+
 def _fields_at(loc: tuple) -> list[str]:
+    """Names of the settings allowed at a location (for "did you mean")."""
     model: Any = Settings
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        f = getattr(model, "model_fields", {}).get(part)
-        if f is None:
-            return []
-        ann = f.annotation
-        args = getattr(ann, "__args__", ())
-        inner = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
-        if inner is None:
-            for a in args:
-                inner = next((b for b in getattr(a, "__args__", ()) if isinstance(b, type)
-                              and issubclass(b, BaseModel)), inner)
-        model = inner
+    for part in (p for p in loc if not isinstance(p, int)):
+        field = model.model_fields.get(part)
+        model = _model_in(field.annotation) if field is not None else None
         if model is None:
             return []
-    return list(getattr(model, "model_fields", {}))
+    return list(model.model_fields)
 
 
 def _format_errors(exc: ValidationError, path: Path, node) -> list[str]:
