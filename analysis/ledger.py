@@ -73,6 +73,7 @@ import pandas as pd
 import yaml
 
 from .outputs import write_text_atomic
+from .yamlio import front_matter_length
 
 __all__ = [
     "DISPLAYS",
@@ -261,21 +262,12 @@ def _float_prefixes(cfg: Mapping[str, Any]) -> tuple[str, ...]:
     return tuple(f"{k}-" for k in keys)
 
 
-def _leading_yaml(lines: Sequence[str]) -> int:
-    if not lines or lines[0].rstrip() != "---":
-        return 0
-    for i in range(1, len(lines)):
-        if lines[i].rstrip() in ("---", "..."):
-            return i + 1
-    return 0
-
-
 def _expand(path: Path, *, main_dir: Path, root: Path, stack: tuple[Path, ...]) -> list[_Line]:
     """Lines of ``path`` with ``{{< include >}}`` expanded as Quarto does."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: document not found")
     lines = path.read_text(encoding="utf-8-sig").split("\n")
-    n_yaml = _leading_yaml(lines)
+    n_yaml = front_matter_length(lines)
     out: list[_Line] = []
     fence: str | None = None
     executable = False

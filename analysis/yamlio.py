@@ -9,7 +9,7 @@ a key so later checks can point at it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import yaml
 
@@ -79,3 +79,14 @@ def line_of(node: yaml.Node | None, keys: Iterable[str | int]) -> int | None:
         else:
             return line
     return line
+
+
+def front_matter_length(lines: Sequence[str]) -> int:
+    """Number of lines of a document's leading YAML block (``---`` ... ``---``
+    or ``...``), as Pandoc and Quarto read it; 0 if the document has none."""
+    if not lines or lines[0].rstrip() != "---":
+        return 0
+    for i in range(1, len(lines)):
+        if lines[i].rstrip() in ("---", "..."):
+            return i + 1
+    return 0

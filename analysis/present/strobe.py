@@ -45,6 +45,7 @@ import pandas as pd
 import yaml
 
 from ..config import PROJECT_ROOT
+from ..yamlio import front_matter_length
 from ..results import Results
 from .tables import DisplayTable, Footnote, _source_notes
 
@@ -214,15 +215,6 @@ class _Label:
     text: str            # how the checklist shows it
 
 
-def _leading_yaml(lines: Sequence[str]) -> int:
-    if not lines or lines[0].rstrip() != "---":
-        return 0
-    for i in range(1, len(lines)):
-        if lines[i].rstrip() in ("---", "..."):
-            return i + 1
-    return 0
-
-
 def _strip_comments(text: str) -> str:
     return re.sub(r"<!--.*?-->", "", text, flags=re.S)
 
@@ -233,7 +225,7 @@ def _expanded(path: Path, *, main_dir: Path, root: Path, stack: tuple[Path, ...]
         raise ValueError(f"document not found: {path}")
     text = _strip_comments(path.read_text(encoding="utf-8-sig"))
     lines = text.split("\n")
-    start = _leading_yaml(lines)
+    start = front_matter_length(lines)
     out: list[tuple[str, Path]] = []
     fence: str | None = None
     for line in lines[start:]:
@@ -279,7 +271,7 @@ def document_labels(root: str | Path = PROJECT_ROOT) -> dict[str, _Label]:
         if not path.is_file():
             raise ValueError(f"document not found: {path}")
         raw = path.read_text(encoding="utf-8-sig").split("\n")
-        n_yaml = _leading_yaml(raw)
+        n_yaml = front_matter_length(raw)
         if doc == "report" and n_yaml:
             meta = yaml.safe_load("\n".join(raw[1:n_yaml - 1])) or {}
             for key in ("title", "abstract"):
