@@ -498,3 +498,25 @@ def test_marking_grid_table_cells_keeps_a_pandoc_table_hand_written_grid():
     assert table["t"] == "Table"
     spans = json.dumps(table)
     assert spans.count('"deletion"') == 2 and spans.count('"insertion"') == 2
+
+
+def test_before_text_keeps_the_old_column_header_when_the_header_changed():
+    """A changed confidence level renames the columns ("HR (95% CI)" -> "HR (90% CI)"): the Before
+    text must show the old values under the old headers, the After text under the new ones
+    (hand-written ledgers)."""
+    from analysis.revisions.changes import change_report
+
+    def ledger(level, uni, multi):
+        base = "Table 3, row Age ≥ 18 years"
+        return {"numbers": {}, "displays": {
+            "t3.age.uni": {"place": f"{base}, column Univariable HR ({level}% CI)", "text": uni,
+                           "kind": "cell", "order": [3, 1, 1]},
+            "t3.age.multi": {"place": f"{base}, column Multivariable HR ({level}% CI)", "text": multi,
+                             "kind": "cell", "order": [3, 1, 2]},
+        }}
+
+    report = change_report(ledger(95, "0.93 (0.45–1.91)", "1.10 (0.50–2.42)"),
+                           ledger(90, "0.93 (0.51–1.70)", "1.10 (0.56–2.16)"))
+    (row,) = report.rows
+    assert row.before == "Univariable HR (95% CI): 0.93 (0.45–1.91); Multivariable HR (95% CI): 1.10 (0.50–2.42)"
+    assert row.after == "Univariable HR (90% CI): 0.93 (0.51–1.70); Multivariable HR (90% CI): 1.10 (0.56–2.16)"

@@ -46,7 +46,8 @@ class _Item:
     old: str | None
     new: str | None
     group: str = ""           # display row key ("" for registry numbers)
-    cells: list[tuple[str, str | None, str | None]] = field(default_factory=list)  # (column, old, new)
+    # (column, old, new, column in the old ledger): a header such as "% (95% CI)" may itself have changed
+    cells: list[tuple[str, str | None, str | None, str]] = field(default_factory=list)
 
     @property
     def signature(self) -> tuple[Counter, Counter]:
@@ -127,10 +128,11 @@ def _display_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[_Item
         e = n or o
         place = str(e.get("place"))
         head, col = _split_place(place)
+        old_col = col if o is None else _split_place(str(o.get("place")))[1]
         if e.get("kind") == "text":   # a generated sentence stands alone
-            head, col = "", ""
+            head, col, old_col = "", "", ""
         items.append(_Item(ids=[key], places=[place], order=_order(e.get("order")), old=ot, new=nt,
-                           group=head, cells=[(col, ot, nt)]))
+                           group=head, cells=[(col, ot, nt, old_col)]))
     return items
 
 
@@ -244,8 +246,12 @@ def _row(group: list[_Item]) -> ChangeRow:
             return members[0].old if which == 1 else members[0].new
         if len(members) == 1:
             return members[0].cells[0][which]
-        parts = [f"{m.cells[0][0]}: {m.cells[0][which]}" if m.cells[0][0] else str(m.cells[0][which])
-                 for m in members if m.cells[0][which] is not None]
+        # each value under the column header of its own ledger (the old text under the old header)
+        parts = []
+        for m in members:
+            column = m.cells[0][3] if which == 1 else m.cells[0][0]
+            if m.cells[0][which] is not None:
+                parts.append(f"{column}: {m.cells[0][which]}" if column else str(m.cells[0][which]))
         return "; ".join(parts) if parts else None
 
     places: list[str] = []
