@@ -531,7 +531,8 @@ def test_rendered_documents_from_quarto_output_files():
         "report", "supplement"]
 
 
-def test_render_writes_marked_up_copies_when_the_submitted_ledger_is_set(scenario, data_update_documents, tmp_path):
+def test_render_writes_marked_up_copies_when_the_submitted_ledger_is_set(scenario, data_update_documents, tmp_path,
+                                                                         capsys):
     """The post-render step with revisions.submitted_ledger = the submitted (base) ledger, this
     render's numbers.json = the data update's, and the executed Markdown Quarto keeps
     (report.docx.md, here assembled by the harness): <doc>-marked-up.html/.docx with every changed
@@ -542,14 +543,16 @@ def test_render_writes_marked_up_copies_when_the_submitted_ledger_is_set(scenari
     from analysis.revisions import markup
     from analysis.revisions.render import mark_up_render
 
-    project = tmp_path / "project"
-    project.mkdir()
+    kept = tmp_path / "kept"
+    kept.mkdir()
     for doc, md in data_update_documents.items():
-        (project / f"{Path(doc).stem}.docx.md").write_text(md, encoding="utf-8")
+        (kept / f"{Path(doc).stem}.docx.md").write_text(md, encoding="utf-8")
     out = tmp_path / "_output"
     L.write_ledger(out / "numbers.json", scenario.data.ledger)
     config = _config_with_submitted(str(scenario.paths["base"]))
-    written = mark_up_render(config, out, project_root=project)
+    written = mark_up_render(config, out, markdown_dirs=[kept])
+    log = capsys.readouterr().err
+    assert "report: " in log and "supplement: " in log and "not found in the text" not in log, log
     assert {p.name for p in written} == {"report-marked-up.html", "report-marked-up.docx",
                                          "supplement-marked-up.html", "supplement-marked-up.docx",
                                          "changes.md", "changes.docx"}
@@ -574,7 +577,7 @@ def test_render_without_the_setting_or_without_kept_markdown(scenario, tmp_path,
     assert mark_up_render(_config_with_submitted(None), out) == []
     assert sorted(p.name for p in out.iterdir()) == ["numbers.json"]
     written = mark_up_render(_config_with_submitted(str(scenario.paths["base"])), out,
-                             project_root=tmp_path / "empty", documents=["report"])
+                             markdown_dirs=[tmp_path / "empty"], documents=["report"])
     assert {p.name for p in written} == {"changes.md", "changes.docx"}
     assert "report: no executed Markdown (report.docx.md" in capsys.readouterr().err
 
@@ -594,3 +597,30 @@ def test_render_markup_step_exit_2_names_the_setting_for_a_missing_ledger(tmp_pa
     err = capsys.readouterr().err
     assert "revision1.yml: revisions.submitted_ledger: cannot read the submitted ledger submitted/numbers.json" in err
     assert "Traceback" not in err
+
+
+def test_marked_up_copies_carry_the_figures_of_the_executed_markdown(scenario, tmp_path):
+    """Quarto's executed Markdown names its figures as files beside it (report_files/…): the
+    marked-up HTML embeds them (one file, no external src) and the Word copy holds them.
+    Before: the HTML referred to report_files/… relative to the output folder, where they are not."""
+    import base64
+    import zipfile
+
+    from analysis.revisions import markup
+    from tests.qmd.selfcontained import assert_no_external_src
+
+    kept = tmp_path / "project"
+    (kept / "report_files" / "figure-docx").mkdir(parents=True)
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+    (kept / "report_files" / "figure-docx" / "fig-km.png").write_bytes(png)
+    src = kept / "report.docx.md"
+    src.write_text("# Results\n\n![Kaplan-Meier curve](report_files/figure-docx/fig-km.png)\n", encoding="utf-8")
+    paths, _ = markup.write_markup(src, scenario.base.ledger, scenario.base.ledger, out_dir=tmp_path / "out",
+                                   document="report.qmd", root=PROJECT_ROOT, stem="report-marked-up",
+                                   keep_markdown=False)
+    page = (tmp_path / "out" / "report-marked-up.html").read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64,' in page
+    assert_no_external_src(page)
+    assert "report_files/" not in page
+    with zipfile.ZipFile(tmp_path / "out" / "report-marked-up.docx") as z:
+        assert any(n.startswith("word/media/") for n in z.namelist())

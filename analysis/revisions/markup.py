@@ -569,12 +569,16 @@ def write_markup(markdown_path: str | Path, old: Mapping[str, Any], new: Mapping
     stem = stem or src.name.split(".")[0] + "-marked"
     paths = [write_text_atomic(out / f"{stem}.md", marked)] if keep_markdown else []
     fmt = "markdown-citations"   # citations stay as written: the marked copy shows numbers, not references
+    # figures are files beside the executed Markdown (Quarto's <doc>_files/): found from there, and
+    # embedded, so that the copy is one file wherever it is written
+    resources = [f"--resource-path={src.parent.resolve()}"]
     page = pypandoc.convert_text(marked, "html", format=fmt,
-                                 extra_args=["--standalone", "--metadata", f"pagetitle={stem}"])
+                                 extra_args=["--standalone", "--embed-resources", *resources,
+                                             "--metadata", f"pagetitle={stem}"])
     page = page.replace("</head>", f"<style>{html.escape(CSS, quote=False)}</style>\n</head>", 1)
     paths.append(write_text_atomic(out / f"{stem}.html", page))
     tmp = out / f".{stem}.docx.tmp"
-    pypandoc.convert_text(marked, "docx", format=fmt, outputfile=str(tmp))
+    pypandoc.convert_text(marked, "docx", format=fmt, outputfile=str(tmp), extra_args=resources)
     data = tmp.read_bytes()
     tmp.unlink()
     paths.append(write_bytes_atomic(out / f"{stem}.docx", data))

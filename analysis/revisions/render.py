@@ -71,9 +71,12 @@ def executed_markdown(document: str, *, roots: Iterable[Path]) -> Path | None:
 
 
 def mark_up_render(config: Config, out_dir: str | Path, *, project_root: str | Path = PROJECT_ROOT,
-                   documents: Iterable[str] = DOCUMENTS, log=None) -> list[Path]:
+                   markdown_dirs: Iterable[str | Path] | None = None, documents: Iterable[str] = DOCUMENTS,
+                   log=None) -> list[Path]:
     """Write the marked-up copies and the change table into ``out_dir`` when the configuration
-    names a submitted ledger; returns the files written (none without the setting)."""
+    names a submitted ledger; returns the files written (none without the setting). The executed
+    Markdown is looked for in ``markdown_dirs`` (default: the project folder, then ``out_dir``);
+    the documents' labels and headings are read from ``project_root``."""
     from .. import ledger as L
     from . import changes
     from .markup import write_markup
@@ -95,7 +98,7 @@ def mark_up_render(config: Config, out_dir: str | Path, *, project_root: str | P
         raise MarkupError(f"cannot read this render's ledger {out / 'numbers.json'}: {exc}") from None
     written: list[Path] = []
     for doc in documents:
-        md = executed_markdown(doc, roots=(Path(project_root), out))
+        md = executed_markdown(doc, roots=[Path(d) for d in (markdown_dirs or (project_root, out))])
         if md is None:
             print(f"{doc}: no executed Markdown ({doc}.docx.md, kept by Quarto's keep-md when the Word "
                   f"format is rendered): no marked-up copy of {doc}.qmd", file=log)
