@@ -77,13 +77,13 @@ def mark_up_render(config: Config, out_dir: str | Path, *, project_root: str | P
     names a submitted ledger; returns the files written (none without the setting). The executed
     Markdown is looked for in ``markdown_dirs`` (default: the project folder, then ``out_dir``);
     the documents' labels and headings are read from ``project_root``."""
-    from .. import ledger as L
-    from . import changes
-    from .markup import write_markup
-
     ref = submitted_ledger(config)
     if ref is None:
         return []
+    from .. import ledger as L    # pandas and friends only when there is something to mark up
+    from . import changes
+    from .markup import write_markup
+
     log = log or sys.stderr
     where = f"{config.path.name}: revisions.submitted_ledger"
     try:
