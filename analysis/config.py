@@ -195,6 +195,13 @@ class StyleSettings(_Section):
     separator of interval limits (analysis/present/style.py JOURNALS)."""
 
 
+class RevisionsSettings(_Section):
+    submitted_ledger: str | None = None
+    """Ledger (numbers.json) of the submitted version: a file, relative to the configuration file, or a
+    git revision REV:PATH. When set, each render also writes <doc>-marked-up.html/.docx (every changed
+    number with its previous value) and the change table; default none: no marked-up copy."""
+
+
 class Settings(_Section):
     """Every analysis choice. Unknown keys are errors."""
 
@@ -207,6 +214,7 @@ class Settings(_Section):
     cox: CoxSettings = Field(default_factory=CoxSettings)
     sensitivity: SensitivitySettings = Field(default_factory=SensitivitySettings)
     style: StyleSettings = Field(default_factory=StyleSettings)
+    revisions: RevisionsSettings = Field(default_factory=RevisionsSettings)
 
     @model_validator(mode="after")
     def _no_overlap(self) -> "Settings":
@@ -286,8 +294,9 @@ class Config:
         return self.settings.study_id
 
     def analysis_hash(self) -> str:
-        """Hash of the analysis choices (every setting but the data location), defaults included."""
-        choices = self.settings.model_dump(mode="json", exclude={"data"})
+        """Hash of the analysis choices (every setting but the data location and the submitted
+        version to compare with), defaults included."""
+        choices = self.settings.model_dump(mode="json", exclude={"data", "revisions"})
         text = json.dumps(choices, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -1,18 +1,25 @@
 --[[
-HTML only (_quarto.yml: format.html.filters): "Supplementary Table S4" and
-"Supplementary Figure S2" in the text become links to that float of the
-supplement (issue 12, REVIEW item 26): in the manuscript to
-supplement.html#<label>, in the supplement to #<label> on the same page.
+HTML only (_quarto.yml: filters; the filter checks FORMAT): in the supplement,
+"Supplementary Table S4" and "Supplementary Figure S2" become links to that
+float on the same page (issue 12, REVIEW item 26).
 
-The manuscript cannot cross-reference into another document, so the numbers
-are plain text there. The labels are read from supplement.qmd, whose
-`::: {#supptbl-...}` / `::: {#suppfig-...}` divs Quarto numbers S1, S2, ... in
-document order (the order analysis/present/supplement.py declares); Quarto
-gives each float's HTML element that label as its id.
+In the manuscript they stay plain text, as journals print them: a link from
+report.html to supplement.html is relative and breaks as soon as the two files
+travel separately, which is how a production office receives them (the
+manuscript and each supplementary file are uploaded one by one, and the
+journal publishes the supplement at an address it chooses later). The same
+holds for Quarto's links to the other formats (report.pdf, report.docx), which
+the documents switch off with `format-links: false` (quarto-cli
+src/format/html/format-html.ts: no links when the option is false). So each
+HTML file holds no link to another file; every link is inside its own page.
+
+The labels are read from supplement.qmd, whose `::: {#supptbl-...}` /
+`::: {#suppfig-...}` divs Quarto numbers S1, S2, ... in document order (the
+order analysis/present/supplement.py declares); Quarto gives each float's HTML
+element that label as its id.
 ]]
 
 local SOURCE = "supplement.qmd"
-local TARGET = "supplement.html"
 
 local function project_dir()
   if quarto ~= nil and quarto.project ~= nil and quarto.project.directory ~= nil then
@@ -45,7 +52,6 @@ local function in_supplement()
 end
 
 local labels = nil
-local prefix = TARGET
 
 local function link_runs(inlines)
   local out = pandoc.Inlines({})
@@ -62,7 +68,7 @@ local function link_runs(inlines)
       if label then
         if lead ~= "" then out:insert(pandoc.Str(lead)) end
         out:insert(pandoc.Link({pandoc.Str("Supplementary"), pandoc.Space(), pandoc.Str(b.text), pandoc.Space(),
-                                pandoc.Str("S" .. n)}, prefix .. "#" .. label))
+                                pandoc.Str("S" .. n)}, "#" .. label))
         if rest ~= "" then out:insert(pandoc.Str(rest)) end
         i = i + 5
         matched = true
@@ -77,9 +83,8 @@ local function link_runs(inlines)
 end
 
 function Pandoc(doc)
-  if not FORMAT:match("html") then return nil end
+  if not FORMAT:match("html") or not in_supplement() then return nil end
   labels = read_labels()
   if labels == nil then return nil end
-  prefix = in_supplement() and "" or TARGET
   return doc:walk({Inlines = link_runs})
 end

@@ -387,19 +387,16 @@ def test_immortal_time_paragraph_is_not_repeated_in_the_supplement():
 
 
 @pytest.mark.parametrize("doc", DOCUMENTS)
-def test_front_matter_dates_the_render_and_names_the_pdf(doc):
+def test_front_matter_dates_the_render_and_links_no_other_file(doc):
     """REVIEW item 26: the date is the render date (Quarto's "today"), and the
-    HTML's other-format links say "PDF" (explicit format-links entry, with a
-    format name so that Quarto adds no "Typst" link of its own;
-    quarto-cli src/format/html/format-html-links.ts)."""
+    HTML has no links to the other formats: they are relative (report.pdf beside
+    report.html) and break when the HTML is sent or published on its own
+    (`format-links: false`; quarto-cli src/format/html/format-html.ts adds them
+    unless the option is false)."""
     meta = yaml.safe_load(re.match(r"\A---\n(.*?)\n---\n", (PROJECT_ROOT / doc).read_text(
         encoding="utf-8"), flags=re.S).group(1))
     assert meta["date"] == "today"
-    links = meta["format-links"]
-    pdf = [link for link in links if isinstance(link, dict) and link.get("text") == "PDF"]
-    assert pdf and pdf[0]["href"] == doc.replace(".qmd", ".pdf")
-    assert any(isinstance(link, str) for link in links)
-    assert "typst" not in [link for link in links if isinstance(link, str)]
+    assert meta["format-links"] is False
 
 
 @pytest.mark.parametrize("doc", DOCUMENTS)

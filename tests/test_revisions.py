@@ -520,3 +520,129 @@ def test_before_text_keeps_the_old_column_header_when_the_header_changed():
     (row,) = report.rows
     assert row.before == "Univariable HR (95% CI): 0.93 (0.45–1.91); Multivariable HR (95% CI): 1.10 (0.50–2.42)"
     assert row.after == "Univariable HR (90% CI): 0.93 (0.51–1.70); Multivariable HR (90% CI): 1.10 (0.56–2.16)"
+
+
+# --------------------------------------------------------------------------- the marked-up manuscript in the render
+
+
+def _config_with_submitted(value: str | None):
+    import dataclasses
+
+    from analysis.config import load_config
+
+    cfg = load_config()
+    revisions = cfg.settings.revisions.model_copy(update={"submitted_ledger": value})
+    return dataclasses.replace(cfg, settings=cfg.settings.model_copy(update={"revisions": revisions}))
+
+
+def test_quarto_keeps_the_executed_markdown_of_the_word_format():
+    """The post-render step reads report.docx.md: Quarto writes it only with keep-md."""
+    cfg = yaml.safe_load((PROJECT_ROOT / "_quarto.yml").read_text(encoding="utf-8"))
+    assert cfg["format"]["docx"]["keep-md"] is True
+    assert "/*.docx.md" in (PROJECT_ROOT / ".gitignore").read_text(encoding="utf-8").split("\n")
+    assert "analysis.revisions.render" in (PROJECT_ROOT / "tools" / "post_render.py").read_text(encoding="utf-8")
+
+
+def test_rendered_documents_from_quarto_output_files():
+    from analysis.revisions.render import rendered_documents
+
+    assert rendered_documents({}) == ["report", "supplement"]
+    assert rendered_documents({"QUARTO_PROJECT_OUTPUT_FILES": "_output/report.html\n_output/report.docx\n"}) == [
+        "report"]
+    assert rendered_documents({"QUARTO_PROJECT_OUTPUT_FILES": "_output/supplement.pdf\n_output/report.pdf"}) == [
+        "report", "supplement"]
+
+
+def test_render_writes_marked_up_copies_when_the_submitted_ledger_is_set(scenario, data_update_documents, tmp_path,
+                                                                         capsys):
+    """The post-render step with revisions.submitted_ledger = the submitted (base) ledger, this
+    render's numbers.json = the data update's, and the executed Markdown Quarto keeps
+    (report.docx.md, here assembled by the harness): <doc>-marked-up.html/.docx with every changed
+    number marked (the same marks as `analysis diff --markup`), and the change table.
+    Before: the render wrote no marked-up copy whatever was configured."""
+    import zipfile
+
+    from analysis.revisions import markup
+    from analysis.revisions.render import mark_up_render
+
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    for doc, md in data_update_documents.items():
+        (kept / f"{Path(doc).stem}.docx.md").write_text(md, encoding="utf-8")
+    out = tmp_path / "_output"
+    L.write_ledger(out / "numbers.json", scenario.data.ledger)
+    config = _config_with_submitted(str(scenario.paths["base"]))
+    written = mark_up_render(config, out, markdown_dirs=[kept])
+    log = capsys.readouterr().err
+    assert "report: " in log and "supplement: " in log and "not found in the text" not in log, log
+    assert {p.name for p in written} == {"report-marked-up.html", "report-marked-up.docx",
+                                         "supplement-marked-up.html", "supplement-marked-up.docx",
+                                         "changes.md", "changes.docx"}
+    old, new = L.load_ledger(scenario.paths["base"]), scenario.data.ledger
+    for doc, md in data_update_documents.items():
+        stem = Path(doc).stem
+        _, done = markup.markup_markdown(md, old, new, document=doc, root=PROJECT_ROOT)
+        n_del = sum(markup._marked(o, n, "").count("{.deletion") for _, o, n in done.marked + done.figures)
+        page = (out / f"{stem}-marked-up.html").read_text(encoding="utf-8")
+        assert page.count('class="deletion"') == n_del
+        xml = zipfile.ZipFile(out / f"{stem}-marked-up.docx").read("word/document.xml").decode()
+        assert xml.count("<w:del ") == n_del
+    assert (out / "changes.md").read_text(encoding="utf-8") == changes.to_markdown(changes.change_report(old, new))
+    assert not (out / "report-marked-up.md").exists()
+
+
+def test_render_without_the_setting_or_without_kept_markdown(scenario, tmp_path, capsys):
+    from analysis.revisions.render import mark_up_render
+
+    out = tmp_path / "_output"
+    L.write_ledger(out / "numbers.json", scenario.data.ledger)
+    assert mark_up_render(_config_with_submitted(None), out) == []
+    assert sorted(p.name for p in out.iterdir()) == ["numbers.json"]
+    written = mark_up_render(_config_with_submitted(str(scenario.paths["base"])), out,
+                             markdown_dirs=[tmp_path / "empty"], documents=["report"])
+    assert {p.name for p in written} == {"changes.md", "changes.docx"}
+    assert "report: no executed Markdown (report.docx.md" in capsys.readouterr().err
+
+
+def test_render_markup_step_exit_2_names_the_setting_for_a_missing_ledger(tmp_path, capsys):
+    """A submitted ledger that cannot be read is a configuration problem: exit 2, one line naming
+    the configuration file and the setting, no traceback."""
+    from analysis.revisions.render import main
+
+    settings = yaml.safe_load((PROJECT_ROOT / "analysis.yml").read_text(encoding="utf-8"))
+    settings["data"]["sources"] = [{**s, "path": str(PROJECT_ROOT / s["path"])} for s in settings["data"]["sources"]]
+    settings["data"]["dictionary"] = str(PROJECT_ROOT / "data" / "dictionary.yml")
+    settings["revisions"] = {"submitted_ledger": "submitted/numbers.json"}
+    cfg = tmp_path / "revision1.yml"
+    cfg.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    assert main(["--out", str(tmp_path / "out"), "--config", str(cfg)]) == 2
+    err = capsys.readouterr().err
+    assert "revision1.yml: revisions.submitted_ledger: cannot read the submitted ledger submitted/numbers.json" in err
+    assert "Traceback" not in err
+
+
+def test_marked_up_copies_carry_the_figures_of_the_executed_markdown(scenario, tmp_path):
+    """Quarto's executed Markdown names its figures as files beside it (report_files/…): the
+    marked-up HTML embeds them (one file, no external src) and the Word copy holds them.
+    Before: the HTML referred to report_files/… relative to the output folder, where they are not."""
+    import base64
+    import zipfile
+
+    from analysis.revisions import markup
+    from tests.qmd.selfcontained import assert_no_external_src
+
+    kept = tmp_path / "project"
+    (kept / "report_files" / "figure-docx").mkdir(parents=True)
+    png = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
+    (kept / "report_files" / "figure-docx" / "fig-km.png").write_bytes(png)
+    src = kept / "report.docx.md"
+    src.write_text("# Results\n\n![Kaplan-Meier curve](report_files/figure-docx/fig-km.png)\n", encoding="utf-8")
+    paths, _ = markup.write_markup(src, scenario.base.ledger, scenario.base.ledger, out_dir=tmp_path / "out",
+                                   document="report.qmd", root=PROJECT_ROOT, stem="report-marked-up",
+                                   keep_markdown=False)
+    page = (tmp_path / "out" / "report-marked-up.html").read_text(encoding="utf-8")
+    assert 'src="data:image/png;base64,' in page
+    assert_no_external_src(page)
+    assert "report_files/" not in page
+    with zipfile.ZipFile(tmp_path / "out" / "report-marked-up.docx") as z:
+        assert any(n.startswith("word/media/") for n in z.namelist())

@@ -306,3 +306,30 @@ def test_journal_style_reaches_the_texts(tmp):
         assert t["text.p_os_group"].startswith("P=0.")
     finally:
         st.use_journal(st.DEFAULT_JOURNAL)
+
+
+def test_submitted_ledger_reaches_the_post_render_markup(tmp, tmp_path):
+    """revisions.submitted_ledger is no analysis choice: the analysis, its hash (the documents'
+    stamp) and the ledger's settings are the shipped configuration's. The post-render step reads
+    the ledger it names, relative to the configuration file, and writes the change table (the
+    marked-up copies: tests/test_revisions.py); without it, it reads and writes nothing."""
+    from analysis import ledger as L
+    from analysis.present.document import stamp
+    from analysis.revisions.render import mark_up_render, submitted_ledger
+    from analysis.revisions.settings import settings_of
+
+    base = run(tmp)
+    r = run(tmp, revisions__submitted_ledger="submitted-numbers.json")
+    assert r.config.settings.revisions.submitted_ledger == "submitted-numbers.json"
+    assert r.config.analysis_hash() == base.config.analysis_hash()
+    assert "revisions" not in settings_of(r) and settings_of(r) == settings_of(base)
+    assert texts(r) == texts(base)
+    ledger = L.build_ledger(build_registry(r, stamp=stamp(r)), PROJECT_ROOT)
+    L.write_ledger(r.config.path.parent / "submitted-numbers.json", ledger)
+    assert submitted_ledger(r.config) == str((r.config.path.parent / "submitted-numbers.json").resolve())
+    out = tmp_path / "out"
+    L.write_ledger(out / "numbers.json", ledger)
+    written = mark_up_render(r.config, out, project_root=tmp_path / "no-kept-markdown")
+    assert {p.name for p in written} == {"changes.md", "changes.docx"}
+    assert mark_up_render(base.config, tmp_path / "untouched") == []
+    assert not (tmp_path / "untouched").exists()

@@ -1,9 +1,13 @@
-"""HTML: 'Supplementary Table S…' links to that float of the supplement
-(REVIEW item 26), by the Lua filter of _quarto.yml's html format, run here
-with the Pandoc of pypandoc-binary from the project folder (as Quarto runs
-filters there)."""
+"""HTML links (REVIEW item 26): in the supplement, 'Supplementary Table S…'
+links to that float on the same page; the manuscript names it in plain text,
+and neither document links to another file (a relative link breaks when the
+HTML files are sent or published separately, as a journal's production office
+receives them). The Lua filter of _quarto.yml runs here with the Pandoc of
+pypandoc-binary from the project folder (as Quarto runs filters there)."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 import yaml
@@ -27,13 +31,25 @@ def test_html_format_runs_the_filter():
     assert FILTER in cfg["filters"]                                 # acts on HTML only (FORMAT check)
 
 
-def test_manuscript_links_into_the_supplement(monkeypatch, tmp_path):
+def test_manuscript_names_supplementary_items_in_plain_text(monkeypatch, tmp_path):
+    """Before: href="supplement.html#supptbl-…", a link that breaks when
+    report.html is sent without supplement.html beside it."""
     out = html("As in Supplementary Table S2 and (Supplementary Figure S3; see Supplementary Table S16).",
                monkeypatch, tmp_path)
-    assert f'href="supplement.html#supptbl-{SUPPLEMENTARY_TABLES[1]}"' in out
-    assert f'href="supplement.html#suppfig-{SUPPLEMENTARY_FIGURES[2]}"' in out
-    assert f'href="supplement.html#supptbl-{SUPPLEMENTARY_TABLES[15]}"' in out
-    assert out.count("<a ") == 3
+    assert "<a " not in out and "supplement.html" not in out
+    assert "Supplementary Table S2" in out and "Supplementary Figure S3" in out
+
+
+def test_no_link_leaves_its_own_page(monkeypatch, tmp_path):
+    """Every href the filter writes, in either document, is an anchor on the
+    same page."""
+    text = " ".join(f"Supplementary Table S{i + 1}." for i in range(len(SUPPLEMENTARY_TABLES)))
+    text += " " + " ".join(f"Supplementary Figure S{i + 1}." for i in range(len(SUPPLEMENTARY_FIGURES)))
+    for name in ("report.md", "supplement.md"):
+        hrefs = re.findall(r'href="([^"]*)"', html(text, monkeypatch, tmp_path, name=name))
+        assert all(h.startswith("#") for h in hrefs), (name, hrefs)
+        assert len(hrefs) == (len(SUPPLEMENTARY_TABLES) + len(SUPPLEMENTARY_FIGURES) if name == "supplement.md"
+                              else 0)
 
 
 def test_supplement_links_within_the_page(monkeypatch, tmp_path):

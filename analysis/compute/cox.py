@@ -693,7 +693,7 @@ def _cox(
         notes.append(
             f"{n_events} events for {p} model parameters: fewer than "
             f"{min_events_per_parameter:g} events per parameter, so estimates may be "
-            "unstable and over-fitted (Peduzzi et al. 1995)"
+            "unstable and over-fitted"
         )
     if not fit.converged:
         notes.append(

@@ -464,7 +464,7 @@ def cox_time_dependent_hsct(
     if epp < min_events_per_parameter:
         notes.append(
             f"{n_events} events for {p} model parameters: fewer than {min_events_per_parameter:g} events "
-            "per parameter, so estimates may be unstable and over-fitted (Peduzzi et al. 1995)"
+            "per parameter, so estimates may be unstable and over-fitted"
         )
     if not converged:
         notes.append("the fit did not converge: estimates are unreliable")

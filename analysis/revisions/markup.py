@@ -21,9 +21,10 @@ Where a change is marked:
   entry's place;
 * figure texts cannot be marked inside an image: they are listed in the summary.
 
-The render can produce it: keep the executed Markdown (``quarto render … --to markdown``, or
-``keep-md: true``) and run ``python -m analysis diff SUBMITTED.json NEW.json --markup FILE.md``;
-the test suite assembles the executed Markdown with tests/qmd/harness.py.
+The render produces it when the setting ``revisions.submitted_ledger`` names the submitted
+version's ledger (:mod:`.render`, run by the post-render step on the executed Markdown Quarto
+keeps with ``keep-md``); by hand: ``python -m analysis diff SUBMITTED.json NEW.json --markup
+FILE.md``. The test suite assembles the executed Markdown with tests/qmd/harness.py.
 """
 
 from __future__ import annotations
@@ -551,10 +552,11 @@ def _with_summary(body: str, summary: str) -> str:
 
 def write_markup(markdown_path: str | Path, old: Mapping[str, Any], new: Mapping[str, Any], *,
                  out_dir: str | Path, document: str | None = None, root: str | Path = ".",
-                 date: str = "") -> tuple[list[Path], Marked]:
-    """Mark up one executed Markdown file and write ``<stem>-marked.md``, ``.html`` (standalone)
-    and ``.docx`` (tracked changes) into ``out_dir``. ``document``: which manuscript document it
-    is (default: from the file name, "supplement" in it means the supplement)."""
+                 date: str = "", stem: str | None = None, keep_markdown: bool = True) -> tuple[list[Path], Marked]:
+    """Mark up one executed Markdown file and write ``<stem>.md`` (unless not ``keep_markdown``),
+    ``.html`` (standalone) and ``.docx`` (tracked changes) into ``out_dir``; ``stem`` defaults to
+    the file's first name part + "-marked". ``document``: which manuscript document it is
+    (default: from the file name, "supplement" in it means the supplement)."""
     import pypandoc
 
     from ..outputs import write_bytes_atomic, write_text_atomic
@@ -564,39 +566,20 @@ def write_markup(markdown_path: str | Path, old: Mapping[str, Any], new: Mapping
     marked, done = markup_markdown(src.read_text(encoding="utf-8"), old, new, document=doc, root=root, date=date)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    stem = src.name.split(".")[0] + "-marked"
-    paths = [write_text_atomic(out / f"{stem}.md", marked)]
+    stem = stem or src.name.split(".")[0] + "-marked"
+    paths = [write_text_atomic(out / f"{stem}.md", marked)] if keep_markdown else []
     fmt = "markdown-citations"   # citations stay as written: the marked copy shows numbers, not references
+    # figures are files beside the executed Markdown (Quarto's <doc>_files/): found from there, and
+    # embedded, so that the copy is one file wherever it is written
+    resources = [f"--resource-path={src.parent.resolve()}"]
     page = pypandoc.convert_text(marked, "html", format=fmt,
-                                 extra_args=["--standalone", "--metadata", f"pagetitle={stem}"])
+                                 extra_args=["--standalone", "--embed-resources", *resources,
+                                             "--metadata", f"pagetitle={stem}"])
     page = page.replace("</head>", f"<style>{html.escape(CSS, quote=False)}</style>\n</head>", 1)
     paths.append(write_text_atomic(out / f"{stem}.html", page))
     tmp = out / f".{stem}.docx.tmp"
-    pypandoc.convert_text(marked, "docx", format=fmt, outputfile=str(tmp))
+    pypandoc.convert_text(marked, "docx", format=fmt, outputfile=str(tmp), extra_args=resources)
     data = tmp.read_bytes()
     tmp.unlink()
     paths.append(write_bytes_atomic(out / f"{stem}.docx", data))
     return paths, done
-
-
-#: Environment variable naming the ledger of the submitted version: when set, a render's
-#: post-render step can mark up the executed Markdown against it (see :func:`submitted_ledger_path`).
-SUBMITTED_ENV_VAR = "CART_SUBMITTED_LEDGER"
-
-
-def submitted_ledger_path(settings: Any = None) -> Path | None:
-    """The submitted version's ledger a render should mark up against, or None.
-
-    Read from ``settings["revisions"]["submitted_ledger"]`` when the configuration has it (a
-    proposed setting: path, relative to the project, default none), else from the environment
-    variable ``CART_SUBMITTED_LEDGER``. One function, so that the typed configuration can rewire it."""
-    import os
-
-    value = None
-    section = (settings or {}).get("revisions") if isinstance(settings, Mapping) else getattr(settings, "revisions", None)
-    if isinstance(section, Mapping):
-        value = section.get("submitted_ledger")
-    elif section is not None:
-        value = getattr(section, "submitted_ledger", None)
-    value = value or os.environ.get(SUBMITTED_ENV_VAR)
-    return Path(value) if value else None

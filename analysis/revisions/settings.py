@@ -51,8 +51,14 @@ VALUE_LABELS: dict[str, dict[str, str]] = {
 ARROW = " \u2192 "
 
 
+#: Configuration sections that are no analysis choice: where the data are, and which submitted
+#: version the render marks changes against.
+NOT_ANALYSIS = ("data", "revisions")
+
+
 def settings_of(results: Any) -> dict[str, Any]:
-    """The analysis settings of a run as plain data, without the ``data`` section.
+    """The analysis settings of a run as plain data, without the ``data`` and ``revisions``
+    sections.
 
     Reads ``results.settings``: a mapping, or a pydantic model
     (``model_dump()``) once the configuration is typed."""
@@ -61,7 +67,7 @@ def settings_of(results: Any) -> dict[str, Any]:
         settings = settings.model_dump(mode="json")
     if not isinstance(settings, Mapping):
         return {}
-    return {str(k): v for k, v in settings.items() if k != "data"}
+    return {str(k): v for k, v in settings.items() if k not in NOT_ANALYSIS}
 
 
 def flatten(settings: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
