@@ -566,7 +566,9 @@ class QmdRun:
     plus ids defined by Markdown outputs; ``markdown``: the document body with
     inline results substituted as Quarto would (chunks kept as source);
     ``execute_info``: the JSON given to the kernel as ``QUARTO_EXECUTE_INFO``;
-    ``working_dir``: the kernel's starting directory.
+    ``working_dir``: the kernel's starting directory; ``kernel_log``: what the
+    kernel process itself wrote to stdout/stderr (its log; Quarto shows it on
+    the console of a render).
     """
 
     document: QmdDocument
@@ -578,6 +580,7 @@ class QmdRun:
     markdown: str
     execute_info: Mapping[str, Any]
     working_dir: Path
+    kernel_log: str = ""
 
     def shown(self, chunk: ChunkResult) -> list[str | None]:
         """For each display output of ``chunk``, the mime type Quarto puts into
@@ -1140,14 +1143,17 @@ def _strip_ansi(text: str) -> str:
 class _Kernel:
     """One ipykernel process of the current interpreter, driven over ZMQ."""
 
-    def __init__(self, *, cwd: Path, env: Mapping[str, str], log_path: Path, startup_timeout: float):
+    def __init__(self, *, cwd: Path, env: Mapping[str, str], log_path: Path, startup_timeout: float,
+                 argv: Sequence[str] | None = None):
         from jupyter_client import KernelManager
         from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+        command = list(argv or [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
 
         class _ThisPython(KernelSpecManager):
             def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002
                 return KernelSpec(
-                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    argv=command,
                     display_name="Python 3 (ipykernel)", language="python", name="python3",
                     resource_dir=str(cwd))
 
@@ -1364,7 +1370,7 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                 project_dir: str | os.PathLike[str] | None = None,
                 timeout: float = 600.0, startup_timeout: float = 60.0,
                 fail_on_warning: bool = True, strict: bool = True,
-                execute_info: bool = True) -> QmdRun:
+                execute_info: bool = True, kernel_argv: Sequence[str] | None = None) -> QmdRun:
     """Run a ``.qmd`` document in a real Jupyter kernel as ``quarto render``
     with the Jupyter engine would, and return what every chunk and inline
     expression produced.
@@ -1382,6 +1388,10 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
     starts, as a render fails there too).  ``execute_info``: False runs the
     kernel without ``QUARTO_EXECUTE_INFO``, as Quarto before 1.8 does (the
     variable appeared in 1.8; docs "Execution Context Information").
+    ``kernel_argv``: the kernelspec command that starts the kernel (with
+    ``{connection_file}``), as the project registers it; default
+    ``sys.executable -m ipykernel_launcher -f {connection_file}``.  What the
+    kernel process writes outside the chunks is in ``QmdRun.kernel_log``.
 
     Raises :class:`QmdParseError`, :class:`QmdExecutionError` (naming the
     document, the chunk label and its file and line, with the traceback),
@@ -1447,7 +1457,7 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
 
         try:
             kernel = _Kernel(cwd=run_dir, env=env, log_path=tmpdir / "kernel.log",
-                             startup_timeout=startup_timeout)
+                             startup_timeout=startup_timeout, argv=kernel_argv)
         except _KernelDied as exc:
             raise QmdExecutionError(f"{document.path}: {exc}", document=document.path) from None
         try:
@@ -1483,10 +1493,14 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                         traceback=reply.error.traceback, run=partial_run())
         finally:
             kernel.shutdown()
+            try:
+                kernel_log = kernel.log_path.read_text(encoding="utf-8", errors="replace")
+            except OSError:  # pragma: no cover
+                kernel_log = ""
 
     findings = _findings_with_outputs(document, chunk_results, inline_results)
     run = _make_run(document, target_format, params, chunk_results, inline_results, findings,
-                    substitutions, info, run_dir)
+                    substitutions, info, run_dir, kernel_log)
     if fail_on_warning:
         noisy = [c for c in chunk_results
                  if c.executed and c.effective_options.get("warning") is not False
@@ -1602,7 +1616,7 @@ def _findings_with_outputs(document: QmdDocument, chunks: Sequence[ChunkResult],
 def _make_run(document: QmdDocument, target: str, params: Mapping[str, Any],
               chunks: Sequence[ChunkResult], inlines: Sequence[InlineResult], findings: Findings,
               substitutions: Mapping[tuple[int, int], str | None], info: Mapping[str, Any],
-              run_dir: Path) -> QmdRun:
+              run_dir: Path, kernel_log: str = "") -> QmdRun:
     parts: list[str] = []
     if document.front_matter_text or document.metadata:
         parts.append("---\n" + document.front_matter_text + "\n---")
@@ -1620,7 +1634,7 @@ def _make_run(document: QmdDocument, target: str, params: Mapping[str, Any],
                 text = text[:start] + value + text[end:]
         parts.append(text)
     return QmdRun(document, target, dict(params), tuple(chunks), tuple(inlines), findings,
-                  "\n".join(parts) + "\n", info, run_dir)
+                  "\n".join(parts) + "\n", info, run_dir, kernel_log)
 
 
 def _iter_prose_inlines(cell: MarkdownCell) -> Iterator[tuple[int, int]]:
