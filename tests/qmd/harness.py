@@ -568,7 +568,9 @@ class QmdRun:
     ``execute_info``: the JSON given to the kernel as ``QUARTO_EXECUTE_INFO``;
     ``working_dir``: the kernel's starting directory; ``kernel_log``: what the
     kernel process itself wrote to stdout/stderr (its log; Quarto shows it on
-    the console of a render).
+    the console of a render); ``timings``: seconds spent starting the kernel
+    with the setup step ("kernel"), in the first chunk, the other chunks, the
+    inline expressions and the shutdown.
     """
 
     document: QmdDocument
@@ -581,6 +583,7 @@ class QmdRun:
     execute_info: Mapping[str, Any]
     working_dir: Path
     kernel_log: str = ""
+    timings: Mapping[str, float] = field(default_factory=dict)
 
     def shown(self, chunk: ChunkResult) -> list[str | None]:
         """For each display output of ``chunk``, the mime type Quarto puts into
@@ -1455,6 +1458,15 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
             return _make_run(document, target_format, params, chunk_results, inline_results,
                              document.findings, substitutions, info, run_dir)
 
+        clock = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        def lap(what: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[what] = timings.get(what, 0.0) + now - clock
+            clock = now
+
         try:
             kernel = _Kernel(cwd=run_dir, env=env, log_path=tmpdir / "kernel.log",
                              startup_timeout=startup_timeout, argv=kernel_argv)
@@ -1469,10 +1481,13 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                 raise QmdExecutionError(f"{document.path}: the setup step failed:\n{reply.error.traceback}",
                                         document=document.path, traceback=reply.error.traceback)
             _pop_warnings(kernel, timeout)  # Quarto drops the setup cell's output
+            lap("kernel")
+            first = True
             for cell in ordered:
                 if isinstance(cell, MarkdownCell):
                     _run_inlines(kernel, cell, document, timeout, to_html, inline_results,
                                  substitutions, partial_run)
+                    lap("inline")
                     continue
                 eff = dict(execute)
                 eff.update(cell.options)
@@ -1480,6 +1495,8 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                     chunk_results.append(ChunkResult(cell, eff, executed=False))
                     continue
                 reply = _run(kernel, cell.source, timeout, document, cell, partial_run)
+                lap("first chunk" if first else "chunks")
+                first = False
                 warns = _pop_warnings(kernel, timeout)
                 stdout = "".join(o.text for o in reply.outputs if o.output_type == "stream" and o.name == "stdout")
                 stderr = "".join(o.text for o in reply.outputs if o.output_type == "stream" and o.name == "stderr")
@@ -1493,6 +1510,7 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                         traceback=reply.error.traceback, run=partial_run())
         finally:
             kernel.shutdown()
+            lap("shutdown")
             try:
                 kernel_log = kernel.log_path.read_text(encoding="utf-8", errors="replace")
             except OSError:  # pragma: no cover
@@ -1500,7 +1518,7 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
 
     findings = _findings_with_outputs(document, chunk_results, inline_results)
     run = _make_run(document, target_format, params, chunk_results, inline_results, findings,
-                    substitutions, info, run_dir, kernel_log)
+                    substitutions, info, run_dir, kernel_log, timings)
     if fail_on_warning:
         noisy = [c for c in chunk_results
                  if c.executed and c.effective_options.get("warning") is not False
@@ -1616,7 +1634,7 @@ def _findings_with_outputs(document: QmdDocument, chunks: Sequence[ChunkResult],
 def _make_run(document: QmdDocument, target: str, params: Mapping[str, Any],
               chunks: Sequence[ChunkResult], inlines: Sequence[InlineResult], findings: Findings,
               substitutions: Mapping[tuple[int, int], str | None], info: Mapping[str, Any],
-              run_dir: Path, kernel_log: str = "") -> QmdRun:
+              run_dir: Path, kernel_log: str = "", timings: Mapping[str, float] | None = None) -> QmdRun:
     parts: list[str] = []
     if document.front_matter_text or document.metadata:
         parts.append("---\n" + document.front_matter_text + "\n---")
@@ -1634,7 +1652,7 @@ def _make_run(document: QmdDocument, target: str, params: Mapping[str, Any],
                 text = text[:start] + value + text[end:]
         parts.append(text)
     return QmdRun(document, target, dict(params), tuple(chunks), tuple(inlines), findings,
-                  "\n".join(parts) + "\n", info, run_dir, kernel_log)
+                  "\n".join(parts) + "\n", info, run_dir, kernel_log, dict(timings or {}))
 
 
 def _iter_prose_inlines(cell: MarkdownCell) -> Iterator[tuple[int, int]]:
