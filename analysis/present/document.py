@@ -130,9 +130,14 @@ def setup(*, data: str | None = None, config: str | None = None, check: bool = T
     cfg = load_config(config, data=data)
     want = input_stamp(cfg)
     variables = check_variables(want, variables_path()) if check else None
-    doc = load_document(cfg, want, results_path())
+    store = results_path()
+    doc = load_document(cfg, want, store)
     assert_consistent(doc.results, doc.registry, variables)
     st.use_journal(doc.results.settings.style.journal)   # tables and figures of this kernel follow it
+    if store.exists():                                    # the stored results of this render were loaded
+        from .displays import serve_figures
+
+        serve_figures(doc.results, store, want)           # figures drawn once per render (Quarto kernels only)
     return doc.results, doc.t
 
 

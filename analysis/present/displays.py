@@ -1,0 +1,123 @@
+"""Figures drawn once per render, not once per format and document execution.
+
+Quarto executes each document once per output format, and each execution drew
+every figure again (about a third of a second each: building the matplotlib
+figure and rendering it to PNG or SVG). In a Quarto render's kernel (one with
+``QUARTO_FIG_FORMAT`` set) whose results came from the pre-render step's store,
+:func:`serve_figures` makes the documents' figure functions (``*_figure`` in
+:mod:`.figures` and :mod:`.sensitivity`) return what the kernel would display
+for the figure, the Jupyter mime bundle, kept in ``_generated/displays/`` and
+reused when the same figure is shown with the same display settings again.
+
+What a kept display is keyed by: the stamp of the stored results (data,
+configuration and code hashes: the figure code is part of the code), the
+function and its other arguments, and the kernel's display settings (every
+matplotlib rcParam, the IPython formatters registered for figures with their
+options, i.e. Quarto's fig-format and fig-dpi, and the matplotlib version).
+Only a call with the very results object of this render is served; any other
+call draws as before. ``_generated/`` is replaced whenever the pre-render step
+recomputes, so kept displays never outlive their results.
+
+Each call returns a :class:`StoredDisplay`, also when it had to draw, so the
+first and every later execution show the same bytes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import os
+import pickle
+from pathlib import Path
+from typing import Any, Callable
+
+DISPLAYS_DIR = "displays"
+
+
+class StoredDisplay:
+    """A figure as the kernel displays it (mime bundle and metadata)."""
+
+    __slots__ = ("data", "metadata")
+
+    def __init__(self, data: dict, metadata: dict):
+        self.data = data
+        self.metadata = metadata
+
+    def _repr_mimebundle_(self, include=None, exclude=None):  # noqa: ARG002 - IPython's signature
+        return self.data, self.metadata
+
+
+def _formatter_spec(formatter: Any) -> str:
+    func = getattr(formatter, "func", formatter)
+    keywords = getattr(formatter, "keywords", {}) or {}
+    return f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', repr(func))}{sorted(keywords.items())!r}"
+
+
+def display_settings(shell: Any) -> str:
+    """What decides how this kernel displays a matplotlib figure."""
+    import matplotlib as mpl
+    from matplotlib.figure import Figure
+
+    parts = [mpl.__version__, repr(sorted((k, repr(v)) for k, v in mpl.rcParams.items()))]
+    formatters = shell.display_formatter.formatters
+    for mime in sorted(formatters):
+        try:
+            found = formatters[mime].lookup_by_type(Figure)
+        except KeyError:
+            continue
+        parts.append(f"{mime}:{_formatter_spec(found)}")
+    parts.append(repr(sorted(shell.display_formatter.active_types)))
+    return "\n".join(parts)
+
+
+def _kept(fn: Callable, results: Any, folder: Path, stamp: str, shell: Any) -> Callable:
+    @functools.wraps(fn)
+    def figure(*args: Any, **kwargs: Any) -> Any:
+        if not args or args[0] is not results:
+            return fn(*args, **kwargs)
+        key = hashlib.sha256("\0".join([stamp, fn.__module__, fn.__qualname__, repr(args[1:]),
+                                        repr(sorted(kwargs.items())), display_settings(shell)]).encode())
+        path = folder / f"{key.hexdigest()[:32]}.pkl"
+        try:
+            data, metadata = pickle.loads(path.read_bytes())
+            return StoredDisplay(data, metadata)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+            pass
+        data, metadata = shell.display_formatter.format(fn(*args, **kwargs))
+        try:
+            from ..outputs import write_bytes_atomic
+
+            folder.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
+        except OSError:
+            pass                                     # a read-only project still renders
+        return StoredDisplay(data, metadata)
+
+    figure.__kept_display__ = True                   # type: ignore[attr-defined]
+    return figure
+
+
+def serve_figures(results: Any, store: Path, stamp: dict[str, str]) -> bool:
+    """In a Quarto render's kernel, keep the figure functions' displays in
+    ``store``'s folder (see the module docstring); False where it does not apply."""
+    if "QUARTO_FIG_FORMAT" not in os.environ:
+        return False
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - the kernel has IPython
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    from . import figures, sensitivity
+
+    folder = Path(store).parent / DISPLAYS_DIR
+    key = "|".join(stamp[k] for k in ("data_hash", "config_hash", "code_version"))
+    for module in (figures, sensitivity):
+        for name, fn in list(vars(module).items()):
+            if (name.endswith("_figure") and not name.startswith("_") and inspect.isfunction(fn)
+                    and fn.__module__.startswith(__package__ + ".")):
+                original = inspect.unwrap(fn) if getattr(fn, "__kept_display__", False) else fn
+                setattr(module, name, _kept(original, results, folder, key, shell))
+    return True
