@@ -1,19 +1,24 @@
-"""Figures drawn once per render, not once per format and document execution.
+"""Figures and tables drawn once, not again at every unchanged re-render.
 
-Quarto executes each document once per output format, and each execution drew
-every figure again (about a third of a second each: building the matplotlib
-figure and rendering it to PNG or SVG). In a Quarto render's kernel (one with
-``QUARTO_FIG_FORMAT`` set) whose results came from the pre-render step's store,
-:func:`serve_figures` makes the documents' figure functions (``*_figure`` in
-:mod:`.figures` and :mod:`.sensitivity`) return what the kernel would display
-for the figure, the Jupyter mime bundle, kept in ``_generated/displays/`` and
-reused when the same figure is shown with the same display settings again.
+Each document execution drew every figure (about a third of a second each:
+building the matplotlib figure and rendering it to PNG or SVG) and built every
+table again, also when nothing had changed since the last render. In a Quarto
+render's kernel (one with ``QUARTO_FIG_FORMAT`` set) whose results came from
+the pre-render step's store, :func:`serve_figures` makes the documents'
+figure and table functions (``*_figure`` and ``*_table`` in :mod:`.figures`,
+:mod:`.tables`, :mod:`.sensitivity`, :mod:`.strobe`, :mod:`.adam_metadata`)
+return what the kernel would display, the Jupyter mime bundle, kept in
+``_generated/displays/`` and reused when the same display is asked for again.
 
 What a kept display is keyed by: the stamp of the stored results (data,
-configuration and code hashes: the figure code is part of the code), the
-function and its other arguments, and the kernel's display settings (every
-matplotlib rcParam, the IPython formatters registered for figures with their
-options, i.e. Quarto's fig-format and fig-dpi, and the matplotlib version).
+configuration and code hashes), the environment the pre-render step checked
+(``_generated/prepared.json``: installed libraries, Pandoc, Quarto), and
+the project's other sources (:func:`analysis.export.sources_hash`:
+captions and the STROBE checklist's places are read from the documents), the
+function and its other arguments, the document and output format Quarto
+declares, which Quarto variables are set, and the kernel's display settings
+(every matplotlib rcParam, the IPython formatters registered for figures with
+their options, i.e. Quarto's fig-format and fig-dpi, and the matplotlib version).
 Only a call with the very results object of this render is served; any other
 call draws as before. ``_generated/`` is replaced whenever the pre-render step
 recomputes, so kept displays never outlive their results.
@@ -68,6 +73,11 @@ def display_settings(shell: Any) -> str:
             continue
         parts.append(f"{mime}:{_formatter_spec(found)}")
     parts.append(repr(sorted(shell.display_formatter.active_types)))
+    from .quarto import declared_format
+
+    parts.append(f"format={declared_format()!r} document={os.environ.get('QUARTO_DOCUMENT_FILE')!r}")
+    parts.append(repr(sorted((k, v) for k, v in os.environ.items() if k.startswith(("QUARTO_FIG_", "QUARTO_PROFILE")))))
+    parts.append(repr(sorted(k for k in os.environ if k.startswith("QUARTO_"))))
     return "\n".join(parts)
 
 
@@ -110,13 +120,23 @@ def serve_figures(results: Any, store: Path, stamp: dict[str, str]) -> bool:
     shell = get_ipython()
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
-    from . import figures, sensitivity
+    from ..export import sources_hash
+    from . import adam_metadata, figures, sensitivity, strobe, tables
 
+    import json
+
+    from .document import PREPARED_FILE
+
+    try:   # the environment the pre-render step checked (library versions: e.g. the versions table)
+        environment = json.loads((Path(store).parent / PREPARED_FILE).read_text(encoding="utf-8"))["environment"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
     folder = Path(store).parent / DISPLAYS_DIR
-    key = "|".join(stamp[k] for k in ("data_hash", "config_hash", "code_version"))
-    for module in (figures, sensitivity):
+    key = "|".join([*(stamp[k] for k in ("data_hash", "config_hash", "code_version")), sources_hash(),
+                    str(environment)])
+    for module in (figures, tables, sensitivity, strobe, adam_metadata):
         for name, fn in list(vars(module).items()):
-            if (name.endswith("_figure") and not name.startswith("_") and inspect.isfunction(fn)
+            if (name.endswith(("_figure", "_table")) and not name.startswith("_") and inspect.isfunction(fn)
                     and fn.__module__.startswith(__package__ + ".")):
                 original = inspect.unwrap(fn) if getattr(fn, "__kept_display__", False) else fn
                 setattr(module, name, _kept(original, results, folder, key, shell))
