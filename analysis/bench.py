@@ -718,11 +718,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-r", action="store_true", help="do not run R even if Rscript is installed")
     parser.add_argument("--no-documents", action="store_true", help="do not execute the documents")
     parser.add_argument("--json", default=None, help="also write the figures as JSON to this file")
+    parser.add_argument("--render", action="store_true",
+                        help="instead: the render-cost benchmark (see bench --render --help)")
     parser.add_argument("--timeout", type=float, default=1800.0,
                         help="seconds allowed to each measurement process (default 1800)")
     argv = list(argv) if argv is not None else sys.argv[1:]
     if argv[:1] == ["--"]:  # "python -m analysis bench -- --sizes ..." (options after a separator)
         argv = argv[1:]
+    if "--render" in argv:  # the render-cost benchmark (analysis/bench_render.py)
+        from .bench_render import main as render_main
+
+        return render_main([a for a in argv if a != "--render"])
     args = parser.parse_args(argv)
     try:
         if args.sizes:

@@ -12,6 +12,13 @@ of one render, written as one set (``python -m analysis export --out DIR``).
   at the project root, the latest key only: Quarto may empty its output
   folder before a render); when the cache holds the key, its files are
   reused (hard links, else copies) instead of redrawn.
+* Nothing changed, nothing written: the whole set (ledger, ADaM, figures,
+  tables) is kept in ``.cache/export/KEY`` too, keyed by :func:`set_key`
+  (the figure key's inputs, the project's documents and other source files,
+  and every installed library, :func:`analysis.store.environment`); an
+  export with the same key links the kept files into the new set instead of
+  loading the results and writing tables (size and modification time of each
+  kept file are checked first: a file edited in place is never served).
 * One set: everything is written into a fresh folder and swapped in only when
   complete (:func:`analysis.outputs.output_set`), so ``DIR`` shows either the
   earlier complete run or the new one, never a mixture, even if the process
@@ -40,6 +47,82 @@ def figure_key(stamp: dict[str, str]) -> str:
     parts = {k: stamp[k] for k in ("data_hash", "config_hash", "code_version")}
     parts.update(matplotlib=version("matplotlib"), pillow=version("pillow"))
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+#: Files outside the package that the post-render step reads (captions and
+#: numbers quoted in the documents, dictionary, bibliography ...): by extension,
+#: anywhere in the project except outputs, caches and environments.
+SOURCE_SUFFIXES = (".qmd", ".yml", ".yaml", ".bib", ".csl", ".lua", ".typ", ".md", ".json")
+_NOT_SOURCES = {".git", ".venv", "_output", ".cache", "_generated", ".generated", ".runs", "__pycache__",
+                ".quarto", "private", "tests", ".pytest_cache", ".jupyter_cache"}
+
+
+def sources_hash(root: Path = PROJECT_ROOT) -> str:
+    """SHA-256 over the project's non-Python source files (:data:`SOURCE_SUFFIXES`)."""
+    h = hashlib.sha256()
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in _NOT_SOURCES)
+        for name in sorted(files):
+            if name.endswith(SOURCE_SUFFIXES) and name != "_variables.yml":
+                path = Path(folder) / name
+                h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
+def set_key(stamp: dict[str, str], root: Path = PROJECT_ROOT) -> str:
+    """Key of a whole export set: what :func:`figure_key` covers plus the
+    project's other sources and the environment."""
+    from .store import environment
+
+    parts = {"figures": figure_key(stamp), "sources": sources_hash(root), "environment": environment(),
+             "entries": ENTRIES}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
+
+
+SET_INDEX = "files.json"        # in a kept set: relative path -> [size, mtime_ns]
+
+
+def _keep_set(cache: Path, key: str, run: Path) -> None:
+    """Keep the entries of ``run`` as the set of ``key`` (hard links; other keys removed)."""
+    import tempfile
+
+    cache.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=cache))
+    index = {}
+    for entry in ENTRIES:
+        source = run / entry
+        paths = [source] if source.is_file() else sorted(p for p in source.rglob("*") if p.is_file())
+        for path in paths:
+            rel = path.relative_to(run)
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(path, tmp / rel)
+            st = (tmp / rel).stat()
+            index[rel.as_posix()] = [st.st_size, st.st_mtime_ns]
+    (tmp / SET_INDEX).write_text(json.dumps(index), encoding="utf-8")
+    shutil.rmtree(cache / key, ignore_errors=True)
+    os.rename(tmp, cache / key)
+    for old in cache.iterdir():
+        if old.name != key:
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def _kept_set(cache: Path, key: str) -> dict[str, list[int]] | None:
+    """The index of the kept set of ``key`` if it is complete and unedited."""
+    try:
+        index = json.loads((cache / key / SET_INDEX).read_text(encoding="utf-8"))
+        for rel, (size, mtime) in index.items():
+            st = (cache / key / rel).stat()
+            if st.st_size != size or st.st_mtime_ns != mtime:
+                return None
+    except (OSError, ValueError, TypeError):
+        return None
+    if not all(any(rel == e or rel.startswith(e + "/") for rel in index) for e in ENTRIES):
+        return None
+    return index
+
+
+def set_cache() -> Path:
+    return figure_cache().parent / "export"
 
 
 def read_manifest(run: Path | None) -> dict:
@@ -95,15 +178,32 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
            cache: Path | None = None) -> list[Path]:
     """Write ``numbers.json``, ``adam/``, ``figures/`` and ``tables/`` into ``out`` as one set;
     returns the paths as seen in ``out``."""
-    from .adam import write_adam
-    from .ledger import build_ledger, write_ledger
-    from .present import figures
-    from .present.table_files import write_table_files
-    from .present.document import compute, input_stamp, results_path
-    from .store import StaleResultsError, load_results
+    from .present.document import input_stamp
 
     cfg = cfg or load_config()
     want = input_stamp(cfg)
+    out = Path(out)
+    sets = set_cache() if cache is None else cache.parent / "export"
+    skey = set_key(want) if xpt else None
+    index = _kept_set(sets, skey) if skey else None
+    if index is not None:
+        with output_set(out, ENTRIES) as run:
+            for rel in index:
+                (run / rel).parent.mkdir(parents=True, exist_ok=True)
+                _link_or_copy(sets / skey / rel, run / rel)
+            write_text_atomic(run / MANIFEST, json.dumps(
+                {"stamp": json.loads((run / "numbers.json").read_text(encoding="utf-8"))["stamp"],
+                 "figure_key": figure_key(want), "figures_reused": True,
+                 "set_key": skey, "set_reused": True, "entries": ENTRIES}, indent=2) + "\n")
+        return [out / rel for rel in index]
+
+    from .adam import write_adam
+    from .ledger import build_ledger, write_ledger
+    from .present import figures
+    from .present.document import compute, results_path
+    from .present.table_files import write_table_files
+    from .store import StaleResultsError, load_results
+
     try:
         doc = load_results(results_path(), want)
     except StaleResultsError:
@@ -111,7 +211,6 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
     if doc is None:
         doc = compute(cfg=cfg)
     style.use_journal(doc.results.settings.style.journal)
-    out = Path(out)
     key = figure_key(want)
     cache = figure_cache() if cache is None else cache
     figure_files = [f"{stem}.{ext}" for stem in figures.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
@@ -125,6 +224,8 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
         tables = [p.relative_to(run / "tables") for p in write_table_files(doc.results, run / "tables")]
         write_text_atomic(run / MANIFEST, json.dumps(
             {"stamp": doc.registry.stamp, "figure_key": key, "figures_reused": reused,
-             "entries": ENTRIES}, indent=2) + "\n")
+             "set_key": skey, "set_reused": False, "entries": ENTRIES}, indent=2) + "\n")
+        if skey:
+            _keep_set(sets, skey, run)
     return ([out / "numbers.json"] + [out / "adam" / n for n in adam]
             + [out / "figures" / n for n in figure_files] + [out / "tables" / n for n in tables])

@@ -51,6 +51,33 @@ def runtime() -> dict[str, str]:
     return {"python": platform.python_version(), "pandas": version("pandas"), "numpy": version("numpy")}
 
 
+def environment() -> str:
+    """Hash of everything outside the project that can change a generated file
+    though data, configuration and code did not: the Python version, every
+    installed distribution's name and version (pandas, matplotlib, great_tables,
+    python-docx, pypandoc-binary's Pandoc ...), and the ``quarto`` and
+    ``pandoc`` executables on PATH (path, size and modification time: a Pandoc
+    upgrade changes the Word reference document). Used to decide that files a
+    step wrote earlier may be kept instead of written again."""
+    import shutil
+    import sys
+    from importlib.metadata import distributions
+
+    h = hashlib.sha256(sys.version.encode())
+    names = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in distributions())
+    h.update("\n".join(names).encode())
+    for cmd in ("quarto", "pandoc"):
+        found = shutil.which(cmd)
+        if found:
+            st = Path(found).resolve().stat()
+            h.update(f"{cmd}:{Path(found).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:16]
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 def write_results(path: Path, obj: Any, stamp: dict[str, str]) -> Path:
     payload = pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL)
     header = {"stamp": {k: stamp[k] for k in STAMP_KEYS}, "runtime": runtime(),

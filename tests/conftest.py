@@ -1,6 +1,11 @@
-"""Session fixtures: the shipped synthetic cohort analysed once."""
+"""Session fixtures: the shipped synthetic cohort analysed once; the
+pre-render step and the documents' executions of one render."""
 
 from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -26,3 +31,45 @@ def registry(results):
     from analysis.present.numbers import build_registry
 
     return build_registry(results)
+
+
+def project_kernel_argv() -> list[str]:
+    """The command of the kernel tools/register_kernel.py registers for Quarto."""
+    spec = importlib.util.spec_from_file_location("register_kernel", PROJECT_ROOT / "tools" / "register_kernel.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.kernel_argv(sys.executable)
+
+
+@pytest.fixture(scope="session")
+def pre_render() -> subprocess.CompletedProcess:
+    """The pre-render step, run as `quarto render` runs it (a process of its
+    own), with what it printed."""
+    out = subprocess.run([sys.executable, "-m", "analysis", "prepare"], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
+@pytest.fixture(scope="session")
+def variables(pre_render):
+    """What the pre-render step wrote into _variables.yml."""
+    return yaml.safe_load((PROJECT_ROOT / "_variables.yml").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def runs(variables):
+    """``runs(doc, fmt)``: the document executed for one format (once per
+    session), in the kernel the project registers for Quarto."""
+    from tests.qmd.harness import execute_qmd
+
+    cache = {}
+    argv = project_kernel_argv()
+
+    def get(doc: str, fmt: str):
+        if (doc, fmt) not in cache:
+            cache[(doc, fmt)] = execute_qmd(PROJECT_ROOT / doc, target_format=fmt, variables=variables,
+                                            kernel_argv=argv)
+        return cache[(doc, fmt)]
+
+    return get

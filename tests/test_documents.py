@@ -22,25 +22,10 @@ FORMATS = ("html", "typst", "docx")
 ENTITY = re.compile(r"&(lt|gt|amp|quot|#x?[0-9a-fA-F]+);")
 
 
-@pytest.fixture(scope="session")
-def variables():
-    """Run the pre-render step, as `quarto render` does, and read what it wrote."""
-    from analysis.present.document import prepare
-
-    prepare()
-    return yaml.safe_load((PROJECT_ROOT / "_variables.yml").read_text(encoding="utf-8"))
-
-
-@pytest.fixture(scope="session")
-def runs(variables):
-    cache = {}
-
-    def get(doc: str, fmt: str):
-        if (doc, fmt) not in cache:
-            cache[(doc, fmt)] = execute_qmd(PROJECT_ROOT / doc, target_format=fmt, variables=variables)
-        return cache[(doc, fmt)]
-
-    return get
+# `variables` (the pre-render step, run as `quarto render` runs it) and `runs`
+# (each document executed once per format, in the kernel the project
+# registers) are session fixtures of tests/conftest.py, shared with
+# tests/test_quiet_render.py.
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

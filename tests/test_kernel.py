@@ -51,7 +51,9 @@ def test_registered_kernel_runs_the_project_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("JUPYTER_DATA_DIR", str(tmp_path))       # where the kernelspec manager looks
     km = KernelManager(kernel_name=name)
     assert km.kernel_spec.resource_dir == str(tmp_path / "kernels" / name)
-    km.start_kernel(cwd=str(PROJECT_ROOT), env=plain_env())
+    log = tmp_path / "kernel.log"
+    with open(log, "w", encoding="utf-8") as sink:
+        km.start_kernel(cwd=str(PROJECT_ROOT), env=plain_env(), stdout=sink, stderr=sink)
     kc = km.client()
     kc.start_channels()
     try:
@@ -65,3 +67,5 @@ def test_registered_kernel_runs_the_project_environment(tmp_path, monkeypatch):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+    # a quiet start: no "Kernel is running over TCP without encryption" (issue 14, item 4)
+    assert log.read_text(encoding="utf-8") == ""

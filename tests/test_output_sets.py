@@ -143,6 +143,10 @@ def _digest(path: Path) -> str:
     if path.name == "results.pkl":       # pickle bytes differ between processes (sets are pickled in
         header = read_header(path)       # hash-seed order, e.g. pydantic's fields-set): its stamp and length
         return json.dumps([header["stamp"], header["length"]], sort_keys=True)
+    if path.name == "prepared.json":     # holds results.pkl's SHA-256, for the same reason
+        manifest = json.loads(path.read_text())
+        manifest["files"].pop("_generated/results.pkl")
+        return json.dumps(manifest, sort_keys=True)
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
@@ -225,3 +229,91 @@ def test_a_killed_run_leaves_one_complete_set(tmp_path, two_sites):
         assert now_generated in generated, point
         assert now_output in outputs, point
     assert sum(killed) >= 3, killed
+
+
+# --------------------------------------------------------------------------- an unchanged post-render step
+
+
+@pytest.fixture(scope="module")
+def first_export(tmp_path_factory) -> Path:
+    """A pre-render step and a first export, with their caches, in one folder."""
+    root = tmp_path_factory.mktemp("exported")
+    old = os.environ.get("CART_VARIABLES")
+    os.environ["CART_VARIABLES"] = str(root / "_variables.yml")
+    try:
+        prepare(variables=root / "_variables.yml", root=root)
+        export(root / "_output", cache=root / "cache" / "figures")
+    finally:
+        if old is None:
+            os.environ.pop("CART_VARIABLES")
+        else:
+            os.environ["CART_VARIABLES"] = old
+    return root
+
+
+@pytest.fixture
+def exported(first_export, tmp_path, monkeypatch):
+    """A private copy of :func:`first_export` (links stay links, kept files are copies)."""
+    root = tmp_path / "exported"
+    shutil.copytree(first_export, root, symlinks=True)
+    monkeypatch.setenv("CART_VARIABLES", str(root / "_variables.yml"))
+    return root, root / "cache" / "figures"
+
+
+def _files(out: Path) -> dict[str, bytes]:
+    """Every file of the set as seen in ``out`` (its entries are links into ``.runs``)."""
+    files = {}
+    for folder, _dirs, names in os.walk(out, followlinks=True):
+        if ".runs" in Path(folder).relative_to(out).parts:
+            continue
+        for name in names:
+            path = Path(folder) / name
+            files[path.relative_to(out).as_posix()] = path.read_bytes()
+    return files
+
+
+def test_unchanged_export_keeps_the_whole_set(exported, monkeypatch):
+    root, cache = exported
+    first = _files(root / "_output")
+    monkeypatch.setattr("analysis.store.load_results",
+                        lambda *a, **k: pytest.fail("the unchanged post-render step loaded the results"))
+    paths = export(root / "_output", cache=cache)
+    manifest = json.loads((current_run(root / "_output") / MANIFEST).read_text())
+    assert manifest["set_reused"] is True and manifest["figures_reused"] is True
+    assert _files(root / "_output") == first
+    assert sorted(p.relative_to(root / "_output").as_posix() for p in paths) == sorted(first)
+    assert manifest["stamp"] == json.loads((root / "_output" / "numbers.json").read_text())["stamp"]
+
+
+@pytest.mark.parametrize("change", ["edited in place", "environment", "document text"])
+def test_export_writes_the_set_again_when_anything_changed(exported, monkeypatch, change):
+    from analysis import export as export_module
+    from analysis import store
+
+    root, cache = exported
+    if change == "edited in place":               # a kept file is a hard link of the output
+        kept = next((cache.parent / "export").glob("*/tables/*.csv"))
+        kept.write_text(kept.read_text() + "edited\n")
+    elif change == "environment":
+        monkeypatch.setattr(store, "environment", lambda: "another")
+    else:                                          # (other data, configuration or code: figure_key)
+        real = export_module.sources_hash
+        monkeypatch.setattr(export_module, "sources_hash", lambda root=PROJECT_ROOT: real(root) + "x")
+    export(root / "_output", cache=cache)
+    manifest = json.loads((current_run(root / "_output") / MANIFEST).read_text())
+    assert manifest["set_reused"] is False, change
+    assert all("edited" not in p.read_text(errors="replace") for p in (root / "_output" / "tables").glob("*.csv"))
+
+
+def test_sources_hash_covers_the_documents_and_not_the_outputs(tmp_path):
+    from analysis.export import sources_hash
+
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "sections" / "results.qmd").write_text("Table 1 shows")
+    (tmp_path / "_output").mkdir()
+    before = sources_hash(tmp_path)
+    (tmp_path / "_output" / "report.md").write_text("rendered")
+    (tmp_path / "_variables.yml").write_text("stamp: {}")
+    assert sources_hash(tmp_path) == before
+    (tmp_path / "sections" / "results.qmd").write_text("Table 2 shows")
+    assert sources_hash(tmp_path) != before

@@ -42,7 +42,7 @@ def rendered(tmp_path_factory) -> Path:
 def render_dir(rendered, tmp_path, monkeypatch) -> Path:
     """A private copy of the pre-rendered folder, used by setup() through CART_VARIABLES."""
     root = tmp_path / "render"
-    shutil.copytree(rendered, root)
+    shutil.copytree(rendered, root, symlinks=True)   # the set's links stay links
     monkeypatch.setenv("CART_VARIABLES", str(root / "_variables.yml"))
     monkeypatch.delenv("CART_DATA", raising=False)
     return root
@@ -170,3 +170,65 @@ def test_document_kernel_imports_no_statistics_library(render_dir):
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
                          env=dict(os.environ, CART_VARIABLES=str(render_dir / "_variables.yml")), check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+# --------------------------------------------------------------------------- an unchanged pre-render step
+
+
+def _refuse_computing(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the pre-render step recomputed the analysis")
+    monkeypatch.setattr(document, "compute", refuse)
+
+
+def _snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    files = [root / "_variables.yml", *sorted((root / "_generated").iterdir())]
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in files}
+
+
+def test_unchanged_pre_render_keeps_the_set_without_computing(render_dir, monkeypatch):
+    before = _snapshot(render_dir)
+    _refuse_computing(monkeypatch)
+    kept = prepare(variables=render_dir / "_variables.yml", root=render_dir)
+    assert _snapshot(render_dir) == before                     # not even rewritten
+    assert {p.name for p in kept} == {"_variables.yml", "results.pkl", "banner.html", "banner.typ",
+                                      "reference.docx", "reference-review.docx"}
+    setup()                                                   # and the documents accept it
+
+
+@pytest.mark.parametrize("change", ["data", "configuration", "code", "environment", "edited variables",
+                                    "edited store", "removed banner", "removed manifest"])
+def test_pre_render_recomputes_when_anything_changed(render_dir, other_data, tmp_path, monkeypatch, change):
+    from analysis import store
+
+    target = render_dir / "_variables.yml"
+    kwargs = {}
+    if change == "data":
+        kwargs["data"] = str(other_data)
+    elif change == "configuration":
+        (tmp_path / "data").symlink_to(PROJECT_ROOT / "data")
+        kwargs["config"] = str(tmp_path / "revision.yml")
+        (tmp_path / "revision.yml").write_text(re.sub(
+            r"monte_carlo_seed: *\d+", "monte_carlo_seed: 7",
+            (PROJECT_ROOT / "analysis.yml").read_text(encoding="utf-8")), encoding="utf-8")
+    elif change == "code":
+        monkeypatch.setattr("analysis.code_version", lambda: "0.0.9+000000000000")
+    elif change == "environment":
+        monkeypatch.setattr(store, "environment", lambda: "another")
+    elif change == "edited variables":
+        target.write_text(target.read_text().replace("n_salvage: '67'", "n_salvage: '68'"))
+    elif change == "edited store":
+        _rewrite_header(render_dir / "_generated" / "results.pkl", stamp__code_version="edited")
+    elif change == "removed banner":
+        (render_dir / "_generated" / "banner.html").unlink()
+    else:
+        (render_dir / "_generated" / document.PREPARED_FILE).unlink()
+    calls = []
+    real = document.compute
+    monkeypatch.setattr(document, "compute", lambda **kw: calls.append(kw) or real(**kw))
+    prepare(variables=target, root=render_dir, **kwargs)
+    assert len(calls) == 1, f"{change}: the set was kept"
+    if "data" in kwargs:
+        monkeypatch.setenv("CART_DATA", kwargs["data"])
+    if change not in ("code", "configuration"):
+        setup(**({"config": kwargs["config"]} if "config" in kwargs else {}))   # the new set is this render's

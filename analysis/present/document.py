@@ -130,10 +130,51 @@ def setup(*, data: str | None = None, config: str | None = None, check: bool = T
     cfg = load_config(config, data=data)
     want = input_stamp(cfg)
     variables = check_variables(want, variables_path()) if check else None
-    doc = load_document(cfg, want, results_path())
+    store = results_path()
+    doc = load_document(cfg, want, store)
     assert_consistent(doc.results, doc.registry, variables)
     st.use_journal(doc.results.settings.style.journal)   # tables and figures of this kernel follow it
+    if store.exists():                                    # the stored results of this render were loaded
+        from .displays import serve_figures
+
+        serve_figures(doc.results, store, want)           # figures drawn once per render (Quarto kernels only)
     return doc.results, doc.t
+
+
+PREPARED_FILE = "prepared.json"        # in _generated/: what the set was made from, and its files' hashes
+
+
+def _prepared_manifest(want: dict[str, str], target: Path, generated: Path, names: list[str]) -> dict:
+    from ..store import environment, file_digest
+
+    return {"stamp": {k: want[k] for k in ("data_hash", "config_hash", "code_version")},
+            "environment": environment(),
+            "files": {target.name: file_digest(target), **{f"{GENERATED_DIR}/{n}": file_digest(generated / n)
+                                                          for n in names}}}
+
+
+def prepared_set(want: dict[str, str], target: Path) -> list[Path] | None:
+    """The files of the set at ``target`` if an earlier pre-render step wrote
+    them from exactly ``want`` (data, configuration, code) in this environment
+    (:func:`analysis.store.environment`) and none was changed or removed since
+    (SHA-256 of each); else None."""
+    import json
+
+    from ..store import environment, file_digest
+
+    generated = target.parent / GENERATED_DIR
+    try:
+        manifest = json.loads((generated / PREPARED_FILE).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if (manifest["stamp"] != {k: want[k] for k in ("data_hash", "config_hash", "code_version")}
+                or target.name not in files or f"{GENERATED_DIR}/{RESULTS_FILE}" not in files
+                or manifest["environment"] != environment()):
+            return None
+        if any(file_digest(target.parent / name) != digest for name, digest in files.items()):
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return [target.parent / name for name in files]
 
 
 def prepare(*, data: str | None = None, config: str | None = None, root: Path = PROJECT_ROOT,
@@ -144,19 +185,40 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
 
     The two are written as one set (:func:`analysis.outputs.output_set`):
     into a fresh folder (``.generated/run-*``), swapped in when complete, so
-    a killed run leaves the earlier complete set."""
+    a killed run leaves the earlier complete set.
+
+    Nothing changed, nothing written: when the set in place was made from the
+    same data, configuration and code in the same environment and is intact
+    (:func:`prepared_set`, from ``_generated/prepared.json``), it is kept as it
+    is, so a re-render does not recompute the analysis."""
     from ..outputs import output_set
+
+    cfg = load_config(config, data=data)
+    want = input_stamp(cfg)
+    target = Path(variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE))
+    kept = prepared_set(want, target)
+    if kept is not None:
+        print_unfilled_placeholders(root)     # what the authors must still fill in (stderr)
+        return kept
+
     from ..store import write_results
     from .banner import write_banners
     from .consistency import assert_consistent
 
-    doc = compute(data=data, config=config)
+    doc = compute(cfg=cfg)
     assert_consistent(doc.results, doc.registry)
-    target = Path(variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE))
     with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS) as run:
         write_results(results_path(run / target.name), doc, doc.registry.stamp)
         banners = [p.name for p in write_banners(doc.results.synthetic, run / GENERATED_DIR)]
-        doc.registry.write_variables(run / target.name)      # last: the set is complete once it exists
+        doc.registry.write_variables(run / target.name)
+        manifest = _prepared_manifest(want, run / target.name, run / GENERATED_DIR, [RESULTS_FILE, *banners])
+        (run / GENERATED_DIR / PREPARED_FILE).write_text(_json(manifest), encoding="utf-8")
     generated = target.parent / GENERATED_DIR
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
+
+
+def _json(obj: dict) -> str:
+    import json
+
+    return json.dumps(obj, indent=2) + "\n"

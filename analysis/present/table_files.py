@@ -339,7 +339,12 @@ def write_values_csv(values: dict[str, pd.DataFrame], path: Path) -> None:
 def _values_concat(values: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if len(values) == 1:
         return next(iter(values.values()))
-    return pd.concat([f.assign(part=k)[["part", *f.columns]] for k, f in values.items()], ignore_index=True)
+    frames = [f.assign(part=k)[["part", *f.columns]] for k, f in values.items()]
+    columns = list(dict.fromkeys(c for f in frames for c in f.columns))
+    # all-NA columns (e.g. a median not reached in one group) are left out of the
+    # concat and put back by the reindex, so they do not decide the column's dtype
+    # (pandas 2.1 deprecated concat's own exclusion of them, with a FutureWarning)
+    return pd.concat([f.dropna(axis=1, how="all") for f in frames], ignore_index=True).reindex(columns=columns)
 
 
 def _xlsx_value(value: Any) -> Any:

@@ -187,3 +187,25 @@ def test_xlsx_table_and_unrounded_values(written, table_list, results):
     csv = pd.read_csv(out / "table3.values.csv", float_precision="round_trip")
     multi = csv[csv["part"] == "multivariable"].reset_index(drop=True)
     assert list(multi["hr"]) == list(results.cox.multivariable.table["hr"])
+
+
+def test_values_of_groups_with_an_all_missing_column_concatenate_quietly():
+    """An upper limit that is not reached in one group is an all-None column
+    (two-site data, Table S14): concatenating it raised pandas' FutureWarning
+    about all-NA entries; the values file keeps the other groups' dtype
+    (a regression value: what pandas' concat gave before the deprecation)."""
+    import warnings
+
+    import pandas as pd
+
+    from analysis.present.table_files import _values_concat
+
+    reached = pd.DataFrame({"group": ["CR"], "median": [11.5], "n": [3]})
+    not_reached = pd.DataFrame({"group": ["NR"], "median": pd.Series([None], dtype=object), "n": [2]})
+    empty = reached.iloc[0:0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = _values_concat({"a": reached, "b": not_reached, "c": empty})
+    assert list(both.columns) == ["part", "group", "median", "n"]
+    assert both["median"].dtype == "float64" and both["n"].dtype == "int64"
+    assert both.to_csv(index=False, lineterminator="\n") == "part,group,median,n\na,CR,11.5,3\nb,NR,,2\n"

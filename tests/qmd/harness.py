@@ -566,7 +566,11 @@ class QmdRun:
     plus ids defined by Markdown outputs; ``markdown``: the document body with
     inline results substituted as Quarto would (chunks kept as source);
     ``execute_info``: the JSON given to the kernel as ``QUARTO_EXECUTE_INFO``;
-    ``working_dir``: the kernel's starting directory.
+    ``working_dir``: the kernel's starting directory; ``kernel_log``: what the
+    kernel process itself wrote to stdout/stderr (its log; Quarto shows it on
+    the console of a render); ``timings``: seconds spent starting the kernel
+    with the setup step ("kernel"), in the first chunk, the other chunks, the
+    inline expressions and the shutdown.
     """
 
     document: QmdDocument
@@ -578,6 +582,8 @@ class QmdRun:
     markdown: str
     execute_info: Mapping[str, Any]
     working_dir: Path
+    kernel_log: str = ""
+    timings: Mapping[str, float] = field(default_factory=dict)
 
     def shown(self, chunk: ChunkResult) -> list[str | None]:
         """For each display output of ``chunk``, the mime type Quarto puts into
@@ -1140,14 +1146,17 @@ def _strip_ansi(text: str) -> str:
 class _Kernel:
     """One ipykernel process of the current interpreter, driven over ZMQ."""
 
-    def __init__(self, *, cwd: Path, env: Mapping[str, str], log_path: Path, startup_timeout: float):
+    def __init__(self, *, cwd: Path, env: Mapping[str, str], log_path: Path, startup_timeout: float,
+                 argv: Sequence[str] | None = None):
         from jupyter_client import KernelManager
         from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
+
+        command = list(argv or [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"])
 
         class _ThisPython(KernelSpecManager):
             def get_kernel_spec(self, kernel_name: str) -> KernelSpec:  # noqa: ARG002
                 return KernelSpec(
-                    argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                    argv=command,
                     display_name="Python 3 (ipykernel)", language="python", name="python3",
                     resource_dir=str(cwd))
 
@@ -1364,7 +1373,7 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                 project_dir: str | os.PathLike[str] | None = None,
                 timeout: float = 600.0, startup_timeout: float = 60.0,
                 fail_on_warning: bool = True, strict: bool = True,
-                execute_info: bool = True) -> QmdRun:
+                execute_info: bool = True, kernel_argv: Sequence[str] | None = None) -> QmdRun:
     """Run a ``.qmd`` document in a real Jupyter kernel as ``quarto render``
     with the Jupyter engine would, and return what every chunk and inline
     expression produced.
@@ -1382,6 +1391,10 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
     starts, as a render fails there too).  ``execute_info``: False runs the
     kernel without ``QUARTO_EXECUTE_INFO``, as Quarto before 1.8 does (the
     variable appeared in 1.8; docs "Execution Context Information").
+    ``kernel_argv``: the kernelspec command that starts the kernel (with
+    ``{connection_file}``), as the project registers it; default
+    ``sys.executable -m ipykernel_launcher -f {connection_file}``.  What the
+    kernel process writes outside the chunks is in ``QmdRun.kernel_log``.
 
     Raises :class:`QmdParseError`, :class:`QmdExecutionError` (naming the
     document, the chunk label and its file and line, with the traceback),
@@ -1445,9 +1458,18 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
             return _make_run(document, target_format, params, chunk_results, inline_results,
                              document.findings, substitutions, info, run_dir)
 
+        clock = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        def lap(what: str) -> None:
+            nonlocal clock
+            now = time.perf_counter()
+            timings[what] = timings.get(what, 0.0) + now - clock
+            clock = now
+
         try:
             kernel = _Kernel(cwd=run_dir, env=env, log_path=tmpdir / "kernel.log",
-                             startup_timeout=startup_timeout)
+                             startup_timeout=startup_timeout, argv=kernel_argv)
         except _KernelDied as exc:
             raise QmdExecutionError(f"{document.path}: {exc}", document=document.path) from None
         try:
@@ -1459,10 +1481,13 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                 raise QmdExecutionError(f"{document.path}: the setup step failed:\n{reply.error.traceback}",
                                         document=document.path, traceback=reply.error.traceback)
             _pop_warnings(kernel, timeout)  # Quarto drops the setup cell's output
+            lap("kernel")
+            first = True
             for cell in ordered:
                 if isinstance(cell, MarkdownCell):
                     _run_inlines(kernel, cell, document, timeout, to_html, inline_results,
                                  substitutions, partial_run)
+                    lap("inline")
                     continue
                 eff = dict(execute)
                 eff.update(cell.options)
@@ -1470,6 +1495,8 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                     chunk_results.append(ChunkResult(cell, eff, executed=False))
                     continue
                 reply = _run(kernel, cell.source, timeout, document, cell, partial_run)
+                lap("first chunk" if first else "chunks")
+                first = False
                 warns = _pop_warnings(kernel, timeout)
                 stdout = "".join(o.text for o in reply.outputs if o.output_type == "stream" and o.name == "stdout")
                 stderr = "".join(o.text for o in reply.outputs if o.output_type == "stream" and o.name == "stderr")
@@ -1483,10 +1510,15 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                         traceback=reply.error.traceback, run=partial_run())
         finally:
             kernel.shutdown()
+            lap("shutdown")
+            try:
+                kernel_log = kernel.log_path.read_text(encoding="utf-8", errors="replace")
+            except OSError:  # pragma: no cover
+                kernel_log = ""
 
     findings = _findings_with_outputs(document, chunk_results, inline_results)
     run = _make_run(document, target_format, params, chunk_results, inline_results, findings,
-                    substitutions, info, run_dir)
+                    substitutions, info, run_dir, kernel_log, timings)
     if fail_on_warning:
         noisy = [c for c in chunk_results
                  if c.executed and c.effective_options.get("warning") is not False
@@ -1602,7 +1634,7 @@ def _findings_with_outputs(document: QmdDocument, chunks: Sequence[ChunkResult],
 def _make_run(document: QmdDocument, target: str, params: Mapping[str, Any],
               chunks: Sequence[ChunkResult], inlines: Sequence[InlineResult], findings: Findings,
               substitutions: Mapping[tuple[int, int], str | None], info: Mapping[str, Any],
-              run_dir: Path) -> QmdRun:
+              run_dir: Path, kernel_log: str = "", timings: Mapping[str, float] | None = None) -> QmdRun:
     parts: list[str] = []
     if document.front_matter_text or document.metadata:
         parts.append("---\n" + document.front_matter_text + "\n---")
@@ -1620,7 +1652,7 @@ def _make_run(document: QmdDocument, target: str, params: Mapping[str, Any],
                 text = text[:start] + value + text[end:]
         parts.append(text)
     return QmdRun(document, target, dict(params), tuple(chunks), tuple(inlines), findings,
-                  "\n".join(parts) + "\n", info, run_dir)
+                  "\n".join(parts) + "\n", info, run_dir, kernel_log, dict(timings or {}))
 
 
 def _iter_prose_inlines(cell: MarkdownCell) -> Iterator[tuple[int, int]]:

@@ -52,6 +52,11 @@ _RUNS: dict[str, dict[str, Any]] = {
     "error": {"path": FIXTURES / "error.qmd"},
     "inline-error": {"path": FIXTURES / "inline_error.qmd"},
     "warning": {"path": FIXTURES / "warning.qmd"},
+    "kernel-log": {"path": FIXTURES / "warning.qmd", "fail_on_warning": False, "kernel_argv": [
+        sys.executable, "-c",
+        "import sys; print('kernel says hello', file=sys.stderr); "
+        "from ipykernel.kernelapp import launch_new_instance; launch_new_instance()",
+        "-f", "{connection_file}"]},
 }
 
 
@@ -483,3 +488,15 @@ def test_clean_document_passes_strict_checks(runs: dict[str, Future[QmdRun]]) ->
     assert run.findings.ok
     assert [u.label for u in run.document.crossref_uses] == [
         "sec-intro", "sec-intro", "sec-methods", "fig-line"]
+
+
+def test_kernel_started_from_the_given_kernelspec_command_and_its_log_kept(
+        runs: dict[str, Future[QmdRun]]) -> None:
+    """``kernel_argv`` is the kernelspec's argv (jupyter_client fills in
+    ``{connection_file}``); what the kernel process writes outside any chunk
+    (Quarto shows it on the render's console) is ``QmdRun.kernel_log``, and
+    is not a chunk's output."""
+    run = _ok(runs, "kernel-log")
+    assert "kernel says hello" in run.kernel_log
+    assert all("kernel says hello" not in c.stderr for c in run.chunks)
+    assert "kernel says hello" not in _ok(runs, "main").kernel_log

@@ -1,0 +1,57 @@
+"""The render-cost benchmark (analysis/bench_render.py): what it copies, what
+it cleans, and how it states its ratios. No timing is asserted (targets are
+printed by the benchmark, never tested)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis.bench_render import Round, clean, copy_project, format_report, main
+
+
+def test_copy_leaves_out_outputs_caches_environment_and_private_data(tmp_path):
+    root = tmp_path / "src"
+    for rel in ("report.qmd", "analysis/x.py", "data/synthetic/a.csv", "data/private/real.csv",
+                "_output/report.html", ".cache/figures/k/a.pdf", "_generated/results.pkl",
+                ".venv/bin/python", "_variables.yml", ".git/HEAD"):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text("x")
+    copy = copy_project(tmp_path / "bench", root)
+    got = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
+    assert got == ["analysis/x.py", "data/synthetic/a.csv", "report.qmd"]
+
+
+def test_clean_removes_what_a_render_writes(tmp_path):
+    for rel in ("_generated/a", ".generated/run-1/b", ".cache/c", "_output/d", "_variables.yml", "report.qmd"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text("x")
+    clean(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["report.qmd"]
+
+
+def test_report_states_project_added_time_against_both_skeletons():
+    docs = {f"{d}/{f}": 1.0 for d in ("report.qmd", "supplement.qmd") for f in ("html", "typst", "docx")}
+    figures = {"skeleton": Round(documents={k: 0.5 for k in docs}),             # 3 s
+               "clean": Round(pre=2.0, documents=docs, post=1.0),               # 9 s: adds 6 s
+               "unchanged": Round(pre=0.1, documents={k: 0.5 for k in docs}, post=0.2),    # 3.3 s: adds 0.3 s
+               "profile": {}}
+    text = "\n".join(format_report(figures))
+    assert "clean tree: project-added 6.00 s = 2.00 x harness skeleton (MISSED <= 0.5)" in text
+    assert "0.55 x the issue's Quarto skeleton of 11 s (MISSED)" in text
+    assert "nothing changed: project-added 0.30 s = 0.10 x harness skeleton (met <= 0.2)" in text
+
+
+def test_bad_repeat_is_a_usage_error(capsys):
+    assert main(["--repeat", "0"]) == 2
+    assert "--repeat" in capsys.readouterr().err
+
+
+def test_bench_command_hands_render_to_the_render_benchmark(monkeypatch):
+    from analysis import bench_render
+    from analysis.bench import main as bench_main
+
+    seen = []
+    monkeypatch.setattr(bench_render, "main", lambda argv: seen.append(argv) or 0)
+    assert bench_main(["--render", "--repeat", "2"]) == 0
+    assert seen == [["--repeat", "2"]]
+    assert Path(bench_render.__file__).name == "bench_render.py"
