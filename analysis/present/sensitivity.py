@@ -59,7 +59,8 @@ from .figures import (
     order_groups,
 )
 from .supplement import supplementary_names
-from .tables import DisplayTable, Footnote, _level_text, _source_notes, _variable_labels
+from .tables import DisplayTable, Footnote
+from .tables.common import _level_text, _source_notes, _variable_labels
 from .text import COVARIATE_TEXT
 
 __all__ = [

@@ -46,7 +46,8 @@ import yaml
 
 from ..config import PROJECT_ROOT
 from ..results import Results
-from .tables import DisplayTable, Footnote, _source_notes
+from .tables import DisplayTable, Footnote
+from .tables.common import _source_notes
 
 __all__ = [
     "CHECKLIST",
