@@ -41,23 +41,9 @@ from IPython.display import Markdown
 from ..compute.sensitivity import CIF_EVENTS, HSCT_GROUPS, LANDMARK_GROUPS, RFS_ANALYSES
 from ..results import NotEstimable, Results
 from . import style as st
-from .figures import (
-    ALL_COLOR,
-    DOUBLE_COLUMN,
-    SINGLE_COLUMN,
-    STYLE,
-    JournalFigure,
-    _add_axes,
-    _draw_risk_table,
-    _finish,
-    _new_figure,
-    _style_time_axis,
-    _time_ticks,
-    _xlim,
-    group_color,
-    note_sparse_steps,
-    order_groups,
-)
+from .figures.canvas import JournalFigure, _add_axes, _finish, _new_figure, note_sparse_steps
+from .figures.km_axes import _draw_risk_table, _style_time_axis, _time_ticks, _xlim
+from .figures.theme import ALL_COLOR, DOUBLE_COLUMN, SINGLE_COLUMN, STYLE, group_color, order_groups
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote
 from .tables.common import _level_text, _source_notes, _variable_labels

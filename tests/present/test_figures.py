@@ -464,7 +464,7 @@ def test_failed_save_leaves_no_partial_files(figs, tmp_path, monkeypatch):
     def broken(fig, path):
         raise OSError("disk full")
 
-    monkeypatch.setattr(F, "_write_tiff", broken)
+    monkeypatch.setattr(F.files, "_write_tiff", broken)
     with pytest.raises(OSError, match="disk full"):
         F.save_figure(figs["forest"], "forest", tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["forest.pdf"]
@@ -478,7 +478,7 @@ def test_save_figure_rejects_bad_stem(figs, tmp_path, stem):
 
 
 def test_export_all_writes_every_figure(results, tmp_path, monkeypatch):
-    monkeypatch.setattr(F, "TIFF_DPI", 40)  # keep the test fast; 600 dpi is checked above
+    monkeypatch.setattr(F.files, "TIFF_DPI", 40)  # keep the test fast; 600 dpi is checked above
     paths = F.export_all(results, tmp_path)
     expected = [f"{stem}.{ext}" for stem in F.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
     assert [p.name for p in paths] == expected
