@@ -7,13 +7,18 @@ straight reference line of the Schoenfeld-residual panels, see
 :func:`zph_figure`). Numbers are formatted only through
 :mod:`analysis.present.style`.
 
-Style: one journal style (:data:`STYLE`), applied with ``matplotlib.rc_context``
-while a figure is built, displayed and saved: DejaVu Sans (ships with
-matplotlib, so the same on a bare machine), 8 pt text, 0.6 pt axes without top
-and right spines, the Okabe-Ito colour-blind-safe palette (Okabe & Ito 2008),
-single-column width 3.5 in and double-column width 7.2 in. Figures are laid
-out in inches by hand (no layout engine), so a saved figure has exactly the
-stated width.
+Style: one house style (:data:`STYLE`: 0.6 pt axes without top and right
+spines, the Okabe-Ito colour-blind-safe palette, Okabe & Ito 2008) with the
+font, text size and one- and two-column widths of the configured journal
+(``style.journal().figure``, :func:`figure_rc`, :func:`single_column`,
+:func:`double_column`), applied with ``matplotlib.rc_context`` while a figure
+is built, displayed and saved; a journal's font that is not installed falls
+back to matplotlib's DejaVu, so a bare machine draws the same figure. Every
+number drawn (tick labels, risk tables, medians, P values) follows the
+journal's decimal mark: labels come from :mod:`analysis.present.style`, and
+axes labelled by matplotlib get :class:`~.canvas.JournalTickFormatter`.
+Figures are laid out in inches (no layout engine), with text widths measured
+in the journal's font, so a saved figure has exactly the journal's width.
 
 Figures are made with ``Figure()`` and never enter pyplot's list of open
 figures, so nothing needs closing and a Jupyter/Quarto cell shows a figure
@@ -54,7 +59,8 @@ https://jfly.uni-koeln.de/color/
 
 from __future__ import annotations
 
-from .theme import COLORS, DOUBLE_COLUMN, SINGLE_COLUMN, STYLE, SYNTHETIC_FOOTER, group_color, order_groups
+from .theme import (COLORS, STYLE, SYNTHETIC_FOOTER, double_column, figure_rc, group_color, order_groups,
+                    single_column)
 from .canvas import ABBREVIATIONS, SPARSE_AT_RISK, JournalFigure, note_sparse_steps
 from .flow import flow_figure
 from .km import km_group_figure, km_overall_figure
@@ -64,9 +70,10 @@ from .files import FIGURE_STEMS, TIFF_DPI, export_all, figure_makers, save_figur
 
 __all__ = [
     "COLORS",
-    "DOUBLE_COLUMN",
+    "double_column",
+    "figure_rc",
     "FIGURE_STEMS",
-    "SINGLE_COLUMN",
+    "single_column",
     "STYLE",
     "SYNTHETIC_FOOTER",
     "TIFF_DPI",

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import math
 import re
-import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,9 +15,10 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.text import Text
+from matplotlib.ticker import ScalarFormatter
 
 from .. import style
-from .theme import COLORS, STYLE, SYNTHETIC_FOOTER, _FOOTER_SIZE
+from .theme import COLORS, SYNTHETIC_FOOTER, _FOOTER_SIZE, figure_rc
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...compute.survival import MedianResult
@@ -35,7 +35,7 @@ class JournalFigure(Figure):
 
     def _repr_png_(self) -> bytes:
         buf = io.BytesIO()
-        with mpl.rc_context(STYLE):
+        with mpl.rc_context(figure_rc()):
             self.savefig(buf, format="png", dpi=max(float(self.dpi), 150.0))
         return buf.getvalue()
 
@@ -44,7 +44,7 @@ class JournalFigure(Figure):
 
 
 def _new_figure(width: float, height: float) -> JournalFigure:
-    """A figure outside pyplot's state (call inside ``rc_context(STYLE)``)."""
+    """A figure outside pyplot's state (call inside ``rc_context(figure_rc())``)."""
     return JournalFigure(figsize=(width, height), layout=None)
 
 
@@ -100,9 +100,31 @@ def _add_note(fig: Figure, synthetic: bool) -> None:
              fontsize=_FOOTER_SIZE, linespacing=1.3, gid="figure-note")
 
 
+class JournalTickFormatter(ScalarFormatter):
+    """matplotlib's automatic tick labels with the journal's decimal mark
+    (Lancet '0·5'); U+2212 for a minus comes from ``axes.unicode_minus``."""
+
+    def __call__(self, x, pos=None) -> str:
+        return style.with_decimal_mark(super().__call__(x, pos))
+
+    def get_offset(self) -> str:
+        return style.with_decimal_mark(super().get_offset())
+
+
+def _journal_ticks(fig: Figure) -> None:
+    """Every axis whose ticks matplotlib labels itself (a ScalarFormatter, e.g.
+    the residual panels) labels them in the journal's style; axes whose labels
+    were set from style formatters keep them."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if type(axis.get_major_formatter()) is ScalarFormatter:
+                axis.set_major_formatter(JournalTickFormatter())
+
+
 def _finish(fig: Figure, synthetic: bool) -> Figure:
     """Add the note of abbreviations, the synthetic-data footer, and create
-    every tick inside the style context."""
+    every tick inside the style context, labelled in the journal's style."""
+    _journal_ticks(fig)
     _add_note(fig, synthetic)
     if synthetic:
         fig.text(1 - 0.04 / fig.get_size_inches()[0], 0.04 / fig.get_size_inches()[1], SYNTHETIC_FOOTER,
@@ -114,13 +136,39 @@ def _finish(fig: Figure, synthetic: bool) -> Figure:
     return fig
 
 
-_CHARS_PER_INCH = 13  # 8 pt DejaVu Sans, with room to spare
+_RENDERER: list = []
 
 
-def _wrap(text: str, inches: float, size: float = 8) -> str:
-    """``text`` broken into lines that fit ``inches`` of ``size`` pt text."""
-    width = max(20, int(inches * _CHARS_PER_INCH * 8 / size))
-    return "\n".join(textwrap.fill(line, width=width, break_on_hyphens=False) for line in text.split("\n"))
+def text_width(text: str, size: float | None = None, weight: str = "normal") -> float:
+    """Width in inches of one line of ``text`` in the journal's figure font
+    (``size`` in points, default the journal's), measured by matplotlib's Agg
+    renderer as it will be drawn."""
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    if not _RENDERER:   # hinted widths differ with the resolution: the widest of screen and display
+        _RENDERER.extend(RendererAgg(10, 10, dpi) for dpi in (100, 150))
+    with mpl.rc_context(figure_rc()):
+        prop = FontProperties(size=size or style.journal().figure.font_size, weight=weight)
+        return max((r.get_text_width_height_descent(line, prop, ismath=False)[0] / r.dpi
+                    for r in _RENDERER for line in text.split("\n")), default=0.0)
+
+
+def _wrap(text: str, inches: float, size: float | None = None) -> str:
+    """``text`` broken at spaces into lines that fit ``inches`` of ``size`` pt
+    text in the journal's figure font (measured, :func:`text_width`)."""
+    out = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            trial = f"{line} {word}" if line else word
+            if line and text_width(trial, size) > inches:
+                out.append(line)
+                line = word
+            else:
+                line = trial
+        out.append(line)
+    return "\n".join(out)
 
 
 def _message_axes(fig: Figure, left: float, bottom: float, width: float, height: float, message: str,
@@ -136,7 +184,7 @@ def _message_axes(fig: Figure, left: float, bottom: float, width: float, height:
 
 def _message_figure(width: float, message: str, *, synthetic: bool, gid: str, height: float = 1.2) -> JournalFigure:
     """A figure that only says why it could not be drawn (centred text, gid ``gid``)."""
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(figure_rc()):
         fig = _new_figure(width, height)
         foot = 0.22 if synthetic else 0.06
         _message_axes(fig, 0.2, foot, width - 0.4, height - foot - 0.06, message, gid)
@@ -148,7 +196,7 @@ def _alpha(results: Results) -> float:
 
 
 def _level(results: Results) -> str:
-    return f"{100 * (1 - _alpha(results)):g}"
+    return style.fmt_g(100 * (1 - _alpha(results)))
 
 
 def _median_method(results: Results) -> str:

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from ...outputs import write_group
 from ..supplement import SUPPLEMENTARY_FIGURES
-from .theme import STYLE
+from .theme import figure_rc
 from .flow import flow_figure
 from .km import km_group_figure, km_overall_figure
 from .forest import forest_figure
@@ -75,7 +75,7 @@ def save_figure(fig: Figure, stem: str, out_dir: str | Path) -> list[Path]:
         out / f"{stem}.svg": partial(_write_vector, fig, "svg", _SVG_METADATA),
         out / f"{stem}.tiff": partial(_write_tiff, fig),
     }
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(figure_rc()):
         return write_group(writers)
 
 

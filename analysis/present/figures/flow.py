@@ -9,8 +9,8 @@ import pandas as pd
 from matplotlib.patches import FancyBboxPatch
 
 from .. import style
-from .theme import COLORS, DOUBLE_COLUMN, STYLE
-from .canvas import JournalFigure, _finish, _new_figure
+from .theme import COLORS, LAYOUT_WIDTH, double_column, figure_rc
+from .canvas import JournalFigure, _finish, _new_figure, text_width
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...results import Results
@@ -66,7 +66,7 @@ def flow_figure(results: Results) -> JournalFigure:
     flow = results.derived.flow
     s = _flow_structure(flow)
     n_classes = len(s["classes"])
-    W = DOUBLE_COLUMN
+    W = double_column()
     line = 0.145  # inches per 8 pt text line
     box_h = 2 * line + 0.16
     reasons = flow.exclusions
@@ -83,7 +83,7 @@ def flow_figure(results: Results) -> JournalFigure:
     bottom_pad = 0.3 if results.synthetic else 0.12
     H = (y_final_top + box_h if s["final"] else y_sum_top + box_h) + bottom_pad
 
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(figure_rc()):
         fig = _new_figure(W, H)
         ax = fig.add_axes((0, 0, 1, 1))
         ax.set_gid("flow")
@@ -99,12 +99,19 @@ def flow_figure(results: Results) -> JournalFigure:
             tx = x_center if align == "center" else x0 + 0.1
             first, rest = lines[0], lines[1:]
             y = y_top + 0.09 + line / 2
-            texts = [ax.text(tx, y, first, ha=align, va="center", fontweight="bold" if bold_first else "normal",
+            weight = "bold" if bold_first else "normal"
+            texts = [ax.text(tx, y, first, ha=align, va="center", fontweight=weight, fontsize=fit(first, width, weight),
                              gid=f"text-{step_row['step']}")]
             for k, t in enumerate(rest, start=1):
-                texts.append(ax.text(tx, y + k * line, t, ha=align, va="center",
+                texts.append(ax.text(tx, y + k * line, t, ha=align, va="center", fontsize=fit(t, width),
                                      gid=f"text-{step_row['step']}-{k}"))
             return patch, texts
+
+        def fit(text, width, weight="normal"):
+            """The journal's font size, smaller where a line would not fit its box."""
+            size = style.journal().figure.font_size
+            need = text_width(text, size, weight)
+            return size if need <= width - 0.16 else size * (width - 0.16) / need
 
         def arrow(x0, y0, x1, y1):
             ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
@@ -115,7 +122,8 @@ def flow_figure(results: Results) -> JournalFigure:
             ax.plot(xs, ys, color=COLORS["black"], lw=0.6, solid_capstyle="butt")
 
         root, main = s["root"], s["main"]
-        trunk_x = 2.55
+        k = W / LAYOUT_WIDTH   # boxes placed for LAYOUT_WIDTH, scaled to the journal's width
+        trunk_x = 2.55 * k
         main_w = 2.7
         box(root, trunk_x, y_root_top, main_w, [root["label"], f"n = {int(root['n'])}"])
         box(main, trunk_x, y_main_top, main_w,
@@ -124,7 +132,7 @@ def flow_figure(results: Results) -> JournalFigure:
 
         if s["exclusion"] is not None:
             ex = s["exclusion"]
-            ex_w = 2.95
+            ex_w = 2.95 * k
             ex_x = W - 0.12 - ex_w / 2
             ex_top = (y_root_top + box_h + y_main_top) / 2 - excl_h / 2
             lines = [f"{ex['label']} (n = {int(ex['n'])})"]

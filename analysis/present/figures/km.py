@@ -9,7 +9,8 @@ import matplotlib as mpl
 
 from ...results import estimable
 from .. import style
-from .theme import ALL_COLOR, COLORS, DOUBLE_COLUMN, SINGLE_COLUMN, STYLE, _PANEL_LETTER_SIZE, group_color, order_groups
+from .theme import (ALL_COLOR, COLORS, _PANEL_LETTER_SIZE, double_column, figure_rc, group_color, order_groups,
+                    single_column)
 from .canvas import (JournalFigure, _add_axes, _finish, _level, _median_method, _median_text, _message_axes,
                      _message_figure, _new_figure, _wrap, note_sparse_steps)
 from .km_axes import _draw_km, _draw_risk_table, _risk_counts, _risk_times, _style_time_axis, _time_ticks, _xlim
@@ -48,7 +49,7 @@ def km_overall_figure(results: Results) -> JournalFigure:
     curve (gid ``"<endpoint>-empty"``)."""
     method = _median_method(results)
     level = _level(results)
-    W = DOUBLE_COLUMN
+    W = double_column()
     panel_w = W / 2
     left, right_pad = 0.78, 0.12
     ax_w = panel_w - left - right_pad
@@ -59,7 +60,7 @@ def km_overall_figure(results: Results) -> JournalFigure:
     ax_bottom = risk_bottom + risk_h + 0.26 + 0.42  # risk title + x tick labels and label
     ax_h = 2.05
     H = ax_bottom + ax_h + 0.2
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(figure_rc()):
         fig = _new_figure(W, H)
         for k, (attr, letter, ylabel, xlabel) in enumerate(_OVERALL_PANELS):
             ep: SurvivalEndpoint = getattr(results, attr)
@@ -112,7 +113,7 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
     attr, title = _GROUP_FIGURES[which]
     comp: GroupComparison = getattr(results, attr)
     if not estimable(comp):
-        return _message_figure(SINGLE_COLUMN, style.fmt_not_estimable(
+        return _message_figure(single_column(), style.fmt_not_estimable(
             comp.reason, f"overall survival by {title[:1].lower()}{title[1:]}"),
             synthetic=results.synthetic, gid=f"{which}-empty")
     method = _median_method(results)
@@ -122,7 +123,7 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
     if not levels:
         raise ValueError(f"no patients in any group of '{comp.column}'")
 
-    W = SINGLE_COLUMN
+    W = single_column()
     left, right_pad = 0.95, 0.12
     ax_w = W - left - right_pad
     foot = 0.22 if results.synthetic else 0.06
@@ -136,7 +137,7 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
     max_t = float(comp.km["time"].max())
     ticks = _time_ticks(_risk_times(results), max_t)
     xlim = _xlim(ticks, max_t)
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(figure_rc()):
         fig = _new_figure(W, H)
         ax = _add_axes(fig, left, ax_bottom, ax_w, ax_h, f"{which}-curves")
         rax = _add_axes(fig, left, risk_bottom, ax_w, risk_h, f"{which}-risk")

@@ -60,9 +60,9 @@ def _style_time_axis(ax, ticks: Sequence[float], xlim: tuple[float, float], xlab
     ax.set_ylim(0, 1.0)
     ax.spines["left"].set_bounds(0, 1)
     ax.spines["bottom"].set_bounds(ticks[0], ticks[-1])
-    ax.set_xticks(list(ticks), labels=[f"{t:g}" for t in ticks])
+    ax.set_xticks(list(ticks), labels=[style.fmt_g(t) for t in ticks])
     yt = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
-    ax.set_yticks(yt, labels=[f"{v:.1f}" for v in yt])
+    ax.set_yticks(yt, labels=[style.fmt_num(v, 1) for v in yt])
     ax.set_xlabel(xlabel, labelpad=2)
     ax.set_ylabel(ylabel, labelpad=3)
 

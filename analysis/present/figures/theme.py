@@ -10,6 +10,7 @@ from cycler import cycler
 
 from ...compute.sensitivity import HSCT_GROUPS
 from ...derive import RELSITE_LABELS, SALVGRP_LEVELS
+from .. import style
 
 
 # --------------------------------------------------------------------------- style
@@ -62,12 +63,26 @@ def order_groups(labels: Sequence[Any]) -> list[Any]:
     rank = {g: i for i, g in enumerate(GROUP_ORDER)}
     return sorted(labels, key=lambda g: rank.get(str(g), len(rank)))
 
-SINGLE_COLUMN = 3.5  # inches
-DOUBLE_COLUMN = 7.2  # inches
+
+def single_column() -> float:
+    """One-column figure width, in inches, of the journal in use (``style.journal().figure``)."""
+    return style.journal().figure.single_in
+
+
+def double_column() -> float:
+    """Two-column figure width, in inches, of the journal in use."""
+    return style.journal().figure.double_in
+
+
+#: The width (inches) the hand-placed layouts (flow diagram, forest plot) were
+#: drawn for; their horizontal positions scale by ``double_column() / LAYOUT_WIDTH``.
+LAYOUT_WIDTH = 7.2
 
 SYNTHETIC_FOOTER = "SYNTHETIC DATA \u2014 not patient data"
 
-#: The journal style; applied with ``matplotlib.rc_context(STYLE)``.
+#: The house style of every figure (rc settings); :func:`figure_rc` adds the
+#: journal's font and size, and every figure is built, shown and saved inside
+#: ``matplotlib.rc_context(figure_rc())``.
 STYLE: dict[str, Any] = {
     "font.family": "sans-serif",
     "font.sans-serif": ["DejaVu Sans"],
@@ -119,3 +134,30 @@ STYLE: dict[str, Any] = {
 
 _FOOTER_SIZE = 7
 _PANEL_LETTER_SIZE = 9
+
+
+_SIZED = ("font.size", "axes.titlesize", "axes.labelsize", "xtick.labelsize", "ytick.labelsize", "legend.fontsize")
+
+
+def _installed(families: tuple[str, ...]) -> list[str]:
+    """``families`` that matplotlib can find on this machine, in order."""
+    from matplotlib import font_manager
+
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    return [f for f in families if f in names]
+
+
+def figure_rc() -> dict[str, Any]:
+    """:data:`STYLE` with the font family and size of the journal in use
+    (``style.journal().figure``): the first of its fonts that is installed, then
+    matplotlib's own DejaVu of the same kind, so that no figure warns about a
+    missing font and a bare machine draws the same figure."""
+    fig = style.journal().figure
+    serif = any("Serif" in f or "Times" in f for f in fig.fonts)
+    kind = "serif" if serif else "sans-serif"
+    fallback = "DejaVu Serif" if serif else "DejaVu Sans"
+    fonts = list(dict.fromkeys([*_installed(fig.fonts), fallback]))
+    rc = dict(STYLE)
+    rc.update({"font.family": kind, f"font.{kind}": fonts})
+    rc.update({key: fig.font_size for key in _SIZED})
+    return rc

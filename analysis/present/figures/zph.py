@@ -10,8 +10,9 @@ import numpy as np
 
 from ...results import estimable
 from .. import style
-from .theme import COLORS, DOUBLE_COLUMN, STYLE
-from .canvas import JournalFigure, _add_axes, _comparison_label, _finish, _message_figure, _new_figure, _variable_labels
+from .theme import COLORS, double_column, figure_rc
+from .canvas import (JournalFigure, _add_axes, _comparison_label, _finish, _message_figure, _new_figure,
+                     _variable_labels, _wrap)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...results import Results
@@ -50,11 +51,11 @@ def zph_figure(results: Results) -> JournalFigure:
     (gid ``"zph-empty"``)."""
     zph = results.cox.zph
     if zph is not None and not estimable(zph):
-        return _message_figure(DOUBLE_COLUMN, style.fmt_not_estimable(zph.reason, "proportional-hazards test"),
+        return _message_figure(double_column(), style.fmt_not_estimable(zph.reason, "proportional-hazards test"),
                                synthetic=results.synthetic, gid="zph-empty")
     if zph is None:
-        with mpl.rc_context(STYLE):
-            fig = _new_figure(DOUBLE_COLUMN, 1.2)
+        with mpl.rc_context(figure_rc()):
+            fig = _new_figure(double_column(), 1.2)
             fig.text(0.5, 0.55, "Proportional-hazards diagnostics are not available:\n"
                      "the test could not be computed for this model.", ha="center", va="center",
                      gid="zph-empty")
@@ -65,14 +66,16 @@ def zph_figure(results: Results) -> JournalFigure:
     tab = results.cox.multivariable.table
     ncol = 2 if len(terms) > 1 else 1
     nrow = math.ceil(len(terms) / ncol)
-    W = DOUBLE_COLUMN
+    W = double_column()
     panel_w, panel_h = W / ncol, 2.05
     left, right_pad, bottom, top = 0.62, 0.15, 0.45, 0.42
     foot = 0.22 if results.synthetic else 0.04
-    head = 0.22
+    heading = _wrap(f"Scaled Schoenfeld residuals (circles), least-squares line (solid) and Cox coefficient "
+                    f"(dashed). Global test {style.fmt_p_text(pvals.get('GLOBAL'))}", W - 0.12)
+    head = 0.22 + 0.14 * heading.count("\n")
     H = foot + nrow * panel_h + head
     xlabel = _TRANSFORM_LABELS.get(zph.transform, "Transformed time")
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(figure_rc()):
         fig = _new_figure(W, H)
         for k, term in enumerate(terms):
             r, c = divmod(k, ncol)
@@ -105,9 +108,5 @@ def zph_figure(results: Results) -> JournalFigure:
             ax.set_ylabel("\u03b2(t)", labelpad=2)
             ax.spines["left"].set_position(("outward", 2))
             ax.spines["bottom"].set_position(("outward", 2))
-        glob = pvals.get("GLOBAL")
-        fig.text(0.06 / W, 1 - 0.04 / H,
-                 f"Scaled Schoenfeld residuals (circles), least-squares line (solid) and Cox coefficient "
-                 f"(dashed). Global test {style.fmt_p_text(glob)}",
-                 ha="left", va="top", gid="zph-global")
+        fig.text(0.06 / W, 1 - 0.04 / H, heading, ha="left", va="top", gid="zph-global")
         return _finish(fig, results.synthetic)

@@ -48,7 +48,7 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
             for level in pd.unique(sub["level"]):
                 cells = {}
                 for rec in sub[sub["level"] == level].itertuples(index=False):
-                    cells[str(rec.group)] = st.fmt_n_pct(int(rec.n), int(rec.n_available), digits=st.COUNT_PCT_DIGITS)
+                    cells[str(rec.group)] = st.fmt_n_pct(int(rec.n), int(rec.n_available))
                 add(t.variable, "level", 1, _level_text(t.variable, level), cells)
         else:
             values = sub[["median", "min", "max"]].to_numpy(dtype=float).ravel()

@@ -37,21 +37,19 @@ def _source_notes(synthetic: bool) -> tuple[str, ...]:
     return (SYNTHETIC_NOTE,) if synthetic else ()
 
 
-def _pct(x: float | None, digits: int = st.RATE_PCT_DIGITS) -> str:
-    """A proportion (0-1) as a percentage without the sign: 0.4776 -> '47.8'."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return st.NOT_ESTIMABLE
-    return st.fmt_num(100 * x, digits)
+def _pct(x: float | None) -> str:
+    """A proportion (0-1) as a percentage without the sign, in the journal's
+    decimals for a rate (``style.fmt_rate``): 0.4776 -> '47.8'."""
+    return st.fmt_rate(x)
 
 
-def _pct_ci(est: float | None, lower: float | None, upper: float | None,
-            digits: int = st.RATE_PCT_DIGITS) -> str:
+def _pct_ci(est: float | None, lower: float | None, upper: float | None) -> str:
     """'47.8 (35.4–60.3)' from proportions on the 0-1 scale."""
     if est is None or (isinstance(est, float) and math.isnan(est)):
         return st.NOT_ESTIMABLE
     lo = None if lower is None else 100 * lower
     hi = None if upper is None else 100 * upper
-    return f"{_pct(est, digits)} ({st.fmt_ci(lo, hi, digits=digits)})"
+    return f"{_pct(est)} ({st.fmt_ci(lo, hi, digits=st.rate_digits())})"
 
 
 def _level_text(variable: str, level: Any) -> str:

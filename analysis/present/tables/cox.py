@@ -85,8 +85,8 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
                 ref = next((r for r in list(m_rows["reference"]) + list(u_rows["reference"]) if r is not None), None)
             records.append({"section": section, "variable": var, "level": ref,
                             "label": f"{_level_text(var, ref)} (reference)", "indent": 0,
-                            "uni_hr": "1.00" if len(u_rows) else "", "uni_p": "",
-                            "multi_hr": "1.00" if len(m_rows) else "", "multi_p": ""})
+                            "uni_hr": st.fmt_ratio(1.0) if len(u_rows) else "", "uni_p": "",
+                            "multi_hr": st.fmt_ratio(1.0) if len(m_rows) else "", "multi_p": ""})
             levels = list(dict.fromkeys([*m_rows["level"], *u_rows["level"]]))
         for lev in levels:
             u, m = find(ut, var, lev), find(mt, var, lev)
@@ -183,12 +183,12 @@ def _zph(results: Results, title: str | None = None) -> DisplayTable:
                             labels_of.get(rec.term, rec.term), "chisq": st.fmt_num(rec.chisq, 2),
                             "df": str(int(rec.df)), "P": st.fmt_p(rec.p)})
         note = (f"Grambsch\u2013Therneau score test of proportional hazards for the multivariable Cox model "
-                f"(as R survival \u2265 3.0 cox.zph); time transform: "
+                f"(as cox.zph of R survival, version 3 or later); time transform: "
                 f"{_ZPH_TRANSFORMS.get(zph.transform, zph.transform)}.")
     elif zph is not None:  # NotEstimable: say why in the table
         records.append({"term": "", "label": st.fmt_not_estimable(zph.reason), "chisq": "", "df": "", "P": ""})
         note = ("Grambsch\u2013Therneau score test of proportional hazards for the multivariable Cox model "
-                "(as R survival \u2265 3.0 cox.zph).")
+                "(as cox.zph of R survival, version 3 or later).")
     else:
         note = "The test of proportional hazards could not be computed for this model."
     frame = pd.DataFrame(records, columns=["term", "label", "chisq", "df", "P"])

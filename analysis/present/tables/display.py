@@ -56,7 +56,8 @@ class DisplayTable:
     ----------
     frame : the display frame (strings; hidden helper columns allowed).
     columns : the displayed columns, in order; the first holds the row labels (stub).
-    labels : column -> header label (the stub's label included).
+    labels : column -> header label (the stub's label included); the statistic P
+        in a label is set in the journal's letter (``style.p_header``).
     id : the great_tables id (fixed, so the HTML is deterministic). Not a
         Quarto label: the chunk's ``tbl-`` label is the cross-reference.
     group : column of row-group (section) labels, or None. Rows of a group
@@ -86,6 +87,9 @@ class DisplayTable:
         frame = self.frame.reset_index(drop=True)
         object.__setattr__(self, "frame", frame)
         object.__setattr__(self, "columns", tuple(self.columns))
+        # the statistic P in every header as the journal writes it (Lancet "p"): one place for
+        # every table, so the documents and the table files (table_files.py) agree
+        object.__setattr__(self, "labels", {c: st.p_header(str(v)) for c, v in self.labels.items()})
         if not self.columns:
             raise ValueError("a table needs at least one column")
         needed = list(self.columns) + [c for c in (self.group, self.indent) if c is not None]

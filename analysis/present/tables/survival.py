@@ -50,7 +50,7 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
             else:
                 se = NOT_APPLICABLE
             records.append({"section": section, "endpoint": ep.paramcd, "method": method,
-                            "label": method_labels.get(method, method).format(z=f"{m.z:.2f}"),
+                            "label": method_labels.get(method, method).format(z=st.fmt_num(m.z, 2)),
                             "estimate": est, "ci": ci, "se": se})
             if method == primary:
                 primary_rows.append(len(records) - 1)
@@ -67,9 +67,10 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
                             "label": "Mean, SPSS", "estimate": st.NOT_ESTIMABLE, "ci": st.NOT_ESTIMABLE,
                             "se": st.NOT_ESTIMABLE})
     frame = pd.DataFrame(records, columns=["section", "endpoint", "method", "label", "estimate", "ci", "se"])
-    notes = [Footnote("Kaplan\u2013Meier estimates, in months. SPSS: median = first event time with S \u2264 0.5, "
-                      "interval = median \u00b1 z SE; Brookmeyer\u2013Crowley: interval where the pointwise band "
-                      "of that type crosses 0.5 (R survival quantile.survfit). Mean: area under the curve up to "
+    half = st.fmt_num(0.5, 1)
+    notes = [Footnote(f"Kaplan\u2013Meier estimates, in months. SPSS: median = first event time with S \u2264 {half}, "
+                      f"interval = median \u00b1 z SE; Brookmeyer\u2013Crowley: interval where the pointwise band "
+                      f"of that type crosses {half} (R survival quantile.survfit). Mean: area under the curve up to "
                       "the longest follow-up. NR, not reached; NE, not estimable.")]
     marked = []
     if primary_rows:
@@ -116,7 +117,7 @@ def _landmarks(results: Results, title: str | None = None) -> DisplayTable:
         section = _endpoint_section(ep)
         for rec in ep.landmarks.itertuples(index=False):
             records.append({"section": section, "endpoint": ep.paramcd, "time": f"{rec.time:g}",
-                            "label": f"At {rec.time:g} months",
+                            "label": f"At {st.fmt_g(rec.time)} months",
                             "surv": _pct_ci(rec.surv, None if pd.isna(rec.lower) else rec.lower,
                                             None if pd.isna(rec.upper) else rec.upper),
                             "n_risk": str(int(rec.n_risk))})
