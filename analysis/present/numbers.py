@@ -433,7 +433,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     }.get(method, method))
     rule = r.settings.tests.two_by_two
     alpha = r.settings.tests.alpha
-    ph("alpha_text", f"P < {st.fmt_alpha(alpha)}", alpha)
+    ph("alpha_text", st.fmt_p_below(alpha), alpha)
     ph("two_by_two_rule_text", {
         "fisher_if_expected_lt5_else_yates": (
             "Pearson's χ² test with Yates' continuity correction when every expected count is at least 5, "

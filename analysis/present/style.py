@@ -242,6 +242,13 @@ def fmt_p_text(p: float | None, *, style: PStyle | None = None) -> str:
     return f"{style.letter} = {body}" if style.spaced else f"{style.letter}={body}"
 
 
+def fmt_p_below(alpha: float, *, style: PStyle | None = None) -> str:
+    """A significance threshold as a P statement: 'P < .05' (NEJM 'P<0.05', Lancet 'p<0·05')."""
+    style = style or journal().p
+    a = fmt_alpha(alpha, style=style)
+    return f"{style.letter} < {a}" if style.spaced else f"{style.letter}<{a}"
+
+
 def fmt_alpha(alpha: float, *, style: PStyle | None = None) -> str:
     """A significance level as the P values print it: 0.05 -> '.05', 0.01 -> '.01'.
 

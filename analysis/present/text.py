@@ -100,7 +100,7 @@ def statistical_methods(results: Results) -> Markdown:
             if refs else "")
          + f". Models with fewer than {min_epv} events per parameter are flagged [@peduzzi1995]. The "
          f"proportional-hazards assumption was checked with scaled Schoenfeld residuals [@grambsch1994]. "
-         f"Two-sided P values below {fmt_alpha(alpha)} were considered statistically significant; no "
+         f"Two-sided {st.p_header('P')} values below {fmt_alpha(alpha)} were considered statistically significant; no "
          f"adjustment was made for multiple comparisons."),
         (f"Analyses used Python {v.get('Python')} with pandas {v.get('pandas')}, SciPy {v.get('scipy')}, "
          f"statsmodels {v.get('statsmodels')}, lifelines {v.get('lifelines')} [@davidsonpilon2019] and "

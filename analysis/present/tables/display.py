@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -57,7 +57,7 @@ class DisplayTable:
     frame : the display frame (strings; hidden helper columns allowed).
     columns : the displayed columns, in order; the first holds the row labels (stub).
     labels : column -> header label (the stub's label included); the statistic P
-        in a label is set in the journal's letter (``style.p_header``).
+        in a label or note is set in the journal's letter (``style.p_header``).
     id : the great_tables id (fixed, so the HTML is deterministic). Not a
         Quarto label: the chunk's ``tbl-`` label is the cross-reference.
     group : column of row-group (section) labels, or None. Rows of a group
@@ -90,6 +90,7 @@ class DisplayTable:
         # the statistic P in every header as the journal writes it (Lancet "p"): one place for
         # every table, so the documents and the table files (table_files.py) agree
         object.__setattr__(self, "labels", {c: st.p_header(str(v)) for c, v in self.labels.items()})
+        object.__setattr__(self, "footnotes", tuple(replace(f, text=st.p_header(f.text)) for f in self.footnotes))
         if not self.columns:
             raise ValueError("a table needs at least one column")
         needed = list(self.columns) + [c for c in (self.group, self.indent) if c is not None]

@@ -87,7 +87,7 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
                               "comparison: " + "; ".join(excluded) + "."))
     if disagree:
         notes.append(Footnote(f"The P-value conventions (Fisher's exact test, \u03c7\u00b2 with and without "
-                              f"Yates' correction) disagree about P < {_alpha_text(alpha)} for: "
+                              f"Yates' correction) disagree about {st.fmt_p_below(alpha)} for: "
                               + "; ".join(disagree) + " (see the supplementary table of test conventions)."))
     labels = {"label": "", "cr": "CR/CRi, n/N", "pct": f"% ({level}% CI)", "P": "P"}
     return DisplayTable(frame=frame, columns=("label", "cr", "pct", "P"), labels=labels, id=id,
@@ -162,7 +162,7 @@ def _factor_conventions(results: Results, title: str | None = None) -> DisplayTa
               "or": f"OR ({level}% CI)", "min_expected":
               "Smallest expected count", "P": "P (rule)", "p_fisher": "Fisher's exact",
               "p_yates": "\u03c7\u00b2, Yates", "p_chisq": "\u03c7\u00b2, uncorrected",
-              "disagree": f"Disagree about P < {a}"}
+              "disagree": f"Disagree about {st.fmt_p_below(alpha)}"}
     cmp = results.response.group_comparison
     notes = (Footnote(_rule_note(cmp.rule if estimable(cmp) else _configured_rule(results))),
              Footnote(f"OR, univariable odds ratio of CR/CRi (level vs reference) from logistic regression, with "
