@@ -426,7 +426,8 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     else:
         ph("cox_epv_sentence", "The multivariable model could not be fitted.", None)
     ph("median_ci_method_text", {
-        "spss": f"the median ± {st.fmt_num(1.96, 2)} standard errors, the standard error derived from Greenwood's variance "
+        "spss": f"the median ± {st.fmt_num(1.96, 2)} standard errors, the standard error derived from "
+                "Greenwood's variance "
                 "(as SPSS reports it)",
         "log": "the Brookmeyer–Crowley method with log-transformed pointwise intervals (R survfit default)",
         "log-log": "the Brookmeyer–Crowley method with log–log-transformed pointwise intervals",

@@ -207,7 +207,8 @@ def _pct_ci(est: Any, lower: Any, upper: Any) -> str:
     text = st.fmt_rate(e)
     if lo is None and hi is None:
         return f"{text} ({st.NOT_ESTIMABLE})"
-    return f"{text} ({st.fmt_ci(None if lo is None else 100 * lo, None if hi is None else 100 * hi, digits=st.rate_digits())})"
+    ci = st.fmt_ci(None if lo is None else 100 * lo, None if hi is None else 100 * hi, digits=st.rate_digits())
+    return f"{text} ({ci})"
 
 
 def _test_text(name: str, test) -> str:
@@ -452,7 +453,7 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.3 / W, 1 - 0.04 / H),
                    bbox_transform=fig.transFigure, handlelength=1.6, borderaxespad=0, borderpad=0,
                    labelspacing=0.4, title="HSCT status (time-dependent)",
-                   title_fontproperties={"weight": "bold", "size": 8}, alignment="left")
+                   title_fontproperties={"weight": "bold", "size": st.journal().figure.font_size}, alignment="left")
         _draw_risk_table(rax, risk_rows, ticks, xlim, "Number at risk")
         fig.text(0.06 / W, (foot + notes_h - 0.02) / H, "\n".join(text_lines), ha="left", va="top",
                  fontsize=_FOOTER_SIZE, linespacing=1.3, gid="simon-makuch-note")
@@ -701,7 +702,8 @@ def cumulative_incidence_figure(results: Results) -> JournalFigure:
                         ha="left", va="top", gid=f"cif-{letter}-gray-p")
             fig.legend(handles=handles, loc="upper left", bbox_to_anchor=((x0 + 0.3) / W, 1 - 0.04 / H),
                        bbox_transform=fig.transFigure, handlelength=1.6, borderaxespad=0, borderpad=0,
-                       labelspacing=0.4, title=_EVENT_LABELS[event], title_fontproperties={"weight": "bold", "size": 8},
+                       labelspacing=0.4, title=_EVENT_LABELS[event],
+                       title_fontproperties={"weight": "bold", "size": st.journal().figure.font_size},
                        alignment="left")
             _draw_risk_table(rax, risk_rows, ticks, xlim, "Number at risk")
             fig.text((x0 + 0.06) / W, (H - 0.04) / H, letter, ha="left", va="top", fontsize=9, fontweight="bold",

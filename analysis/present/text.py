@@ -83,7 +83,8 @@ def statistical_methods(results: Results) -> Markdown:
          f"compared with the Mann–Whitney U test. Rates of CR/CRi are given with exact (Clopper–Pearson) 95% "
          f"confidence intervals [@clopper1934], and univariable odds ratios were estimated by logistic "
          f"regression with Wald confidence intervals. The age groups were below and at or above "
-         f"{st.fmt_g(d.adult_age_years)} years, and high marrow tumour burden was {st.fmt_g(d.high_marrow_burden_pct)}% blasts "
+         f"{st.fmt_g(d.adult_age_years)} years, and high marrow tumour burden was "
+         f"{st.fmt_g(d.high_marrow_burden_pct)}% blasts "
          f"or more."),
         (f"Overall survival was measured from the date of relapse after CAR-T therapy to death from any cause, "
          f"with surviving patients censored at last contact, in {pop}. Relapse-free survival was measured, "

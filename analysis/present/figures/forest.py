@@ -127,7 +127,8 @@ def forest_figure(results: Results) -> JournalFigure:
                         mec=COLORS["blue"], gid=f"forest-point-{i}", zorder=3)
         head_y = -0.5 - (head_h / 2) / row_h
         head_dy = (0.13 / row_h) if stacked else 0.0
-        for x, y, text, ha in ((x_var, head_y - head_dy, headers[0], "left"), (x_cmp, head_y + head_dy, headers[1], "left"),
+        for x, y, text, ha in ((x_var, head_y - head_dy, headers[0], "left"),
+                               (x_cmp, head_y + head_dy, headers[1], "left"),
                                (x_hr, head_y, headers[2], "left"), (x_p, head_y, headers[3], "right")):
             ax.text(x, y, text, transform=tr, ha=ha, va="center_baseline", fontweight="bold")
         fig.add_artist(Line2D([(x_var - 0.06) / W, (x_p + 0.04) / W], [(ax_bottom + ax_h + 0.01) / H] * 2,

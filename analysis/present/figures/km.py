@@ -151,7 +151,8 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
         _style_time_axis(ax, ticks, xlim, "Months from relapse", "Probability of overall survival")
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.3 / W, 1 - 0.04 / H),
                    bbox_transform=fig.transFigure, handlelength=1.6, borderaxespad=0, borderpad=0,
-                   labelspacing=0.5, title=title, title_fontproperties={"weight": "bold", "size": 8},
+                   labelspacing=0.5, title=title,
+                   title_fontproperties={"weight": "bold", "size": style.journal().figure.font_size},
                    alignment="left")
         if comp.logrank is not None and not estimable(comp.logrank):
             logrank_text = _wrap(style.fmt_not_estimable(comp.logrank.reason, "log-rank test"), ax_w - 0.1)

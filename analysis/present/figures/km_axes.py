@@ -85,7 +85,7 @@ def _draw_risk_table(ax, rows: list[tuple[str, str, list[int]]], ticks: Sequence
     for i, (_, color, counts) in enumerate(rows):
         for t, n in zip(ticks, counts):
             ax.text(t, i, style.fmt_int(n), ha="center", va="center_baseline", color=color)
-    ax.set_title(title, loc="left", fontsize=8, fontweight="bold", pad=3)
+    ax.set_title(title, loc="left", fontsize=style.journal().figure.font_size, fontweight="bold", pad=3)
 
 
 def _risk_counts(risk: pd.DataFrame, ticks: Sequence[float], column: str, group: Any = None) -> list[int]:

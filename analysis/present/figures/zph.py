@@ -103,7 +103,7 @@ def zph_figure(results: Results) -> JournalFigure:
             name = labels.get(term, term)
             head_text = name if cmp is None else f"{name}: {cmp}"
             ax.set_title(f"{head_text}\n{style.fmt_p_text(pvals.get(term))}", loc="left", pad=4,
-                         fontsize=8)
+                         fontsize=style.journal().figure.font_size)
             ax.set_xlabel(xlabel, labelpad=2)
             ax.set_ylabel("\u03b2(t)", labelpad=2)
             ax.spines["left"].set_position(("outward", 2))
