@@ -191,8 +191,9 @@ class SensitivitySettings(_Section):
 
 class StyleSettings(_Section):
     journal: Literal["blood", "jama", "nejm", "lancet"] = "blood"
-    """Journal whose number style the text, tables and figures follow: P values, decimal mark,
-    separator of interval limits (analysis/present/style.py JOURNALS)."""
+    """Journal whose style the text, tables and figures follow: P values, decimal mark, separator of
+    interval limits, percentage decimals, figure widths and font (analysis/present/style.py JOURNALS,
+    whose keys must be these names; this default is the only one)."""
 
 
 class RevisionsSettings(_Section):

@@ -139,7 +139,7 @@ _MEDIANS = ("os_median_months", "os_ci_lower", "os_ci_upper", "rfs_median_months
 #: Table 2 prints 60.9 where the text says 61%) or, for the transplant
 #: listing, when the value is a tally of the listed rows. Functions that show
 #: no registry number map to an empty tuple. Maintained by hand, next to
-#: analysis/present/tables.py, figures.py, text.py and the documents.
+#: analysis/present/tables/, figures/, text.py and the documents.
 DISPLAYS: dict[str, tuple[str, ...]] = {
     # report.qmd ---------------------------------------------------------------
     "figures.flow_figure": _FLOW + (

@@ -7,7 +7,8 @@ import pandas as pd
 
 from ..adam_define import define_frame
 from ..results import Results
-from .tables import DisplayTable, _source_notes
+from .tables import DisplayTable
+from .tables.common import _source_notes
 
 COLUMNS = ("Variable", "Label", "Type", "Codelist", "Derivation")
 

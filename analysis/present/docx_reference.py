@@ -274,7 +274,7 @@ def _indent_style(level: int) -> str:
 def add_indent_styles(docx: bytes, levels: int = INDENT_LEVELS) -> bytes:
     """Return ``docx`` with paragraph styles ``TableIndent1`` ... for the labels of
     indented table rows (the Markdown gives them as ``custom-style`` divs;
-    analysis.present.tables.WORD_INDENT_STYLE), a real left indent instead of
+    analysis.present.tables.display.WORD_INDENT_STYLE), a real left indent instead of
     runs of no-break spaces (REVIEW 2026-12-06 item 20)."""
     parts = _read(docx)
     styles = parts["word/styles.xml"].decode("utf-8")

@@ -196,7 +196,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     add("response", "pct_cr_ci_lower", None if ov.lower is None else 100 * ov.lower, st.fmt_pct(ov.lower))
     add("response", "pct_cr_ci_upper", None if ov.upper is None else 100 * ov.upper, st.fmt_pct(ov.upper))
     def rate_entries(table: pd.DataFrame, levels: list[tuple[str, str]], *, n_key: str, x_key: str,
-                     digits: int = st.RATE_PCT_DIGITS) -> None:
+                     digits: int | None = None) -> None:
         t = table.set_index("group")
         for level, stem in levels:
             row = t.loc[level] if level in t.index else None
@@ -256,7 +256,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         landmark_phrases = []
         for _, row in lm.iterrows():
             tm = f"{row['time']:g}"
-            txt = f"{st.fmt_pct(row['surv'])} (95% CI, {st.fmt_pct(row['lower'])}{st.DASH}{st.fmt_pct(row['upper'])})"
+            txt = f"{st.fmt_pct(row['surv'])} (95% CI, {st.fmt_pct_ci(row['lower'], row['upper'])})"
             add("survival", f"{name}_{tm}mo", float(row["surv"]), txt)
             landmark_phrases.append(f"{txt} at {tm} months")
         add("text", f"{name}_landmarks", [float(x) for x in lm["surv"]], st.join_words(landmark_phrases))
@@ -316,7 +316,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
 
     ph("synthetic_notice", SYNTHETIC_NOTICE if r.synthetic else "", r.synthetic)
     ph("cr_overall", f"{ov.x} of {ov.n} patients ({st.fmt_pct(ov.estimate)}; 95% CI, "
-                     f"{st.fmt_pct(ov.lower)}{st.DASH}{st.fmt_pct(ov.upper)})")
+                     f"{st.fmt_pct_ci(ov.lower, ov.upper)})")
     ph("os_median", _median_phrase(r.os.medians[method]))
     ph("rfs_median", _median_phrase(r.rfs.medians[method]) if estimable(r.rfs) else f"not estimable ({r.rfs.reason})")
 
@@ -422,18 +422,19 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     if estimable(cox):
         epp = cox.events_per_parameter
         ph("cox_epv_sentence", f"The model had {st.fmt_num(epp)} events per parameter"
-           + (f", fewer than {min_epv:g}, so its estimates may be unstable." if epp < min_epv else "."), epp)
+           + (f", fewer than {st.fmt_g(min_epv)}, so its estimates may be unstable." if epp < min_epv else "."), epp)
     else:
         ph("cox_epv_sentence", "The multivariable model could not be fitted.", None)
     ph("median_ci_method_text", {
-        "spss": "the median ± 1.96 standard errors, the standard error derived from Greenwood's variance "
+        "spss": f"the median ± {st.fmt_num(1.96, 2)} standard errors, the standard error derived from "
+                "Greenwood's variance "
                 "(as SPSS reports it)",
         "log": "the Brookmeyer–Crowley method with log-transformed pointwise intervals (R survfit default)",
         "log-log": "the Brookmeyer–Crowley method with log–log-transformed pointwise intervals",
     }.get(method, method))
     rule = r.settings.tests.two_by_two
     alpha = r.settings.tests.alpha
-    ph("alpha_text", f"P < {st.fmt_alpha(alpha)}", alpha)
+    ph("alpha_text", st.fmt_p_below(alpha), alpha)
     ph("two_by_two_rule_text", {
         "fisher_if_expected_lt5_else_yates": (
             "Pearson's χ² test with Yates' continuity correction when every expected count is at least 5, "
@@ -442,7 +443,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         "chisq_yates": "Pearson's χ² test with Yates' continuity correction",
         "chisq": "Pearson's χ² test without continuity correction",
     }[rule], rule)
-    times = [f"{x:g}" for x in r.os.landmarks["time"]]
+    times = [st.fmt_g(x) for x in r.os.landmarks["time"]]
     ph("landmark_times_text", st.join_words(times) + " months", [float(x) for x in r.os.landmarks["time"]])
     for key, name in supplementary_names().items():
         ph(key, name)

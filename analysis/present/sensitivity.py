@@ -29,7 +29,6 @@ No source pseudonym and no date of any patient is shown.
 from __future__ import annotations
 
 import math
-import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -41,25 +40,12 @@ from IPython.display import Markdown
 from ..compute.sensitivity import CIF_EVENTS, HSCT_GROUPS, LANDMARK_GROUPS, RFS_ANALYSES
 from ..results import NotEstimable, Results
 from . import style as st
-from .figures import (
-    ALL_COLOR,
-    DOUBLE_COLUMN,
-    SINGLE_COLUMN,
-    STYLE,
-    JournalFigure,
-    _add_axes,
-    _draw_risk_table,
-    _finish,
-    _new_figure,
-    _style_time_axis,
-    _time_ticks,
-    _xlim,
-    group_color,
-    note_sparse_steps,
-    order_groups,
-)
+from .figures.canvas import JournalFigure, _add_axes, _finish, _new_figure, _wrap, note_sparse_steps
+from .figures.km_axes import _draw_risk_table, _style_time_axis, _time_ticks, _xlim
+from .figures.theme import ALL_COLOR, double_column, figure_rc, group_color, order_groups, single_column
 from .supplement import supplementary_names
-from .tables import DisplayTable, Footnote, _level_text, _source_notes, _variable_labels
+from .tables import DisplayTable, Footnote
+from .tables.common import _level_text, _source_notes, _variable_labels
 from .text import COVARIATE_TEXT
 
 __all__ = [
@@ -118,7 +104,7 @@ def _alpha(results: Results) -> float:
 
 
 def _level(results: Results) -> str:
-    return f"{100 * (1 - _alpha(results)):g}"
+    return st.fmt_g(100 * (1 - _alpha(results)))
 
 
 def _sens_settings(results: Results):
@@ -168,9 +154,9 @@ def _status_table(results: Results, field: str, message: str, *, id: str, title:
 
 
 def _status_figure(results: Results, field: str, message: str) -> JournalFigure:
-    wrapped = "\n".join(textwrap.wrap(f"{_NAMES[field]}: {message}", 60))
-    with mpl.rc_context(STYLE):
-        fig = _new_figure(SINGLE_COLUMN, 1.2)
+    with mpl.rc_context(figure_rc()):
+        wrapped = _wrap(f"{_NAMES[field]}: {message}", single_column() - 0.3)
+        fig = _new_figure(single_column(), 1.2)
         fig.text(0.5, 0.58, wrapped, ha="center", va="center", gid="sensitivity-empty")
         return _finish(fig, results.synthetic)
 
@@ -218,10 +204,11 @@ def _pct_ci(est: Any, lower: Any, upper: Any) -> str:
     if e is None:
         return st.NOT_ESTIMABLE
     lo, hi = _num(lower), _num(upper)
-    text = st.fmt_num(100 * e, 1)
+    text = st.fmt_rate(e)
     if lo is None and hi is None:
         return f"{text} ({st.NOT_ESTIMABLE})"
-    return f"{text} ({st.fmt_ci(None if lo is None else 100 * lo, None if hi is None else 100 * hi)})"
+    ci = st.fmt_ci(None if lo is None else 100 * lo, None if hi is None else 100 * hi, digits=st.rate_digits())
+    return f"{text} ({ci})"
 
 
 def _test_text(name: str, test) -> str:
@@ -247,7 +234,7 @@ def _risk_times(results: Results) -> list[float]:
 
 
 def _months_text(values: Sequence[float]) -> str:
-    items = [f"{float(v):g}" for v in values]
+    items = [st.fmt_g(float(v)) for v in values]
     if len(items) <= 1:
         return "".join(items) + " months"
     return ", ".join(items[:-1]) + " and " + items[-1] + " months"
@@ -413,7 +400,7 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
     labels = list(parts)
     n_total = sum(p["at_start"] for p in parts.values())
     deaths = int(sm["n_event"].sum())
-    W = SINGLE_COLUMN
+    W = single_column()
     left, right_pad = 0.95, 0.12
     ax_w = W - left - right_pad
     td, td_message = state(results, "cox_time_dependent")
@@ -427,7 +414,7 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
                        if hr != st.NOT_ESTIMABLE else
                        "Time-dependent Cox model, HSCT vs no HSCT: HR not estimable (monotone likelihood)")
     paragraphs = [f"n = {n_total} patients; {deaths} deaths."] + ([hr_line] if hr_line else []) + [SIMON_MAKUCH_NOTE]
-    text_lines = [line for par in paragraphs for line in textwrap.wrap(par, 62)]
+    text_lines = _wrap("\n".join(paragraphs), W - 0.12, _FOOTER_SIZE).split("\n")
     line_h = 0.135
     foot = (0.22 if results.synthetic else 0.06)
     notes_h = line_h * len(text_lines) + 0.06
@@ -441,7 +428,7 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
     max_t = float(sm["time"].max())
     ticks = _time_ticks(_risk_times(results), max_t)
     xlim = _xlim(ticks, max_t)
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(figure_rc()):
         fig = _new_figure(W, H)
         ax = _add_axes(fig, left, ax_bottom, ax_w, ax_h, "simon-makuch-curves")
         rax = _add_axes(fig, left, risk_bottom, ax_w, risk_h, "simon-makuch-risk")
@@ -466,7 +453,7 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
         fig.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.3 / W, 1 - 0.04 / H),
                    bbox_transform=fig.transFigure, handlelength=1.6, borderaxespad=0, borderpad=0,
                    labelspacing=0.4, title="HSCT status (time-dependent)",
-                   title_fontproperties={"weight": "bold", "size": 8}, alignment="left")
+                   title_fontproperties={"weight": "bold", "size": st.journal().figure.font_size}, alignment="left")
         _draw_risk_table(rax, risk_rows, ticks, xlim, "Number at risk")
         fig.text(0.06 / W, (foot + notes_h - 0.02) / H, "\n".join(text_lines), ha="left", va="top",
                  fontsize=_FOOTER_SIZE, linespacing=1.3, gid="simon-makuch-note")
@@ -505,7 +492,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
     for k, lm in enumerate(values):
         months = float(lm.landmark) if not isinstance(lm, NotEstimable) else (
             float(configured[k]) if k < len(configured) else math.nan)
-        section = f"Landmark at {months:g} months from relapse"
+        section = f"Landmark at {st.fmt_g(months)} months from relapse"
         if isinstance(lm, NotEstimable):
             records.append({"section": section, "landmark": f"{months:g}", "group": "",
                             "label": _not_estimable(lm), "n": "", "events": "", "median": "", "ci": "", "P": ""})
@@ -535,7 +522,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
             no_test.setdefault(f"No log-rank test: {lm.logrank_note or 'not estimable'}.", []).append(first)
         total = lm.n_at_risk + lm.n_excluded
         block_notes.append(
-            f"{months:g} months: {lm.n_at_risk} of {total} patients were alive and under follow-up after the "
+            f"{st.fmt_g(months)} months: {lm.n_at_risk} of {total} patients were alive and under follow-up after the "
             f"landmark ({lm.n_excluded} died or were censored by then); {lm.n_cr_after_landmark} of them reached "
             f"CR/CRi only after the landmark and are analysed as No CR/CRi.")
     frame = pd.DataFrame(records, columns=["section", "landmark", "group", "label", "n", "events", "median", "ci",
@@ -607,7 +594,7 @@ def cumulative_incidence_table(results: Results, *, title: str | None = None) ->
                 if upper is not None and cif is not None and upper >= 1.0 > cif:
                     capped.append((len(records), col))
             records.append({"section": section, "group": str(group), "time": f"{float(t):g}",
-                            "label": f"At {float(t):g} months", **cells, "n_risk": st.fmt_int(n_risk)})
+                            "label": f"At {st.fmt_g(float(t))} months", **cells, "n_risk": st.fmt_int(n_risk)})
             if n_risk == 0:
                 carried.append(len(records) - 1)
     gray = ci.gray_test
@@ -674,7 +661,7 @@ def cumulative_incidence_figure(results: Results) -> JournalFigure:
     if len(groups) < 2:
         groups = ["All"]
     gray = {} if ci.gray_test is None else {r["event"]: r["p"] for r in ci.gray_test.to_dict("records")}
-    W = DOUBLE_COLUMN
+    W = double_column()
     panel_w = W / 2
     left, right_pad = 1.1, 0.12
     ax_w = panel_w - left - right_pad
@@ -690,7 +677,7 @@ def cumulative_incidence_figure(results: Results) -> JournalFigure:
     max_t = float(curves["time"].max())
     ticks = _time_ticks(_risk_times(results), max_t)
     xlim = _xlim(ticks, max_t)
-    with mpl.rc_context(STYLE):
+    with mpl.rc_context(figure_rc()):
         fig = _new_figure(W, H)
         for k, (event, letter) in enumerate(zip(CIF_EVENTS, ("A", "B"))):
             x0 = k * panel_w
@@ -715,7 +702,8 @@ def cumulative_incidence_figure(results: Results) -> JournalFigure:
                         ha="left", va="top", gid=f"cif-{letter}-gray-p")
             fig.legend(handles=handles, loc="upper left", bbox_to_anchor=((x0 + 0.3) / W, 1 - 0.04 / H),
                        bbox_transform=fig.transFigure, handlelength=1.6, borderaxespad=0, borderpad=0,
-                       labelspacing=0.4, title=_EVENT_LABELS[event], title_fontproperties={"weight": "bold", "size": 8},
+                       labelspacing=0.4, title=_EVENT_LABELS[event],
+                       title_fontproperties={"weight": "bold", "size": st.journal().figure.font_size},
                        alignment="left")
             _draw_risk_table(rax, risk_rows, ticks, xlim, "Number at risk")
             fig.text((x0 + 0.06) / W, (H - 0.04) / H, letter, ha="left", va="top", fontsize=9, fontweight="bold",

@@ -47,7 +47,8 @@ import yaml
 from ..config import PROJECT_ROOT
 from ..yamlio import front_matter_length
 from ..results import Results
-from .tables import DisplayTable, Footnote, _source_notes
+from .tables import DisplayTable, Footnote
+from .tables.common import _source_notes
 
 __all__ = [
     "CHECKLIST",

@@ -1,18 +1,20 @@
 """The one place for formatting conventions: p-values, percentages, estimates,
 confidence intervals, "not reached". Tables, figures and prose all use these.
 
-Journal convention (haematology journals, e.g. Blood; AMA style): P without a
-leading zero, two decimals, three below .01, "P < .001" below one in a
-thousand (:class:`PStyle`); negative numbers with a true minus sign; estimates in
-months to one decimal; hazard and odds ratios to two decimals; percentages of
-a response rate to one decimal, baseline percentages to whole numbers; an en
-dash between CI bounds.
+Default journal convention (haematology journals, e.g. Blood; AMA style): P
+without a leading zero, two decimals, three below .01, "P < .001" below one in
+a thousand (:class:`PStyle`); negative numbers with a true minus sign; estimates
+in months to one decimal; hazard and odds ratios to two decimals; percentages of
+a response rate to one decimal, baseline percentages to whole numbers below a
+denominator of 100 (:class:`PercentStyle`); an en dash between CI bounds. Other
+journals: :data:`JOURNALS`, chosen by the ``style.journal`` setting.
 """
 
 from __future__ import annotations
 
 import datetime
 import math
+import re
 from decimal import ROUND_HALF_UP, Decimal
 from dataclasses import dataclass
 
@@ -45,38 +47,121 @@ AMA_P_STYLE = PStyle()
 
 
 @dataclass(frozen=True)
+class PercentStyle:
+    """Decimals of a percentage, by kind of number (one convention for each kind in
+    abstract, Results and tables; REVIEW item 13).
+
+    rate_digits : a rate that is an outcome with a CI (CR/CRi rate, survival at a
+        landmark, cumulative incidence).
+    count_digits : a descriptive "n (%)" (Table 1, patient flow, transplant
+        summary), as (smallest denominator, decimals) steps: ((0, 0), (100, 1))
+        prints whole numbers below a denominator of 100 and one decimal from 100.
+    """
+
+    rate_digits: int = 1
+    count_digits: tuple[tuple[int, int], ...] = ((0, 0),)
+
+    def count_digits_for(self, denominator: int) -> int:
+        return [digits for least, digits in self.count_digits if denominator >= least][-1]
+
+
+@dataclass(frozen=True)
+class FigureStyle:
+    """Figure widths and text as the journal asks for submitted figures.
+
+    single_mm, double_mm : one- and two-column widths, in millimetres.
+    fonts : font families in order of preference; the first one installed is
+        used, then the matplotlib-shipped fallback (DejaVu), so a bare machine
+        draws the same figure.
+    font_size : text size in points (tick labels, axis labels, annotations).
+    """
+
+    single_mm: float
+    double_mm: float
+    fonts: tuple[str, ...] = ("Arial", "Helvetica", "Liberation Sans", "DejaVu Sans")
+    font_size: float = 8.0
+
+    @property
+    def single_in(self) -> float:
+        return self.single_mm / 25.4
+
+    @property
+    def double_in(self) -> float:
+        return self.double_mm / 25.4
+
+
+@dataclass(frozen=True)
 class JournalStyle:
-    """How numbers print for one journal: P values, the decimal mark and the
-    separator between interval limits. Chosen by the ``style.journal`` setting
-    and made current by :func:`use_journal` (as gtsummary's
-    ``theme_gtsummary_journal()`` sets a theme for every table)."""
+    """How numbers print for one journal: P values, the decimal mark, the
+    separator between interval limits, the decimals of percentages, and the
+    size and font of figures. Chosen by the ``style.journal`` setting and made
+    current by :func:`use_journal` (as gtsummary's ``theme_gtsummary_journal()``
+    sets a theme for every table)."""
 
     name: str
     label: str
     p: PStyle
+    figure: FigureStyle
     decimal_mark: str = "."
     ci_separator: str = DASH
+    percent: PercentStyle = PercentStyle()
 
+
+#: AMA Manual of Style (11th ed., ch 18 "Numbers and Percentages"): a
+#: percentage of a denominator below 100 as a whole number, from 100 to one
+#: decimal (Blood and JAMA follow the AMA manual).
+AMA_PERCENT = PercentStyle(count_digits=((0, 0), (100, 1)))
 
 #: The journals' conventions, from their instructions for authors as we read
 #: them (re-check before submission; journals revise them):
-#: Blood (ASH "Instructions for authors", which follow the AMA Manual of Style)
-#: and JAMA (AMA Manual of Style, 11th ed., 19.5): "P = .004", no leading zero,
-#: two decimals, three below .01, "P < .001"; en dash between limits.
-#: NEJM ("New Manuscripts", statistical reporting): "P=0.004", leading zero, no
-#: spaces, "P<0.001"; "to" between interval limits.
-#: The Lancet ("Information for authors", house style): "p=0·004", lower-case p,
-#: the decimal point set as a mid-line dot (U+00B7), "to" between interval limits.
+#:
+#: * Blood (ASH "Instructions for authors", which follow the AMA Manual of Style)
+#:   and JAMA (AMA Manual of Style, 11th ed., 19.5): "P = .004", no leading zero,
+#:   two decimals, three below .01, "P < .001"; en dash between limits;
+#:   percentages as :data:`AMA_PERCENT`. Figures: Blood style guide "Figures",
+#:   "Image size and layout": 8.0 cm wide (1 column), 17 cm at most (2 columns),
+#:   fonts not prescribed (Blood's vendor sets its own); JAMA Network
+#:   instructions for authors, "Figures": 3.3 in (1 column), 7 in at most
+#:   (2 columns), Arial or Helvetica.
+#: * NEJM ("New Manuscripts", statistical reporting): "P=0.004", leading zero, no
+#:   spaces, "P<0.001"; "to" between interval limits; "no. (%)" with one decimal.
+#:   NEJM's illustrators redraw figures and it prescribes no width for submitted
+#:   ones: the JAMA widths and fonts are used.
+#: * The Lancet ("Information for authors", house style): "p=0·004", lower-case p,
+#:   the decimal point set as a mid-line dot (U+00B7, "23·4, not 23.4"), "to"
+#:   between interval limits, whole-number percentages in "n (%)". Figures
+#:   (Lancet artwork guidance, redrawn in house style): 75 mm (1 column),
+#:   154 mm (2 columns), Times New Roman.
+#:
+#: Rates with a CI print to one decimal in every style (an estimate, not a count).
 JOURNALS: dict[str, JournalStyle] = {
-    "blood": JournalStyle("blood", "Blood", AMA_P_STYLE),
-    "jama": JournalStyle("jama", "JAMA", AMA_P_STYLE),
+    "blood": JournalStyle("blood", "Blood", AMA_P_STYLE, FigureStyle(80.0, 170.0), percent=AMA_PERCENT),
+    "jama": JournalStyle("jama", "JAMA", AMA_P_STYLE, FigureStyle(3.3 * 25.4, 7.0 * 25.4), percent=AMA_PERCENT),
     "nejm": JournalStyle("nejm", "New England Journal of Medicine",
-                         PStyle(leading_zero=True, spaced=False), ci_separator=" to "),
+                         PStyle(leading_zero=True, spaced=False), FigureStyle(3.3 * 25.4, 7.0 * 25.4),
+                         ci_separator=" to ", percent=PercentStyle(count_digits=((0, 1),))),
     "lancet": JournalStyle("lancet", "The Lancet", PStyle(leading_zero=True, spaced=False, letter="p",
                                                           italic=False),
-                           decimal_mark="\u00b7", ci_separator=" to "),
+                           FigureStyle(75.0, 154.0, fonts=("Times New Roman", "Liberation Serif", "DejaVu Serif")),
+                           decimal_mark="\u00b7", ci_separator=" to ", percent=PercentStyle(count_digits=((0, 0),))),
 }
-DEFAULT_JOURNAL = "blood"
+
+
+def _default_journal() -> str:
+    """The default of the ``style.journal`` setting: analysis/config.py is the one
+    place for it (and for the allowed names, which must be the keys of JOURNALS)."""
+    import typing
+
+    from ..config import StyleSettings
+
+    field = StyleSettings.model_fields["journal"]
+    allowed = set(typing.get_args(field.annotation))
+    if allowed != set(JOURNALS):
+        raise RuntimeError(f"style.journal allows {sorted(allowed)} but style.JOURNALS defines {sorted(JOURNALS)}")
+    return field.default
+
+
+DEFAULT_JOURNAL = _default_journal()
 _current: list[JournalStyle] = [JOURNALS[DEFAULT_JOURNAL]]
 
 
@@ -98,12 +183,13 @@ def _dec(text: str) -> str:
     return text if mark == "." else text.replace(".", mark)
 
 
-#: Decimals of a percentage, by kind of number (one convention for each kind in
-#: abstract, Results and tables; REVIEW item 13): a rate that is an outcome with a
-#: CI (CR/CRi rate, survival at a landmark) to one decimal; a descriptive
-#: "n (%)" (Table 1, patient flow) to whole numbers.
-RATE_PCT_DIGITS = 1
-COUNT_PCT_DIGITS = 0
+def with_decimal_mark(text: str) -> str:
+    """``text`` (a label made by another library, e.g. a matplotlib tick label)
+    with the journal's decimal mark in every number: only a point between
+    digits changes ('0.5' -> Lancet '0·5'; a full stop stays)."""
+    mark = _current[0].decimal_mark
+    return text if mark == "." else re.sub(r"(?<=\d)\.(?=\d)|(?<![\w.])\.(?=\d)", mark, text)
+
 
 #: U+2212 MINUS SIGN for negative numbers (an ASCII hyphen reads as a dash; REVIEW item 13).
 MINUS = "\u2212"
@@ -154,6 +240,13 @@ def fmt_p_text(p: float | None, *, style: PStyle | None = None) -> str:
     if body.startswith(("<", ">")):
         return f"{style.letter} {body}" if style.spaced else f"{style.letter}{body.replace(' ', '')}"
     return f"{style.letter} = {body}" if style.spaced else f"{style.letter}={body}"
+
+
+def fmt_p_below(alpha: float, *, style: PStyle | None = None) -> str:
+    """A significance threshold as a P statement: 'P < .05' (NEJM 'P<0.05', Lancet 'p<0·05')."""
+    style = style or journal().p
+    a = fmt_alpha(alpha, style=style)
+    return f"{style.letter} < {a}" if style.spaced else f"{style.letter}<{a}"
 
 
 def fmt_alpha(alpha: float, *, style: PStyle | None = None) -> str:
@@ -326,18 +419,57 @@ def median_ci_of(m) -> MedianCI:
                          lower_reached=m.lower_reached, upper_reached=m.upper_reached)
 
 
-def fmt_pct(x: float | None, digits: int = RATE_PCT_DIGITS) -> str:
-    """A proportion (0–1) as a percentage: 0.4776 -> '47.8%'."""
+def rate_digits() -> int:
+    """Decimals of a rate with a CI in the journal's style (:class:`PercentStyle`)."""
+    return journal().percent.rate_digits
+
+
+def fmt_rate(x: float | None, digits: int | None = None) -> str:
+    """A proportion (0–1) as a percentage number without the sign, in the
+    journal's decimals for a rate: 0.4776 -> '47.8' (tables, whose header says %)."""
     if _missing(x):
         return NOT_ESTIMABLE
-    return _dec(f"{100 * x:.{digits}f}%")
+    return fmt_num(100 * x, rate_digits() if digits is None else digits)
 
 
-def fmt_n_pct(n: int, d: int, digits: int = COUNT_PCT_DIGITS) -> str:
-    """'28 (61%)' with the percentage of d; d = 0 gives '0 (–)'."""
+def fmt_pct(x: float | None, digits: int | None = None) -> str:
+    """A proportion (0–1) as a percentage in the journal's decimals for a rate:
+    0.4776 -> '47.8%'. Every percentage of a rate prints through it or :func:`fmt_rate`."""
+    if _missing(x):
+        return NOT_ESTIMABLE
+    return fmt_rate(x, digits) + "%"
+
+
+def fmt_pct_ci(lower: float | None, upper: float | None, digits: int | None = None) -> str:
+    """The CI of a rate, each limit a percentage: '35.4%–60.3%' (NEJM, Lancet
+    '35.4% to 60.3%')."""
+    return fmt_ci(None, None, lower_text=fmt_pct(lower, digits), upper_text=fmt_pct(upper, digits))
+
+
+def fmt_n_pct(n: int, d: int, digits: int | None = None) -> str:
+    """'28 (61%)' with the percentage of d in the journal's decimals for a
+    count (AMA: whole numbers below a denominator of 100); d = 0 gives '0 (–)'."""
     if d == 0:
         return f"{n} ({DASH})"
+    digits = journal().percent.count_digits_for(d) if digits is None else digits
     return _dec(f"{n} ({100 * n / d:.{digits}f}%)")
+
+
+def fmt_g(x: float) -> str:
+    """A number as short as it is exact ('3', '1.5', '0.05'; as ``f"{x:g}"``)
+    with the journal's decimal mark and U+2212 for a minus: tick labels, times
+    and levels in figures."""
+    return _dec(signed(f"{x:g}"))
+
+
+def p_header(label: str) -> str:
+    """A column header with the statistic P in the journal's letter ('P' ->
+    Lancet 'p', 'Disagree about P < .05' -> 'Disagree about p < 0·05')."""
+    return _P_WORD.sub(journal().p.letter, label)
+
+
+#: The statistic P as a word of its own (not in 'PFS', '*P*' or 'CR/P').
+_P_WORD = re.compile(r"(?<![\w*/])P(?![\w*])")
 
 
 def fmt_ratio(x: float | None, digits: int = 2) -> str:

@@ -13,6 +13,7 @@ from ..derive import TARGETED_CLASSES, SALVMOD_LABELS
 from ..results import Results
 from .labels import COVARIATE_TEXT, covariate_name, level_text, lower_first
 from .numbers import SYNTHETIC_NOTICE
+from . import style as st
 from .style import fmt_alpha, join_words
 
 __all__ = ["COVARIATE_TEXT", "CI_HANDLING", "CI_TEXT", "RULE_TEXT", "statistical_methods", "synthetic_callout"]
@@ -27,7 +28,7 @@ RULE_TEXT = {
     "chisq": "Proportions were compared with Pearson's χ² test",
 }
 CI_TEXT = {
-    "spss": ("the 95% CI of the median was the median ± 1.96 standard errors, as SPSS computes it: the "
+    "spss": ("the 95% CI of the median was the median ± {z} standard errors, as SPSS computes it: the "
              "standard error of the survival estimate at the median (Greenwood) divided by the slope of the "
              "curve between 55% and 45% survival [@collett2015]"),
     "log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
@@ -74,7 +75,7 @@ def statistical_methods(results: Results) -> Markdown:
     pop = "patients who received salvage therapy" if s.survival.population == "salvage" \
         else "all patients who relapsed"
     targeted = join_words([lower_first(SALVMOD_LABELS[c]) for c in TARGETED_CLASSES])
-    min_epv = f"{s.cox.min_events_per_variable:g}"
+    min_epv = st.fmt_g(s.cox.min_events_per_variable)
     paragraphs = [
         (f"Categorical variables are summarised as counts and percentages of patients with known values, "
          f"and continuous variables as medians and ranges; missing values are reported separately. "
@@ -82,16 +83,17 @@ def statistical_methods(results: Results) -> Markdown:
          f"compared with the Mann–Whitney U test. Rates of CR/CRi are given with exact (Clopper–Pearson) 95% "
          f"confidence intervals [@clopper1934], and univariable odds ratios were estimated by logistic "
          f"regression with Wald confidence intervals. The age groups were below and at or above "
-         f"{d.adult_age_years:g} years, and high marrow tumour burden was {d.high_marrow_burden_pct:g}% blasts "
+         f"{st.fmt_g(d.adult_age_years)} years, and high marrow tumour burden was "
+         f"{st.fmt_g(d.high_marrow_burden_pct)}% blasts "
          f"or more."),
         (f"Overall survival was measured from the date of relapse after CAR-T therapy to death from any cause, "
          f"with surviving patients censored at last contact, in {pop}. Relapse-free survival was measured, "
          f"in patients who achieved CR/CRi after salvage, from the date of remission to relapse or death, "
          f"whichever came first. Survival was estimated by the Kaplan–Meier method [@kaplan1958] with "
-         f"Greenwood's variance [@greenwood1926]; {CI_TEXT.get(method, method)}. "
+         f"Greenwood's variance [@greenwood1926]; {CI_TEXT.get(method, method).format(z=st.fmt_num(1.96, 2))}. "
          f"{CI_HANDLING.get(method, '')} Survival curves were compared "
          f"with the log-rank test [@mantel1966], and median follow-up was estimated by the reverse "
-         f"Kaplan–Meier method [@schemper1996]. Months are days divided by {d.days_per_month:g}."),
+         f"Kaplan–Meier method [@schemper1996]. Months are days divided by {st.fmt_g(d.days_per_month)}."),
         (f"Hazard ratios for overall survival were estimated with Cox proportional-hazards models [@cox1972] "
          f"with Efron's method for tied event times [@efron1977]; the multivariable model included "
          f"{join_words(cov)}"
@@ -99,7 +101,7 @@ def statistical_methods(results: Results) -> Markdown:
             if refs else "")
          + f". Models with fewer than {min_epv} events per parameter are flagged [@peduzzi1995]. The "
          f"proportional-hazards assumption was checked with scaled Schoenfeld residuals [@grambsch1994]. "
-         f"Two-sided P values below {fmt_alpha(alpha)} were considered statistically significant; no "
+         f"Two-sided {st.p_header('P')} values below {fmt_alpha(alpha)} were considered statistically significant; no "
          f"adjustment was made for multiple comparisons."),
         (f"Analyses used Python {v.get('Python')} with pandas {v.get('pandas')}, SciPy {v.get('scipy')}, "
          f"statsmodels {v.get('statsmodels')}, lifelines {v.get('lifelines')} [@davidsonpilon2019] and "

@@ -58,7 +58,7 @@ def test_salvage_groups_appear_in_several_figures_with_the_colours_of_figure_3(c
     """Figure 3 and Figure S3 (cumulative incidence) both show the salvage groups."""
     for group in SALVGRP_LEVELS:
         assert len(colours[group]) >= 2, dict(colours[group])
-        assert set().union(*colours[group].values()) == {F.GROUP_COLOR_BY_LABEL[group].lower()}
+        assert set().union(*colours[group].values()) == {F.theme.GROUP_COLOR_BY_LABEL[group].lower()}
 
 
 def test_no_two_groups_share_a_colour(colours):

@@ -61,4 +61,4 @@ def test_response_rates_print_with_one_convention():
     rates = {k: v for k, v in texts.items() if k.startswith("pct_cr") and v != st.NOT_ESTIMABLE}
     assert len(rates) > 5
     for key, text in rates.items():
-        assert re.fullmatch(rf"\d+\.\d{{{st.RATE_PCT_DIGITS}}}%", text), (key, text)
+        assert re.fullmatch(rf"\d+\.\d{{{st.rate_digits()}}}%", text), (key, text)

@@ -12,6 +12,7 @@ import pytest
 from analysis.present import docx_reference
 from analysis.present import table_layout as L
 from analysis.present import tables as T
+from analysis.present.tables import display as TD
 from analysis.present.tables import DisplayTable, Footnote
 from analysis.results import run_analysis
 from tests.present import pandoc_build as pb
@@ -234,7 +235,7 @@ def test_word_indents_are_paragraph_indents_not_spaces(results, tmp_path):
     style = re.search(r'<w:style\b[^>]*w:styleId="TableIndent1"[^>]*>.*?</w:style>', styles, re.S).group(0)
     assert re.search(r'<w:ind w:left="240"\s*/>', style) and re.search(r'<w:basedOn w:val="Compact"\s*/>', style)
     # the same table in Typst keeps its visible indentation (no Word styles there)
-    assert T.MD_INDENT + "Male" in d.to_markdown()
+    assert TD.MD_INDENT + "Male" in d.to_markdown()
 
 
 def test_docx_format_gets_word_markdown(monkeypatch, tmp_path, results):

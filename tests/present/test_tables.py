@@ -33,6 +33,9 @@ from analysis.compute.baseline import BaselineResult
 from analysis.present import quarto
 from analysis.present import style as st
 from analysis.present import tables as T
+from analysis.present.tables import baseline as TB
+from analysis.present.tables import common as TC
+from analysis.present.tables import display as TD
 from analysis.present.tables import DisplayTable, Footnote
 from analysis.results import Results, run_analysis
 
@@ -239,7 +242,7 @@ def _assert_marks_agree(d: DisplayTable, md: str, ht: str) -> None:
     assert body_html == body_md
     assert GT_MARK.findall(ht[ht.find("<thead"):ht.find("</thead>")]) == head_md
     for i, m in marks.items():
-        assert f"^{m}^ " + T._md_paragraph(d.footnotes[i].text) in md
+        assert f"^{m}^ " + TD._md_paragraph(d.footnotes[i].text) in md
 
 
 @pytest.mark.parametrize("name", TABLES)
@@ -384,7 +387,7 @@ def test_table2_p_values_equal_results(results):
     assert (group_rows["P"].iloc[1:] == "").all()
     heads = frame[frame["key"].str.startswith("factor:")]
     for fdef in resp.factor_defs:
-        if fdef.column == T.GROUP_COLUMN:
+        if fdef.column == TC.GROUP_COLUMN:
             continue
         rows = resp.factors[resp.factors["factor"] == fdef.key]
         head = heads[heads["key"] == f"factor:{fdef.key}"].iloc[0]
@@ -534,7 +537,7 @@ def test_dictionary_table_from_dictionary_or_results(results):
 ], ids=["less-than-space", "less-than-digit", "ge-symbol", "apostrophe", "pipe", "emphasis", "tag",
         "entity", "math-citation-link", "super-subscript", "newline"])
 def test_md_escape(text, expected):
-    assert T._md_escape(text) == expected
+    assert TD._md_escape(text) == expected
 
 
 @pytest.mark.parametrize("text, expected", [("1. First", "1\\. First"), ("- item", "\\- item"),
@@ -542,7 +545,7 @@ def test_md_escape(text, expected):
                                             ("Plain.", "Plain.")],
                          ids=["ordered-list", "bullet", "heading", "blockquote", "plain"])
 def test_md_paragraph_is_never_a_block(text, expected):
-    assert T._md_paragraph(text) == expected
+    assert TD._md_paragraph(text) == expected
 
 
 # --------------------------------------------------------------------------- DisplayTable on fixed inputs
@@ -565,7 +568,7 @@ def _component() -> DisplayTable:
         id="gt-component", group="section", indent="indent", spanners=(("Salvage", ("n", "P")),),
         footnotes=(Footnote("A general note with <angle> brackets & an ampersand."),
                    Footnote("Counts of patients with a known value.", "n"),
-                   *T._test_footnotes(frame)),
+                   *TC._test_footnotes(frame)),
         source_notes=(T.SYNTHETIC_NOTE,))
 
 
@@ -608,12 +611,12 @@ def test_component_snapshot(kind):
 @pytest.mark.parametrize("kind", ["html", "md"])
 def test_table1_fixed_baseline_snapshot(kind):
     """Regression value: Table 1 built from a hand-made BaselineResult (id gt-fixed-table1)."""
-    d = T._table1(_fixed_baseline(), synthetic=True, smd=True, id="gt-fixed-table1")
+    d = TB._table1(_fixed_baseline(), synthetic=True, smd=True, id="gt-fixed-table1")
     _check_snapshot(f"table1_fixed.{kind}", d.to_html() if kind == "html" else d.to_markdown())
 
 
 def test_table1_fixed_baseline_content():
-    d = T._table1(_fixed_baseline(), synthetic=False, smd=False, id="gt-fixed-table1")
+    d = TB._table1(_fixed_baseline(), synthetic=False, smd=False, id="gt-fixed-table1")
     f = d.frame.set_index("label")
     assert f.loc["Male", "A"] == "3 (33%)" and f.loc["Female", "B"] == "5 (50%)"
     assert f.loc["Missing", "A"] == "1" and f.loc["Missing", "B"] == "0"
@@ -633,7 +636,7 @@ def test_component_markdown_structure():
     body = lines[len(header) + 1:]
     assert body[0].startswith("| **Group A** ") and body[0].rstrip().endswith(" |")  # spans every column
     assert body[0].count("|") == 2 and "**Group B**" in md
-    assert f"| {T.MD_INDENT}Yes" in md
+    assert f"| {TD.MD_INDENT}Yes" in md
     assert "Fisher's row \\| piped" in md
     assert "\\<angle> brackets & an ampersand." in md
     paragraphs = md.strip().split("\n\n")
@@ -647,7 +650,7 @@ def test_p_label_is_italic_in_markdown_and_html():
     d = _component()
     assert "*P*" in d.to_markdown().split("+:=")[0]
     assert re.search(r">\s*<em>P</em>", d.to_html())
-    assert T._italic_p("P value", "*") == "*P* value" and T._italic_p("PFS", "*") == "PFS"
+    assert TD._italic_p("P value", "*") == "*P* value" and TD._italic_p("PFS", "*") == "PFS"
 
 
 def test_p_cell_does_not_wrap_after_its_sign(results):
@@ -657,7 +660,7 @@ def test_p_cell_does_not_wrap_after_its_sign(results):
     assert cells
     md, ht = d.to_markdown(), d.to_html()
     for v in cells:
-        fixed = v[0] + T.NBSP + v[2:]
+        fixed = v[0] + TD.NBSP + v[2:]
         assert fixed in md and v not in md
         assert html.escape(fixed, quote=False).replace("&gt;", "&gt;") in ht or fixed in html.unescape(ht)
 

@@ -1,0 +1,109 @@
+"""Saving figures (PDF, SVG, 600-dpi TIFF as one atomic group) and the list of
+every figure of the manuscript and the supplement, by file stem."""
+
+from __future__ import annotations
+
+import io
+import re
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib as mpl
+from matplotlib.figure import Figure
+
+from ...outputs import write_group
+from ..supplement import SUPPLEMENTARY_FIGURES
+from .theme import figure_rc
+from .flow import flow_figure
+from .km import km_group_figure, km_overall_figure
+from .forest import forest_figure
+from .zph import zph_figure
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...results import Results
+
+
+TIFF_DPI = 600
+
+#: File stems written by :func:`export_all`, in figure order: the manuscript's
+#: figures, then the supplement's, numbered as supplement.qmd numbers them
+#: (Figure S1 ... in :data:`analysis.present.supplement.SUPPLEMENTARY_FIGURES` order).
+FIGURE_STEMS = ("fig1_flow", "fig2_km_overall", "fig3_km_salvage_group", "fig4_km_relapse_site",
+                "fig5_forest") + tuple(f"figS{i}_{name.replace('-', '_')}"
+                                       for i, name in enumerate(SUPPLEMENTARY_FIGURES, 1))
+
+# metadata removed from the saved files (None drops the key)
+_PDF_METADATA = {"Creator": None, "Producer": None, "CreationDate": None}
+_SVG_METADATA = {"Creator": None, "Date": None}
+
+# --------------------------------------------------------------------------- saving
+
+_STEM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+
+
+def _write_vector(fig: Figure, fmt: str, metadata: dict, path: Path) -> None:
+    fig.savefig(path, format=fmt, metadata=metadata)
+
+
+def _write_tiff(fig: Figure, path: Path) -> None:
+    from PIL import Image  # Pillow is matplotlib's image dependency
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=TIFF_DPI, metadata={"Software": None})
+    buf.seek(0)
+    with Image.open(buf) as img:
+        rgb = img.convert("RGB")
+    rgb.save(path, format="TIFF", dpi=(TIFF_DPI, TIFF_DPI), compression="tiff_lzw")
+
+
+def save_figure(fig: Figure, stem: str, out_dir: str | Path) -> list[Path]:
+    """Write ``stem.pdf``, ``stem.svg`` and ``stem.tiff`` (600 dpi) into
+    ``out_dir`` as one atomic group (all three appear, or none changes).
+
+    PDF and SVG are vector (TrueType fonts embedded in the PDF; SVG text kept
+    as text) without Creator/Producer/Date metadata; the SVG is
+    byte-reproducible. The TIFF is rendered at 600 dpi, flattened to RGB on
+    white and written by Pillow with LZW compression, resolution tags and no
+    software or date tags. Returns the three paths.
+    """
+    if not _STEM_RE.match(stem):
+        raise ValueError(f"invalid file stem {stem!r} (letters, digits, '_', '-', '.')")
+    out = Path(out_dir)
+    writers = {
+        out / f"{stem}.pdf": partial(_write_vector, fig, "pdf", _PDF_METADATA),
+        out / f"{stem}.svg": partial(_write_vector, fig, "svg", _SVG_METADATA),
+        out / f"{stem}.tiff": partial(_write_tiff, fig),
+    }
+    with mpl.rc_context(figure_rc()):
+        return write_group(writers)
+
+
+def figure_makers(results: Results) -> dict[str, Any]:
+    """File stem (:data:`FIGURE_STEMS`) -> a function of no arguments drawing
+    that figure, for every figure of the manuscript and the supplement."""
+    from .. import sensitivity   # imports this module
+
+    supplementary = {
+        "zph": partial(zph_figure, results),
+        "simon-makuch": partial(sensitivity.simon_makuch_figure, results),
+        "cif": partial(sensitivity.cumulative_incidence_figure, results),
+    }
+    makers = (
+        partial(flow_figure, results),
+        partial(km_overall_figure, results),
+        partial(km_group_figure, results, "salvage_group"),
+        partial(km_group_figure, results, "relapse_site"),
+        partial(forest_figure, results),
+        *(supplementary[name] for name in SUPPLEMENTARY_FIGURES),
+    )
+    return dict(zip(FIGURE_STEMS, makers))
+
+
+def export_all(results: Results, out_dir: str | Path) -> list[Path]:
+    """Draw and save every figure of the manuscript and the supplement (stems
+    :data:`FIGURE_STEMS`); returns the paths."""
+    paths: list[Path] = []
+    for stem, make in figure_makers(results).items():
+        paths.extend(save_figure(make(), stem, out_dir))
+    return paths

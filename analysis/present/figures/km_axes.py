@@ -1,0 +1,100 @@
+"""Drawing parts of every Kaplan-Meier figure: the time axis and its ticks, step
+curves with censor marks, and the table of numbers at risk under the axis."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from ...compute.survival import risk_times_covering
+from .. import style
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ...results import Results
+
+
+def _time_ticks(risk_times: Sequence[float], max_time: float) -> list[float]:
+    """The configured risk-table times up to the first one at or past the last
+    observed time, continued at the last spacing when none is
+    (:func:`analysis.compute.survival.risk_times_covering`, the times of the
+    results' risk tables): the x axis ends at the last tick, so it and the
+    numbers at risk cover every curve to its end."""
+    if not list(risk_times):
+        raise ValueError("no risk-table times configured")
+    return risk_times_covering(risk_times, max_time)
+
+
+def _xlim(ticks: Sequence[float], max_time: float) -> tuple[float, float]:
+    right = max(ticks[-1], max_time)
+    span = right - min(0.0, ticks[0])
+    pad = 0.03 * span  # room for the risk-table numbers centred on the end ticks
+    return (min(0.0, ticks[0]) - pad, right + pad)
+
+
+def _risk_times(results: Results) -> list[float]:
+    return list(results.settings.survival.risk_table_months)
+
+def _step_xy(km: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Step-curve vertices from a KM table: start at (0, 1), then (time, surv)."""
+    x = np.concatenate([[0.0], km["time"].to_numpy(dtype=float)])
+    y = np.concatenate([[1.0], km["surv"].to_numpy(dtype=float)])
+    return x, y
+
+
+def _draw_km(ax, km: pd.DataFrame, *, index: int, color: str, label: str | None):
+    """Step curve and censor marks of one KM table; returns the curve's Line2D."""
+    x, y = _step_xy(km)
+    (curve,) = ax.plot(x, y, drawstyle="steps-post", color=color, lw=1.1, label=label,
+                       gid=f"curve-{index}", solid_joinstyle="miter", clip_on=False, zorder=3)
+    cens = km[km["n_censor"] > 0]
+    ax.plot(cens["time"].to_numpy(dtype=float), cens["surv"].to_numpy(dtype=float), ls="none",
+            marker="+", ms=4.5, mew=0.8, color=color, gid=f"censor-{index}", clip_on=False, zorder=4)
+    return curve
+
+
+def _style_time_axis(ax, ticks: Sequence[float], xlim: tuple[float, float], xlabel: str, ylabel: str) -> None:
+    ax.set_xlim(*xlim)
+    ax.set_ylim(0, 1.0)
+    ax.spines["left"].set_bounds(0, 1)
+    ax.spines["bottom"].set_bounds(ticks[0], ticks[-1])
+    ax.set_xticks(list(ticks), labels=[style.fmt_g(t) for t in ticks])
+    yt = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    ax.set_yticks(yt, labels=[style.fmt_num(v, 1) for v in yt])
+    ax.set_xlabel(xlabel, labelpad=2)
+    ax.set_ylabel(ylabel, labelpad=3)
+
+
+def _draw_risk_table(ax, rows: list[tuple[str, str, list[int]]], ticks: Sequence[float],
+                     xlim: tuple[float, float], title: str) -> None:
+    """Numbers under the time axis: one text per (row, tick), centred on the tick.
+
+    rows: (row label, colour, one count per tick). Row i is drawn at y = i.
+    """
+    ax.set_xlim(*xlim)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    ax.set_xticks([])
+    ax.set_yticks(range(len(rows)), labels=[r[0] for r in rows])
+    ax.tick_params(axis="y", length=0, pad=6)
+    for lab, (_, color, _) in zip(ax.get_yticklabels(), rows):
+        lab.set_color(color)
+    for i, (_, color, counts) in enumerate(rows):
+        for t, n in zip(ticks, counts):
+            ax.text(t, i, style.fmt_int(n), ha="center", va="center_baseline", color=color)
+    ax.set_title(title, loc="left", fontsize=style.journal().figure.font_size, fontweight="bold", pad=3)
+
+
+def _risk_counts(risk: pd.DataFrame, ticks: Sequence[float], column: str, group: Any = None) -> list[int]:
+    """Counts of ``column`` at exactly each tick (one row of ``risk`` per tick)."""
+    part = risk if group is None else risk[risk["group"] == group]
+    out = []
+    for t in ticks:
+        hit = part[np.isclose(part["time"].to_numpy(dtype=float), t, rtol=0, atol=1e-9)]
+        if len(hit) != 1:
+            raise ValueError(f"the risk table has no single row at {t:g} months")
+        out.append(int(hit[column].iloc[0]))
+    return out
