@@ -30,7 +30,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -121,14 +121,30 @@ class Derived:
     flow: PatientFlow
     synthetic: bool
     definitions: Definitions
+    #: tte() frames already joined, by (paramcd, population): the analysis asks for the
+    #: same ones about ten times (~0.25 s each at 100,000 patients); not pickled
+    _tte_cache: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __getstate__(self) -> dict:
+        return {k: v for k, v in self.__dict__.items() if k != "_tte_cache"}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state, _tte_cache={})
 
     def tte(self, paramcd: str, *, population: str) -> pd.DataFrame:
         """ADTTE rows of one parameter joined with ADSL, plus EVENT = 1 - CNSR.
 
         population: "salvage" (SALVFL == "Y", the analysis set) or "all".
+        Joined once per (paramcd, population); each call returns its own copy.
         """
         if population not in ("salvage", "all"):
             raise ValueError(f"unknown population {population!r} (salvage or all)")
+        key = (paramcd, population)
+        if key not in self._tte_cache:
+            self._tte_cache[key] = self._join_tte(paramcd, population)
+        return self._tte_cache[key].copy()
+
+    def _join_tte(self, paramcd: str, population: str) -> pd.DataFrame:
         tte = self.adtte[self.adtte["PARAMCD"] == paramcd].reset_index(drop=True)
         # the left join on (STUDYID, USUBJID), one ADSL row per ADTTE row, by
         # position: pandas' merge(validate="one_to_one") factorises the string
