@@ -230,7 +230,7 @@ def survival_endpoint(derived: Derived, paramcd: str, *, population: str, alpha:
 
 def group_comparison(data: pd.DataFrame, column: str, levels: tuple[str, ...], *, alpha: float,
                      risk_times: list[float]) -> GroupComparison:
-    sub = data[data[column].isin(levels)].copy()
+    sub = data.take(np.flatnonzero(data[column].isin(levels).to_numpy(dtype=bool)))  # new arrays: no .copy()
     present = tuple(lv for lv in levels if (sub[column] == lv).any())
     if not present:
         return NotEstimable(f"survival by {column}", "no patient belongs to any of the groups compared")
