@@ -46,9 +46,11 @@ line and are configuration problems (rule ``mapping``).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import functools
+import gc
 import io
 import math
 import re
@@ -1562,6 +1564,21 @@ def _same_files(sources: Sequence[Source]) -> tuple[list[Source], list[Problem]]
     return kept, problems
 
 
+@contextlib.contextmanager
+def _cyclic_gc_paused():
+    """Reading builds millions of short-lived lists and strings, none in a
+    reference cycle (reference counting frees them); Python's cyclic collector
+    would scan them again and again while they pile up (a third of the
+    reading time at 100,000 patients). Paused while reading, then back on."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCohort:
     """Read every source and pool the rows into one :class:`LoadedCohort`.
 
@@ -1578,7 +1595,8 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
     raws, origins, problems = [], [], []
     sources, problems = _same_files(sources)
     for source in sources:
-        raw, origin, file_problems = _load_one(source, dictionary)
+        with _cyclic_gc_paused():
+            raw, origin, file_problems = _load_one(source, dictionary)
         problems += file_problems
         if raw is not None and not raw.empty:
             raws.append(raw)
