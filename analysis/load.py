@@ -356,16 +356,25 @@ def _parse_date(value: Any, date_format: str) -> pd.Timestamp:
         return pd.Timestamp(value)
     if not isinstance(value, str):
         raise ValueError(expected)
-    text = value.strip()
+    return _parse_date_text(value.strip(), date_format)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_date_text(text: str, date_format: str) -> pd.Timestamp:
+    """A date written as text, read once per distinct text: validation and
+    typing read the same few thousand dates several times (type, future-date
+    and date-order rules, then the typed values), ~15 us each. Timestamps are
+    immutable, so the one object can be shared; a refused text is not
+    remembered (its ValueError is raised again)."""
     for fmt in dict.fromkeys((date_format, ISO_DATE_FORMAT)):
         match = date_pattern(fmt).fullmatch(text)
         if match:
             try:
                 day = dt.date(int(match["year"]), int(match["month"]), int(match["day"]))
             except ValueError:
-                raise ValueError(expected) from None
+                raise ValueError(f"a date (expected {date_format})") from None
             return pd.Timestamp(day)
-    raise ValueError(expected)
+    raise ValueError(f"a date (expected {date_format})")
 
 
 def is_text(values: np.ndarray) -> bool:
