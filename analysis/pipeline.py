@@ -84,6 +84,7 @@ def load_cohort(config: Config | None = None) -> Cohort:
     if not report.ok:
         raise DataError(report)
     typed = to_typed(loaded.raw, dictionary, origin=loaded.origin)
+    del loaded  # the raw text, the largest frame at registry scale, is not needed once typed
     derived = derive(
         typed,
         study_id=config.study_id,

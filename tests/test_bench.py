@@ -140,15 +140,20 @@ def test_main_refuses_bad_sizes(capsys):
 
 
 def test_targets_are_reported():
+    """Issue 14 item 6: 100,000 in <= 5 s; 1,000,000 in <= 60 s within 2 GiB; fits <= 0.8x R CPU time."""
     figures = [
-        bench.StageFigure(100_000, "whole", 8.0, 900.0, None, "ru_maxrss"),
-        bench.StageFigure(100_000, "fits", 6.0, None, None, "-", 3.0),
-        bench.StageFigure(1_000_000, "whole", 90.0, 9000.0, None, "ru_maxrss"),
+        bench.StageFigure(100_000, "whole", 4.5, 900.0, None, "ru_maxrss", cpu_seconds=4.2),
+        bench.StageFigure(100_000, "fits", 6.0, None, None, "-", 3.0, cpu_seconds=1.5, r_cpu_seconds=2.0),
+        bench.StageFigure(1_000_000, "whole", 90.0, 1900.0, None, "ru_maxrss", cpu_seconds=80.0),
+        bench.StageFigure(1_000_000, "fits", 9.0, None, None, "-", 10.0, cpu_seconds=9.0, r_cpu_seconds=10.0),
     ]
     notes = bench.check_targets(figures)
-    assert "8.0 s (met)" in notes[0]
-    assert "2.0x (met)" in notes[1]
-    assert "8.79 GiB (MISSED)" in notes[2]
+    assert len(notes) == 5
+    assert "100,000 patients in <= 5 s: 4.5 s wall, CPU 4.2 s (met)" in notes[0]
+    assert "1,000,000 patients in <= 60 s: 90.0 s wall, CPU 80.0 s (MISSED)" in notes[1]
+    assert "1,000,000 patients within 2 GiB: peak 1.86 GiB (met)" in notes[2]
+    assert "fits of 100,000 patients in <= 0.8x R's CPU time: 0.75x (wall 2.00x) (met)" in notes[3]
+    assert "fits of 1,000,000 patients in <= 0.8x R's CPU time: 0.90x (wall 0.90x) (MISSED)" in notes[4]
 
 
 # --------------------------------------------------------------------------- per-value rules, once per distinct value

@@ -463,9 +463,11 @@ def compare_proportions(
     n_missing = int(missing.sum())
     n_excluded = int((~missing & ~in_levels).sum())
     keep = (~missing & in_levels).to_numpy()
-    g_k, y_k = g[keep], y[keep].astype(bool)
-    resp = np.array([int((y_k[g_k == lv]).sum()) for lv in level_list])
-    tot = np.array([int((g_k == lv).sum()) for lv in level_list])
+    # each kept patient's level by one hash lookup (instead of comparing every cell with every level)
+    code = pd.Index(level_list, dtype=object).get_indexer(g[keep].to_numpy(dtype=object))
+    y_k = y[keep].to_numpy(dtype=bool)
+    resp = np.bincount(code[y_k], minlength=len(level_list)).astype(int)
+    tot = np.bincount(code, minlength=len(level_list)).astype(int)
     for lv, n in zip(level_list, tot):
         if n == 0:
             raise ValueError(f"group '{lv}' has no patients")
@@ -787,9 +789,10 @@ def _boolean_response(s: pd.Series, name: str) -> pd.Series:
     if bad:
         raise ValueError(f"response column '{name}' must be boolean (True/False or 1/0), "
                          f"found {bad[:3]!r}")
-    out = pd.Series(None, index=s.index, dtype=object)
-    out[s.notna()] = [bool(v) for v in known]
-    return out
+    values = np.full(len(s), None, dtype=object)
+    # bool(v) of each known value, converted in C (astype(object) gives Python bools)
+    values[s.notna().to_numpy(dtype=bool)] = known.to_numpy(dtype=bool).astype(object)
+    return pd.Series(values, index=s.index, dtype=object)
 
 
 def _observed_levels(s: pd.Series) -> list:

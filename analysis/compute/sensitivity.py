@@ -500,6 +500,26 @@ def cox_time_dependent_hsct(
 # --------------------------------------------------------------------------- 3. Simon-Makuch
 
 
+def _interval_counts(start: np.ndarray, stop: np.ndarray, event: np.ndarray, entries: np.ndarray,
+                     times: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """At each of ``times`` (sorted, holding every ``stop`` and entry): the intervals
+    at risk (``start < u <= stop``), ending in an event (``stop == u``, event 1),
+    censored (``stop == u``, event 0), and the entries at ``u``. The integers of
+    counting interval by interval at each time, by sorting and counting once:
+    ``start < u <= stop`` is ``start < u`` less ``stop < u`` when every
+    ``start <= stop``; each ``stop`` and entry is one of ``times``."""
+    if (start > stop).any():  # not a counting process: count as defined
+        n_risk = np.array([np.sum((start < u) & (u <= stop)) for u in times], dtype=np.int64)
+    else:
+        n_risk = (np.searchsorted(np.sort(start), times, side="left")
+                  - np.searchsorted(np.sort(stop), times, side="left")).astype(np.int64)
+    at = np.searchsorted(times, stop)
+    n_event = np.bincount(at[event == 1], minlength=len(times)).astype(np.int64)
+    n_censor = np.bincount(at[event == 0], minlength=len(times)).astype(np.int64)
+    n_enter = np.bincount(np.searchsorted(times, entries), minlength=len(times)).astype(np.int64)
+    return n_risk, n_event, n_censor, n_enter
+
+
 def simon_makuch(
     derived: Derived,
     *,
@@ -549,10 +569,7 @@ def simon_makuch(
         event = part["event"].to_numpy(dtype=int)
         entries = start[start > 0]
         times = np.unique(np.concatenate([stop, entries]))
-        n_risk = np.array([np.sum((start < u) & (u <= stop)) for u in times], dtype=np.int64)
-        n_event = np.array([np.sum((stop == u) & (event == 1)) for u in times], dtype=np.int64)
-        n_censor = np.array([np.sum((stop == u) & (event == 0)) for u in times], dtype=np.int64)
-        n_enter = np.array([np.sum(entries == u) for u in times], dtype=np.int64)
+        n_risk, n_event, n_censor, n_enter = _interval_counts(start, stop, event, entries, times)
         n = n_risk.astype(float)
         d = n_event.astype(float)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -256,11 +256,16 @@ def _group_levels(df: pd.DataFrame, group: str) -> list[Hashable]:
         return sorted(values, key=str)
 
 
-def _split(df: pd.DataFrame, group: str | None) -> list[tuple[Hashable, pd.DataFrame]]:
+def _split(df: pd.DataFrame, group: str | None, keep: Sequence[str]) -> list[tuple[Hashable, pd.DataFrame]]:
+    """(level, rows of that group) per group level; the parts hold only the
+    group and ``keep`` columns (an analysis data set has ~50 columns, copying
+    them all per group cost most of a KM fit at registry scale)."""
     if group is None:
         return [(None, df)]
     levels = _group_levels(df, group)
-    return [(level, df.loc[df[group] == level]) for level in levels]
+    df = df[[c for c in dict.fromkeys((group, *keep)) if c in df.columns]]
+    g = df[group]
+    return [(level, df.loc[g == level]) for level in levels]
 
 
 def _check_conf_type(conf_type: str) -> None:
@@ -379,7 +384,7 @@ def kaplan_meier(
     _check_conf_type(conf_type)
     z = _z(alpha)
     frames = []
-    for level, part in _split(df, group):
+    for level, part in _split(df, group, (time, event)):
         t, e = _clean(part, time, event)
         km = _km(t, e)
         lower, upper = _confint(km.surv, km.se_log, conf_type, z)
@@ -555,7 +560,7 @@ def km_median_by_group(
     """:func:`km_median` in each group; a dict ``{group level: MedianResult}`` in group order."""
     return {
         level: km_median(part, time=time, event=event, method=method, alpha=alpha)
-        for level, part in _split(df, group)
+        for level, part in _split(df, group, (time, event))
     }
 
 
@@ -637,7 +642,7 @@ def km_mean_spss_by_group(
     """:func:`km_mean_spss` in each group (each restricted to its own largest time)."""
     return {
         level: km_mean_spss(part, time=time, event=event, alpha=alpha)
-        for level, part in _split(df, group)
+        for level, part in _split(df, group, (time, event))
     }
 
 
@@ -732,7 +737,7 @@ def survival_at(
     z = _z(alpha)
     at = _times_array(times)
     frames = []
-    for level, part in _split(df, group):
+    for level, part in _split(df, group, (time, event)):
         t, e = _clean(part, time, event)
         km = _km(t, e)
         idx = np.searchsorted(km.time, at, side="right") - 1
@@ -802,7 +807,7 @@ def risk_table(
     """
     at = _times_array(times)
     frames = []
-    for level, part in _split(df, group):
+    for level, part in _split(df, group, (time, event)):
         t, e = _clean(part, time, event)
         frames.append(
             pd.DataFrame(

@@ -477,3 +477,31 @@ def test_missing_category_only_where_values_are_missing(data):
     mc = tab[tab["approach"] == "missing_category"]
     assert "CYTORISK[Missing]" not in set(mc["term"])
     assert not any("Missing" in w for w in mc["warnings"].iloc[0])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_interval_counts_equal_counting_at_each_time(seed):
+    """Simon-Makuch's counts by sorting equal the counts by definition at each
+    time (start < u <= stop at risk; stop == u with event 1 / 0; entries at u),
+    also with ties, zero-length intervals and an interval ending before it
+    starts (counted by definition)."""
+    from analysis.compute.sensitivity import _interval_counts
+
+    rng = np.random.default_rng(seed)
+    n = 300
+    start = rng.integers(0, 20, n).astype(float)
+    stop = start + rng.integers(0, 15, n)
+    if seed == 3:
+        stop[:5] = start[:5] - 1  # not a counting process
+    event = rng.integers(0, 2, n)
+    entries = start[start > 0]
+    times = np.unique(np.concatenate([stop, entries]))
+    got = _interval_counts(start, stop, event, entries, times)
+    want = (
+        np.array([np.sum((start < u) & (u <= stop)) for u in times]),
+        np.array([np.sum((stop == u) & (event == 1)) for u in times]),
+        np.array([np.sum((stop == u) & (event == 0)) for u in times]),
+        np.array([np.sum(entries == u) for u in times]),
+    )
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
