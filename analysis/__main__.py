@@ -142,6 +142,13 @@ exit codes:
   2  usage or configuration problem (unknown option, missing file or setting)
 """
 
+#: diff's own exit codes (1 is "numbers changed", not "the data have problems")
+DIFF_EPILOG = EPILOG.split("exit codes:")[0] + """exit codes:
+  0  no number changed
+  1  some numbers changed (listed)
+  2  usage problem or a ledger cannot be read
+"""
+
 COMMANDS = {
     # name: (one-line help, description)
     "validate": ("check the data against the dictionary",
@@ -209,7 +216,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     def add(name: str, func, **kwargs) -> argparse.ArgumentParser:
         short, long = COMMANDS[name]
-        p = sub.add_parser(name, help=short, description=long, epilog=EPILOG, formatter_class=fmt,
+        p = sub.add_parser(name, help=short, description=long, epilog=DIFF_EPILOG if name == "diff" else EPILOG,
+                           formatter_class=fmt,
                            parents=[common], **kwargs)
         p.set_defaults(func=func)
         return p

@@ -32,7 +32,7 @@ import hashlib
 import json
 import os
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
@@ -269,6 +269,8 @@ class Source:
     sheet: str | int | None = None
     mapping: Path | None = None
     header_row: int | None = None
+    #: where the entry's keys are written, for messages: "sheet" -> "sources.yml line 7" (empty: not from a list)
+    written: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -352,7 +354,13 @@ def parse_settings(raw: Any, *, path: Path, node=None) -> Settings:
         raise ConfigError("\n".join(_format_errors(exc, path, node))) from None
 
 
-def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str) -> Source:
+def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str,
+                       node=None, keys: tuple = ()) -> Source:
+    written = {}
+    if node is not None and isinstance(entry, (dict, SourceEntry)):  # where each key is written, for messages
+        for key in (entry if isinstance(entry, dict) else entry.model_fields_set):
+            line = line_of(node, (*keys, str(key)))
+            written[str(key)] = f"{where.split(' line ')[0]} line {line}" if line else where
     if isinstance(entry, str):
         entry = SourceEntry(path=entry)
     elif isinstance(entry, dict):
@@ -368,6 +376,7 @@ def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str) 
         sheet=entry.sheet,
         mapping=(base / entry.mapping).resolve() if entry.mapping else None,
         header_row=entry.header_row,
+        written=written,
     )
 
 
@@ -414,7 +423,7 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
             line = line_of(node, ["sources", i])
             where = f"{path} line {line}" if line else str(path)
             try:
-                out.append(_source_from_entry(e, path.parent, where))
+                out.append(_source_from_entry(e, path.parent, where, node, ("sources", i)))
             except ConfigError as exc:
                 problems.append(str(exc))
         problems += _check_sources(tuple(out), str(path))
@@ -460,7 +469,7 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
                             f"(or name the data with {DATA_ENV_VAR})")
         for i, e in enumerate(settings.data.sources):
             line = line_of(node, ["data", "sources", i])
-            sources += (_source_from_entry(e, base, f"{cfg_path.name} line {line}"),)
+            sources += (_source_from_entry(e, base, f"{cfg_path.name} line {line}", node, ("data", "sources", i)),)
         problems += _check_sources(sources, f"{cfg_path.name} (data: sources)")
     dictionary = (base / settings.data.dictionary).resolve() if settings.data.dictionary else DEFAULT_DICTIONARY
     if not dictionary.exists():

@@ -54,7 +54,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -535,6 +535,8 @@ class SiteMapping:
     delimiter: str = ","
     missing: tuple[str, ...] = ()
     header_row: int | None = None
+    #: where each ``columns:`` entry is written, for messages: case-folded name -> ("mapping file F line N", name as written)
+    written: dict[str, tuple[str, str]] = field(default_factory=dict, hash=False, compare=False)
 
 
 class _StringBoolLoader(yaml.SafeLoader):
@@ -614,6 +616,7 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
         return {}
 
     columns: dict[str, str | None] = {}
+    written: dict[str, tuple[str, str]] = {}
     for theirs, ours in pairs("columns").items():
         if ours is not None and (not _is_scalar(ours) or str(ours) not in dictionary):
             problems.append(
@@ -625,6 +628,8 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
             )
             continue
         columns[_key(theirs)] = None if ours is None else str(ours)
+        line = line_of(node, ["columns", str(theirs)])
+        written[_key(theirs)] = (f"mapping file {shown}" + (f" line {line}" if line else ""), show_value(theirs) or "")
 
     codes: dict[str, dict[str, str]] = {}
     for column, _table in pairs("codes").items():
@@ -693,6 +698,7 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
         delimiter=delimiter,
         missing=tuple(_key(m) for m in missing),
         header_row=header_row if "header_row" in spec else None,
+        written=written,
     )
     for token in mapping.missing:
         clash = [v.name for v in dictionary.variables
@@ -1315,17 +1321,10 @@ def _frame_from_table(
             continue
         taken[target] = pos
 
-    present = {_key(h) for h in header if h is not None}
-    for theirs, ours in mapping.columns.items():
-        if theirs not in present and ours is not None and ours not in taken:
-            problems.append(
-                Problem(
-                    file, None, None, ours, None, "mapping_unused",
-                    f"the site's mapping file renames a column '{theirs}' to {ours}, but the file has no column "
-                    "of that name (check its spelling against row 1 of the file).",
-                    "warning",
-                )
-            )
+    problems += _unmatched_mapping(header, taken, mapping, dictionary, file)
+    unmatched = {p.column for p in problems if p.rule == "mapping"}
+    suggested = {p.value for p in problems if p.rule == "mapping" and p.value}
+    problems = [p for p in problems if not (p.rule == "unknown_column" and p.column in suggested)]
 
     for number, cells in rows:
         if len(table.header) < width and any(not is_missing(c) for c in cells[len(table.header):]):
@@ -1388,7 +1387,7 @@ def _frame_from_table(
                 )
 
     for var in dictionary.variables:
-        if var.required and var.name not in taken and var.name != "site":
+        if var.required and var.name not in taken and var.name != "site" and var.name not in unmatched:
             problems.append(
                 Problem(
                     file, None, None, var.name, None, "missing_column",
@@ -1408,6 +1407,37 @@ def _frame_from_table(
     )
     origin["row"] = origin["row"].astype("int64")
     return raw, origin, problems
+
+
+def _unmatched_mapping(header: list[Any], taken: dict[str, int], mapping: SiteMapping, dictionary: Dictionary,
+                       file: str) -> list[Problem]:
+    """A ``columns:`` entry of the mapping file naming a column the file does not have. A
+    misspelling (a column of the file that nothing read is close to it) or a required
+    variable left without a column is a configuration error (rule ``mapping``, exit 2)
+    naming the mapping file's line and the column meant; else a warning (a mapping file
+    shared by exports that differ)."""
+    import difflib
+
+    present = {_key(h): show_value(h).strip() for h in header if show_value(h)}
+    free = {k: v for k, v in present.items() if k not in mapping.columns
+            and k not in {n.casefold() for n in dictionary.names}}
+    out = []
+    for theirs, ours in mapping.columns.items():
+        if theirs in present or ours is None or ours in taken:
+            continue
+        where, name = mapping.written.get(theirs, ("the site's mapping file", theirs))
+        close = difflib.get_close_matches(theirs, list(free), n=1, cutoff=0.75)
+        like = free[close[0]] if close else None
+        required = dictionary[ours].required and ours != "site"
+        message = (f"{where}: the column '{name}' (mapped to {ours}) is not in the file"
+                   + (f"; did you mean '{like}'? (that column was ignored). Write the name exactly as in the "
+                      "file's row of column names." if like else
+                      f"; the file's columns are: {', '.join(repr(v) for v in present.values())}."))
+        error = like is not None or required
+        out.append(Problem(file, None, None, ours, like, "mapping" if error else "mapping_unused",
+                           message if error else message + " The mapping entry was not used.",
+                           "error" if error else "warning"))
+    return out
 
 
 def header_row_of(source: Source, mapping: SiteMapping) -> int | None:
@@ -1503,7 +1533,7 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
                 "open it in the program that made it and save it again.",
             )
         ]
-    problems += read_problems
+    problems += [_sheet_problem(p, source) if p.rule == "sheet" else p for p in read_problems]
     if table is None:
         return None, None, problems
     misplaced = _misplaced_header(table, known, header_row or 1, file)
@@ -1516,6 +1546,23 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
             Problem(file, None, None, None, None, "no_patients", "the file has column names but no patients.")
         )
     return raw, origin, problems
+
+
+def _sheet_problem(problem: Problem, source: Source) -> Problem:
+    """A wrong or missing ``sheet:`` is the configuration's (exit 2): name where the source entry
+    is written, or, for a workbook given directly (CART_DATA), say how to name the sheet."""
+    where = source.written.get("sheet") or source.written.get("path")
+    if where:
+        return replace(problem, message=f"{where}: {problem.message}")
+    named = re.search(r"\(sheet: ([^)]*)\)", problem.message)
+    sheet = named.group(1) if named else "NAME"
+    return replace(
+        problem,
+        message=problem.message.replace(" in the configuration", "")
+        + f" To name it, write a file sources.yml beside the workbook holding 'sources: [{{path: "
+        f"{Path(source.path).name}, sheet: {sheet}}}]' and set CART_DATA to that file (or give the entry "
+        "under data: sources: in analysis.yml).",
+    )
 
 
 def _same_files(sources: Sequence[Source]) -> tuple[list[Source], list[Problem]]:

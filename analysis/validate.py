@@ -105,7 +105,7 @@ ORDER_IN_WORDS = (
     "then death or last contact"
 )
 #: Problems of the configuration the user writes (exit status 2), not of the data (exit status 1).
-CONFIGURATION_RULES = ("mapping", "duplicate_source")
+CONFIGURATION_RULES = ("mapping", "duplicate_source", "sheet")
 _POSITION = "__position__"  # helper column: keeps every failing row visible in pandera's failure cases
 _PATIENT_ID = "patient_id"
 
@@ -171,24 +171,31 @@ class ValidationReport:
             )
             return "\n".join(lines)
         n_err, n_warn = len(self.errors), len(self.warnings)
-        summary = (
-            f"{_count(len(self.problems), 'problem')} ({_count(n_err, 'error')}, {_count(n_warn, 'warning')}) "
-            f"concerning {_count(len(patients), 'patient')} of {self.n_patients} loaded"
-        )
+        summary = f"{_count(len(self.problems), 'problem')} ({_count(n_err, 'error')}, {_count(n_warn, 'warning')})"
+        if patients:
+            summary += f" concerning {_count(len(patients), 'patient')} of {self.n_patients} loaded"
+        else:
+            summary += f"; {_count(self.n_patients, 'patient')} loaded"
         if whole_files:
             summary += f"; {_count(whole_files, 'problem')} {'concerns' if whole_files == 1 else 'concern'} a whole file or column"
         lines.append(summary + ".")
-        if self.configuration_errors:
+        configuration = self.configuration_errors
+        if configuration:
+            at_line = all(re.search(r" line \d+", p.message) for p in configuration)
             lines.append(
-                "The configuration has errors: correct the mapping file or the sources list named above (at the "
-                "line given; data/mapping.example.yml shows every entry) and run again."
+                "The configuration has errors: correct the entries named above (in the mapping file, the sources "
+                "list or analysis.yml" + (", at the line given" if at_line else "")
+                + ") and run again; data/mapping.example.yml shows every mapping entry."
             )
-        if n_err:
+        if n_err > len(configuration):
             lines.append(
-                "What to do: correct each value named above in the site's export (or the site's mapping "
+                ("Then correct" if configuration else "What to do: correct")
+                + " each value named above in the site's export (or the site's mapping "
                 "file, see data/mapping.example.yml) and run again; data/dictionary.yml defines every "
                 "variable, code and rule. Nothing is analysed until every error is resolved."
             )
+        elif n_err:
+            lines.append("Nothing is analysed until every error is resolved.")
         else:
             lines.append("The data can be analysed; the warnings name columns that were not used.")
         return "\n".join(lines)
@@ -971,7 +978,7 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
     if not raw.index.equals(origin.index):
         raise ValueError("loaded.origin is not aligned with loaded.raw (different index)")
     absent = {
-        (p.file, p.column) for p in loaded.problems if p.rule in ("missing_column", "missing_site") and p.column
+        (p.file, p.column) for p in loaded.problems if p.rule in ("missing_column", "missing_site", "mapping") and p.column
     }
     found: list[tuple[Hashable, Problem]] = []
     if len(raw):
