@@ -31,11 +31,13 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .yamlio import UserFileError, line_of, load_yaml
@@ -322,6 +324,10 @@ def _format_errors(exc: ValidationError, path: Path, node) -> list[str]:
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "SourceEntry",
                                                                                 "function-after")))
+        if not loc:  # a check across settings: point at the first setting its message names
+            named = next((k for k in re.findall(r"\b[a-z_]+\.[a-z_.]+[a-z]", err["msg"])
+                          if line_of(node, k.split(".")) is not None), None)
+            loc = tuple(named.split(".")) if named else ()
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = line_of(node, loc)
         where = f"{path.name} line {line}" if line else path.name
@@ -338,6 +344,7 @@ def _format_errors(exc: ValidationError, path: Path, node) -> list[str]:
         else:
             text = err["msg"].removeprefix("Value error, ")
             msg = f"{key}: {text} (got {err['input']!r})" if not isinstance(err["input"], dict) else f"{key}: {text}"
+            msg = text if text.startswith(f"{key} ") else msg
         out.append(f"{where}: {msg}")
     return out
 
@@ -485,24 +492,48 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
 # --------------------------------------------------------------------------- checks against the data
 
 
-def check_against_data(settings: Settings, adsl, *, followup_months: float, where: str = "configuration") -> None:
+def check_against_data(settings: Settings, adsl, *, followup_months: float, where: str = "configuration",
+                       path: Path | None = None) -> None:
     """Settings that name ADSL columns and levels, or times, checked against the
-    derived data before any computation; every problem at once as ConfigError."""
+    derived data before any computation; every problem at once as ConfigError.
+    With the configuration file's ``path``, each problem names its file and line
+    (a setting left at its default: the file and "default")."""
     problems: list[str] = []
     columns = list(adsl.columns)
+    node = None
+    if path is not None:
+        try:
+            node = load_yaml(path, what="configuration file")[1]
+        except UserFileError:
+            node = None
+
+    def at(*loc: str | int) -> str:
+        if path is None:
+            return where
+        written = node
+        for key in loc:  # is the setting written in the file, or left at its default?
+            if isinstance(written, yaml.MappingNode):
+                written = next((v for k, v in written.value if k.value == str(key)), None)
+            elif isinstance(written, yaml.SequenceNode) and isinstance(key, int) and key < len(written.value):
+                written = written.value[key]
+            else:
+                written = None
+        line = line_of(node, loc) if written is not None else None
+        return f"{Path(path).name} line {line}" if line else f"{Path(path).name} (default of {loc[0]})"
 
     def check_covariates(key: str, covs: list[Covariate]) -> None:
         for i, c in enumerate(covs):
             if c.column not in adsl.columns:
-                problems.append(f"{where}: {key}[{i}].column: '{c.column}' is not an analysis variable"
-                                f"{_suggest(c.column, columns)}")
+                problems.append(f"{at(*key.split('.'), i, 'column')}: {key}[{i}].column: '{c.column}' is not an "
+                                f"analysis variable{_suggest(c.column, columns)}")
                 continue
             values = adsl[c.column].dropna()
             if c.reference is not None and len(values) and values.dtype.kind not in "fiu":
                 levels = sorted(map(str, values.unique()))
                 if c.reference not in levels:
-                    problems.append(f"{where}: {key}[{i}].reference: '{c.reference}' is not a level of "
-                                    f"{c.column} (levels: {', '.join(levels)}){_suggest(c.reference, levels)}")
+                    problems.append(f"{at(*key.split('.'), i, 'reference')}: {key}[{i}].reference: '{c.reference}' "
+                                    f"is not a level of {c.column} in these data; choose one of "
+                                    f"{', '.join(levels)}{_suggest(c.reference, levels)}")
 
     check_covariates("cox.covariates", settings.cox.covariates)
     check_covariates("sensitivity.missing_covariates", settings.sensitivity.missing_covariates)
@@ -510,7 +541,8 @@ def check_against_data(settings: Settings, adsl, *, followup_months: float, wher
                        ("sensitivity.landmark_months", settings.sensitivity.landmark_months)):
         late = [t for t in times if t > followup_months]
         if late:
-            problems.append(f"{where}: {key}: {', '.join(f'{t:g}' for t in late)} months is beyond the last "
-                            f"follow-up ({followup_months:.1f} months); no estimate exists there")
+            problems.append(f"{at(*key.split('.'))}: {key}: {', '.join(f'{t:g}' for t in late)} months is beyond "
+                            f"the last follow-up ({followup_months:.1f} months); no estimate exists there: choose "
+                            f"landmarks up to {followup_months:.1f} months")
     if problems:
         raise ConfigError("\n".join(problems))

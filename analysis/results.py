@@ -423,7 +423,8 @@ def analyse(cohort: Cohort) -> Results:
     t, sv, cx = st.tests, st.survival, st.cox
     population = sv.population
     os_data = derived.tte("OS", population=population)
-    check_against_data(st, derived.adsl, followup_months=float(os_data["AVAL"].max()) if len(os_data) else 0.0)
+    check_against_data(st, derived.adsl, followup_months=float(os_data["AVAL"].max()) if len(os_data) else 0.0,
+                       path=cfg.path)
     alpha = t.alpha
     tests = dict(rule=t.two_by_two, alpha=alpha, seed=t.monte_carlo_seed, n_resamples=t.monte_carlo_samples)
     ep = dict(alpha=alpha, landmarks=list(sv.landmarks_months), risk_times=list(sv.risk_table_months))

@@ -4,10 +4,12 @@ site's own names and values, and closing lines that agree with the problems abov
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-import yaml
 
 from analysis.__main__ import build_parser, main
+from analysis.config import PROJECT_ROOT
 from tests.realistic_sites import write_sites
 
 
@@ -65,3 +67,41 @@ def test_diff_help_gives_diffs_own_exit_codes():
     text = diff.format_help()
     assert "the data have problems" not in text
     assert "1  some numbers changed" in text
+
+
+def test_data_dependent_configuration_errors_name_file_and_line(tmp_path):
+    # item 11: "configuration: cox.covariates[1].reference: ..." without file or line; the
+    # cross-list duplicate was reported at "(top level)"
+    import pandas as pd
+
+    from analysis.config import ConfigError, check_against_data, load_config
+
+    text = (Path(PROJECT_ROOT / "analysis.yml").read_text(encoding="utf-8")
+            .replace('{column: AGEGR1, reference: "<18"}', '{column: AGEGR1, reference: "<17"}')
+            .replace("data/", str(PROJECT_ROOT / "data") + "/"))
+    path = tmp_path / "rev_cox.yml"
+    path.write_text(text, encoding="utf-8")
+    lines = text.splitlines()
+    cfg = load_config(path)
+    adsl = pd.DataFrame({c.column: ["a", "b"] for c in cfg.settings.cox.covariates}
+                        | {c.column: ["N", "Y"] for c in cfg.settings.sensitivity.missing_covariates}
+                        | {"AGEGR1": ["<18", ">=18"]})
+    with pytest.raises(ConfigError) as err:
+        check_against_data(cfg.settings, adsl, followup_months=4.0, path=path)
+    messages = str(err.value).splitlines()
+    reference = next(m for m in messages if "AGEGR1" in m)
+    number = int(reference.split(" line ")[1].split(":")[0])
+    assert reference.startswith(f"rev_cox.yml line {number}: cox.covariates[1].reference: '<17'")
+    assert '"<17"' in lines[number - 1] and "choose one of <18, >=18" in reference
+    landmark = next(m for m in messages if "survival.landmarks_months" in m)
+    number = int(landmark.split(" line ")[1].split(":")[0])
+    assert "landmarks_months" in lines[number - 1]
+
+    both = text.replace("missing_covariates:\n    - {column: CD19NEG", "missing_covariates:\n    - {column: BMBURDEN")
+    assert both != text
+    path.write_text(both, encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    assert "(top level)" not in str(err.value)
+    number = int(str(err.value).split(" line ")[1].split(":")[0])
+    assert "missing_covariates" in both.splitlines()[number - 1]
