@@ -99,6 +99,7 @@ class Problem:
     message: str
     level: str = "error"
     label: str | None = None  # the dictionary's label of ``column``, shown beside it
+    site_column: str | None = None  # the site's own name of ``column`` (through its mapping file), shown first
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -113,7 +114,9 @@ class Problem:
             where.append(f"row {self.row}")
         if self.row is not None:
             where.append(f"patient {self.patient}" if self.patient else "patient (no pseudonym)")
-        if self.column:
+        if self.column and self.site_column:
+            where.append(f"column '{self.site_column}' ({self.column}" + (f": {self.label})" if self.label else ")"))
+        elif self.column:
             where.append(f"column {self.column}" + (f" ({self.label})" if self.label else ""))
         prefix = ", ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
@@ -142,6 +145,10 @@ class LoadedCohort:
     raw: pd.DataFrame
     origin: pd.DataFrame
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    #: for messages in the site's own words: file -> dictionary name -> the site's column name,
+    #: and file -> dictionary name -> our code -> the site's code (files with a mapping file only)
+    site_names: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+    site_codes: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, compare=False)
 
 
 # ---------------------------------------------------------------------------
@@ -537,6 +544,8 @@ class SiteMapping:
     header_row: int | None = None
     #: where each ``columns:`` entry is written, for messages: case-folded name -> ("mapping file F line N", name as written)
     written: dict[str, tuple[str, str]] = field(default_factory=dict, hash=False, compare=False)
+    #: dictionary column -> our code -> their code as written (the first, when several map to one)
+    codes_written: dict[str, dict[str, str]] = field(default_factory=dict, hash=False, compare=False)
 
 
 class _StringBoolLoader(yaml.SafeLoader):
@@ -632,6 +641,7 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
         written[_key(theirs)] = (f"mapping file {shown}" + (f" line {line}" if line else ""), show_value(theirs) or "")
 
     codes: dict[str, dict[str, str]] = {}
+    codes_written: dict[str, dict[str, str]] = {}
     for column, _table in pairs("codes").items():
         column = str(column)
         if column not in dictionary:
@@ -656,6 +666,7 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
                 )
                 continue
             codes[column][_key(theirs)] = ours_text
+            codes_written.setdefault(column, {}).setdefault(ours_text, show_value(theirs) or "")
 
     date_format = spec.get("date_format")
     if date_format is not None:
@@ -699,6 +710,7 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
         missing=tuple(_key(m) for m in missing),
         header_row=header_row if "header_row" in spec else None,
         written=written,
+        codes_written=codes_written,
     )
     for token in mapping.missing:
         clash = [v.name for v in dictionary.variables
@@ -1638,4 +1650,24 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
         origin = pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in ORIGIN_COLUMNS})
     raw = raw.astype(object)
     raw = raw.where(raw.notna(), None)
-    return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems))
+    names, codes = _site_words(sources, dictionary)
+    return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems), site_names=names, site_codes=codes)
+
+
+def _site_words(sources: Sequence[Source], dictionary: Dictionary
+                ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, str]]]]:
+    """The site's own column names and codes per file, from its mapping file (read again: a few
+    lines of YAML), so that messages say 'Rezidiv Datum' and 'ja' where the site's file does."""
+    names: dict[str, dict[str, str]] = {}
+    codes: dict[str, dict[str, dict[str, str]]] = {}
+    for source in sources:
+        if source.mapping is None:
+            continue
+        file = _shown_path(Path(source.path))
+        mapping, _ = read_mapping(Path(source.mapping), dictionary, file=file)
+        if mapping is None:
+            continue
+        names[file] = {ours: mapping.written.get(theirs, ("", theirs))[1]
+                       for theirs, ours in mapping.columns.items() if ours is not None}
+        codes[file] = mapping.codes_written
+    return names, codes

@@ -267,7 +267,7 @@ def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
             if first.value and first.value in hint and len(values) > 1:
                 hint = hint.replace(first.value, "…")
         grouped = Problem(first.file, None, None, first.column, None, first.rule, text + hint + ".",
-                          first.level, first.label)
+                          first.level, first.label, first.site_column)
         lines.append(grouped.line())
     return lines
 
@@ -707,6 +707,19 @@ def _check_names(schema: pa.DataFrameSchema) -> list[str]:
     return names + [check.name for check in schema.checks]
 
 
+def _site_name(loaded: LoadedCohort, file: str, column: str, *, alone: bool = False) -> str:
+    """A column as the site's file names it, the dictionary's name in brackets: "'Rezidiv Datum' (relapse_date)"
+    (``alone``: without them, for the column the line already names); the dictionary's name when the file uses it."""
+    theirs = loaded.site_names.get(file, {}).get(column)
+    return (f"'{theirs}'" if alone else f"'{theirs}' ({column})") if theirs and theirs != column else column
+
+
+def _site_value(loaded: LoadedCohort, file: str, column: str, value: str | None) -> str | None:
+    """A code as the site's file writes it, the dictionary's code in brackets: "'ja' (yes)"."""
+    theirs = loaded.site_codes.get(file, {}).get(column, {}).get(value) if value is not None else None
+    return f"'{theirs}' ({value})" if theirs and theirs != value else value
+
+
 def _problem(
     rule: str,
     column: str | None,
@@ -769,23 +782,28 @@ def _problem(
             **where, column=column, value=value, rule=rule,
             message=f"{value} is in the future (after today, {dt.date.today().isoformat()}); check the year.",
         )
+    file = where["file"]
     if rule == "required":
         var = dictionary[column]
+        name = _site_name(loaded, file, column, alone=True)
         return Problem(
             **where, column=column, value=value, rule=rule,
-            message=f"{column} ({var.label}) is missing; it is required for every patient.",
+            message=f"{name if name != column else f'{column} ({var.label})'} is missing; it is required for "
+                    "every patient.",
         )
     if rule in ("required_if", "not_applicable"):
         cond = dictionary[column].required_if
         actual = show_value(row[cond.column]) if cond.column in row.index else None
+        name, cond_name = _site_name(loaded, file, column, alone=True), _site_name(loaded, file, cond.column)
+        actual = _site_value(loaded, file, cond.column, actual)
         if rule == "required_if":
             message = (
-                f"{column} is missing, but it is required when {cond.text()} "
-                f"(here {cond.column} is {actual})."
+                f"{name} is missing, but it is required when {cond.text()} "
+                f"(here {cond_name} is {actual})."
             )
         else:
-            state = f"{cond.column} is {actual}" if actual is not None else f"{cond.column} is missing"
-            message = f"{column} {value} is given, but {state}: {column} is recorded only when {cond.text()}."
+            state = f"{cond_name} is {actual}" if actual is not None else f"{cond_name} is missing"
+            message = f"{name} {value} is given, but {state}: {column} is recorded only when {cond.text()}."
         return Problem(**where, column=column, value=value, rule=rule, message=message)
     if rule == "date_order":
         out = []
@@ -796,7 +814,8 @@ def _problem(
                 Problem(
                     **where, column=None, value=show_value(row[later]), rule=rule,
                     message=(
-                        f"{later} {show_value(row[later])} is before {before} {show_value(row[before])} "
+                        f"{_site_name(loaded, file, later)} {show_value(row[later])} is before "
+                        f"{_site_name(loaded, file, before)} {show_value(row[before])} "
                         f"(dates must follow the clinical order: {ORDER_IN_WORDS})."
                     ),
                 )
@@ -810,7 +829,8 @@ def _problem(
         return Problem(
             **where, column=None, value=end_value, rule=rule,
             message=(
-                f"{end_name} {end_value} is before {later} {show_value(row[later])}: no date may follow the end "
+                f"{_site_name(loaded, file, end_name)} {end_value} is before {_site_name(loaded, file, later)} "
+                f"{show_value(row[later])}: no date may follow the end "
                 f"of follow-up, here {what} (dates must follow the clinical order: {ORDER_IN_WORDS})."
             ),
         )
@@ -833,17 +853,22 @@ def _problem(
             ),
         )
     if rule == "rule":
-        return _rule_problem(dictionary.rule(column), row, where, decimal, parsed, dictionary)
+        return _rule_problem(dictionary.rule(column), row, where, decimal, parsed, dictionary, loaded)
     raise RuntimeError(f"no message for validation rule {rule!r}")
 
 
 def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed: "_Dates",
-                  dictionary: Dictionary) -> Problem:
-    """A broken dictionary rule: the values it read (each variable with its label), then the rule's own words."""
+                  dictionary: Dictionary, loaded: LoadedCohort | None = None) -> Problem:
+    """A broken dictionary rule: the values it read (each variable with its label, in the site's
+    own words where its mapping file renames them), then the rule's own words."""
 
     def fact(column: str) -> str:
         value = show_value(row[column]) if column in row.index else None
-        name = f"{column} ({dictionary.label(column)})" if dictionary.label(column) else column
+        theirs = _site_name(loaded, where["file"], column) if loaded is not None else column
+        if loaded is not None:
+            value = _site_value(loaded, where["file"], column, value)
+        name = (theirs if theirs != column else
+                f"{column} ({dictionary.label(column)})" if dictionary.label(column) else column)
         return f"{name} is {value}" if value is not None else f"{name} is missing"
 
     facts = []
@@ -1002,6 +1027,13 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
     labels = {v.name: v.label for v in dictionary.variables}
     problems = tuple(replace(p, label=labels[p.column]) if p.column in labels and p.label is None else p
                      for p in problems)
+    if loaded.site_names:  # the site's own column name first (item: messages in the site's words)
+        problems = tuple(
+            replace(p, site_column=theirs)
+            if p.column and p.file and (theirs := loaded.site_names.get(p.file, {}).get(p.column)) and theirs != p.column
+            else p
+            for p in problems
+        )
     return ValidationReport(
         problems=problems,
         n_patients=len(raw),

@@ -105,3 +105,26 @@ def test_data_dependent_configuration_errors_name_file_and_line(tmp_path):
     assert "(top level)" not in str(err.value)
     number = int(str(err.value).split(" line ")[1].split(":")[0])
     assert "missing_covariates" in both.splitlines()[number - 1]
+
+
+def _set_cells(path, changes):
+    """changes: {(row number as seen in the file, column name in row 1): new text} in a ';' CSV."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    header = lines[0].split(";")
+    for (row, name), text in changes.items():
+        cells = lines[row - 1].split(";")
+        cells[header.index(name)] = text
+        lines[row - 1] = ";".join(cells)
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def test_validation_messages_use_the_sites_column_names_and_codes(sites, capsys):
+    # item 8: "column relapse_date (Date of relapse after CAR-T)" and "(here salvage is yes)"
+    # while the site's file says "Rezidiv Datum" and "ja"/"nein"
+    _set_cells(sites.parent / "site_a_export.csv", {(2, "Rezidiv Datum"): "", (3, "Salvage"): "nein"})
+    code, text = _run(capsys, "validate", str(sites))
+    assert code == 1
+    assert "row 2, patient SYN-A001, column 'Rezidiv Datum' (relapse_date: Date of relapse after CAR-T): " \
+           "'Rezidiv Datum' is missing" in text
+    assert "(here 'Salvage' (salvage) is 'nein' (no))" in text
+    assert "here salvage is" not in text
