@@ -128,3 +128,26 @@ def test_validation_messages_use_the_sites_column_names_and_codes(sites, capsys)
            "'Rezidiv Datum' is missing" in text
     assert "(here 'Salvage' (salvage) is 'nein' (no))" in text
     assert "here salvage is" not in text
+
+
+def test_define_describes_subjid_as_it_was_made():
+    # item 7: with real data define.csv said "Sequence number ... (001, 002, ...)" while ADSL held "2DF37INQ"
+    import dataclasses
+
+    from analysis.adam_define import define_frame
+    from analysis.config import load_config
+    from analysis.derive import subject_ids
+    from analysis.pipeline import load_cohort
+
+    derived = load_cohort(load_config()).derived  # synthetic: no key, sequence numbers
+
+    def subjid(d):
+        define = define_frame(d)
+        return define.loc[(define["Dataset"] == "ADSL") & (define["Variable"] == "SUBJID"), "Derivation"].item()
+
+    assert subjid(derived).startswith("Sequence number")
+    key = b"a-secret-key-of-at-least-32-chars!"
+    adsl = derived.adsl.assign(SUBJID=subject_ids(derived.adsl["SITEID"], derived.adsl["USUBJID"], key).to_numpy())
+    text = subjid(dataclasses.replace(derived, adsl=adsl))
+    assert "Sequence" not in text and "Keyed hash" in text and "first 8 base-32 characters" in text
+    assert key.decode() not in text
