@@ -100,6 +100,7 @@ class Problem:
     level: str = "error"
     label: str | None = None  # the dictionary's label of ``column``, shown beside it
     site_column: str | None = None  # the site's own name of ``column`` (through its mapping file), shown first
+    sheet: str | None = None  # the Excel sheet read, shown after the file
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -109,7 +110,8 @@ class Problem:
         """One line: 'FILE row R, patient P, column C: MESSAGE'."""
         where = []
         if self.file:
-            where.append(self.file + (f" row {self.row}" if self.row is not None else ""))
+            where.append(self.file + (f" sheet {self.sheet}" if self.sheet else "")
+                         + (f" row {self.row}" if self.row is not None else ""))
         elif self.row is not None:
             where.append(f"row {self.row}")
         if self.row is not None:
@@ -149,6 +151,8 @@ class LoadedCohort:
     #: and file -> dictionary name -> our code -> the site's code (files with a mapping file only)
     site_names: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
     site_codes: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, compare=False)
+    #: file -> the Excel sheet read (workbooks only)
+    sheets: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 # ---------------------------------------------------------------------------
@@ -1651,7 +1655,33 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
     raw = raw.astype(object)
     raw = raw.where(raw.notna(), None)
     names, codes = _site_words(sources, dictionary)
-    return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems), site_names=names, site_codes=codes)
+    return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems), site_names=names, site_codes=codes,
+                        sheets=_sheets_read(sources))
+
+
+def _sheets_read(sources: Sequence[Source]) -> dict[str, str]:
+    """The sheet read from each workbook (by name; the first when none is named), for messages."""
+    out = {}
+    for source in sources:
+        if Path(source.path).suffix.lower() != ".xlsx":
+            continue
+        if isinstance(source.sheet, str):
+            out[_shown_path(Path(source.path))] = source.sheet
+            continue
+        try:
+            import openpyxl
+
+            workbook = openpyxl.load_workbook(source.path, read_only=True)
+            try:
+                names = workbook.sheetnames
+            finally:
+                workbook.close()
+        except Exception:  # an unreadable workbook is reported by the reader
+            continue
+        position = source.sheet if isinstance(source.sheet, int) and not isinstance(source.sheet, bool) else 1
+        if 1 <= position <= len(names):
+            out[_shown_path(Path(source.path))] = names[position - 1]
+    return out
 
 
 def _site_words(sources: Sequence[Source], dictionary: Dictionary

@@ -1021,12 +1021,15 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
         for rule in dictionary.rules:
             if rule.same_record:
                 found += _same_record_problems(loaded, dictionary, rule)
+    found = _not_patient_rows(found, raw, dictionary)
     position = {idx: i for i, idx in enumerate(raw.index)}
     found.sort(key=lambda item: position[item[0]])  # stable: keeps schema order within a row
     problems = tuple(loaded.problems) + tuple(p for _, p in found)
     labels = {v.name: v.label for v in dictionary.variables}
     problems = tuple(replace(p, label=labels[p.column]) if p.column in labels and p.label is None else p
                      for p in problems)
+    if loaded.sheets:
+        problems = tuple(replace(p, sheet=loaded.sheets[p.file]) if p.file in loaded.sheets else p for p in problems)
     if loaded.site_names:  # the site's own column name first (item: messages in the site's words)
         problems = tuple(
             replace(p, site_column=theirs)
@@ -1039,6 +1042,41 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
         n_patients=len(raw),
         n_files=int(origin["file"].nunique()) if len(origin) else 0,
     )
+
+
+def _not_patient_rows(found: list[tuple[Hashable, Problem]], raw: pd.DataFrame, dictionary: Dictionary
+                      ) -> list[tuple[Hashable, Problem]]:
+    """A row with one value at most (a 'Total: 24 patients' or a note under the data) is not a
+    patient: one problem saying so replaces its "missing, required" problems, one per column."""
+    required = {}
+    for idx, p in found:
+        if p.rule == "required":
+            required[idx] = required.get(idx, 0) + 1
+    suspects = [idx for idx, n in required.items() if n >= 2]
+    if not suspects:
+        return found
+    values = raw.loc[suspects, [c for c in raw.columns if c not in ("site", "synthetic")]]
+    lonely = {}
+    for idx, row in values.iterrows():
+        given = [(c, v) for c, v in row.items() if not is_missing(v)]
+        if len(given) <= 1:
+            lonely[idx] = given
+    if not lonely:
+        return found
+    out, said = [], set()
+    for idx, p in found:
+        if idx not in lonely:
+            out.append((idx, p))
+        elif idx not in said:
+            said.add(idx)
+            given = lonely[idx]
+            what = (f"holds only {show_value(given[0][1])!r} (read as {given[0][0]})" if given else
+                    "holds no value of the dictionary's columns")
+            out.append((idx, replace(
+                p, patient=None, column=None, value=given[0][1] if given else None, rule="not_a_patient",
+                message=f"the row {what}: it is not a patient row (a total or a note under the data?); "
+                        "delete it from the file, or fill in the patient's values.")))
+    return out
 
 
 def validate_config(config: Config) -> ValidationReport:

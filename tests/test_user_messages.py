@@ -151,3 +151,23 @@ def test_define_describes_subjid_as_it_was_made():
     text = subjid(dataclasses.replace(derived, adsl=adsl))
     assert "Sequence" not in text and "Keyed hash" in text and "first 8 base-32 characters" in text
     assert key.decode() not in text
+
+
+def test_workbook_rows_name_the_sheet_and_a_total_row_is_one_line(sites, capsys):
+    # item 29: "site_b_registry.xlsx row 5" without the sheet; a "Total" footer gave one
+    # "missing, required" line per column
+    import openpyxl
+
+    path = sites.parent / "site_b_registry.xlsx"
+    workbook = openpyxl.load_workbook(path)
+    sheet = workbook["Patients"]
+    header = [c.value for c in sheet[1]]
+    sheet.cell(row=5, column=header.index("sex") + 1).value = None
+    footer = sheet.max_row + 2
+    sheet.cell(row=footer, column=1).value = "Total: 24 patients"
+    workbook.save(path)
+    code, text = _run(capsys, "validate", str(sites))
+    assert code == 1
+    assert "site_b_registry.xlsx sheet Patients row 5, patient" in text
+    lines = [line for line in text.splitlines() if f"row {footer}" in line]
+    assert len(lines) == 1 and "not a patient row" in lines[0] and "'Total: 24 patients'" in lines[0]
