@@ -345,7 +345,7 @@ def test_xlsx_round_trip_with_real_date_cells(tmp_path, dic):
     assert loaded.origin["row"].tolist() == [2, 3, 4, 5, 6, 7]
     report = validate(loaded, dic)
     assert [p.line() for p in report.problems] == [
-        f"{path} row 5, patient T-004, column relapse_date (Date of relapse after CAR-T): 2021-02-30 is not a date (expected YYYY-MM-DD); that day does not exist in the calendar "
+        f"{path} sheet cohort row 5, patient T-004, column relapse_date (Date of relapse after CAR-T): 2021-02-30 is not a date (expected YYYY-MM-DD); that day does not exist in the calendar "
         "(check day and month)."
     ]
 
