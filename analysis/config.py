@@ -410,6 +410,9 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
     if not path.exists():
         raise ConfigError(f"data path {value} does not exist")
     if path.is_dir():
+        listed = [path / name for name in ("sources.yml", "sources.yaml") if (path / name).is_file()]
+        if listed:  # the folder's own list of site files with their mappings and sheets
+            return sources_from_override(listed[0], cwd=cwd)
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
         if not files:
             raise ConfigError(

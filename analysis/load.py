@@ -1383,7 +1383,10 @@ def _frame_from_table(
                 Problem(
                     file, None, None, "site", None, "missing_site",
                     "the file has no site column and the configuration names no site for it; add "
-                    "site: CODE to this file's entry under data: sources: in analysis.yml.",
+                    + ("site: CODE to this file's entry (" + source.written["path"] + ")." if source.written.get("path")
+                       else f"site: CODE to this file's entry under sources: in a sources.yml ('sources: [{{path: "
+                            f"{Path(source.path).name}, site: CODE}}]') and set CART_DATA to that file, or to its "
+                            "entry under data: sources: in analysis.yml."),
                 )
             )
         else:
@@ -1679,7 +1682,7 @@ def _sheets_read(sources: Sequence[Source]) -> dict[str, str]:
         except Exception:  # an unreadable workbook is reported by the reader
             continue
         position = source.sheet if isinstance(source.sheet, int) and not isinstance(source.sheet, bool) else 1
-        if 1 <= position <= len(names):
+        if 1 <= position <= len(names) and (source.sheet is not None or len(names) == 1):
             out[_shown_path(Path(source.path))] = names[position - 1]
     return out
 

@@ -1029,7 +1029,8 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
     problems = tuple(replace(p, label=labels[p.column]) if p.column in labels and p.label is None else p
                      for p in problems)
     if loaded.sheets:
-        problems = tuple(replace(p, sheet=loaded.sheets[p.file]) if p.file in loaded.sheets else p for p in problems)
+        problems = tuple(replace(p, sheet=loaded.sheets[p.file]) if p.file in loaded.sheets and p.rule != "sheet"
+                         else p for p in problems)
     if loaded.site_names:  # the site's own column name first (item: messages in the site's words)
         problems = tuple(
             replace(p, site_column=theirs)

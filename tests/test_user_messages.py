@@ -171,3 +171,17 @@ def test_workbook_rows_name_the_sheet_and_a_total_row_is_one_line(sites, capsys)
     assert "site_b_registry.xlsx sheet Patients row 5, patient" in text
     lines = [line for line in text.splitlines() if f"row {footer}" in line]
     assert len(lines) == 1 and "not a patient row" in lines[0] and "'Total: 24 patients'" in lines[0]
+
+
+def test_cart_data_folder_with_sources_yml_uses_it(sites, capsys, monkeypatch):
+    # item 21: a folder holding sources.yml and mapping files was read file by file, without them
+    # ("values seem to be separated by semicolons", "add site: CODE ... in analysis.yml")
+    monkeypatch.setenv("CART_DATA", str(sites.parent))
+    code, text = _run(capsys, "validate")
+    assert code == 0, text
+    (sites.parent / "sources.yml").unlink()
+    (sites.parent / "site_a_export.csv").unlink()
+    (sites.parent / "site_b_registry.xlsx").unlink()
+    code, text = _run(capsys, "validate")
+    assert "in analysis.yml" not in text.split("or to its entry")[0]
+    assert "sources: [{path: site_c.sav, site: CODE}]" in text and "CART_DATA" in text
