@@ -387,16 +387,35 @@ def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str,
     )
 
 
-def _check_sources(sources: tuple[Source, ...], where: str) -> list[str]:
+def _relative_hint(path: Path, base: Path | None) -> str:
+    """For a missing file named relative to a configuration in another folder: the same name
+    from the current folder or the project exists? Then say paths are relative to the file."""
+    if base is None:
+        return ""
+    try:
+        rel = path.relative_to(base)
+    except ValueError:
+        return ""
+    for root in (Path.cwd(), PROJECT_ROOT):
+        meant = (root / rel).resolve()
+        if meant.exists() and meant != path:
+            return (f" (paths in a configuration file are relative to its folder, {base}: write "
+                    f"{os.path.relpath(meant, base)})")
+    return ""
+
+
+def _check_sources(sources: tuple[Source, ...], where: str, base: Path | None = None) -> list[str]:
     problems = []
     for s in sources:
         if not s.path.exists():
-            problems.append(f"{where}: data file {s.path} does not exist")
+            at = s.written.get("path", where)
+            problems.append(f"{at}: data file {s.path} does not exist{_relative_hint(s.path, base)}")
         elif s.path.suffix.lower() not in SUPPORTED_SUFFIXES:
             problems.append(f"{where}: {s.path.name} is not a supported data file "
                             f"(expected {', '.join(SUPPORTED_SUFFIXES)})")
         if s.mapping is not None and not s.mapping.exists():
-            problems.append(f"{where}: mapping file {s.mapping} does not exist")
+            problems.append(f"{s.written.get('mapping', where)}: mapping file {s.mapping} does not exist"
+                            f"{_relative_hint(s.mapping, base)}")
     return problems
 
 
@@ -480,12 +499,12 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
         for i, e in enumerate(settings.data.sources):
             line = line_of(node, ["data", "sources", i])
             sources += (_source_from_entry(e, base, f"{cfg_path.name} line {line}", node, ("data", "sources", i)),)
-        problems += _check_sources(sources, f"{cfg_path.name} (data: sources)")
+        problems += _check_sources(sources, f"{cfg_path.name} (data: sources)", base)
     dictionary = (base / settings.data.dictionary).resolve() if settings.data.dictionary else DEFAULT_DICTIONARY
     if not dictionary.exists():
         line = line_of(node, ["data", "dictionary"])
         problems.append(f"{cfg_path.name}{f' line {line}' if line else ''}: data.dictionary: "
-                        f"file {dictionary} does not exist")
+                        f"file {dictionary} does not exist{_relative_hint(dictionary, base)}")
     if problems:
         raise ConfigError("\n".join(problems))
     return Config(path=cfg_path, sources=sources, dictionary_path=dictionary, settings=settings,

@@ -756,6 +756,9 @@ def _problem(
             hint = f"; write the number alone, without a unit or sign such as %, years or <{' (' + var.unit + ')' if var.unit else ''}"
         if not hint and var.type == "date":
             hint = date_format_hint([value])
+        if not hint and var.type == "integer" and reason == "a whole number":
+            hint = f"; the dictionary asks for {var.definition[:1].lower()}{var.definition[1:].rstrip('.')}" \
+                if var.definition else ""
         return Problem(**where, column=column, value=value, rule=rule, message=message + hint + ".")
     if rule == "code":
         var = dictionary[column]

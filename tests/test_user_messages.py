@@ -185,3 +185,34 @@ def test_cart_data_folder_with_sources_yml_uses_it(sites, capsys, monkeypatch):
     code, text = _run(capsys, "validate")
     assert "in analysis.yml" not in text.split("or to its entry")[0]
     assert "sources: [{path: site_c.sav, site: CODE}]" in text and "CART_DATA" in text
+
+
+def test_age_with_decimals_is_refused_as_not_completed_years(sites, capsys):
+    # item 30: "45,5" was accepted though the dictionary says "Age in completed years"
+    _set_cells(sites.parent / "site_a_export.csv", {(2, "Alter bei Rezidiv"): "45,5"})
+    code, text = _run(capsys, "validate", str(sites))
+    assert code == 1
+    assert "column 'Alter bei Rezidiv' (age_at_relapse: Age at relapse): 45,5 is not a whole number" in text
+    assert "completed years" in text
+
+
+def test_copied_configuration_in_a_subfolder_says_paths_are_relative_to_it(tmp_path, monkeypatch):
+    # item 30: CART_CONFIG=revisions/r1.yml failed ".../revisions/data/synthetic/site_a.csv does not
+    # exist" without saying that paths are relative to the configuration file
+    from analysis.config import ConfigError, load_config
+
+    folder = tmp_path / "revisions"
+    folder.mkdir()
+    for name in ("data/synthetic/site_a.csv", "data/dictionary.yml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes((PROJECT_ROOT / name).read_bytes())
+    config = folder / "r1.yml"
+    config.write_text("data:\n  sources:\n    - path: data/synthetic/site_a.csv\n  dictionary: data/dictionary.yml\n",
+                      encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ConfigError) as err:
+        load_config("revisions/r1.yml")
+    text = str(err.value)
+    assert "r1.yml line 3: data file" in text
+    assert "relative to its folder" in text and "write ../data/synthetic/site_a.csv" in text
+    assert "write ../data/dictionary.yml" in text
