@@ -146,7 +146,7 @@ exit codes:
 DIFF_EPILOG = EPILOG.split("exit codes:")[0] + """exit codes:
   0  no number changed
   1  some numbers changed (listed)
-  2  usage problem or a ledger cannot be read
+  2  usage or configuration problem, or a ledger cannot be read
 """
 
 COMMANDS = {

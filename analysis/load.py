@@ -1451,7 +1451,9 @@ def _unmatched_mapping(header: list[Any], taken: dict[str, int], mapping: SiteMa
         message = (f"{where}: the column '{name}' (mapped to {ours}) is not in the file"
                    + (f"; did you mean '{like}'? (that column was ignored). Write the name exactly as in the "
                       "file's row of column names." if like else
-                      f"; the file's columns are: {', '.join(repr(v) for v in present.values())}."))
+                      "; check its spelling against the file's row of column names"
+                      + (f" (columns not read: {', '.join(repr(v) for v in list(free.values())[:8])}"
+                         + (", ..." if len(free) > 8 else "") + ")." if free else ".")))
         error = like is not None or required
         out.append(Problem(file, None, None, ours, like, "mapping" if error else "mapping_unused",
                            message if error else message + " The mapping entry was not used.",

@@ -1037,7 +1037,8 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
     if loaded.site_names:  # the site's own column name first (item: messages in the site's words)
         problems = tuple(
             replace(p, site_column=theirs)
-            if p.column and p.file and (theirs := loaded.site_names.get(p.file, {}).get(p.column)) and theirs != p.column
+            if p.column and p.file and p.rule not in (*CONFIGURATION_RULES, "mapping_unused")
+            and (theirs := loaded.site_names.get(p.file, {}).get(p.column)) and theirs != p.column
             else p
             for p in problems
         )
