@@ -216,3 +216,25 @@ def test_copied_configuration_in_a_subfolder_says_paths_are_relative_to_it(tmp_p
     assert "r1.yml line 3: data file" in text
     assert "relative to its folder" in text and "write ../data/synthetic/site_a.csv" in text
     assert "write ../data/dictionary.yml" in text
+
+
+def test_copied_configuration_does_not_make_a_second_subject_id_key(tmp_path, monkeypatch):
+    # item 30 (same cause): data.id_key is relative to the configuration too; a copy in revisions/
+    # silently created revisions/data/private/usubjid.key and gave every patient a new USUBJID
+    import pandas as pd
+
+    from analysis.config import ConfigError, load_config
+    from analysis.pipeline import subject_id_key
+
+    (tmp_path / "data" / "private").mkdir(parents=True)
+    (tmp_path / "data" / "private" / "usubjid.key").write_text("k" * 64 + "\n", encoding="ascii")
+    (tmp_path / "site.csv").write_bytes((PROJECT_ROOT / "data/synthetic/site_a.csv").read_bytes())
+    (tmp_path / "revisions").mkdir()
+    (tmp_path / "revisions" / "r1.yml").write_text(
+        f"data:\n  sources: [../site.csv]\n  dictionary: {PROJECT_ROOT / 'data/dictionary.yml'}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    config = load_config("revisions/r1.yml")
+    with pytest.raises(ConfigError) as err:
+        subject_id_key(config, pd.DataFrame({"synthetic": ["no"]}))
+    assert "write ../data/private/usubjid.key" in str(err.value)
+    assert not (tmp_path / "revisions" / "data").exists()
