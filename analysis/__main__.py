@@ -153,7 +153,8 @@ COMMANDS = {
     # name: (one-line help, description)
     "validate": ("check the data against the dictionary",
                  "Check every input file against the data dictionary and print one report of all problems\n"
-                 "(file, row, patient and column of each). Exit 0 if the data are valid, 1 if not."),
+                 "(file, row, patient and column of each). Exit 0 if the data are valid, 1 if not, 2 if a mapping\n"
+                 "file or the sources list is wrong (named with its line)."),
     "adam": ("write the ADaM datasets ADSL and ADTTE",
              "Write ADSL and ADTTE as CSV and SAS transport version 5 (.xpt), with define.csv (variable\n"
              "labels, types, codelists and derivations), sorted by STUDYID, USUBJID (, PARAMCD)."),

@@ -1673,14 +1673,13 @@ def _sheets_read(sources: Sequence[Source]) -> dict[str, str]:
         if isinstance(source.sheet, str):
             out[_shown_path(Path(source.path))] = source.sheet
             continue
-        try:
-            import openpyxl
+        try:  # the names from xl/workbook.xml only (openpyxl would also load the shared strings)
+            import zipfile
+            from xml.etree import ElementTree
 
-            workbook = openpyxl.load_workbook(source.path, read_only=True)
-            try:
-                names = workbook.sheetnames
-            finally:
-                workbook.close()
+            with zipfile.ZipFile(source.path) as archive:
+                root = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            names = [e.get("name") for e in root.iter() if e.tag.endswith("}sheet") or e.tag == "sheet"]
         except Exception:  # an unreadable workbook is reported by the reader
             continue
         position = source.sheet if isinstance(source.sheet, int) and not isinstance(source.sheet, bool) else 1
