@@ -142,11 +142,19 @@ exit codes:
   2  usage or configuration problem (unknown option, missing file or setting)
 """
 
+#: diff's own exit codes (1 is "numbers changed", not "the data have problems")
+DIFF_EPILOG = EPILOG.split("exit codes:")[0] + """exit codes:
+  0  no number changed
+  1  some numbers changed (listed)
+  2  usage or configuration problem, or a ledger cannot be read
+"""
+
 COMMANDS = {
     # name: (one-line help, description)
     "validate": ("check the data against the dictionary",
                  "Check every input file against the data dictionary and print one report of all problems\n"
-                 "(file, row, patient and column of each). Exit 0 if the data are valid, 1 if not."),
+                 "(file, row, patient and column of each). Exit 0 if the data are valid, 1 if not, 2 if a mapping\n"
+                 "file or the sources list is wrong (named with its line)."),
     "adam": ("write the ADaM datasets ADSL and ADTTE",
              "Write ADSL and ADTTE as CSV and SAS transport version 5 (.xpt), with define.csv (variable\n"
              "labels, types, codelists and derivations), sorted by STUDYID, USUBJID (, PARAMCD)."),
@@ -209,7 +217,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
 
     def add(name: str, func, **kwargs) -> argparse.ArgumentParser:
         short, long = COMMANDS[name]
-        p = sub.add_parser(name, help=short, description=long, epilog=EPILOG, formatter_class=fmt,
+        p = sub.add_parser(name, help=short, description=long, epilog=DIFF_EPILOG if name == "diff" else EPILOG,
+                           formatter_class=fmt,
                            parents=[common], **kwargs)
         p.set_defaults(func=func)
         return p

@@ -88,7 +88,6 @@ def _derivations(d: dv.Definitions) -> dict[str, str]:
     return {
         "STUDYID": "Configured study identifier (analysis.yml study_id).",
         "USUBJID": "STUDYID-SITEID-SUBJID; the source pseudonym is not carried over.",
-        "SUBJID": "Sequence number of the patient in input order (001, 002, ...).",
         "SITEID": _RAW.format("site of the source file"),
         "AGE": _RAW.format("age at relapse, years"),
         "AGEGR1": f"AGE >= {d.adult_age_years:g} years, else <{d.adult_age_years:g}.",
@@ -115,6 +114,19 @@ def _derivations(d: dv.Definitions) -> dict[str, str]:
     }
 
 
+def _subjid_derivation(subjid: pd.Series) -> str:
+    """How these SUBJIDs were made (analysis.derive.subject_ids), read from the values: 001, 002, ...
+    without a key (synthetic cohort), else a keyed hash (base-32 letters and 2-7, never '0' or '1'),
+    described without the key."""
+    values = subjid.astype(str).tolist()
+    if values == [f"{i:03d}" for i in range(1, len(values) + 1)]:
+        return "Sequence number of the patient in input order (001, 002, ...)."
+    width = len(values[0]) if values else 8
+    return (f"Keyed hash of site and source pseudonym (HMAC-SHA-256 with the study's secret key, kept with the "
+            f"data; first {width} base-32 characters): the same patient keeps it across data freezes, and it "
+            "cannot be traced back to the pseudonym without the key.")
+
+
 def _type(series: pd.Series) -> tuple[str, str]:
     if pd.api.types.is_datetime64_any_dtype(series):
         return "Num", "DATE9."
@@ -132,6 +144,7 @@ def define_frame(derived: dv.Derived) -> pd.DataFrame:
     """
     d = derived.definitions
     codelists, derivations = _codelists(d), _derivations(d)
+    derivations["SUBJID"] = _subjid_derivation(derived.adsl["SUBJID"])
     rows = []
     for name, frame in (("ADSL", derived.adsl), ("ADTTE", derived.adtte)):
         for var in frame.columns:

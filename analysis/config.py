@@ -31,11 +31,13 @@ import difflib
 import hashlib
 import json
 import os
+import re
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .yamlio import UserFileError, line_of, load_yaml
@@ -278,6 +280,8 @@ class Source:
     sheet: str | int | None = None
     mapping: Path | None = None
     header_row: int | None = None
+    #: where the entry's keys are written, for messages: "sheet" -> "sources.yml line 7" (empty: not from a list)
+    written: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -330,6 +334,10 @@ def _format_errors(exc: ValidationError, path: Path, node) -> list[str]:
     for err in exc.errors():
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "SourceEntry",
                                                                                 "function-after")))
+        if not loc:  # a check across settings: point at the first setting its message names
+            named = next((k for k in re.findall(r"\b[a-z_]+\.[a-z_.]+[a-z]", err["msg"])
+                          if line_of(node, k.split(".")) is not None), None)
+            loc = tuple(named.split(".")) if named else ()
         key = ".".join(str(p) for p in loc) or "(top level)"
         line = line_of(node, loc)
         where = f"{path.name} line {line}" if line else path.name
@@ -346,6 +354,7 @@ def _format_errors(exc: ValidationError, path: Path, node) -> list[str]:
         else:
             text = err["msg"].removeprefix("Value error, ")
             msg = f"{key}: {text} (got {err['input']!r})" if not isinstance(err["input"], dict) else f"{key}: {text}"
+            msg = text if text.startswith(f"{key} ") else msg
         out.append(f"{where}: {msg}")
     return out
 
@@ -362,7 +371,13 @@ def parse_settings(raw: Any, *, path: Path, node=None) -> Settings:
         raise ConfigError("\n".join(_format_errors(exc, path, node))) from None
 
 
-def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str) -> Source:
+def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str,
+                       node=None, keys: tuple = ()) -> Source:
+    written = {}
+    if node is not None and isinstance(entry, (dict, SourceEntry)):  # where each key is written, for messages
+        for key in (entry if isinstance(entry, dict) else entry.model_fields_set):
+            line = line_of(node, (*keys, str(key)))
+            written[str(key)] = f"{where.split(' line ')[0]} line {line}" if line else where
     if isinstance(entry, str):
         entry = SourceEntry(path=entry)
     elif isinstance(entry, dict):
@@ -378,19 +393,39 @@ def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str) 
         sheet=entry.sheet,
         mapping=(base / entry.mapping).resolve() if entry.mapping else None,
         header_row=entry.header_row,
+        written=written,
     )
 
 
-def _check_sources(sources: tuple[Source, ...], where: str) -> list[str]:
+def _relative_hint(path: Path, base: Path | None) -> str:
+    """For a missing file named relative to a configuration in another folder: the same name
+    from the current folder or the project exists? Then say paths are relative to the file."""
+    if base is None:
+        return ""
+    try:
+        rel = path.relative_to(base)
+    except ValueError:
+        return ""
+    for root in (Path.cwd(), PROJECT_ROOT):
+        meant = (root / rel).resolve()
+        if meant.exists() and meant != path:
+            return (f" (paths in a configuration file are relative to its folder, {base}: write "
+                    f"{os.path.relpath(meant, base)})")
+    return ""
+
+
+def _check_sources(sources: tuple[Source, ...], where: str, base: Path | None = None) -> list[str]:
     problems = []
     for s in sources:
         if not s.path.exists():
-            problems.append(f"{where}: data file {s.path} does not exist")
+            at = s.written.get("path", where)
+            problems.append(f"{at}: data file {s.path} does not exist{_relative_hint(s.path, base)}")
         elif s.path.suffix.lower() not in SUPPORTED_SUFFIXES:
             problems.append(f"{where}: {s.path.name} is not a supported data file "
                             f"(expected {', '.join(SUPPORTED_SUFFIXES)})")
         if s.mapping is not None and not s.mapping.exists():
-            problems.append(f"{where}: mapping file {s.mapping} does not exist")
+            problems.append(f"{s.written.get('mapping', where)}: mapping file {s.mapping} does not exist"
+                            f"{_relative_hint(s.mapping, base)}")
     return problems
 
 
@@ -404,6 +439,9 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
     if not path.exists():
         raise ConfigError(f"data path {value} does not exist")
     if path.is_dir():
+        listed = [path / name for name in ("sources.yml", "sources.yaml") if (path / name).is_file()]
+        if listed:  # the folder's own list of site files with their mappings and sheets
+            return sources_from_override(listed[0], cwd=cwd)
         files = sorted(p for p in path.iterdir() if p.suffix.lower() in SUPPORTED_SUFFIXES)
         if not files:
             raise ConfigError(
@@ -424,7 +462,7 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
             line = line_of(node, ["sources", i])
             where = f"{path} line {line}" if line else str(path)
             try:
-                out.append(_source_from_entry(e, path.parent, where))
+                out.append(_source_from_entry(e, path.parent, where, node, ("sources", i)))
             except ConfigError as exc:
                 problems.append(str(exc))
         problems += _check_sources(tuple(out), str(path))
@@ -470,13 +508,13 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
                             f"(or name the data with {DATA_ENV_VAR})")
         for i, e in enumerate(settings.data.sources):
             line = line_of(node, ["data", "sources", i])
-            sources += (_source_from_entry(e, base, f"{cfg_path.name} line {line}"),)
-        problems += _check_sources(sources, f"{cfg_path.name} (data: sources)")
+            sources += (_source_from_entry(e, base, f"{cfg_path.name} line {line}", node, ("data", "sources", i)),)
+        problems += _check_sources(sources, f"{cfg_path.name} (data: sources)", base)
     dictionary = (base / settings.data.dictionary).resolve() if settings.data.dictionary else DEFAULT_DICTIONARY
     if not dictionary.exists():
         line = line_of(node, ["data", "dictionary"])
         problems.append(f"{cfg_path.name}{f' line {line}' if line else ''}: data.dictionary: "
-                        f"file {dictionary} does not exist")
+                        f"file {dictionary} does not exist{_relative_hint(dictionary, base)}")
     if problems:
         raise ConfigError("\n".join(problems))
     return Config(path=cfg_path, sources=sources, dictionary_path=dictionary, settings=settings,
@@ -486,24 +524,48 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
 # --------------------------------------------------------------------------- checks against the data
 
 
-def check_against_data(settings: Settings, adsl, *, followup_months: float, where: str = "configuration") -> None:
+def check_against_data(settings: Settings, adsl, *, followup_months: float, where: str = "configuration",
+                       path: Path | None = None) -> None:
     """Settings that name ADSL columns and levels, or times, checked against the
-    derived data before any computation; every problem at once as ConfigError."""
+    derived data before any computation; every problem at once as ConfigError.
+    With the configuration file's ``path``, each problem names its file and line
+    (a setting left at its default: the file and "default")."""
     problems: list[str] = []
     columns = list(adsl.columns)
+    node = None
+    if path is not None:
+        try:
+            node = load_yaml(path, what="configuration file")[1]
+        except UserFileError:
+            node = None
+
+    def at(*loc: str | int) -> str:
+        if path is None:
+            return where
+        written = node
+        for key in loc:  # is the setting written in the file, or left at its default?
+            if isinstance(written, yaml.MappingNode):
+                written = next((v for k, v in written.value if k.value == str(key)), None)
+            elif isinstance(written, yaml.SequenceNode) and isinstance(key, int) and key < len(written.value):
+                written = written.value[key]
+            else:
+                written = None
+        line = line_of(node, loc) if written is not None else None
+        return f"{Path(path).name} line {line}" if line else f"{Path(path).name} (default of {loc[0]})"
 
     def check_covariates(key: str, covs: list[Covariate]) -> None:
         for i, c in enumerate(covs):
             if c.column not in adsl.columns:
-                problems.append(f"{where}: {key}[{i}].column: '{c.column}' is not an analysis variable"
-                                f"{_suggest(c.column, columns)}")
+                problems.append(f"{at(*key.split('.'), i, 'column')}: {key}[{i}].column: '{c.column}' is not an "
+                                f"analysis variable{_suggest(c.column, columns)}")
                 continue
             values = adsl[c.column].dropna()
             if c.reference is not None and len(values) and values.dtype.kind not in "fiu":
                 levels = sorted(map(str, values.unique()))
                 if c.reference not in levels:
-                    problems.append(f"{where}: {key}[{i}].reference: '{c.reference}' is not a level of "
-                                    f"{c.column} (levels: {', '.join(levels)}){_suggest(c.reference, levels)}")
+                    problems.append(f"{at(*key.split('.'), i, 'reference')}: {key}[{i}].reference: '{c.reference}' "
+                                    f"is not a level of {c.column} in these data; choose one of "
+                                    f"{', '.join(levels)}{_suggest(c.reference, levels)}")
 
     check_covariates("cox.covariates", settings.cox.covariates)
     check_covariates("sensitivity.missing_covariates", settings.sensitivity.missing_covariates)
@@ -511,7 +573,8 @@ def check_against_data(settings: Settings, adsl, *, followup_months: float, wher
                        ("sensitivity.landmark_months", settings.sensitivity.landmark_months)):
         late = [t for t in times if t > followup_months]
         if late:
-            problems.append(f"{where}: {key}: {', '.join(f'{t:g}' for t in late)} months is beyond the last "
-                            f"follow-up ({followup_months:.1f} months); no estimate exists there")
+            problems.append(f"{at(*key.split('.'))}: {key}: {', '.join(f'{t:g}' for t in late)} months is beyond "
+                            f"the last follow-up ({followup_months:.1f} months); no estimate exists there: choose "
+                            f"landmarks up to {followup_months:.1f} months")
     if problems:
         raise ConfigError("\n".join(problems))

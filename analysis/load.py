@@ -56,7 +56,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,8 @@ class Problem:
     message: str
     level: str = "error"
     label: str | None = None  # the dictionary's label of ``column``, shown beside it
+    site_column: str | None = None  # the site's own name of ``column`` (through its mapping file), shown first
+    sheet: str | None = None  # the Excel sheet read, shown after the file
 
     def __post_init__(self) -> None:
         if self.level not in LEVELS:
@@ -110,12 +112,15 @@ class Problem:
         """One line: 'FILE row R, patient P, column C: MESSAGE'."""
         where = []
         if self.file:
-            where.append(self.file + (f" row {self.row}" if self.row is not None else ""))
+            where.append(self.file + (f" sheet {self.sheet}" if self.sheet else "")
+                         + (f" row {self.row}" if self.row is not None else ""))
         elif self.row is not None:
             where.append(f"row {self.row}")
         if self.row is not None:
             where.append(f"patient {self.patient}" if self.patient else "patient (no pseudonym)")
-        if self.column:
+        if self.column and self.site_column:
+            where.append(f"column '{self.site_column}' ({self.column}" + (f": {self.label})" if self.label else ")"))
+        elif self.column:
             where.append(f"column {self.column}" + (f" ({self.label})" if self.label else ""))
         prefix = ", ".join(where)
         text = f"{prefix}: {self.message}" if prefix else self.message
@@ -144,6 +149,12 @@ class LoadedCohort:
     raw: pd.DataFrame
     origin: pd.DataFrame
     problems: tuple[Problem, ...] = field(default_factory=tuple)
+    #: for messages in the site's own words: file -> dictionary name -> the site's column name,
+    #: and file -> dictionary name -> our code -> the site's code (files with a mapping file only)
+    site_names: dict[str, dict[str, str]] = field(default_factory=dict, compare=False)
+    site_codes: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, compare=False)
+    #: file -> the Excel sheet read (workbooks only)
+    sheets: dict[str, str] = field(default_factory=dict, compare=False)
 
 
 # ---------------------------------------------------------------------------
@@ -546,6 +557,10 @@ class SiteMapping:
     delimiter: str = ","
     missing: tuple[str, ...] = ()
     header_row: int | None = None
+    #: where each ``columns:`` entry is written, for messages: case-folded name -> ("mapping file F line N", name as written)
+    written: dict[str, tuple[str, str]] = field(default_factory=dict, hash=False, compare=False)
+    #: dictionary column -> our code -> their code as written (the first, when several map to one)
+    codes_written: dict[str, dict[str, str]] = field(default_factory=dict, hash=False, compare=False)
 
 
 class _StringBoolLoader(yaml.SafeLoader):
@@ -625,6 +640,7 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
         return {}
 
     columns: dict[str, str | None] = {}
+    written: dict[str, tuple[str, str]] = {}
     for theirs, ours in pairs("columns").items():
         if ours is not None and (not _is_scalar(ours) or str(ours) not in dictionary):
             problems.append(
@@ -636,8 +652,11 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
             )
             continue
         columns[_key(theirs)] = None if ours is None else str(ours)
+        line = line_of(node, ["columns", str(theirs)])
+        written[_key(theirs)] = (f"mapping file {shown}" + (f" line {line}" if line else ""), show_value(theirs) or "")
 
     codes: dict[str, dict[str, str]] = {}
+    codes_written: dict[str, dict[str, str]] = {}
     for column, _table in pairs("codes").items():
         column = str(column)
         if column not in dictionary:
@@ -662,6 +681,7 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
                 )
                 continue
             codes[column][_key(theirs)] = ours_text
+            codes_written.setdefault(column, {}).setdefault(ours_text, show_value(theirs) or "")
 
     date_format = spec.get("date_format")
     if date_format is not None:
@@ -704,6 +724,8 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
         delimiter=delimiter,
         missing=tuple(_key(m) for m in missing),
         header_row=header_row if "header_row" in spec else None,
+        written=written,
+        codes_written=codes_written,
     )
     for token in mapping.missing:
         clash = [v.name for v in dictionary.variables
@@ -1326,17 +1348,10 @@ def _frame_from_table(
             continue
         taken[target] = pos
 
-    present = {_key(h) for h in header if h is not None}
-    for theirs, ours in mapping.columns.items():
-        if theirs not in present and ours is not None and ours not in taken:
-            problems.append(
-                Problem(
-                    file, None, None, ours, None, "mapping_unused",
-                    f"the site's mapping file renames a column '{theirs}' to {ours}, but the file has no column "
-                    "of that name (check its spelling against row 1 of the file).",
-                    "warning",
-                )
-            )
+    problems += _unmatched_mapping(header, taken, mapping, dictionary, file)
+    unmatched = {p.column for p in problems if p.rule == "mapping"}
+    suggested = {p.value for p in problems if p.rule == "mapping" and p.value}
+    problems = [p for p in problems if not (p.rule == "unknown_column" and p.column in suggested)]
 
     for number, cells in rows:
         if len(table.header) < width and any(not is_missing(c) for c in cells[len(table.header):]):
@@ -1379,7 +1394,10 @@ def _frame_from_table(
                 Problem(
                     file, None, None, "site", None, "missing_site",
                     "the file has no site column and the configuration names no site for it; add "
-                    "site: CODE to this file's entry under data: sources: in analysis.yml.",
+                    + ("site: CODE to this file's entry (" + source.written["path"] + ")." if source.written.get("path")
+                       else f"site: CODE to this file's entry under sources: in a sources.yml ('sources: [{{path: "
+                            f"{Path(source.path).name}, site: CODE}}]') and set CART_DATA to that file, or to its "
+                            "entry under data: sources: in analysis.yml."),
                 )
             )
         else:
@@ -1399,7 +1417,7 @@ def _frame_from_table(
                 )
 
     for var in dictionary.variables:
-        if var.required and var.name not in taken and var.name != "site":
+        if var.required and var.name not in taken and var.name != "site" and var.name not in unmatched:
             problems.append(
                 Problem(
                     file, None, None, var.name, None, "missing_column",
@@ -1419,6 +1437,39 @@ def _frame_from_table(
     )
     origin["row"] = origin["row"].astype("int64")
     return raw, origin, problems
+
+
+def _unmatched_mapping(header: list[Any], taken: dict[str, int], mapping: SiteMapping, dictionary: Dictionary,
+                       file: str) -> list[Problem]:
+    """A ``columns:`` entry of the mapping file naming a column the file does not have. A
+    misspelling (a column of the file that nothing read is close to it) or a required
+    variable left without a column is a configuration error (rule ``mapping``, exit 2)
+    naming the mapping file's line and the column meant; else a warning (a mapping file
+    shared by exports that differ)."""
+    import difflib
+
+    present = {_key(h): show_value(h).strip() for h in header if show_value(h)}
+    free = {k: v for k, v in present.items() if k not in mapping.columns
+            and k not in {n.casefold() for n in dictionary.names}}
+    out = []
+    for theirs, ours in mapping.columns.items():
+        if theirs in present or ours is None or ours in taken:
+            continue
+        where, name = mapping.written.get(theirs, ("the site's mapping file", theirs))
+        close = difflib.get_close_matches(theirs, list(free), n=1, cutoff=0.75)
+        like = free[close[0]] if close else None
+        required = dictionary[ours].required and ours != "site"
+        message = (f"{where}: the column '{name}' (mapped to {ours}) is not in the file"
+                   + (f"; did you mean '{like}'? (that column was ignored). Write the name exactly as in the "
+                      "file's row of column names." if like else
+                      "; check its spelling against the file's row of column names"
+                      + (f" (columns not read: {', '.join(repr(v) for v in list(free.values())[:8])}"
+                         + (", ..." if len(free) > 8 else "") + ")." if free else ".")))
+        error = like is not None or required
+        out.append(Problem(file, None, None, ours, like, "mapping" if error else "mapping_unused",
+                           message if error else message + " The mapping entry was not used.",
+                           "error" if error else "warning"))
+    return out
 
 
 def header_row_of(source: Source, mapping: SiteMapping) -> int | None:
@@ -1514,7 +1565,7 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
                 "open it in the program that made it and save it again.",
             )
         ]
-    problems += read_problems
+    problems += [_sheet_problem(p, source) if p.rule == "sheet" else p for p in read_problems]
     if table is None:
         return None, None, problems
     misplaced = _misplaced_header(table, known, header_row or 1, file)
@@ -1527,6 +1578,23 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
             Problem(file, None, None, None, None, "no_patients", "the file has column names but no patients.")
         )
     return raw, origin, problems
+
+
+def _sheet_problem(problem: Problem, source: Source) -> Problem:
+    """A wrong or missing ``sheet:`` is the configuration's (exit 2): name where the source entry
+    is written, or, for a workbook given directly (CART_DATA), say how to name the sheet."""
+    where = source.written.get("sheet") or source.written.get("path")
+    if where:
+        return replace(problem, message=f"{where}: {problem.message}")
+    named = re.search(r"\(sheet: ([^)]*)\)", problem.message)
+    sheet = named.group(1) if named else "NAME"
+    return replace(
+        problem,
+        message=problem.message.replace(" in the configuration", "")
+        + f" To name it, write a file sources.yml beside the workbook holding 'sources: [{{path: "
+        f"{Path(source.path).name}, sheet: {sheet}}}]' and set CART_DATA to that file (or give the entry "
+        "under data: sources: in analysis.yml).",
+    )
 
 
 def _same_files(sources: Sequence[Source]) -> tuple[list[Source], list[Problem]]:
@@ -1618,4 +1686,49 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
         origin = pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in ORIGIN_COLUMNS})
     raw = raw.astype(object)
     raw = raw.where(raw.notna(), None)
-    return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems))
+    names, codes = _site_words(sources, dictionary)
+    return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems), site_names=names, site_codes=codes,
+                        sheets=_sheets_read(sources))
+
+
+def _sheets_read(sources: Sequence[Source]) -> dict[str, str]:
+    """The sheet read from each workbook (by name; the first when none is named), for messages."""
+    out = {}
+    for source in sources:
+        if Path(source.path).suffix.lower() != ".xlsx":
+            continue
+        if isinstance(source.sheet, str):
+            out[_shown_path(Path(source.path))] = source.sheet
+            continue
+        try:  # the names from xl/workbook.xml only (openpyxl would also load the shared strings)
+            import zipfile
+            from xml.etree import ElementTree
+
+            with zipfile.ZipFile(source.path) as archive:
+                root = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+            names = [e.get("name") for e in root.iter() if e.tag.endswith("}sheet") or e.tag == "sheet"]
+        except Exception:  # an unreadable workbook is reported by the reader
+            continue
+        position = source.sheet if isinstance(source.sheet, int) and not isinstance(source.sheet, bool) else 1
+        if 1 <= position <= len(names) and (source.sheet is not None or len(names) == 1):
+            out[_shown_path(Path(source.path))] = names[position - 1]
+    return out
+
+
+def _site_words(sources: Sequence[Source], dictionary: Dictionary
+                ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, str]]]]:
+    """The site's own column names and codes per file, from its mapping file (read again: a few
+    lines of YAML), so that messages say 'Rezidiv Datum' and 'ja' where the site's file does."""
+    names: dict[str, dict[str, str]] = {}
+    codes: dict[str, dict[str, dict[str, str]]] = {}
+    for source in sources:
+        if source.mapping is None:
+            continue
+        file = _shown_path(Path(source.path))
+        mapping, _ = read_mapping(Path(source.mapping), dictionary, file=file)
+        if mapping is None:
+            continue
+        names[file] = {ours: mapping.written.get(theirs, ("", theirs))[1]
+                       for theirs, ours in mapping.columns.items() if ours is not None}
+        codes[file] = mapping.codes_written
+    return names, codes

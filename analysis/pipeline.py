@@ -59,6 +59,13 @@ def subject_id_key(config: Config, typed) -> bytes | None:
     path = config.id_key_path
     if path is None:
         return None
+    if not path.exists():  # a configuration copied into another folder keeps the relative default:
+        from .config import _relative_hint  # a new key there would give every patient new identifiers
+
+        hint = _relative_hint(path, config.path.parent)
+        if hint:
+            raise ConfigError(f"data.id_key: there is no subject-identifier key at {path}{hint}; a new key "
+                              "would give every patient a new USUBJID")
     try:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -425,7 +425,7 @@ def analyse(cohort: Cohort) -> Results:
     os_data = derived.tte("OS", population=population)
     followup_months = float(os_data["AVAL"].max()) if len(os_data) else 0.0
     del os_data  # a frame of the whole analysis set (~0.4 GB at 1,000,000 patients); survival_endpoint builds its own
-    check_against_data(st, derived.adsl, followup_months=followup_months)
+    check_against_data(st, derived.adsl, followup_months=followup_months, path=cfg.path)
     alpha = t.alpha
     tests = dict(rule=t.two_by_two, alpha=alpha, seed=t.monte_carlo_seed, n_resamples=t.monte_carlo_samples)
     ep = dict(alpha=alpha, landmarks=list(sv.landmarks_months), risk_times=list(sv.risk_table_months))

@@ -105,7 +105,7 @@ ORDER_IN_WORDS = (
     "then death or last contact"
 )
 #: Problems of the configuration the user writes (exit status 2), not of the data (exit status 1).
-CONFIGURATION_RULES = ("mapping", "duplicate_source")
+CONFIGURATION_RULES = ("mapping", "duplicate_source", "sheet")
 _POSITION = "__position__"  # helper column: keeps every failing row visible in pandera's failure cases
 _PATIENT_ID = "patient_id"
 
@@ -171,24 +171,31 @@ class ValidationReport:
             )
             return "\n".join(lines)
         n_err, n_warn = len(self.errors), len(self.warnings)
-        summary = (
-            f"{_count(len(self.problems), 'problem')} ({_count(n_err, 'error')}, {_count(n_warn, 'warning')}) "
-            f"concerning {_count(len(patients), 'patient')} of {self.n_patients} loaded"
-        )
+        summary = f"{_count(len(self.problems), 'problem')} ({_count(n_err, 'error')}, {_count(n_warn, 'warning')})"
+        if patients:
+            summary += f" concerning {_count(len(patients), 'patient')} of {self.n_patients} loaded"
+        else:
+            summary += f"; {_count(self.n_patients, 'patient')} loaded"
         if whole_files:
             summary += f"; {_count(whole_files, 'problem')} {'concerns' if whole_files == 1 else 'concern'} a whole file or column"
         lines.append(summary + ".")
-        if self.configuration_errors:
+        configuration = self.configuration_errors
+        if configuration:
+            at_line = all(re.search(r" line \d+", p.message) for p in configuration)
             lines.append(
-                "The configuration has errors: correct the mapping file or the sources list named above (at the "
-                "line given; data/mapping.example.yml shows every entry) and run again."
+                "The configuration has errors: correct the entries named above (in the mapping file, the sources "
+                "list or analysis.yml" + (", at the line given" if at_line else "")
+                + ") and run again; data/mapping.example.yml shows every mapping entry."
             )
-        if n_err:
+        if n_err > len(configuration):
             lines.append(
-                "What to do: correct each value named above in the site's export (or the site's mapping "
+                ("Then correct" if configuration else "What to do: correct")
+                + " each value named above in the site's export (or the site's mapping "
                 "file, see data/mapping.example.yml) and run again; data/dictionary.yml defines every "
                 "variable, code and rule. Nothing is analysed until every error is resolved."
             )
+        elif n_err:
+            lines.append("Nothing is analysed until every error is resolved.")
         else:
             lines.append("The data can be analysed; the warnings name columns that were not used.")
         return "\n".join(lines)
@@ -260,7 +267,7 @@ def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
             if first.value and first.value in hint and len(values) > 1:
                 hint = hint.replace(first.value, "…")
         grouped = Problem(first.file, None, None, first.column, None, first.rule, text + hint + ".",
-                          first.level, first.label)
+                          first.level, first.label, first.site_column)
         lines.append(grouped.line())
     return lines
 
@@ -700,6 +707,19 @@ def _check_names(schema: pa.DataFrameSchema) -> list[str]:
     return names + [check.name for check in schema.checks]
 
 
+def _site_name(loaded: LoadedCohort, file: str, column: str, *, alone: bool = False) -> str:
+    """A column as the site's file names it, the dictionary's name in brackets: "'Rezidiv Datum' (relapse_date)"
+    (``alone``: without them, for the column the line already names); the dictionary's name when the file uses it."""
+    theirs = loaded.site_names.get(file, {}).get(column)
+    return (f"'{theirs}'" if alone else f"'{theirs}' ({column})") if theirs and theirs != column else column
+
+
+def _site_value(loaded: LoadedCohort, file: str, column: str, value: str | None) -> str | None:
+    """A code as the site's file writes it, the dictionary's code in brackets: "'ja' (yes)"."""
+    theirs = loaded.site_codes.get(file, {}).get(column, {}).get(value) if value is not None else None
+    return f"'{theirs}' ({value})" if theirs and theirs != value else value
+
+
 def _problem(
     rule: str,
     column: str | None,
@@ -736,6 +756,9 @@ def _problem(
             hint = f"; write the number alone, without a unit or sign such as %, years or <{' (' + var.unit + ')' if var.unit else ''}"
         if not hint and var.type == "date":
             hint = date_format_hint([value])
+        if not hint and var.type == "integer" and reason == "a whole number":
+            hint = f"; the dictionary asks for {var.definition[:1].lower()}{var.definition[1:].rstrip('.')}" \
+                if var.definition else ""
         return Problem(**where, column=column, value=value, rule=rule, message=message + hint + ".")
     if rule == "code":
         var = dictionary[column]
@@ -762,23 +785,28 @@ def _problem(
             **where, column=column, value=value, rule=rule,
             message=f"{value} is in the future (after today, {dt.date.today().isoformat()}); check the year.",
         )
+    file = where["file"]
     if rule == "required":
         var = dictionary[column]
+        name = _site_name(loaded, file, column, alone=True)
         return Problem(
             **where, column=column, value=value, rule=rule,
-            message=f"{column} ({var.label}) is missing; it is required for every patient.",
+            message=f"{name if name != column else f'{column} ({var.label})'} is missing; it is required for "
+                    "every patient.",
         )
     if rule in ("required_if", "not_applicable"):
         cond = dictionary[column].required_if
         actual = show_value(row[cond.column]) if cond.column in row.index else None
+        name, cond_name = _site_name(loaded, file, column, alone=True), _site_name(loaded, file, cond.column)
+        actual = _site_value(loaded, file, cond.column, actual)
         if rule == "required_if":
             message = (
-                f"{column} is missing, but it is required when {cond.text()} "
-                f"(here {cond.column} is {actual})."
+                f"{name} is missing, but it is required when {cond.text()} "
+                f"(here {cond_name} is {actual})."
             )
         else:
-            state = f"{cond.column} is {actual}" if actual is not None else f"{cond.column} is missing"
-            message = f"{column} {value} is given, but {state}: {column} is recorded only when {cond.text()}."
+            state = f"{cond_name} is {actual}" if actual is not None else f"{cond_name} is missing"
+            message = f"{name} {value} is given, but {state}: {column} is recorded only when {cond.text()}."
         return Problem(**where, column=column, value=value, rule=rule, message=message)
     if rule == "date_order":
         out = []
@@ -789,7 +817,8 @@ def _problem(
                 Problem(
                     **where, column=None, value=show_value(row[later]), rule=rule,
                     message=(
-                        f"{later} {show_value(row[later])} is before {before} {show_value(row[before])} "
+                        f"{_site_name(loaded, file, later)} {show_value(row[later])} is before "
+                        f"{_site_name(loaded, file, before)} {show_value(row[before])} "
                         f"(dates must follow the clinical order: {ORDER_IN_WORDS})."
                     ),
                 )
@@ -803,7 +832,8 @@ def _problem(
         return Problem(
             **where, column=None, value=end_value, rule=rule,
             message=(
-                f"{end_name} {end_value} is before {later} {show_value(row[later])}: no date may follow the end "
+                f"{_site_name(loaded, file, end_name)} {end_value} is before {_site_name(loaded, file, later)} "
+                f"{show_value(row[later])}: no date may follow the end "
                 f"of follow-up, here {what} (dates must follow the clinical order: {ORDER_IN_WORDS})."
             ),
         )
@@ -826,17 +856,22 @@ def _problem(
             ),
         )
     if rule == "rule":
-        return _rule_problem(dictionary.rule(column), row, where, decimal, parsed, dictionary)
+        return _rule_problem(dictionary.rule(column), row, where, decimal, parsed, dictionary, loaded)
     raise RuntimeError(f"no message for validation rule {rule!r}")
 
 
 def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed: "_Dates",
-                  dictionary: Dictionary) -> Problem:
-    """A broken dictionary rule: the values it read (each variable with its label), then the rule's own words."""
+                  dictionary: Dictionary, loaded: LoadedCohort | None = None) -> Problem:
+    """A broken dictionary rule: the values it read (each variable with its label, in the site's
+    own words where its mapping file renames them), then the rule's own words."""
 
     def fact(column: str) -> str:
         value = show_value(row[column]) if column in row.index else None
-        name = f"{column} ({dictionary.label(column)})" if dictionary.label(column) else column
+        theirs = _site_name(loaded, where["file"], column) if loaded is not None else column
+        if loaded is not None:
+            value = _site_value(loaded, where["file"], column, value)
+        name = (theirs if theirs != column else
+                f"{column} ({dictionary.label(column)})" if dictionary.label(column) else column)
         return f"{name} is {value}" if value is not None else f"{name} is missing"
 
     facts = []
@@ -971,7 +1006,7 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
     if not raw.index.equals(origin.index):
         raise ValueError("loaded.origin is not aligned with loaded.raw (different index)")
     absent = {
-        (p.file, p.column) for p in loaded.problems if p.rule in ("missing_column", "missing_site") and p.column
+        (p.file, p.column) for p in loaded.problems if p.rule in ("missing_column", "missing_site", "mapping") and p.column
     }
     found: list[tuple[Hashable, Problem]] = []
     if len(raw):
@@ -989,17 +1024,64 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
         for rule in dictionary.rules:
             if rule.same_record:
                 found += _same_record_problems(loaded, dictionary, rule)
+    found = _not_patient_rows(found, raw, dictionary)
     position = {idx: i for i, idx in enumerate(raw.index)}
     found.sort(key=lambda item: position[item[0]])  # stable: keeps schema order within a row
     problems = tuple(loaded.problems) + tuple(p for _, p in found)
     labels = {v.name: v.label for v in dictionary.variables}
     problems = tuple(replace(p, label=labels[p.column]) if p.column in labels and p.label is None else p
                      for p in problems)
+    if loaded.sheets:
+        problems = tuple(replace(p, sheet=loaded.sheets[p.file]) if p.file in loaded.sheets and p.rule != "sheet"
+                         else p for p in problems)
+    if loaded.site_names:  # the site's own column name first (item: messages in the site's words)
+        problems = tuple(
+            replace(p, site_column=theirs)
+            if p.column and p.file and p.rule not in (*CONFIGURATION_RULES, "mapping_unused")
+            and (theirs := loaded.site_names.get(p.file, {}).get(p.column)) and theirs != p.column
+            else p
+            for p in problems
+        )
     return ValidationReport(
         problems=problems,
         n_patients=len(raw),
         n_files=int(origin["file"].nunique()) if len(origin) else 0,
     )
+
+
+def _not_patient_rows(found: list[tuple[Hashable, Problem]], raw: pd.DataFrame, dictionary: Dictionary
+                      ) -> list[tuple[Hashable, Problem]]:
+    """A row with one value at most (a 'Total: 24 patients' or a note under the data) is not a
+    patient: one problem saying so replaces its "missing, required" problems, one per column."""
+    required = {}
+    for idx, p in found:
+        if p.rule == "required":
+            required[idx] = required.get(idx, 0) + 1
+    suspects = [idx for idx, n in required.items() if n >= 2]
+    if not suspects:
+        return found
+    values = raw.loc[suspects, [c for c in raw.columns if c not in ("site", "synthetic")]]
+    lonely = {}
+    for idx, row in values.iterrows():
+        given = [(c, v) for c, v in row.items() if not is_missing(v)]
+        if len(given) <= 1:
+            lonely[idx] = given
+    if not lonely:
+        return found
+    out, said = [], set()
+    for idx, p in found:
+        if idx not in lonely:
+            out.append((idx, p))
+        elif idx not in said:
+            said.add(idx)
+            given = lonely[idx]
+            what = (f"holds only {show_value(given[0][1])!r} (read as {given[0][0]})" if given else
+                    "holds no value of the dictionary's columns")
+            out.append((idx, replace(
+                p, patient=None, column=None, value=given[0][1] if given else None, rule="not_a_patient",
+                message=f"the row {what}: it is not a patient row (a total or a note under the data?); "
+                        "delete it from the file, or fill in the patient's values.")))
+    return out
 
 
 def validate_config(config: Config) -> ValidationReport:

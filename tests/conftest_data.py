@@ -31,7 +31,7 @@ _ROWS = [
     ),
     # T-002: salvage, CRi, relapse after salvage, died of leukaemia.
     dict(
-        patient_id="T-002", site="T", sex="female", age_at_relapse="12.5", diagnosis_date="2017-06-15",
+        patient_id="T-002", site="T", sex="female", age_at_relapse="12", diagnosis_date="2017-06-15",
         cytogenetic_risk="standard", bcr_abl1="positive", marrow_blasts_pct="45", cart_product="",
         cart_date="2019-02-01", prior_transplant="before_cart", relapse_date="2019-09-03", cd19_status="positive",
         relapse_site="bone_marrow", emd_preexisting="", salvage="yes", no_salvage_reason="",

@@ -216,7 +216,7 @@ def test_to_typed_equals_parse_value_cell_by_cell(tmp_path, dic):
     for col in [c for c in b.columns if c.endswith("_date")]:
         given = b[col] != ""
         b.loc[given, col] = b.loc[given, col].str[8:10] + "." + b.loc[given, col].str[5:7] + "." + b.loc[given, col].str[:4]
-    b.loc[b.index[:20], "age_at_relapse"] = "34,5"
+    b.loc[b.index[:20], "marrow_blasts_pct"] = "34,5"  # a decimal comma (age is whole years)
     a.to_csv(tmp_path / "a.csv", index=False)
     b.to_csv(tmp_path / "b.csv", index=False, sep=";")
     (tmp_path / "b.yml").write_text('date_format: DD.MM.YYYY\ndecimal: ","\ndelimiter: ";"\n', encoding="utf-8")
@@ -226,7 +226,7 @@ def test_to_typed_equals_parse_value_cell_by_cell(tmp_path, dic):
     assert validate(loaded, dic).ok
     typed = to_typed(loaded.raw, dic, origin=loaded.origin)
     pd.testing.assert_frame_equal(typed, _typed_cell_by_cell(loaded.raw, dic, loaded.origin), check_exact=True)
-    assert (typed["age_at_relapse"] == 34.5).sum() == 20
+    assert (typed["marrow_blasts_pct"] == 34.5).sum() == 20
 
 
 def test_to_typed_names_the_first_refused_cell(dic):

@@ -47,7 +47,7 @@ def test_csv_values_stay_as_read_and_rows_are_file_rows(tmp_path, dic):
     loaded = load_sources([Source(path)], dic)
     assert loaded.problems == ()
     assert list(loaded.raw.columns) == dic.names
-    assert loaded.raw.at[1, "age_at_relapse"] == "12.5"  # text, not parsed
+    assert loaded.raw.at[4, "marrow_blasts_pct"] == "30.5"  # text, not parsed
     assert loaded.raw.at[0, "relapse_date"] == "2019-11-20"
     assert loaded.raw.at[0, "death_date"] is None  # empty cell -> missing
     assert loaded.origin.columns.tolist() == ["file", "row", "patient", "date_format", "decimal"]
@@ -279,28 +279,28 @@ def test_mapping_file_renames_columns_and_recodes_codes(tmp_path, dic):
     for col in ["patient_id", "sex", "salvage", "best_response"]:
         assert loaded.raw[col].map(lambda v: v or "").tolist() == expected[col].tolist(), col
     assert loaded.raw.at[0, "relapse_date"] == "20.11.2019"  # text dates stay as written
-    assert loaded.raw.at[1, "age_at_relapse"] == "12,5"
+    assert loaded.raw.at[4, "marrow_blasts_pct"] == "30,5"
     assert loaded.raw.at[2, "cytogenetic_risk"] is None  # 'k.A.' is missing for this site
     assert set(loaded.origin["date_format"]) == {"DD.MM.YYYY"} and set(loaded.origin["decimal"]) == {","}
     assert validate(loaded, dic).ok
     typed = to_typed(loaded.raw, dic, origin=loaded.origin)
-    assert typed.at[1, "age_at_relapse"] == 12.5
+    assert typed.at[4, "marrow_blasts_pct"] == 30.5 and typed.at[1, "age_at_relapse"] == 12
     assert typed.at[0, "relapse_date"] == pd.Timestamp("2019-11-20")
 
 
 def test_comma_decimal_from_mapping_validates_and_types(tmp_path, dic):
-    table = change(base_table(), "T-005", marrow_blasts_pct="30,5", age_at_relapse="60,25")
+    table = change(change(base_table(), "T-005", marrow_blasts_pct="30,5"), "T-002", marrow_blasts_pct="12.5")
     mapping = tmp_path / "m.yml"
     mapping.write_text('decimal: ","\n', encoding="utf-8")
     loaded = load_sources([Source(write_csv(table, tmp_path / "site_t.csv"), mapping=mapping)], dic)
     report = validate(loaded, dic)
-    # with decimal "," a decimal point is refused: T-002 has age 12.5 in the base table
+    # with decimal "," a decimal point is refused
     assert [(p.rule, p.patient, p.value) for p in report.problems] == [("type", "T-002", "12.5")]
     assert "expected digits with a decimal comma, such as 12,5" in report.problems[0].message
     fixed = loaded.raw.copy()
-    fixed.at[1, "age_at_relapse"] = "12,5"
+    fixed.at[1, "marrow_blasts_pct"] = "12,5"
     typed = to_typed(fixed, dic, origin=loaded.origin)
-    assert typed["marrow_blasts_pct"].tolist()[4] == 30.5 and typed.at[4, "age_at_relapse"] == 60.25
+    assert typed["marrow_blasts_pct"].tolist()[4] == 30.5 and typed.at[1, "marrow_blasts_pct"] == 12.5
 
 
 def test_invalid_mapping_file_is_reported_and_the_file_not_read(tmp_path, dic):
@@ -340,12 +340,12 @@ def test_xlsx_round_trip_with_real_date_cells(tmp_path, dic):
     assert loaded.problems == ()
     assert loaded.raw.at[0, "cart_date"] == "2019-05-10"  # a date cell becomes ISO text
     assert loaded.raw.at[0, "relapse_date"] == "2019-11-20"
-    assert loaded.raw.at[1, "age_at_relapse"] == 12.5 and loaded.raw.at[0, "age_at_relapse"] == 34
+    assert loaded.raw.at[4, "marrow_blasts_pct"] == 30.5 and loaded.raw.at[0, "age_at_relapse"] == 34
     assert loaded.raw.at[0, "death_date"] is None
     assert loaded.origin["row"].tolist() == [2, 3, 4, 5, 6, 7]
     report = validate(loaded, dic)
     assert [p.line() for p in report.problems] == [
-        f"{path} row 5, patient T-004, column relapse_date (Date of relapse after CAR-T): 2021-02-30 is not a date (expected YYYY-MM-DD); that day does not exist in the calendar "
+        f"{path} sheet cohort row 5, patient T-004, column relapse_date (Date of relapse after CAR-T): 2021-02-30 is not a date (expected YYYY-MM-DD); that day does not exist in the calendar "
         "(check day and month)."
     ]
 
@@ -398,7 +398,7 @@ def test_sav_round_trip_with_value_labels(tmp_path, dic):
     for col in ["sex", "salvage", "best_response"]:
         assert loaded.raw[col].map(lambda v: v or "").tolist() == expected[col].tolist(), col
     assert loaded.raw.at[0, "relapse_date"] == "2019-11-20"  # an SPSS date becomes ISO text
-    assert loaded.raw.at[1, "age_at_relapse"] == 12.5
+    assert loaded.raw.at[4, "marrow_blasts_pct"] == 30.5
     assert loaded.origin["row"].tolist() == [1, 2, 3, 4, 5, 6]  # case numbers
     assert validate(loaded, dic).ok
 
@@ -429,7 +429,7 @@ def test_to_typed_gives_analysis_types(tmp_path, dic):
                 "string": "string"}
     assert {c: str(typed[c].dtype) for c in typed.columns} == {v.name: expected[v.type] for v in dic.variables}
     assert typed.index.equals(loaded.raw.index)
-    assert typed.at[1, "age_at_relapse"] == 12.5
+    assert typed.at[1, "age_at_relapse"] == 12 and typed.at[4, "marrow_blasts_pct"] == 30.5
     assert typed.at[0, "cr_date"] == pd.Timestamp("2020-01-10")
     assert pd.isna(typed.at[0, "death_date"]) and pd.isna(typed.at[0, "emd_preexisting"])
     assert typed.at[0, "best_response"] == "CR"

@@ -319,13 +319,27 @@ def test_missing_token_that_is_a_code_is_a_warning(tmp_path, dic):
     assert "m.yml line 1" in problem.message
 
 
-def test_mapping_of_a_column_the_file_lacks_is_a_warning(tmp_path, dic):
+def test_misspelled_column_in_mapping_is_a_configuration_error_with_line_and_suggestion(tmp_path, dic):
+    # acceptance item 9: was exit 1, "'geschlect'" lowercased, no line, no suggestion, plus a
+    # "required column sex missing" error and a "Geschlecht ignored" warning for the same mistake
     mapping = tmp_path / "m.yml"
-    mapping.write_text("columns:\n  Geschlect: sex\n")
-    table = base_table().rename(columns={"sex": "Geschlecht"})
+    mapping.write_text("columns:\n  Pseudonym: patient_id\n  Geschlect: sex\n")
+    table = base_table().rename(columns={"sex": "Geschlecht", "patient_id": "Pseudonym"})
     report = _report([write_csv(table, tmp_path / "site.csv")], dic, mapping)
+    (problem,) = report.problems
+    assert report.exit_code == 2
+    assert "m.yml line 3: the column 'Geschlect' (mapped to sex) is not in the file" in problem.message
+    assert "did you mean 'Geschlecht'?" in problem.message
+    assert "at the line given" in report.format()
+
+
+def test_mapping_of_an_optional_column_the_file_lacks_is_a_warning_with_line(tmp_path, dic):
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("columns:\n  Spender: hsct_date\n")
+    report = _report([write_csv(base_table().drop(columns=["hsct_date"]), tmp_path / "site.csv")], dic, mapping)
     unused = [p for p in report.problems if p.rule == "mapping_unused"]
-    assert len(unused) == 1 and "renames a column 'geschlect' to sex" in unused[0].message
+    assert len(unused) == 1 and unused[0].level == "warning"
+    assert "m.yml line 2: the column 'Spender' (mapped to hsct_date) is not in the file" in unused[0].message
 
 
 def test_csv_named_xlsx_is_named_as_such(tmp_path, dic):

@@ -99,7 +99,7 @@ CASES = [
     (impossible_values, 1, ["250", "120", "2019-02-30"]),
     (duplicated_column, 1, ["sex"]),
     (unknown_column, 0, ["favourite_colour"]),
-    (several_sheets, 1, ["sheet"]),
+    (several_sheets, 2, ["sheet", "sources.yml", "sheet: Patients"]),  # the fix is in the configuration
     (sav_unlabelled, 1, ["sex", "9"]),
     (bom, 0, []),
     (latin1, 0, []),
