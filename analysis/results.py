@@ -254,11 +254,13 @@ def group_comparison(data: pd.DataFrame, column: str, levels: tuple[str, ...], *
     )
 
 
-def _compare(salv: pd.DataFrame, by: str, levels: list[str], *, rule: str, alpha: float):
+def _compare(salv: pd.DataFrame, by: str, levels: list[str], *, rule: str, alpha: float,
+             rng: np.random.Generator, n_resamples: int):
     missing = [lv for lv in levels if not (salv[by] == lv).any()]
     if missing:
         return NotEstimable(f"CR/CRi by {by}", f"no patient in group {' and '.join(missing)}")
-    return response_mod.compare_proportions(salv, response="CR", by=by, levels=levels, rule=rule, alpha=alpha)
+    return response_mod.compare_proportions(salv, response="CR", by=by, levels=levels, rule=rule, alpha=alpha,
+                                            rng=rng, n_resamples=n_resamples)
 
 
 def response_results(derived: Derived, *, rule: str, alpha: float, seed: int, n_resamples: int) -> ResponseResults:
@@ -288,8 +290,10 @@ def response_results(derived: Derived, *, rule: str, alpha: float, seed: int, n_
         by_class=by_class,
         by_group=by_group,
         by_emd=by_emd,
-        group_comparison=_compare(salv, "SALVGRP", list(SALVGRP_LEVELS), rule=rule, alpha=alpha),
-        emd_comparison=_compare(salv, "EMDGRP", ["CNS", "Non-CNS EMD"], rule=rule, alpha=alpha),
+        group_comparison=_compare(salv, "SALVGRP", list(SALVGRP_LEVELS), rule=rule, alpha=alpha, rng=rng,
+                                  n_resamples=n_resamples),
+        emd_comparison=_compare(salv, "EMDGRP", ["CNS", "Non-CNS EMD"], rule=rule, alpha=alpha, rng=rng,
+                                n_resamples=n_resamples),
         factors=comparisons,
         factor_defs=factors,
     )
@@ -367,7 +371,8 @@ def _attempt(what: str, fn, *args, **kwargs):
 
 
 def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox: CoxResults, alpha: float,
-                        method: str, times: list[float], population: str) -> SensitivityResults:
+                        method: str, times: list[float], population: str,
+                        min_events_per_parameter: float) -> SensitivityResults:
     td = settings.time_dependent_hsct
     extra = [c.column for c in settings.missing_covariates]
     extra_ref = {c.column: c.reference for c in settings.missing_covariates if c.reference is not None}
@@ -375,7 +380,8 @@ def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox:
         rfs_hsct=_attempt("RFS censored at HSCT", sens.rfs_hsct_sensitivity, derived, method=method, alpha=alpha)
         if settings.rfs_censor_at_hsct else None,
         cox_time_dependent=_attempt("time-dependent HSCT Cox model", sens.cox_time_dependent_hsct, derived,
-                                    covariates=list(cox.covariates), reference=cox.reference, alpha=alpha, population=population)
+                                    covariates=list(cox.covariates), reference=cox.reference, alpha=alpha, population=population,
+                                    min_events_per_parameter=min_events_per_parameter)
         if td else None,
         simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha, population=population)
         if td else None,
@@ -387,7 +393,8 @@ def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox:
         if settings.competing_risks else None,
         missing_covariates=_attempt("missing-covariate sensitivity", sens.missing_covariate_sensitivity, derived,
                                     covariates=list(cox.covariates), reference={**cox.reference, **extra_ref},
-                                    extra=extra, alpha=alpha, population=population)
+                                    extra=extra, alpha=alpha, population=population,
+                                    min_events_per_parameter=min_events_per_parameter)
         if extra else None,
     )
 
@@ -450,7 +457,8 @@ def analyse(cohort: Cohort) -> Results:
         cox=cox,
         transplant=transplant_outcomes(derived.adsl, days_per_month=derived.definitions.days_per_month),
         sensitivity=sensitivity_results(derived, st.sensitivity, cox=cox, alpha=alpha, method=sv.median_ci,
-                                        times=ep["landmarks"], population=population),
+                                        times=ep["landmarks"], population=population,
+                                        min_events_per_parameter=cx.min_events_per_variable),
         versions=software_versions(),
     )
 

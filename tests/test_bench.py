@@ -41,6 +41,10 @@ from analysis.dictionary import load_dictionary
 from analysis.load import is_missing, load_sources, map_distinct, parse_value, show_value, to_typed
 from analysis.validate import validate
 
+from tests.conventions import r_conventions
+
+cox_mod = r_conventions(cox_mod)
+
 REF_DIR = Path(__file__).resolve().parent / "reference"
 REL_LIB = 1e-10
 

@@ -72,7 +72,7 @@ def test_events_per_parameter_caution_is_a_plain_warning():
     ref = PROJECT_ROOT / "tests" / "reference"
     fit = cox_model(pd.read_csv(ref / "cox_synthetic.csv"), time="time", event="event",
                     covariates=["age", "salvage", "sex"], reference={"salvage": "inotuzumab", "sex": "female"},
-                    min_events_per_parameter=100)
+                    alpha=0.05, min_events_per_parameter=100)
     note = next(w for w in fit.warnings if "events per parameter" in w)
     assert not HAND_TYPED.search(note) and "[@" not in note, note
 

@@ -18,6 +18,11 @@ import pytest
 from analysis.compute import cox as cox_mod
 from analysis.compute import survival as surv
 
+from tests.conventions import r_conventions
+
+cox_mod = r_conventions(cox_mod)
+surv = r_conventions(surv)
+
 REF = Path(__file__).resolve().parent / "reference"
 REL, ABS = 1e-6, 1e-12
 

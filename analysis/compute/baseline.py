@@ -85,7 +85,7 @@ def baseline_table(
     alpha: float,
     expected_threshold: float = 5.0,
     rng: np.random.Generator | None = None,
-    n_resamples: int = 100_000,
+    n_resamples: int,
 ) -> BaselineResult:
     """Baseline characteristics by ``groupby`` with tests and SMDs (tableone).
 

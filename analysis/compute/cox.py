@@ -767,8 +767,8 @@ def cox_model(
     event: str,
     covariates: list[str],
     reference: dict[str, str] | None = None,
-    alpha: float = 0.05,
-    min_events_per_parameter: float = 10.0,
+    alpha: float,
+    min_events_per_parameter: float,
 ) -> CoxResult:
     """Fit a Cox proportional-hazards model (Cox 1972) by maximum partial
     likelihood with Efron's (1977) handling of ties, as R's ``coxph`` default.
@@ -828,8 +828,8 @@ def univariable_cox(
     event: str,
     covariates: list[str],
     reference: dict[str, str] | None = None,
-    alpha: float = 0.05,
-    min_events_per_parameter: float = 10.0,
+    alpha: float,
+    min_events_per_parameter: float,
 ) -> pd.DataFrame:
     """Fit one Cox model (see :func:`cox_model`) per covariate and stack the
     coefficient tables. Each model uses the patients with that covariate

@@ -106,7 +106,7 @@ class Proportion:
     reason: str | None = None
 
 
-def proportion_ci(x: int, n: int, *, alpha: float = 0.05) -> Proportion:
+def proportion_ci(x: int, n: int, *, alpha: float) -> Proportion:
     """Proportion x/n with the Clopper-Pearson exact (1 - alpha) CI.
 
     Clopper & Pearson (1934), the interval of R's ``binom.test()$conf.int``:
@@ -136,7 +136,7 @@ def response_rates(
     response: str,
     by: str | None = None,
     levels: list | None = None,
-    alpha: float = 0.05,
+    alpha: float,
 ) -> pd.DataFrame:
     """Response rate with Clopper-Pearson exact CI overall or per group.
 
@@ -254,9 +254,9 @@ def contingency_test(
     *,
     rule: str,
     expected_threshold: float = 5.0,
-    alpha: float = 0.05,
+    alpha: float,
     rng: np.random.Generator | None = None,
-    n_resamples: int = 100_000,
+    n_resamples: int,
     max_tables: int = 2_000_000,
 ) -> TableTest:
     """Test independence in an r x c table of counts under a choice rule.
@@ -432,9 +432,9 @@ def compare_proportions(
     levels: list | None = None,
     rule: str,
     expected_threshold: float = 5.0,
-    alpha: float = 0.05,
+    alpha: float,
     rng: np.random.Generator | None = None,
-    n_resamples: int = 100_000,
+    n_resamples: int,
 ) -> Comparison:
     """Compare the proportion of ``response`` between the levels of ``by``.
 
@@ -547,10 +547,10 @@ def factor_comparisons(
     factors: dict[str, str],
     levels: dict[str, list] | None = None,
     rule: str,
-    alpha: float = 0.05,
+    alpha: float,
     expected_threshold: float = 5.0,
     rng: np.random.Generator | None = None,
-    n_resamples: int = 100_000,
+    n_resamples: int,
 ) -> pd.DataFrame:
     """Univariable comparisons of the response rate across several factors.
 

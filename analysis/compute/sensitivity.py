@@ -205,7 +205,7 @@ def rfs_hsct_sensitivity(
     derived: Derived,
     *,
     method: str,
-    alpha: float = 0.05,
+    alpha: float,
     days_per_month: float | None = None,
 ) -> pd.DataFrame:
     """RFS median with and without censoring at consolidative HSCT.
@@ -379,9 +379,9 @@ def cox_time_dependent_hsct(
     *,
     covariates: Sequence[str],
     reference: Mapping[str, str] | None = None,
-    alpha: float = 0.05,
+    alpha: float,
     population: str,
-    min_events_per_parameter: float = 10.0,
+    min_events_per_parameter: float,
     days_per_month: float | None = None,
 ) -> TimeDependentCoxResult:
     """Cox model for OS with consolidative HSCT as a time-dependent covariate.
@@ -523,7 +523,7 @@ def _interval_counts(start: np.ndarray, stop: np.ndarray, event: np.ndarray, ent
 def simon_makuch(
     derived: Derived,
     *,
-    alpha: float = 0.05,
+    alpha: float,
     conf_type: str = "log",
     population: str,
     days_per_month: float | None = None,
@@ -654,8 +654,8 @@ def landmark_os_by_response(
     derived: Derived,
     *,
     landmark_months: float,
-    alpha: float = 0.05,
-    method: str = "log",
+    alpha: float,
+    method: str,
     conf_type: str = "log",
     population: str,
     days_per_month: float | None = None,
@@ -942,7 +942,7 @@ def cumulative_incidence_relapse(
     derived: Derived,
     *,
     times: Sequence[float],
-    alpha: float = 0.05,
+    alpha: float,
     group: str | None = "SALVGRP",
     conf_type: str = "log",
 ) -> CumulativeIncidenceResult:
@@ -1049,9 +1049,9 @@ def missing_covariate_sensitivity(
     covariates: Sequence[str],
     reference: Mapping[str, str] | None = None,
     extra: Sequence[str],
-    alpha: float = 0.05,
+    alpha: float,
     population: str,
-    min_events_per_parameter: float = 10.0,
+    min_events_per_parameter: float,
 ) -> pd.DataFrame:
     """OS Cox model with covariates that were not assessed in every patient:
     complete-case analysis versus a "Missing" category.

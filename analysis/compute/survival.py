@@ -365,7 +365,7 @@ def kaplan_meier(
     event: str,
     group: str | None = None,
     conf_type: str = "log",
-    alpha: float = 0.05,
+    alpha: float,
 ) -> pd.DataFrame:
     """Kaplan-Meier table at every distinct observed time (event or censored).
 
@@ -525,7 +525,7 @@ def km_median(
     time: str,
     event: str,
     method: str,
-    alpha: float = 0.05,
+    alpha: float,
 ) -> MedianResult:
     """Kaplan-Meier median survival time with a ``1 - alpha`` confidence interval.
 
@@ -555,7 +555,7 @@ def km_median_by_group(
     event: str,
     group: str,
     method: str,
-    alpha: float = 0.05,
+    alpha: float,
 ) -> dict[Hashable, MedianResult]:
     """:func:`km_median` in each group; a dict ``{group level: MedianResult}`` in group order."""
     return {
@@ -569,8 +569,8 @@ def median_followup(
     *,
     time: str,
     event: str,
-    method: str = "log",
-    alpha: float = 0.05,
+    method: str,
+    alpha: float,
 ) -> MedianResult:
     """Median follow-up by the reverse Kaplan-Meier method (Schemper & Smith 1996).
 
@@ -615,7 +615,7 @@ def km_mean_spss(
     *,
     time: str,
     event: str,
-    alpha: float = 0.05,
+    alpha: float,
 ) -> MeanResult:
     """SPSS KM mean survival time: area under S up to the largest observed time.
 
@@ -637,7 +637,7 @@ def km_mean_spss_by_group(
     time: str,
     event: str,
     group: str,
-    alpha: float = 0.05,
+    alpha: float,
 ) -> dict[Hashable, MeanResult]:
     """:func:`km_mean_spss` in each group (each restricted to its own largest time)."""
     return {
@@ -718,7 +718,7 @@ def survival_at(
     times: Sequence[float],
     group: str | None = None,
     conf_type: str = "log",
-    alpha: float = 0.05,
+    alpha: float,
 ) -> pd.DataFrame:
     """KM survival at given times, as R ``summary(survfit(...), times = times, extend = TRUE)``.
 

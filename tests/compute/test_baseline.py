@@ -25,6 +25,10 @@ import pytest
 from analysis.compute.baseline import BaselineResult, baseline_table
 from analysis.compute.response import CHISQ, CHISQ_YATES, FFH_EXACT, FISHER
 
+from tests.conventions import r_conventions
+
+baseline_table = r_conventions(baseline_table)
+
 RULE = "fisher_if_expected_lt5_else_yates"  # the published analysis's rule
 
 R_VERSION = "4.2.2"

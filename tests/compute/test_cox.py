@@ -28,6 +28,12 @@ import pytest
 
 from analysis.compute.cox import CoxResult, ZphResult, cox_model, cox_zph, univariable_cox
 
+from tests.conventions import r_conventions
+
+cox_model = r_conventions(cox_model)
+cox_zph = r_conventions(cox_zph)
+univariable_cox = r_conventions(univariable_cox)
+
 REF_DIR = Path(__file__).resolve().parents[1] / "reference"
 REL = 1e-6
 R_VERSION = "R version 4.2.2 Patched (2022-11-10 r83330)"

@@ -37,6 +37,14 @@ from analysis.compute.response import (
     response_rates,
 )
 
+from tests.conventions import r_conventions
+
+compare_proportions = r_conventions(compare_proportions)
+contingency_test = r_conventions(contingency_test)
+factor_comparisons = r_conventions(factor_comparisons)
+proportion_ci = r_conventions(proportion_ci)
+response_rates = r_conventions(response_rates)
+
 R_VERSION = "4.2.2"
 RULE = "fisher_if_expected_lt5_else_yates"  # the published analysis's rule
 SURVIVAL_VERSION = "3.5.3"  # installed alongside; these references use base R stats only

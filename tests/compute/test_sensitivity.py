@@ -35,6 +35,10 @@ import pytest
 from analysis.compute import sensitivity as sens
 from analysis.derive import Definitions, Derived
 
+from tests.conventions import r_conventions
+
+sens = r_conventions(sens)
+
 REF_DIR = Path(__file__).resolve().parents[1] / "reference"
 REL = 1e-6
 ABS = 1e-12

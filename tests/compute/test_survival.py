@@ -48,6 +48,19 @@ from analysis.compute.survival import (
     survival_at,
 )
 
+from tests.conventions import r_conventions
+
+sv = r_conventions(sv)
+kaplan_meier = r_conventions(kaplan_meier)
+km_mean_spss = r_conventions(km_mean_spss)
+km_mean_spss_by_group = r_conventions(km_mean_spss_by_group)
+km_median = r_conventions(km_median)
+km_median_by_group = r_conventions(km_median_by_group)
+logrank = r_conventions(logrank)
+median_followup = r_conventions(median_followup)
+risk_table = r_conventions(risk_table)
+survival_at = r_conventions(survival_at)
+
 REF_DIR = Path(__file__).resolve().parents[1] / "reference"
 R_VERSION = "R version 4.2.2 Patched (2022-11-10 r83330)"
 SURVIVAL_VERSION = "3.5.3"
