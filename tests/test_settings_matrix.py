@@ -244,7 +244,11 @@ def test_cox_covariates_reach_table3_and_methods(tmp):
 
 
 def test_min_events_per_variable_reaches_methods(tmp):
-    assert "fewer than 20 events" in methods(run(tmp, cox__min_events_per_variable=20))
+    r = run(tmp, cox__min_events_per_variable=20)
+    assert "fewer than 20 events" in methods(r)
+    # and every Cox model of the supplement is checked against the configured threshold, not a default of 10
+    td = r.sensitivity.cox_time_dependent
+    assert any("fewer than 20 events" in w for w in td.warnings), td.warnings
 
 
 def test_sensitivity_switches_reach_the_supplement_text(tmp):
