@@ -1,16 +1,24 @@
 """Register a Jupyter kernel that runs this project's .venv, under the name
 _quarto.yml's `jupyter:` option gives, so that a plain `quarto render` (no
-activated environment, no QUARTO_PYTHON) executes the documents with the
-project's pinned packages. tools/setup.sh runs it with .venv/bin/python.
+activated environment) executes the documents with the project's pinned
+packages. tools/setup.sh runs it with .venv/bin/python.
 
+Per checkout, not per user. A kernelspec in the per-user directory
+(~/.local/share/jupyter) is one for all copies of the project on the machine:
+the copy set up last would run every other copy's documents (and report its
+own package versions in their Table S4), and a deleted copy would break them.
+So the kernelspec goes into this checkout's .venv (`<venv>/share/jupyter`),
+and `_environment.local` at the project root (Quarto reads it when it reads
+the project configuration and passes its variables to the processes it starts:
+quarto.org/docs/projects/environment.html; ignored by git) sets
+  QUARTO_PYTHON  this .venv's Python, which Quarto then runs Jupyter with, and
+  JUPYTER_PATH   this .venv's Jupyter data directory, which Jupyter searches
+                 before the per-user one (jupyter_core.paths.jupyter_path),
+so a stale per-user kernel of the same name from an older setup never wins.
 How Quarto finds the kernel (quarto-cli src/core/jupyter/kernels.ts): it asks
-the Python it runs Jupyter with (QUARTO_PYTHON, else `python3` on PATH) for
-`jupyter --paths --json` and reads `kernels/<name>/kernel.json` in each data
-directory; that list always holds the per-user directory
-(~/.local/share/jupyter, or JUPYTER_DATA_DIR), where `--user` installs. The
-kernel is then started from the kernelspec's argv, i.e. with this
-interpreter (quarto.org/docs/computations/python.html, "Kernel Selection").
-Re-running it re-points the kernel at this checkout's .venv.
+that Python for `jupyter --paths --json` and reads `kernels/<name>/kernel.json`
+in each data directory; the kernel is then started from the kernelspec's argv,
+i.e. with this interpreter (quarto.org/docs/computations/python.html).
 
 A quiet kernel start (issue 14, item 4): ipykernel >= 7.4 logs "Kernel is
 running over TCP without encryption ..." at every start unless the kernel
@@ -74,6 +82,20 @@ def kernel_argv(python: str = sys.executable) -> list[str]:
     return [python, "-Xfrozen_modules=off", "-c", _LAUNCHER, "-f", "{connection_file}"]
 
 
+ENV_FILE = "_environment.local"
+
+
+def environment_lines(root: Path = ROOT, python: str = sys.executable, prefix: str = sys.prefix) -> list[str]:
+    """The lines of `_environment.local` that point Quarto at this checkout."""
+    venv_python = root / ".venv" / "bin" / "python"
+    return [
+        "# Written by tools/register_kernel.py (tools/setup.sh): the Python and Jupyter kernel of this",
+        "# checkout for `quarto render`. Not in version control; setup writes it again.",
+        f"QUARTO_PYTHON={venv_python if venv_python.exists() else Path(python)}",
+        f"JUPYTER_PATH={Path(prefix) / 'share' / 'jupyter'}",
+    ]
+
+
 def main() -> int:
     import shutil
 
@@ -84,10 +106,11 @@ def main() -> int:
     spec = write_kernel_spec(overrides={"argv": kernel_argv(sys.executable),
                                         "display_name": f"Python ({name}, {ROOT.name}/.venv)"})
     try:
-        path = KernelSpecManager().install_kernel_spec(spec, kernel_name=name, user=True)
+        path = KernelSpecManager().install_kernel_spec(spec, kernel_name=name, prefix=sys.prefix)
     finally:
         shutil.rmtree(spec, ignore_errors=True)
-    print(f"Jupyter kernel '{name}' -> {sys.executable} (kernelspec in {path})")
+    (ROOT / ENV_FILE).write_text("\n".join(environment_lines()) + "\n", encoding="utf-8")
+    print(f"Jupyter kernel '{name}' -> {sys.executable} (kernelspec in {path}; {ENV_FILE} points Quarto at it)")
     return 0
 
 
