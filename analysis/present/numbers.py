@@ -132,12 +132,25 @@ def _median_texts(m) -> tuple[str, str, str]:
     return med.estimate, med.lower, med.upper
 
 
-def _median_phrase(m, *, brackets: bool = False) -> str:
+def ci_level(alpha: float) -> str:
+    """The confidence level of every interval, from ``tests.alpha``: 0.05 -> '95', 0.10 -> '90'."""
+    return f"{100 * (1 - alpha):g}"
+
+
+def _median_phrase(m, *, brackets: bool = False, level: str = "95") -> str:
     """'8.6 months (95% CI, 4.1–13.1)', 'not reached (95% CI, 4.7 months to not
     reached)', '5.3 months (95% CI, 0–11.5; lower limit truncated at 0)'; with
     ``brackets`` the interval is in square brackets, for a phrase that itself
     stands in parentheses."""
-    return st.median_ci_of(m).phrase(brackets=brackets)
+    return st.median_ci_of(m).phrase(brackets=brackets, level=level)
+
+
+def spss_z_text(results: Results) -> str:
+    """The normal quantile of the SPSS median interval (median ± z SE) as used:
+    '1.96' at alpha .05 (as SPSS prints it), '1.645' at .10 (3 decimals)."""
+    from ..compute.survival import _spss_z   # the rule that chose z for the computation
+
+    return st.fmt_num(_spss_z(results.settings.tests.alpha), 3).rstrip("0")
 
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
@@ -145,6 +158,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     r = results
     s = r.summary
     e: list[Number] = []
+    lvl = ci_level(r.settings.tests.alpha)
 
     def e_list() -> list[Number]:
         return e
@@ -256,7 +270,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         landmark_phrases = []
         for _, row in lm.iterrows():
             tm = f"{row['time']:g}"
-            txt = f"{st.fmt_pct(row['surv'])} (95% CI, {st.fmt_pct(row['lower'])}{st.DASH}{st.fmt_pct(row['upper'])})"
+            txt = f"{st.fmt_pct(row['surv'])} ({lvl}% CI, {st.fmt_pct(row['lower'])}{st.DASH}{st.fmt_pct(row['upper'])})"
             add("survival", f"{name}_{tm}mo", float(row["surv"]), txt)
             landmark_phrases.append(f"{txt} at {tm} months")
         add("text", f"{name}_landmarks", [float(x) for x in lm["surv"]], st.join_words(landmark_phrases))
@@ -272,7 +286,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
             add("survival", f"os_median_{slug}", None if m is None else m.estimate,
                 st.NOT_ESTIMABLE if m is None else _median_texts(m)[0])
             add("survival", f"os_median_{slug}_phrase", None if m is None else m.estimate,
-                "not estimable (no patients)" if m is None else _median_phrase(m, brackets=True))
+                "not estimable (no patients)" if m is None else _median_phrase(m, brackets=True, level=lvl))
     cox = r.cox.multivariable
     row = cox.table[cox.table["variable"] == "SALVGRP"] if estimable(cox) else pd.DataFrame()
     if len(row) and not bool(row.iloc[0].get("monotone", False)):
@@ -281,7 +295,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         add("survival", "cox_hr_ci_lower", float(row["lower"]), st.fmt_ratio(row["lower"]))
         add("survival", "cox_hr_ci_upper", float(row["upper"]), st.fmt_ratio(row["upper"]))
         add("survival", "cox_p", float(row["p"]), st.fmt_p(row["p"]))
-        cox_phrase = (f"HR, {st.fmt_ratio(row['hr'])}; 95% CI, {st.fmt_ratio(row['lower'])}"
+        cox_phrase = (f"HR, {st.fmt_ratio(row['hr'])}; {lvl}% CI, {st.fmt_ratio(row['lower'])}"
                       f"{st.DASH}{st.fmt_ratio(row['upper'])}; {st.fmt_p_text(row['p'])}")
     else:
         for k in ("cox_hr_chemotherapy_vs_targeted", "cox_hr_ci_lower", "cox_hr_ci_upper", "cox_p"):
@@ -315,10 +329,10 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         add("text", key, raw if raw is not None else text, text)
 
     ph("synthetic_notice", SYNTHETIC_NOTICE if r.synthetic else "", r.synthetic)
-    ph("cr_overall", f"{ov.x} of {ov.n} patients ({st.fmt_pct(ov.estimate)}; 95% CI, "
+    ph("cr_overall", f"{ov.x} of {ov.n} patients ({st.fmt_pct(ov.estimate)}; {lvl}% CI, "
                      f"{st.fmt_pct(ov.lower)}{st.DASH}{st.fmt_pct(ov.upper)})")
-    ph("os_median", _median_phrase(r.os.medians[method]))
-    ph("rfs_median", _median_phrase(r.rfs.medians[method]) if estimable(r.rfs) else f"not estimable ({r.rfs.reason})")
+    ph("os_median", _median_phrase(r.os.medians[method], level=lvl))
+    ph("rfs_median", _median_phrase(r.rfs.medians[method], level=lvl) if estimable(r.rfs) else f"not estimable ({r.rfs.reason})")
 
     def p_phrase(comp) -> str:
         return st.fmt_p_text(comp.p) if estimable(comp) else f"not tested: {comp.reason}"
@@ -426,14 +440,16 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     else:
         ph("cox_epv_sentence", "The multivariable model could not be fitted.", None)
     ph("median_ci_method_text", {
-        "spss": "the median ± 1.96 standard errors, the standard error derived from Greenwood's variance "
-                "(as SPSS reports it)",
+        "spss": f"the median ± {spss_z_text(r)} standard errors, the standard error derived from Greenwood's "
+                "variance (as SPSS reports it)",
         "log": "the Brookmeyer–Crowley method with log-transformed pointwise intervals (R survfit default)",
         "log-log": "the Brookmeyer–Crowley method with log–log-transformed pointwise intervals",
     }.get(method, method))
     rule = r.settings.tests.two_by_two
     alpha = r.settings.tests.alpha
     ph("alpha_text", f"P < {st.fmt_alpha(alpha)}", alpha)
+    ph("ci_level", f"{lvl}%", 1 - alpha)
+    ph("ci_z", spss_z_text(r), r.os.medians["spss"].z if estimable(r.os) else None)
     ph("two_by_two_rule_text", {
         "fisher_if_expected_lt5_else_yates": (
             "Pearson's χ² test with Yates' continuity correction when every expected count is at least 5, "

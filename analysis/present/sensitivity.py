@@ -60,6 +60,7 @@ from .figures import (
 )
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote, _level_text, _source_notes, _variable_labels
+from .numbers import spss_z_text
 from .text import COVARIATE_TEXT
 
 __all__ = [
@@ -101,7 +102,7 @@ SIMON_MAKUCH_NOTE = (
     "transplant is credited to the HSCT group.")
 
 _MEDIAN_METHODS = {
-    "spss": "median \u00b1 z standard errors (SPSS)",
+    "spss": "median \u00b1 {z} standard errors (SPSS)",
     "log": "Brookmeyer\u2013Crowley interval from the log-transformed pointwise band (R survfit)",
     "log-log": "Brookmeyer\u2013Crowley interval from the log\u2013log-transformed pointwise band",
 }
@@ -185,11 +186,17 @@ def _median_cells(est: Any, lower: Any, upper: Any, *, method: str, reached: boo
     return m.estimate, m.ci, m.truncated
 
 
-def _truncated_footnote(rows: Sequence[int]) -> tuple[Footnote, ...]:
+def _median_method_text(results: Results, method: str) -> str:
+    """The interval method in words, with the SPSS multiplier as used ('median ± 1.96 standard errors (SPSS)')."""
+    return _MEDIAN_METHODS.get(method, method).format(z=spss_z_text(results))
+
+
+def _truncated_footnote(rows: Sequence[int], results: Results) -> tuple[Footnote, ...]:
     """The marked note on CI cells whose lower limit was truncated at 0 (none without such cells)."""
     if not rows:
         return ()
-    return (Footnote(f"{st.TRUNCATED_NOTE[:1].upper()}{st.TRUNCATED_NOTE[1:]}: the interval (median \u00b1 z SE) "
+    return (Footnote(f"{st.TRUNCATED_NOTE[:1].upper()}{st.TRUNCATED_NOTE[1:]}: the interval (median \u00b1 "
+                     f"{spss_z_text(results)} SE) "
                      f"extends below 0, and a survival time cannot be negative.", "ci", tuple(rows)),)
 
 
@@ -288,13 +295,13 @@ def rfs_hsct_table(results: Results, *, title: str | None = None) -> DisplayTabl
         Footnote("Relapse-free survival from CR/CRi after salvage to relapse or death. Censored at consolidative "
                  "allo-HSCT: follow-up ends on the day of the transplant when it came before relapse or death, "
                  "so that the estimate describes remission without transplant; the transplant is not an event."),
-        Footnote(f"Kaplan\u2013Meier median with {level}% CI: {_MEDIAN_METHODS.get(method, method)}. "
+        Footnote(f"Kaplan\u2013Meier median with {level}% CI: {_median_method_text(results, method)}. "
                  f"NR, not reached; NE, not estimable."),
     )
     labels = {"label": "", "n": "Patients", "events": "Relapses or deaths", "censored_hsct": "Censored at HSCT",
               "median": "Median, months", "ci": f"{level}% CI"}
     return DisplayTable(frame=frame, columns=("label", "n", "events", "censored_hsct", "median", "ci"),
-                        labels=labels, id="gt-s-rfs-hsct", footnotes=notes + _truncated_footnote(truncated),
+                        labels=labels, id="gt-s-rfs-hsct", footnotes=notes + _truncated_footnote(truncated, results),
                         source_notes=_source_notes(results.synthetic), title=title)
 
 
@@ -540,7 +547,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
             f"CR/CRi only after the landmark and are analysed as No CR/CRi.")
     frame = pd.DataFrame(records, columns=["section", "landmark", "group", "label", "n", "events", "median", "ci",
                                            "P"])
-    method_text = "; ".join(_MEDIAN_METHODS.get(m, m) for m in sorted(methods)) or "not computed"
+    method_text = "; ".join(_median_method_text(results, m) for m in sorted(methods)) or "not computed"
     notes = [Footnote("Landmark analysis: patients alive and under follow-up at the landmark are grouped by "
                       "CR/CRi reached on or before it, and survival is timed from the landmark, so that no "
                       "survival before the landmark is credited to either group. Deaths, deaths after the "
@@ -548,7 +555,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
     notes.append(Footnote(f"Median overall survival from the landmark, months, with {level}% CI: {method_text}. "
                           f"NR, not reached; NE, not estimable; {st.DASH}, no patient in the group."))
     notes.extend(Footnote(t) for t in block_notes)
-    marked = tuple(Footnote(text, "P", tuple(rows)) for text, rows in no_test.items()) + _truncated_footnote(truncated)
+    marked = tuple(Footnote(text, "P", tuple(rows)) for text, rows in no_test.items()) + _truncated_footnote(truncated, results)
     labels = {"label": "", "n": "Patients", "events": "Deaths", "median": "Median OS, months", "ci": f"{level}% CI",
               "P": "P"}
     return DisplayTable(frame=frame, columns=("label", "n", "events", "median", "ci", "P"), labels=labels,

@@ -157,11 +157,14 @@ def fmt_p_text(p: float | None, *, style: PStyle | None = None) -> str:
 
 
 def fmt_alpha(alpha: float, *, style: PStyle | None = None) -> str:
-    """A significance level as the P values print it: 0.05 -> '.05', 0.01 -> '.01'.
+    """A significance level as the P values print it: 0.05 -> '.05', 0.01 -> '.01', 0.1 -> '.10'
+    (at least the P values' decimals), 0.005 -> '.005'.
 
     A threshold, not an estimate: printed as given (not to ``style.significant``
     digits, which would make 0.05 read '.050')."""
-    return _dec(_strip_zero(f"{alpha:g}", (style or journal().p).leading_zero))
+    style = style or journal().p
+    return _dec(_strip_zero(f"{alpha:.{max(style.decimals, -Decimal(repr(alpha)).normalize().as_tuple().exponent)}f}",
+                            style.leading_zero))
 
 
 def signed(text: str) -> str:

@@ -1131,7 +1131,7 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
             else:
                 se = NOT_APPLICABLE
             records.append({"section": section, "endpoint": ep.paramcd, "method": method,
-                            "label": method_labels.get(method, method).format(z=f"{m.z:.2f}"),
+                            "label": method_labels.get(method, method).format(z=st.fmt_num(m.z, 3).rstrip("0")),
                             "estimate": est, "ci": ci, "se": se})
             if method == primary:
                 primary_rows.append(len(records) - 1)
@@ -1148,8 +1148,10 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
                             "label": "Mean, SPSS", "estimate": st.NOT_ESTIMABLE, "ci": st.NOT_ESTIMABLE,
                             "se": st.NOT_ESTIMABLE})
     frame = pd.DataFrame(records, columns=["section", "endpoint", "method", "label", "estimate", "ci", "se"])
+    from .numbers import spss_z_text   # the multiplier as used (1.96 at alpha .05), not an undefined "z"
+
     notes = [Footnote("Kaplan\u2013Meier estimates, in months. SPSS: median = first event time with S \u2264 0.5, "
-                      "interval = median \u00b1 z SE; Brookmeyer\u2013Crowley: interval where the pointwise band "
+                      f"interval = median \u00b1 {spss_z_text(results)} SE; Brookmeyer\u2013Crowley: interval where the pointwise band "
                       "of that type crosses 0.5 (R survival quantile.survfit). Mean: area under the curve up to "
                       "the longest follow-up. NR, not reached; NE, not estimable.")]
     marked = []

@@ -12,7 +12,7 @@ from IPython.display import Markdown
 from ..derive import TARGETED_CLASSES, SALVMOD_LABELS
 from ..results import Results
 from .labels import COVARIATE_TEXT, covariate_name, level_text, lower_first
-from .numbers import SYNTHETIC_NOTICE
+from .numbers import SYNTHETIC_NOTICE, ci_level, spss_z_text
 from .style import fmt_alpha, join_words
 
 __all__ = ["COVARIATE_TEXT", "CI_HANDLING", "CI_TEXT", "RULE_TEXT", "statistical_methods", "synthetic_callout"]
@@ -26,13 +26,14 @@ RULE_TEXT = {
     "chisq_yates": "Proportions were compared with Pearson's χ² test with Yates' continuity correction [@yates1934]",
     "chisq": "Proportions were compared with Pearson's χ² test",
 }
+#: The median-CI sentence by method; ``{level}`` and ``{z}`` come from tests.alpha.
 CI_TEXT = {
-    "spss": ("the 95% CI of the median was the median ± 1.96 standard errors, as SPSS computes it: the "
+    "spss": ("the {level}% CI of the median was the median ± {z} standard errors, as SPSS computes it: the "
              "standard error of the survival estimate at the median (Greenwood) divided by the slope of the "
              "curve between 55% and 45% survival [@collett2015]"),
-    "log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
+    "log": ("the {level}% CI of the median was obtained by the method of Brookmeyer and Crowley from "
             "log-transformed pointwise intervals [@brookmeyer1982]"),
-    "log-log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
+    "log-log": ("the {level}% CI of the median was obtained by the method of Brookmeyer and Crowley from "
                 "log–log-transformed pointwise intervals [@brookmeyer1982]"),
 }
 
@@ -70,6 +71,8 @@ def statistical_methods(results: Results) -> Markdown:
     cov = [COVARIATE_TEXT.get(c, c) for c in results.cox.covariates]
     refs = results.cox.reference
     alpha = s.tests.alpha
+    level = ci_level(alpha)
+    ci_text = CI_TEXT.get(method, method).format(level=level, z=spss_z_text(results))
     v = results.versions
     pop = "patients who received salvage therapy" if s.survival.population == "salvage" \
         else "all patients who relapsed"
@@ -79,7 +82,7 @@ def statistical_methods(results: Results) -> Markdown:
         (f"Categorical variables are summarised as counts and percentages of patients with known values, "
          f"and continuous variables as medians and ranges; missing values are reported separately. "
          f"Targeted therapy comprised {targeted}. {RULE_TEXT.get(rule, rule)}; continuous variables were "
-         f"compared with the Mann–Whitney U test. Rates of CR/CRi are given with exact (Clopper–Pearson) 95% "
+         f"compared with the Mann–Whitney U test. Rates of CR/CRi are given with exact (Clopper–Pearson) {level}% "
          f"confidence intervals [@clopper1934], and univariable odds ratios were estimated by logistic "
          f"regression with Wald confidence intervals. The age groups were below and at or above "
          f"{d.adult_age_years:g} years, and high marrow tumour burden was {d.high_marrow_burden_pct:g}% blasts "
@@ -88,7 +91,7 @@ def statistical_methods(results: Results) -> Markdown:
          f"with surviving patients censored at last contact, in {pop}. Relapse-free survival was measured, "
          f"in patients who achieved CR/CRi after salvage, from the date of remission to relapse or death, "
          f"whichever came first. Survival was estimated by the Kaplan–Meier method [@kaplan1958] with "
-         f"Greenwood's variance [@greenwood1926]; {CI_TEXT.get(method, method)}. "
+         f"Greenwood's variance [@greenwood1926]; {ci_text}. "
          f"{CI_HANDLING.get(method, '')} Survival curves were compared "
          f"with the log-rank test [@mantel1966], and median follow-up was estimated by the reverse "
          f"Kaplan–Meier method [@schemper1996]. Months are days divided by {d.days_per_month:g}."),

@@ -1,0 +1,160 @@
+"""What the executed documents say follows the settings and the data
+(acceptance review 2026-12-06: a reviewer changed settings and data and found
+the manuscript stating wrong things).
+
+Both documents are executed as Quarto's Jupyter engine would
+(:func:`tests.qmd.harness.execute_qmd`) under a reviewer's configuration:
+alpha .10, all relapsed patients in the survival analyses, adult age cut-off
+21 years, a risk table every 3 months to 12, every sensitivity analysis
+switched off. The tests check rules (every interval label is the configured
+level; every threshold is alpha), not values produced by our own code.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import pytest
+import yaml
+from scipy import stats
+
+from analysis.config import DEFAULT_CONFIG, PROJECT_ROOT
+
+REVIEWER = {
+    "tests.alpha": 0.10,
+    "survival.population": "all",
+    "survival.risk_table_months": [0, 3, 6, 9, 12],
+    "definitions.adult_age_years": 21,
+    "sensitivity": {"rfs_censor_at_hsct": False, "time_dependent_hsct": False, "landmark_months": [],
+                    "competing_risks": False, "missing_covariates": []},
+}
+
+
+def shipped_settings() -> dict:
+    s = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8"))
+    s["data"]["sources"] = [{**x, "path": str((PROJECT_ROOT / x["path"]).resolve())} for x in s["data"]["sources"]]
+    s["data"].pop("dictionary", None)
+    return s
+
+
+def with_changes(changes: dict) -> dict:
+    s = shipped_settings()
+    for dotted, value in changes.items():
+        *parents, last = dotted.split(".")
+        node = s
+        for p in parents:
+            node = node[p]
+        node[last] = value
+    # the Cox reference level of the age group follows the cut-off
+    cut = s["definitions"]["adult_age_years"]
+    for c in s["cox"]["covariates"]:
+        if c["column"] == "AGEGR1":
+            c["reference"] = f"<{cut:g}"
+    return s
+
+
+def unescape(md: str) -> str:
+    """Markdown text as a reader sees it (backslash escapes removed)."""
+    return re.sub(r"\\([\\`*_{}\[\]()#+\-.!%,;:<>|'\"=$~^&])", r"\1", md)
+
+
+@dataclass(frozen=True)
+class Executed:
+    texts: dict[str, str]          # document -> executed Markdown (chunk outputs in place, captions kept)
+    plain_outputs: dict[str, list[str]]   # document -> text/plain-only displays (nothing a reader should see)
+    variables: dict
+
+
+def execute_documents(tmp, settings: dict, *, data: str | None = None, monkeypatch=None) -> Executed:
+    """Both documents executed with ``settings`` (and ``data``), as `quarto render` would."""
+    import os
+
+    from analysis.present.document import prepare
+    from tests.qmd.harness import execute_qmd
+
+    cfg = tmp / "analysis.yml"
+    cfg.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    variables_file = tmp / "_variables.yml"
+    env = {"CART_CONFIG": str(cfg), "CART_VARIABLES": str(variables_file)}
+    if data:
+        env["CART_DATA"] = data
+    saved = {k: os.environ.get(k) for k in (*env, "CART_DATA")}
+    os.environ.pop("CART_DATA", None)
+    os.environ.update(env)
+    try:
+        prepare(variables=variables_file, root=tmp)
+        variables = yaml.safe_load(variables_file.read_text(encoding="utf-8"))
+        texts, plain = {}, {}
+        for doc in ("report.qmd", "supplement.qmd"):
+            run = execute_qmd(PROJECT_ROOT / doc, target_format="docx", variables=variables)
+            md = run.markdown
+            plain[doc] = []
+            for c in run.chunks:
+                if not c.chunk.raw:
+                    continue
+                parts = []
+                for d in c.displays:
+                    if "text/markdown" in d:
+                        parts.append(d["text/markdown"])
+                    elif not any(k.startswith("image/") for k in d) and "text/plain" in d:
+                        plain[doc].append(f"{c.label}: {d['text/plain']}")
+                md = md.replace(c.chunk.raw, "\n\n".join(parts), 1)
+            texts[doc] = unescape(md)
+        return Executed(texts, plain, variables)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+@pytest.fixture(scope="module")
+def reviewer(tmp_path_factory) -> Executed:
+    return execute_documents(tmp_path_factory.mktemp("reviewer"), with_changes(REVIEWER))
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory) -> Executed:
+    return execute_documents(tmp_path_factory.mktemp("shipped"), shipped_settings())
+
+
+def all_text(ex: Executed) -> str:
+    return "\n".join(ex.texts.values())
+
+
+# --------------------------------------------------------------------------- 1. alpha
+
+
+LEVEL = re.compile(r"(\d+(?:\.\d+)?)% (?:CI|confidence|Wald|pointwise)")
+
+
+@pytest.mark.parametrize("which", ["reviewer", "shipped"])
+def test_every_interval_label_is_the_configured_level(which, request):
+    ex = request.getfixturevalue(which)
+    alpha = REVIEWER["tests.alpha"] if which == "reviewer" else shipped_settings()["tests"]["alpha"]
+    want = f"{100 * (1 - alpha):g}"
+    text = all_text(ex)
+    found = LEVEL.findall(text)
+    assert found, "no interval label found"
+    wrong = sorted({m.group(0) for m in LEVEL.finditer(text) if m.group(1) != want})
+    assert not wrong, f"interval labels not at {want}%: {wrong}"
+
+
+def test_the_spss_interval_multiplier_is_the_normal_quantile_of_alpha(reviewer):
+    z = stats.norm.ppf(1 - REVIEWER["tests.alpha"] / 2)          # 1.6448...
+    text = all_text(reviewer)
+    printed = re.findall(r"± (\d\.\d+) (?:standard errors|SE)", text)
+    assert printed, "the Methods and Table S14 name the multiplier"
+    assert all(abs(float(x) - z) < 0.5 * 10 ** -(len(x) - 2) for x in printed), printed
+    assert "1.96" not in re.sub(r"\(\d\.\d+–1\.96\)", "", text)     # an interval limit may be 1.96
+    assert not re.search(r"± z (?:SE|standard)", text), "a 'z' the reader is not told"
+
+
+def test_every_significance_threshold_is_alpha_with_the_p_value_decimals(reviewer):
+    text = all_text(reviewer)
+    thresholds = re.findall(r"(?:P values below|P <) (\.\d+)", text)
+    assert ".10" in thresholds
+    assert not [t for t in thresholds if t not in (".10", ".001")], thresholds
