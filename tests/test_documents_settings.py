@@ -158,3 +158,86 @@ def test_every_significance_threshold_is_alpha_with_the_p_value_decimals(reviewe
     thresholds = re.findall(r"(?:P values below|P <) (\.\d+)", text)
     assert ".10" in thresholds
     assert not [t for t in thresholds if t not in (".10", ".001")], thresholds
+
+
+# --------------------------------------------------------------------------- 2. transplant without remission
+
+
+def _transplanted_without_remission(folder):
+    """The shipped synthetic site files with one patient (alive, no response to salvage) given a
+    first consolidative transplant, as a site reported it to the reviewer."""
+    import shutil
+
+    import pandas as pd
+
+    folder.mkdir(exist_ok=True)
+    for f in sorted((PROJECT_ROOT / "data" / "synthetic").glob("site_*.csv")):
+        shutil.copy(f, folder / f.name)
+    a = pd.read_csv(folder / "site_a.csv", dtype=str, keep_default_na=False)
+    i = a.index[(a.best_response == "NR") & (a.prior_transplant == "none") & (a.death_date == "")][0]
+    start, end = pd.Timestamp(a.loc[i, "salvage_date"]), pd.Timestamp(a.loc[i, "last_contact_date"])
+    a.loc[i, ["hsct_after_salvage", "hsct_date"]] = ["first", (start + (end - start) / 2).date().isoformat()]
+    a.to_csv(folder / "site_a.csv", index=False)
+    return folder, a.loc[i, "patient_id"]
+
+
+@pytest.fixture(scope="module")
+def no_remission(tmp_path_factory):
+    from analysis.config import load_config
+    from analysis.results import run_analysis
+
+    folder, patient = _transplanted_without_remission(tmp_path_factory.mktemp("nr") / "sites")
+    return run_analysis(load_config(None, data=str(folder))), folder, patient
+
+
+def test_transplant_without_remission_is_a_validation_warning(no_remission):
+    from analysis.dictionary import load_dictionary
+    from analysis.load import load_sources
+    from analysis.config import Source
+    from analysis.validate import validate
+
+    _, folder, patient = no_remission
+    dic = load_dictionary(PROJECT_ROOT / "data" / "dictionary.yml")
+    report = validate(load_sources([Source(p) for p in sorted(folder.glob("*.csv"))], dic), dic)
+    found = [p for p in report.problems if p.patient == patient]
+    assert [(p.rule, p.level) for p in found] == [("hsct_without_remission", "warning")]
+
+
+def test_no_patient_outside_remission_is_counted_as_remaining_in_remission(no_remission):
+    from analysis.present.numbers import build_registry
+
+    r, _, _ = no_remission
+    listing = r.transplant.listing
+    in_cr = listing[listing["OUTCOME"].str.contains("In CR")]
+    assert in_cr["BESTRESP"].isin(["CR", "CRi", "Complete remission",
+                                   "Complete remission with incomplete count recovery"]).all()
+    n_never = int((~listing["BESTRESP"].astype(str).str.startswith(("CR", "Complete"))).sum())
+    assert n_never == 1
+    reg = build_registry(r)
+    assert reg["transplant.n_hsct_in_cr_at_last_followup"].raw == len(in_cr)
+    sentence = reg["text.hsct_outcomes_sentence"].text
+    assert "had not reached CR/CRi" in sentence
+
+
+def test_flow_figure_boxes_neither_overlap_nor_leave_the_figure(no_remission):
+    from analysis.present import figures as F
+
+    r, _, _ = no_remission
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = F.flow_figure(r)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fb = fig.bbox
+    boxes = [p.get_window_extent(renderer) for ax in fig.axes for p in ax.patches
+             if str(p.get_gid() or "").startswith("box-")]
+    texts = [t.get_window_extent(renderer) for ax in fig.axes for t in ax.texts
+             if str(t.get_gid() or "").startswith("text-")]
+    assert any(str(p.get_gid()) == "box-hsct_not_cr" for ax in fig.axes for p in ax.patches)
+    for b in boxes + texts:
+        assert fb.x0 - 0.5 <= b.x0 and b.x1 <= fb.x1 + 0.5 and fb.y0 - 0.5 <= b.y0 and b.y1 <= fb.y1 + 0.5, b
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            assert not a.overlaps(b), (a, b)
+    for i, a in enumerate(texts):
+        for b in texts[i + 1:]:
+            assert not a.overlaps(b), (a, b)

@@ -323,6 +323,8 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     add("transplant", "n_hsct_relapsed", tx.outcomes["Relapse"])
     add("transplant", "n_hsct_in_cr_at_last_followup", tx.outcomes["In CR at last follow-up"])
     add("transplant", "n_hsct_other_death", tx.outcomes["Other death without relapse"])
+    add("transplant", "n_hsct_without_cr", tx.outcomes["Not in CR/CRi before transplant"],
+        label="transplanted without CR/CRi (neither relapse nor remission applies)")
 
     # phrases -------------------------------------------------------------------
     def ph(key: str, text: str, raw: Any = None) -> None:
@@ -342,6 +344,13 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     ph("p_os_group", p_phrase(r.os_by_group.logrank if estimable(r.os_by_group) else r.os_by_group))
     ph("p_os_emd", p_phrase(r.os_by_emd.logrank if estimable(r.os_by_emd) else r.os_by_emd))
     ph("cox_group", cox_phrase)
+    o = tx.outcomes
+    ph("hsct_outcomes_sentence",
+       f"Of these, {o['Transplant-related death']} died of transplant-related causes, {o['Relapse']} relapsed after "
+       f"transplantation and {o['In CR at last follow-up']} remained in CR at last follow-up"
+       + (f"; {o['Not in CR/CRi before transplant']} had not reached CR/CRi before the transplant, so that "
+          "neither relapse nor continued remission applies" if o["Not in CR/CRi before transplant"] else "")
+       if tx.n_hsct else "No patient proceeded to consolidative transplantation")
 
     # sentences whose wording depends on the direction of a result, so that the
     # prose stays true when the data change
