@@ -33,6 +33,14 @@ COVARIATE_TEXT: dict[str, str] = {
 }
 
 
+def covariate_text(column: str, *, adult_age_years: float | None = None) -> str:
+    """:data:`COVARIATE_TEXT` of ``column``; the age group worded from its cut-off
+    ("age group (≥21 vs <21 years)"), since "adult vs paediatric" holds only at 18."""
+    if column == "AGEGR1" and adult_age_years is not None:
+        return f"age group (\u2265{adult_age_years:g} vs <{adult_age_years:g} years)"
+    return COVARIATE_TEXT.get(column, column)
+
+
 def covariate_name(column: str) -> str:
     """The covariate's name alone ("salvage group"); an unknown column prints as given."""
     return COVARIATES.get(column, (column, None))[0]

@@ -333,7 +333,13 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     ph("synthetic_notice", SYNTHETIC_NOTICE if r.synthetic else "", r.synthetic)
     ph("cr_overall", f"{ov.x} of {ov.n} patients ({st.fmt_pct(ov.estimate)}; {lvl}% CI, "
                      f"{st.fmt_pct(ov.lower)}{st.DASH}{st.fmt_pct(ov.upper)})")
+    n_cyto_missing = s.n_salvage - s.n_high_risk_cytogenetics - s.n_standard_risk_cytogenetics
+    ph("cytogenetics_sentence_part",
+       f"{s.n_high_risk_cytogenetics} patients had high-risk and {s.n_standard_risk_cytogenetics} standard-risk "
+       "cytogenetics" + (f" (not recorded in {n_cyto_missing})" if n_cyto_missing else ""), n_cyto_missing)
     ph("os_median", _median_phrase(r.os.medians[method], level=lvl))
+    ph("os_population", "patients who received salvage therapy" if r.settings.survival.population == "salvage"
+       else "patients who relapsed after CAR-T therapy (with or without salvage therapy)", r.settings.survival.population)
     ph("rfs_median", _median_phrase(r.rfs.medians[method], level=lvl) if estimable(r.rfs) else f"not estimable ({r.rfs.reason})")
 
     def p_phrase(comp) -> str:

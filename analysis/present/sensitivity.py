@@ -60,6 +60,7 @@ from .figures import (
 )
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote, _level_text, _source_notes, _variable_labels
+from .exclusions import left_out_phrase, population_rows
 from .numbers import spss_z_text
 from .text import COVARIATE_TEXT
 
@@ -344,7 +345,8 @@ def time_dependent_cox_table(results: Results, *, title: str | None = None) -> D
     fit = (f"Time-dependent model: {td.n} patients ({td.n_hsct} with follow-up after a transplant), "
            f"{td.n_events} deaths, {td.n_parameters} parameters "
            f"({st.fmt_num(td.events_per_parameter, 1)} events per parameter)"
-           + (f", {td.n_excluded} left out for a missing covariate" if td.n_excluded else "") + "; "
+           + (", " + left_out_phrase(results, results.cox.covariates, td.n_excluded) if td.n_excluded else "")
+           + "; "
            + "; ".join([_test_text("likelihood-ratio test", td.likelihood_ratio_test),
                         _test_text("Wald test", td.wald_test),
                         _test_text("score (log-rank) test", td.score_test)]) + ".")
@@ -771,8 +773,9 @@ def missing_covariates_table(results: Results, *, title: str | None = None) -> D
     notes = [Footnote(f"Cox proportional-hazards models of overall survival from relapse (Efron's method for "
                       f"ties) with the covariates of the main model and {'; '.join(names) or 'the added covariates'}"
                       f". Complete case: patients with a missing value are left out. Missing as a category: a "
-                      f"missing value of an added covariate is its own level, which keeps every patient but can "
-                      f"bias the other coefficients (missing-indicator method), so it is a sensitivity analysis. "
+                      f"missing value of an added covariate is its own level, which keeps the patients without "
+                      f"that value but can bias the other coefficients (missing-indicator method), so it is a "
+                      f"sensitivity analysis. "
                       f"HR, hazard ratio with {level}% Wald CI; P, Wald test.")]
     seen: dict[str, list[str]] = {}
     for approach, prefix in approaches:
@@ -781,8 +784,12 @@ def missing_covariates_table(results: Results, *, title: str | None = None) -> D
             continue
         first = rows.iloc[0]
         name = "Complete case" if approach == "complete_case" else "Missing as a category"
+        used = list(results.cox.covariates) + (extra if approach == "complete_case" else [])
         notes.append(Footnote(f"{name}: {int(first['n'])} patients, {int(first['n_events'])} deaths"
-                              + (f", {int(first['n_excluded'])} left out for a missing value"
+                              + (", " + left_out_phrase(results, used, int(first["n_excluded"]),
+                                                        missing_what="a missing value of "
+                                                        + ("a covariate" if approach == "complete_case"
+                                                           else "a main-model covariate"))
                                  if int(first["n_excluded"]) else "") + "."))
         for w in first["warnings"]:
             if not w.startswith("no reference level given"):  # the references are stated below, in words
@@ -867,10 +874,16 @@ def guardrail_text(results: Results) -> Markdown:
         names = [COVARIATE_TEXT.get(c.column, _variable_labels(results).get(c.column, c.column))
                  for c in cfg.missing_covariates]
         joined = st.join_words(names)
+        rows = population_rows(results)
+        missing = [(n, int(rows[c.column].isna().sum())) for n, c in zip(names, cfg.missing_covariates)
+                   if c.column in rows.columns]
+        counts = st.join_words([f"{n}, {k}" for n, k in missing if k])
         sentences.append(
-            f"Covariates not assessed in every patient ({joined}) were added to the Cox model for overall "
-            "survival in a complete-case analysis and, as a sensitivity analysis, with missing values as a "
-            "separate category" + _cite("missing") + ".")
+            f"{joined[:1].upper()}{joined[1:]} {'was' if len(names) == 1 else 'were'} added to the Cox model for "
+            "overall survival in a complete-case analysis and, as a sensitivity analysis, with missing values as a "
+            "separate category" + _cite("missing")
+            + (f" (patients without a recorded value: {counts})." if counts
+               else "; no value was missing, so both approaches use the same patients."))
     if len(sentences) == 1:
         sentences.append("No sensitivity analysis of these groupings was performed.")
     return Markdown(" ".join(sentences) + "\n")

@@ -71,6 +71,7 @@ from ..results import (BASELINE_VARIABLES, MEDIAN_METHODS, UNKNOWN_LEVELS, CoxRe
                        SurvivalEndpoint, estimable, unrecorded_baseline_variables)
 from . import style as st
 from . import table_layout as layout
+from .exclusions import left_out_phrase
 from .quarto import HTML_FORMATS, declared_format
 
 __all__ = [
@@ -851,8 +852,14 @@ def _reasons(failed: pd.DataFrame, variable: str) -> str | None:
     return "; ".join(dict.fromkeys(texts)) or None
 
 
+def _left_out(results: Results) -> str:
+    """Who the multivariable model leaves out and why (:func:`analysis.present.exclusions.left_out_phrase`)."""
+    multi = results.cox.multivariable
+    return left_out_phrase(results, results.cox.covariates, multi.n_excluded) if estimable(multi) else ""
+
+
 def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alpha: float,
-            id: str = "gt-table3", title: str | None = None) -> DisplayTable:
+            id: str = "gt-table3", title: str | None = None, left_out: str = "") -> DisplayTable:
     multi = cox.multivariable
     multi_ok = estimable(multi)
     mt = multi.table if multi_ok else pd.DataFrame(columns=_COX_TABLE_COLUMNS)
@@ -917,7 +924,7 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
         text = (f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
                 f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)")
         if multi.n_excluded:
-            text += f"; {multi.n_excluded} patients left out for a missing covariate"
+            text += "; " + (left_out or f"{multi.n_excluded} patients left out for a missing covariate")
         notes.append(Footnote(text + "."))
     else:
         marked.append(Footnote(st.fmt_not_estimable(multi.reason, "multivariable model"), "multi_hr"))
@@ -966,12 +973,14 @@ def table3_frame(results: Results) -> pd.DataFrame:
     "Not estimable: <reason>.".
     """
     return _table3(results.cox, labels=_variable_labels(results), synthetic=results.synthetic,
+                   left_out=_left_out(results),
                    alpha=_alpha(results)).frame
 
 
 def table3(results: Results, *, title: str | None = None) -> DisplayTable:
     """Table 3: univariable and multivariable Cox models for overall survival, side by side."""
     return _table3(results.cox, labels=_variable_labels(results), synthetic=results.synthetic,
+                   left_out=_left_out(results),
                    alpha=_alpha(results), title=title)
 
 
@@ -1317,7 +1326,8 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
         notes.append(Footnote(
             f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
             f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)"
-            + (f", {multi.n_excluded} left out for a missing covariate" if multi.n_excluded else "") + ". "
+            + (", " + left_out_phrase(results, results.cox.covariates, multi.n_excluded) if multi.n_excluded else "")
+            + ". "
             + "; ".join([test_text("Likelihood-ratio test", multi.likelihood_ratio_test),
                          test_text("Wald test", multi.wald_test),
                          test_text("score (log-rank) test", multi.score_test)])

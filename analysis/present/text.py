@@ -11,7 +11,9 @@ from IPython.display import Markdown
 
 from ..derive import TARGETED_CLASSES, SALVMOD_LABELS
 from ..results import Results
-from .labels import COVARIATE_TEXT, covariate_name, level_text, lower_first
+from ..results import estimable
+from .exclusions import left_out_counts
+from .labels import COVARIATE_TEXT, covariate_name, covariate_text, level_text, lower_first
 from .numbers import SYNTHETIC_NOTICE, ci_level, spss_z_text
 from .style import fmt_alpha, join_words
 
@@ -62,13 +64,29 @@ def synthetic_callout(results: Results) -> Markdown:
                     f"**Synthetic data.** {SYNTHETIC_NOTICE}\n:::\n")
 
 
+def _complete_case(results: Results) -> str:
+    """The sentence on who the multivariable model leaves out, or '' when it keeps every patient."""
+    multi = results.cox.multivariable
+    if not estimable(multi) or not multi.n_excluded:
+        return ""
+    no_salvage, missing = left_out_counts(results, results.cox.covariates)
+    out = []
+    if no_salvage:
+        out.append("Patients without salvage therapy, to whom the salvage group does not apply, were not part of "
+                   "the Cox models. ")
+    if missing or not no_salvage:
+        out.append("The multivariable model was a complete-case analysis: patients with a missing value of any "
+                   "of its covariates were left out (their number is given with the model). ")
+    return "".join(out)
+
+
 def statistical_methods(results: Results) -> Markdown:
     """The statistical-methods paragraph, from the configuration in force."""
     s = results.settings
     d = results.derived.definitions
     rule = s.tests.two_by_two
     method = s.survival.median_ci
-    cov = [COVARIATE_TEXT.get(c, c) for c in results.cox.covariates]
+    cov = [covariate_text(c, adult_age_years=d.adult_age_years) for c in results.cox.covariates]
     refs = results.cox.reference
     alpha = s.tests.alpha
     level = ci_level(alpha)
@@ -100,7 +118,8 @@ def statistical_methods(results: Results) -> Markdown:
          f"{join_words(cov)}"
          + (f" (reference categories: {'; '.join(f'{covariate_name(k)}, {level_text(val)}' for k, val in refs.items())})"
             if refs else "")
-         + f". Models with fewer than {min_epv} events per parameter are flagged [@peduzzi1995]. The "
+         + f". {_complete_case(results)}Models with fewer than {min_epv} events per parameter are flagged "
+         f"[@peduzzi1995]. The "
          f"proportional-hazards assumption was checked with scaled Schoenfeld residuals [@grambsch1994]. "
          f"Two-sided P values below {fmt_alpha(alpha)} were considered statistically significant; no "
          f"adjustment was made for multiple comparisons."),
