@@ -111,6 +111,7 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
     if doc is None:
         doc = compute(cfg=cfg)
     style.use_journal(doc.results.settings.style.journal)
+    style.use_alpha(doc.results.settings.tests.alpha)
     out = Path(out)
     key = figure_key(want)
     cache = figure_cache() if cache is None else cache

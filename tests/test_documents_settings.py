@@ -347,3 +347,69 @@ def test_a_denominator_with_missing_values_states_them(tmpdir_):
         assert f"not recorded in {n_missing}" in text
     else:
         assert "not recorded" not in text
+
+
+# --------------------------------------------------------------------------- 5. one site, empty groups
+
+
+@pytest.fixture(scope="module")
+def one_site(tmp_path_factory) -> Executed:
+    """One site's file alone (SITE-A of the shipped cohort: no extramedullary relapse at all)."""
+    import shutil
+
+    tmp = tmp_path_factory.mktemp("one_site")
+    shutil.copy(PROJECT_ROOT / "data" / "synthetic" / "site_a.csv", tmp / "site_a.csv")
+    settings = shipped_settings()
+    settings["data"]["sources"] = [{"path": str(tmp / "site_a.csv")}]
+    return execute_documents(tmp, settings)
+
+
+def test_one_site_is_not_called_multi_institutional(one_site, shipped):
+    assert int(one_site.variables["cohort"]["n_sites"]) == 1
+    text = all_text(one_site) + yaml.safe_dump(one_site.variables)
+    assert not re.search(r"\b1 (participating )?institutions\b", text)
+    assert "multi-institutional" not in all_text(one_site)
+    title = one_site.variables["text"]["cohort_kind"]
+    assert title == "single-institution"
+    n = int(shipped.variables["cohort"]["n_sites"])
+    assert n > 1 and f"{n} participating institutions" in all_text(shipped)
+
+
+def test_empty_groups_are_said_in_words_and_no_code_reaches_the_reader(one_site):
+    text = all_text(one_site) + " ".join(str(v) for v in one_site.variables["text"].values())
+    assert not re.search(r"\bOf the 0 patients\b|\b0 of 0\b", text)
+    assert not re.search(r"group '[^']*' has no patients", text)
+    assert "No patient had an extramedullary relapse" in text
+
+
+def test_no_chunk_prints_a_python_object(one_site, shipped):
+    for ex in (one_site, shipped):
+        for doc, outs in ex.plain_outputs.items():
+            assert not outs, (doc, outs)
+
+
+# --------------------------------------------------------------------------- 17. risk-table times
+
+
+def _risk_columns(fig) -> dict[str, set[float]]:
+    out: dict[str, set[float]] = {}
+    for ax in fig.axes:
+        gid = str(ax.get_gid() or "")
+        if gid.endswith("-risk"):
+            out[gid] = {round(float(t.get_position()[0]), 9) for t in ax.texts}
+    return out
+
+
+@pytest.mark.parametrize("key", ["reviewer", "shipped"])
+def test_risk_tables_show_exactly_the_configured_times(key, tmpdir_):
+    from analysis.present import figures as F
+
+    r = _analysed(tmpdir_, "reviewer") if key == "reviewer" else run_shipped()
+    configured = {float(t) for t in r.settings.survival.risk_table_months}
+    figs = [F.km_overall_figure(r), F.km_group_figure(r, "salvage_group")]
+    found = False
+    for fig in figs:
+        for gid, xs in _risk_columns(fig).items():
+            found = True
+            assert xs <= configured, (gid, sorted(xs - configured))
+    assert found

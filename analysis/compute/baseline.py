@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from itertools import combinations
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.compute.response import RULES, contingency_test
 
@@ -21,7 +22,7 @@ __all__ = ["BaselineResult", "baseline_table"]
 
 OVERALL = "Overall"
 _TABLEONE_RESERVED = ("Missing", "P-Value", "Test", "P-Value (adjusted)", "SMD", "Overall")
-MANN_WHITNEY = "Mann–Whitney U test (normal approximation)"
+MANN_WHITNEY = "Mann–Whitney U test (normal approximation with continuity correction)"
 KRUSKAL_WALLIS = "Kruskal–Wallis rank-sum test"
 
 
@@ -114,13 +115,14 @@ def baseline_table(
       as for the response comparisons (default: Fisher's exact test, or the
       Fisher-Freeman-Halton test for larger tables, when any expected count is
       < 5, else Pearson's chi-squared test, with Yates' correction for 2x2).
-    * Continuous p-values: tableone's test for non-normal variables,
+    * Continuous p-values: for two groups the two-sided Mann-Whitney U /
+      Wilcoxon rank-sum test with normal approximation, tie correction and
+      continuity correction (scipy ``mannwhitneyu(use_continuity=True)``;
+      identical p to R ``wilcox.test(exact=FALSE)``, whose default
+      ``correct=TRUE`` gtsummary uses), named :data:`MANN_WHITNEY`; for more
+      groups tableone's test for non-normal variables,
       :func:`scipy.stats.kruskal` (Kruskal & Wallis 1952; chi-squared
-      approximation with tie correction, as R ``kruskal.test``).  For two
-      groups this is the two-sided Mann-Whitney U / Wilcoxon rank-sum test
-      with normal approximation, tie correction and no continuity correction
-      (identical p to R ``wilcox.test(exact=FALSE, correct=FALSE)``), and is
-      named "Mann–Whitney U test (normal approximation)".
+      approximation with tie correction, as R ``kruskal.test``).
     * Standardized mean differences: tableone ``smd=True``; continuous:
       |mean_2 - mean_1| / sqrt((sd_1^2 + sd_2^2)/2) (Cohen's d with the
       average variance; based on means/SDs even though medians are shown, as
@@ -179,6 +181,9 @@ def baseline_table(
     recorded: dict[str, object] = {}
     htest = {v: _categorical_test(v, recorded, rule=rule, alpha=alpha, expected_threshold=expected_threshold,
                                   rng=rng, n_resamples=n_resamples) for v in categorical}
+
+    if len(groups) == 2:      # R wilcox.test's default correction (gtsummary); tableone's kruskal has none
+        htest.update({v: _mann_whitney for v in continuous})
 
     from tableone import TableOne  # local import: optional heavy dependency
 
@@ -254,6 +259,19 @@ def baseline_table(
     return BaselineResult(numbers=numbers, tests=tests, smd_pairs=smd_pairs,
                           group_sizes=group_sizes, groupby=groupby, groups=tuple(groups),
                           n_missing_group=n_missing_group, rule=rule)
+
+
+def _mann_whitney(*groups) -> float:
+    """tableone ``htest`` callable for a continuous variable and two groups (one array each):
+    the two-sided Mann-Whitney U (Wilcoxon rank-sum) test, normal approximation with tie and
+    continuity correction, as R ``wilcox.test(exact = FALSE)`` (whose default ``correct = TRUE``
+    gtsummary uses); scipy's ``mannwhitneyu``."""
+    a, b = (np.asarray(g, dtype=float) for g in groups)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if not len(a) or not len(b):
+        return np.nan
+    return float(stats.mannwhitneyu(a, b, use_continuity=True, method="asymptotic",
+                                    alternative="two-sided").pvalue)
 
 
 def _categorical_test(variable: str, recorded: dict, **kwargs):

@@ -145,6 +145,12 @@ def _median_phrase(m, *, brackets: bool = False, level: str = "95") -> str:
     return st.median_ci_of(m).phrase(brackets=brackets, level=level)
 
 
+def r_cns_part(n_cns: int, x_cns: int) -> str:
+    """'All 8 patients with a CNS relapse achieved CR/CRi' or 'Of the 8 patients with a CNS relapse, 5 achieved CR/CRi'."""
+    return (f"All {n_cns} patients with a CNS relapse achieved CR/CRi" if x_cns == n_cns
+            else f"Of the {n_cns} patients with a CNS relapse, {x_cns} achieved CR/CRi")
+
+
 def spss_z_text(results: Results) -> str:
     """The normal quantile of the SPSS median interval (median ± z SE) as used:
     '1.96' at alpha .05 (as SPSS prints it), '1.645' at .10 (3 decimals)."""
@@ -155,6 +161,7 @@ def spss_z_text(results: Results) -> str:
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
     st.use_journal(results.settings.style.journal)
+    st.use_alpha(results.settings.tests.alpha)
     r = results
     s = r.summary
     e: list[Number] = []
@@ -363,8 +370,29 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     alpha = r.settings.tests.alpha
     raw_r = {e.key: e.raw for e in e_list() if e.section == "response"}
     n_cns, x_cns = raw_r["n_cns"], raw_r["n_cr_cns"]
-    ph("cr_cns_sentence", (f"All {n_cns} patients with a CNS relapse achieved CR/CRi" if n_cns and x_cns == n_cns
-                           else f"Of the {n_cns} patients with a CNS relapse, {x_cns} achieved CR/CRi"))
+    ph("cr_cns_sentence", r_cns_part(n_cns, x_cns) if n_cns else "No patient had a CNS relapse")
+    n_non, x_non = raw_r["n_non_cns_emd"], raw_r["n_cr_non_cns_emd"]
+    p_emd = p_phrase(resp.emd_comparison)
+    # whole sentences, so that an empty group is said in words, never "0 of 0" (acceptance review item 5)
+    if n_cns and n_non:
+        results_emd = (f"{r_cns_part(n_cns, x_cns)}, compared with {x_non} of {n_non} with a non-CNS extramedullary "
+                       f"relapse ({p_emd}).")
+        abstract_emd = (f"CR/CRi was achieved by {x_cns} of {n_cns} patients with a central nervous system (CNS) "
+                        f"relapse and {x_non} of {n_non} with a non-CNS extramedullary relapse ({p_emd}).")
+    elif n_cns or n_non:
+        name, n_, x_ = ("a CNS relapse", n_cns, x_cns) if n_cns else ("a non-CNS extramedullary relapse", n_non, x_non)
+        other = "a non-CNS extramedullary relapse" if n_cns else "a CNS relapse"
+        results_emd = (f"Of the {n_} patients with {name}, {x_} achieved CR/CRi; no patient had {other}, so response "
+                       "by site of extramedullary relapse was not compared.")
+        abstract_emd = results_emd.replace("CNS relapse", "central nervous system (CNS) relapse", 1)
+    else:
+        results_emd = "No patient had an extramedullary relapse, so response by its site was not compared."
+        abstract_emd = results_emd
+    ph("cr_emd_results_sentence", results_emd)
+    ph("cr_emd_abstract_sentence", abstract_emd)
+    n_sites = s.n_sites
+    ph("sites_phrase", f"{n_sites} participating institutions" if n_sites != 1 else "a single institution", n_sites)
+    ph("cohort_kind", "multi-institutional" if n_sites != 1 else "single-institution", n_sites)
 
     def direction(first, second) -> str:
         """'shorter'/'longer'/'similar' OS of ``first`` than ``second`` by median (not reached = longest)."""

@@ -87,6 +87,16 @@ def use_journal(name: str) -> JournalStyle:
     return _current[0]
 
 
+#: The significance level in force (``tests.alpha``): a P value that would round to it prints
+#: with more decimals (:func:`fmt_p`). Set by the entry points with :func:`use_alpha`.
+_alpha = [0.05]
+
+
+def use_alpha(alpha: float) -> None:
+    """Make ``alpha`` the level P values are kept apart from when rounded (see :func:`fmt_p`)."""
+    _alpha[0] = float(alpha)
+
+
 def journal() -> JournalStyle:
     """The journal style in use."""
     return _current[0]
@@ -142,6 +152,12 @@ def _fmt_p(p: float | None, style: PStyle) -> str:
         text = _round_half_up(p, style.decimals)
     if float(text) > style.upper:             # .994 rounds to 1.00 with upper .99
         return "> " + _strip_zero(f"{style.upper:g}", style.leading_zero)
+    decimals = len(text.split(".")[1])
+    while float(text) == _alpha[0] and p != _alpha[0] and decimals < 6:
+        # a P that rounds to the significance level is not printed as the level (.05006 -> .0501;
+        # AMA 19.5 gives 3 digits where rounding would give .05; more where 3 still read .050)
+        decimals += 1
+        text = _round_half_up(p, decimals)
     return _strip_zero(text, style.leading_zero)
 
 

@@ -520,6 +520,13 @@ def _level_text(variable: str, level: Any) -> str:
     return st.fmt_relation(text)
 
 
+def _empty_group_text(reason: str, variable: str, label: str) -> str:
+    """A computation's "group 'Y' has no patients" in the reader's words: "no patient with
+    extramedullary relapse: Yes" (labels, not codes; acceptance review item 5)."""
+    return re.sub(r"group '([^']*)' has no patients",
+                  lambda m: f"no patient in the group {label}: {_level_text(variable, m.group(1))}", reason)
+
+
 def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
@@ -747,7 +754,8 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         cmp_p, cmp_test = st.fmt_p(cmp.p), st.fmt_test(cmp.test_used)
     else:
         cmp_p = st.NOT_ESTIMABLE
-        cmp_test = st.fmt_not_estimable("; ".join(dict.fromkeys([str(cmp.reason), *group_reasons])))
+        cmp_test = st.fmt_not_estimable("; ".join(dict.fromkeys(
+            _empty_group_text(r, GROUP_COLUMN, "salvage group") for r in [str(cmp.reason), *group_reasons])))
     for i, rec in enumerate(response.by_group.itertuples(index=False)):
         p, test = (cmp_p, cmp_test) if i == 0 else ("", "")
         add("By salvage group", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
@@ -760,7 +768,8 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
             continue
         rows, failed = _split_not_estimable(rows)
         if rows.empty:  # the comparison could not be made: say why on the factor's row
-            reason = "; ".join(dict.fromkeys(str(r) for r in failed["not_estimable"]))
+            reason = "; ".join(dict.fromkeys(_empty_group_text(str(r), fdef.column, fdef.label)
+                                             for r in failed["not_estimable"]))
             add("By factor", fdef.label, 0, "", "", st.NOT_ESTIMABLE, st.fmt_not_estimable(reason),
                 key=f"factor:{fdef.key}")
             continue
@@ -1036,7 +1045,8 @@ def _factor_conventions(results: Results, title: str | None = None) -> DisplayTa
                 "factor": labels_of.get(rec.factor, rec.factor),
                 "comparison": f"{_level_text(column, rec.level)} vs {_level_text(column, rec.reference)}",
                 "cr": "", "min_expected": "", "P": st.NOT_ESTIMABLE,
-                "test": st.fmt_not_estimable(str(rec.not_estimable)),
+                "test": st.fmt_not_estimable(_empty_group_text(str(rec.not_estimable), column,
+                                                               labels_of.get(rec.factor, rec.factor))),
                 "p_fisher": st.NOT_ESTIMABLE, "p_yates": st.NOT_ESTIMABLE, "p_chisq": st.NOT_ESTIMABLE,
                 "disagree": "", "or": st.NOT_ESTIMABLE,
             })

@@ -100,7 +100,7 @@ def statistical_methods(results: Results) -> Markdown:
         (f"Categorical variables are summarised as counts and percentages of patients with known values, "
          f"and continuous variables as medians and ranges; missing values are reported separately. "
          f"Targeted therapy comprised {targeted}. {RULE_TEXT.get(rule, rule)}; continuous variables were "
-         f"compared with the Mann–Whitney U test. Rates of CR/CRi are given with exact (Clopper–Pearson) {level}% "
+         f"compared with the Mann–Whitney U test (normal approximation with continuity correction). Rates of CR/CRi are given with exact (Clopper–Pearson) {level}% "
          f"confidence intervals [@clopper1934], and univariable odds ratios were estimated by logistic "
          f"regression with Wald confidence intervals. The age groups were below and at or above "
          f"{d.adult_age_years:g} years, and high marrow tumour burden was {d.high_marrow_burden_pct:g}% blasts "
