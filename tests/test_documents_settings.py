@@ -413,3 +413,30 @@ def test_risk_tables_show_exactly_the_configured_times(key, tmpdir_):
             found = True
             assert xs <= configured, (gid, sorted(xs - configured))
     assert found
+
+
+# --------------------------------------------------------------------------- 25, 28: wording of uncertain results
+
+
+def test_subgroup_finding_is_worded_as_exploratory_not_causal():
+    from analysis.present.numbers import build_registry
+
+    r = run_shipped()
+    t = build_registry(r).t
+    for text in (t.cr_emd_sentence, t.conclusion):
+        assert not re.search(r"\b(determines?|suggests?|proves?|causes?)\b", text), text
+    if "more often than non-CNS" in t.cr_emd_sentence or "less often than non-CNS" in t.cr_emd_sentence:
+        assert "exploratory" in t.cr_emd_sentence and "exploratory" in t.conclusion
+
+
+def test_landmark_estimates_from_few_patients_say_so_and_methods_name_the_interval():
+    from analysis.present.numbers import FEW_AT_RISK, build_registry
+    from analysis.present.text import statistical_methods
+
+    r = run_shipped()
+    t = build_registry(r).t
+    for ep, text in ((r.os, t.os_landmarks), (r.rfs, t.rfs_landmarks)):
+        for _, row in ep.landmarks.iterrows():
+            if int(row["n_risk"]) < FEW_AT_RISK:
+                assert f"{int(row['n_risk'])} patient" in text and "at risk" in text, text
+    assert "log scale" in statistical_methods(r).data

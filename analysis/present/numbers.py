@@ -30,6 +30,9 @@ from .labels import covariate_name
 from .supplement import supplementary_names
 
 SECTIONS = ("cohort", "response", "survival", "transplant", "text")
+#: A survival estimate at a landmark time from fewer patients at risk than this states how
+#: many were at risk (acceptance review item 28: an estimate from 2 patients printed bare).
+FEW_AT_RISK = 10
 SYNTHETIC_NOTICE = ("SYNTHETIC DATA: every number, table and figure in this document was computed "
                     "from a simulated cohort, not from patient data.")
 
@@ -277,7 +280,10 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         landmark_phrases = []
         for _, row in lm.iterrows():
             tm = f"{row['time']:g}"
-            txt = f"{st.fmt_pct(row['surv'])} ({lvl}% CI, {st.fmt_pct(row['lower'])}{st.DASH}{st.fmt_pct(row['upper'])})"
+            few = int(row["n_risk"]) < FEW_AT_RISK if "n_risk" in row and not pd.isna(row["n_risk"]) else False
+            txt = (f"{st.fmt_pct(row['surv'])} ({lvl}% CI, {st.fmt_pct(row['lower'])}{st.DASH}{st.fmt_pct(row['upper'])}"
+                   + (f"; {int(row['n_risk'])} patient{'s' if int(row['n_risk']) != 1 else ''} still at risk" if few else "")
+                   + ")")
             add("survival", f"{name}_{tm}mo", float(row["surv"]), txt)
             landmark_phrases.append(f"{txt} at {tm} months")
         add("text", f"{name}_landmarks", [float(x) for x in lm["surv"]], st.join_words(landmark_phrases))
@@ -451,16 +457,18 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     ph("cr_group_finding", cr_group)
     cr_emd = cr_finding(
         resp.emd_comparison, rate("cns"), rate("non_cns_emd"),
-        more="CNS relapses responded to salvage more often than non-CNS extramedullary relapses",
-        less="CNS relapses responded to salvage less often than non-CNS extramedullary relapses",
+        more=f"CNS relapses responded to salvage more often than non-CNS extramedullary relapses in an "
+             f"exploratory, unadjusted comparison of {raw_r['n_cns']} and {raw_r['n_non_cns_emd']} patients",
+        less=f"CNS relapses responded to salvage less often than non-CNS extramedullary relapses in an "
+             f"exploratory, unadjusted comparison of {raw_r['n_cns']} and {raw_r['n_non_cns_emd']} patients",
         same="response did not differ significantly between CNS and non-CNS extramedullary relapses",
         untested="response could not be compared between CNS and non-CNS extramedullary relapses")
     f_p = {k: float(p) for k, p in zip(resp.factors["factor"], resp.factors["p"]) if not pd.isna(p)}
     site_matters = (estimable(resp.emd_comparison) and resp.emd_comparison.p < alpha
                     and f_p.get("any_emd", 0.0) >= alpha)
     ph("cr_emd_sentence", cr_emd[:1].upper() + cr_emd[1:]
-       + (", whereas extramedullary relapse as such was not associated with response, which suggests that the "
-          "site of extramedullary disease, rather than its presence, determines the response to salvage" if site_matters
+       + ("; extramedullary relapse as such was not associated with response, so whether the site of "
+          "extramedullary disease rather than its presence matters is a question for larger cohorts" if site_matters
           else "") + ".")
     ph("conclusion", f"After relapse following CD19 CAR-T therapy, {cr_group}, and {cr_emd}.")
     adjusted_for = st.join_words([covariate_name(c) for c in r.cox.covariates if c != "SALVGRP"]) or "no other covariate"

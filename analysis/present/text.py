@@ -14,7 +14,7 @@ from ..results import Results
 from ..results import estimable
 from .exclusions import left_out_counts
 from .labels import COVARIATE_TEXT, covariate_name, covariate_text, level_text, lower_first
-from .numbers import SYNTHETIC_NOTICE, ci_level, spss_z_text
+from .numbers import FEW_AT_RISK, SYNTHETIC_NOTICE, ci_level, spss_z_text
 from .style import fmt_alpha, join_words
 
 __all__ = ["COVARIATE_TEXT", "CI_HANDLING", "CI_TEXT", "RULE_TEXT", "statistical_methods", "synthetic_callout"]
@@ -109,7 +109,9 @@ def statistical_methods(results: Results) -> Markdown:
          f"with surviving patients censored at last contact, in {pop}. Relapse-free survival was measured, "
          f"in patients who achieved CR/CRi after salvage, from the date of remission to relapse or death, "
          f"whichever came first. Survival was estimated by the Kaplan–Meier method [@kaplan1958] with "
-         f"Greenwood's variance [@greenwood1926]; {ci_text}. "
+         f"Greenwood's variance [@greenwood1926]; {ci_text}. Survival at fixed times was given with "
+         f"pointwise {level}% confidence intervals computed on the log scale (log transformation, as R's survfit), "
+         f"with the number of patients still at risk where it was below {FEW_AT_RISK}. "
          f"{CI_HANDLING.get(method, '')} Survival curves were compared "
          f"with the log-rank test [@mantel1966], and median follow-up was estimated by the reverse "
          f"Kaplan–Meier method [@schemper1996]. Months are days divided by {d.days_per_month:g}."),
