@@ -440,3 +440,21 @@ def test_landmark_estimates_from_few_patients_say_so_and_methods_name_the_interv
             if int(row["n_risk"]) < FEW_AT_RISK:
                 assert f"{int(row['n_risk'])} patient" in text and "at risk" in text, text
     assert "log scale" in statistical_methods(r).data
+
+
+# --------------------------------------------------------------------------- 26. one wording per term
+
+
+def test_each_term_has_one_wording_in_the_documents(shipped):
+    from analysis.present.labels import CR_CRI_TERM
+
+    text = all_text(shipped)
+    expansions = set(re.findall(r"complete remission with (?:full or incomplete haematological recovery|"
+                                r"or without count recovery|incomplete count recovery)", text))
+    assert expansions == {CR_CRI_TERM}, expansions
+    assert not re.search(r"CD19-negative relapse", text)
+    assert not re.search(r"Synthetic data\W+SYNTHETIC DATA", text, re.I)
+    from analysis.present import figures as F
+
+    figure_terms = {full for short, _, full in F.ABBREVIATIONS if short == "CR/CRi"}
+    assert figure_terms == {CR_CRI_TERM}          # the figure notes (drawn in the images)

@@ -79,6 +79,7 @@ from ..derive import RELSITE_LABELS, SALVGRP_LEVELS
 from ..outputs import write_group
 from ..results import estimable
 from . import style
+from .labels import CR_CRI_TERM
 from .supplement import SUPPLEMENTARY_FIGURES
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -374,7 +375,7 @@ ABBREVIATIONS = (
     ("allo-HSCT", r"\b[Aa]llo-HSCT\b", "allogeneic HSCT"),
     ("CI", r"\bCI\b", "confidence interval"),
     ("CNS", r"\bCNS\b", "central nervous system"),
-    ("CR/CRi", r"\bCR/CRi\b", "complete remission with or without count recovery"),
+    ("CR/CRi", r"\bCR/CRi\b", CR_CRI_TERM),
     ("EMD", r"\bEMD\b", "extramedullary disease"),
     ("HR", r"\bHR\b", "hazard ratio"),
     ("HSCT", r"(?<![Aa]llo-)\bHSCT\b", "haematopoietic stem-cell transplantation"),

@@ -12,6 +12,9 @@ from typing import Any
 
 from .style import fmt_relation
 
+#: Terms spelled out once, the same in text, tables and figure notes (acceptance review item 26).
+CR_CRI_TERM = "complete remission with full or incomplete haematological recovery"
+
 #: ADSL column -> (name in running text, comparison shown after it or None).
 COVARIATES: dict[str, tuple[str, str | None]] = {
     "SALVGRP": ("salvage group", "chemotherapy vs targeted therapy"),

@@ -72,6 +72,7 @@ from ..results import (BASELINE_VARIABLES, MEDIAN_METHODS, UNKNOWN_LEVELS, CoxRe
 from . import style as st
 from . import table_layout as layout
 from .exclusions import left_out_phrase
+from .labels import CR_CRI_TERM
 from .quarto import HTML_FORMATS, declared_format
 
 __all__ = [
@@ -790,7 +791,7 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         if any(v is True or (not _is_missing(v) and bool(v)) for v in rows["conventions_disagree"]):
             disagree.append(fdef.label)
     frame = pd.DataFrame(records, columns=["section", "key", "label", "indent", "cr", "pct", "P", "test"])
-    notes = [Footnote(f"CR/CRi, complete remission with full or incomplete haematological recovery; "
+    notes = [Footnote(f"CR/CRi, {CR_CRI_TERM}; "
                       f"{level}% CI, exact (Clopper\u2013Pearson) confidence interval. By factor: "
                       f"percentages without intervals."),
              Footnote(_rule_note(cmp.rule if estimable(cmp) else rule))]
