@@ -458,3 +458,40 @@ def test_each_term_has_one_wording_in_the_documents(shipped):
 
     figure_terms = {full for short, _, full in F.ABBREVIATIONS if short == "CR/CRi"}
     assert figure_terms == {CR_CRI_TERM}          # the figure notes (drawn in the images)
+
+
+# --------------------------------------------------------------------------- 12. Table 1 decimals
+
+
+def test_table1_decimals_follow_the_variable_not_its_medians(tmp_path):
+    """Whole-number marrow blasts with a few values missing: a median that falls on .5 does not
+    switch the row to one decimal (the other rows and the complete data print whole numbers)."""
+    import shutil
+
+    import numpy as np
+    import pandas as pd
+
+    from analysis.config import load_config
+    from analysis.present import tables as T
+    from analysis.results import run_analysis
+
+    for f in sorted((PROJECT_ROOT / "data" / "synthetic").glob("site_*.csv")):
+        shutil.copy(f, tmp_path / f.name)
+    a = pd.read_csv(tmp_path / "site_a.csv", dtype=str, keep_default_na=False)
+    salvage = [i for i in a.index if a.loc[i, "salvage"] == "yes" and a.loc[i, "marrow_blasts_pct"] != ""]
+    for k in range(1, 6):
+        b = a.copy()
+        b.loc[salvage[:k], "marrow_blasts_pct"] = ""
+        b.to_csv(tmp_path / "site_a.csv", index=False)
+        r = run_analysis(load_config(None, data=str(tmp_path)))
+        rows = r.baseline.numbers[(r.baseline.numbers["variable"] == "BMBLAST")]
+        if any(not float(m).is_integer() for m in rows["median"] if not np.isnan(m)):
+            break
+    else:
+        pytest.skip("no half median reached")
+    recorded = pd.to_numeric(r.derived.adsl["BMBLAST"], errors="coerce").dropna()
+    assert (recorded == recorded.round()).all()
+    frame = T.table1_frame(r)
+    row = frame[(frame["variable"] == "BMBLAST") & (frame["row"] == "variable")].iloc[0]
+    for group in ("Overall", "Targeted", "Chemotherapy"):
+        assert not re.search(r"\d\.\d", str(row[group])), (group, row[group])
