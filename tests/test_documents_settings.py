@@ -495,3 +495,14 @@ def test_table1_decimals_follow_the_variable_not_its_medians(tmp_path):
     row = frame[(frame["variable"] == "BMBLAST") & (frame["row"] == "variable")].iloc[0]
     for group in ("Overall", "Targeted", "Chemotherapy"):
         assert not re.search(r"\d\.\d", str(row[group])), (group, row[group])
+
+
+# --------------------------------------------------------------------------- 19. caption and note agree
+
+
+def test_landmark_table_caption_does_not_cite_another_interval_method_than_its_note(shipped):
+    """Table S7's caption cited Brookmeyer–Crowley while its note (the manuscript's method,
+    SPSS by default) said median ± z SE."""
+    text = shipped.texts["supplement.qmd"]
+    block = text.split("Landmark analysis of overall survival by CR/CRi")[1][:600]
+    assert "@brookmeyer1982" not in block
