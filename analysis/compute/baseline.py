@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from itertools import combinations
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis.compute.response import RULES, contingency_test
 
@@ -266,6 +265,8 @@ def _mann_whitney(*groups) -> float:
     the two-sided Mann-Whitney U (Wilcoxon rank-sum) test, normal approximation with tie and
     continuity correction, as R ``wilcox.test(exact = FALSE)`` (whose default ``correct = TRUE``
     gtsummary uses); scipy's ``mannwhitneyu``."""
+    from scipy import stats   # local: the document kernel imports this module without scipy
+
     a, b = (np.asarray(g, dtype=float) for g in groups)
     a, b = a[~np.isnan(a)], b[~np.isnan(b)]
     if not len(a) or not len(b):

@@ -157,9 +157,11 @@ def r_cns_part(n_cns: int, x_cns: int) -> str:
 def spss_z_text(results: Results) -> str:
     """The normal quantile of the SPSS median interval (median ± z SE) as used:
     '1.96' at alpha .05 (as SPSS prints it), '1.645' at .10 (3 decimals)."""
-    from ..compute.survival import _spss_z   # the rule that chose z for the computation
-
-    return st.fmt_num(_spss_z(results.settings.tests.alpha), 3).rstrip("0")
+    # the z the computation used, from the stored medians (the document kernel imports no scipy)
+    for ep in (results.os, results.rfs):
+        if estimable(ep) and "spss" in ep.medians and ep.medians["spss"].z is not None:
+            return st.fmt_num(ep.medians["spss"].z, 3).rstrip("0")
+    return "1.96" if results.settings.tests.alpha == 0.05 else "z"
 
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:

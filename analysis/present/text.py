@@ -61,7 +61,7 @@ def synthetic_callout(results: Results) -> Markdown:
     if not results.synthetic:
         return Markdown("")
     return Markdown(f'::: {{.callout-warning appearance="simple" icon="false"}}\n'
-                    f"**{SYNTHETIC_NOTICE.split(': ', 1)[0]}:** {SYNTHETIC_NOTICE.split(': ', 1)[1]}\n:::\n")
+                    f"**Synthetic data:** {SYNTHETIC_NOTICE.split(': ', 1)[1]}\n:::\n")
 
 
 def _complete_case(results: Results) -> str:
