@@ -382,8 +382,10 @@ def test_empty_groups_are_said_in_words_and_no_code_reaches_the_reader(one_site)
     assert "No patient had an extramedullary relapse" in text
 
 
-def test_no_chunk_prints_a_python_object(one_site, shipped):
-    for ex in (one_site, shipped):
+def test_no_chunk_prints_a_python_object(one_site, shipped, reviewer):
+    """Also with every sensitivity analysis switched off (review item 3: Figures S1/S2 printed
+    "<JournalFigure size 1050x421.5 with 0 Axes>")."""
+    for ex in (one_site, shipped, reviewer):
         for doc, outs in ex.plain_outputs.items():
             assert not outs, (doc, outs)
 
@@ -506,3 +508,11 @@ def test_landmark_table_caption_does_not_cite_another_interval_method_than_its_n
     text = shipped.texts["supplement.qmd"]
     block = text.split("Landmark analysis of overall survival by CR/CRi")[1][:600]
     assert "@brookmeyer1982" not in block
+
+
+def test_supplement_does_not_describe_sensitivity_analyses_that_were_not_done(reviewer, shipped):
+    assert "No sensitivity analysis of these groupings was performed" in reviewer.texts["report.qmd"]
+    supplement = reviewer.texts["supplement.qmd"]
+    assert "Why these analyses were done" not in supplement
+    assert "No sensitivity analysis was performed" in supplement
+    assert "Why these analyses were done" in shipped.texts["supplement.qmd"]

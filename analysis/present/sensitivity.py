@@ -173,7 +173,11 @@ def _status_figure(results: Results, field: str, message: str) -> JournalFigure:
     wrapped = "\n".join(textwrap.wrap(f"{_NAMES[field]}: {message}", 60))
     with mpl.rc_context(STYLE):
         fig = _new_figure(SINGLE_COLUMN, 1.2)
-        fig.text(0.5, 0.58, wrapped, ha="center", va="center", gid="sensitivity-empty")
+        # an (invisible) axes: IPython's inline formatter draws no image for a figure without one, and
+        # the reader got "<JournalFigure size 1050x421.5 with 0 Axes>" (acceptance review item 3)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.58, wrapped, ha="center", va="center", gid="sensitivity-empty", transform=ax.transAxes)
         return _finish(fig, results.synthetic)
 
 
@@ -827,6 +831,23 @@ def _supp(name: str) -> list[str]:
 def _cite(*names: str) -> str:
     where = [w for n in names for w in _supp(n)]
     return f" ({'; '.join(where)})" if where else ""
+
+
+def supplement_intro(results: Results) -> Markdown:
+    """The opening paragraph of the supplement's sensitivity section: why the analyses were done, or,
+    when every one is switched off in ``analysis.yml``, that none was performed (the supplement said
+    "Why these analyses were done ... is described in the manuscript" while the manuscript said none
+    was performed; acceptance review item 3)."""
+    cfg = _sens_settings(results)
+    if not (cfg.time_dependent_hsct or cfg.landmark_months or cfg.rfs_censor_at_hsct or cfg.competing_risks
+            or cfg.missing_covariates):
+        return Markdown("No sensitivity analysis was performed: every one is switched off in the analysis "
+                        "configuration (analysis.yml, section sensitivity), so the tables and figures of this "
+                        "section say so in place of results.\n")
+    return Markdown("Why these analyses were done, and how, is described in the manuscript (Methods, Statistical "
+                    "analysis): response and consolidative transplantation occur after time zero and are not "
+                    "used as baseline groupings for overall survival. An analysis switched off in the analysis "
+                    "configuration says so in place of its results.\n")
 
 
 def guardrail_text(results: Results) -> Markdown:
