@@ -103,7 +103,8 @@ class PatientFlow:
     """Every input patient accounted for.
 
     ``steps``: step, label, n, parent (the step it is a subset of), kind
-    ("population" | "exclusion" | "subgroup"). ``exclusions``: reason, n.
+    ("population" | "exclusion" | "subgroup" | "note": a count
+    beside the flow, e.g. transplanted without CR/CRi). ``exclusions``: reason, n.
     Counts add up: n_input == n_salvage + sum(exclusions.n).
     """
 
@@ -370,7 +371,7 @@ def patient_flow(adsl: pd.DataFrame) -> PatientFlow:
     rows.append(("hsct", "Consolidative allo-HSCT after salvage", int((hsct & cr).sum()), "cr", "subgroup"))
     if (hsct & ~cr).any():  # transplanted without CR/CRi: shown under salvage so no one is hidden
         rows.append(("hsct_not_cr", "Allo-HSCT after salvage without CR/CRi", int((hsct & ~cr).sum()),
-                     "salvage", "subgroup"))
+                     "salvage", "note"))
     steps = pd.DataFrame(rows, columns=["step", "label", "n", "parent", "kind"])
     flow = PatientFlow(steps=steps, exclusions=reasons)
     if flow.n("salvage") + int(reasons["n"].sum()) != n_all:  # pragma: no cover - guards the invariant

@@ -206,6 +206,7 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
     "sensitivity.cumulative_incidence_figure": ("rfs_n",),
     "sensitivity.missing_covariates_table": ("cox_model",),
     "sensitivity.guardrail_text": (),
+    "sensitivity.supplement_intro": (),
     # the supplementary floats the STROBE checklist points to (analysis/present/strobe.py CHECKLIST)
     "strobe.strobe_table": ("tbl_s_dictionary", "tbl_s_flow", "tbl_s_baseline_smd", "tbl_s_conventions",
                             "tbl_s_medians", "tbl_s_landmarks", "tbl_s_cox", "tbl_s_missing"),

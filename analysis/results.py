@@ -70,7 +70,7 @@ def candidate_factors(d: Definitions) -> tuple[Factor, ...]:
         Factor("any_emd", "Extramedullary relapse", "EMDFL", ("N", "Y"), "extramedullary disease"),
         Factor("cns_vs_non_cns_emd", "EMD site (CNS vs non-CNS)", "EMDGRP", ("Non-CNS EMD", "CNS"),
                "CNS versus non-CNS extramedullary relapse"),
-        Factor("cd19_negative", "CD19-negative/dim relapse", "CD19NEG", ("N", "Y"), "CD19-negative relapse"),
+        Factor("cd19_negative", "CD19-negative/dim relapse", "CD19NEG", ("N", "Y"), "CD19-negative/dim relapse"),
         Factor("prior_transplant", "Allo-HSCT before relapse", "PRIORSCT", ("N", "Y"),
                "transplant before relapse"),
     )

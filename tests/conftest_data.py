@@ -62,15 +62,15 @@ _ROWS = [
         post_salvage_relapse="", post_salvage_relapse_date="", death_date="2020-02-01",
         death_cause="disease", last_contact_date="2020-02-01", synthetic="yes",
     ),
-    # T-005: CAR-T reinfusion, NR, second allo-HSCT, transplant-related death.
+    # T-005: CAR-T reinfusion, CRi, second allo-HSCT, transplant-related death.
     dict(
         patient_id="T-005", site="T", sex="male", age_at_relapse="60", diagnosis_date="2015-04-04",
         cytogenetic_risk="high", bcr_abl1="negative", marrow_blasts_pct="30.5", cart_product="",
         cart_date="2018-12-01", prior_transplant="before_cart", relapse_date="2019-06-10", cd19_status="positive",
         relapse_site="bone_marrow", emd_preexisting="", salvage="yes", no_salvage_reason="",
         salvage_class="cart_reinfusion", salvage_agent="", salvage_date="2019-07-01",
-        best_response="NR", cr_date="", hsct_after_salvage="second", hsct_date="2019-09-01",
-        post_salvage_relapse="", post_salvage_relapse_date="", death_date="2019-12-24",
+        best_response="CRi", cr_date="2019-08-05", hsct_after_salvage="second", hsct_date="2019-09-01",
+        post_salvage_relapse="no", post_salvage_relapse_date="", death_date="2019-12-24",
         death_cause="transplant_related", last_contact_date="2019-12-20", synthetic="yes",
     ),
     # T-006: extramedullary relapse outside the CNS, no salvage (supportive care), alive.

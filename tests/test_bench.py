@@ -90,7 +90,8 @@ def test_registry_passes_validation(registry, dic):
     loaded = load_sources(sources_from_override(registry), dic)
     report = validate(loaded, dic)
     assert report.ok, report.format()[:2000]
-    assert report.problems == ()
+    # the one warning the generator meets on purpose: a few transplants without CR/CRi (5% of non-responders)
+    assert {(p.rule, p.level) for p in report.problems} <= {("hsct_without_remission", "warning")}
     assert (report.n_patients, report.n_files) == (1500, bench.N_SITES)
 
 

@@ -23,7 +23,7 @@ __all__ = ["BaselineResult", "baseline_table"]
 
 OVERALL = "Overall"
 _TABLEONE_RESERVED = ("Missing", "P-Value", "Test", "P-Value (adjusted)", "SMD", "Overall")
-MANN_WHITNEY = "Mann–Whitney U test (normal approximation)"
+MANN_WHITNEY = "Mann–Whitney U test (normal approximation with continuity correction)"
 KRUSKAL_WALLIS = "Kruskal–Wallis rank-sum test"
 
 
@@ -116,13 +116,14 @@ def baseline_table(
       as for the response comparisons (default: Fisher's exact test, or the
       Fisher-Freeman-Halton test for larger tables, when any expected count is
       < 5, else Pearson's chi-squared test, with Yates' correction for 2x2).
-    * Continuous p-values: tableone's test for non-normal variables,
+    * Continuous p-values: for two groups the two-sided Mann-Whitney U /
+      Wilcoxon rank-sum test with normal approximation, tie correction and
+      continuity correction (scipy ``mannwhitneyu(use_continuity=True)``;
+      identical p to R ``wilcox.test(exact=FALSE)``, whose default
+      ``correct=TRUE`` gtsummary uses), named :data:`MANN_WHITNEY`; for more
+      groups tableone's test for non-normal variables,
       :func:`scipy.stats.kruskal` (Kruskal & Wallis 1952; chi-squared
-      approximation with tie correction, as R ``kruskal.test``).  For two
-      groups this is the two-sided Mann-Whitney U / Wilcoxon rank-sum test
-      with normal approximation, tie correction and no continuity correction
-      (identical p to R ``wilcox.test(exact=FALSE, correct=FALSE)``), and is
-      named "Mann–Whitney U test (normal approximation)".
+      approximation with tie correction, as R ``kruskal.test``).
     * Standardized mean differences: tableone ``smd=True``; continuous:
       |mean_2 - mean_1| / sqrt((sd_1^2 + sd_2^2)/2) (Cohen's d with the
       average variance; based on means/SDs even though medians are shown, as
@@ -181,6 +182,8 @@ def baseline_table(
     recorded: dict[str, object] = {}
     htest = {v: _categorical_test(v, recorded, rule=rule, alpha=alpha, expected_threshold=expected_threshold,
                                   rng=rng, n_resamples=n_resamples) for v in categorical}
+    if len(groups) == 2:      # R wilcox.test's default correction (gtsummary); tableone's kruskal has none
+        htest.update({v: _mann_whitney for v in continuous})
     keys = [group_str[g] for g in groups]
     with warnings.catch_warnings(record=True):  # an empty group's SD/SMD is NaN (reported in `note` below)
         warnings.simplefilter("always")
@@ -241,6 +244,21 @@ def baseline_table(
                           n_missing_group=n_missing_group, rule=rule)
 
 
+def _mann_whitney(*groups) -> float:
+    """tableone ``htest`` callable for a continuous variable and two groups (one array each):
+    the two-sided Mann-Whitney U (Wilcoxon rank-sum) test, normal approximation with tie and
+    continuity correction, as R ``wilcox.test(exact = FALSE)`` (whose default ``correct = TRUE``
+    gtsummary uses); scipy's ``mannwhitneyu``."""
+    from scipy import stats   # local: the document kernel imports this module without scipy
+
+    a, b = (np.asarray(g, dtype=float) for g in groups)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if not len(a) or not len(b):
+        return np.nan
+    return float(stats.mannwhitneyu(a, b, use_continuity=True, method="asymptotic",
+                                    alternative="two-sided").pvalue)
+
+
 def _categorical_test(variable: str, recorded: dict, **kwargs):
     """tableone ``htest`` callable.
 
@@ -291,9 +309,9 @@ def _describe(data: pd.DataFrame, groupby: str, keys: list[str], categorical: li
 
     Categorical tests: ``htest[v]`` is called, as tableone calls it, with one list of
     counts per group that has a known value (groups and levels in sorted text order,
-    as ``pd.crosstab`` gives them). Continuous tests: :func:`scipy.stats.kruskal` on
-    each group's values in ``keys`` order (NaN when a group has none), as tableone's
-    test for non-normal variables.
+    as ``pd.crosstab`` gives them). Continuous tests: ``htest[v]`` when given (the
+    Mann-Whitney test for two groups), else :func:`scipy.stats.kruskal`, on each
+    group's values in ``keys`` order (NaN when a group has none), as tableone does.
     """
     from scipy import stats
     from tableone.statistics import Statistics
@@ -309,7 +327,12 @@ def _describe(data: pd.DataFrame, groupby: str, keys: list[str], categorical: li
         values = data[v].to_numpy(dtype=float)
         grouped = [values[group_codes == i] for i in range(n_groups)]
         observed = [g[~np.isnan(g)] for g in grouped]
-        p[v] = stats.kruskal(*observed).pvalue if min(len(g) for g in observed) > 0 else np.nan
+        if min(len(g) for g in observed) == 0:
+            p[v] = np.nan
+        elif v in htest:        # as tableone: a test given for the variable replaces Kruskal-Wallis
+            p[v] = htest[v](*observed)
+        else:
+            p[v] = stats.kruskal(*observed).pvalue
         series = pd.Series(values)
         agg = series.groupby(group_codes).agg(["count", "mean", "median", "min", "max"])
         cont[v] = {keys[i]: (int(agg.loc[i, "count"]), agg.loc[i, "median"], agg.loc[i, "min"], agg.loc[i, "max"])

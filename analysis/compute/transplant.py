@@ -8,7 +8,11 @@ Outcomes are mutually exclusive and exhaustive for transplanted patients:
 * transplant-related death: death attributed to the transplant without relapse;
 * relapse: relapse after the transplant (alive or dead afterwards);
 * in CR at last follow-up: alive and relapse-free at last contact;
-* other death without relapse: any other death in remission.
+* other death without relapse: any other death in remission;
+* not in CR/CRi before transplant: transplanted without having reached CR/CRi
+  after salvage (data validation warns, rule hsct_without_remission), alive or
+  dead of other than transplant-related causes: "relapse" and "in CR" do not
+  apply to a patient who was never in remission.
 """
 
 from __future__ import annotations
@@ -18,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-OUTCOMES = ("Transplant-related death", "Relapse", "In CR at last follow-up", "Other death without relapse")
+OUTCOMES = ("Transplant-related death", "Relapse", "In CR at last follow-up", "Other death without relapse",
+            "Not in CR/CRi before transplant")
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,10 @@ def transplant_outcomes(adsl: pd.DataFrame, *, days_per_month: float) -> Transpl
     relapsed = (tx["REL2FL"] == "Y") & (tx["REL2DT"] >= tx["HSCTDT"])
     dead = tx["DTHFL"] == "Y"
     trd = dead & ~relapsed & (tx["DTHCAUS"] == "Transplant-related")
+    in_cr = tx["CRFL"] == "Y"
     outcome = np.select(
-        [trd, relapsed, ~dead & ~relapsed],
-        [OUTCOMES[0], OUTCOMES[1], OUTCOMES[2]],
+        [trd, ~in_cr, relapsed, ~dead & ~relapsed],
+        [OUTCOMES[0], OUTCOMES[4], OUTCOMES[1], OUTCOMES[2]],
         default=OUTCOMES[3],
     )
     end = tx["DTHDT"].where(dead, tx["LSTALVDT"])

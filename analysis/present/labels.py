@@ -12,6 +12,9 @@ from typing import Any
 
 from .style import fmt_relation
 
+#: Terms spelled out once, the same in text, tables and figure notes (acceptance review item 26).
+CR_CRI_TERM = "complete remission with full or incomplete haematological recovery"
+
 #: ADSL column -> (name in running text, comparison shown after it or None).
 COVARIATES: dict[str, tuple[str, str | None]] = {
     "SALVGRP": ("salvage group", "chemotherapy vs targeted therapy"),
@@ -31,6 +34,14 @@ COVARIATE_TEXT: dict[str, str] = {
     column: name + (f" ({comparison})" if comparison else "")
     for column, (name, comparison) in COVARIATES.items()
 }
+
+
+def covariate_text(column: str, *, adult_age_years: float | None = None) -> str:
+    """:data:`COVARIATE_TEXT` of ``column``; the age group worded from its cut-off
+    ("age group (≥21 vs <21 years)"), since "adult vs paediatric" holds only at 18."""
+    if column == "AGEGR1" and adult_age_years is not None:
+        return f"age group (\u2265{adult_age_years:g} vs <{adult_age_years:g} years)"
+    return COVARIATE_TEXT.get(column, column)
 
 
 def covariate_name(column: str) -> str:

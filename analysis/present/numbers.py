@@ -30,6 +30,9 @@ from .labels import covariate_name
 from .supplement import supplementary_names
 
 SECTIONS = ("cohort", "response", "survival", "transplant", "text")
+#: A survival estimate at a landmark time from fewer patients at risk than this states how
+#: many were at risk (acceptance review item 28: an estimate from 2 patients printed bare).
+FEW_AT_RISK = 10
 SYNTHETIC_NOTICE = ("SYNTHETIC DATA: every number, table and figure in this document was computed "
                     "from a simulated cohort, not from patient data.")
 
@@ -132,19 +135,42 @@ def _median_texts(m) -> tuple[str, str, str]:
     return med.estimate, med.lower, med.upper
 
 
-def _median_phrase(m, *, brackets: bool = False) -> str:
+def ci_level(alpha: float) -> str:
+    """The confidence level of every interval, from ``tests.alpha``: 0.05 -> '95', 0.10 -> '90'."""
+    return st.fmt_g(100 * (1 - alpha))
+
+
+def _median_phrase(m, *, brackets: bool = False, level: str = "95") -> str:
     """'8.6 months (95% CI, 4.1–13.1)', 'not reached (95% CI, 4.7 months to not
     reached)', '5.3 months (95% CI, 0–11.5; lower limit truncated at 0)'; with
     ``brackets`` the interval is in square brackets, for a phrase that itself
     stands in parentheses."""
-    return st.median_ci_of(m).phrase(brackets=brackets)
+    return st.median_ci_of(m).phrase(brackets=brackets, level=level)
+
+
+def r_cns_part(n_cns: int, x_cns: int) -> str:
+    """'All 8 patients with a CNS relapse achieved CR/CRi' or 'Of the 8 patients with a CNS relapse, 5 achieved CR/CRi'."""
+    return (f"All {n_cns} patients with a CNS relapse achieved CR/CRi" if x_cns == n_cns
+            else f"Of the {n_cns} patients with a CNS relapse, {x_cns} achieved CR/CRi")
+
+
+def spss_z_text(results: Results) -> str:
+    """The normal quantile of the SPSS median interval (median ± z SE) as used:
+    '1.96' at alpha .05 (as SPSS prints it), '1.645' at .10 (3 decimals)."""
+    # the z the computation used, from the stored medians (the document kernel imports no scipy)
+    for ep in (results.os, results.rfs):
+        if estimable(ep) and "spss" in ep.medians and ep.medians["spss"].z is not None:
+            return st.fmt_num(ep.medians["spss"].z, 3).rstrip("0")
+    return st.fmt_num(1.96, 2) if results.settings.tests.alpha == 0.05 else "z"
 
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
     st.use_journal(results.settings.style.journal)
+    st.use_alpha(results.settings.tests.alpha)
     r = results
     s = r.summary
     e: list[Number] = []
+    lvl = ci_level(r.settings.tests.alpha)
 
     def e_list() -> list[Number]:
         return e
@@ -256,7 +282,10 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         landmark_phrases = []
         for _, row in lm.iterrows():
             tm = f"{row['time']:g}"
-            txt = f"{st.fmt_pct(row['surv'])} (95% CI, {st.fmt_pct_ci(row['lower'], row['upper'])})"
+            few = int(row["n_risk"]) < FEW_AT_RISK if "n_risk" in row and not pd.isna(row["n_risk"]) else False
+            txt = (f"{st.fmt_pct(row['surv'])} ({lvl}% CI, {st.fmt_pct_ci(row['lower'], row['upper'])}"
+                   + (f"; {int(row['n_risk'])} patient{'s' if int(row['n_risk']) != 1 else ''} still at risk" if few else "")
+                   + ")")
             add("survival", f"{name}_{tm}mo", float(row["surv"]), txt)
             landmark_phrases.append(f"{txt} at {tm} months")
         add("text", f"{name}_landmarks", [float(x) for x in lm["surv"]], st.join_words(landmark_phrases))
@@ -272,7 +301,7 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
             add("survival", f"os_median_{slug}", None if m is None else m.estimate,
                 st.NOT_ESTIMABLE if m is None else _median_texts(m)[0])
             add("survival", f"os_median_{slug}_phrase", None if m is None else m.estimate,
-                "not estimable (no patients)" if m is None else _median_phrase(m, brackets=True))
+                "not estimable (no patients)" if m is None else _median_phrase(m, brackets=True, level=lvl))
     cox = r.cox.multivariable
     row = cox.table[cox.table["variable"] == "SALVGRP"] if estimable(cox) else pd.DataFrame()
     if len(row) and not bool(row.iloc[0].get("monotone", False)):
@@ -281,8 +310,8 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         add("survival", "cox_hr_ci_lower", float(row["lower"]), st.fmt_ratio(row["lower"]))
         add("survival", "cox_hr_ci_upper", float(row["upper"]), st.fmt_ratio(row["upper"]))
         add("survival", "cox_p", float(row["p"]), st.fmt_p(row["p"]))
-        cox_phrase = (f"HR, {st.fmt_ratio(row['hr'])}; 95% CI, {st.fmt_ratio(row['lower'])}"
-                      f"{st.DASH}{st.fmt_ratio(row['upper'])}; {st.fmt_p_text(row['p'])}")
+        cox_phrase = (f"HR, {st.fmt_ratio(row['hr'])}; {lvl}% CI, {st.fmt_ratio(row['lower'])}"
+                      f"{st.journal().ci_separator}{st.fmt_ratio(row['upper'])}; {st.fmt_p_text(row['p'])}")
     else:
         for k in ("cox_hr_chemotherapy_vs_targeted", "cox_hr_ci_lower", "cox_hr_ci_upper", "cox_p"):
             add("survival", k, None, st.NOT_ESTIMABLE)
@@ -309,16 +338,24 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     add("transplant", "n_hsct_relapsed", tx.outcomes["Relapse"])
     add("transplant", "n_hsct_in_cr_at_last_followup", tx.outcomes["In CR at last follow-up"])
     add("transplant", "n_hsct_other_death", tx.outcomes["Other death without relapse"])
+    add("transplant", "n_hsct_without_cr", tx.outcomes["Not in CR/CRi before transplant"],
+        label="transplanted without CR/CRi (neither relapse nor remission applies)")
 
     # phrases -------------------------------------------------------------------
     def ph(key: str, text: str, raw: Any = None) -> None:
         add("text", key, raw if raw is not None else text, text)
 
     ph("synthetic_notice", SYNTHETIC_NOTICE if r.synthetic else "", r.synthetic)
-    ph("cr_overall", f"{ov.x} of {ov.n} patients ({st.fmt_pct(ov.estimate)}; 95% CI, "
+    ph("cr_overall", f"{ov.x} of {ov.n} patients ({st.fmt_pct(ov.estimate)}; {lvl}% CI, "
                      f"{st.fmt_pct_ci(ov.lower, ov.upper)})")
-    ph("os_median", _median_phrase(r.os.medians[method]))
-    ph("rfs_median", _median_phrase(r.rfs.medians[method]) if estimable(r.rfs) else f"not estimable ({r.rfs.reason})")
+    n_cyto_missing = s.n_salvage - s.n_high_risk_cytogenetics - s.n_standard_risk_cytogenetics
+    ph("cytogenetics_sentence_part",
+       f"{s.n_high_risk_cytogenetics} patients had high-risk and {s.n_standard_risk_cytogenetics} standard-risk "
+       "cytogenetics" + (f" (not recorded in {n_cyto_missing})" if n_cyto_missing else ""), n_cyto_missing)
+    ph("os_median", _median_phrase(r.os.medians[method], level=lvl))
+    ph("os_population", "patients who received salvage therapy" if r.settings.survival.population == "salvage"
+       else "patients who relapsed after CAR-T therapy (with or without salvage therapy)", r.settings.survival.population)
+    ph("rfs_median", _median_phrase(r.rfs.medians[method], level=lvl) if estimable(r.rfs) else f"not estimable ({r.rfs.reason})")
 
     def p_phrase(comp) -> str:
         return st.fmt_p_text(comp.p) if estimable(comp) else f"not tested: {comp.reason}"
@@ -328,14 +365,42 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     ph("p_os_group", p_phrase(r.os_by_group.logrank if estimable(r.os_by_group) else r.os_by_group))
     ph("p_os_emd", p_phrase(r.os_by_emd.logrank if estimable(r.os_by_emd) else r.os_by_emd))
     ph("cox_group", cox_phrase)
+    o = tx.outcomes
+    ph("hsct_outcomes_sentence",
+       f"Of these, {o['Transplant-related death']} died of transplant-related causes, {o['Relapse']} relapsed after "
+       f"transplantation and {o['In CR at last follow-up']} remained in CR at last follow-up"
+       + (f"; {o['Not in CR/CRi before transplant']} had not reached CR/CRi before the transplant, so that "
+          "neither relapse nor continued remission applies" if o["Not in CR/CRi before transplant"] else "")
+       if tx.n_hsct else "No patient proceeded to consolidative transplantation")
 
     # sentences whose wording depends on the direction of a result, so that the
     # prose stays true when the data change
     alpha = r.settings.tests.alpha
     raw_r = {e.key: e.raw for e in e_list() if e.section == "response"}
     n_cns, x_cns = raw_r["n_cns"], raw_r["n_cr_cns"]
-    ph("cr_cns_sentence", (f"All {n_cns} patients with a CNS relapse achieved CR/CRi" if n_cns and x_cns == n_cns
-                           else f"Of the {n_cns} patients with a CNS relapse, {x_cns} achieved CR/CRi"))
+    ph("cr_cns_sentence", r_cns_part(n_cns, x_cns) if n_cns else "No patient had a CNS relapse")
+    n_non, x_non = raw_r["n_non_cns_emd"], raw_r["n_cr_non_cns_emd"]
+    p_emd = p_phrase(resp.emd_comparison)
+    # whole sentences, so that an empty group is said in words, never "0 of 0" (acceptance review item 5)
+    if n_cns and n_non:
+        results_emd = (f"{r_cns_part(n_cns, x_cns)}, compared with {x_non} of {n_non} with a non-CNS extramedullary "
+                       f"relapse ({p_emd}).")
+        abstract_emd = (f"CR/CRi was achieved by {x_cns} of {n_cns} patients with a central nervous system (CNS) "
+                        f"relapse and {x_non} of {n_non} with a non-CNS extramedullary relapse ({p_emd}).")
+    elif n_cns or n_non:
+        name, n_, x_ = ("a CNS relapse", n_cns, x_cns) if n_cns else ("a non-CNS extramedullary relapse", n_non, x_non)
+        other = "a non-CNS extramedullary relapse" if n_cns else "a CNS relapse"
+        results_emd = (f"Of the {n_} patients with {name}, {x_} achieved CR/CRi; no patient had {other}, so response "
+                       "by site of extramedullary relapse was not compared.")
+        abstract_emd = results_emd.replace("CNS relapse", "central nervous system (CNS) relapse", 1)
+    else:
+        results_emd = "No patient had an extramedullary relapse, so response by its site was not compared."
+        abstract_emd = results_emd
+    ph("cr_emd_results_sentence", results_emd)
+    ph("cr_emd_abstract_sentence", abstract_emd)
+    n_sites = s.n_sites
+    ph("sites_phrase", f"{n_sites} participating institutions" if n_sites != 1 else "a single institution", n_sites)
+    ph("cohort_kind", "multi-institutional" if n_sites != 1 else "single-institution", n_sites)
 
     def direction(first, second) -> str:
         """'shorter'/'longer'/'similar' OS of ``first`` than ``second`` by median (not reached = longest)."""
@@ -394,16 +459,18 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     ph("cr_group_finding", cr_group)
     cr_emd = cr_finding(
         resp.emd_comparison, rate("cns"), rate("non_cns_emd"),
-        more="CNS relapses responded to salvage more often than non-CNS extramedullary relapses",
-        less="CNS relapses responded to salvage less often than non-CNS extramedullary relapses",
+        more=f"CNS relapses responded to salvage more often than non-CNS extramedullary relapses in an "
+             f"exploratory, unadjusted comparison of {raw_r['n_cns']} and {raw_r['n_non_cns_emd']} patients",
+        less=f"CNS relapses responded to salvage less often than non-CNS extramedullary relapses in an "
+             f"exploratory, unadjusted comparison of {raw_r['n_cns']} and {raw_r['n_non_cns_emd']} patients",
         same="response did not differ significantly between CNS and non-CNS extramedullary relapses",
         untested="response could not be compared between CNS and non-CNS extramedullary relapses")
     f_p = {k: float(p) for k, p in zip(resp.factors["factor"], resp.factors["p"]) if not pd.isna(p)}
     site_matters = (estimable(resp.emd_comparison) and resp.emd_comparison.p < alpha
                     and f_p.get("any_emd", 0.0) >= alpha)
     ph("cr_emd_sentence", cr_emd[:1].upper() + cr_emd[1:]
-       + (", whereas extramedullary relapse as such was not associated with response, which suggests that the "
-          "site of extramedullary disease, rather than its presence, determines the response to salvage" if site_matters
+       + ("; extramedullary relapse as such was not associated with response, so whether the site of "
+          "extramedullary disease rather than its presence matters is a question for larger cohorts" if site_matters
           else "") + ".")
     ph("conclusion", f"After relapse following CD19 CAR-T therapy, {cr_group}, and {cr_emd}.")
     adjusted_for = st.join_words([covariate_name(c) for c in r.cox.covariates if c != "SALVGRP"]) or "no other covariate"
@@ -426,15 +493,16 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     else:
         ph("cox_epv_sentence", "The multivariable model could not be fitted.", None)
     ph("median_ci_method_text", {
-        "spss": f"the median ± {st.fmt_num(1.96, 2)} standard errors, the standard error derived from "
-                "Greenwood's variance "
-                "(as SPSS reports it)",
+        "spss": f"the median ± {spss_z_text(r)} standard errors, the standard error derived from Greenwood's "
+                "variance (as SPSS reports it)",
         "log": "the Brookmeyer–Crowley method with log-transformed pointwise intervals (R survfit default)",
         "log-log": "the Brookmeyer–Crowley method with log–log-transformed pointwise intervals",
     }.get(method, method))
     rule = r.settings.tests.two_by_two
     alpha = r.settings.tests.alpha
     ph("alpha_text", st.fmt_p_below(alpha), alpha)
+    ph("ci_level", f"{lvl}%", 1 - alpha)
+    ph("ci_z", spss_z_text(r), r.os.medians["spss"].z if estimable(r.os) else None)
     ph("two_by_two_rule_text", {
         "fisher_if_expected_lt5_else_yates": (
             "Pearson's χ² test with Yates' continuity correction when every expected count is at least 5, "

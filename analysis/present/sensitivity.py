@@ -46,6 +46,8 @@ from .figures.theme import ALL_COLOR, double_column, figure_rc, group_color, ord
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote
 from .tables.common import _level_text, _source_notes, _variable_labels
+from .exclusions import left_out_phrase, population_rows
+from .numbers import spss_z_text
 from .text import COVARIATE_TEXT
 
 __all__ = [
@@ -87,7 +89,7 @@ SIMON_MAKUCH_NOTE = (
     "transplant is credited to the HSCT group.")
 
 _MEDIAN_METHODS = {
-    "spss": "median \u00b1 z standard errors (SPSS)",
+    "spss": "median \u00b1 {z} standard errors (SPSS)",
     "log": "Brookmeyer\u2013Crowley interval from the log-transformed pointwise band (R survfit)",
     "log-log": "Brookmeyer\u2013Crowley interval from the log\u2013log-transformed pointwise band",
 }
@@ -157,7 +159,11 @@ def _status_figure(results: Results, field: str, message: str) -> JournalFigure:
     with mpl.rc_context(figure_rc()):
         wrapped = _wrap(f"{_NAMES[field]}: {message}", single_column() - 0.3)
         fig = _new_figure(single_column(), 1.2)
-        fig.text(0.5, 0.58, wrapped, ha="center", va="center", gid="sensitivity-empty")
+        # an (invisible) axes: IPython's inline formatter draws no image for a figure without one, and
+        # the reader got "<JournalFigure size 1050x421.5 with 0 Axes>" (acceptance review item 3)
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.58, wrapped, ha="center", va="center", gid="sensitivity-empty", transform=ax.transAxes)
         return _finish(fig, results.synthetic)
 
 
@@ -171,11 +177,17 @@ def _median_cells(est: Any, lower: Any, upper: Any, *, method: str, reached: boo
     return m.estimate, m.ci, m.truncated
 
 
-def _truncated_footnote(rows: Sequence[int]) -> tuple[Footnote, ...]:
+def _median_method_text(results: Results, method: str) -> str:
+    """The interval method in words, with the SPSS multiplier as used ('median ± 1.96 standard errors (SPSS)')."""
+    return _MEDIAN_METHODS.get(method, method).format(z=spss_z_text(results))
+
+
+def _truncated_footnote(rows: Sequence[int], results: Results) -> tuple[Footnote, ...]:
     """The marked note on CI cells whose lower limit was truncated at 0 (none without such cells)."""
     if not rows:
         return ()
-    return (Footnote(f"{st.TRUNCATED_NOTE[:1].upper()}{st.TRUNCATED_NOTE[1:]}: the interval (median \u00b1 z SE) "
+    return (Footnote(f"{st.TRUNCATED_NOTE[:1].upper()}{st.TRUNCATED_NOTE[1:]}: the interval (median \u00b1 "
+                     f"{spss_z_text(results)} SE) "
                      f"extends below 0, and a survival time cannot be negative.", "ci", tuple(rows)),)
 
 
@@ -275,13 +287,13 @@ def rfs_hsct_table(results: Results, *, title: str | None = None) -> DisplayTabl
         Footnote("Relapse-free survival from CR/CRi after salvage to relapse or death. Censored at consolidative "
                  "allo-HSCT: follow-up ends on the day of the transplant when it came before relapse or death, "
                  "so that the estimate describes remission without transplant; the transplant is not an event."),
-        Footnote(f"Kaplan\u2013Meier median with {level}% CI: {_MEDIAN_METHODS.get(method, method)}. "
+        Footnote(f"Kaplan\u2013Meier median with {level}% CI: {_median_method_text(results, method)}. "
                  f"NR, not reached; NE, not estimable."),
     )
     labels = {"label": "", "n": "Patients", "events": "Relapses or deaths", "censored_hsct": "Censored at HSCT",
               "median": "Median, months", "ci": f"{level}% CI"}
     return DisplayTable(frame=frame, columns=("label", "n", "events", "censored_hsct", "median", "ci"),
-                        labels=labels, id="gt-s-rfs-hsct", footnotes=notes + _truncated_footnote(truncated),
+                        labels=labels, id="gt-s-rfs-hsct", footnotes=notes + _truncated_footnote(truncated, results),
                         source_notes=_source_notes(results.synthetic), title=title)
 
 
@@ -324,7 +336,8 @@ def time_dependent_cox_table(results: Results, *, title: str | None = None) -> D
     fit = (f"Time-dependent model: {td.n} patients ({td.n_hsct} with follow-up after a transplant), "
            f"{td.n_events} deaths, {td.n_parameters} parameters "
            f"({st.fmt_num(td.events_per_parameter, 1)} events per parameter)"
-           + (f", {td.n_excluded} left out for a missing covariate" if td.n_excluded else "") + "; "
+           + (", " + left_out_phrase(results, results.cox.covariates, td.n_excluded) if td.n_excluded else "")
+           + "; "
            + "; ".join([_test_text("likelihood-ratio test", td.likelihood_ratio_test),
                         _test_text("Wald test", td.wald_test),
                         _test_text("score (log-rank) test", td.score_test)]) + ".")
@@ -527,7 +540,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
             f"CR/CRi only after the landmark and are analysed as No CR/CRi.")
     frame = pd.DataFrame(records, columns=["section", "landmark", "group", "label", "n", "events", "median", "ci",
                                            "P"])
-    method_text = "; ".join(_MEDIAN_METHODS.get(m, m) for m in sorted(methods)) or "not computed"
+    method_text = "; ".join(_median_method_text(results, m) for m in sorted(methods)) or "not computed"
     notes = [Footnote("Landmark analysis: patients alive and under follow-up at the landmark are grouped by "
                       "CR/CRi reached on or before it, and survival is timed from the landmark, so that no "
                       "survival before the landmark is credited to either group. Deaths, deaths after the "
@@ -535,7 +548,7 @@ def landmark_table(results: Results, *, title: str | None = None) -> DisplayTabl
     notes.append(Footnote(f"Median overall survival from the landmark, months, with {level}% CI: {method_text}. "
                           f"NR, not reached; NE, not estimable; {st.DASH}, no patient in the group."))
     notes.extend(Footnote(t) for t in block_notes)
-    marked = tuple(Footnote(text, "P", tuple(rows)) for text, rows in no_test.items()) + _truncated_footnote(truncated)
+    marked = tuple(Footnote(text, "P", tuple(rows)) for text, rows in no_test.items()) + _truncated_footnote(truncated, results)
     labels = {"label": "", "n": "Patients", "events": "Deaths", "median": "Median OS, months", "ci": f"{level}% CI",
               "P": "P"}
     return DisplayTable(frame=frame, columns=("label", "n", "events", "median", "ci", "P"), labels=labels,
@@ -752,8 +765,9 @@ def missing_covariates_table(results: Results, *, title: str | None = None) -> D
     notes = [Footnote(f"Cox proportional-hazards models of overall survival from relapse (Efron's method for "
                       f"ties) with the covariates of the main model and {'; '.join(names) or 'the added covariates'}"
                       f". Complete case: patients with a missing value are left out. Missing as a category: a "
-                      f"missing value of an added covariate is its own level, which keeps every patient but can "
-                      f"bias the other coefficients (missing-indicator method), so it is a sensitivity analysis. "
+                      f"missing value of an added covariate is its own level, which keeps the patients without "
+                      f"that value but can bias the other coefficients (missing-indicator method), so it is a "
+                      f"sensitivity analysis. "
                       f"HR, hazard ratio with {level}% Wald CI; P, Wald test.")]
     seen: dict[str, list[str]] = {}
     for approach, prefix in approaches:
@@ -762,8 +776,12 @@ def missing_covariates_table(results: Results, *, title: str | None = None) -> D
             continue
         first = rows.iloc[0]
         name = "Complete case" if approach == "complete_case" else "Missing as a category"
+        used = list(results.cox.covariates) + (extra if approach == "complete_case" else [])
         notes.append(Footnote(f"{name}: {int(first['n'])} patients, {int(first['n_events'])} deaths"
-                              + (f", {int(first['n_excluded'])} left out for a missing value"
+                              + (", " + left_out_phrase(results, used, int(first["n_excluded"]),
+                                                        missing_what="a missing value of "
+                                                        + ("a covariate" if approach == "complete_case"
+                                                           else "a main-model covariate"))
                                  if int(first["n_excluded"]) else "") + "."))
         for w in first["warnings"]:
             if not w.startswith("no reference level given"):  # the references are stated below, in words
@@ -801,6 +819,23 @@ def _supp(name: str) -> list[str]:
 def _cite(*names: str) -> str:
     where = [w for n in names for w in _supp(n)]
     return f" ({'; '.join(where)})" if where else ""
+
+
+def supplement_intro(results: Results) -> Markdown:
+    """The opening paragraph of the supplement's sensitivity section: why the analyses were done, or,
+    when every one is switched off in ``analysis.yml``, that none was performed (the supplement said
+    "Why these analyses were done ... is described in the manuscript" while the manuscript said none
+    was performed; acceptance review item 3)."""
+    cfg = _sens_settings(results)
+    if not (cfg.time_dependent_hsct or cfg.landmark_months or cfg.rfs_censor_at_hsct or cfg.competing_risks
+            or cfg.missing_covariates):
+        return Markdown("No sensitivity analysis was performed: every one is switched off in the analysis "
+                        "configuration (analysis.yml, section sensitivity), so the tables and figures of this "
+                        "section say so in place of results.\n")
+    return Markdown("Why these analyses were done, and how, is described in the manuscript (Methods, Statistical "
+                    "analysis): response and consolidative transplantation occur after time zero and are not "
+                    "used as baseline groupings for overall survival. An analysis switched off in the analysis "
+                    "configuration says so in place of its results.\n")
 
 
 def guardrail_text(results: Results) -> Markdown:
@@ -848,10 +883,16 @@ def guardrail_text(results: Results) -> Markdown:
         names = [COVARIATE_TEXT.get(c.column, _variable_labels(results).get(c.column, c.column))
                  for c in cfg.missing_covariates]
         joined = st.join_words(names)
+        rows = population_rows(results)
+        missing = [(n, int(rows[c.column].isna().sum())) for n, c in zip(names, cfg.missing_covariates)
+                   if c.column in rows.columns]
+        counts = st.join_words([f"{n}, {k}" for n, k in missing if k])
         sentences.append(
-            f"Covariates not assessed in every patient ({joined}) were added to the Cox model for overall "
-            "survival in a complete-case analysis and, as a sensitivity analysis, with missing values as a "
-            "separate category" + _cite("missing") + ".")
+            f"{joined[:1].upper()}{joined[1:]} {'was' if len(names) == 1 else 'were'} added to the Cox model for "
+            "overall survival in a complete-case analysis and, as a sensitivity analysis, with missing values as a "
+            "separate category" + _cite("missing")
+            + (f" (patients without a recorded value: {counts})." if counts
+               else "; no value was missing, so both approaches use the same patients."))
     if len(sentences) == 1:
         sentences.append("No sensitivity analysis of these groupings was performed.")
     return Markdown(" ".join(sentences) + "\n")

@@ -172,6 +172,16 @@ def use_journal(name: str) -> JournalStyle:
     return _current[0]
 
 
+#: The significance level in force (``tests.alpha``): a P value that would round to it prints
+#: with more decimals (:func:`fmt_p`). Set by the entry points with :func:`use_alpha`.
+_alpha = [0.05]
+
+
+def use_alpha(alpha: float) -> None:
+    """Make ``alpha`` the level P values are kept apart from when rounded (see :func:`fmt_p`)."""
+    _alpha[0] = float(alpha)
+
+
 def journal() -> JournalStyle:
     """The journal style in use."""
     return _current[0]
@@ -228,6 +238,12 @@ def _fmt_p(p: float | None, style: PStyle) -> str:
         text = _round_half_up(p, style.decimals)
     if float(text) > style.upper:             # .994 rounds to 1.00 with upper .99
         return "> " + _strip_zero(f"{style.upper:g}", style.leading_zero)
+    decimals = len(text.split(".")[1])
+    while float(text) == _alpha[0] and p != _alpha[0] and decimals < 6:
+        # a P that rounds to the significance level is not printed as the level (.05006 -> .0501;
+        # AMA 19.5 gives 3 digits where rounding would give .05; more where 3 still read .050)
+        decimals += 1
+        text = _round_half_up(p, decimals)
     return _strip_zero(text, style.leading_zero)
 
 
@@ -250,11 +266,14 @@ def fmt_p_below(alpha: float, *, style: PStyle | None = None) -> str:
 
 
 def fmt_alpha(alpha: float, *, style: PStyle | None = None) -> str:
-    """A significance level as the P values print it: 0.05 -> '.05', 0.01 -> '.01'.
+    """A significance level as the P values print it: 0.05 -> '.05', 0.01 -> '.01', 0.1 -> '.10'
+    (at least the P values' decimals), 0.005 -> '.005'.
 
     A threshold, not an estimate: printed as given (not to ``style.significant``
     digits, which would make 0.05 read '.050')."""
-    return _dec(_strip_zero(f"{alpha:g}", (style or journal().p).leading_zero))
+    style = style or journal().p
+    return _dec(_strip_zero(f"{alpha:.{max(style.decimals, -Decimal(repr(alpha)).normalize().as_tuple().exponent)}f}",
+                            style.leading_zero))
 
 
 def signed(text: str) -> str:

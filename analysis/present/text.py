@@ -11,8 +11,10 @@ from IPython.display import Markdown
 
 from ..derive import TARGETED_CLASSES, SALVMOD_LABELS
 from ..results import Results
-from .labels import COVARIATE_TEXT, covariate_name, level_text, lower_first
-from .numbers import SYNTHETIC_NOTICE
+from ..results import estimable
+from .exclusions import left_out_counts
+from .labels import COVARIATE_TEXT, covariate_name, covariate_text, level_text, lower_first
+from .numbers import FEW_AT_RISK, SYNTHETIC_NOTICE, ci_level, spss_z_text
 from . import style as st
 from .style import fmt_alpha, join_words
 
@@ -27,13 +29,14 @@ RULE_TEXT = {
     "chisq_yates": "Proportions were compared with Pearson's χ² test with Yates' continuity correction [@yates1934]",
     "chisq": "Proportions were compared with Pearson's χ² test",
 }
+#: The median-CI sentence by method; ``{level}`` and ``{z}`` come from tests.alpha.
 CI_TEXT = {
-    "spss": ("the 95% CI of the median was the median ± {z} standard errors, as SPSS computes it: the "
+    "spss": ("the {level}% CI of the median was the median ± {z} standard errors, as SPSS computes it: the "
              "standard error of the survival estimate at the median (Greenwood) divided by the slope of the "
              "curve between 55% and 45% survival [@collett2015]"),
-    "log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
+    "log": ("the {level}% CI of the median was obtained by the method of Brookmeyer and Crowley from "
             "log-transformed pointwise intervals [@brookmeyer1982]"),
-    "log-log": ("the 95% CI of the median was obtained by the method of Brookmeyer and Crowley from "
+    "log-log": ("the {level}% CI of the median was obtained by the method of Brookmeyer and Crowley from "
                 "log–log-transformed pointwise intervals [@brookmeyer1982]"),
 }
 
@@ -59,7 +62,23 @@ def synthetic_callout(results: Results) -> Markdown:
     if not results.synthetic:
         return Markdown("")
     return Markdown(f'::: {{.callout-warning appearance="simple" icon="false"}}\n'
-                    f"**Synthetic data.** {SYNTHETIC_NOTICE}\n:::\n")
+                    f"**Synthetic data:** {SYNTHETIC_NOTICE.split(': ', 1)[1]}\n:::\n")
+
+
+def _complete_case(results: Results) -> str:
+    """The sentence on who the multivariable model leaves out, or '' when it keeps every patient."""
+    multi = results.cox.multivariable
+    if not estimable(multi) or not multi.n_excluded:
+        return ""
+    no_salvage, missing = left_out_counts(results, results.cox.covariates)
+    out = []
+    if no_salvage:
+        out.append("Patients without salvage therapy, to whom the salvage group does not apply, were not part of "
+                   "the Cox models. ")
+    if missing or not no_salvage:
+        out.append("The multivariable model was a complete-case analysis: patients with a missing value of any "
+                   "of its covariates were left out (their number is given with the model). ")
+    return "".join(out)
 
 
 def statistical_methods(results: Results) -> Markdown:
@@ -68,9 +87,11 @@ def statistical_methods(results: Results) -> Markdown:
     d = results.derived.definitions
     rule = s.tests.two_by_two
     method = s.survival.median_ci
-    cov = [COVARIATE_TEXT.get(c, c) for c in results.cox.covariates]
+    cov = [covariate_text(c, adult_age_years=d.adult_age_years) for c in results.cox.covariates]
     refs = results.cox.reference
     alpha = s.tests.alpha
+    level = ci_level(alpha)
+    ci_text = CI_TEXT.get(method, method).format(level=level, z=spss_z_text(results))
     v = results.versions
     pop = "patients who received salvage therapy" if s.survival.population == "salvage" \
         else "all patients who relapsed"
@@ -80,7 +101,7 @@ def statistical_methods(results: Results) -> Markdown:
         (f"Categorical variables are summarised as counts and percentages of patients with known values, "
          f"and continuous variables as medians and ranges; missing values are reported separately. "
          f"Targeted therapy comprised {targeted}. {RULE_TEXT.get(rule, rule)}; continuous variables were "
-         f"compared with the Mann–Whitney U test. Rates of CR/CRi are given with exact (Clopper–Pearson) 95% "
+         f"compared with the Mann–Whitney U test (normal approximation with continuity correction). Rates of CR/CRi are given with exact (Clopper–Pearson) {level}% "
          f"confidence intervals [@clopper1934], and univariable odds ratios were estimated by logistic "
          f"regression with Wald confidence intervals. The age groups were below and at or above "
          f"{st.fmt_g(d.adult_age_years)} years, and high marrow tumour burden was "
@@ -90,7 +111,9 @@ def statistical_methods(results: Results) -> Markdown:
          f"with surviving patients censored at last contact, in {pop}. Relapse-free survival was measured, "
          f"in patients who achieved CR/CRi after salvage, from the date of remission to relapse or death, "
          f"whichever came first. Survival was estimated by the Kaplan–Meier method [@kaplan1958] with "
-         f"Greenwood's variance [@greenwood1926]; {CI_TEXT.get(method, method).format(z=st.fmt_num(1.96, 2))}. "
+         f"Greenwood's variance [@greenwood1926]; {ci_text}. Survival at fixed times was given with "
+         f"pointwise {level}% confidence intervals computed on the log scale (log transformation, as R's survfit), "
+         f"with the number of patients still at risk where it was below {FEW_AT_RISK}. "
          f"{CI_HANDLING.get(method, '')} Survival curves were compared "
          f"with the log-rank test [@mantel1966], and median follow-up was estimated by the reverse "
          f"Kaplan–Meier method [@schemper1996]. Months are days divided by {st.fmt_g(d.days_per_month)}."),
@@ -99,7 +122,8 @@ def statistical_methods(results: Results) -> Markdown:
          f"{join_words(cov)}"
          + (f" (reference categories: {'; '.join(f'{covariate_name(k)}, {level_text(val)}' for k, val in refs.items())})"
             if refs else "")
-         + f". Models with fewer than {min_epv} events per parameter are flagged [@peduzzi1995]. The "
+         + f". {_complete_case(results)}Models with fewer than {min_epv} events per parameter are flagged "
+         f"[@peduzzi1995]. The "
          f"proportional-hazards assumption was checked with scaled Schoenfeld residuals [@grambsch1994]. "
          f"Two-sided {st.p_header('P')} values below {fmt_alpha(alpha)} were considered statistically significant; no "
          f"adjustment was made for multiple comparisons."),

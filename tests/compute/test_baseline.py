@@ -173,16 +173,16 @@ def test_categorical_p_values_follow_rule_against_R(result, variable, test_name,
 
 
 @pytest.mark.parametrize("variable", CONTINUOUS, ids=CONTINUOUS)
-def test_continuous_p_values_against_R_wilcox_and_kruskal(result, variable):
-    """Two groups: Mann-Whitney, normal approximation, no continuity correction; rel=1e-6.
+def test_continuous_p_values_against_R_wilcox(result, variable):
+    """Two groups: Mann-Whitney, normal approximation with R's default continuity correction
+    (as gtsummary's add_p(); acceptance review item 18); rel=1e-6.
 
-    > wilcox.test(age ~ factor(arm), data = b, exact = FALSE, correct = FALSE)$p.value
-    > kruskal.test(age ~ factor(arm), data = b)$p.value   # identical
+    > wilcox.test(age ~ factor(arm), data = b, exact = FALSE)$p.value
     """
     row = result.tests.set_index("variable").loc[variable]
-    assert row["test"] == "Mann–Whitney U test (normal approximation)"
-    assert row["p"] == pytest.approx(R[(f"baseline_{variable}", "wilcox_p")], rel=REL)
-    assert row["p"] == pytest.approx(R[(f"baseline_{variable}", "kruskal_p")], rel=REL)
+    assert row["test"] == "Mann–Whitney U test (normal approximation with continuity correction)"
+    assert row["p"] == pytest.approx(R[(f"baseline_{variable}", "wilcox_cc_p")], rel=REL)
+    assert row["p"] != pytest.approx(R[(f"baseline_{variable}", "wilcox_p")], rel=1e-3)   # not uncorrected
 
 
 def test_smd_against_hand_formulas(result, data):

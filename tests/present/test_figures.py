@@ -163,20 +163,16 @@ def test_km_overall_censor_marks_at_censored_times(results, figs, attr):
 
 @pytest.mark.parametrize("attr", ["os", "rfs"], ids=["OS", "RFS"])
 def test_km_overall_ticks_are_configured_risk_times(results, figs, attr):
-    """The configured times, continued at their last spacing until the axis
-    covers the last observation (REVIEW 2026-12-06 item 9: the curves ran past
-    the axis end at 36 months)."""
+    """Only configured times (acceptance review 2026-12-06 item 17: the risk table
+    ran on to 42 and 48 months past the configured 36), up to the first one past
+    the data; the axis itself covers the last observation (REVIEW 2026-12-06
+    item 9: the curves ran past the axis end at 36 months)."""
     ax = _axes(figs["km_overall"], f"{attr}-curves")
     configured = sorted(float(t) for t in results.settings.survival.risk_table_months)
     ticks = list(ax.get_xticks())
-    n = min(len(ticks), len(configured))
-    assert ticks[:n] == configured[:n]
-    if len(ticks) > len(configured):
-        step = configured[-1] - configured[-2]
-        assert np.allclose(np.diff(ticks[len(configured) - 1:]), step)
     last = float(getattr(results, attr).km["time"].max())
-    assert ticks[-1] >= last
-    assert len(ticks) == 1 or ticks[-2] < last  # no tick beyond the first one past the data
+    assert ticks == [t for i, t in enumerate(configured) if i == 0 or configured[i - 1] < last]
+    assert ax.get_xlim()[1] >= last
     assert ax.get_ylim() == (0.0, 1.0)
 
 
@@ -195,7 +191,8 @@ def _covers(ax, last: float) -> None:
 def test_km_overall_axis_and_events_row_cover_the_data(results, figs, attr):
     """REVIEW item 9: Figure 2B said '15 events' while its Events row ended at
     14, the 15th drawn beyond the axis end. The axis covers every curve vertex
-    and the last Events cell equals the events drawn (and the panel's n events)."""
+    (all the panel's events are drawn); the last Events cell is the count to
+    the last configured risk-table time (acceptance review item 17)."""
     ep = getattr(results, attr)
     fig = figs["km_overall"]
     ax, rax = _axes(fig, f"{attr}-curves"), _axes(fig, f"{attr}-risk")
@@ -205,7 +202,8 @@ def test_km_overall_axis_and_events_row_cover_the_data(results, figs, attr):
     last_tick = max(ax.get_xticks())
     events_cells = [t for t in rax.texts if int(t.get_position()[1]) == rows["Events"]
                     and t.get_position()[0] == last_tick]
-    assert [t.get_text() for t in events_cells] == [str(drawn_events)]
+    # the Events row counts to its last (configured) time (acceptance review item 17), every event drawn
+    assert [t.get_text() for t in events_cells] == [str(int(ep.km.loc[ep.km["time"] <= last_tick, "n_event"].sum()))]
     assert drawn_events == ep.events
 
 

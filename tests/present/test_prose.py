@@ -18,10 +18,11 @@ from analysis.present.numbers import build_registry
 ADAM_CODES = re.compile(r"\b(SALVGRP|AGEGR1|BMBURDEN|PRIORSCT|CYTORISK|BCRABL1|CD19NEG|EMDFL)\b")
 
 
-@pytest.mark.parametrize("alpha,expected", [(0.05, ".05"), (0.01, ".01"), (0.1, ".1")],
-                         ids=["0.05", "0.01", "0.1"])
+@pytest.mark.parametrize("alpha,expected", [(0.05, ".05"), (0.01, ".01"), (0.1, ".10"), (0.005, ".005")],
+                         ids=["0.05", "0.01", "0.1", "0.005"])
 def test_significance_level_prints_as_given(alpha, expected):
-    """A threshold is not an estimate: 0.05 is '.05', never '.050' (fmt_p's two significant digits)."""
+    """A threshold is not an estimate: 0.05 is '.05', never '.050' (fmt_p's two significant digits);
+    but it has at least the decimals of a P value (AMA: 'P < .10', not '.1'; acceptance review item 1)."""
     assert style.fmt_alpha(alpha) == expected
 
 

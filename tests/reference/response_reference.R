@@ -99,6 +99,8 @@ for (v in c("age", "blasts")) {
   f <- as.formula(sprintf("%s ~ factor(arm)", v))
   emit(case, "kruskal_p", kruskal.test(f, data = b)$p.value)
   emit(case, "wilcox_p", wilcox.test(f, data = b, exact = FALSE, correct = FALSE)$p.value)
+  # R's default continuity correction (correct = TRUE), as gtsummary's add_p() and Table 1 use it
+  emit(case, "wilcox_cc_p", wilcox.test(f, data = b, exact = FALSE)$p.value)
 }
 
 writeLines(c("case,quantity,value", out), "tests/reference/response_reference.csv")

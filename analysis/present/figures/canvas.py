@@ -18,6 +18,7 @@ from matplotlib.text import Text
 from matplotlib.ticker import ScalarFormatter
 
 from .. import style
+from ..labels import CR_CRI_TERM
 from .theme import COLORS, SYNTHETIC_FOOTER, _FOOTER_SIZE, figure_rc
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -220,7 +221,7 @@ ABBREVIATIONS = (
     ("allo-HSCT", r"\b[Aa]llo-HSCT\b", "allogeneic HSCT"),
     ("CI", r"\bCI\b", "confidence interval"),
     ("CNS", r"\bCNS\b", "central nervous system"),
-    ("CR/CRi", r"\bCR/CRi\b", "complete remission with or without count recovery"),
+    ("CR/CRi", r"\bCR/CRi\b", CR_CRI_TERM),
     ("EMD", r"\bEMD\b", "extramedullary disease"),
     ("HR", r"\bHR\b", "hazard ratio"),
     ("HSCT", r"(?<![Aa]llo-)\bHSCT\b", "haematopoietic stem-cell transplantation"),

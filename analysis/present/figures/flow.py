@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
@@ -49,7 +50,8 @@ def _flow_structure(flow) -> dict[str, Any]:
     final = children(summary["step"]) if summary is not None else steps.iloc[0:0]
     return dict(root=root, exclusion=excl.iloc[0] if len(excl) else None, main=main,
                 classes=[r for _, r in classes.iterrows()], per_class=per_class,
-                summary=summary, final=[r for _, r in final.iterrows()])
+                summary=summary, final=[r for _, r in final.iterrows()],
+                notes=[r for _, r in children(main["step"], "note").iterrows()])
 
 
 def _short_outcome(label: str) -> str:
@@ -82,6 +84,14 @@ def flow_figure(results: Results) -> JournalFigure:
     y_final_top = y_sum_top + box_h + gap
     bottom_pad = 0.3 if results.synthetic else 0.12
     H = (y_final_top + box_h if s["final"] else y_sum_top + box_h) + bottom_pad
+    # counts beside the flow (transplanted without CR/CRi): boxes right of the last row
+    note_left = W / 2 + 2.7 / 2 + 0.25
+    note_w = W - 0.12 - note_left
+    note_lines = [[*textwrap.wrap(str(nt["label"]), width=max(12, int(note_w / 0.075))), f"n = {int(nt['n'])}"]
+                  for nt in s["notes"]]
+    note_top = y_final_top if s["final"] else y_sum_top
+    note_hs = [len(ls) * line + 0.18 for ls in note_lines]
+    H = max(H, note_top + sum(h + 0.1 for h in note_hs) + bottom_pad)
 
     with mpl.rc_context(figure_rc()):
         fig = _new_figure(W, H)
@@ -172,4 +182,8 @@ def flow_figure(results: Results) -> JournalFigure:
                 arrow(sum_x, y_sum_top + box_h, sum_x, y_final_top)
                 box(f, sum_x, y_final_top, main_w,
                     [f["label"], f"n = {style.fmt_n_pct(int(f['n']), int(summary['n']))}"])
+        top = note_top
+        for nt, lines_, h in zip(s["notes"], note_lines, note_hs):
+            box(nt, note_left + note_w / 2, top, note_w, lines_, height=h, bold_first=False)
+            top += h + 0.1
         return _finish(fig, results.synthetic)

@@ -18,13 +18,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def _time_ticks(risk_times: Sequence[float], max_time: float) -> list[float]:
     """The configured risk-table times up to the first one at or past the last
-    observed time, continued at the last spacing when none is
-    (:func:`analysis.compute.survival.risk_times_covering`, the times of the
-    results' risk tables): the x axis ends at the last tick, so it and the
-    numbers at risk cover every curve to its end."""
+    observed time (of :func:`analysis.compute.survival.risk_times_covering`,
+    the times of the results' risk tables, those that were configured): the
+    numbers at risk are given at exactly these times; the x axis runs on to
+    the last observation (:func:`_xlim`)."""
     if not list(risk_times):
         raise ValueError("no risk-table times configured")
-    return risk_times_covering(risk_times, max_time)
+    # only the configured times (acceptance review item 17: [0, 3, ..., 12] printed 16 columns to 45);
+    # the axis still runs to the last observation (_xlim)
+    configured = {float(t) for t in risk_times}
+    return [t for t in risk_times_covering(risk_times, max_time) if t in configured]
 
 
 def _xlim(ticks: Sequence[float], max_time: float) -> tuple[float, float]:
@@ -59,7 +62,7 @@ def _style_time_axis(ax, ticks: Sequence[float], xlim: tuple[float, float], xlab
     ax.set_xlim(*xlim)
     ax.set_ylim(0, 1.0)
     ax.spines["left"].set_bounds(0, 1)
-    ax.spines["bottom"].set_bounds(ticks[0], ticks[-1])
+    ax.spines["bottom"].set_bounds(ticks[0], max(ticks[-1], xlim[1]))   # to the data's end past the last tick
     ax.set_xticks(list(ticks), labels=[style.fmt_g(t) for t in ticks])
     yt = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
     ax.set_yticks(yt, labels=[style.fmt_num(v, 1) for v in yt])

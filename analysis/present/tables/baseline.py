@@ -18,7 +18,8 @@ from .common import _level_text, _reserved, _source_notes, _test_footnotes, _who
 
 
 def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
-            title: str | None = None, unrecorded: Sequence[str] = ()) -> DisplayTable:
+            title: str | None = None, unrecorded: Sequence[str] = (),
+            decimals: Mapping[str, int] | None = None) -> DisplayTable:
     """Table 1 from a BaselineResult (the salvage set by salvage group).
     ``unrecorded``: labels of variables left out because no patient has a value (noted)."""
     nums, tests = baseline.numbers, baseline.tests
@@ -53,7 +54,9 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
         else:
             values = sub[["median", "min", "max"]].to_numpy(dtype=float).ravel()
             values = values[~pd.isna(values)]
-            digits = 0 if len(values) and all(float(v).is_integer() for v in values) else 1
+            digits = (decimals or {}).get(t.variable)
+            if digits is None:
+                digits = 0 if len(values) and all(float(v).is_integer() for v in values) else 1
             cells = {}
             for rec in sub.itertuples(index=False):
                 if int(rec.n) == 0:
@@ -87,13 +90,28 @@ def _table1(baseline: BaselineResult, *, synthetic: bool, smd: bool, id: str,
                         source_notes=_source_notes(synthetic), title=title)
 
 
+def _recorded_decimals(results: Results, baseline: BaselineResult) -> dict[str, int]:
+    """Decimals of each continuous summary from the variable as recorded (0 when every recorded
+    value of the column is whole, else 1), not from its medians: a median of 55.5 from whole
+    numbers prints as the other cells do (acceptance review item 12: "56.0 (0.0–93.0)" beside "52 (0–93)")."""
+    adsl = results.derived.adsl
+    out = {}
+    for v in baseline.numbers.loc[baseline.numbers["kind"] == "continuous", "variable"].unique():
+        if v in adsl.columns:
+            values = pd.to_numeric(adsl[v], errors="coerce").dropna().to_numpy(dtype=float)
+            if len(values):
+                out[v] = 0 if all(float(x).is_integer() for x in values) else 1
+    return out
+
+
 def _table1_of(results: Results, *, smd: bool, id: str, title: str | None = None) -> DisplayTable:
     """Table 1 of the results; one "Not estimable: <reason>." row when the
     baseline comparison could not be made (e.g. only one salvage group)."""
     baseline = results.baseline
     if estimable(baseline):
         return _table1(baseline, synthetic=results.synthetic, smd=smd, id=id, title=title,
-                       unrecorded=unrecorded_baseline_variables(results.derived))
+                       unrecorded=unrecorded_baseline_variables(results.derived),
+                       decimals=_recorded_decimals(results, baseline))
     columns = ["variable", "row", "indent", "label", "P", "test"] + (["SMD"] if smd else [])
     frame = _whole_table_not_estimable(columns, "label", baseline.reason, what="comparison by salvage group",
                                        row="not_estimable", indent=0)

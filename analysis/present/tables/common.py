@@ -4,6 +4,7 @@ level, percentages with CIs, level labels, test footnotes and "not estimable" ro
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -60,6 +61,13 @@ def _level_text(variable: str, level: Any) -> str:
     if text in ("Y", "N"):
         return {"Y": "Yes", "N": "No"}[text]
     return st.fmt_relation(text)
+
+
+def _empty_group_text(reason: str, variable: str, label: str) -> str:
+    """A computation's "group 'Y' has no patients" in the reader's words: "no patient with
+    extramedullary relapse: Yes" (labels, not codes; acceptance review item 5)."""
+    return re.sub(r"group '([^']*)' has no patients",
+                  lambda m: f"no patient in the group {label}: {_level_text(variable, m.group(1))}", reason)
 
 
 def _capitalise(text: str) -> str:

@@ -11,6 +11,7 @@ import pandas as pd
 
 from ...results import CoxResults, Results, estimable
 from .. import style as st
+from ..exclusions import left_out_phrase
 from .display import DisplayTable, Footnote
 from .common import _alpha, _is_missing, _level, _level_text, _source_notes, _split_not_estimable, _variable_labels
 
@@ -46,8 +47,14 @@ def _reasons(failed: pd.DataFrame, variable: str) -> str | None:
     return "; ".join(dict.fromkeys(texts)) or None
 
 
+def _left_out(results: Results) -> str:
+    """Who the multivariable model leaves out and why (:func:`analysis.present.exclusions.left_out_phrase`)."""
+    multi = results.cox.multivariable
+    return left_out_phrase(results, results.cox.covariates, multi.n_excluded) if estimable(multi) else ""
+
+
 def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alpha: float,
-            id: str = "gt-table3", title: str | None = None) -> DisplayTable:
+            id: str = "gt-table3", title: str | None = None, left_out: str = "") -> DisplayTable:
     multi = cox.multivariable
     multi_ok = estimable(multi)
     mt = multi.table if multi_ok else pd.DataFrame(columns=_COX_TABLE_COLUMNS)
@@ -112,7 +119,7 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
         text = (f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
                 f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)")
         if multi.n_excluded:
-            text += f"; {multi.n_excluded} patients left out for a missing covariate"
+            text += "; " + (left_out or f"{multi.n_excluded} patients left out for a missing covariate")
         notes.append(Footnote(text + "."))
     else:
         marked.append(Footnote(st.fmt_not_estimable(multi.reason, "multivariable model"), "multi_hr"))
@@ -161,12 +168,14 @@ def table3_frame(results: Results) -> pd.DataFrame:
     "Not estimable: <reason>.".
     """
     return _table3(results.cox, labels=_variable_labels(results), synthetic=results.synthetic,
+                   left_out=_left_out(results),
                    alpha=_alpha(results)).frame
 
 
 def table3(results: Results, *, title: str | None = None) -> DisplayTable:
     """Table 3: univariable and multivariable Cox models for overall survival, side by side."""
     return _table3(results.cox, labels=_variable_labels(results), synthetic=results.synthetic,
+                   left_out=_left_out(results),
                    alpha=_alpha(results), title=title)
 
 _ZPH_TRANSFORMS = {"km": "1 \u2212 Kaplan\u2013Meier (R default)", "rank": "rank", "identity": "identity",
@@ -253,7 +262,8 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
         notes.append(Footnote(
             f"Multivariable model: {multi.n} patients, {multi.n_events} events, {multi.n_parameters} "
             f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)"
-            + (f", {multi.n_excluded} left out for a missing covariate" if multi.n_excluded else "") + ". "
+            + (", " + left_out_phrase(results, results.cox.covariates, multi.n_excluded) if multi.n_excluded else "")
+            + ". "
             + "; ".join([test_text("Likelihood-ratio test", multi.likelihood_ratio_test),
                          test_text("Wald test", multi.wald_test),
                          test_text("score (log-rank) test", multi.score_test)])

@@ -7,8 +7,9 @@ import pandas as pd
 
 from ...results import ResponseResults, Results, estimable
 from .. import style as st
+from ..labels import CR_CRI_TERM
 from .display import DisplayTable, Footnote
-from .common import (GROUP_COLUMN, _alpha, _alpha_text, _configured_rule, _is_missing, _level, _level_text, _pct,
+from .common import (GROUP_COLUMN, _empty_group_text, _alpha, _alpha_text, _configured_rule, _is_missing, _level, _level_text, _pct,
                      _pct_ci, _rule_note, _source_notes, _split_not_estimable, _test_footnotes)
 
 
@@ -44,7 +45,8 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         cmp_p, cmp_test = st.fmt_p(cmp.p), st.fmt_test(cmp.test_used)
     else:
         cmp_p = st.NOT_ESTIMABLE
-        cmp_test = st.fmt_not_estimable("; ".join(dict.fromkeys([str(cmp.reason), *group_reasons])))
+        cmp_test = st.fmt_not_estimable("; ".join(dict.fromkeys(
+            _empty_group_text(r, GROUP_COLUMN, "salvage group") for r in [str(cmp.reason), *group_reasons])))
     for i, rec in enumerate(response.by_group.itertuples(index=False)):
         p, test = (cmp_p, cmp_test) if i == 0 else ("", "")
         add("By salvage group", str(rec.group), 0, f"{rec.x}/{rec.n}", _pct_ci(rec.estimate, rec.lower, rec.upper),
@@ -57,7 +59,8 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
             continue
         rows, failed = _split_not_estimable(rows)
         if rows.empty:  # the comparison could not be made: say why on the factor's row
-            reason = "; ".join(dict.fromkeys(str(r) for r in failed["not_estimable"]))
+            reason = "; ".join(dict.fromkeys(_empty_group_text(str(r), fdef.column, fdef.label)
+                                             for r in failed["not_estimable"]))
             add("By factor", fdef.label, 0, "", "", st.NOT_ESTIMABLE, st.fmt_not_estimable(reason),
                 key=f"factor:{fdef.key}")
             continue
@@ -78,7 +81,7 @@ def _table2(response: ResponseResults, *, synthetic: bool, alpha: float, id: str
         if any(v is True or (not _is_missing(v) and bool(v)) for v in rows["conventions_disagree"]):
             disagree.append(fdef.label)
     frame = pd.DataFrame(records, columns=["section", "key", "label", "indent", "cr", "pct", "P", "test"])
-    notes = [Footnote(f"CR/CRi, complete remission with full or incomplete haematological recovery; "
+    notes = [Footnote(f"CR/CRi, {CR_CRI_TERM}; "
                       f"{level}% CI, exact (Clopper\u2013Pearson) confidence interval. By factor: "
                       f"percentages without intervals."),
              Footnote(_rule_note(cmp.rule if estimable(cmp) else rule))]
@@ -130,7 +133,8 @@ def _factor_conventions(results: Results, title: str | None = None) -> DisplayTa
                 "factor": labels_of.get(rec.factor, rec.factor),
                 "comparison": f"{_level_text(column, rec.level)} vs {_level_text(column, rec.reference)}",
                 "cr": "", "min_expected": "", "P": st.NOT_ESTIMABLE,
-                "test": st.fmt_not_estimable(str(rec.not_estimable)),
+                "test": st.fmt_not_estimable(_empty_group_text(str(rec.not_estimable), column,
+                                                               labels_of.get(rec.factor, rec.factor))),
                 "p_fisher": st.NOT_ESTIMABLE, "p_yates": st.NOT_ESTIMABLE, "p_chisq": st.NOT_ESTIMABLE,
                 "disagree": "", "or": st.NOT_ESTIMABLE,
             })

@@ -50,7 +50,7 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
             else:
                 se = NOT_APPLICABLE
             records.append({"section": section, "endpoint": ep.paramcd, "method": method,
-                            "label": method_labels.get(method, method).format(z=st.fmt_num(m.z, 2)),
+                            "label": method_labels.get(method, method).format(z=st.fmt_num(m.z, 3).rstrip("0")),
                             "estimate": est, "ci": ci, "se": se})
             if method == primary:
                 primary_rows.append(len(records) - 1)
@@ -68,8 +68,10 @@ def _median_methods(results: Results, title: str | None = None) -> DisplayTable:
                             "se": st.NOT_ESTIMABLE})
     frame = pd.DataFrame(records, columns=["section", "endpoint", "method", "label", "estimate", "ci", "se"])
     half = st.fmt_num(0.5, 1)
+    from ..numbers import spss_z_text   # the multiplier as used (1.96 at alpha .05), not an undefined "z"
+
     notes = [Footnote(f"Kaplan\u2013Meier estimates, in months. SPSS: median = first event time with S \u2264 {half}, "
-                      f"interval = median \u00b1 z SE; Brookmeyer\u2013Crowley: interval where the pointwise band "
+                      f"interval = median \u00b1 {spss_z_text(results)} SE; Brookmeyer\u2013Crowley: interval where the pointwise band "
                       f"of that type crosses {half} (R survival quantile.survfit). Mean: area under the curve up to "
                       "the longest follow-up. NR, not reached; NE, not estimable.")]
     marked = []

@@ -24,6 +24,8 @@ def _transplant_summary(results: Results, title: str | None = None) -> DisplayTa
          "value": st.fmt_n_pct(t.n_second, t.n_hsct)},
     ]
     for outcome, n in t.outcomes.items():
+        if outcome == "Not in CR/CRi before transplant" and not n:     # a row only for a patient it describes
+            continue
         records.append({"section": "Outcome after allo-HSCT", "label": outcome, "indent": 0,
                         "value": st.fmt_n_pct(int(n), t.n_hsct)})
     frame = pd.DataFrame(records, columns=["section", "label", "indent", "value"])
