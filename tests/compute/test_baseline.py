@@ -302,7 +302,7 @@ def _tableone_numbers(df: pd.DataFrame, *, groupby: str, groups: list[str], cate
 
     from tableone import TableOne
 
-    from analysis.compute.baseline import _categorical_test
+    from analysis.compute.baseline import _categorical_test, _mann_whitney
 
     data = df[df[groupby].notna()].reset_index(drop=True).copy()
     for v in categorical:
@@ -310,6 +310,8 @@ def _tableone_numbers(df: pd.DataFrame, *, groupby: str, groups: list[str], cate
     recorded: dict = {}
     htest = {v: _categorical_test(v, recorded, rule=rule, alpha=0.05, expected_threshold=5.0,
                                   rng=np.random.default_rng(1), n_resamples=2000) for v in categorical}
+    if len(groups) == 2:     # the test baseline_table gives TableOne for two groups (R wilcox.test's default)
+        htest.update({v: _mann_whitney for v in continuous})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         t1 = TableOne(data, columns=categorical + continuous, categorical=categorical, continuous=continuous,
