@@ -152,6 +152,14 @@ def _check_alpha(alpha: float) -> float:
     return float(stats.norm.ppf(1 - alpha / 2))
 
 
+def _tte(derived: Derived, paramcd: str, population: str, columns: list[str]) -> pd.DataFrame:
+    """``derived.tte(paramcd, population=population)`` with only the ``columns`` it has (a whole analysis set
+    is ~0.4 GB at 1,000,000 patients); a requested column it lacks is left out, for the caller's own check
+    to report as before."""
+    known = {*derived.adtte.columns, *derived.adsl.columns, "EVENT"}
+    return derived.tte(paramcd, population=population, columns=[c for c in dict.fromkeys(columns) if c in known])
+
+
 def _hsct_done(frame: pd.DataFrame) -> pd.Series:
     """True where a consolidative HSCT after salvage is recorded (HSCTFL == "Y")."""
     done = (frame["HSCTFL"] == "Y").fillna(False).astype(bool)
@@ -276,10 +284,10 @@ def hsct_counting_process(
     be represented: R's ``Surv(tstart, tstop)`` rejects ``tstop <= tstart``).
     """
     dpm = _dpm(derived, days_per_month)
-    os_ = derived.tte("OS", population=population)
+    covariates = list(covariates)
+    os_ = _tte(derived, "OS", population, ["USUBJID", "AVAL", "EVENT", "STARTDT", "HSCTFL", "HSCTDT", *covariates])
     if len(os_) == 0:
         raise ValueError("no patients in the OS analysis")
-    covariates = list(covariates)
     for col in covariates:
         if col not in os_.columns:
             raise ValueError(f"column '{col}' is not in the data")
@@ -1080,7 +1088,7 @@ def missing_covariate_sensitivity(
     overlap = set(covariates) & set(extra)
     if overlap:
         raise ValueError(f"covariates listed in both covariates and extra: {', '.join(sorted(overlap))}")
-    data = derived.tte("OS", population=population)
+    data = _tte(derived, "OS", population, ["AVAL", "EVENT", *covariates, *extra])
     for col in extra:
         if col not in data.columns:
             raise ValueError(f"column '{col}' is not in the data")
