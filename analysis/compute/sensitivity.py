@@ -231,7 +231,7 @@ def rfs_hsct_sensitivity(
     does not exist -- and ``median_reached``, ``lower_reached``,
     ``upper_reached`` (bool, see :class:`~analysis.compute.survival.MedianResult`).
     """
-    primary = derived.tte("RFS", population="all")
+    primary = _tte(derived, "RFS", "all", ["AVAL", "EVENT"])
     if len(primary) == 0:
         raise ValueError("no patients in CR/CRi: RFS cannot be analysed")
     censored = rfs_censored_at_hsct(derived, days_per_month=days_per_month)
@@ -684,7 +684,7 @@ def landmark_os_by_response(
     landmark = float(landmark_months)
     if not np.isfinite(landmark) or landmark < 0:
         raise ValueError(f"landmark_months must be a non-negative number, not {landmark_months!r}")
-    os_ = derived.tte("OS", population=population)
+    os_ = _tte(derived, "OS", population, ["USUBJID", "AVAL", "EVENT", "STARTDT", "CRFL", "CRDT"])
     if len(os_) == 0:
         raise ValueError("no patients in the OS analysis")
     cr = (os_["CRFL"] == "Y").fillna(False).astype(bool)
@@ -987,7 +987,7 @@ def cumulative_incidence_relapse(
         raise ValueError(f"conf_type must be one of {_CIF_CONF_TYPES}, not {conf_type!r}")
     z = _check_alpha(alpha)
     at = surv._times_array(times)
-    rfs = derived.tte("RFS", population="all")
+    rfs = _tte(derived, "RFS", "all", ["USUBJID", "AVAL", "EVENT", "EVNTDESC", *([group] if group is not None else [])])
     if len(rfs) == 0:
         raise ValueError("no patients in CR/CRi: no cumulative incidence")
     status = _competing_status(rfs)
