@@ -43,6 +43,20 @@ def test_adtte_consistent_with_adsl(results):
     assert (adtte["CNSDTDSC"].notna() == (adtte["CNSR"] == 1)).all()
 
 
+def test_tte_columns_are_those_of_the_whole_frame(results):
+    """tte(columns=...) is the whole joined frame restricted to those columns (same rows, values and dtypes),
+    whichever of ADTTE, ADSL and EVENT they come from; a column of neither is an error, not a silent gap."""
+    der = results.derived
+    for paramcd, population in (("OS", "salvage"), ("OS", "all"), ("RFS", "all")):
+        whole = der.tte(paramcd, population=population)
+        for columns in (["USUBJID", "AVAL", "EVENT"], ["EVENT", "SALVGRP", "CNSR", "AGE"], ["AVAL"]):
+            part = der.tte(paramcd, population=population, columns=columns)
+            assert list(part.columns) == [c for c in whole.columns if c in columns]
+            pd.testing.assert_frame_equal(part, whole[list(part.columns)])
+    with pytest.raises(KeyError, match="NOSUCH"):
+        der.tte("OS", population="all", columns=["AVAL", "NOSUCH"])
+
+
 def test_no_source_pseudonym_in_adam(results):
     adsl = results.derived.adsl
     raw_ids = set(pd.concat([pd.read_csv(p) for p in sorted((results.config.sources[0].path.parent).glob("*.csv"))])

@@ -147,10 +147,10 @@ def test_population_reaches_every_overall_survival_analysis(tmp, population, mon
     calls: list[str] = []
     original = Derived.tte
 
-    def spy(self, paramcd, *, population):
+    def spy(self, paramcd, *, population, columns=None):
         if paramcd == "OS":
             calls.append(population)
-        return original(self, paramcd, population=population)
+        return original(self, paramcd, population=population, columns=columns)
 
     monkeypatch.setattr(Derived, "tte", spy)
     analysed.cache_clear()

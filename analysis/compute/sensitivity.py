@@ -152,6 +152,14 @@ def _check_alpha(alpha: float) -> float:
     return float(stats.norm.ppf(1 - alpha / 2))
 
 
+def _tte(derived: Derived, paramcd: str, population: str, columns: list[str]) -> pd.DataFrame:
+    """``derived.tte(paramcd, population=population)`` with only the ``columns`` it has (a whole analysis set
+    is ~0.4 GB at 1,000,000 patients); a requested column it lacks is left out, for the caller's own check
+    to report as before."""
+    known = {*derived.adtte.columns, *derived.adsl.columns, "EVENT"}
+    return derived.tte(paramcd, population=population, columns=[c for c in dict.fromkeys(columns) if c in known])
+
+
 def _hsct_done(frame: pd.DataFrame) -> pd.Series:
     """True where a consolidative HSCT after salvage is recorded (HSCTFL == "Y")."""
     done = (frame["HSCTFL"] == "Y").fillna(False).astype(bool)
@@ -223,7 +231,7 @@ def rfs_hsct_sensitivity(
     does not exist -- and ``median_reached``, ``lower_reached``,
     ``upper_reached`` (bool, see :class:`~analysis.compute.survival.MedianResult`).
     """
-    primary = derived.tte("RFS", population="all")
+    primary = _tte(derived, "RFS", "all", ["AVAL", "EVENT"])
     if len(primary) == 0:
         raise ValueError("no patients in CR/CRi: RFS cannot be analysed")
     censored = rfs_censored_at_hsct(derived, days_per_month=days_per_month)
@@ -276,10 +284,10 @@ def hsct_counting_process(
     be represented: R's ``Surv(tstart, tstop)`` rejects ``tstop <= tstart``).
     """
     dpm = _dpm(derived, days_per_month)
-    os_ = derived.tte("OS", population=population)
+    covariates = list(covariates)
+    os_ = _tte(derived, "OS", population, ["USUBJID", "AVAL", "EVENT", "STARTDT", "HSCTFL", "HSCTDT", *covariates])
     if len(os_) == 0:
         raise ValueError("no patients in the OS analysis")
-    covariates = list(covariates)
     for col in covariates:
         if col not in os_.columns:
             raise ValueError(f"column '{col}' is not in the data")
@@ -676,7 +684,7 @@ def landmark_os_by_response(
     landmark = float(landmark_months)
     if not np.isfinite(landmark) or landmark < 0:
         raise ValueError(f"landmark_months must be a non-negative number, not {landmark_months!r}")
-    os_ = derived.tte("OS", population=population)
+    os_ = _tte(derived, "OS", population, ["USUBJID", "AVAL", "EVENT", "STARTDT", "CRFL", "CRDT"])
     if len(os_) == 0:
         raise ValueError("no patients in the OS analysis")
     cr = (os_["CRFL"] == "Y").fillna(False).astype(bool)
@@ -979,7 +987,7 @@ def cumulative_incidence_relapse(
         raise ValueError(f"conf_type must be one of {_CIF_CONF_TYPES}, not {conf_type!r}")
     z = _check_alpha(alpha)
     at = surv._times_array(times)
-    rfs = derived.tte("RFS", population="all")
+    rfs = _tte(derived, "RFS", "all", ["USUBJID", "AVAL", "EVENT", "EVNTDESC", *([group] if group is not None else [])])
     if len(rfs) == 0:
         raise ValueError("no patients in CR/CRi: no cumulative incidence")
     status = _competing_status(rfs)
@@ -1080,7 +1088,7 @@ def missing_covariate_sensitivity(
     overlap = set(covariates) & set(extra)
     if overlap:
         raise ValueError(f"covariates listed in both covariates and extra: {', '.join(sorted(overlap))}")
-    data = derived.tte("OS", population=population)
+    data = _tte(derived, "OS", population, ["AVAL", "EVENT", *covariates, *extra])
     for col in extra:
         if col not in data.columns:
             raise ValueError(f"column '{col}' is not in the data")
