@@ -174,6 +174,22 @@ def _cache_figures(cache: Path, key: str, drawn: Path, names: list[str]) -> None
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _render_figures(stamp: dict[str, str]):
+    """Build each submission figure from the ``Figure`` the render's kernels kept
+    for the same stored results and build settings (:mod:`analysis.present.displays`),
+    else draw it (and keep it)."""
+    from .present.displays import FIGURES_DIR, build_figure, shared_key
+    from .present.document import results_path
+
+    store = results_path()
+    shared = shared_key(store, stamp) if store.exists() else None
+    folder = store.parent / FIGURES_DIR
+
+    def build(make):
+        return build_figure(make.func, make.args[0], make.args[1:], make.keywords, folder, shared)
+    return build
+
+
 def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
            cache: Path | None = None) -> list[Path]:
     """Write ``numbers.json``, ``adam/``, ``figures/`` and ``tables/`` into ``out`` as one set;
@@ -219,7 +235,8 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
         adam = [p.name for p in write_adam(doc.results.derived, run / "adam", xpt=xpt)]
         reused = _reuse_figures(cache, key, figure_files, run / "figures")
         if not reused:
-            figure_files = [p.name for p in figures.export_all(doc.results, run / "figures")]
+            figure_files = [p.name for p in figures.export_all(doc.results, run / "figures",
+                                                               _render_figures(want))]
             _cache_figures(cache, key, run / "figures", figure_files)
         tables = [p.relative_to(run / "tables") for p in write_table_files(doc.results, run / "tables")]
         write_text_atomic(run / MANIFEST, json.dumps(

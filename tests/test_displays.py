@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from analysis.config import PROJECT_ROOT
-from analysis.present.displays import DISPLAYS_DIR
+from analysis.present.displays import DISPLAYS_DIR, FIGURES_DIR, figure_object_key
 from analysis.present.document import prepare
 from tests.conftest import project_kernel_argv
 from tests.qmd.harness import execute_qmd
@@ -95,3 +95,93 @@ def other_data(tmp_path_factory) -> Path:
     for name in ("site_a.csv", "site_b.csv"):
         shutil.copy(PROJECT_ROOT / "data" / "synthetic" / name, folder / name)
     return folder
+
+
+# ---------------------------------------------------------------- Figure objects built once per render
+
+def _figure_objects(root: Path) -> list[Path]:
+    folder = root / "_generated" / FIGURES_DIR
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_figure_is_built_once_per_render_and_shows_what_building_it_shows(prepared, tmp_path, monkeypatch):
+    """HTML's execution keeps each Figure; Word's (other dpi, size defaults and
+    image format) shows it from the kept Figure, byte for byte what a kernel
+    that builds it shows."""
+    root = tmp_path / "render"
+    shutil.copytree(prepared, root, symlinks=True)
+    _execute(root, monkeypatch, "html")
+    kept = _figure_objects(root)
+    assert len(kept) == 5                                   # the report's five figures
+    docx = _execute(root, monkeypatch, "docx")              # built from the kept Figures
+    assert _figure_objects(root) == kept
+    fresh = tmp_path / "fresh"
+    shutil.copytree(prepared, fresh, symlinks=True)
+    drawn = _execute(fresh, monkeypatch, "docx")            # builds its own
+    assert _outputs(docx) == _outputs(drawn)
+    assert all(o[1].get("image/png") for outs in _figures(docx).values() for o in outs)
+
+
+def test_a_damaged_kept_figure_is_built_again(prepared, tmp_path, monkeypatch):
+    root = tmp_path / "render"
+    shutil.copytree(prepared, root, symlinks=True)
+    html = _outputs(_execute(root, monkeypatch, "html"))
+    for path in _figure_objects(root):
+        path.write_bytes(b"damaged")
+    shutil.rmtree(root / "_generated" / DISPLAYS_DIR)
+    assert _outputs(_execute(root, monkeypatch, "html")) == html
+
+
+def test_what_a_figure_build_reads_is_in_its_key(monkeypatch):
+    """Any matplotlib setting in effect while a figure is built changes its key;
+    the settings read only when it is shown or saved do not."""
+    import matplotlib as mpl
+
+    from analysis.present import figures
+
+    def key():
+        return figure_object_key("stamp", figures.km_group_figure, ("salvage_group",), {})
+
+    base = key()
+    with mpl.rc_context({"figure.dpi": 300, "figure.figsize": (5, 4), "savefig.dpi": 300, "savefig.format": "svg"}):
+        assert key() == base
+    for setting, value in (("axes.xmargin", 0.2), ("hatch.linewidth", 3.0), ("text.antialiased", False)):
+        with mpl.rc_context({setting: value}):
+            assert key() != base, setting
+    assert figure_object_key("other stamp", figures.km_group_figure, ("salvage_group",), {}) != base
+    assert figure_object_key("stamp", figures.km_group_figure, ("relapse_site",), {}) != base
+    assert figure_object_key("stamp", figures.km_overall_figure, (), {}) != base
+    from analysis.present import style
+
+    keys = set()
+    try:
+        for name in style.JOURNALS:                         # widths, fonts, decimal mark: each its own key
+            style.use_journal(name)
+            keys.add(key())
+    finally:
+        style.use_journal(style.DEFAULT_JOURNAL)
+    assert len(keys) == len(style.JOURNALS)
+
+
+def test_submission_figures_from_the_kept_figures_are_those_drawn_anew(prepared, tmp_path, monkeypatch):
+    """The post-render step's PDF, SVG and TIFF built from the Figures the
+    render's kernel kept are byte for byte those it draws itself."""
+    from analysis.export import export
+
+    root = tmp_path / "render"
+    shutil.copytree(prepared, root, symlinks=True)
+    _execute(root, monkeypatch, "html")                     # keeps the report's Figures
+    kept = _figure_objects(root)
+    export(tmp_path / "out-kept", xpt=False, cache=tmp_path / "cache-a" / "figures")
+    reused = _figure_objects(root)
+    assert set(kept) <= set(reused) and len(reused) == 8    # + the supplement's three, kept by the export
+    assert all(p.stat().st_mtime_ns == q.stat().st_mtime_ns for p, q in zip(kept, [r for r in reused if r in kept]))
+    fresh = tmp_path / "fresh"
+    shutil.copytree(prepared, fresh, symlinks=True)
+    monkeypatch.setenv("CART_VARIABLES", str(fresh / "_variables.yml"))
+    export(tmp_path / "out-drawn", xpt=False, cache=tmp_path / "cache-b" / "figures")
+    a = sorted((tmp_path / "out-kept" / "figures").iterdir())
+    b = sorted((tmp_path / "out-drawn" / "figures").iterdir())
+    assert [p.name for p in a] == [p.name for p in b] and len(a) == 24
+    for p, q in zip(a, b):
+        assert p.read_bytes() == q.read_bytes(), p.name

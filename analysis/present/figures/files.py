@@ -100,10 +100,13 @@ def figure_makers(results: Results) -> dict[str, Any]:
     return dict(zip(FIGURE_STEMS, makers))
 
 
-def export_all(results: Results, out_dir: str | Path) -> list[Path]:
+def export_all(results: Results, out_dir: str | Path, build: Any = None) -> list[Path]:
     """Draw and save every figure of the manuscript and the supplement (stems
-    :data:`FIGURE_STEMS`); returns the paths."""
+    :data:`FIGURE_STEMS`); returns the paths. ``build(make)``, if given, returns
+    the figure of a :func:`figure_makers` entry (``functools.partial``) instead
+    of calling it (the figure the render's kernels kept,
+    :func:`analysis.present.displays.build_figure`)."""
     paths: list[Path] = []
     for stem, make in figure_makers(results).items():
-        paths.extend(save_figure(make(), stem, out_dir))
+        paths.extend(save_figure(make() if build is None else build(make), stem, out_dir))
     return paths
