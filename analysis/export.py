@@ -174,6 +174,15 @@ def _cache_figures(cache: Path, key: str, drawn: Path, names: list[str]) -> None
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _workers() -> int:
+    """Processes drawing the submission figures: the cores this process may use, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:                     # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
 def _render_figures(stamp: dict[str, str]):
     """Build each submission figure from the ``Figure`` the render's kernels kept
     for the same stored results and build settings (:mod:`analysis.present.displays`),
@@ -236,7 +245,7 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
         reused = _reuse_figures(cache, key, figure_files, run / "figures")
         if not reused:
             figure_files = [p.name for p in figures.export_all(doc.results, run / "figures",
-                                                               _render_figures(want))]
+                                                               _render_figures(want), _workers())]
             _cache_figures(cache, key, run / "figures", figure_files)
         tables = [p.relative_to(run / "tables") for p in write_table_files(doc.results, run / "tables")]
         write_text_atomic(run / MANIFEST, json.dumps(

@@ -185,3 +185,16 @@ def test_submission_figures_from_the_kept_figures_are_those_drawn_anew(prepared,
     assert [p.name for p in a] == [p.name for p in b] and len(a) == 24
     for p, q in zip(a, b):
         assert p.read_bytes() == q.read_bytes(), p.name
+
+
+def test_submission_figures_drawn_in_parallel_are_those_drawn_in_turn(tmp_path):
+    from analysis.present import figures, style
+    from analysis.present.document import compute
+
+    results = compute().results
+    style.use_journal(results.settings.style.journal)
+    serial = figures.export_all(results, tmp_path / "serial")
+    parallel = figures.export_all(results, tmp_path / "parallel", workers=2)
+    assert [p.name for p in parallel] == [p.name for p in serial] and len(serial) == 24
+    for p, q in zip(serial, parallel):
+        assert p.read_bytes() == q.read_bytes(), p.name
