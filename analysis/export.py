@@ -186,7 +186,7 @@ def _workers() -> int:
 def _render_figures(stamp: dict[str, str]):
     """Build each submission figure from the ``Figure`` the render's kernels kept
     for the same stored results and build settings (:mod:`analysis.present.displays`),
-    else draw it (and keep it)."""
+    else draw it."""
     from .present.displays import FIGURES_DIR, build_figure, shared_key
     from .present.document import results_path
 
@@ -195,7 +195,8 @@ def _render_figures(stamp: dict[str, str]):
     folder = store.parent / FIGURES_DIR
 
     def build(make):
-        return build_figure(make.func, make.args[0], make.args[1:], make.keywords, folder, shared)
+        # read only: _generated/ is the pre-render step's set (and its kernels'), never written here
+        return build_figure(make.func, make.args[0], make.args[1:], make.keywords, folder, shared, keep=False)
     return build
 
 

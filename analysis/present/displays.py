@@ -179,15 +179,17 @@ def keep_figure(folder: Path, key: str, fig: Any) -> None:
 
 
 def build_figure(fn: Callable, results: Any, args: tuple, kwargs: dict, folder: Path | None,
-                 shared: str | None) -> Any:
-    """``fn(results, *args, **kwargs)``, from the kept ``Figure`` when there is one (and kept when built)."""
+                 shared: str | None, keep: bool = True) -> Any:
+    """``fn(results, *args, **kwargs)``, from the kept ``Figure`` when there is one (and, with
+    ``keep``, kept when built)."""
     if folder is None or shared is None:
         return fn(results, *args, **kwargs)
     key = figure_object_key(shared, fn, args, kwargs)
     fig = kept_figure(folder, key)
     if fig is None:
         fig = fn(results, *args, **kwargs)
-        keep_figure(folder, key, fig)
+        if keep:
+            keep_figure(folder, key, fig)
     return fig
 
 
