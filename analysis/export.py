@@ -241,14 +241,23 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
     cache = figure_cache() if cache is None else cache
     figure_files = [f"{stem}.{ext}" for stem in figures.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
     with output_set(out, ENTRIES) as run:
-        write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results))
-        adam = [p.name for p in write_adam(doc.results.derived, run / "adam", xpt=xpt)]
+        written: dict[str, list] = {}
+
+        def the_rest() -> None:     # ledger, ADaM and tables: written while the figures are drawn
+            write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results))
+            written["adam"] = [p.name for p in write_adam(doc.results.derived, run / "adam", xpt=xpt)]
+            written["tables"] = [p.relative_to(run / "tables")
+                                 for p in write_table_files(doc.results, run / "tables")]
+
         reused = _reuse_figures(cache, key, figure_files, run / "figures")
-        if not reused:
+        if reused:
+            the_rest()
+        else:
             figure_files = [p.name for p in figures.export_all(doc.results, run / "figures",
-                                                               _render_figures(want), _workers())]
+                                                               _render_figures(want), _workers(),
+                                                               meanwhile=the_rest)]
             _cache_figures(cache, key, run / "figures", figure_files)
-        tables = [p.relative_to(run / "tables") for p in write_table_files(doc.results, run / "tables")]
+        adam, tables = written["adam"], written["tables"]
         write_text_atomic(run / MANIFEST, json.dumps(
             {"stamp": doc.registry.stamp, "figure_key": key, "figures_reused": reused,
              "set_key": skey, "set_reused": False, "entries": ENTRIES}, indent=2) + "\n")
