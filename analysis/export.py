@@ -11,7 +11,10 @@ of one render, written as one set (``python -m analysis export --out DIR``).
   versions). Drawn files are kept in a cache folder (``.cache/figures/KEY``
   at the project root, the latest key only: Quarto may empty its output
   folder before a render); when the cache holds the key, its files are
-  reused (hard links, else copies) instead of redrawn.
+  reused (hard links, else copies) instead of redrawn. When drawn, each
+  figure starts from the ``Figure`` the render's kernels kept
+  (:mod:`analysis.present.displays`, read only), and the figures are drawn in
+  forked processes while the ledger, ADaM files and tables are written.
 * Nothing changed, nothing written: the whole set (ledger, ADaM, figures,
   tables) is kept in ``.cache/export/KEY`` too, keyed by :func:`set_key`
   (the figure key's inputs, the project's documents and other source files,

@@ -167,13 +167,27 @@ def test_what_a_figure_build_reads_is_in_its_key(monkeypatch):
 def test_submission_figures_from_the_kept_figures_are_those_drawn_anew(prepared, tmp_path, monkeypatch):
     """The post-render step's PDF, SVG and TIFF built from the Figures the
     render's kernel kept are byte for byte those it draws itself."""
+    import analysis.export
     from analysis.export import export
+    from analysis.present import displays
 
     root = tmp_path / "render"
     shutil.copytree(prepared, root, symlinks=True)
     _execute(root, monkeypatch, "html")                     # keeps the report's Figures
     kept = _figure_objects(root)
+    served = []
+
+    def counted(folder, key):
+        fig = kept_figure(folder, key)
+        served.append(fig is not None)
+        return fig
+
+    kept_figure = displays.kept_figure
+    monkeypatch.setattr(displays, "kept_figure", counted)
+    monkeypatch.setattr(analysis.export, "_workers", lambda: 1)    # counted in this process
     export(tmp_path / "out-kept", xpt=False, cache=tmp_path / "cache-a" / "figures")
+    assert sorted(served) == [False] * 3 + [True] * 5        # the report's five from the kernel
+    monkeypatch.undo()
     assert _figure_objects(root) == kept                    # read, never written, by the post-render step
     fresh = tmp_path / "fresh"
     shutil.copytree(prepared, fresh, symlinks=True)
