@@ -11,7 +11,10 @@ of one render, written as one set (``python -m analysis export --out DIR``).
   versions). Drawn files are kept in a cache folder (``.cache/figures/KEY``
   at the project root, the latest key only: Quarto may empty its output
   folder before a render); when the cache holds the key, its files are
-  reused (hard links, else copies) instead of redrawn.
+  reused (hard links, else copies) instead of redrawn. When drawn, each
+  figure starts from the ``Figure`` the render's kernels kept
+  (:mod:`analysis.present.displays`, read only), and the figures are drawn in
+  forked processes while the ledger, ADaM files and tables are written.
 * Nothing changed, nothing written: the whole set (ledger, ADaM, figures,
   tables) is kept in ``.cache/export/KEY`` too, keyed by :func:`set_key`
   (the figure key's inputs, the project's documents and other source files,
@@ -174,6 +177,32 @@ def _cache_figures(cache: Path, key: str, drawn: Path, names: list[str]) -> None
             shutil.rmtree(old, ignore_errors=True)
 
 
+def _workers() -> int:
+    """Processes drawing the submission figures: the cores this process may use, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:                     # not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 4))
+
+
+def _render_figures(stamp: dict[str, str]):
+    """Build each submission figure from the ``Figure`` the render's kernels kept
+    for the same stored results and build settings (:mod:`analysis.present.displays`),
+    else draw it."""
+    from .present.displays import FIGURES_DIR, build_figure, shared_key
+    from .present.document import results_path
+
+    store = results_path()
+    shared = shared_key(store, stamp) if store.exists() else None
+    folder = store.parent / FIGURES_DIR
+
+    def build(make):
+        # read only: _generated/ is the pre-render step's set (and its kernels'), never written here
+        return build_figure(make.func, make.args[0], make.args[1:], make.keywords, folder, shared, keep=False)
+    return build
+
+
 def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
            cache: Path | None = None) -> list[Path]:
     """Write ``numbers.json``, ``adam/``, ``figures/`` and ``tables/`` into ``out`` as one set;
@@ -216,13 +245,23 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
     cache = figure_cache() if cache is None else cache
     figure_files = [f"{stem}.{ext}" for stem in figures.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
     with output_set(out, ENTRIES) as run:
-        write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results))
-        adam = [p.name for p in write_adam(doc.results.derived, run / "adam", xpt=xpt)]
+        written: dict[str, list] = {}
+
+        def the_rest() -> None:     # ledger, ADaM and tables: written while the figures are drawn
+            write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results))
+            written["adam"] = [p.name for p in write_adam(doc.results.derived, run / "adam", xpt=xpt)]
+            written["tables"] = [p.relative_to(run / "tables")
+                                 for p in write_table_files(doc.results, run / "tables")]
+
         reused = _reuse_figures(cache, key, figure_files, run / "figures")
-        if not reused:
-            figure_files = [p.name for p in figures.export_all(doc.results, run / "figures")]
+        if reused:
+            the_rest()
+        else:
+            figure_files = [p.name for p in figures.export_all(doc.results, run / "figures",
+                                                               _render_figures(want), _workers(),
+                                                               meanwhile=the_rest)]
             _cache_figures(cache, key, run / "figures", figure_files)
-        tables = [p.relative_to(run / "tables") for p in write_table_files(doc.results, run / "tables")]
+        adam, tables = written["adam"], written["tables"]
         write_text_atomic(run / MANIFEST, json.dumps(
             {"stamp": doc.registry.stamp, "figure_key": key, "figures_reused": reused,
              "set_key": skey, "set_reused": False, "entries": ENTRIES}, indent=2) + "\n")

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from analysis.config import PROJECT_ROOT
-from analysis.present.displays import DISPLAYS_DIR
+from analysis.present.displays import DISPLAYS_DIR, FIGURES_DIR, figure_object_key
 from analysis.present.document import prepare
 from tests.conftest import project_kernel_argv
 from tests.qmd.harness import execute_qmd
@@ -84,9 +84,10 @@ def test_a_new_pre_render_set_starts_without_kept_displays(prepared, tmp_path, m
     root = tmp_path / "render"
     shutil.copytree(prepared, root, symlinks=True)
     _execute(root, monkeypatch)
-    assert (root / "_generated" / DISPLAYS_DIR).is_dir()
+    assert (root / "_generated" / DISPLAYS_DIR).is_dir() and _figure_objects(root)
     prepare(data=str(other_data), variables=root / "_variables.yml", root=root)
     assert not (root / "_generated" / DISPLAYS_DIR).exists()
+    assert not _figure_objects(root)
 
 
 @pytest.fixture(scope="module")
@@ -95,3 +96,118 @@ def other_data(tmp_path_factory) -> Path:
     for name in ("site_a.csv", "site_b.csv"):
         shutil.copy(PROJECT_ROOT / "data" / "synthetic" / name, folder / name)
     return folder
+
+
+# ---------------------------------------------------------------- Figure objects built once per render
+
+def _figure_objects(root: Path) -> list[Path]:
+    folder = root / "_generated" / FIGURES_DIR
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+def test_a_figure_is_built_once_per_render_and_shows_what_building_it_shows(prepared, tmp_path, monkeypatch):
+    """HTML's execution keeps each Figure; Word's (other dpi, size defaults and
+    image format) shows it from the kept Figure, byte for byte what a kernel
+    that builds it shows."""
+    root = tmp_path / "render"
+    shutil.copytree(prepared, root, symlinks=True)
+    _execute(root, monkeypatch, "html")
+    kept = _figure_objects(root)
+    assert len(kept) == 5                                   # the report's five figures
+    docx = _execute(root, monkeypatch, "docx")              # built from the kept Figures
+    assert _figure_objects(root) == kept
+    fresh = tmp_path / "fresh"
+    shutil.copytree(prepared, fresh, symlinks=True)
+    drawn = _execute(fresh, monkeypatch, "docx")            # builds its own
+    assert _outputs(docx) == _outputs(drawn)
+    assert all(o[1].get("image/png") for outs in _figures(docx).values() for o in outs)
+
+
+def test_a_damaged_kept_figure_is_built_again(prepared, tmp_path, monkeypatch):
+    root = tmp_path / "render"
+    shutil.copytree(prepared, root, symlinks=True)
+    html = _outputs(_execute(root, monkeypatch, "html"))
+    for path in _figure_objects(root):
+        path.write_bytes(b"damaged")
+    shutil.rmtree(root / "_generated" / DISPLAYS_DIR)
+    assert _outputs(_execute(root, monkeypatch, "html")) == html
+
+
+def test_what_a_figure_build_reads_is_in_its_key(monkeypatch):
+    """Any matplotlib setting in effect while a figure is built changes its key;
+    the settings read only when it is shown or saved do not."""
+    import matplotlib as mpl
+
+    from analysis.present import figures
+
+    def key():
+        return figure_object_key("stamp", figures.km_group_figure, ("salvage_group",), {})
+
+    base = key()
+    with mpl.rc_context({"figure.dpi": 300, "figure.figsize": (5, 4), "savefig.dpi": 300, "savefig.format": "svg"}):
+        assert key() == base
+    for setting, value in (("axes.xmargin", 0.2), ("hatch.linewidth", 3.0), ("text.antialiased", False)):
+        with mpl.rc_context({setting: value}):
+            assert key() != base, setting
+    assert figure_object_key("other stamp", figures.km_group_figure, ("salvage_group",), {}) != base
+    assert figure_object_key("stamp", figures.km_group_figure, ("relapse_site",), {}) != base
+    assert figure_object_key("stamp", figures.km_overall_figure, (), {}) != base
+    from analysis.present import style
+
+    keys = set()
+    try:
+        for name in style.JOURNALS:                         # widths, fonts, decimal mark: each its own key
+            style.use_journal(name)
+            keys.add(key())
+    finally:
+        style.use_journal(style.DEFAULT_JOURNAL)
+    assert len(keys) == len(style.JOURNALS)
+
+
+def test_submission_figures_from_the_kept_figures_are_those_drawn_anew(prepared, tmp_path, monkeypatch):
+    """The post-render step's PDF, SVG and TIFF built from the Figures the
+    render's kernel kept are byte for byte those it draws itself."""
+    import analysis.export
+    from analysis.export import export
+    from analysis.present import displays
+
+    root = tmp_path / "render"
+    shutil.copytree(prepared, root, symlinks=True)
+    _execute(root, monkeypatch, "html")                     # keeps the report's Figures
+    kept = _figure_objects(root)
+    served = []
+
+    def counted(folder, key):
+        fig = kept_figure(folder, key)
+        served.append(fig is not None)
+        return fig
+
+    kept_figure = displays.kept_figure
+    monkeypatch.setattr(displays, "kept_figure", counted)
+    monkeypatch.setattr(analysis.export, "_workers", lambda: 1)    # counted in this process
+    export(tmp_path / "out-kept", xpt=False, cache=tmp_path / "cache-a" / "figures")
+    assert sorted(served) == [False] * 3 + [True] * 5        # the report's five from the kernel
+    monkeypatch.undo()
+    assert _figure_objects(root) == kept                    # read, never written, by the post-render step
+    fresh = tmp_path / "fresh"
+    shutil.copytree(prepared, fresh, symlinks=True)
+    monkeypatch.setenv("CART_VARIABLES", str(fresh / "_variables.yml"))
+    export(tmp_path / "out-drawn", xpt=False, cache=tmp_path / "cache-b" / "figures")
+    a = sorted((tmp_path / "out-kept" / "figures").iterdir())
+    b = sorted((tmp_path / "out-drawn" / "figures").iterdir())
+    assert [p.name for p in a] == [p.name for p in b] and len(a) == 24
+    for p, q in zip(a, b):
+        assert p.read_bytes() == q.read_bytes(), p.name
+
+
+def test_submission_figures_drawn_in_parallel_are_those_drawn_in_turn(tmp_path):
+    from analysis.present import figures, style
+    from analysis.present.document import compute
+
+    results = compute().results
+    style.use_journal(results.settings.style.journal)
+    serial = figures.export_all(results, tmp_path / "serial")
+    parallel = figures.export_all(results, tmp_path / "parallel", workers=2)
+    assert [p.name for p in parallel] == [p.name for p in serial] and len(serial) == 24
+    for p, q in zip(serial, parallel):
+        assert p.read_bytes() == q.read_bytes(), p.name

@@ -26,6 +26,24 @@ recomputes, so kept displays never outlive their results.
 
 Each call returns a :class:`StoredDisplay`, also when it had to draw, so the
 first and every later execution show the same bytes.
+
+Figures built once per render: a display is kept per output format (HTML
+shows a 150-dpi PNG, Typst an SVG, Word a 300-dpi PNG), but the matplotlib
+``Figure`` behind them is the same. So a figure function's ``Figure`` is
+kept too (pickled, ``_generated/figures/``) and the other formats' executions,
+and the post-render step's PDF, SVG and TIFF files (:mod:`analysis.export`),
+start from it instead of building it again. Its key (:func:`figure_object_key`)
+is what the build reads: the same stamp, sources and environment as above,
+the function and its other arguments, the matplotlib version, the journal
+style in use (widths, fonts, decimal mark), and every
+matplotlib setting in effect while it builds (the kernel's rcParams with the
+journal style the figure functions apply), except those read only when the
+figure is shown or saved, never while it is built: ``figure.dpi`` (the kept
+figure is given the current one, as a new figure would be), ``figure.figsize``
+(every figure sets its own size), ``savefig.*``, and ``backend`` and
+``interactive`` (pyplot's; the figure functions do not use pyplot). A Jupyter
+kernel and the post-render process differ only in these, so the post-render
+step reuses the kernels' Figures.
 """
 
 from __future__ import annotations
@@ -87,7 +105,96 @@ def display_settings(shell: Any) -> str:
     return "\n".join(parts)
 
 
-def _kept(fn: Callable, results: Any, folder: Path, stamp: str, shell: Any) -> Callable:
+FIGURES_DIR = "figures"          # in _generated/: kept Figure objects (pickled)
+#: matplotlib settings never read while a figure is built (see the module docstring).
+_NOT_BUILD = ("figure.dpi", "figure.figsize", "backend", "interactive")
+_NOT_BUILD_PREFIX = ("savefig.",)
+
+
+def _build_settings() -> str:
+    import matplotlib as mpl
+
+    from . import style
+    from .figures.theme import figure_rc
+
+    # the stored values without validating each entry (see display_settings)
+    rc = dict(dict.items(mpl.rcParams))
+    rc.update(figure_rc())                            # what the figure functions apply
+    return repr([mpl.__version__, repr(style.journal())] + sorted((k, repr(v)) for k, v in rc.items()
+                                           if k not in _NOT_BUILD and not k.startswith(_NOT_BUILD_PREFIX)))
+
+
+def figure_object_key(shared: str, fn: Callable, args: tuple, kwargs: dict) -> str:
+    """Key of the ``Figure`` that ``fn(results, *args, **kwargs)`` builds (``shared``: :func:`shared_key`)."""
+    return hashlib.sha256("\0".join([shared, fn.__module__, fn.__qualname__, repr(tuple(args)),
+                                      repr(sorted(kwargs.items())), _build_settings()]).encode()).hexdigest()[:32]
+
+
+def shared_key(store: Path, stamp: dict[str, str]) -> str | None:
+    """What every kept display and figure of the stored results ``store`` is keyed by:
+    the stamp, the project's other sources and the environment the pre-render step
+    checked; None without the pre-render step's manifest."""
+    import json
+
+    from ..export import sources_hash
+    from .document import PREPARED_FILE
+
+    try:   # the environment the pre-render step checked (library versions: e.g. the versions table)
+        environment = json.loads((Path(store).parent / PREPARED_FILE).read_text(encoding="utf-8"))["environment"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return "|".join([*(stamp[k] for k in ("data_hash", "config_hash", "code_version")), sources_hash(),
+                     str(environment)])
+
+
+def kept_figure(folder: Path, key: str) -> Any | None:
+    """The kept ``Figure`` of ``key`` as a new one would be (current ``figure.dpi``), or None."""
+    try:
+        fig = pickle.loads((Path(folder) / f"{key}.pkl").read_bytes())
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+        return None
+    from matplotlib.figure import Figure
+
+    if not isinstance(fig, Figure):
+        return None
+    import matplotlib as mpl
+
+    fig.set_dpi(mpl.rcParams["figure.dpi"])
+    return fig
+
+
+def keep_figure(folder: Path, key: str, fig: Any) -> None:
+    """Keep ``fig`` as the figure of ``key`` (nothing kept if it cannot be pickled or written)."""
+    try:
+        data = pickle.dumps(fig, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:                                # noqa: BLE001 - an unpicklable artist: drawn each time
+        return
+    try:
+        from ..outputs import write_bytes_atomic
+
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(Path(folder) / f"{key}.pkl", data)
+    except OSError:
+        pass
+
+
+def build_figure(fn: Callable, results: Any, args: tuple, kwargs: dict, folder: Path | None,
+                 shared: str | None, keep: bool = True) -> Any:
+    """``fn(results, *args, **kwargs)``, from the kept ``Figure`` when there is one (and, with
+    ``keep``, kept when built)."""
+    if folder is None or shared is None:
+        return fn(results, *args, **kwargs)
+    key = figure_object_key(shared, fn, args, kwargs)
+    fig = kept_figure(folder, key)
+    if fig is None:
+        fig = fn(results, *args, **kwargs)
+        if keep:
+            keep_figure(folder, key, fig)
+    return fig
+
+
+def _kept(fn: Callable, results: Any, folder: Path, stamp: str, shell: Any,
+          figures: Path | None = None) -> Callable:
     @functools.wraps(fn)
     def figure(*args: Any, **kwargs: Any) -> Any:
         if not args or args[0] is not results:
@@ -100,7 +207,11 @@ def _kept(fn: Callable, results: Any, folder: Path, stamp: str, shell: Any) -> C
             return StoredDisplay(data, metadata)
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
             pass
-        data, metadata = shell.display_formatter.format(fn(*args, **kwargs))
+        if figures is not None:                      # a figure function: its Figure built once per render
+            shown = build_figure(fn, args[0], args[1:], kwargs, figures, stamp)
+        else:
+            shown = fn(*args, **kwargs)
+        data, metadata = shell.display_formatter.format(shown)
         try:
             from ..outputs import write_bytes_atomic
 
@@ -126,25 +237,19 @@ def serve_figures(results: Any, store: Path, stamp: dict[str, str]) -> bool:
     shell = get_ipython()
     if shell is None or not hasattr(shell, "display_formatter"):
         return False
-    from ..export import sources_hash
     from . import adam_metadata, figures, sensitivity, strobe, tables
 
-    import json
-
-    from .document import PREPARED_FILE
-
-    try:   # the environment the pre-render step checked (library versions: e.g. the versions table)
-        environment = json.loads((Path(store).parent / PREPARED_FILE).read_text(encoding="utf-8"))["environment"]
-    except (OSError, ValueError, KeyError, TypeError):
+    key = shared_key(store, stamp)
+    if key is None:
         return False
     folder = Path(store).parent / DISPLAYS_DIR
-    key = "|".join([*(stamp[k] for k in ("data_hash", "config_hash", "code_version")), sources_hash(),
-                    str(environment)])
+    objects = Path(store).parent / FIGURES_DIR
     for module in (figures, tables, sensitivity, strobe, adam_metadata):
         for name, fn in list(vars(module).items()):
             if (not name.startswith("_") and inspect.isfunction(fn)
                     and (fn.__annotations__ or {}).get("return") in DISPLAYED
                     and fn.__module__.startswith(__package__ + ".")):
                 original = inspect.unwrap(fn) if getattr(fn, "__kept_display__", False) else fn
-                setattr(module, name, _kept(original, results, folder, key, shell))
+                kept_objects = objects if fn.__annotations__["return"] == "JournalFigure" else None
+                setattr(module, name, _kept(original, results, folder, key, shell, kept_objects))
     return True
