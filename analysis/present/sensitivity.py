@@ -41,7 +41,7 @@ from ..compute.sensitivity import CIF_EVENTS, HSCT_GROUPS, LANDMARK_GROUPS, RFS_
 from ..results import NotEstimable, Results
 from . import style as st
 from .figures.canvas import JournalFigure, _add_axes, _finish, _new_figure, _wrap, note_sparse_steps
-from .figures.km_axes import _draw_risk_table, _style_time_axis, _time_ticks, _xlim
+from .figures.km_axes import risk_layout, _draw_risk_table, _style_time_axis, _time_ticks, _xlim
 from .figures.theme import ALL_COLOR, double_column, figure_rc, group_color, order_groups, single_column
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote
@@ -429,12 +429,9 @@ def simon_makuch_figure(results: Results) -> JournalFigure:
     paragraphs = [f"n = {n_total} patients; {deaths} deaths."] + ([hr_line] if hr_line else []) + [SIMON_MAKUCH_NOTE]
     text_lines = _wrap("\n".join(paragraphs), W - 0.12, _FOOTER_SIZE).split("\n")
     line_h = 0.135
-    foot = (0.22 if results.synthetic else 0.06)
     notes_h = line_h * len(text_lines) + 0.06
-    row_h = 0.16
-    risk_h = row_h * len(labels)
-    risk_bottom = foot + notes_h + 0.04
-    ax_bottom = risk_bottom + risk_h + 0.26 + 0.42
+    lay = risk_layout(results.synthetic, len(labels), notes_h)
+    foot, risk_bottom, risk_h, ax_bottom = lay.foot, lay.risk_bottom, lay.risk_h, lay.ax_bottom
     ax_h = 2.0
     legend_h = 0.22 + 0.17 * len(labels)
     H = ax_bottom + ax_h + legend_h + 0.08
@@ -678,12 +675,8 @@ def cumulative_incidence_figure(results: Results) -> JournalFigure:
     panel_w = W / 2
     left, right_pad = 1.1, 0.12
     ax_w = panel_w - left - right_pad
-    foot = 0.22 if results.synthetic else 0.06
-    note_h = 0.2
-    row_h = 0.16
-    risk_h = row_h * len(groups)
-    risk_bottom = foot + note_h + 0.04
-    ax_bottom = risk_bottom + risk_h + 0.26 + 0.42
+    lay = risk_layout(results.synthetic, len(groups), note_h=0.2)
+    foot, risk_bottom, risk_h, ax_bottom = lay.foot, lay.risk_bottom, lay.risk_h, lay.ax_bottom
     ax_h = 2.0
     legend_h = 0.24 + 0.17 * len(groups)
     H = ax_bottom + ax_h + legend_h + 0.08

@@ -13,7 +13,7 @@ from .theme import (ALL_COLOR, COLORS, _PANEL_LETTER_SIZE, double_column, figure
                     single_column)
 from .canvas import (JournalFigure, _add_axes, _finish, _level, _median_method, _median_text, _message_axes,
                      _message_figure, _new_figure, _wrap, note_sparse_steps)
-from .km_axes import _draw_km, _draw_risk_table, _risk_counts, _risk_times, _style_time_axis, _time_ticks, _xlim
+from .km_axes import risk_layout, _draw_km, _draw_risk_table, _risk_counts, _risk_times, _style_time_axis, _time_ticks, _xlim
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...results import GroupComparison, Results, SurvivalEndpoint
@@ -53,11 +53,8 @@ def km_overall_figure(results: Results) -> JournalFigure:
     panel_w = W / 2
     left, right_pad = 0.78, 0.12
     ax_w = panel_w - left - right_pad
-    foot = 0.22 if results.synthetic else 0.06
-    row_h = 0.16
-    risk_h = row_h * len(_RISK_ROWS)
-    risk_bottom = foot + 0.04
-    ax_bottom = risk_bottom + risk_h + 0.26 + 0.42  # risk title + x tick labels and label
+    lay = risk_layout(results.synthetic, len(_RISK_ROWS))
+    risk_bottom, risk_h, ax_bottom = lay.risk_bottom, lay.risk_h, lay.ax_bottom
     ax_h = 2.05
     H = ax_bottom + ax_h + 0.2
     with mpl.rc_context(figure_rc()):
@@ -126,11 +123,8 @@ def km_group_figure(results: Results, which: str) -> JournalFigure:
     W = single_column()
     left, right_pad = 0.95, 0.12
     ax_w = W - left - right_pad
-    foot = 0.22 if results.synthetic else 0.06
-    row_h = 0.16
-    risk_h = row_h * len(levels)
-    risk_bottom = foot + 0.04
-    ax_bottom = risk_bottom + risk_h + 0.26 + 0.42
+    lay = risk_layout(results.synthetic, len(levels))
+    risk_bottom, risk_h, ax_bottom = lay.risk_bottom, lay.risk_h, lay.ax_bottom
     ax_h = 2.0
     legend_h = 0.22 + 0.31 * len(levels)  # title, then two lines per group
     H = ax_bottom + ax_h + legend_h + 0.08

@@ -4,6 +4,7 @@ curves with censor marks, and the table of numbers at risk under the axis."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,6 +15,32 @@ from .. import style
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...results import Results
+
+
+@dataclass(frozen=True)
+class RiskLayout:
+    """Heights under a Kaplan-Meier panel, in inches from the figure's bottom:
+    ``foot`` (room for the synthetic-data label), ``risk_bottom`` and ``risk_h``
+    (the numbers-at-risk table), ``ax_bottom`` (the curves' axes, above the
+    table's title, the x tick labels and the axis label)."""
+
+    foot: float
+    risk_bottom: float
+    risk_h: float
+    ax_bottom: float
+
+
+RISK_ROW_HEIGHT = 0.16   # inches per row of the numbers-at-risk table
+
+
+def risk_layout(synthetic: bool, n_rows: int, note_h: float = 0.0) -> RiskLayout:
+    """The layout every KM figure uses below its curves: the foot, a note of
+    ``note_h`` inches above it (0 for none), a risk table of ``n_rows`` rows,
+    then 0.26 in for the table's title and 0.42 in for the x tick labels and label."""
+    foot = 0.22 if synthetic else 0.06
+    risk_h = RISK_ROW_HEIGHT * n_rows
+    risk_bottom = foot + note_h + 0.04
+    return RiskLayout(foot, risk_bottom, risk_h, risk_bottom + risk_h + 0.26 + 0.42)
 
 
 def _time_ticks(risk_times: Sequence[float], max_time: float) -> list[float]:
