@@ -45,7 +45,7 @@ from .figures.km_axes import risk_layout, _draw_risk_table, _style_time_axis, _t
 from .figures.theme import ALL_COLOR, double_column, figure_rc, group_color, order_groups, single_column
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote
-from .tables.common import _level_text, _source_notes, _variable_labels
+from .tables.common import _level_text, global_tests_text, _source_notes, _variable_labels
 from .exclusions import left_out_phrase, population_rows
 from .numbers import spss_z_text
 from .text import COVARIATE_TEXT
@@ -223,10 +223,6 @@ def _pct_ci(est: Any, lower: Any, upper: Any) -> str:
     return f"{text} ({ci})"
 
 
-def _test_text(name: str, test) -> str:
-    return f"{name} \u03c7\u00b2 = {st.fmt_num(test.statistic, 2)}, df = {test.df}, {st.fmt_p_text(test.p)}"
-
-
 def _risk_at(rows: pd.DataFrame, ticks: Sequence[float]) -> list[int]:
     """Number at risk at each tick: ``n_risk`` of the first row at or after it (0 past the last row).
 
@@ -338,9 +334,7 @@ def time_dependent_cox_table(results: Results, *, title: str | None = None) -> D
            f"({st.fmt_num(td.events_per_parameter, 1)} events per parameter)"
            + (", " + left_out_phrase(results, results.cox.covariates, td.n_excluded) if td.n_excluded else "")
            + "; "
-           + "; ".join([_test_text("likelihood-ratio test", td.likelihood_ratio_test),
-                        _test_text("Wald test", td.wald_test),
-                        _test_text("score (log-rank) test", td.score_test)]) + ".")
+           + global_tests_text(td) + ".")
     notes = [
         Footnote(f"Cox proportional-hazards models of overall survival from relapse (Efron's method for ties); "
                  f"HR, hazard ratio with {level}% Wald CI; P, Wald test. Consolidative allo-HSCT enters as a "

@@ -74,6 +74,16 @@ def _capitalise(text: str) -> str:
     return text[:1].upper() + text[1:] if text else text
 
 
+def global_tests_text(model) -> str:
+    """A Cox model's three global tests (likelihood-ratio, Wald, score), each with
+    chi-squared, df and P: 'likelihood-ratio test χ² = 8.12, df = 3, P = .04; Wald
+    test ...; score (log-rank) test ...'."""
+    tests = [("likelihood-ratio test", model.likelihood_ratio_test), ("Wald test", model.wald_test),
+             ("score (log-rank) test", model.score_test)]
+    return "; ".join(f"{name} \u03c7\u00b2 = {st.fmt_num(t.statistic, 2)}, df = {t.df}, {st.fmt_p_text(t.p)}"
+                     for name, t in tests)
+
+
 def _sentence(text: str) -> str:
     text = _capitalise(st.fmt_relation(text.strip()))
     return text if text.endswith((".", "!", "?")) else text + "."

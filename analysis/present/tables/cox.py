@@ -13,7 +13,7 @@ from ...results import CoxResults, Results, estimable
 from .. import style as st
 from ..exclusions import left_out_phrase
 from .display import DisplayTable, Footnote
-from .common import _alpha, _is_missing, _level, _level_text, _source_notes, _split_not_estimable, _variable_labels
+from .common import _alpha, _capitalise, global_tests_text, _is_missing, _level, _level_text, _source_notes, _split_not_estimable, _variable_labels
 
 
 # =========================================================================== Table 3
@@ -250,9 +250,6 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
                 monotone.append(len(records) - 1)
     frame = pd.DataFrame(records, columns=["section", "term", "label", "coef", "se", "hr", "ci", "z", "P"])
 
-    def test_text(name: str, t) -> str:
-        return f"{name} \u03c7\u00b2 = {st.fmt_num(t.statistic, 2)}, df = {t.df}, {st.fmt_p_text(t.p)}"
-
     notes = [
         Footnote(f"Cox proportional-hazards models of overall survival from relapse (Efron's method for ties). "
                  f"coef, log hazard ratio; SE, its standard error; HR, hazard ratio with {level}% Wald CI; "
@@ -264,9 +261,7 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
             f"parameters ({st.fmt_num(multi.events_per_parameter, 1)} events per parameter)"
             + (", " + left_out_phrase(results, results.cox.covariates, multi.n_excluded) if multi.n_excluded else "")
             + ". "
-            + "; ".join([test_text("Likelihood-ratio test", multi.likelihood_ratio_test),
-                         test_text("Wald test", multi.wald_test),
-                         test_text("score (log-rank) test", multi.score_test)])
+            + _capitalise(global_tests_text(multi))
             + f"; concordance (Harrell's C) {st.fmt_num(multi.concordance, 3)}."))
         notes.extend(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}.") for w in multi.warnings)
     marked = ()
