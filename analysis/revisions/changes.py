@@ -303,6 +303,22 @@ def summary_lines(report: ChangeReport) -> list[str]:
     return out
 
 
+def _sections(report: ChangeReport) -> list[tuple]:
+    """What every writer prints below the summary, in order: ``("table", header,
+    rows)`` or ``("p", text)`` — the change table (or that nothing changed), then
+    the patients whose data changed."""
+    out: list[tuple] = []
+    if report.rows:
+        out.append(("table", ("#", "Where", "Before", "After"),
+                    [(str(i), r.where_text, r.before, r.after) for i, r in enumerate(report.rows, 1)]))
+    else:
+        out.append(("p", "No reported number changed."))
+    prows = freeze_rows(report.freeze)
+    if prows:
+        out += [("p", "Patients whose data changed:"), ("table", ("USUBJID", "Site", "Change", "Fields"), prows)]
+    return out
+
+
 def _md(text: str) -> str:
     text = " ".join(str(text).split()).replace("\\", "\\\\").replace("|", "\\|")
     return text or " "
@@ -310,18 +326,15 @@ def _md(text: str) -> str:
 
 def to_markdown(report: ChangeReport) -> str:
     """Summary sentences, the change table (# | Where | Before | After) and the patient log."""
-    out = [" ".join(summary_lines(report)), ""]
-    if report.rows:
-        out += ["| # | Where | Before | After |", "| ---: | --- | --- | --- |"]
-        for i, r in enumerate(report.rows, 1):
-            out.append(f"| {i} | {_md(r.where_text)} | {_md(r.before)} | {_md(r.after)} |")
-    else:
-        out.append("No reported number changed.")
-    prows = freeze_rows(report.freeze)
-    if prows:
-        out += ["", "Patients whose data changed:", "", "| USUBJID | Site | Change | Fields |",
-                "| --- | --- | --- | --- |"]
-        out += [f"| {_md(u)} | {_md(s)} | {_md(c)} | {_md(f)} |" for u, s, c, f in prows]
+    out = [" ".join(summary_lines(report))]
+    for kind, *content in _sections(report):
+        if kind == "p":
+            out += ["", content[0]]
+        else:
+            header, rows = content
+            rule = ["---:" if h == "#" else "---" for h in header]
+            out += ["", "| " + " | ".join(header) + " |", "| " + " | ".join(rule) + " |"]
+            out += ["| " + " | ".join(_md(c) for c in row) + " |" for row in rows]
     if report.not_shown:
         out += ["", f"Also changed, but printed nowhere in the documents: {len(report.not_shown)} "
                     f"registry number{'' if len(report.not_shown) == 1 else 's'} "
@@ -354,15 +367,11 @@ def write_docx(report: ChangeReport, path: str | Path) -> Path:
             for cell, text in zip(cells, row):
                 cell.text = str(text)
 
-    if report.rows:
-        table(("#", "Where", "Before", "After"),
-              [(str(i), r.where_text, r.before, r.after) for i, r in enumerate(report.rows, 1)])
-    else:
-        d.add_paragraph("No reported number changed.")
-    prows = freeze_rows(report.freeze)
-    if prows:
-        d.add_paragraph("Patients whose data changed:")
-        table(("USUBJID", "Site", "Change", "Fields"), prows)
+    for kind, *content in _sections(report):
+        if kind == "p":
+            d.add_paragraph(content[0])
+        else:
+            table(*content)
     import io
 
     buf = io.BytesIO()
@@ -387,14 +396,10 @@ def to_html(report: ChangeReport) -> str:
         parts.extend("<tr>" + "".join(f"<td>{e(str(c))}</td>" for c in r) + "</tr>" for r in rows)
         parts.append("</tbody></table>")
 
-    if report.rows:
-        table(("#", "Where", "Before", "After"),
-              [(str(i), r.where_text, r.before, r.after) for i, r in enumerate(report.rows, 1)])
-    else:
-        parts.append("<p>No reported number changed.</p>")
-    prows = freeze_rows(report.freeze)
-    if prows:
-        parts.append("<p>Patients whose data changed:</p>")
-        table(("USUBJID", "Site", "Change", "Fields"), prows)
+    for kind, *content in _sections(report):
+        if kind == "p":
+            parts.append(f"<p>{e(content[0])}</p>")
+        else:
+            table(*content)
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
