@@ -4,6 +4,7 @@ pre-render step and the documents' executions of one render."""
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import subprocess
 import sys
 
@@ -73,3 +74,12 @@ def runs(variables):
         return cache[(doc, fmt)]
 
     return get
+
+
+@pytest.fixture(scope="session")
+def two_sites(tmp_path_factory):
+    """Valid data other than the shipped cohort: two of its three site files, in a folder."""
+    folder = tmp_path_factory.mktemp("two_sites")
+    for name in ("site_a.csv", "site_b.csv"):
+        shutil.copy(PROJECT_ROOT / "data" / "synthetic" / name, folder / name)
+    return folder

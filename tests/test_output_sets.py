@@ -79,14 +79,6 @@ def test_outputs_of_the_earlier_layout_are_replaced(tmp_path):
 # --------------------------------------------------------------------------- export
 
 
-@pytest.fixture(scope="module")
-def two_sites(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("two_sites")
-    for name in ("site_a.csv", "site_b.csv"):
-        shutil.copy(SYNTHETIC / name, folder / name)
-    return folder
-
-
 def test_export_loads_the_stored_results_and_draws_figures_once(tmp_path, monkeypatch):
     from analysis.config import load_config
 

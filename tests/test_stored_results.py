@@ -18,17 +18,6 @@ from analysis.present import document
 from analysis.present.document import StaleVariablesError, input_stamp, prepare, setup
 from analysis.store import MAGIC, StaleResultsError, load_results, read_header
 
-SYNTHETIC = PROJECT_ROOT / "data" / "synthetic"
-
-
-@pytest.fixture(scope="module")
-def other_data(tmp_path_factory) -> Path:
-    """Valid data other than the shipped cohort: two of its three sites."""
-    folder = tmp_path_factory.mktemp("two_sites")
-    for name in ("site_a.csv", "site_b.csv"):
-        shutil.copy(SYNTHETIC / name, folder / name)
-    return folder
-
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory) -> Path:
@@ -71,24 +60,24 @@ def test_absent_store_is_computed(render_dir, registry):
     assert vars(t) == vars(registry.t)
 
 
-def test_store_from_other_data_is_refused(render_dir, other_data, tmp_path, monkeypatch):
+def test_store_from_two_sites_is_refused(render_dir, two_sites, tmp_path, monkeypatch):
     """The variables match the render (other data, both steps), the stored
     results do not (left from the shipped data): refused, never shown."""
     other = tmp_path / "other"
-    prepare(data=str(other_data), variables=other / "_variables.yml", root=other)
+    prepare(data=str(two_sites), variables=other / "_variables.yml", root=other)
     shutil.copy(render_dir / "_generated" / "results.pkl", other / "_generated" / "results.pkl")
     monkeypatch.setenv("CART_VARIABLES", str(other / "_variables.yml"))
-    monkeypatch.setenv("CART_DATA", str(other_data))
+    monkeypatch.setenv("CART_DATA", str(two_sites))
     with pytest.raises(StaleResultsError, match=r"results computed from other data than this render"):
         setup()
 
 
-def test_variables_from_other_data_are_refused(render_dir, other_data, monkeypatch):
-    monkeypatch.setenv("CART_DATA", str(other_data))
+def test_variables_from_two_sites_are_refused(render_dir, two_sites, monkeypatch):
+    monkeypatch.setenv("CART_DATA", str(two_sites))
     with pytest.raises(StaleVariablesError, match=r"_variables.yml was made from other data than this render"):
         setup()
     with pytest.raises(StaleVariablesError, match=r"made from other data"):
-        setup(data=str(other_data))          # quarto render -P data:... alone
+        setup(data=str(two_sites))          # quarto render -P data:... alone
 
 
 def test_other_configuration_is_refused(render_dir, tmp_path):
@@ -198,13 +187,13 @@ def test_unchanged_pre_render_keeps_the_set_without_computing(render_dir, monkey
 
 @pytest.mark.parametrize("change", ["data", "configuration", "code", "environment", "edited variables",
                                     "edited store", "removed banner", "removed manifest"])
-def test_pre_render_recomputes_when_anything_changed(render_dir, other_data, tmp_path, monkeypatch, change):
+def test_pre_render_recomputes_when_anything_changed(render_dir, two_sites, tmp_path, monkeypatch, change):
     from analysis import store
 
     target = render_dir / "_variables.yml"
     kwargs = {}
     if change == "data":
-        kwargs["data"] = str(other_data)
+        kwargs["data"] = str(two_sites)
     elif change == "configuration":
         (tmp_path / "data").symlink_to(PROJECT_ROOT / "data")
         kwargs["config"] = str(tmp_path / "revision.yml")
