@@ -239,8 +239,7 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
         doc = None                   # stored for other inputs: this step computes its own
     if doc is None:
         doc = compute(cfg=cfg)
-    style.use_journal(doc.results.settings.style.journal)
-    style.use_alpha(doc.results.settings.tests.alpha)
+    style.use_settings(doc.results.settings)
     key = figure_key(want)
     cache = figure_cache() if cache is None else cache
     figure_files = [f"{stem}.{ext}" for stem in figures.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]

@@ -133,8 +133,7 @@ def setup(*, data: str | None = None, config: str | None = None, check: bool = T
     store = results_path()
     doc = load_document(cfg, want, store)
     assert_consistent(doc.results, doc.registry, variables)
-    st.use_journal(doc.results.settings.style.journal)   # tables and figures of this kernel follow it
-    st.use_alpha(doc.results.settings.tests.alpha)
+    st.use_settings(doc.results.settings)                # tables and figures of this kernel follow it
     if store.exists():                                    # the stored results of this render were loaded
         from .displays import serve_figures
 

@@ -165,8 +165,7 @@ def spss_z_text(results: Results) -> str:
 
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
-    st.use_journal(results.settings.style.journal)
-    st.use_alpha(results.settings.tests.alpha)
+    st.use_settings(results.settings)
     r = results
     s = r.summary
     e: list[Number] = []

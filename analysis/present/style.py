@@ -172,14 +172,28 @@ def use_journal(name: str) -> JournalStyle:
     return _current[0]
 
 
+def _default_alpha() -> float:
+    """The default of the ``tests.alpha`` setting (analysis/config.py is the one place for it)."""
+    from ..config import TestsSettings
+
+    return float(TestsSettings.model_fields["alpha"].default)
+
+
 #: The significance level in force (``tests.alpha``): a P value that would round to it prints
-#: with more decimals (:func:`fmt_p`). Set by the entry points with :func:`use_alpha`.
-_alpha = [0.05]
+#: with more decimals (:func:`fmt_p`). Set by the entry points with :func:`use_settings`.
+_alpha = [_default_alpha()]
 
 
 def use_alpha(alpha: float) -> None:
     """Make ``alpha`` the level P values are kept apart from when rounded (see :func:`fmt_p`)."""
     _alpha[0] = float(alpha)
+
+
+def use_settings(settings) -> None:
+    """What every formatter reads from the configuration, made current at once (the
+    entry points call it before presenting results): the journal style and alpha."""
+    use_journal(settings.style.journal)
+    use_alpha(settings.tests.alpha)
 
 
 def journal() -> JournalStyle:
