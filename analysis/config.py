@@ -87,7 +87,9 @@ class DataSettings(_Section):
     """Data dictionary (default: the shipped data/dictionary.yml)."""
     id_key: str = "data/private/usubjid.key"
     """Secret key file for stable subject identifiers (USUBJID) of real data; created on first use.
-    Relative to the configuration file; keep it with the data, never in the repository."""
+    Written in a configuration file: relative to that file; not written: the project's own key (this
+    default, relative to the project), so a copied configuration keeps the project's identifiers.
+    Keep it with the data, never in the repository."""
 
 
 class DefinitionsSettings(_Section):
@@ -517,8 +519,10 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
                         f"file {dictionary} does not exist{_relative_hint(dictionary, base)}")
     if problems:
         raise ConfigError("\n".join(problems))
+    # a key file named in the file is relative to it; the default is the project's key
+    key_base = base if "id_key" in settings.data.model_fields_set else PROJECT_ROOT
     return Config(path=cfg_path, sources=sources, dictionary_path=dictionary, settings=settings,
-                  id_key_path=(base / settings.data.id_key).resolve())
+                  id_key_path=(key_base / settings.data.id_key).resolve())
 
 
 # --------------------------------------------------------------------------- checks against the data

@@ -219,8 +219,10 @@ def test_copied_configuration_in_a_subfolder_says_paths_are_relative_to_it(tmp_p
 
 
 def test_copied_configuration_does_not_make_a_second_subject_id_key(tmp_path, monkeypatch):
-    # item 30 (same cause): data.id_key is relative to the configuration too; a copy in revisions/
-    # silently created revisions/data/private/usubjid.key and gave every patient a new USUBJID
+    # item 30 (same cause): data.id_key was relative to the configuration even when the file did not
+    # name it; a copy in revisions/ silently created revisions/data/private/usubjid.key and gave every
+    # patient a new USUBJID. A key named in the file is relative to it (and a missing one there is
+    # refused, not created); one not named is the project's own key, wherever the copy lives.
     import pandas as pd
 
     from analysis.config import ConfigError, load_config
@@ -230,10 +232,15 @@ def test_copied_configuration_does_not_make_a_second_subject_id_key(tmp_path, mo
     (tmp_path / "data" / "private" / "usubjid.key").write_text("k" * 64 + "\n", encoding="ascii")
     (tmp_path / "site.csv").write_bytes((PROJECT_ROOT / "data/synthetic/site_a.csv").read_bytes())
     (tmp_path / "revisions").mkdir()
-    (tmp_path / "revisions" / "r1.yml").write_text(
-        f"data:\n  sources: [../site.csv]\n  dictionary: {PROJECT_ROOT / 'data/dictionary.yml'}\n", encoding="utf-8")
+    dictionary = PROJECT_ROOT / "data/dictionary.yml"
+    (tmp_path / "revisions" / "default.yml").write_text(
+        f"data:\n  sources: [../site.csv]\n  dictionary: {dictionary}\n", encoding="utf-8")
+    (tmp_path / "revisions" / "named.yml").write_text(
+        f"data:\n  sources: [../site.csv]\n  dictionary: {dictionary}\n  id_key: data/private/usubjid.key\n",
+        encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    config = load_config("revisions/r1.yml")
+    assert load_config("revisions/default.yml").id_key_path == (PROJECT_ROOT / "data/private/usubjid.key").resolve()
+    config = load_config("revisions/named.yml")
     with pytest.raises(ConfigError) as err:
         subject_id_key(config, pd.DataFrame({"synthetic": ["no"]}))
     assert "write ../data/private/usubjid.key" in str(err.value)
