@@ -457,6 +457,32 @@ def rate_digits() -> int:
     return journal().percent.rate_digits
 
 
+_DECIMALS_WORDS = {0: "as whole numbers", 1: "to one decimal", 2: "to two decimals"}
+
+
+def percent_convention_text() -> str:
+    """The journal's decimals of percentages in words, for Methods (a reader sees
+    "61%" in Table 1 and "61.1% (95% CI ...)" in the text and should know why):
+    "Percentages of patients are given as whole numbers below a denominator of
+    100 and to one decimal from 100, and rates with confidence intervals to one
+    decimal." (AMA)."""
+    pct = journal().percent
+    steps = [(least, _DECIMALS_WORDS.get(d, f"to {d} decimals")) for least, d in pct.count_digits]
+    if len(steps) == 1:
+        counts = steps[0][1]
+    else:
+        parts = []
+        for i, (least, words) in enumerate(steps):
+            upper = steps[i + 1][0] if i + 1 < len(steps) else None
+            if i == 0 and upper is not None:
+                parts.append(f"{words} below a denominator of {fmt_int(upper)}")
+            else:
+                parts.append(f"{words} from {fmt_int(least)}")
+        counts = " and ".join(parts)
+    rate = _DECIMALS_WORDS.get(pct.rate_digits, f"to {pct.rate_digits} decimals")
+    return f"Percentages of patients are given {counts}, and rates with confidence intervals {rate}."
+
+
 def fmt_rate(x: float | None, digits: int | None = None) -> str:
     """A proportion (0–1) as a percentage number without the sign, in the
     journal's decimals for a rate: 0.4776 -> '47.8' (tables, whose header says %)."""

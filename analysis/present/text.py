@@ -100,6 +100,7 @@ def statistical_methods(results: Results) -> Markdown:
     paragraphs = [
         (f"Categorical variables are summarised as counts and percentages of patients with known values, "
          f"and continuous variables as medians and ranges; missing values are reported separately. "
+         f"{st.percent_convention_text()} "
          f"Targeted therapy comprised {targeted}. {RULE_TEXT.get(rule, rule)}; continuous variables were "
          f"compared with the Mann–Whitney U test (normal approximation with continuity correction). Rates of CR/CRi are given with exact (Clopper–Pearson) {level}% "
          f"confidence intervals [@clopper1934], and univariable odds ratios were estimated by logistic "

@@ -256,3 +256,20 @@ def test_captions_typed_in_the_documents_name_no_p_letter():
              for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if (m := option.match(line.strip())) and letter.search(m.group(1))]
     assert not found, "captions with a typed P letter:\n" + "\n".join(found)
+
+
+#: how each journal's percentages of patients are written, in words (the conventions above)
+PERCENT_WORDS = {"blood": "as whole numbers below a denominator of 100 and to one decimal from 100",
+                 "jama": "as whole numbers below a denominator of 100 and to one decimal from 100",
+                 "nejm": "to one decimal", "lancet": "as whole numbers"}
+
+
+@pytest.mark.parametrize("journal", list(CONVENTIONS))
+def test_methods_state_the_decimals_of_percentages(styled, journal):
+    """Table 1 prints "61%" where the text gives a rate "61.1% (95% CI ...)": Methods say
+    why (acceptance review item 27)."""
+    from analysis.present.text import statistical_methods
+
+    methods = statistical_methods(styled(journal)).data
+    assert (f"Percentages of patients are given {PERCENT_WORDS[journal]}, "
+            "and rates with confidence intervals to one decimal.") in methods
