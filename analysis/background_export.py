@@ -228,6 +228,8 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
     "failed", "stopped", "timeout" or "other inputs"."""
     if os.name != "posix":
         return "none"
+    for proc in _STARTED:                        # reap workers this process started that have ended
+        proc.poll()
     folder = worker_dir(cache_root)
     claim = _read(folder / CLAIM)
     token = claim.get("token")
