@@ -352,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as exc:                        # noqa: BLE001 - said in done-TOKEN.json, traceback in the log
         traceback.print_exc()
         what, ok = (str(exc).splitlines() or [type(exc).__name__])[0], False
-    print(f"{what} in {time.perf_counter() - t0:.1f} s", flush=True)
+    cpu = sum(os.times()[:4])                          # this process and its ended forked processes
+    print(f"{what} in {time.perf_counter() - t0:.1f} s ({cpu:.1f} s CPU)", flush=True)
     try:
         _write(folder / f"done-{args.token}.json", {"token": args.token, "ok": ok, "message": what})
     except OSError:
