@@ -239,3 +239,24 @@ def test_no_worker_when_switched_off(tmp_path, monkeypatch):
     assert bg.start(_want(), tmp_path / "_variables.yml", tmp_path / "cache" / "figures") is None
     assert not (tmp_path / "cache").exists()
     assert bg.settle(tmp_path / "cache", _want()) == "none"
+
+
+def test_the_pre_render_step_starts_a_worker_that_holds_none_of_its_pipes(tmp_path, monkeypatch):
+    """`python -m analysis prepare` (as Quarto runs it, reading its output to the end)
+    returns while its worker runs on: the worker's stdin is /dev/null and its output
+    goes to the log, so Quarto does not wait for it; the post-render step then links
+    the worker's set in."""
+    monkeypatch.setenv("CART_VARIABLES", str(tmp_path / "_variables.yml"))
+    monkeypatch.setenv("CART_FIGURE_CACHE", str(tmp_path / ".cache" / "figures"))
+    monkeypatch.delenv(bg.ENV_SWITCH, raising=False)
+    out = subprocess.run([sys.executable, "-m", "analysis", "prepare"], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    folder = bg.worker_dir(tmp_path / ".cache")
+    pid = _claim(folder)["pid"]
+    if bg.running(folder) and Path(f"/proc/{pid}/fd").is_dir():
+        fds = {n: os.readlink(f"/proc/{pid}/fd/{n}") for n in ("0", "1", "2")}
+        assert fds == {"0": os.devnull, "1": str(folder / bg.LOG), "2": str(folder / bg.LOG)}
+    assert bg.settle(tmp_path / ".cache", _want()) == "done"
+    export(tmp_path / "_output")
+    assert json.loads((current_run(tmp_path / "_output") / MANIFEST).read_text())["set_reused"] is True
