@@ -132,6 +132,18 @@ def _revoke(folder: Path) -> dict:
     return claim
 
 
+def _is_worker(pid: int) -> bool:
+    """Whether process ``pid`` is a worker (checked where ``/proc`` tells, Linux; elsewhere
+    the claim's process id is trusted while ``running.lock`` is held)."""
+    proc = Path(f"/proc/{pid}/cmdline")
+    if not Path("/proc/self/cmdline").exists():
+        return True
+    try:
+        return b"analysis.background_export" in proc.read_bytes()
+    except OSError:
+        return False
+
+
 def _stop(folder: Path, claim: dict, wait: float = 10.0) -> bool:
     """Stop the running worker, if any (its process group: the worker leads its own
     session); True when none runs any more."""
@@ -140,7 +152,7 @@ def _stop(folder: Path, claim: dict, wait: float = 10.0) -> bool:
     if not running(folder):
         return True
     pid = claim.get("pid")
-    if isinstance(pid, int) and pid > 1:
+    if isinstance(pid, int) and pid > 1 and _is_worker(pid):
         try:
             os.killpg(pid, signal.SIGTERM)     # running.lock is held: the group is the worker's
         except OSError:
@@ -209,7 +221,11 @@ def start(want: dict[str, str], variables: Path, figure_cache: Path, *, data: st
                 proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log,
                                         stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(held,))
                 _STARTED.append(proc)
-                _write(folder / CLAIM, {"token": token, "pid": proc.pid, "stamp": _stamp(want)})
+                try:
+                    _write(folder / CLAIM, {"token": token, "pid": proc.pid, "stamp": _stamp(want)})
+                except OSError:
+                    proc.kill()                          # without its claim it could never commit
+                    raise
         finally:
             os.close(held)
     except OSError:

@@ -129,13 +129,14 @@ _HOLD = ("import fcntl, os, sys, time\n"
 @pytest.fixture
 def fake_worker(tmp_path):
     """``fake_worker(stamp)``: a process that behaves as a running worker that never
-    finishes (holds running.lock, its own session) with a claim for ``stamp``."""
+    finishes (holds running.lock, its own session, "analysis.background_export" in
+    its command line) with a claim for ``stamp``."""
     folder = bg.worker_dir(tmp_path / "cache")
     folder.mkdir(parents=True)
     started = []
 
-    def start(stamp: dict) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(folder / bg.RUNNING_LOCK)],
+    def start(stamp: dict, marker: str = "analysis.background_export") -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(folder / bg.RUNNING_LOCK), marker],
                                 stdout=subprocess.PIPE, text=True, start_new_session=True)
         started.append(proc)
         assert proc.stdout.readline() == "holding\n"
@@ -194,6 +195,17 @@ def test_a_new_pre_render_step_stops_the_earlier_worker(fake_worker):
     assert proc.wait(timeout=10) != 0
     assert _claim(folder)["token"] is None
     assert not bg.running(folder)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_a_process_that_is_not_a_worker_is_never_signalled(fake_worker):
+    """The claim's process id names another program (a process id reused): it is not
+    stopped, though it holds the lock; the claim is withdrawn all the same."""
+    folder, start = fake_worker
+    proc = start(_want(), marker="something-else")
+    assert bg._stop(folder, bg._revoke(folder), wait=0.3) is False
+    assert proc.poll() is None
+    assert _claim(folder)["token"] is None
 
 
 def test_a_failed_worker_says_why_in_one_line(tmp_path, monkeypatch, capsys):
