@@ -105,7 +105,7 @@ def cmd_bench(args) -> int:
 def cmd_prepare(args) -> int:
     from .present.document import prepare
 
-    for path in prepare(config=args.config):
+    for path in prepare(config=args.config, background=True):
         print(path)
     return 0
 

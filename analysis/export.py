@@ -203,16 +203,73 @@ def _render_figures(stamp: dict[str, str]):
     return build
 
 
+def load_document(cfg: Config, want: dict[str, str]):
+    """The results of this render: those the pre-render step stored when they were
+    made from ``want``, else computed here; the journal style made current."""
+    from .present.document import compute, results_path
+    from .store import StaleResultsError, load_results
+
+    try:
+        doc = load_results(results_path(), want)
+    except StaleResultsError:
+        doc = None                   # stored for other inputs: this step computes its own
+    if doc is None:
+        doc = compute(cfg=cfg)
+    style.use_settings(doc.results.settings)
+    return doc
+
+
+def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: bool = True,
+                  build=None) -> dict:
+    """Write the set's entries (:data:`ENTRIES`) into ``run``: the ledger, ADaM files and
+    tables while the figures are drawn (or linked from ``cache``, the figure cache, when it
+    holds :func:`figure_key`). Returns what was written (``figures``, ``adam``, ``tables``
+    names, ``figures_reused``, ``figure_key``); drawn figures are not cached here
+    (:func:`commit_figures`)."""
+    from .adam import write_adam
+    from .ledger import build_ledger, write_ledger
+    from .present import figures
+    from .present.table_files import write_table_files
+
+    key = figure_key(want)
+    figure_files = [f"{stem}.{ext}" for stem in figures.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
+    written: dict = {"figure_key": key}
+
+    def the_rest() -> None:     # ledger, ADaM and tables: written while the figures are drawn
+        write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results))
+        written["adam"] = [p.name for p in write_adam(doc.results.derived, run / "adam", xpt=xpt)]
+        written["tables"] = [p.relative_to(run / "tables")
+                             for p in write_table_files(doc.results, run / "tables")]
+
+    reused = _reuse_figures(cache, key, figure_files, run / "figures")
+    if reused:
+        the_rest()
+    else:
+        figure_files = [p.name for p in figures.export_all(doc.results, run / "figures",
+                                                           build or _render_figures(want), _workers(),
+                                                           meanwhile=the_rest)]
+    written.update(figures=figure_files, figures_reused=reused)
+    return written
+
+
+def commit_figures(cache: Path, run: Path, written: dict) -> None:
+    """Keep the figures :func:`write_entries` drew as the figure cache of their key."""
+    if not written["figures_reused"]:
+        _cache_figures(cache, written["figure_key"], run / "figures", written["figures"])
+
+
 def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
            cache: Path | None = None) -> list[Path]:
     """Write ``numbers.json``, ``adam/``, ``figures/`` and ``tables/`` into ``out`` as one set;
     returns the paths as seen in ``out``."""
+    from .background_export import settle
     from .present.document import input_stamp
 
     cfg = cfg or load_config()
     want = input_stamp(cfg)
     out = Path(out)
     sets = set_cache() if cache is None else cache.parent / "export"
+    settle(sets.parent, want)      # the set the pre-render step started writing in the background
     skey = set_key(want) if xpt else None
     index = _kept_set(sets, skey) if skey else None
     if index is not None:
@@ -226,43 +283,15 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
                  "set_key": skey, "set_reused": True, "entries": ENTRIES}, indent=2) + "\n")
         return [out / rel for rel in index]
 
-    from .adam import write_adam
-    from .ledger import build_ledger, write_ledger
-    from .present import figures
-    from .present.document import compute, results_path
-    from .present.table_files import write_table_files
-    from .store import StaleResultsError, load_results
-
-    try:
-        doc = load_results(results_path(), want)
-    except StaleResultsError:
-        doc = None                   # stored for other inputs: this step computes its own
-    if doc is None:
-        doc = compute(cfg=cfg)
-    style.use_settings(doc.results.settings)
-    key = figure_key(want)
+    doc = load_document(cfg, want)
     cache = figure_cache() if cache is None else cache
-    figure_files = [f"{stem}.{ext}" for stem in figures.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
     with output_set(out, ENTRIES) as run:
-        written: dict[str, list] = {}
-
-        def the_rest() -> None:     # ledger, ADaM and tables: written while the figures are drawn
-            write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results))
-            written["adam"] = [p.name for p in write_adam(doc.results.derived, run / "adam", xpt=xpt)]
-            written["tables"] = [p.relative_to(run / "tables")
-                                 for p in write_table_files(doc.results, run / "tables")]
-
-        reused = _reuse_figures(cache, key, figure_files, run / "figures")
-        if reused:
-            the_rest()
-        else:
-            figure_files = [p.name for p in figures.export_all(doc.results, run / "figures",
-                                                               _render_figures(want), _workers(),
-                                                               meanwhile=the_rest)]
-            _cache_figures(cache, key, run / "figures", figure_files)
-        adam, tables = written["adam"], written["tables"]
+        written = write_entries(run, doc, want, cache, xpt=xpt)
+        commit_figures(cache, run, written)
+        figure_files, adam, tables = written["figures"], written["adam"], written["tables"]
         write_text_atomic(run / MANIFEST, json.dumps(
-            {"stamp": doc.registry.stamp, "figure_key": key, "figures_reused": reused,
+            {"stamp": doc.registry.stamp, "figure_key": written["figure_key"],
+             "figures_reused": written["figures_reused"],
              "set_key": skey, "set_reused": False, "entries": ENTRIES}, indent=2) + "\n")
         if skey:
             _keep_set(sets, skey, run)

@@ -178,7 +178,7 @@ def prepared_set(want: dict[str, str], target: Path) -> list[Path] | None:
 
 
 def prepare(*, data: str | None = None, config: str | None = None, root: Path = PROJECT_ROOT,
-            variables: Path | None = None) -> list[Path]:
+            variables: Path | None = None, background: bool = False) -> list[Path]:
     """Pre-render step: run the analysis once; write _variables.yml (or
     ``variables``, else CART_VARIABLES) and beside it ``_generated/`` (the
     stored results and the synthetic-data banners).
@@ -190,7 +190,11 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
     Nothing changed, nothing written: when the set in place was made from the
     same data, configuration and code in the same environment and is intact
     (:func:`prepared_set`, from ``_generated/prepared.json``), it is kept as it
-    is, so a re-render does not recompute the analysis."""
+    is, so a re-render does not recompute the analysis.
+
+    With ``background`` (the pre-render step of a render: ``python -m analysis
+    prepare``), a set it writes starts the post-render step's work in a
+    background worker (:mod:`analysis.background_export`)."""
     from ..outputs import output_set
 
     cfg = load_config(config, data=data)
@@ -205,6 +209,11 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
     from .banner import write_banners
     from .consistency import assert_consistent
 
+    if background:                            # an earlier render's worker must not write from now on
+        from .. import background_export
+        from ..export import figure_cache
+
+        background = background_export.stop(figure_cache().parent)
     doc = compute(cfg=cfg)
     assert_consistent(doc.results, doc.registry)
     with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS) as run:
@@ -214,6 +223,8 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
         manifest = _prepared_manifest(want, run / target.name, run / GENERATED_DIR, [RESULTS_FILE, *banners])
         (run / GENERATED_DIR / PREPARED_FILE).write_text(_json(manifest), encoding="utf-8")
     generated = target.parent / GENERATED_DIR
+    if background:                            # the post-render step's work, while Quarto runs the documents
+        background_export.start(want, target, figure_cache(), data=data, config=config)
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
 

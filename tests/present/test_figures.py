@@ -460,6 +460,27 @@ def test_save_figure_writes_reproducible_files_without_metadata(figs, tmp_path):
         assert 305 not in im.tag_v2 and 306 not in im.tag_v2  # no Software, no DateTime
 
 
+@pytest.mark.parametrize("name", ["flow", "km_overall", "salvage_group", "relapse_site", "forest", "zph"])
+def test_tiff_pixels_are_those_of_the_600_dpi_png(figs, name):
+    """The TIFF's pixels come from Agg's raw buffer, not from a PNG encoded and
+    decoded again: the same pixels (also for a height of 2846.9999... pixels)."""
+    import io
+
+    import matplotlib as mpl
+    from analysis.present.figures.theme import figure_rc
+
+    fig = figs[name]
+    with mpl.rc_context(figure_rc()):
+        raw = F.files._rgb_pixels(fig)
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=F.files.TIFF_DPI, metadata={"Software": None})
+    buf.seek(0)
+    with Image.open(buf) as png:
+        rgb = png.convert("RGB")
+    assert raw.size == rgb.size and raw.mode == rgb.mode == "RGB"
+    assert raw.tobytes() == rgb.tobytes()
+
+
 def test_failed_save_leaves_no_partial_files(figs, tmp_path, monkeypatch):
     old = tmp_path / "forest.pdf"
     old.write_bytes(b"old")

@@ -1,0 +1,381 @@
+"""The post-render step's work, started early in the background.
+
+The submission set the post-render step writes (numbers ledger, ADaM files,
+figures as PDF, SVG and 600-dpi TIFF, table files: :mod:`analysis.export`)
+depends on the stored results, the project's sources and the environment, not
+on the documents Quarto executes. So when the pre-render step has computed and
+stored the results, it starts a **worker** (:func:`start`): a detached process
+(its own session; stdin, stdout and stderr not inherited, since Quarto reads
+the pre-render step's pipes to their end; output in ``.cache/worker/log.txt``)
+that writes the set while Quarto executes the documents, and keeps it where
+the post-render step looks for a kept set (``.cache/export/KEY``, keyed by
+:func:`analysis.export.set_key`; its figures in ``.cache/figures/KEY``). It
+first builds each figure's matplotlib ``Figure`` and keeps it where the
+documents' kernels look (``_generated/figures/``,
+:mod:`analysis.present.displays`), so a kernel that asks for a figure after
+the worker built it shows it instead of building it. The worker runs at a
+lower priority (``nice`` 10): the documents come first.
+
+The post-render step (:func:`settle`, called by :func:`analysis.export.export`)
+waits for the worker of this render's inputs, then takes its set as any kept
+set: checked complete and unedited, under the key of everything it was made
+from, and linked into the output folder as one set. When the worker failed,
+was killed, did not finish within :data:`WAIT_SECONDS`, or was started for
+other inputs, its set is not there (or is under another key) and the
+post-render step writes the set itself, exactly as without a worker; a failure
+is said in one line (no traceback), with the log's place.
+
+A worker from an earlier render never writes into a newer set: it commits
+(moves its set and figures into the caches) only while it holds
+``commit.lock`` and ``claim.json`` names its token; a new pre-render step and
+a post-render step that does not want it withdraw the claim under the same
+lock first and stop its processes. It keeps ``Figure`` objects only in the
+folder of its own pre-render set (resolved when it starts), under keys of its
+own inputs.
+
+Files in ``.cache/worker/`` (beside the figure cache, :func:`analysis.export.figure_cache`):
+``claim.json`` (token, process id and stamp of the worker allowed to commit),
+``commit.lock``, ``running.lock`` (held by the worker and its processes for
+their whole life; taken by the pre-render step and handed to the worker, so a
+worker not yet started is never mistaken for one that died), ``done-TOKEN.json``
+(how it ended), ``log.txt`` and the staging folder ``run-TOKEN/``.
+
+No worker is started without POSIX file locks (Windows), or with
+``CART_BACKGROUND_EXPORT=0`` in the environment: the post-render step does the
+work, as before.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Sequence
+
+from .config import PROJECT_ROOT
+
+WORKER_DIR = "worker"
+CLAIM = "claim.json"
+COMMIT_LOCK = "commit.lock"
+RUNNING_LOCK = "running.lock"
+LOG = "log.txt"
+ENV_SWITCH = "CART_BACKGROUND_EXPORT"
+#: How long the post-render step waits for the worker before writing the set itself.
+WAIT_SECONDS = 180.0
+_STAMP_KEYS = ("data_hash", "config_hash", "code_version")
+_STARTED: list = []          # the workers' Popen objects, kept so that none is reported as left running
+
+
+def worker_dir(cache_root: Path) -> Path:
+    """The worker's folder beside the caches (``cache_root``: the figure cache's parent)."""
+    return Path(cache_root) / WORKER_DIR
+
+
+def _stamp(want: dict[str, str]) -> dict[str, str]:
+    return {k: want[k] for k in _STAMP_KEYS}
+
+
+def _read(path: Path) -> dict:
+    try:
+        found = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _write(path: Path, obj: dict) -> None:
+    from .outputs import write_text_atomic
+
+    write_text_atomic(path, json.dumps(obj, indent=2) + "\n")
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` (``flock``; waits for it)."""
+    import fcntl
+
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def running(folder: Path) -> bool:
+    """Whether a worker (or one of its processes) is alive: it holds ``running.lock``."""
+    import fcntl
+
+    try:
+        fd = os.open(Path(folder) / RUNNING_LOCK, os.O_RDWR)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)               # also releases the lock if it was free
+    return False
+
+
+def _revoke(folder: Path) -> dict:
+    """Withdraw the claim: no worker may commit from now on. Returns the claim withdrawn."""
+    with _locked(folder / COMMIT_LOCK):
+        claim = _read(folder / CLAIM)
+        if claim.get("token"):
+            _write(folder / CLAIM, {"token": None, "withdrawn": claim["token"], "pid": claim.get("pid")})
+    return claim
+
+
+def _is_worker(pid: int) -> bool:
+    """Whether process ``pid`` is a worker (checked where ``/proc`` tells, Linux; elsewhere
+    the claim's process id is trusted while ``running.lock`` is held)."""
+    proc = Path(f"/proc/{pid}/cmdline")
+    if not Path("/proc/self/cmdline").exists():
+        return True
+    try:
+        return b"analysis.background_export" in proc.read_bytes()
+    except OSError:
+        return False
+
+
+def _stop(folder: Path, claim: dict, wait: float = 10.0) -> bool:
+    """Stop the running worker, if any (its process group: the worker leads its own
+    session); True when none runs any more."""
+    import signal
+
+    if not running(folder):
+        return True
+    pid = claim.get("pid")
+    if isinstance(pid, int) and pid > 1 and _is_worker(pid):
+        try:
+            os.killpg(pid, signal.SIGTERM)     # running.lock is held: the group is the worker's
+        except OSError:
+            pass
+    deadline = time.monotonic() + wait
+    while running(folder):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop(cache_root: Path) -> bool:
+    """Withdraw the claim of any earlier worker and stop it (the pre-render step,
+    before it writes a new set); True when no worker runs any more."""
+    if os.name != "posix":
+        return True
+    folder = worker_dir(cache_root)
+    if not folder.is_dir():
+        return True
+    try:
+        return _stop(folder, _revoke(folder))
+    except OSError:
+        return False
+
+
+def _enabled() -> bool:
+    if os.environ.get(ENV_SWITCH, "1").strip() == "0" or os.name != "posix":
+        return False
+    try:
+        import fcntl  # noqa: F401 - POSIX file locks
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    return True
+
+
+def start(want: dict[str, str], variables: Path, figure_cache: Path, *, data: str | None = None,
+          config: str | None = None) -> int | None:
+    """Start the worker for the results the pre-render step just stored beside
+    ``variables`` (computed from ``want``, an :func:`analysis.present.document.input_stamp`);
+    its process id, or None when no worker was started (the post-render step then
+    does the work)."""
+    import fcntl
+    import secrets
+    import subprocess
+
+    if not _enabled():
+        return None
+    folder = worker_dir(Path(figure_cache).parent)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if not _stop(folder, _revoke(folder)):
+            return None                                  # an earlier worker would not stop
+        for old in folder.iterdir():
+            if old.name.startswith(("run-", "done-")):
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+        token = secrets.token_hex(8)
+        argv = [sys.executable, "-m", "analysis.background_export", "--token", token,
+                "--variables", str(Path(variables).resolve()), "--figure-cache", str(Path(figure_cache).resolve())]
+        argv += ["--data", data] if data else []
+        argv += ["--config", config] if config else []
+        held = os.open(folder / RUNNING_LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)   # handed to the worker (pass_fds)
+            with _locked(folder / COMMIT_LOCK), open(folder / LOG, "wb") as log:
+                proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                                        stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(held,))
+                _STARTED.append(proc)
+                try:
+                    _write(folder / CLAIM, {"token": token, "pid": proc.pid, "stamp": _stamp(want)})
+                except OSError:
+                    proc.kill()                          # without its claim it could never commit
+                    raise
+        finally:
+            os.close(held)
+    except OSError:
+        return None
+    return proc.pid
+
+
+def _say(message: str) -> None:
+    print(f"Note: {message}", file=sys.stderr)
+
+
+def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) -> str:
+    """The post-render step, before it looks for a kept set: wait for the worker of
+    this render's inputs to finish (or stop one started for other inputs), so that
+    no worker commits from then on. Returns what happened: "none", "done",
+    "failed", "stopped", "timeout" or "other inputs"."""
+    if os.name != "posix":
+        return "none"
+    for proc in _STARTED:                        # reap workers this process started that have ended
+        proc.poll()
+    folder = worker_dir(cache_root)
+    claim = _read(folder / CLAIM)
+    token = claim.get("token")
+    if not token:
+        return "none"
+    log = folder / LOG
+    if claim.get("stamp") != _stamp(want):        # started for other data, configuration or code
+        _stop(folder, _revoke(folder))
+        return "other inputs"
+    deadline = time.monotonic() + (WAIT_SECONDS if wait is None else wait)
+    done = folder / f"done-{token}.json"
+    while True:
+        alive = running(folder)
+        ended = _read(done)
+        if ended:
+            if ended.get("ok"):
+                return "done"
+            _revoke(folder)
+            _say(f"the submission files were not prepared in the background ({ended.get('message')}); "
+                 f"writing them now (log: {log}).")
+            return "failed"
+        if not alive:
+            _revoke(folder)
+            _say(f"the background worker preparing the submission files stopped before it finished; "
+                 f"writing them now (log: {log}).")
+            return "stopped"
+        if time.monotonic() > deadline:
+            _stop(folder, _revoke(folder))
+            _say(f"the background worker preparing the submission files did not finish within "
+                 f"{WAIT_SECONDS if wait is None else wait:.0f} s; writing them now (log: {log}).")
+            return "timeout"
+        time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------- the worker
+
+
+def _keeping_build(doc, want: dict[str, str]):
+    """A figure builder for :func:`analysis.present.figures.export_all` that builds every
+    figure now (in this process, before the files are drawn in forked processes) and keeps
+    each ``Figure`` where the documents' kernels look for it."""
+    from .present.displays import FIGURES_DIR, build_figure, shared_key
+    from .present.document import results_path
+    from .present.figures.files import figure_makers
+
+    store = results_path().resolve()              # this pre-render set's own folder, never a newer one
+    shared = shared_key(store, want) if store.exists() else None
+    folder = store.parent / FIGURES_DIR
+    built: dict = {}
+
+    def key(make) -> tuple:
+        return make.func, make.args[1:], tuple(sorted(make.keywords.items()))
+
+    def build(make):
+        if key(make) not in built:
+            built[key(make)] = build_figure(make.func, make.args[0], make.args[1:], make.keywords, folder,
+                                            shared, keep=True)
+        return built[key(make)]
+
+    for make in figure_makers(doc.results).values():
+        build(make)
+    return build
+
+
+def work(token: str, figure_cache: Path, data: str | None = None, config: str | None = None) -> str:
+    """Write the set of this render's inputs into ``run-TOKEN`` and commit it to the caches
+    if the claim is still this worker's; returns what happened."""
+    from . import export as ex
+    from .config import load_config
+    from .present.document import input_stamp
+
+    figure_cache = Path(figure_cache)
+    folder = worker_dir(figure_cache.parent)
+    sets = figure_cache.parent / "export"
+    cfg = load_config(config, data=data)
+    want = input_stamp(cfg)
+    skey = ex.set_key(want)
+    if ex._kept_set(sets, skey) is not None:
+        return "the set was kept already"
+    doc = ex.load_document(cfg, want)
+    run = folder / f"run-{token}"
+    shutil.rmtree(run, ignore_errors=True)
+    run.mkdir(parents=True)
+    try:
+        written = ex.write_entries(run, doc, want, figure_cache, build=_keeping_build(doc, want))
+        with _locked(folder / COMMIT_LOCK):
+            if _read(folder / CLAIM).get("token") != token:
+                return "withdrawn: not committed"
+            ex.commit_figures(figure_cache, run, written)
+            ex._keep_set(sets, skey, run)
+    finally:
+        shutil.rmtree(run, ignore_errors=True)
+    return "committed"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m analysis.background_export --token T --variables F --figure-cache D``
+    (started by :func:`start`, not by hand)."""
+    import argparse
+    import traceback
+
+    parser = argparse.ArgumentParser(prog="python -m analysis.background_export")
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--variables", required=True)
+    parser.add_argument("--figure-cache", required=True)
+    parser.add_argument("--data")
+    parser.add_argument("--config")
+    args = parser.parse_args(argv)
+    from .present.document import VARIABLES_ENV_VAR
+
+    os.environ[VARIABLES_ENV_VAR] = args.variables      # this render's stored results
+    try:
+        os.nice(10)
+    except (AttributeError, OSError):  # pragma: no cover
+        pass
+    folder = worker_dir(Path(args.figure_cache).parent)
+    t0 = time.perf_counter()
+    try:
+        what, ok = work(args.token, Path(args.figure_cache), args.data, args.config), True
+    except BaseException as exc:                        # noqa: BLE001 - said in done-TOKEN.json, traceback in the log
+        traceback.print_exc()
+        what, ok = (str(exc).splitlines() or [type(exc).__name__])[0], False
+    cpu = sum(os.times()[:4])                          # this process and its ended forked processes
+    print(f"{what} in {time.perf_counter() - t0:.1f} s ({cpu:.1f} s CPU)", flush=True)
+    try:
+        _write(folder / f"done-{args.token}.json", {"token": args.token, "ok": ok, "message": what})
+    except OSError:
+        return 1
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,274 @@
+"""The post-render step's work started by the pre-render step in the background
+(analysis/background_export.py): the set a worker writes is the set the
+post-render step writes itself, the documents' kernels reuse the Figures it
+kept, and every way a worker can fail leaves the post-render step to do the
+work as before, with one clear line and never with another render's files."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import yaml
+
+from analysis import background_export as bg
+from analysis.config import PROJECT_ROOT, load_config
+from analysis.export import MANIFEST, export
+from analysis.outputs import current_run
+from analysis.present.displays import FIGURES_DIR
+from analysis.present.document import input_stamp, prepare
+
+pytestmark = pytest.mark.skipif(os.name != "posix", reason="the worker needs POSIX file locks")
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("background")
+    prepare(variables=root / "_variables.yml", root=root)
+    return root
+
+
+def _copy(prepared: Path, to: Path, monkeypatch) -> Path:
+    shutil.copytree(prepared, to, symlinks=True)
+    monkeypatch.setenv("CART_VARIABLES", str(to / "_variables.yml"))
+    monkeypatch.setenv("CART_FIGURE_CACHE", str(to / ".cache" / "figures"))
+    return to
+
+
+def _want() -> dict[str, str]:
+    return input_stamp(load_config())
+
+
+_SAS_TIME = re.compile(rb"\d\d[A-Z]{3}\d\d:\d\d:\d\d:\d\d")
+_CORE_TIME = re.compile(rb"<dcterms:(created|modified)[^>]*>[^<]*</dcterms:\1>")
+
+
+def _content(path: Path) -> bytes | dict:
+    """A file's bytes, except the creation times SAS transport files and Office
+    documents carry (the same files written a second later differ only there)."""
+    data = path.read_bytes()
+    if path.suffix == ".xpt":
+        return _SAS_TIME.sub(b"<time>", data)
+    if path.suffix in (".docx", ".xlsx"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            return {i.filename: _CORE_TIME.sub(b"<time>", z.read(i)) for i in z.infolist()}
+    return data
+
+
+def _files(out: Path) -> dict[str, bytes | dict]:
+    found = {}
+    for folder, _dirs, names in os.walk(out, followlinks=True):
+        if ".runs" in Path(folder).relative_to(out).parts:
+            continue
+        for name in names:
+            path = Path(folder) / name
+            found[path.relative_to(out).as_posix()] = _content(path)
+    return found
+
+
+def test_the_workers_set_is_the_set_the_post_render_step_writes(prepared, tmp_path, monkeypatch):
+    """Every file of the set the worker wrote (linked in by the post-render step)
+    has the bytes of the set the post-render step writes itself (creation times
+    of .xpt, .docx and .xlsx files aside); and the worker kept every figure's
+    Figure for the kernels."""
+    today = _copy(prepared, tmp_path / "today", monkeypatch)
+    export(today / "_output")                                  # no worker: as before
+    assert json.loads((current_run(today / "_output") / MANIFEST).read_text())["set_reused"] is False
+
+    root = _copy(prepared, tmp_path / "worker", monkeypatch)
+    pid = bg.start(_want(), root / "_variables.yml", root / ".cache" / "figures")
+    assert pid is not None
+    assert bg.settle(root / ".cache", _want()) == "done"
+    assert "committed" in (root / ".cache" / "worker" / bg.LOG).read_text()
+    export(root / "_output")
+    manifest = json.loads((current_run(root / "_output") / MANIFEST).read_text())
+    assert manifest["set_reused"] is True                      # the worker's set, linked in
+    assert len(list((root / "_generated" / FIGURES_DIR).glob("*.pkl"))) == 8
+    assert not list((root / ".cache" / "worker").glob("run-*"))
+
+    a, b = _files(today / "_output"), _files(root / "_output")
+    assert sorted(a) == sorted(b) and len([k for k in a if k.startswith("figures/")]) == 24
+    different = [name for name in a if a[name] != b[name]]
+    assert not different
+
+
+def test_the_kernels_show_the_figures_the_worker_kept(prepared, tmp_path, monkeypatch):
+    """A document execution after the worker finished builds no Figure of its own:
+    it keeps none beside those the worker kept (a kernel keeps every Figure it builds)."""
+    from tests.conftest import project_kernel_argv
+    from tests.qmd.harness import execute_qmd
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    assert bg.start(_want(), root / "_variables.yml", root / ".cache" / "figures") is not None
+    assert bg.settle(root / ".cache", _want()) == "done"
+    kept = sorted((root / "_generated" / FIGURES_DIR).iterdir())
+    variables = yaml.safe_load((root / "_variables.yml").read_text(encoding="utf-8"))
+    execute_qmd(PROJECT_ROOT / "report.qmd", target_format="html", variables=variables,
+                kernel_argv=project_kernel_argv())
+    assert sorted((root / "_generated" / FIGURES_DIR).iterdir()) == kept
+
+
+# --------------------------------------------------------------------------- failure modes
+
+_HOLD = ("import fcntl, os, sys, time\n"
+         "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+         "print('holding', flush=True)\n"
+         "time.sleep(120)\n")
+
+
+@pytest.fixture
+def fake_worker(tmp_path):
+    """``fake_worker(stamp)``: a process that behaves as a running worker that never
+    finishes (holds running.lock, its own session, "analysis.background_export" in
+    its command line) with a claim for ``stamp``."""
+    folder = bg.worker_dir(tmp_path / "cache")
+    folder.mkdir(parents=True)
+    started = []
+
+    def start(stamp: dict, marker: str = "analysis.background_export") -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(folder / bg.RUNNING_LOCK), marker],
+                                stdout=subprocess.PIPE, text=True, start_new_session=True)
+        started.append(proc)
+        assert proc.stdout.readline() == "holding\n"
+        (folder / bg.CLAIM).write_text(json.dumps({"token": "t0", "pid": proc.pid, "stamp": bg._stamp(stamp)}))
+        return proc
+
+    yield folder, start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        proc.stdout.close()
+
+
+def _claim(folder: Path) -> dict:
+    return json.loads((folder / bg.CLAIM).read_text())
+
+
+def test_a_worker_for_other_inputs_is_stopped_and_not_waited_for(fake_worker, capsys):
+    folder, start = fake_worker
+    proc = start({**_want(), "data_hash": "other"})
+    t0 = time.monotonic()
+    assert bg.settle(folder.parent, _want()) == "other inputs"
+    assert time.monotonic() - t0 < 10
+    assert proc.wait(timeout=10) != 0                     # stopped
+    assert _claim(folder)["token"] is None                # it may not commit
+    assert capsys.readouterr().err == ""
+
+
+def test_a_worker_that_does_not_finish_in_time_is_stopped(fake_worker, capsys):
+    folder, start = fake_worker
+    proc = start(_want())
+    assert bg.settle(folder.parent, _want(), wait=0.3) == "timeout"
+    assert proc.wait(timeout=10) != 0
+    assert _claim(folder)["token"] is None
+    err = capsys.readouterr().err
+    assert err.startswith("Note: the background worker preparing the submission files did not finish within")
+    assert "writing them now" in err and "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_a_worker_that_died_is_not_waited_for(fake_worker, capsys):
+    folder, start = fake_worker
+    proc = start(_want())
+    proc.kill()
+    proc.wait()
+    assert bg.settle(folder.parent, _want()) == "stopped"
+    err = capsys.readouterr().err
+    assert "stopped before it finished; writing them now" in err and len(err.splitlines()) == 1
+    assert _claim(folder)["token"] is None
+
+
+def test_a_new_pre_render_step_stops_the_earlier_worker(fake_worker):
+    folder, start = fake_worker
+    proc = start({**_want(), "code_version": "earlier"})
+    assert bg.stop(folder.parent) is True
+    assert proc.wait(timeout=10) != 0
+    assert _claim(folder)["token"] is None
+    assert not bg.running(folder)
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_a_process_that_is_not_a_worker_is_never_signalled(fake_worker):
+    """The claim's process id names another program (a process id reused): it is not
+    stopped, though it holds the lock; the claim is withdrawn all the same."""
+    folder, start = fake_worker
+    proc = start(_want(), marker="something-else")
+    assert bg._stop(folder, bg._revoke(folder), wait=0.3) is False
+    assert proc.poll() is None
+    assert _claim(folder)["token"] is None
+
+
+def test_a_failed_worker_says_why_in_one_line(tmp_path, monkeypatch, capsys):
+    """A real worker that cannot read its configuration: the post-render step says
+    so in one line, without a traceback, and writes nothing from it."""
+    bad = tmp_path / "missing.yml"
+    cache = tmp_path / "cache" / "figures"
+    assert bg.start(_want(), tmp_path / "_variables.yml", cache, config=str(bad)) is not None
+    assert bg.settle(cache.parent, _want(), wait=120) == "failed"
+    err = capsys.readouterr().err
+    assert err.startswith("Note: the submission files were not prepared in the background (")
+    assert "missing.yml" in err and "Traceback" not in err and len(err.splitlines()) == 1
+    assert not (cache.parent / "export").exists()
+    assert "Traceback" in (bg.worker_dir(cache.parent) / bg.LOG).read_text()   # the log has the details
+
+
+def test_a_withdrawn_worker_commits_nothing(tmp_path, monkeypatch):
+    """A worker whose claim was withdrawn (a newer render started, or the post-render
+    step stopped waiting) writes nothing into the caches."""
+    from analysis import export as ex
+
+    cache = tmp_path / "cache" / "figures"
+    folder = bg.worker_dir(cache.parent)
+    folder.mkdir(parents=True)
+    (folder / bg.CLAIM).write_text(json.dumps({"token": "newer", "pid": 0, "stamp": bg._stamp(_want())}))
+
+    def entries(run, doc, want, figure_cache, *, xpt=True, build=None):
+        for name in ex.ENTRIES:
+            (run / name).mkdir()
+            (run / name / "x").write_text("x")
+        return {"figure_key": "k", "figures": ["x"], "figures_reused": False}
+
+    monkeypatch.setattr(ex, "load_document", lambda cfg, want: None)
+    monkeypatch.setattr(ex, "write_entries", entries)
+    monkeypatch.setattr(bg, "_keeping_build", lambda doc, want: None)
+    assert bg.work("earlier", cache) == "withdrawn: not committed"
+    assert not (cache.parent / "export").exists() and not cache.exists()
+    assert not list(folder.glob("run-*"))
+
+
+def test_no_worker_when_switched_off(tmp_path, monkeypatch):
+    monkeypatch.setenv(bg.ENV_SWITCH, "0")
+    assert bg.start(_want(), tmp_path / "_variables.yml", tmp_path / "cache" / "figures") is None
+    assert not (tmp_path / "cache").exists()
+    assert bg.settle(tmp_path / "cache", _want()) == "none"
+
+
+def test_the_pre_render_step_starts_a_worker_that_holds_none_of_its_pipes(tmp_path, monkeypatch):
+    """`python -m analysis prepare` (as Quarto runs it, reading its output to the end)
+    returns while its worker runs on: the worker's stdin is /dev/null and its output
+    goes to the log, so Quarto does not wait for it; the post-render step then links
+    the worker's set in."""
+    monkeypatch.setenv("CART_VARIABLES", str(tmp_path / "_variables.yml"))
+    monkeypatch.setenv("CART_FIGURE_CACHE", str(tmp_path / ".cache" / "figures"))
+    monkeypatch.delenv(bg.ENV_SWITCH, raising=False)
+    out = subprocess.run([sys.executable, "-m", "analysis", "prepare"], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    folder = bg.worker_dir(tmp_path / ".cache")
+    pid = _claim(folder)["pid"]
+    if bg.running(folder) and Path(f"/proc/{pid}/fd").is_dir():
+        fds = {n: os.readlink(f"/proc/{pid}/fd/{n}") for n in ("0", "1", "2")}
+        assert fds == {"0": os.devnull, "1": str(folder / bg.LOG), "2": str(folder / bg.LOG)}
+    assert bg.settle(tmp_path / ".cache", _want()) == "done"
+    export(tmp_path / "_output")
+    assert json.loads((current_run(tmp_path / "_output") / MANIFEST).read_text())["set_reused"] is True
