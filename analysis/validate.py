@@ -739,7 +739,9 @@ def _problem(
     dates = _date_columns(dictionary)
     order = tuple(c for c in CLINICAL_ORDER if c in dates)
     end = tuple(c for c in END_OF_FOLLOW_UP if c in dates)
-    parsed = _Dates(raw.loc[[idx]], dates, order, end, date_format)  # this row only
+    # this row's dates, read only for the rules whose message compares dates
+    needs_dates = rule in ("date_order", "end_of_follow_up") or (rule == "rule" and dictionary.rule(column).span)
+    parsed = _Dates(raw.loc[[idx]], dates, order, end, date_format) if needs_dates else None
 
     if rule == "type":
         var = dictionary[column]
@@ -860,7 +862,7 @@ def _problem(
     raise RuntimeError(f"no message for validation rule {rule!r}")
 
 
-def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed: "_Dates",
+def _rule_problem(rule: Rule, row: pd.Series, where: dict, decimal: str, parsed: "_Dates | None",
                   dictionary: Dictionary, loaded: LoadedCohort | None = None) -> Problem:
     """A broken dictionary rule: the values it read (each variable with its label, in the site's
     own words where its mapping file renames them), then the rule's own words."""
