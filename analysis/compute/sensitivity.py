@@ -888,8 +888,11 @@ def _gray_test(t: np.ndarray, status: np.ndarray, group: np.ndarray, cause: int,
     v = np.zeros((ng1, ng1))
     fm = 0.0
     f = 0.0
-    for u in np.unique(t):
-        at = t == u
+    # t is sorted: the rows of each distinct time are one slice (a mask per time made this
+    # quadratic in the rows: 0.3 s at 100,000 patients); a NaN time matches no row, as t == NaN
+    distinct, first = np.unique(t, return_index=True)
+    for u, lo, hi in zip(distinct, first, np.r_[first[1:], len(t)]):
+        at = slice(lo, hi) if u == u else t == u
         d = np.zeros((3, ng))
         np.add.at(d, (m[at], g[at]), 1.0)
         nd1, nd2 = d[1].sum(), d[2].sum()
