@@ -1,0 +1,104 @@
+"""One computation run aside, in a forked process, while this one goes on.
+
+:func:`aside` starts ``fn(*args, **kwargs)`` in a child made by ``os.fork``
+(it inherits the data in memory: nothing is copied or written to disk) and
+returns a handle whose :meth:`Aside.result` waits for the value, sent back
+pickled through a pipe. A performance device for registry-scale data on a
+machine with more than one core: the value is that of calling ``fn`` here.
+
+Nothing is lost or changed on the way: warnings the computation gives are
+recorded in the child and given again here, in order, when the result is
+taken; if anything goes wrong in the child (an exception, a value that
+cannot be pickled, a child that dies), the computation is simply run again
+here, so its exception and traceback are those of a plain call. Without
+``os.fork`` (Windows), off the main thread, or when ``enabled`` is false, the
+computation runs here when the result is taken.
+
+The standard library's ``concurrent.futures.ProcessPoolExecutor`` would pickle
+the arguments (the whole analysis data) into a fresh interpreter that imports
+everything again; ``os.fork`` shares them as they are.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+
+class Aside:
+    """Handle of a computation started by :func:`aside`."""
+
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, *, enabled: bool) -> None:
+        self._call = (fn, args, kwargs)
+        self._pid: int | None = None
+        self._read: int | None = None
+        if not (enabled and hasattr(os, "fork") and threading.current_thread() is threading.main_thread()):
+            return
+        read, write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:  # no process left to make: run it here
+            os.close(read)
+            os.close(write)
+            return
+        if pid == 0:  # the child: compute, send, leave without running any exit handler of the parent
+            os.close(read)
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    value = fn(*args, **kwargs)
+                given = [(w.message, w.category, w.filename, w.lineno) for w in caught]
+                payload = pickle.dumps(("ok", value, given), protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:  # noqa: BLE001 - the parent runs it again and raises it there
+                payload = pickle.dumps(("failed", None, []))
+            try:
+                with os.fdopen(write, "wb") as out:
+                    out.write(payload)
+            finally:
+                os._exit(0)
+        os.close(write)
+        self._pid, self._read = pid, read
+
+    def cancel(self) -> None:
+        """Stop the child (its value is not wanted: the parent's computation failed)."""
+        if self._pid is None:
+            return
+        import signal
+
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(self._pid, 0)
+        os.close(self._read)
+        self._pid = None
+
+    def result(self) -> Any:
+        """The value of the computation (waits for the child)."""
+        fn, args, kwargs = self._call
+        if self._pid is None:
+            return fn(*args, **kwargs)
+        try:
+            with os.fdopen(self._read, "rb") as pipe:
+                data = pipe.read()
+        finally:
+            os.waitpid(self._pid, 0)
+            self._pid = None
+        try:
+            status, value, given = pickle.loads(data)
+        except Exception:  # noqa: BLE001 - a child that died before sending: compute it here
+            status, value, given = "failed", None, []
+        if status != "ok":
+            return fn(*args, **kwargs)
+        for message, category, filename, lineno in given:
+            warnings.warn_explicit(message, category, filename, lineno)
+        return value
+
+
+def aside(fn: Callable[..., Any], /, *args: Any, enabled: bool = True, **kwargs: Any) -> Aside:
+    """Start ``fn(*args, **kwargs)`` in a forked process; ``.result()`` gives its value."""
+    return Aside(fn, args, kwargs, enabled=enabled)
