@@ -10,7 +10,10 @@ Nothing is lost or changed on the way: warnings the computation gives are
 recorded in the child and given again here, in order, when the result is
 taken; if anything goes wrong in the child (an exception, a value that
 cannot be pickled, a child that dies), the computation is simply run again
-here, so its exception and traceback are those of a plain call. Without
+here, so its exception and traceback are those of a plain call (with
+``keep=False`` the arguments are not kept for that, so that the parent can
+free them: an error in the child is then raised here as a RuntimeError
+holding the child's traceback). Without
 ``os.fork`` (Windows), off the main thread, or when ``enabled`` is false, the
 computation runs here when the result is taken.
 
@@ -28,12 +31,17 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+#: Patients from which the registry-scale computations run aside: below, a fork costs more than it saves
+#: (and the shipped cohort, the tests and the documents compute in one process).
+WORTH_FROM = 20_000
+
 
 class Aside:
     """Handle of a computation started by :func:`aside`."""
 
-    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, *, enabled: bool) -> None:
-        self._call = (fn, args, kwargs)
+    def __init__(self, fn: Callable[..., Any], args: tuple, kwargs: dict, *, enabled: bool,
+                 keep: bool = True) -> None:
+        self._call: tuple | None = (fn, args, kwargs)
         self._pid: int | None = None
         self._read: int | None = None
         if not (enabled and hasattr(os, "fork") and threading.current_thread() is threading.main_thread()):
@@ -54,7 +62,9 @@ class Aside:
                 given = [(w.message, w.category, w.filename, w.lineno) for w in caught]
                 payload = pickle.dumps(("ok", value, given), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException:  # noqa: BLE001 - the parent runs it again and raises it there
-                payload = pickle.dumps(("failed", None, []))
+                import traceback
+
+                payload = pickle.dumps(("failed", traceback.format_exc(), []))
             try:
                 with os.fdopen(write, "wb") as out:
                     out.write(payload)
@@ -62,6 +72,8 @@ class Aside:
                 os._exit(0)
         os.close(write)
         self._pid, self._read = pid, read
+        if not keep:
+            self._call = None
 
     def cancel(self) -> None:
         """Stop the child (its value is not wanted: the parent's computation failed)."""
@@ -79,8 +91,8 @@ class Aside:
 
     def result(self) -> Any:
         """The value of the computation (waits for the child)."""
-        fn, args, kwargs = self._call
         if self._pid is None:
+            fn, args, kwargs = self._call
             return fn(*args, **kwargs)
         try:
             with os.fdopen(self._read, "rb") as pipe:
@@ -91,14 +103,17 @@ class Aside:
         try:
             status, value, given = pickle.loads(data)
         except Exception:  # noqa: BLE001 - a child that died before sending: compute it here
-            status, value, given = "failed", None, []
+            status, value, given = "failed", "the process ended without a result", []
         if status != "ok":
+            if self._call is None:
+                raise RuntimeError(f"the computation run aside failed:\n{value}")
+            fn, args, kwargs = self._call
             return fn(*args, **kwargs)
         for message, category, filename, lineno in given:
             warnings.warn_explicit(message, category, filename, lineno)
         return value
 
 
-def aside(fn: Callable[..., Any], /, *args: Any, enabled: bool = True, **kwargs: Any) -> Aside:
+def aside(fn: Callable[..., Any], /, *args: Any, enabled: bool = True, keep: bool = True, **kwargs: Any) -> Aside:
     """Start ``fn(*args, **kwargs)`` in a forked process; ``.result()`` gives its value."""
-    return Aside(fn, args, kwargs, enabled=enabled)
+    return Aside(fn, args, kwargs, enabled=enabled, keep=keep)

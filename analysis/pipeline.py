@@ -81,22 +81,48 @@ def subject_id_key(config: Config, typed) -> bytes | None:
 
 
 def load_cohort(config: Config | None = None) -> Cohort:
+    from .aside import WORTH_FROM, aside
     from .load import load_sources, to_typed
     from .validate import validate
 
     config = config or load_config()
     dictionary = load_dictionary(config.dictionary_path)
     loaded = load_sources(config.sources, dictionary)
-    report = validate(loaded, dictionary)
-    if not report.ok:
-        raise DataError(report)
-    typed = to_typed(loaded.raw, dictionary, origin=loaded.origin)
-    del loaded  # the raw text, the largest frame at registry scale, is not needed once typed
-    derived = derive(
-        typed,
-        study_id=config.study_id,
-        definitions=Definitions.from_settings(config.settings.definitions),
-        id_key=subject_id_key(config, typed),
-    )
+
+    def typed_and_derived(held: list) -> Derived:
+        loaded = held.pop()  # the only reference left: freed once typed
+        typed = to_typed(loaded.raw, dictionary, origin=loaded.origin)
+        del loaded  # the raw text, the largest frame at registry scale, is not needed once typed
+        return derive(
+            typed,
+            study_id=config.study_id,
+            definitions=Definitions.from_settings(config.settings.definitions),
+            id_key=subject_id_key(config, typed),
+        )
+
+    if len(loaded.raw) < WORTH_FROM:
+        report = validate(loaded, dictionary)
+        if not report.ok:
+            raise DataError(report)
+        held, loaded = [loaded], None
+        derived = typed_and_derived(held)
+    else:
+        # a registry: validation runs aside, in a forked process (analysis/aside.py), while this one
+        # types and derives; the outcome is that of validating first: invalid data raise DataError
+        # (whatever typing them did), valid data give the derived cohort or typing's own error
+        checking = aside(validate, loaded, dictionary, keep=False)
+        held, loaded = [loaded], None
+        try:
+            derived, failed = typed_and_derived(held), None
+        except Exception as exc:  # noqa: BLE001 - judged once the report is known
+            derived, failed = None, exc
+        except BaseException:
+            checking.cancel()
+            raise
+        report = checking.result()
+        if not report.ok:
+            raise DataError(report)
+        if failed is not None:
+            raise failed
     return Cohort(config=config, dictionary=dictionary, derived=derived, report=report,
                   data_hash=data_hash(config))

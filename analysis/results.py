@@ -23,6 +23,7 @@ from .compute import sensitivity as sens
 from .compute import survival as surv
 from .compute.transplant import TransplantResult, transplant_outcomes
 from .config import Config, Covariate, SensitivitySettings, Settings, check_against_data, load_config
+from . import aside as aside_module
 from .aside import aside
 from .derive import SALVGRP_LEVELS, SALVMOD_LABELS, Definitions, Derived, derive
 from .pipeline import Cohort, load_cohort
@@ -458,7 +459,7 @@ def analyse(cohort: Cohort) -> Results:
     side = aside(_response_and_sensitivity, derived, tests=tests, settings=st.sensitivity,
                  covariates=covariates, reference=reference, alpha=alpha, method=sv.median_ci,
                  times=ep["landmarks"], population=population,
-                 min_events_per_parameter=cx.min_events_per_variable, enabled=len(derived.adsl) >= ASIDE_FROM)
+                 min_events_per_parameter=cx.min_events_per_variable, enabled=len(derived.adsl) >= aside_module.WORTH_FROM)
     try:
         os_ = survival_endpoint(derived, "OS", population=population, **ep)
         # the analysis set's OS frame keeps every column (the Cox models and the group comparisons use it); the
@@ -493,11 +494,6 @@ def analyse(cohort: Cohort) -> Results:
         sensitivity=sensitivity,
         versions=software_versions(),
     )
-
-
-#: Patients from which the response and sensitivity analyses run aside (analysis/aside.py): below, a
-#: fork costs more than it saves, and the shipped cohort, the tests and the documents compute in one process.
-ASIDE_FROM = 20_000
 
 
 def _response_and_sensitivity(derived: Derived, *, tests: dict, settings: SensitivitySettings, **kwargs

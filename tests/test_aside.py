@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis import aside as aside_module
 from analysis import results as results_module
 from analysis.aside import aside
 
@@ -92,8 +93,39 @@ def _assert_same(a, b, where: str) -> None:
 
 def test_the_analysis_run_aside_equals_the_analysis_in_one_process(monkeypatch, results):
     """Every value of the response and sensitivity results, computed in a forked
-    process (ASIDE_FROM lowered to 0), equals the one-process computation."""
-    monkeypatch.setattr(results_module, "ASIDE_FROM", 0)
+    process (WORTH_FROM lowered to 0), equals the one-process computation."""
+    monkeypatch.setattr(aside_module, "WORTH_FROM", 0)
     aside_results = results_module.analyse(results.cohort)
     for name in ("response", "sensitivity"):
         _assert_same(getattr(aside_results, name), getattr(results, name), name)
+
+
+def _cohort_or_error(path, monkeypatch, worth_from: int):
+    from analysis.config import load_config
+    from analysis.pipeline import DataError, load_cohort
+
+    monkeypatch.setattr(aside_module, "WORTH_FROM", worth_from)
+    try:
+        return load_cohort(load_config(data=str(path)))
+    except DataError as err:
+        return err
+
+
+@pytest.mark.parametrize("broken", [False, True], ids=["valid", "invalid"])
+def test_validating_aside_while_deriving_equals_validating_first(tmp_path, monkeypatch, broken):
+    """Valid data: the same report and derived data; invalid data (a value typing refuses):
+    the same DataError and report, whichever way the cohort is loaded."""
+    from tests.conftest_data import base_table, change, write_csv
+
+    table = base_table()
+    if broken:
+        table = change(table, table["patient_id"].iloc[0], age_at_relapse="forty", cart_date="2020-02-30")
+    path = write_csv(table, tmp_path / "site.csv")
+    first, alongside = (_cohort_or_error(path, monkeypatch, n) for n in (10**9, 0))
+    assert type(first) is type(alongside)
+    assert first.report.format() == alongside.report.format()
+    if not broken:
+        pd.testing.assert_frame_equal(first.derived.adsl, alongside.derived.adsl, check_exact=True)
+        pd.testing.assert_frame_equal(first.derived.adtte, alongside.derived.adtte, check_exact=True)
+    else:
+        assert "forty" in first.report.format()
