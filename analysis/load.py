@@ -1360,6 +1360,10 @@ def _rows_by_column(table: _Table, file: str, problems: list[Problem]
     return rows, width, header, by_column
 
 
+#: marks a frame of :func:`_frame_from_table` whose values are all text or None (no NaN to replace)
+_TEXT_ONLY = "cart_text_only"
+
+
 def _frame_from_table(
     table: _Table, source: Source, mapping: SiteMapping, dictionary: Dictionary, file: str
 ) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
@@ -1488,6 +1492,8 @@ def _frame_from_table(
 
         data[var.name] = cells_of(pos, read)
     raw = pd.DataFrame(data, columns=dictionary.names, dtype=object)
+    if table.columns is not None:  # the fast CSV reader's: every value text (read maps text to text) or None
+        raw.attrs[_TEXT_ONLY] = True
 
     if "site" not in taken:
         if source.site is None:
@@ -1779,14 +1785,16 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
         if raw is not None and not raw.empty:
             raws.append(raw)
             origins.append(origin)
+    text_only = bool(raws) and all(r.attrs.pop(_TEXT_ONLY, False) for r in raws)
     if raws:
         raw = pd.concat(raws, ignore_index=True)
         origin = pd.concat(origins, ignore_index=True)
     else:
         raw = pd.DataFrame({name: pd.Series(dtype=object) for name in dictionary.names})
         origin = pd.DataFrame({c: pd.Series(dtype="int64" if c == "row" else object) for c in ORIGIN_COLUMNS})
-    raw = raw.astype(object)
-    raw = raw.where(raw.notna(), None)
+    if not text_only:  # (the fast CSV reader's frames hold only text and None: two copies of them saved)
+        raw = raw.astype(object)
+        raw = raw.where(raw.notna(), None)
     names, codes = _site_words(sources, dictionary)
     return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems), site_names=names, site_codes=codes,
                         sheets=_sheets_read(sources))
