@@ -34,6 +34,15 @@ from typing import Any
 #: Patients from which the registry-scale computations run aside: below, a fork costs more than it saves
 #: (and the shipped cohort, the tests and the documents compute in one process).
 WORTH_FROM = 20_000
+#: ... and up to which: the child's own working set comes on top of the parent's, and at 1,000,000
+#: patients the two together peak at ~3 GiB (one process: ~2 GiB), so a million-patient registry is
+#: analysed in one process, more slowly, within the memory of a small machine.
+WORTH_UNTIL = 500_000
+
+
+def worth(n_patients: int) -> bool:
+    """Whether a computation on ``n_patients`` is run aside (:data:`WORTH_FROM`, :data:`WORTH_UNTIL`)."""
+    return WORTH_FROM <= n_patients <= WORTH_UNTIL
 
 
 class Aside:

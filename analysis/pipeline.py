@@ -81,7 +81,7 @@ def subject_id_key(config: Config, typed) -> bytes | None:
 
 
 def load_cohort(config: Config | None = None) -> Cohort:
-    from .aside import WORTH_FROM, aside
+    from .aside import aside, worth
     from .load import load_sources, to_typed
     from .validate import validate
 
@@ -100,7 +100,7 @@ def load_cohort(config: Config | None = None) -> Cohort:
             id_key=subject_id_key(config, typed),
         )
 
-    if len(loaded.raw) < WORTH_FROM:
+    if not worth(len(loaded.raw)):
         report = validate(loaded, dictionary)
         if not report.ok:
             raise DataError(report)

@@ -459,7 +459,7 @@ def analyse(cohort: Cohort) -> Results:
     side = aside(_response_and_sensitivity, derived, tests=tests, settings=st.sensitivity,
                  covariates=covariates, reference=reference, alpha=alpha, method=sv.median_ci,
                  times=ep["landmarks"], population=population,
-                 min_events_per_parameter=cx.min_events_per_variable, enabled=len(derived.adsl) >= aside_module.WORTH_FROM)
+                 min_events_per_parameter=cx.min_events_per_variable, enabled=aside_module.worth(len(derived.adsl)))
     try:
         os_ = survival_endpoint(derived, "OS", population=population, **ep)
         # the analysis set's OS frame keeps every column (the Cox models and the group comparisons use it); the
