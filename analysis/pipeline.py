@@ -80,6 +80,20 @@ def subject_id_key(config: Config, typed) -> bytes | None:
     return key.encode()
 
 
+def release_freed_memory() -> None:
+    """Give the heap memory freed so far back to the operating system (glibc's
+    ``malloc_trim``; elsewhere nothing): the C library keeps freed blocks for
+    reuse, so after the raw text and the typed frame of a registry are freed the
+    process would stay ~0.3 GB larger at 1,000,000 patients for the rest of the
+    analysis. Changes no value."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def load_cohort(config: Config | None = None) -> Cohort:
     from .aside import aside, worth
     from .load import load_sources, to_typed
@@ -93,12 +107,16 @@ def load_cohort(config: Config | None = None) -> Cohort:
         loaded = held.pop()  # the only reference left: freed once typed
         typed = to_typed(loaded.raw, dictionary, origin=loaded.origin)
         del loaded  # the raw text, the largest frame at registry scale, is not needed once typed
-        return derive(
+        release_freed_memory()
+        derived = derive(
             typed,
             study_id=config.study_id,
             definitions=Definitions.from_settings(config.settings.definitions),
             id_key=subject_id_key(config, typed),
         )
+        del typed
+        release_freed_memory()
+        return derived
 
     if not worth(len(loaded.raw)):
         report = validate(loaded, dictionary)
