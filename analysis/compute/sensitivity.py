@@ -382,6 +382,7 @@ def _chi2(statistic: float, df: int) -> cox_mod.GlobalTest:
     return cox_mod.GlobalTest(statistic=float(statistic), df=int(df), p=float(stats.chi2.sf(statistic, df)))
 
 
+@cox_mod.one_blas_thread
 def cox_time_dependent_hsct(
     derived: Derived,
     *,
