@@ -487,7 +487,7 @@ def _child_whole(data_dir: str, variant: str, out: str) -> None:
                          competing_risks=False, missing_covariates=[])}))
     import resource
 
-    sampler = _Sampler(0.05, tree=True, pss=True)  # the analysis forks (analysis/aside.py)
+    sampler = _Sampler(0.5, tree=True, pss=True)  # the analysis forks (analysis/aside.py); PSS reads cost CPU
 
     def children_cpu() -> float:
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
