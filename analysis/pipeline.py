@@ -80,23 +80,67 @@ def subject_id_key(config: Config, typed) -> bytes | None:
     return key.encode()
 
 
+def release_freed_memory() -> None:
+    """Give the heap memory freed so far back to the operating system (glibc's
+    ``malloc_trim``; elsewhere nothing): the C library keeps freed blocks for
+    reuse, so after the raw text and the typed frame of a registry are freed the
+    process would stay ~0.3 GB larger at 1,000,000 patients for the rest of the
+    analysis. Changes no value."""
+    import ctypes
+
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to do
+        pass
+
+
 def load_cohort(config: Config | None = None) -> Cohort:
+    from .aside import aside, worth
     from .load import load_sources, to_typed
     from .validate import validate
 
     config = config or load_config()
     dictionary = load_dictionary(config.dictionary_path)
     loaded = load_sources(config.sources, dictionary)
-    report = validate(loaded, dictionary)
-    if not report.ok:
-        raise DataError(report)
-    typed = to_typed(loaded.raw, dictionary, origin=loaded.origin)
-    del loaded  # the raw text, the largest frame at registry scale, is not needed once typed
-    derived = derive(
-        typed,
-        study_id=config.study_id,
-        definitions=Definitions.from_settings(config.settings.definitions),
-        id_key=subject_id_key(config, typed),
-    )
+
+    def typed_and_derived(held: list) -> Derived:
+        loaded = held.pop()  # the only reference left: freed once typed
+        typed = to_typed(loaded.raw, dictionary, origin=loaded.origin)
+        del loaded  # the raw text, the largest frame at registry scale, is not needed once typed
+        release_freed_memory()
+        derived = derive(
+            typed,
+            study_id=config.study_id,
+            definitions=Definitions.from_settings(config.settings.definitions),
+            id_key=subject_id_key(config, typed),
+        )
+        del typed
+        release_freed_memory()
+        return derived
+
+    if not worth(len(loaded.raw)):
+        report = validate(loaded, dictionary)
+        if not report.ok:
+            raise DataError(report)
+        held, loaded = [loaded], None
+        derived = typed_and_derived(held)
+    else:
+        # a registry: validation runs aside, in a forked process (analysis/aside.py), while this one
+        # types and derives; the outcome is that of validating first: invalid data raise DataError
+        # (whatever typing them did), valid data give the derived cohort or typing's own error
+        checking = aside(validate, loaded, dictionary, keep=False)
+        held, loaded = [loaded], None
+        try:
+            derived, failed = typed_and_derived(held), None
+        except Exception as exc:  # noqa: BLE001 - judged once the report is known
+            derived, failed = None, exc
+        except BaseException:
+            checking.cancel()
+            raise
+        report = checking.result()
+        if not report.ok:
+            raise DataError(report)
+        if failed is not None:
+            raise failed
     return Cohort(config=config, dictionary=dictionary, derived=derived, report=report,
                   data_hash=data_hash(config))

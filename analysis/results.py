@@ -23,6 +23,8 @@ from .compute import sensitivity as sens
 from .compute import survival as surv
 from .compute.transplant import TransplantResult, transplant_outcomes
 from .config import Config, Covariate, SensitivitySettings, Settings, check_against_data, load_config
+from . import aside as aside_module
+from .aside import aside
 from .derive import SALVGRP_LEVELS, SALVMOD_LABELS, Definitions, Derived, derive
 from .pipeline import Cohort, load_cohort
 
@@ -307,9 +309,13 @@ def response_results(derived: Derived, *, rule: str, alpha: float, seed: int, n_
     )
 
 
+def cox_spec(spec: list[Covariate]) -> tuple[list[str], dict[str, str]]:
+    """The Cox model's covariate columns and their reference levels, from the settings."""
+    return [c.column for c in spec], {c.column: c.reference for c in spec if c.reference is not None}
+
+
 def cox_results(data: pd.DataFrame, spec: list[Covariate], *, alpha: float, min_epv: float) -> CoxResults:
-    covariates = [c.column for c in spec]
-    reference = {c.column: c.reference for c in spec if c.reference is not None}
+    covariates, reference = cox_spec(spec)
     kw = dict(time="AVAL", event="EVENT", covariates=covariates, reference=reference)
     try:
         multi = cox_mod.cox_model(data, alpha=alpha, min_events_per_parameter=min_epv, **kw)
@@ -378,9 +384,11 @@ def _attempt(what: str, fn, *args, **kwargs):
         return NotEstimable(what, str(exc))
 
 
-def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox: CoxResults, alpha: float,
-                        method: str, times: list[float], population: str,
+def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, covariates: list[str],
+                        reference: dict[str, str], alpha: float, method: str, times: list[float], population: str,
                         min_events_per_parameter: float) -> SensitivityResults:
+    """The sensitivity analyses; ``covariates`` and ``reference``: the main Cox model's
+    (:func:`cox_spec`)."""
     td = settings.time_dependent_hsct
     extra = [c.column for c in settings.missing_covariates]
     extra_ref = {c.column: c.reference for c in settings.missing_covariates if c.reference is not None}
@@ -388,7 +396,7 @@ def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox:
         rfs_hsct=_attempt("RFS censored at HSCT", sens.rfs_hsct_sensitivity, derived, method=method, alpha=alpha)
         if settings.rfs_censor_at_hsct else None,
         cox_time_dependent=_attempt("time-dependent HSCT Cox model", sens.cox_time_dependent_hsct, derived,
-                                    covariates=list(cox.covariates), reference=cox.reference, alpha=alpha, population=population,
+                                    covariates=list(covariates), reference=reference, alpha=alpha, population=population,
                                     min_events_per_parameter=min_events_per_parameter)
         if td else None,
         simon_makuch=_attempt("Simon-Makuch estimate", sens.simon_makuch, derived, alpha=alpha, population=population)
@@ -400,7 +408,7 @@ def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, cox:
                                       derived, times=times, alpha=alpha)
         if settings.competing_risks else None,
         missing_covariates=_attempt("missing-covariate sensitivity", sens.missing_covariate_sensitivity, derived,
-                                    covariates=list(cox.covariates), reference={**cox.reference, **extra_ref},
+                                    covariates=list(covariates), reference={**reference, **extra_ref},
                                     extra=extra, alpha=alpha, population=population,
                                     min_events_per_parameter=min_events_per_parameter)
         if extra else None,
@@ -444,33 +452,53 @@ def analyse(cohort: Cohort) -> Results:
     alpha = t.alpha
     tests = dict(rule=t.two_by_two, alpha=alpha, seed=t.monte_carlo_seed, n_resamples=t.monte_carlo_samples)
     ep = dict(alpha=alpha, landmarks=list(sv.landmarks_months), risk_times=list(sv.risk_table_months))
-    os_ = survival_endpoint(derived, "OS", population=population, **ep)
-    # the analysis set's OS frame keeps every column (the Cox models and the group comparisons use it); the
-    # others only what their estimates use
-    rfs = survival_endpoint(derived, "RFS", population="all", columns=TIME_COLUMNS, **ep)
-    os_all = survival_endpoint(derived, "OS", population="all", columns=TIME_COLUMNS, **ep)
-    cox = cox_results(os_.data, cx.covariates, alpha=alpha, min_epv=cx.min_events_per_variable)
+    covariates, reference = cox_spec(cx.covariates)
+    # the response and sensitivity analyses (a third of the time) run aside, in a forked process,
+    # while this one computes the rest: on two cores a registry's analysis takes that much less
+    # (analysis/aside.py; the values are those of calling them here, which a small cohort does)
+    side = aside(_response_and_sensitivity, derived, tests=tests, settings=st.sensitivity,
+                 covariates=covariates, reference=reference, alpha=alpha, method=sv.median_ci,
+                 times=ep["landmarks"], population=population,
+                 min_events_per_parameter=cx.min_events_per_variable, enabled=aside_module.worth(len(derived.adsl)))
+    try:
+        os_ = survival_endpoint(derived, "OS", population=population, **ep)
+        # the analysis set's OS frame keeps every column (the Cox models and the group comparisons use it); the
+        # others only what their estimates use
+        rfs = survival_endpoint(derived, "RFS", population="all", columns=TIME_COLUMNS, **ep)
+        os_all = survival_endpoint(derived, "OS", population="all", columns=TIME_COLUMNS, **ep)
+        cox = cox_results(os_.data, cx.covariates, alpha=alpha, min_epv=cx.min_events_per_variable)
+        summary, baseline = cohort_summary(derived.adsl), baseline_results(derived, **tests)
+        followup = surv.median_followup(os_.data, time="AVAL", event="EVENT", method="log", alpha=alpha)
+        os_by_group = group_comparison(os_.data, "SALVGRP", SALVGRP_LEVELS, alpha=alpha, risk_times=ep["risk_times"])
+        os_by_emd = group_comparison(os_.data, "EMDGRP", ("CNS", "Non-CNS EMD"), alpha=alpha,
+                                     risk_times=ep["risk_times"])
+        transplant = transplant_outcomes(derived.adsl, days_per_month=derived.definitions.days_per_month)
+    except BaseException:
+        side.cancel()
+        raise
+    response, sensitivity = side.result()
     return Results(
         cohort=cohort,
         settings=st,
-        summary=cohort_summary(derived.adsl),
-        baseline=baseline_results(derived, **tests),
-        response=response_results(derived, **tests),
+        summary=summary,
+        baseline=baseline,
+        response=response,
         os=os_,
         rfs=rfs,
         os_all=os_all,
-        followup=surv.median_followup(os_.data, time="AVAL", event="EVENT", method="log", alpha=alpha),
-        os_by_group=group_comparison(os_.data, "SALVGRP", SALVGRP_LEVELS, alpha=alpha,
-                                     risk_times=ep["risk_times"]),
-        os_by_emd=group_comparison(os_.data, "EMDGRP", ("CNS", "Non-CNS EMD"), alpha=alpha,
-                                   risk_times=ep["risk_times"]),
+        followup=followup,
+        os_by_group=os_by_group,
+        os_by_emd=os_by_emd,
         cox=cox,
-        transplant=transplant_outcomes(derived.adsl, days_per_month=derived.definitions.days_per_month),
-        sensitivity=sensitivity_results(derived, st.sensitivity, cox=cox, alpha=alpha, method=sv.median_ci,
-                                        times=ep["landmarks"], population=population,
-                                        min_events_per_parameter=cx.min_events_per_variable),
+        transplant=transplant,
+        sensitivity=sensitivity,
         versions=software_versions(),
     )
+
+
+def _response_and_sensitivity(derived: Derived, *, tests: dict, settings: SensitivitySettings, **kwargs
+                              ) -> tuple[ResponseResults, SensitivityResults]:
+    return response_results(derived, **tests), sensitivity_results(derived, settings, **kwargs)
 
 
 def run_analysis(config: Config | None = None, *, data: str | None = None) -> Results:

@@ -382,6 +382,7 @@ def _chi2(statistic: float, df: int) -> cox_mod.GlobalTest:
     return cox_mod.GlobalTest(statistic=float(statistic), df=int(df), p=float(stats.chi2.sf(statistic, df)))
 
 
+@cox_mod.one_blas_thread
 def cox_time_dependent_hsct(
     derived: Derived,
     *,
@@ -888,8 +889,11 @@ def _gray_test(t: np.ndarray, status: np.ndarray, group: np.ndarray, cause: int,
     v = np.zeros((ng1, ng1))
     fm = 0.0
     f = 0.0
-    for u in np.unique(t):
-        at = t == u
+    # t is sorted: the rows of each distinct time are one slice (a mask per time made this
+    # quadratic in the rows: 0.3 s at 100,000 patients); a NaN time matches no row, as t == NaN
+    distinct, first = np.unique(t, return_index=True)
+    for u, lo, hi in zip(distinct, first, np.r_[first[1:], len(t)]):
+        at = slice(lo, hi) if u == u else t == u
         d = np.zeros((3, ng))
         np.add.at(d, (m[at], g[at]), 1.0)
         nd1, nd2 = d[1].sum(), d[2].sum()
