@@ -36,9 +36,13 @@ import os
 import shutil
 from pathlib import Path
 
-from .config import PROJECT_ROOT, Config, load_config
+from typing import TYPE_CHECKING
+
+from . import PROJECT_ROOT
 from .outputs import output_set, write_text_atomic
-from .present import style
+
+if TYPE_CHECKING:
+    from .config import Config
 
 ENTRIES = ["numbers.json", "adam", "figures", "tables"]
 MANIFEST = "manifest.json"      # in the run's folder, beside the entries: what the set was made from
@@ -203,10 +207,32 @@ def _render_figures(stamp: dict[str, str]):
     return build
 
 
+def export_kept(out: str | Path, want: dict[str, str], *, sets: Path | None = None,
+                skey: str | None = None) -> list[Path] | None:
+    """The kept set of the stamp ``want`` (:func:`set_key`) linked into ``out`` as one set, as
+    :func:`export` does when nothing changed; None when there is none (nothing written)."""
+    sets = set_cache() if sets is None else sets
+    skey = skey or set_key(want)
+    index = _kept_set(sets, skey)
+    if index is None:
+        return None
+    out = Path(out)
+    with output_set(out, ENTRIES) as run:
+        for rel in index:
+            (run / rel).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(sets / skey / rel, run / rel)
+        write_text_atomic(run / MANIFEST, json.dumps(
+            {"stamp": json.loads((run / "numbers.json").read_text(encoding="utf-8"))["stamp"],
+             "figure_key": figure_key(want), "figures_reused": True,
+             "set_key": skey, "set_reused": True, "entries": ENTRIES}, indent=2) + "\n")
+    return [out / rel for rel in index]
+
+
 def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
            cache: Path | None = None) -> list[Path]:
     """Write ``numbers.json``, ``adam/``, ``figures/`` and ``tables/`` into ``out`` as one set;
     returns the paths as seen in ``out``."""
+    from .config import load_config
     from .present.document import input_stamp
 
     cfg = cfg or load_config()
@@ -214,19 +240,12 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
     out = Path(out)
     sets = set_cache() if cache is None else cache.parent / "export"
     skey = set_key(want) if xpt else None
-    index = _kept_set(sets, skey) if skey else None
-    if index is not None:
-        with output_set(out, ENTRIES) as run:
-            for rel in index:
-                (run / rel).parent.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(sets / skey / rel, run / rel)
-            write_text_atomic(run / MANIFEST, json.dumps(
-                {"stamp": json.loads((run / "numbers.json").read_text(encoding="utf-8"))["stamp"],
-                 "figure_key": figure_key(want), "figures_reused": True,
-                 "set_key": skey, "set_reused": True, "entries": ENTRIES}, indent=2) + "\n")
-        return [out / rel for rel in index]
+    kept = export_kept(out, want, sets=sets, skey=skey) if skey else None
+    if kept is not None:
+        return kept
 
     from .adam import write_adam
+    from .present import style
     from .ledger import build_ledger, write_ledger
     from .present import figures
     from .present.document import compute, results_path
