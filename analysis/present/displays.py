@@ -239,7 +239,7 @@ def _kept(fn: Callable, public: str, results: Any, folder: Path, stamp: str, she
 
 #: The modules whose functions' displays are kept (as the documents import them).
 DISPLAY_MODULES = ("figures", "tables", "sensitivity", "strobe", "adam_metadata", "text")
-KEPT_INDEX = "functions.json"    # in displays/: the public names of the functions whose displays are kept
+KEPT_INDEX = "kept-functions.json"   # in _generated/: the public names of the functions whose displays are kept
 
 
 def _quarto_shell() -> Any:
@@ -278,14 +278,13 @@ def serve_figures(results: Any, store: Path, stamp: dict[str, str]) -> bool:
                 setattr(module, name, _kept(original, f"{module.__name__}.{name}", results, folder, key, shell,
                                             kept_objects))
                 public.append(f"{module.__name__}.{name}")
-    index = folder / KEPT_INDEX
+    index = Path(store).parent / KEPT_INDEX
     try:
         if not index.is_file():
             import json
 
             from ..outputs import write_text_atomic
 
-            folder.mkdir(parents=True, exist_ok=True)
             write_text_atomic(index, json.dumps(sorted(public)))
     except OSError:
         pass
@@ -382,7 +381,7 @@ def light_kernel(store: Path, stamp: dict[str, str], load: Callable[[], Any]) ->
     folder = Path(store).parent / DISPLAYS_DIR
     shared = shared_key(store, stamp)
     try:
-        kept = set(json.loads((folder / KEPT_INDEX).read_text(encoding="utf-8")))
+        kept = set(json.loads((Path(store).parent / KEPT_INDEX).read_text(encoding="utf-8")))
     except (OSError, ValueError, TypeError):
         return None
     if shared is None:
