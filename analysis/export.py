@@ -76,12 +76,15 @@ def sources_hash(root: Path = PROJECT_ROOT) -> str:
     return h.hexdigest()[:16]
 
 
-def set_key(stamp: dict[str, str], root: Path = PROJECT_ROOT) -> str:
+def set_key(stamp: dict[str, str], root: Path = PROJECT_ROOT, *, environment: str | None = None) -> str:
     """Key of a whole export set: what :func:`figure_key` covers plus the
-    project's other sources and the environment."""
-    from .store import environment
+    project's other sources and the environment (:func:`analysis.store.environment`,
+    unless given)."""
+    if environment is None:
+        from .store import environment as current
 
-    parts = {"figures": figure_key(stamp), "sources": sources_hash(root), "environment": environment(),
+        environment = current()
+    parts = {"figures": figure_key(stamp), "sources": sources_hash(root), "environment": environment,
              "entries": ENTRIES}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -208,11 +211,11 @@ def _render_figures(stamp: dict[str, str]):
 
 
 def export_kept(out: str | Path, want: dict[str, str], *, sets: Path | None = None,
-                skey: str | None = None) -> list[Path] | None:
+                skey: str | None = None, environment: str | None = None) -> list[Path] | None:
     """The kept set of the stamp ``want`` (:func:`set_key`) linked into ``out`` as one set, as
     :func:`export` does when nothing changed; None when there is none (nothing written)."""
     sets = set_cache() if sets is None else sets
-    skey = skey or set_key(want)
+    skey = skey or set_key(want, environment=environment)
     index = _kept_set(sets, skey)
     if index is None:
         return None

@@ -28,16 +28,18 @@ import sys
 from pathlib import Path
 
 
-def _witness() -> tuple[dict | None, dict | None]:
-    """The stamp the pre-render step's witness vouches for (None if it does not), and the witness."""
+def _witness() -> tuple[dict | None, dict, dict]:
+    """The stamp the pre-render step's witness vouches for (None if it does not), the
+    witness and the pre-render step's manifest."""
     from .freshness import fresh_stamp
     from .present.document import PREPARED_FILE, results_path
 
     try:
-        witness = json.loads((results_path().parent / PREPARED_FILE).read_text(encoding="utf-8"))["witness"]
+        manifest = json.loads((results_path().parent / PREPARED_FILE).read_text(encoding="utf-8"))
+        witness = manifest["witness"]
     except (OSError, ValueError, KeyError, TypeError):
-        return None, None
-    return fresh_stamp(witness), witness
+        return None, {}, {}
+    return fresh_stamp(witness), witness, manifest
 
 
 def pre() -> int:
@@ -56,11 +58,12 @@ def pre() -> int:
 
 
 def post(out: str) -> int:
-    want, witness = _witness()
+    want, witness, manifest = _witness()
     if want is not None and witness.get("submitted_ledger", "unknown") is None:
         from .export import export_kept
+        from .store import current_environment
 
-        kept = export_kept(out, want)
+        kept = export_kept(out, want, environment=current_environment(manifest))
         if kept is not None:
             for path in kept:
                 print(path)

@@ -340,7 +340,10 @@ class ModuleStandIn:
         public = f"{self._name}.{attr}"
         if _light and public in _light[0].kept:
             return functools.partial(_light_call, public)
-        return getattr(self._module(), attr)
+        value = getattr(self._module(), attr)
+        if _light and callable(value) and not isinstance(value, type):
+            return functools.partial(_light_call, public)   # called with the loaded results
+        return value
 
     def __setattr__(self, attr: str, value: Any) -> None:
         setattr(self._module(), attr, value)
@@ -354,12 +357,14 @@ class ModuleStandIn:
 
 def _light_call(public: str, *args: Any, **kwargs: Any) -> Any:
     """``public(*args, **kwargs)`` in a light kernel: the kept display when there is one,
-    else the stored results are loaded and the function (kept as ever) is called."""
+    else the stored results are loaded and the function (kept as ever) is called with them."""
     light = _light[0]
-    if args and args[0] is light.results:
-        kept = _read_kept(light.folder / f"{display_key(light.shared, public, args[1:], kwargs, display_settings(light.shell))}.pkl")
+    if args and args[0] is light.results and public in light.kept:
+        key = display_key(light.shared, public, args[1:], kwargs, display_settings(light.shell))
+        kept = _read_kept(light.folder / f"{key}.pkl")
         if kept is not None:
             return kept
+    if args and args[0] is light.results:
         args = (light.results.materialize(), *args[1:])
     import importlib
 
