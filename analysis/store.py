@@ -51,6 +51,18 @@ def runtime() -> dict[str, str]:
     return {"python": platform.python_version(), "pandas": version("pandas"), "numpy": version("numpy")}
 
 
+def loaded_runtime() -> dict[str, str] | None:
+    """:func:`runtime` as the already imported pandas and numpy say (``__version__``, no
+    metadata parsed), None when either is not imported. Only ever used to *accept*
+    (a light kernel's check); any difference sends the caller to :func:`runtime`."""
+    import sys
+
+    modules = [sys.modules.get(name) for name in ("pandas", "numpy")]
+    if any(m is None or not isinstance(getattr(m, "__version__", None), str) for m in modules):
+        return None
+    return {"python": platform.python_version(), "pandas": modules[0].__version__, "numpy": modules[1].__version__}
+
+
 def environment() -> str:
     """Hash of everything outside the project that can change a generated file
     though data, configuration and code did not: the Python version, every
