@@ -44,6 +44,18 @@ figure is given the current one, as a new figure would be), ``figure.figsize``
 ``interactive`` (pyplot's; the figure functions do not use pyplot). A Jupyter
 kernel and the post-render process differ only in these, so the post-render
 step reuses the kernels' Figures.
+
+The Markdown paragraphs the documents' chunks show (``text.*`` and
+``sensitivity.*`` functions returning ``Markdown``) are kept the same way, and
+every kept display's key names the function as the documents call it
+(``analysis.present.tables.table1``), so it can be computed without importing
+the function's module. That is what a **light kernel** does (nothing changed
+since the pre-render step; :func:`light_kernel`, from ``document.setup``):
+``from analysis.present import tables`` gives a :class:`ModuleStandIn` in a
+Quarto render's kernel (``analysis/present/__init__.py``), the results stay
+unloaded (:class:`PendingResults`), and a call whose display is kept shows it
+without importing the module, pandas' own users or pydantic; any other call
+loads the results (the rest of the full ``setup``) and runs as before.
 """
 
 from __future__ import annotations
@@ -370,6 +382,11 @@ def _light_call(public: str, *args: Any, **kwargs: Any) -> Any:
 
     module, _, name = public.rpartition(".")
     return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+
+def leave_light_kernel() -> None:
+    """Serve nothing from an earlier light :func:`document.setup <analysis.present.document.setup>`."""
+    _light.clear()
 
 
 def light_kernel(store: Path, stamp: dict[str, str], load: Callable[[], Any]) -> PendingResults | None:

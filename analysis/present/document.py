@@ -12,6 +12,16 @@ first computes the stamp of what this render would use (hashes of the data
 files, the analysis configuration and the package code) and stops when
 ``_variables.yml`` (which feeds the YAML front matter, i.e. the abstract,
 through ``{{< var >}}``) or the stored results were made from anything else.
+
+Nothing changed since the pre-render step (a re-render): the stamp is the one
+the pre-render step's witness vouches for (:mod:`analysis.freshness`, files
+re-hashed, the configuration not read), ``_variables.yml`` and the stored
+results are the very files that step wrote for it (SHA-256), and the kernel
+shows the displays kept by the render's first execution
+(:mod:`.displays`): ``setup`` then loads neither the configuration nor the
+results (no pydantic, no pandas of its own, none of the package's display
+modules) unless a display that is not kept needs them. Anything else takes
+the full path above, with its messages.
 """
 
 from __future__ import annotations
@@ -133,6 +143,9 @@ def setup(*, data: str | None = None, config: str | None = None, check: bool = T
         if light is not None:
             return light
     from ..config import load_config
+    from .displays import leave_light_kernel
+
+    leave_light_kernel()                                  # a second setup in one kernel: the full path
 
     cfg = load_config(config, data=data)
     want = input_stamp(cfg)
