@@ -134,8 +134,9 @@ def test_the_pre_render_step_keeps_its_set_without_reading_the_configuration(pre
 _KERNEL = """
 import json, sys
 import matplotlib
-matplotlib.use("agg")                      # a backend chosen, as in a kernel after Quarto's setup cell
-import matplotlib.pyplot
+matplotlib.use("agg")                      # a backend chosen, as in a kernel after Quarto's setup cell,
+import matplotlib.pyplot                   # which imports pyplot and pandas
+import pandas
 from IPython.core.interactiveshell import InteractiveShell
 shell = InteractiveShell.instance()
 from analysis.present import document, figures, sensitivity, tables, text

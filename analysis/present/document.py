@@ -196,10 +196,11 @@ def _light_setup(*, data: str | None, config: str | None) -> tuple[Any, SimpleNa
             return None
         if any(digest(target.parent / name) != sha for name, sha in files.items()):
             return None
-        from ..store import loaded_runtime, read_header
+        from ..store import loaded_runtime, read_header, runtime
 
-        if read_header(store).get("runtime") != loaded_runtime():
-            return None                                   # the full path decides (and says why)
+        written = read_header(store).get("runtime")       # pandas and numpy: imported by Quarto's setup
+        if written != loaded_runtime() and written != runtime():
+            return None                                   # the full path says why
         texts = json.loads((generated / TEXTS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError):
         return None
