@@ -113,7 +113,7 @@ def record(cfg: Any, stamp: dict[str, str], *, data: Any = None, config: Any = N
             if target.is_dir():
                 listings[str(target)] = _listing(target)
                 found = [target / n for n in ("sources.yml", "sources.yaml") if (target / n).is_file()]
-                listed = found[0] if found else None
+                listed = Path(_route(found[0], routes)) if found else None    # the list may be a link
                 if listed is None:
                     derived = {str(target / n) for n in listings[str(target)]}
             if listed is not None and listed.suffix.lower() in (".yml", ".yaml"):

@@ -102,6 +102,21 @@ def test_a_sources_list_is_part_of_the_witness(tmp_path, monkeypatch):
     assert fresh_stamp(witness) is None
 
 
+def test_a_sources_list_that_is_a_link_is_followed(tmp_path, monkeypatch):
+    data = _copy_data(tmp_path / "data")
+    for name in ("one.yml", "two.yml"):
+        (data / name).write_text(f"sources:\n  - path: site_a.csv\n  - path: site_{'b' if name == 'one.yml' else 'c'}.csv\n",
+                                 encoding="utf-8")
+    (data / "sources.yml").symlink_to(data / "one.yml")
+    monkeypatch.setenv("CART_DATA", str(data))
+    witness = _witness()
+    assert witness is not None and fresh_stamp(witness) == input_stamp(load_config())
+    (data / "sources.yml").unlink()
+    (data / "sources.yml").symlink_to(data / "two.yml")
+    assert fresh_stamp(witness) is None
+    assert input_stamp(load_config())["data_hash"] != witness["stamp"]["data_hash"]
+
+
 # ------------------------------------------------------------------ the pre-render step and a light kernel
 
 @pytest.fixture
