@@ -10,6 +10,9 @@ from pathlib import Path
 
 __version__ = "0.1.0"
 
+#: The project folder (the package's parent): documents, configuration, outputs.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
 
 def code_version() -> str:
     """Package version plus a hash of the package's source files, so a ledger

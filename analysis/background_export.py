@@ -56,7 +56,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Sequence
 
-from .config import PROJECT_ROOT
+from . import PROJECT_ROOT
 
 WORKER_DIR = "worker"
 CLAIM = "claim.json"

@@ -40,9 +40,9 @@ from typing import Annotated, Any, Literal, Union
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from . import PROJECT_ROOT  # defined where importing it costs nothing (analysis/__init__.py)
 from .yamlio import UserFileError, line_of, load_yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "analysis.yml"
 DEFAULT_DICTIONARY = PROJECT_ROOT / "data" / "dictionary.yml"
 DATA_ENV_VAR = "CART_DATA"

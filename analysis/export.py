@@ -36,9 +36,13 @@ import os
 import shutil
 from pathlib import Path
 
-from .config import PROJECT_ROOT, Config, load_config
+from typing import TYPE_CHECKING
+
+from . import PROJECT_ROOT
 from .outputs import output_set, write_text_atomic
-from .present import style
+
+if TYPE_CHECKING:
+    from .config import Config
 
 ENTRIES = ["numbers.json", "adam", "figures", "tables"]
 MANIFEST = "manifest.json"      # in the run's folder, beside the entries: what the set was made from
@@ -72,12 +76,15 @@ def sources_hash(root: Path = PROJECT_ROOT) -> str:
     return h.hexdigest()[:16]
 
 
-def set_key(stamp: dict[str, str], root: Path = PROJECT_ROOT) -> str:
+def set_key(stamp: dict[str, str], root: Path = PROJECT_ROOT, *, environment: str | None = None) -> str:
     """Key of a whole export set: what :func:`figure_key` covers plus the
-    project's other sources and the environment."""
-    from .store import environment
+    project's other sources and the environment (:func:`analysis.store.environment`,
+    unless given)."""
+    if environment is None:
+        from .store import environment as current
 
-    parts = {"figures": figure_key(stamp), "sources": sources_hash(root), "environment": environment(),
+        environment = current()
+    parts = {"figures": figure_key(stamp), "sources": sources_hash(root), "environment": environment,
              "entries": ENTRIES}
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -215,6 +222,8 @@ def load_document(cfg: Config, want: dict[str, str]):
         doc = None                   # stored for other inputs: this step computes its own
     if doc is None:
         doc = compute(cfg=cfg)
+    from .present import style
+
     style.use_settings(doc.results.settings)
     return doc
 
@@ -258,11 +267,33 @@ def commit_figures(cache: Path, run: Path, written: dict) -> None:
         _cache_figures(cache, written["figure_key"], run / "figures", written["figures"])
 
 
+def export_kept(out: str | Path, want: dict[str, str], *, sets: Path | None = None,
+                skey: str | None = None, environment: str | None = None) -> list[Path] | None:
+    """The kept set of the stamp ``want`` (:func:`set_key`) linked into ``out`` as one set, as
+    :func:`export` does when nothing changed; None when there is none (nothing written)."""
+    sets = set_cache() if sets is None else sets
+    skey = skey or set_key(want, environment=environment)
+    index = _kept_set(sets, skey)
+    if index is None:
+        return None
+    out = Path(out)
+    with output_set(out, ENTRIES) as run:
+        for rel in index:
+            (run / rel).parent.mkdir(parents=True, exist_ok=True)
+            _link_or_copy(sets / skey / rel, run / rel)
+        write_text_atomic(run / MANIFEST, json.dumps(
+            {"stamp": json.loads((run / "numbers.json").read_text(encoding="utf-8"))["stamp"],
+             "figure_key": figure_key(want), "figures_reused": True,
+             "set_key": skey, "set_reused": True, "entries": ENTRIES}, indent=2) + "\n")
+    return [out / rel for rel in index]
+
+
 def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
            cache: Path | None = None) -> list[Path]:
     """Write ``numbers.json``, ``adam/``, ``figures/`` and ``tables/`` into ``out`` as one set;
     returns the paths as seen in ``out``."""
     from .background_export import settle
+    from .config import load_config
     from .present.document import input_stamp
 
     cfg = cfg or load_config()
@@ -271,17 +302,9 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
     sets = set_cache() if cache is None else cache.parent / "export"
     settle(sets.parent, want)      # the set the pre-render step started writing in the background
     skey = set_key(want) if xpt else None
-    index = _kept_set(sets, skey) if skey else None
-    if index is not None:
-        with output_set(out, ENTRIES) as run:
-            for rel in index:
-                (run / rel).parent.mkdir(parents=True, exist_ok=True)
-                _link_or_copy(sets / skey / rel, run / rel)
-            write_text_atomic(run / MANIFEST, json.dumps(
-                {"stamp": json.loads((run / "numbers.json").read_text(encoding="utf-8"))["stamp"],
-                 "figure_key": figure_key(want), "figures_reused": True,
-                 "set_key": skey, "set_reused": True, "entries": ENTRIES}, indent=2) + "\n")
-        return [out / rel for rel in index]
+    kept = export_kept(out, want, sets=sets, skey=skey) if skey else None
+    if kept is not None:
+        return kept
 
     doc = load_document(cfg, want)
     cache = figure_cache() if cache is None else cache

@@ -51,6 +51,18 @@ def runtime() -> dict[str, str]:
     return {"python": platform.python_version(), "pandas": version("pandas"), "numpy": version("numpy")}
 
 
+def loaded_runtime() -> dict[str, str] | None:
+    """:func:`runtime` as the already imported pandas and numpy say (``__version__``, no
+    metadata parsed), None when either is not imported. Only ever used to *accept*
+    (a light kernel's check); any difference sends the caller to :func:`runtime`."""
+    import sys
+
+    modules = [sys.modules.get(name) for name in ("pandas", "numpy")]
+    if any(m is None or not isinstance(getattr(m, "__version__", None), str) for m in modules):
+        return None
+    return {"python": platform.python_version(), "pandas": modules[0].__version__, "numpy": modules[1].__version__}
+
+
 def environment() -> str:
     """Hash of everything outside the project that can change a generated file
     though data, configuration and code did not: the Python version, every
@@ -72,6 +84,54 @@ def environment() -> str:
             st = Path(found).resolve().stat()
             h.update(f"{cmd}:{Path(found).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
+
+
+def environment_signature() -> str | None:
+    """What :func:`environment` is computed from, read without parsing any package's
+    metadata (a fifth of the time): the Python version, each folder on ``sys.path`` with
+    the names of its ``*.dist-info``/``*.egg-info`` entries and the SHA-256 of their
+    metadata files, and the ``quarto`` and ``pandoc`` executables as there. Equal
+    signatures mean an equal :func:`environment`; None where distributions could come
+    from elsewhere (a zipped or egg entry on ``sys.path``)."""
+    import os
+    import shutil
+    import sys
+
+    h = hashlib.sha256(sys.version.encode())
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        if folder.is_file() or entry.endswith(".egg"):
+            return None
+        try:
+            names = sorted(os.listdir(folder))
+        except OSError:
+            continue
+        h.update(f"\0{entry}\0".encode())
+        for name in names:
+            if name.endswith((".dist-info", ".egg-info")):
+                path = folder / name
+                meta = path / "METADATA" if name.endswith(".dist-info") else (
+                    path / "PKG-INFO" if path.is_dir() else path)
+                try:
+                    data = meta.read_bytes()
+                except OSError:
+                    data = b"?"
+                h.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    for cmd in ("quarto", "pandoc"):
+        found = shutil.which(cmd)
+        if found:
+            st = Path(found).resolve().stat()
+            h.update(f"{cmd}:{Path(found).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()
+
+
+def current_environment(known: dict | None = None) -> str:
+    """:func:`environment`; taken from ``known`` (a manifest holding ``environment`` and
+    ``environment_signature`` recorded together) when the signature is unchanged."""
+    if known and known.get("environment_signature"):
+        if environment_signature() == known["environment_signature"]:
+            return known["environment"]
+    return environment()
 
 
 def file_digest(path: Path) -> str:

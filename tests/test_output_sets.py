@@ -309,3 +309,19 @@ def test_sources_hash_covers_the_documents_and_not_the_outputs(tmp_path):
     assert sources_hash(tmp_path) == before
     (tmp_path / "sections" / "results.qmd").write_text("Table 2 shows")
     assert sources_hash(tmp_path) != before
+
+
+def test_the_post_render_step_links_the_kept_set_without_reading_the_configuration(exported, tmp_path):
+    """Nothing changed since the pre-render step (its witness holds, analysis/freshness.py):
+    ``python -m analysis.render_steps post`` links the same kept set ``export`` would, in
+    a process that imports neither pydantic nor pandas; no submitted ledger is configured,
+    so there is no marked-up copy to make."""
+    root, cache = exported
+    code = ("import sys\nfrom analysis.render_steps import post\nassert post(sys.argv[1]) == 0\n"
+            "print(sorted(m for m in ('pydantic', 'pandas', 'analysis.config') if m in sys.modules))")
+    env = dict(os.environ, CART_VARIABLES=str(root / "_variables.yml"), CART_FIGURE_CACHE=str(cache))
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "out")], cwd=os.getcwd(), env=env,
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+    assert _files(tmp_path / "out") == _files(root / "_output")

@@ -180,7 +180,7 @@ def test_unchanged_pre_render_keeps_the_set_without_computing(render_dir, monkey
     _refuse_computing(monkeypatch)
     kept = prepare(variables=render_dir / "_variables.yml", root=render_dir)
     assert _snapshot(render_dir) == before                     # not even rewritten
-    assert {p.name for p in kept} == {"_variables.yml", "results.pkl", "banner.html", "banner.typ",
+    assert {p.name for p in kept} == {"_variables.yml", "results.pkl", "texts.json", "banner.html", "banner.typ",
                                       "reference.docx", "reference-review.docx"}
     setup()                                                   # and the documents accept it
 
@@ -203,7 +203,8 @@ def test_pre_render_recomputes_when_anything_changed(render_dir, two_sites, tmp_
     elif change == "code":
         monkeypatch.setattr("analysis.code_version", lambda: "0.0.9+000000000000")
     elif change == "environment":
-        monkeypatch.setattr(store, "environment", lambda: "another")
+        monkeypatch.setattr(store, "environment", lambda: "another")          # another library version:
+        monkeypatch.setattr(store, "environment_signature", lambda: "another")  # other metadata files too
     elif change == "edited variables":
         target.write_text(target.read_text().replace("n_salvage: '67'", "n_salvage: '68'"))
     elif change == "edited store":

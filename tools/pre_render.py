@@ -1,8 +1,11 @@
-"""Quarto pre-render step (see _quarto.yml): `python -m analysis prepare`.
+"""Quarto pre-render step (see _quarto.yml): `python -m analysis prepare`, by way
+of `python -m analysis.render_steps pre`, which first checks, without reading the
+configuration, whether nothing changed since the last pre-render step.
 
 Quarto runs this with the Python on PATH; it re-runs itself with the project's
 virtual environment (.venv) when that exists, so rendering works whether or
-not the environment is activated.
+not the environment is activated (replacing this process where the system
+allows, so only one Python starts).
 """
 
 import os
@@ -14,4 +17,9 @@ ROOT = Path(__file__).resolve().parent.parent
 VENV_PY = ROOT / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 python = str(VENV_PY) if VENV_PY.exists() else sys.executable
-sys.exit(subprocess.call([python, "-m", "analysis", "prepare"], cwd=ROOT))
+command = [python, "-m", "analysis.render_steps", "pre"]
+if os.name == "nt":
+    sys.exit(subprocess.call(command, cwd=ROOT))
+os.chdir(ROOT)
+sys.stdout.flush()
+os.execv(python, command)

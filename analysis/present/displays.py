@@ -44,6 +44,18 @@ figure is given the current one, as a new figure would be), ``figure.figsize``
 ``interactive`` (pyplot's; the figure functions do not use pyplot). A Jupyter
 kernel and the post-render process differ only in these, so the post-render
 step reuses the kernels' Figures.
+
+The Markdown paragraphs the documents' chunks show (``text.*`` and
+``sensitivity.*`` functions returning ``Markdown``) are kept the same way, and
+every kept display's key names the function as the documents call it
+(``analysis.present.tables.table1``), so it can be computed without importing
+the function's module. That is what a **light kernel** does (nothing changed
+since the pre-render step; :func:`light_kernel`, from ``document.setup``):
+``from analysis.present import tables`` gives a :class:`ModuleStandIn` in a
+Quarto render's kernel (``analysis/present/__init__.py``), the results stay
+unloaded (:class:`PendingResults`), and a call whose display is kept shows it
+without importing the module, pandas' own users or pydantic; any other call
+loads the results (the rest of the full ``setup``) and runs as before.
 """
 
 from __future__ import annotations
@@ -58,8 +70,9 @@ from typing import Any, Callable
 
 DISPLAYS_DIR = "displays"
 #: Return annotations of the functions whose displays are kept (as written,
-#: the modules use postponed annotations).
-DISPLAYED = ("DisplayTable", "JournalFigure")
+#: the modules use postponed annotations): tables, figures, and the Markdown
+#: paragraphs the documents' chunks show (text.*, sensitivity.*).
+DISPLAYED = ("DisplayTable", "JournalFigure", "Markdown")
 
 
 class StoredDisplay:
@@ -193,20 +206,31 @@ def build_figure(fn: Callable, results: Any, args: tuple, kwargs: dict, folder: 
     return fig
 
 
-def _kept(fn: Callable, results: Any, folder: Path, stamp: str, shell: Any,
+def display_key(shared: str, public: str, args: tuple, kwargs: dict, settings: str) -> str:
+    """Key of the kept display of ``public(results, *args, **kwargs)`` (``public``: the function
+    as the documents call it, e.g. ``analysis.present.tables.table1``)."""
+    return hashlib.sha256("\0".join([shared, public, repr(tuple(args)), repr(sorted(kwargs.items())),
+                                      settings]).encode()).hexdigest()[:32]
+
+
+def _read_kept(path: Path) -> StoredDisplay | None:
+    try:
+        data, metadata = pickle.loads(path.read_bytes())
+        return StoredDisplay(data, metadata)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
+        return None
+
+
+def _kept(fn: Callable, public: str, results: Any, folder: Path, stamp: str, shell: Any,
           figures: Path | None = None) -> Callable:
     @functools.wraps(fn)
     def figure(*args: Any, **kwargs: Any) -> Any:
         if not args or args[0] is not results:
             return fn(*args, **kwargs)
-        key = hashlib.sha256("\0".join([stamp, fn.__module__, fn.__qualname__, repr(args[1:]),
-                                        repr(sorted(kwargs.items())), display_settings(shell)]).encode())
-        path = folder / f"{key.hexdigest()[:32]}.pkl"
-        try:
-            data, metadata = pickle.loads(path.read_bytes())
-            return StoredDisplay(data, metadata)
-        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError):
-            pass
+        path = folder / f"{display_key(stamp, public, args[1:], kwargs, display_settings(shell))}.pkl"
+        kept = _read_kept(path)
+        if kept is not None:
+            return kept
         if figures is not None:                      # a figure function: its Figure built once per render
             shown = build_figure(fn, args[0], args[1:], kwargs, figures, stamp)
         else:
@@ -225,31 +249,165 @@ def _kept(fn: Callable, results: Any, folder: Path, stamp: str, shell: Any,
     return figure
 
 
-def serve_figures(results: Any, store: Path, stamp: dict[str, str]) -> bool:
-    """In a Quarto render's kernel, keep the figure functions' displays in
-    ``store``'s folder (see the module docstring); False where it does not apply."""
+#: The modules whose functions' displays are kept (as the documents import them).
+DISPLAY_MODULES = ("figures", "tables", "sensitivity", "strobe", "adam_metadata", "text")
+KEPT_INDEX = "kept-functions.json"   # in _generated/: the public names of the functions whose displays are kept
+
+
+def _quarto_shell() -> Any:
+    """The IPython shell of a Quarto render's kernel, else None."""
     if "QUARTO_FIG_FORMAT" not in os.environ:
-        return False
+        return None
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - the kernel has IPython
-        return False
+        return None
     shell = get_ipython()
-    if shell is None or not hasattr(shell, "display_formatter"):
-        return False
-    from . import adam_metadata, figures, sensitivity, strobe, tables
+    return shell if shell is not None and hasattr(shell, "display_formatter") else None
 
+
+def serve_figures(results: Any, store: Path, stamp: dict[str, str]) -> bool:
+    """In a Quarto render's kernel, keep the figure functions' displays in
+    ``store``'s folder (see the module docstring); False where it does not apply."""
+    import importlib
+
+    shell = _quarto_shell()
+    if shell is None:
+        return False
     key = shared_key(store, stamp)
     if key is None:
         return False
     folder = Path(store).parent / DISPLAYS_DIR
     objects = Path(store).parent / FIGURES_DIR
-    for module in (figures, tables, sensitivity, strobe, adam_metadata):
+    public: list[str] = []
+    for module in (importlib.import_module(f"{__package__}.{m}") for m in DISPLAY_MODULES):
         for name, fn in list(vars(module).items()):
             if (not name.startswith("_") and inspect.isfunction(fn)
                     and (fn.__annotations__ or {}).get("return") in DISPLAYED
                     and fn.__module__.startswith(__package__ + ".")):
                 original = inspect.unwrap(fn) if getattr(fn, "__kept_display__", False) else fn
                 kept_objects = objects if fn.__annotations__["return"] == "JournalFigure" else None
-                setattr(module, name, _kept(original, results, folder, key, shell, kept_objects))
+                setattr(module, name, _kept(original, f"{module.__name__}.{name}", results, folder, key, shell,
+                                            kept_objects))
+                public.append(f"{module.__name__}.{name}")
+    index = Path(store).parent / KEPT_INDEX
+    try:
+        if not index.is_file():
+            import json
+
+            from ..outputs import write_text_atomic
+
+            write_text_atomic(index, json.dumps(sorted(public)))
+    except OSError:
+        pass
     return True
+
+
+# --------------------------------------------------------------------------- nothing changed: a light kernel
+
+class PendingResults:
+    """Stands for the stored results in a light kernel (:func:`light_kernel`) until
+    something needs them: then ``load()`` runs (the rest of ``document.setup``)."""
+
+    def __init__(self, load: Callable[[], Any]):
+        self._load = load
+        self._results = None
+
+    def materialize(self) -> Any:
+        if self._results is None:
+            self._results = self._load()
+        return self._results
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.materialize(), name)
+
+
+class _Light:
+    """What a light kernel serves kept displays from."""
+
+    def __init__(self, results: PendingResults, folder: Path, shared: str, shell: Any, kept: set[str]):
+        self.results, self.folder, self.shared, self.shell, self.kept = results, folder, shared, shell, kept
+
+
+_light: list[_Light] = []        # the light kernel's state, once document.setup took that path
+
+
+class ModuleStandIn:
+    """What ``from analysis.present import tables`` gives in a Quarto render's kernel
+    (``analysis/present/__init__.py``): the module, imported on first use; in a
+    light kernel, a function whose display is kept is served from
+    ``_generated/displays/`` without importing its module (or pandas)."""
+
+    def __init__(self, name: str):
+        object.__setattr__(self, "_name", f"{__package__}.{name}")
+
+    def _module(self) -> Any:
+        import importlib
+
+        return importlib.import_module(self._name)
+
+    def __getattr__(self, attr: str) -> Any:
+        public = f"{self._name}.{attr}"
+        if _light and public in _light[0].kept:
+            return functools.partial(_light_call, public)
+        value = getattr(self._module(), attr)
+        if _light and callable(value) and not isinstance(value, type):
+            return functools.partial(_light_call, public)   # called with the loaded results
+        return value
+
+    def __setattr__(self, attr: str, value: Any) -> None:
+        setattr(self._module(), attr, value)
+
+    def __dir__(self) -> list[str]:
+        return dir(self._module())
+
+    def __repr__(self) -> str:
+        return f"<stand-in for module {self._name!r}>"
+
+
+def _light_call(public: str, *args: Any, **kwargs: Any) -> Any:
+    """``public(*args, **kwargs)`` in a light kernel: the kept display when there is one,
+    else the stored results are loaded and the function (kept as ever) is called with them."""
+    light = _light[0]
+    if args and args[0] is light.results and public in light.kept:
+        key = display_key(light.shared, public, args[1:], kwargs, display_settings(light.shell))
+        kept = _read_kept(light.folder / f"{key}.pkl")
+        if kept is not None:
+            return kept
+    if args and args[0] is light.results:
+        args = (light.results.materialize(), *args[1:])
+    import importlib
+
+    module, _, name = public.rpartition(".")
+    return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+
+def leave_light_kernel() -> None:
+    """Serve nothing from an earlier light :func:`document.setup <analysis.present.document.setup>`."""
+    _light.clear()
+
+
+def light_kernel(store: Path, stamp: dict[str, str], load: Callable[[], Any]) -> PendingResults | None:
+    """A light kernel (nothing changed since the pre-render step: see ``document.setup``):
+    the stand-in for the stored results, whose displays are then served as kept; None
+    where this does not apply (not a Quarto render's kernel, the display modules already
+    imported, no index of kept functions yet)."""
+    import json
+    import sys
+
+    shell = _quarto_shell()
+    if shell is None or any(f"{__package__}.{m}" in sys.modules for m in DISPLAY_MODULES):
+        return None
+    folder = Path(store).parent / DISPLAYS_DIR
+    shared = shared_key(store, stamp)
+    try:
+        kept = set(json.loads((Path(store).parent / KEPT_INDEX).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        return None
+    if shared is None:
+        return None
+    results = PendingResults(load)
+    _light[:] = [_Light(results, folder, shared, shell, kept)]
+    return results

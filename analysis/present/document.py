@@ -12,23 +12,33 @@ first computes the stamp of what this render would use (hashes of the data
 files, the analysis configuration and the package code) and stops when
 ``_variables.yml`` (which feeds the YAML front matter, i.e. the abstract,
 through ``{{< var >}}``) or the stored results were made from anything else.
+
+Nothing changed since the pre-render step (a re-render): the stamp is the one
+the pre-render step's witness vouches for (:mod:`analysis.freshness`, files
+re-hashed, the configuration not read), ``_variables.yml`` and the stored
+results are the very files that step wrote for it (SHA-256), and the kernel
+shows the displays kept by the render's first execution
+(:mod:`.displays`): ``setup`` then loads neither the configuration nor the
+results (no pydantic, no pandas of its own, none of the package's display
+modules) unless a display that is not kept needs them. Anything else takes
+the full path above, with its messages.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
-import os
-
-import yaml
-
-from ..config import PROJECT_ROOT, Config, load_config
-from ..results import Results
-from .numbers import Registry
-from . import style as st
+from .. import PROJECT_ROOT
 from .submission import print_unfilled_placeholders
+
+if TYPE_CHECKING:          # imported where used: a nothing-changed render never needs them (see setup)
+    from ..config import Config
+    from ..results import Results
+    from .numbers import Registry
 
 VARIABLES_FILE = "_variables.yml"
 VARIABLES_ENV_VAR = "CART_VARIABLES"   # another variables file (tests render other data side by side)
@@ -83,6 +93,7 @@ def stamp(results: Results) -> dict[str, str]:
 
 
 def compute(*, data: str | None = None, config: str | None = None, cfg: Config | None = None) -> Document:
+    from ..config import load_config
     from ..results import run_analysis
     from .numbers import build_registry
 
@@ -99,6 +110,8 @@ def check_variables(want: dict[str, str], path: Path) -> dict:
             f"{path.name} is missing: the abstract's numbers come from it.\n"
             "Hint: render the project (`quarto render`, whose pre-render step writes it) "
             "or run `python -m analysis prepare`.")
+    import yaml
+
     variables = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     written = variables.get("stamp", {})
     diff = [k for k in ("data_hash", "config_hash", "code_version") if written.get(k) != want.get(k)]
@@ -125,30 +138,92 @@ def load_document(cfg: Config, want: dict[str, str], store: Path) -> Document:
 
 def setup(*, data: str | None = None, config: str | None = None, check: bool = True) -> tuple[Results, SimpleNamespace]:
     """The analysis for a document (stored by the pre-render step, else computed); returns (results, texts)."""
-    from .consistency import assert_consistent
+    if check:
+        light = _light_setup(data=data, config=config)
+        if light is not None:
+            return light
+    from ..config import load_config
+    from .displays import leave_light_kernel
+
+    leave_light_kernel()                                  # a second setup in one kernel: the full path
 
     cfg = load_config(config, data=data)
     want = input_stamp(cfg)
     variables = check_variables(want, variables_path()) if check else None
     store = results_path()
     doc = load_document(cfg, want, store)
+    return _present(doc, variables, store, want), doc.t
+
+
+def _present(doc: Document, variables: dict | None, store: Path, want: dict[str, str]) -> Results:
+    """The checks and settings of a kernel that shows ``doc``: consistency, the journal style,
+    kept displays."""
+    from . import style as st
+    from .consistency import assert_consistent
+
     assert_consistent(doc.results, doc.registry, variables)
     st.use_settings(doc.results.settings)                # tables and figures of this kernel follow it
     if store.exists():                                    # the stored results of this render were loaded
         from .displays import serve_figures
 
         serve_figures(doc.results, store, want)           # figures drawn once per render (Quarto kernels only)
-    return doc.results, doc.t
+    return doc.results
+
+
+TEXTS_FILE = "texts.json"              # in _generated/: the texts inline expressions print (t.os_median ...)
+
+
+def _light_setup(*, data: str | None, config: str | None) -> tuple[Any, SimpleNamespace] | None:
+    """Nothing changed since the pre-render step (its witness holds, :mod:`analysis.freshness`)
+    and its set is intact (every file's SHA-256 as it wrote it, so ``_variables.yml`` and the
+    stored results are this stamp's): in a Quarto render's kernel, the texts come from
+    ``_generated/texts.json`` and the results stay unloaded until a display that is not kept
+    needs them (:func:`analysis.present.displays.light_kernel`): no pandas, no pydantic.
+    None when any of this does not hold: :func:`setup` then takes the full path."""
+    import json
+
+    from ..freshness import digest, fresh_stamp
+
+    target = variables_path()
+    store = results_path(target)
+    generated = store.parent
+    try:
+        manifest = json.loads((generated / PREPARED_FILE).read_text(encoding="utf-8"))
+        want = fresh_stamp(manifest.get("witness"), data=data, config=config)
+        files = manifest["files"]
+        if (want is None or manifest["stamp"] != want or f"{GENERATED_DIR}/{TEXTS_FILE}" not in files
+                or files.get(target.name) is None or f"{GENERATED_DIR}/{RESULTS_FILE}" not in files):
+            return None
+        if any(digest(target.parent / name) != sha for name, sha in files.items()):
+            return None
+        from ..store import loaded_runtime, read_header, runtime
+
+        written = read_header(store).get("runtime")       # pandas and numpy: imported by Quarto's setup
+        if written != loaded_runtime() and written != runtime():
+            return None                                   # the full path says why
+        texts = json.loads((generated / TEXTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError):
+        return None
+
+    def load() -> Results:                                # the rest of the full path, when needed
+        from ..store import load_results
+
+        return _present(load_results(store, want), check_variables(want, target), store, want)
+
+    from .displays import light_kernel
+
+    results = light_kernel(store, want, load)
+    return None if results is None else (results, SimpleNamespace(**texts))
 
 
 PREPARED_FILE = "prepared.json"        # in _generated/: what the set was made from, and its files' hashes
 
 
 def _prepared_manifest(want: dict[str, str], target: Path, generated: Path, names: list[str]) -> dict:
-    from ..store import environment, file_digest
+    from ..store import environment, environment_signature, file_digest
 
     return {"stamp": {k: want[k] for k in ("data_hash", "config_hash", "code_version")},
-            "environment": environment(),
+            "environment_signature": environment_signature(), "environment": environment(),
             "files": {target.name: file_digest(target), **{f"{GENERATED_DIR}/{n}": file_digest(generated / n)
                                                           for n in names}}}
 
@@ -160,7 +235,7 @@ def prepared_set(want: dict[str, str], target: Path) -> list[Path] | None:
     (SHA-256 of each); else None."""
     import json
 
-    from ..store import environment, file_digest
+    from ..store import current_environment, file_digest
 
     generated = target.parent / GENERATED_DIR
     try:
@@ -168,7 +243,7 @@ def prepared_set(want: dict[str, str], target: Path) -> list[Path] | None:
         files = manifest["files"]
         if (manifest["stamp"] != {k: want[k] for k in ("data_hash", "config_hash", "code_version")}
                 or target.name not in files or f"{GENERATED_DIR}/{RESULTS_FILE}" not in files
-                or manifest["environment"] != environment()):
+                or manifest["environment"] != current_environment(manifest)):
             return None
         if any(file_digest(target.parent / name) != digest for name, digest in files.items()):
             return None
@@ -181,7 +256,7 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
             variables: Path | None = None, background: bool = False) -> list[Path]:
     """Pre-render step: run the analysis once; write _variables.yml (or
     ``variables``, else CART_VARIABLES) and beside it ``_generated/`` (the
-    stored results and the synthetic-data banners).
+    stored results, the texts of the inline expressions and the synthetic-data banners).
 
     The two are written as one set (:func:`analysis.outputs.output_set`):
     into a fresh folder (``.generated/run-*``), swapped in when complete, so
@@ -190,21 +265,32 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
     Nothing changed, nothing written: when the set in place was made from the
     same data, configuration and code in the same environment and is intact
     (:func:`prepared_set`, from ``_generated/prepared.json``), it is kept as it
-    is, so a re-render does not recompute the analysis.
+    is, so a re-render does not recompute the analysis. Whether data,
+    configuration and code are the same is first asked of the witness the
+    set recorded (:mod:`analysis.freshness`: the files the stamp was computed
+    from, re-hashed, without reading the configuration); when it does not
+    hold, the stamp is computed the full way.
 
     With ``background`` (the pre-render step of a render: ``python -m analysis
     prepare``), a set it writes starts the post-render step's work in a
     background worker (:mod:`analysis.background_export`)."""
-    from ..outputs import output_set
-
-    cfg = load_config(config, data=data)
-    want = input_stamp(cfg)
     target = Path(variables or (variables_path() if root == PROJECT_ROOT else root / VARIABLES_FILE))
-    kept = prepared_set(want, target)
+    kept = _kept_by_witness(target, data=data, config=config)
     if kept is not None:
         print_unfilled_placeholders(root)     # what the authors must still fill in (stderr)
         return kept
 
+    from ..config import load_config
+
+    cfg = load_config(config, data=data)
+    want = input_stamp(cfg)
+    kept = prepared_set(want, target)
+    if kept is not None:
+        _record_witness(target, cfg, want, data=data, config=config)
+        print_unfilled_placeholders(root)     # what the authors must still fill in (stderr)
+        return kept
+
+    from ..outputs import output_set
     from ..store import write_results
     from .banner import write_banners
     from .consistency import assert_consistent
@@ -220,13 +306,79 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
         write_results(results_path(run / target.name), doc, doc.registry.stamp)
         banners = [p.name for p in write_banners(doc.results.synthetic, run / GENERATED_DIR)]
         doc.registry.write_variables(run / target.name)
-        manifest = _prepared_manifest(want, run / target.name, run / GENERATED_DIR, [RESULTS_FILE, *banners])
+        # the abstract's numbers as a document execution reads them back: a light kernel
+        # (nothing changed) trusts this file by its hash instead of checking it again
+        assert_consistent(doc.results, doc.registry, check_variables(want, run / target.name))
+        texts = _write_texts(doc, run / GENERATED_DIR)
+        manifest = _prepared_manifest(want, run / target.name, run / GENERATED_DIR,
+                                      [RESULTS_FILE, *texts, *banners])
+        witness = _witness(cfg, want, data=data, config=config)
+        if witness is not None:
+            manifest["witness"] = witness
         (run / GENERATED_DIR / PREPARED_FILE).write_text(_json(manifest), encoding="utf-8")
     generated = target.parent / GENERATED_DIR
     if background:                            # the post-render step's work, while Quarto runs the documents
         background_export.start(want, target, figure_cache(), data=data, config=config)
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
+
+
+def _write_texts(doc: Document, folder: Path) -> list[str]:
+    """The texts inline expressions print (``t``), as JSON, for a light kernel; none
+    written unless every one is a plain string."""
+    texts = vars(doc.t)
+    if not all(isinstance(k, str) and type(v) is str for k, v in texts.items()):
+        return []
+    import json
+
+    (folder / TEXTS_FILE).write_text(json.dumps(texts, ensure_ascii=False, sort_keys=True), encoding="utf-8")
+    return [TEXTS_FILE]
+
+
+def _witness(cfg: Config, want: dict[str, str], *, data: str | None, config: str | None) -> dict | None:
+    from ..freshness import record
+
+    witness = record(cfg, want, data=data, config=config)
+    if witness is not None:      # settings the stamp leaves out, read with it (post-render step)
+        witness["submitted_ledger"] = cfg.settings.revisions.submitted_ledger
+    return witness
+
+
+def _kept_by_witness(target: Path, *, data: str | None, config: str | None) -> list[Path] | None:
+    """:func:`prepared_set` of the stamp the set's witness vouches for, if it does."""
+    import json
+
+    from ..freshness import fresh_stamp
+
+    try:
+        manifest = json.loads((target.parent / GENERATED_DIR / PREPARED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    want = fresh_stamp(manifest.get("witness") if isinstance(manifest, dict) else None, data=data, config=config)
+    return None if want is None else prepared_set(want, target)
+
+
+def _record_witness(target: Path, cfg: Config, want: dict[str, str], *, data: str | None,
+                    config: str | None) -> None:
+    """A kept set whose witness is missing or was recorded for other inputs (e.g. another
+    working folder) gets this one, so the next render finds it fresh."""
+    import json
+
+    from ..outputs import write_text_atomic
+
+    path = target.parent / GENERATED_DIR / PREPARED_FILE
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        witness = _witness(cfg, want, data=data, config=config)
+        if witness is None or manifest.get("witness") == witness:
+            return
+        if not manifest.get("environment_signature"):   # prepared_set found the environment unchanged
+            from ..store import environment_signature
+
+            manifest["environment_signature"] = environment_signature()
+        write_text_atomic(path.resolve(), _json({**manifest, "witness": witness}))
+    except (OSError, ValueError):
+        pass
 
 
 def _json(obj: dict) -> str:

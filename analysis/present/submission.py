@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import PROJECT_ROOT
+from .. import PROJECT_ROOT
 
 PLACEHOLDER = re.compile(r"\[TO COMPLETE:\s*([^\]]*)\]")
 SOURCES = ("authors.yml", "report.qmd", "sections/*.qmd", "supplement.qmd")
