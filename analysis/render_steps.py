@@ -8,7 +8,9 @@ computed from, re-hashed, without reading the configuration or importing
 pandas); then
 
 * ``pre`` keeps the set (:func:`analysis.present.document.prepare` would keep
-  it too, after reading the configuration) and lists the unfilled placeholders;
+  it too, after reading the configuration), starts the post-render step's work
+  in the background when its set is not kept (the documents' prose changed),
+  and lists the unfilled placeholders;
 * ``post`` links the export set kept for that stamp
   (:func:`analysis.export.export_kept`, as ``python -m analysis export`` would),
   and, when the configuration names no submitted ledger, has no marked-up
@@ -51,10 +53,29 @@ def pre() -> int:
         from .__main__ import main
 
         return main(["prepare"])
+    _export_in_background()
     print_unfilled_placeholders(PROJECT_ROOT)
     for path in kept:
         print(path)
     return 0
+
+
+def _export_in_background() -> None:
+    """The results are kept, but the post-render step's set may not be: an edit of
+    the documents' prose or captions changes its key (:func:`analysis.export.set_key`
+    covers the project's sources). Then its work starts now, in the background
+    worker, as after a new analysis (:mod:`analysis.background_export`), instead of
+    in the post-render step after the documents."""
+    want, _, manifest = _witness()
+    if want is None:
+        return
+    from . import background_export
+    from .export import _kept_set, figure_cache, set_cache, set_key
+    from .present.document import variables_path
+    from .store import current_environment
+
+    if _kept_set(set_cache(), set_key(want, environment=current_environment(manifest))) is None:
+        background_export.start(want, variables_path(), figure_cache())
 
 
 def post(out: str) -> int:

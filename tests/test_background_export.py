@@ -272,3 +272,25 @@ def test_the_pre_render_step_starts_a_worker_that_holds_none_of_its_pipes(tmp_pa
     assert bg.settle(tmp_path / ".cache", _want()) == "done"
     export(tmp_path / "_output")
     assert json.loads((current_run(tmp_path / "_output") / MANIFEST).read_text())["set_reused"] is True
+
+
+def test_a_kept_analysis_without_its_export_set_starts_the_worker(prepared, tmp_path, monkeypatch):
+    """Nothing changed in data, configuration or code, but the post-render step's set
+    is not kept (an edit of the documents' prose changes its key): the pre-render step
+    keeps the analysis and starts the worker for the set, so the post-render step
+    links it in instead of writing it after the documents; with the set kept, no worker."""
+    from analysis.render_steps import pre
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    monkeypatch.delenv(bg.ENV_SWITCH, raising=False)
+    before = (root / "_generated" / "prepared.json").read_text(encoding="utf-8")
+    folder = bg.worker_dir(root / ".cache")
+    assert pre() == 0
+    assert (root / "_generated" / "prepared.json").read_text(encoding="utf-8") == before   # analysis kept
+    assert _claim(folder)["stamp"] == bg._stamp(_want())
+    assert bg.settle(root / ".cache", _want()) == "done"
+    export(root / "_output")
+    assert json.loads((current_run(root / "_output") / MANIFEST).read_text())["set_reused"] is True
+    (folder / bg.CLAIM).unlink()
+    assert pre() == 0                                    # the set is kept now: no worker
+    assert not (folder / bg.CLAIM).exists()

@@ -131,7 +131,8 @@ def prepared(tmp_path, monkeypatch) -> Path:
 
 def _python(code: str, root: Path, **env: str) -> subprocess.CompletedProcess:
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("CART_", "QUARTO_"))}
-    environ.update(CART_VARIABLES=str(root / "_variables.yml"), **env)
+    environ.update(CART_VARIABLES=str(root / "_variables.yml"), CART_FIGURE_CACHE=str(root / ".cache" / "figures"),
+                   CART_BACKGROUND_EXPORT="0", **env)
     out = subprocess.run([sys.executable, "-c", code], cwd=os.getcwd(), env=environ, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return out
