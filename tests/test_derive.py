@@ -57,6 +57,20 @@ def test_tte_columns_are_those_of_the_whole_frame(results):
         der.tte("OS", population="all", columns=["AVAL", "NOSUCH"])
 
 
+def test_salvage_set_columns_are_those_of_the_whole_set(results):
+    """salvage_set(columns) is the salvage set (SALVFL == "Y") restricted to those of the columns ADSL has, in
+    ADSL's order (same rows, values and dtypes); a column ADSL lacks is left out, so that the analysis reading
+    it fails as it would on the whole set."""
+    der = results.derived
+    whole = der.salvage
+    assert (whole["SALVFL"] == "Y").all() and len(whole) == int((der.adsl["SALVFL"] == "Y").sum())
+    pd.testing.assert_frame_equal(der.salvage_set(), whole)
+    for columns in (["SALVGRP", "AGE", "CRFL"], ["CRFL", "SALVGRP", "NOSUCH"], []):
+        part = der.salvage_set(columns)
+        assert list(part.columns) == [c for c in whole.columns if c in columns]
+        pd.testing.assert_frame_equal(part, whole[list(part.columns)])
+
+
 def test_no_source_pseudonym_in_adam(results):
     adsl = results.derived.adsl
     raw_ids = set(pd.concat([pd.read_csv(p) for p in sorted((results.config.sources[0].path.parent).glob("*.csv"))])
