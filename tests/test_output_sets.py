@@ -183,6 +183,33 @@ KILL_POINTS = {
 }
 
 
+def _children(pid: int) -> list[int]:
+    """Process ids of ``pid``'s children (Linux /proc; none elsewhere)."""
+    try:
+        return [int(c) for task in Path(f"/proc/{pid}/task").iterdir()
+                for c in (task / "children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _running(pid: int) -> bool:
+    try:
+        return not Path(f"/proc/{pid}/stat").read_text().split(") ")[-1].startswith("Z")   # a zombie has ended
+    except OSError:
+        return False
+
+
+def _assert_ended(pids: list[int], wait: float = 10.0) -> None:
+    """The forked drawing processes of a killed run end with it (they used to wait for
+    work forever, about 290 MB each)."""
+    deadline = time.monotonic() + wait
+    alive = list(pids)
+    while alive and time.monotonic() < deadline:
+        alive = [p for p in alive if _running(p)]
+        time.sleep(0.05)
+    assert not alive, f"processes outlived the killed run: {alive}"
+
+
 def _run(d: Path, data: Path, *, kill_at=None) -> bool:
     """One run (prepare, then export) in ``d``; with ``kill_at``, SIGKILL it
     when the condition holds. Returns whether it was killed."""
@@ -193,8 +220,10 @@ def _run(d: Path, data: Path, *, kill_at=None) -> bool:
     deadline = time.monotonic() + 600
     while proc.poll() is None and time.monotonic() < deadline:
         if kill_at is not None and kill_at(d):
+            children = _children(proc.pid)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            _assert_ended(children)
             return True
         time.sleep(0.005)
     assert proc.wait() == 0, proc.stderr.read().decode()[-3000:]

@@ -158,19 +158,39 @@ def _draw_one(stem: str) -> list[str]:
     return [str(p) for p in save_figure(make() if build is None else build(make), stem, _JOBS["out_dir"])]
 
 
+def _end_with_parent(parent: int) -> None:
+    """A drawing process ends when the process that forked it does (Linux's
+    PR_SET_PDEATHSIG through ctypes: the standard library has no call for it). A
+    post-render step killed while drawing (Ctrl-C in ``quarto render``) left its
+    drawing processes waiting for work forever, about 290 MB each."""
+    import os
+    import signal
+
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)   # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):                                # not Linux: as before
+        return
+    if os.getppid() != parent:                                       # it died before the call
+        os._exit(1)
+
+
 def _export_forked(makers: dict[str, Any], out_dir: Path, build: Any, workers: int,
                    meanwhile: Any = None) -> list[Path] | None:
     """:func:`export_all`'s figures drawn by ``workers`` forked processes, calling
     ``meanwhile()`` here while they draw; None if the processes could not run (the
     caller draws the figures itself; ``meanwhile`` has run)."""
     import multiprocessing
+    import os
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
     _JOBS.update(makers=makers, build=build, out_dir=out_dir)
     try:
         try:
-            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+            pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
+                                       initializer=_end_with_parent, initargs=(os.getpid(),))
             pending = pool.map(_draw_one, makers)      # forked and submitted now, drawn while meanwhile runs
         except (BrokenProcessPool, OSError):           # the processes could not start
             if meanwhile is not None:
