@@ -46,29 +46,28 @@ def _witness() -> tuple[dict | None, dict, dict]:
 
 def pre() -> int:
     from . import PROJECT_ROOT
-    from .present.document import _kept_by_witness, print_unfilled_placeholders, variables_path
+    from .present.document import prepared_set, print_unfilled_placeholders, variables_path
 
-    kept = _kept_by_witness(variables_path(), data=None, config=None)
+    want, _, manifest = _witness()
+    kept = prepared_set(want, variables_path()) if want is not None else None
     if kept is None:
         from .__main__ import main
 
         return main(["prepare"])
-    _export_in_background()
+    _export_in_background(want, manifest)
     print_unfilled_placeholders(PROJECT_ROOT)
     for path in kept:
         print(path)
     return 0
 
 
-def _export_in_background() -> None:
+def _export_in_background(want: dict[str, str], manifest: dict) -> None:
     """The results are kept, but the post-render step's set may not be: an edit of
     the documents' prose or captions changes its key (:func:`analysis.export.set_key`
     covers the project's sources). Then its work starts now, in the background
     worker, as after a new analysis (:mod:`analysis.background_export`), instead of
-    in the post-render step after the documents."""
-    want, _, manifest = _witness()
-    if want is None:
-        return
+    in the post-render step after the documents. ``want``: the stamp the witness of
+    ``manifest`` (the pre-render step's) vouched for."""
     from . import background_export
     from .export import _kept_set, figure_cache, set_cache, set_key
     from .present.document import variables_path
