@@ -83,3 +83,20 @@ def two_sites(tmp_path_factory):
     for name in ("site_a.csv", "site_b.csv"):
         shutil.copy(PROJECT_ROOT / "data" / "synthetic" / name, folder / name)
     return folder
+
+
+def set_files(out, content=None) -> dict:
+    """Every file of an output set as seen in ``out`` (its entries are links into
+    ``.runs``), by relative path: its bytes, or ``content(path)``."""
+    import os
+    from pathlib import Path
+
+    out = Path(out)
+    found = {}
+    for folder, _dirs, names in os.walk(out, followlinks=True):
+        if ".runs" in Path(folder).relative_to(out).parts:
+            continue
+        for name in names:
+            path = Path(folder) / name
+            found[path.relative_to(out).as_posix()] = path.read_bytes() if content is None else content(path)
+    return found

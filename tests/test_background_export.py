@@ -25,6 +25,7 @@ from analysis.config import PROJECT_ROOT, load_config
 from analysis.export import MANIFEST, export
 from analysis.outputs import current_run
 from analysis.present.displays import FIGURES_DIR
+from tests.conftest import set_files
 from analysis.present.document import input_stamp, prepare
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the worker needs POSIX file locks")
@@ -64,17 +65,6 @@ def _content(path: Path) -> bytes | dict:
     return data
 
 
-def _files(out: Path) -> dict[str, bytes | dict]:
-    found = {}
-    for folder, _dirs, names in os.walk(out, followlinks=True):
-        if ".runs" in Path(folder).relative_to(out).parts:
-            continue
-        for name in names:
-            path = Path(folder) / name
-            found[path.relative_to(out).as_posix()] = _content(path)
-    return found
-
-
 def test_the_workers_set_is_the_set_the_post_render_step_writes(prepared, tmp_path, monkeypatch):
     """Every file of the set the worker wrote (linked in by the post-render step)
     has the bytes of the set the post-render step writes itself (creation times
@@ -95,7 +85,7 @@ def test_the_workers_set_is_the_set_the_post_render_step_writes(prepared, tmp_pa
     assert len(list((root / "_generated" / FIGURES_DIR).glob("*.pkl"))) == 8
     assert not list((root / ".cache" / "worker").glob("run-*"))
 
-    a, b = _files(today / "_output"), _files(root / "_output")
+    a, b = set_files(today / "_output", _content), set_files(root / "_output", _content)
     assert sorted(a) == sorted(b) and len([k for k in a if k.startswith("figures/")]) == 24
     different = [name for name in a if a[name] != b[name]]
     assert not different

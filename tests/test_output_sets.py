@@ -21,6 +21,7 @@ from analysis.export import MANIFEST, export, figure_key
 from analysis.outputs import current_run, output_set
 from analysis.present.document import input_stamp, prepare
 from analysis.store import read_header
+from tests.conftest import set_files
 
 SYNTHETIC = PROJECT_ROOT / "data" / "synthetic"
 
@@ -281,27 +282,15 @@ def exported(first_export, tmp_path, monkeypatch):
     return root, root / "cache" / "figures"
 
 
-def _files(out: Path) -> dict[str, bytes]:
-    """Every file of the set as seen in ``out`` (its entries are links into ``.runs``)."""
-    files = {}
-    for folder, _dirs, names in os.walk(out, followlinks=True):
-        if ".runs" in Path(folder).relative_to(out).parts:
-            continue
-        for name in names:
-            path = Path(folder) / name
-            files[path.relative_to(out).as_posix()] = path.read_bytes()
-    return files
-
-
 def test_unchanged_export_keeps_the_whole_set(exported, monkeypatch):
     root, cache = exported
-    first = _files(root / "_output")
+    first = set_files(root / "_output")
     monkeypatch.setattr("analysis.store.load_results",
                         lambda *a, **k: pytest.fail("the unchanged post-render step loaded the results"))
     paths = export(root / "_output", cache=cache)
     manifest = json.loads((current_run(root / "_output") / MANIFEST).read_text())
     assert manifest["set_reused"] is True and manifest["figures_reused"] is True
-    assert _files(root / "_output") == first
+    assert set_files(root / "_output") == first
     assert sorted(p.relative_to(root / "_output").as_posix() for p in paths) == sorted(first)
     assert manifest["stamp"] == json.loads((root / "_output" / "numbers.json").read_text())["stamp"]
 
@@ -353,4 +342,4 @@ def test_the_post_render_step_links_the_kept_set_without_reading_the_configurati
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
-    assert _files(tmp_path / "out") == _files(root / "_output")
+    assert set_files(tmp_path / "out") == set_files(root / "_output")
