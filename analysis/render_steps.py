@@ -104,5 +104,17 @@ def main(argv: list[str] | None = None) -> int:
     return 2
 
 
+def _leave(status: int) -> None:
+    """End the step's process with ``status`` once its output is flushed, without
+    Python's teardown (freeing every module of pandas, scipy ...: a third of a second
+    after a fresh analysis). Every file the step writes is complete and closed, and it
+    registers no exit handler; a worker it started runs in a session of its own."""
+    import os
+
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    _leave(main())

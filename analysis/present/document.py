@@ -92,13 +92,16 @@ def stamp(results: Results) -> dict[str, str]:
     }
 
 
-def compute(*, data: str | None = None, config: str | None = None, cfg: Config | None = None) -> Document:
+def compute(*, data: str | None = None, config: str | None = None, cfg: Config | None = None,
+            overlapped: bool = False) -> Document:
+    """The analysis and its numbers registry. ``overlapped`` (the pre-render step): the
+    cohort is loaded while the statistics libraries are imported (:func:`_load_overlapped`)."""
     from ..config import load_config
-    from ..results import run_analysis
+    from ..results import analyse, run_analysis
     from .numbers import build_registry
 
     cfg = cfg or load_config(config, data=data)
-    results = run_analysis(cfg)
+    results = analyse(_load_overlapped(cfg)) if overlapped else run_analysis(cfg)
     return Document(results, build_registry(results, stamp=stamp(results)))
 
 
@@ -300,7 +303,7 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
         from ..export import figure_cache
 
         background = background_export.stop(figure_cache().parent)
-    doc = compute(cfg=cfg)
+    doc = compute(cfg=cfg, overlapped=True)
     assert_consistent(doc.results, doc.registry)
     with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS) as run:
         write_results(results_path(run / target.name), doc, doc.registry.stamp)
@@ -321,6 +324,55 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
         background_export.start(want, target, figure_cache(), data=data, config=config)
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
+
+
+#: What a fresh analysis imports on first use (``analysis/_lazy.py`` and the computations' own
+#: local imports), besides the package's modules: imported by :func:`_load_overlapped` while the
+#: cohort is loaded aside. A name missing here costs time, never a value.
+ANALYSIS_IMPORTS = ("analysis.results", "analysis.present.numbers", "scipy.stats", "scipy.special",
+                    "lifelines", "lifelines.statistics", "lifelines.utils", "statsmodels.genmod.families",
+                    "statsmodels.genmod.generalized_linear_model", "tableone.statistics")
+#: Data files up to this size (all sources together) are loaded aside: the derived cohort is sent
+#: back pickled, which for a registry would cost more memory than the overlap saves time.
+LOAD_ASIDE_UNTIL_BYTES = 32 * 2**20
+
+
+def _load_overlapped(cfg: Config):
+    """:func:`analysis.pipeline.load_cohort`, on two cores: the cohort is loaded (read,
+    validated, derived) in a forked process (:mod:`analysis.aside`) while this one imports
+    what the analysis needs next (:data:`ANALYSIS_IMPORTS`, about a second: scipy.stats,
+    lifelines ...). The cohort is the one ``load_cohort`` returns (pickled on the way, as
+    the stored results are); when the child fails (invalid data ...) it is loaded again
+    here, with the messages and exit status of a plain call."""
+    import gc
+    import importlib
+
+    from ..aside import aside
+    from ..pipeline import load_cohort
+
+    loading = aside(load_cohort, cfg, enabled=_source_bytes(cfg) <= LOAD_ASIDE_UNTIL_BYTES)
+    try:
+        gc.disable()                         # imports make many objects and no garbage: no collections
+        try:
+            for name in ANALYSIS_IMPORTS:
+                try:
+                    importlib.import_module(name)
+                except ImportError:          # a library the computations no longer import: their own error
+                    pass
+        finally:
+            gc.freeze()                      # the modules' objects: never traversed by a collection again
+            gc.enable()
+        return loading.result()
+    except BaseException:
+        loading.cancel()
+        raise
+
+
+def _source_bytes(cfg: Config) -> float:
+    try:
+        return sum(Path(p).stat().st_size for s in cfg.sources for p in (s.path, s.mapping) if p)
+    except OSError:
+        return float("inf")                  # the plain call says what is wrong
 
 
 def _write_texts(doc: Document, folder: Path) -> list[str]:
