@@ -238,25 +238,30 @@ def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: boo
     from .adam import write_adam
     from .ledger import build_ledger, write_ledger
     from .present import figures
+    from .present.shared_displays import SharedDisplays
     from .present.table_files import write_table_files
 
     key = figure_key(want)
     figure_files = [f"{stem}.{ext}" for stem in figures.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
     written: dict = {"figure_key": key}
+    # each table and figure built once, for the ledger, the table files and the figure files
+    displays = SharedDisplays(doc.results, build or _render_figures(want))
 
     def the_rest() -> None:     # ledger, ADaM and tables: written while the figures are drawn
-        write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results))
+        write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results,
+                                                        displays=displays))
         written["adam"] = [p.name for p in write_adam(doc.results.derived, run / "adam", xpt=xpt)]
         written["tables"] = [p.relative_to(run / "tables")
-                             for p in write_table_files(doc.results, run / "tables")]
+                             for p in write_table_files(doc.results, run / "tables", displays=displays)]
 
     reused = _reuse_figures(cache, key, figure_files, run / "figures")
     if reused:
         the_rest()
     else:
-        figure_files = [p.name for p in figures.export_all(doc.results, run / "figures",
-                                                           build or _render_figures(want), _workers(),
-                                                           meanwhile=the_rest)]
+        for make in figures.figure_makers(doc.results).values():
+            displays.figure(make)          # here, before the drawing processes fork: built once for all
+        figure_files = [p.name for p in figures.export_all(doc.results, run / "figures", displays.figure,
+                                                           _workers(), meanwhile=the_rest)]
     written.update(figures=figure_files, figures_reused=reused)
     return written
 

@@ -549,7 +549,8 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def build_ledger(registry: Any, project_root: str | Path, *, results: Any = None) -> dict[str, Any]:
+def build_ledger(registry: Any, project_root: str | Path, *, results: Any = None,
+                 displays: Any = None) -> dict[str, Any]:
     """The registry's ledger with a ``where`` list per number.
 
     ``registry``: an :class:`analysis.present.numbers.Registry`. Returns
@@ -569,7 +570,9 @@ def build_ledger(registry: Any, project_root: str | Path, *, results: Any = None
     text and generated sentence: :func:`analysis.revisions.displays.display_entries`),
     ``settings`` (the analysis settings: :func:`analysis.revisions.settings.settings_of`)
     and ``patients`` (per-patient keyed field hashes of ADSL:
-    :func:`analysis.revisions.freeze.fingerprint`).
+    :func:`analysis.revisions.freeze.fingerprint`). ``displays``: the export's
+    :class:`analysis.present.shared_displays.SharedDisplays` of ``results`` (each
+    table and figure built once for the ledger and the files), else built here.
     """
     from .revisions.places import human_place
 
@@ -604,7 +607,8 @@ def build_ledger(registry: Any, project_root: str | Path, *, results: Any = None
         from .revisions.freeze import fingerprint
         from .revisions.settings import settings_of
 
-        ledger["displays"] = _plain(display_entries(results, project_root, registry=registry, uses=uses))
+        ledger["displays"] = _plain(display_entries(results, project_root, registry=registry, uses=uses,
+                                                    call=None if displays is None else displays.call))
         ledger["settings"] = _plain(settings_of(results))
         ledger["patients"] = fingerprint(results.derived.adsl)
     return ledger

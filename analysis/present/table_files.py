@@ -280,16 +280,19 @@ class TableFile:
     values: dict[str, pd.DataFrame]
 
 
-def all_tables(results: Results, root: Path = PROJECT_ROOT) -> list[TableFile]:
-    """Every manuscript table, then every supplementary table, in document order."""
+def all_tables(results: Results, root: Path = PROJECT_ROOT, displays: Any = None) -> list[TableFile]:
+    """Every manuscript table, then every supplementary table, in document order.
+    ``displays``: builds ``fn(results)`` (an export's
+    :class:`~analysis.present.shared_displays.SharedDisplays`: each table built once), else called here."""
     caps, nums = captions(root), numbers(root)
+    build = displays or (lambda fn: fn(results))
 
     def title(label: str) -> str:
         return ". ".join(t for t in (nums.get(label, ""), caps.get(label, "")) if t)
 
     out = []
     for stem, label, fn in MANUSCRIPT_TABLES:
-        out.append(TableFile(stem, label, title(label), fn(results), values_frames(results, stem)))
+        out.append(TableFile(stem, label, title(label), build(fn), values_frames(results, stem)))
     for name in SUPPLEMENTARY_TABLES:
         if name not in SUPPLEMENTARY_FUNCTIONS:
             raise ValueError(f"supplementary table {name!r} has no function in analysis/present/table_files.py")
@@ -297,7 +300,7 @@ def all_tables(results: Results, root: Path = PROJECT_ROOT) -> list[TableFile]:
         number = nums.get(label, "")
         digits = re.sub(r"\D", "", number)
         stem = f"table_s{int(digits):02d}_{name}" if digits else f"table_{name}"
-        out.append(TableFile(stem.replace("-", "_"), label, title(label), SUPPLEMENTARY_FUNCTIONS[name](results),
+        out.append(TableFile(stem.replace("-", "_"), label, title(label), build(SUPPLEMENTARY_FUNCTIONS[name]),
                              values_frames(results, name)))
     return out
 
@@ -474,16 +477,18 @@ def write_docx(g: Grid, path: Path) -> None:
             col += n
     row = table.add_row()
     repeat_header(row)
+    row_cells = row.cells           # python-docx walks the row's grid at every .cells: once per row
     for j, cell in enumerate(g.header):
-        fill(row.cells[j], cell, bold=True, align=g.align[j])
+        fill(row_cells[j], cell, bold=True, align=g.align[j])
     for kind, cells in g.rows:
         row = table.add_row()
+        row_cells = row.cells
         if kind == "group":
-            merged = row.cells[0].merge(row.cells[g.width - 1]) if g.width > 1 else row.cells[0]
+            merged = row_cells[0].merge(row_cells[g.width - 1]) if g.width > 1 else row_cells[0]
             fill(merged, cells[0], bold=True)
         else:
             for j, cell in enumerate(cells):
-                fill(row.cells[j], cell, align=g.align[j])
+                fill(row_cells[j], cell, align=g.align[j])
     for mark, text in g.notes:
         p = doc.add_paragraph()
         if mark:
@@ -507,13 +512,14 @@ def write_html(g: Grid, table: tables.DisplayTable, path: Path) -> None:
     path.write_text(page, encoding="utf-8")
 
 
-def write_table_files(results: Results, out_dir: str | Path, *, root: Path = PROJECT_ROOT) -> list[Path]:
+def write_table_files(results: Results, out_dir: str | Path, *, root: Path = PROJECT_ROOT,
+                      displays: Any = None) -> list[Path]:
     """Write every table as .docx, .xlsx, .csv (+ .values.csv) and .html into ``out_dir``; returns the paths.
 
-    Each table's files are written as one unit (all or none)."""
+    Each table's files are written as one unit (all or none). ``displays``: see :func:`all_tables`."""
     out = Path(out_dir)
     written: list[Path] = []
-    for tf in all_tables(results, root):
+    for tf in all_tables(results, root, displays):
         g = grid(tf.table, tf.title)
         base = out / tf.stem
         values_path = base.with_name(f"{tf.stem}.values.csv") if tf.values else None

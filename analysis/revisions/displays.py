@@ -32,7 +32,6 @@ appearance in the manuscript: document order of the chunk, then position).
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -43,9 +42,6 @@ from ..ledger import HEADING_SEPARATOR
 #: number tokens as printed: "1,234", "8.6", ".0036", "−0.12", "≥18"
 NUMBER_RE = re.compile(r"(?<![\w.])[−-]?(?:(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|\.\d+)")
 _DIGIT_RE = re.compile(r"\d")
-_MODULES = {"tables": "analysis.present.tables", "figures": "analysis.present.figures",
-            "text": "analysis.present.text", "sensitivity": "analysis.present.sensitivity",
-            "strobe": "analysis.present.strobe", "adam_metadata": "analysis.present.adam_metadata"}
 SEP = HEADING_SEPARATOR
 
 
@@ -69,10 +65,10 @@ def stable_key(text: str) -> str:
 
 def call_display(call: str, results: Any) -> Any:
     """Call ``"module.function"`` or ``"module.function:ARG"`` as a chunk does."""
-    name, _, arg = call.partition(":")
-    module, _, func = name.partition(".")
-    fn = getattr(importlib.import_module(_MODULES[module]), func)
-    return fn(results, arg) if arg else fn(results)
+    from ..present.shared_displays import function_of
+
+    fn, args = function_of(call)
+    return fn(results, *args)
 
 
 # --------------------------------------------------------------------------- tables
@@ -311,11 +307,14 @@ def _registry_raw(text: str, candidates: Mapping[str, tuple[str, Any]]) -> tuple
 
 
 def display_entries(results: Any, project_root: str | Path, *, registry: Any = None,
-                    uses: Any = None) -> dict[str, dict[str, Any]]:
+                    uses: Any = None, call: Any = None) -> dict[str, dict[str, Any]]:
     """Every cell, figure text and generated sentence the documents display, keyed stably.
 
     ``uses``: :func:`analysis.ledger.find_uses` of the project (computed when
-    None); ``registry``: the numbers registry, for unrounded values."""
+    None); ``registry``: the numbers registry, for unrounded values; ``call``: gives
+    the display of a ``"module.function[:ARG]"`` (an export's
+    :meth:`analysis.present.shared_displays.SharedDisplays.call`, which owns the
+    figures: read here, not closed), else :func:`call_display`."""
     from ..ledger import find_uses
     from .places import human_place
 
@@ -334,7 +333,7 @@ def display_entries(results: Any, project_root: str | Path, *, registry: Any = N
         mapped = {k: texts[k] for k in uses.loc[(uses["display"] == use.display) & (uses["where"] == use.where),
                                                "key"].dropna() if k and k in texts}
         place = human_place(use.where, document=use.document, file=use.file, line=int(use.line), root=root)
-        obj = call_display(use.display, results)
+        obj = call_display(use.display, results) if call is None else call(use.display)
         if hasattr(obj, "frame") and hasattr(obj, "columns"):
             found = table_entries(obj, place)
             kind = "table cell"
@@ -358,7 +357,7 @@ def display_entries(results: Any, project_root: str | Path, *, registry: Any = N
             out[key] = {"text": e["text"], "raw": raw, "place": e["place"], "float": place, "kind": kind,
                         "display": use.display, "registry_key": reg_key,
                         "order": [order, *e["position"]]}
-        if hasattr(obj, "findobj"):
+        if hasattr(obj, "findobj") and call is None:
             import matplotlib.pyplot as plt
 
             plt.close(obj)
