@@ -222,3 +222,36 @@ def test_pre_render_recomputes_when_anything_changed(render_dir, two_sites, tmp_
         monkeypatch.setenv("CART_DATA", kwargs["data"])
     if change not in ("code", "configuration"):
         setup(**({"config": kwargs["config"]} if "config" in kwargs else {}))   # the new set is this render's
+
+
+# --------------------------------------------------------------------------- the pre-render step's two cores
+
+
+def test_the_pre_render_steps_analysis_is_the_plain_one(registry):
+    """The pre-render step loads the cohort in a forked process while it imports the
+    statistics libraries (document.compute(overlapped=True)): the same numbers, texts and
+    stamp as the plain analysis (regression values: our own code on both sides)."""
+    from analysis.config import load_config
+
+    doc = document.compute(cfg=load_config(), overlapped=True)
+    assert doc.registry.raw() == registry.raw()
+    assert vars(doc.t) == vars(registry.t)
+    assert doc.results.cohort.data_hash == input_stamp(load_config())["data_hash"]
+
+
+def test_the_pre_render_steps_bad_data_say_what_a_plain_load_says(tmp_path):
+    """Invalid data: the forked load fails, the cohort is loaded again in the step's own
+    process, which raises what a plain load raises (the full report)."""
+    from analysis.config import load_config
+    from analysis.pipeline import DataError, load_cohort
+
+    source = (PROJECT_ROOT / "data" / "synthetic" / "site_a.csv").read_text(encoding="utf-8").splitlines()
+    source[2] = re.sub(r",\d{4}-\d\d-\d\d,", ",2021-02-30,", source[2], count=1)
+    (tmp_path / "site_a.csv").write_text("\n".join(source) + "\n", encoding="utf-8")
+    cfg = load_config(data=str(tmp_path / "site_a.csv"))
+    with pytest.raises(DataError) as plain:
+        load_cohort(cfg)
+    with pytest.raises(DataError) as overlapped:
+        document.compute(cfg=cfg, overlapped=True)
+    assert overlapped.value.report.format() == plain.value.report.format()
+    assert "2021-02-30 is not a date" in overlapped.value.report.format()

@@ -352,6 +352,7 @@ def _load_overlapped(cfg: Config):
 
     loading = aside(load_cohort, cfg, enabled=_source_bytes(cfg) <= LOAD_ASIDE_UNTIL_BYTES)
     try:
+        collecting = gc.isenabled()
         gc.disable()                         # imports make many objects and no garbage: no collections
         try:
             for name in ANALYSIS_IMPORTS:
@@ -360,8 +361,8 @@ def _load_overlapped(cfg: Config):
                 except ImportError:          # a library the computations no longer import: their own error
                     pass
         finally:
-            gc.freeze()                      # the modules' objects: never traversed by a collection again
-            gc.enable()
+            if collecting:
+                gc.enable()
         return loading.result()
     except BaseException:
         loading.cancel()
