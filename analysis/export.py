@@ -260,10 +260,20 @@ def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: boo
     else:
         for make in figures.figure_makers(doc.results).values():
             displays.figure(make)          # here, before the drawing processes fork: built once for all
+        _import_savers()
         figure_files = [p.name for p in figures.export_all(doc.results, run / "figures", displays.figure,
                                                            _workers(), meanwhile=the_rest)]
     written.update(figures=figure_files, figures_reused=reused)
     return written
+
+
+def _import_savers() -> None:
+    """What saving a figure imports (matplotlib's PDF and SVG backends, with fontTools'
+    subsetter, and Pillow's TIFF plugin; about a quarter of a second): imported once, here,
+    before the drawing processes fork, instead of in each of them."""
+    import matplotlib.backends.backend_pdf  # noqa: F401
+    import matplotlib.backends.backend_svg  # noqa: F401
+    from PIL import TiffImagePlugin  # noqa: F401
 
 
 def commit_figures(cache: Path, run: Path, written: dict) -> None:
