@@ -293,17 +293,18 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
         print_unfilled_placeholders(root)     # what the authors must still fill in (stderr)
         return kept
 
-    from ..outputs import output_set
-    from ..store import write_results
-    from .banner import write_banners
-    from .consistency import assert_consistent
-
     if background:                            # an earlier render's worker must not write from now on
         from .. import background_export
         from ..export import figure_cache
 
         background = background_export.stop(figure_cache().parent)
-    doc = compute(cfg=cfg, overlapped=True)
+    doc = compute(cfg=cfg, overlapped=True)   # imports what follows too (ANALYSIS_IMPORTS), while it loads
+
+    from ..outputs import output_set
+    from ..store import write_results
+    from .banner import write_banners
+    from .consistency import assert_consistent
+
     assert_consistent(doc.results, doc.registry)
     with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS) as run:
         write_results(results_path(run / target.name), doc, doc.registry.stamp)
@@ -327,11 +328,14 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
 
 
 #: What a fresh analysis imports on first use (``analysis/_lazy.py`` and the computations' own
-#: local imports), besides the package's modules: imported by :func:`_load_overlapped` while the
-#: cohort is loaded aside. A name missing here costs time, never a value.
+#: local imports), the package's modules that run it and those :func:`prepare` writes its set
+#: with: imported by :func:`_load_overlapped` while the cohort is loaded aside. A name missing
+#: here costs time, never a value.
 ANALYSIS_IMPORTS = ("analysis.results", "analysis.present.numbers", "scipy.stats", "scipy.special",
                     "lifelines", "lifelines.statistics", "lifelines.utils", "statsmodels.genmod.families",
-                    "statsmodels.genmod.generalized_linear_model", "tableone.statistics")
+                    "statsmodels.genmod.generalized_linear_model", "tableone.statistics",
+                    # and what prepare() writes the set with
+                    "analysis.present.consistency", "analysis.present.banner", "analysis.store", "analysis.outputs")
 #: Data files up to this size (all sources together) are loaded aside: the derived cohort is sent
 #: back pickled, which for a registry would cost more memory than the overlap saves time.
 LOAD_ASIDE_UNTIL_BYTES = 32 * 2**20
