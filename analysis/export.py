@@ -254,12 +254,12 @@ def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: boo
         written["tables"] = [p.relative_to(run / "tables")
                              for p in write_table_files(doc.results, run / "tables", displays=displays)]
 
+    for make in figures.figure_makers(doc.results).values():
+        displays.figure(make)              # here, before the drawing processes fork: built once for all
     reused = _reuse_figures(cache, key, figure_files, run / "figures")
     if reused:
         the_rest()
     else:
-        for make in figures.figure_makers(doc.results).values():
-            displays.figure(make)          # here, before the drawing processes fork: built once for all
         _import_savers()
         figure_files = [p.name for p in figures.export_all(doc.results, run / "figures", displays.figure,
                                                            _workers(), meanwhile=the_rest)]
