@@ -447,9 +447,10 @@ def analyse(cohort: Cohort) -> Results:
     st = cfg.settings
     t, sv, cx = st.tests, st.survival, st.cox
     population = sv.population
-    os_data = derived.tte("OS", population=population)
-    followup_months = float(os_data["AVAL"].max()) if len(os_data) else 0.0
-    del os_data  # a frame of the whole analysis set (~0.4 GB at 1,000,000 patients); survival_endpoint builds its own
+    # the analysis set's times only (every column of it: ~0.4 GB and 2.5 s at 1,000,000 patients)
+    os_times = derived.tte("OS", population=population, columns=["AVAL"])["AVAL"]
+    followup_months = float(os_times.max()) if len(os_times) else 0.0
+    del os_times
     check_against_data(st, derived.adsl, followup_months=followup_months, path=cfg.path)
     alpha = t.alpha
     tests = dict(rule=t.two_by_two, alpha=alpha, seed=t.monte_carlo_seed, n_resamples=t.monte_carlo_samples)
