@@ -64,6 +64,7 @@ from .load import (
     ISO_DATE_FORMAT,
     LoadedCohort,
     Problem,
+    checked_split,
     distinct_text,
     is_missing,
     is_text,
@@ -306,7 +307,9 @@ class _Frame:
     for registry-scale data: the results are those of the rules applied cell
     by cell."""
 
-    def __init__(self) -> None:
+    def __init__(self, known: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> None:
+        #: splits found while reading (LoadedCohort.splits), used where checked_split proves them right
+        self._known = known or {}
         self._ref: Callable[[], pd.DataFrame | None] = lambda: None
         self._splits: dict[str, Any] = {}
         self._dates: _Dates | None = None
@@ -320,7 +323,7 @@ class _Frame:
         values = series.to_numpy(dtype=object)
         if self._column_ref() is not series:
             self._column_ref = weakref.ref(series)
-            self._column_split = distinct_text(values)
+            self._column_split = self._distinct(series.name, values)
         return pd.Series(map_split(values, self._column_split, fn, dtype=bool), index=series.index)
 
     def _use(self, df: pd.DataFrame) -> None:
@@ -331,8 +334,12 @@ class _Frame:
     def split(self, df: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray] | None:
         self._use(df)
         if column not in self._splits:
-            self._splits[column] = distinct_text(df[column].to_numpy(dtype=object))
+            self._splits[column] = self._distinct(column, df[column].to_numpy(dtype=object))
         return self._splits[column]
+
+    def _distinct(self, column: Hashable, values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        known = checked_split(values, self._known.get(column)) if column in self._known else None
+        return known if known is not None else distinct_text(values)
 
     def each(self, df: pd.DataFrame, column: str, fn: Callable[[Any], Any]) -> pd.Series:
         """``df[column].map(fn)`` as booleans, ``fn`` once per distinct value."""
@@ -508,6 +515,7 @@ def build_schema(
     decimal: str = ".",
     clinical_order: tuple[str, ...] = CLINICAL_ORDER,
     end_of_follow_up: tuple[str, ...] = END_OF_FOLLOW_UP,
+    splits: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> pa.DataFrameSchema:
     """The pandera schema for raw rows written with ``date_format`` and ``decimal``.
 
@@ -528,13 +536,15 @@ def build_schema(
     that evaluates the rule once per distinct value of the column
     (:func:`analysis.load.map_distinct`) and the rules across a row share the
     distinct values and parsed dates of the frame (:class:`_Frame`); the
-    failures are those of the rule applied cell by cell.
+    failures are those of the rule applied cell by cell. ``splits``: the
+    distinct values of the columns as read (:attr:`LoadedCohort.splits`), each
+    used only for a column it provably describes (:func:`analysis.load.checked_split`).
     """
     dates = _date_columns(dictionary)
     order = tuple(c for c in clinical_order if c in dates)
     end = tuple(c for c in end_of_follow_up if c in dates)
     columns = {}
-    frame = _Frame()
+    frame = _Frame(splits)
     for var in dictionary.variables:
         checks = []
         if var.required:
@@ -1052,7 +1062,8 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
         for (date_format, decimal), positions in layouts.items():
             # the rows written in this layout (all of them, as they are, when every file writes alike)
             frame = raw if len(layouts) == 1 else raw.loc[origin.index[positions]]
-            schema = build_schema(dictionary, date_format=date_format, decimal=decimal)
+            schema = build_schema(dictionary, date_format=date_format, decimal=decimal,
+                                  splits=loaded.splits if frame is raw else None)
             for check, idx in _failures(schema, frame):
                 rule, column = _split(check)
                 if rule == "required" and (origin.at[idx, "file"], column) in absent:
