@@ -748,22 +748,40 @@ def _site_value(loaded: LoadedCohort, file: str, column: str, value: str | None)
     return f"'{theirs}' ({value})" if theirs and theirs != value else value
 
 
-class _Row:
-    """One row of a frame, read by column name: ``frame.loc[idx]`` without building
-    a Series of every column for each problem (~0.1 ms each, a fifth of the time
-    the messages of a registry's thousands of warnings took). ``row[column]`` is
-    the object ``frame.loc[idx][column]`` holds; ``row.index`` the frame's columns."""
+class _Rows:
+    """The rows of a frame, read by label and column name: ``frame.loc[idx]``
+    without building a Series of every column for each problem (~0.1 ms each, a
+    fifth of the time the messages of a registry's thousands of warnings took).
+    Each column's array is taken once, when first read."""
 
-    __slots__ = ("_frame", "_position", "index")
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame, self.index, self._arrays = frame, frame.columns, {}
 
-    def __init__(self, frame: pd.DataFrame, idx: Hashable) -> None:
-        position = frame.index.get_loc(idx)
+    def row(self, idx: Hashable) -> "_Row":
+        position = self.frame.index.get_loc(idx)
         if not isinstance(position, (int, np.integer)):  # a repeated label: not one row
             raise KeyError(f"row {idx!r} is not one row of the frame")
-        self._frame, self._position, self.index = frame, int(position), frame.columns
+        return _Row(self, int(position))
+
+    def value(self, position: int, column: str) -> Any:
+        if column not in self._arrays:
+            if column not in self.index:
+                raise KeyError(column)
+            self._arrays[column] = self.frame[column].to_numpy()
+        return self._arrays[column][position]
+
+
+class _Row:
+    """One row of :class:`_Rows`: ``row[column]`` is the object ``frame.loc[idx][column]``
+    holds; ``row.index`` the frame's columns."""
+
+    __slots__ = ("_rows", "_position", "index")
+
+    def __init__(self, rows: _Rows, position: int) -> None:
+        self._rows, self._position, self.index = rows, position, rows.index
 
     def __getitem__(self, column: str) -> Any:
-        return self._frame.iat[self._position, self.index.get_loc(column)]
+        return self._rows.value(self._position, column)
 
 
 def _problem(
@@ -775,11 +793,14 @@ def _problem(
     dictionary: Dictionary,
     date_format: str,
     decimal: str,
+    rows: tuple[_Rows, _Rows] | None = None,
 ) -> Problem | list[Problem]:
     """The problem(s) behind one failed check on one row, in plain words (several for
-    ``date_order`` when a row breaks the order in more than one place)."""
-    origin = _Row(loaded.origin, idx)
-    row = _Row(raw, idx)
+    ``date_order`` when a row breaks the order in more than one place). ``rows``:
+    :class:`_Rows` of ``raw`` and ``loaded.origin``, made once for all problems."""
+    raw_rows, origin_rows = rows if rows is not None else (_Rows(raw), _Rows(loaded.origin))
+    origin = origin_rows.row(idx)
+    row = raw_rows.row(idx)
     value = show_value(row[column]) if column and column in row.index else None
     where = dict(file=origin["file"], row=int(origin["row"]), patient=origin["patient"])
     dates = _date_columns(dictionary)
@@ -944,13 +965,19 @@ def _rule_problem(rule: Rule, row: "_Row | pd.Series", where: dict, decimal: str
 def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
     out = []
     raw, origin = loaded.raw, loaded.origin
-    for check, idx in _failures(_unique_schema(), raw[[_PATIENT_ID]]):
+    failures = _failures(_unique_schema(), raw[[_PATIENT_ID]])
+    if not failures:
+        return out
+    # the rows of each repeated pseudonym (as read: missing -> None), found once: scanning every row for
+    # each repeat took time growing with the repeats times the rows (minutes for a registry with hundreds)
+    ids = _each(raw[_PATIENT_ID], lambda v: None if is_missing(v) else parse_value(v, "string"), dtype=object)
+    repeated = {parse_value(raw.at[idx, _PATIENT_ID], "string") for _, idx in failures}
+    rows_of: dict[str, list[Hashable]] = {}
+    for j, pid in ids[ids.isin(repeated).to_numpy(dtype=bool)].items():  # in raw's order
+        rows_of.setdefault(pid, []).append(j)
+    for check, idx in failures:
         pid = parse_value(raw.at[idx, _PATIENT_ID], "string")
-        others = [
-            f"{origin.at[j, 'file']} row {origin.at[j, 'row']}"
-            for j in raw.index
-            if j != idx and not is_missing(raw.at[j, _PATIENT_ID]) and parse_value(raw.at[j, _PATIENT_ID], "string") == pid
-        ]
+        others = [f"{origin.at[j, 'file']} row {origin.at[j, 'row']}" for j in rows_of.get(pid, ()) if j != idx]
         out.append(
             (
                 idx,
@@ -1057,6 +1084,7 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
         (p.file, p.column) for p in loaded.problems if p.rule in ("missing_column", "missing_site", "mapping") and p.column
     }
     found: list[tuple[Hashable, Problem]] = []
+    rows = (_Rows(raw), _Rows(origin))
     if len(raw):
         layouts = origin.groupby(["date_format", "decimal"], sort=False).indices  # positions, cheaper than .groups
         for (date_format, decimal), positions in layouts.items():
@@ -1068,7 +1096,7 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
                 rule, column = _split(check)
                 if rule == "required" and (origin.at[idx, "file"], column) in absent:
                     continue
-                made = _problem(rule, column, idx, raw, loaded, dictionary, date_format, decimal)
+                made = _problem(rule, column, idx, raw, loaded, dictionary, date_format, decimal, rows)
                 found += [(idx, p) for p in (made if isinstance(made, list) else [made])]
         found += _duplicate_problems(loaded)
         for rule in dictionary.rules:
