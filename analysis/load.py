@@ -1827,16 +1827,17 @@ def _cyclic_gc_paused():
 #: CSV bytes from which the files are read by two processes (analysis/aside.py), and up to which: about
 #: the 20,000 to 500,000 patients of aside.worth (~220 bytes a patient in the benchmark's registries).
 READ_ASIDE_BYTES = (4_000_000, 110_000_000)
-#: The part of the bytes the forked process reads: it also sends what it read back (pickled, ~30% of
-#: the reading time), so it takes the smaller share.
-READ_ASIDE_SHARE = 0.4
+#: What a byte read aside costs against one read here: the forked process also sends what it read
+#: back (pickled and unpickled, ~30% of the reading time), so it takes the smaller share.
+READ_ASIDE_COST = 1.3
 
 
 def _load_each(sources: Sequence[Source], dictionary: Dictionary) -> list[tuple[Any, Any, list[Problem]]]:
     """:func:`_load_one` of each source, in order. A registry of several CSV files
-    (:data:`READ_ASIDE_BYTES`) is read by two processes: the last files (about
-    :data:`READ_ASIDE_SHARE` of the bytes) in a forked one while this one reads the
-    others (analysis/aside.py: the values are those of reading them here)."""
+    (:data:`READ_ASIDE_BYTES`) is read by two processes: the last files in a forked
+    one while this one reads the others, split where the two take least
+    (:data:`READ_ASIDE_COST`; analysis/aside.py: the values are those of reading
+    them here)."""
     from .aside import aside
 
     sizes = []
@@ -1848,10 +1849,12 @@ def _load_each(sources: Sequence[Source], dictionary: Dictionary) -> list[tuple[
     total = sum(size or 0 for size in sizes)
     split = len(sources)
     if len(sources) > 1 and None not in sizes and READ_ASIDE_BYTES[0] <= total <= READ_ASIDE_BYTES[1]:
-        behind = 0
-        while split > 1 and behind + sizes[split - 1] <= READ_ASIDE_SHARE * total:
-            split -= 1
-            behind += sizes[split]
+        def taking(k: int) -> float:  # the files from k on read aside: the longer of the two parts
+            return max(sum(sizes[:k]), READ_ASIDE_COST * sum(sizes[k:]))
+
+        best = min(range(1, len(sources)), key=taking)
+        if taking(best) < 0.85 * total:  # at least 15% sooner, else one process (a fork costs too)
+            split = best
     if split == len(sources):
         return [_load_paused(source, dictionary) for source in sources]
     side = aside(_load_list, sources[split:], dictionary)
