@@ -126,8 +126,7 @@ class Derived:
     #: tte() rows already matched, by (paramcd, population): (ADTTE positions, ADSL
     #: positions). The analysis asks for the same joins about ten times; matching
     #: the string keys and checking them cost most of each (0.25 s at 100,000
-    #: patients). Only positions are kept (a million-patient frame is ~0.5 GB), not pickled;
-    #: and under "subjects" the index of ADSL's USUBJID the matches use (hashed once, not per parameter).
+    #: patients). Only positions are kept (a million-patient frame is ~0.5 GB), not pickled.
     _tte_rows: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
@@ -183,9 +182,7 @@ class Derived:
         # the left join on (STUDYID, USUBJID), one ADSL row per ADTTE row, by
         # position: pandas' merge(validate="one_to_one") factorises the string
         # keys for every call (~0.7 s at 100,000 patients)
-        if "subjects" not in self._tte_rows:  # one index (and hash table) of ADSL's keys for every parameter
-            self._tte_rows["subjects"] = pd.Index(self.adsl["USUBJID"])
-        subjects = self._tte_rows["subjects"]
+        subjects = pd.Index(self.adsl["USUBJID"])
         if not subjects.is_unique:
             raise ValueError("ADSL has more than one row for a USUBJID")
         pos = subjects.get_indexer(tte["USUBJID"])
