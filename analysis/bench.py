@@ -448,7 +448,7 @@ def _child_stages(data_dir: str, out: str) -> None:
 
     def derive_() -> None:
         loaded = state.pop("loaded")
-        typed = to_typed(loaded.raw, state["dictionary"], origin=loaded.origin)
+        typed = to_typed(loaded.raw, state["dictionary"], origin=loaded.origin, splits=loaded.splits)
         del loaded
         derived = derive(typed, study_id=cfg.study_id,
                          definitions=Definitions.from_settings(cfg.settings.definitions))

@@ -155,6 +155,10 @@ class LoadedCohort:
     site_codes: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, compare=False)
     #: file -> the Excel sheet read (workbooks only)
     sheets: dict[str, str] = field(default_factory=dict, compare=False)
+    #: column -> ``(codes, uniques)`` of ``raw``'s column as the fast CSV reader found them (every file read
+    #: by it): the distinct values :func:`distinct_text` would find again, for validation and typing to
+    #: skip that (a performance device; each is used only when :func:`checked_split` proves it right)
+    splits: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, compare=False, repr=False)
 
 
 # ---------------------------------------------------------------------------
@@ -411,6 +415,50 @@ def distinct_text(values: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     return codes, np.asarray(uniques, dtype=object)
 
 
+def checked_split(values: np.ndarray, split: tuple[np.ndarray, np.ndarray] | None
+                  ) -> tuple[np.ndarray, np.ndarray] | None:
+    """``split`` if it is a :func:`distinct_text` of ``values`` (one code per value,
+    every unique used, ``uniques[codes]`` equal to the values cell by cell, code -1
+    where a value is None), else ``None``: a split kept from reading
+    (:attr:`LoadedCohort.splits`) is used only for the values it describes, even
+    if the frame was changed since. (Checking costs a third of finding it again.)"""
+    if split is None:
+        return None
+    codes, uniques = split
+    if len(codes) != len(values) or (len(uniques) and not np.bincount(codes[codes >= 0], minlength=len(uniques)).all()):
+        return None
+    table = np.empty(len(uniques) + 1, dtype=object)  # the last slot: missing (code -1) -> None
+    table[:-1] = uniques
+    try:
+        same = bool(np.asarray(table[codes] == values, dtype=bool).all())
+    except (TypeError, ValueError):  # a value that does not compare to text (pd.NA ...): not as read
+        return None
+    return split if same else None
+
+
+def pooled_splits(per_file: list[dict[str, tuple[np.ndarray, np.ndarray]]]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The files' ``(codes, uniques)`` of each column, as one split of the pooled
+    column (the files' rows one after another): uniques made distinct, None made
+    code -1, codes in the smallest integer type that holds them."""
+    out = {}
+    for name in per_file[0] if per_file else ():
+        if not all(name in f for f in per_file):
+            continue
+        uniques = np.concatenate([f[name][1] for f in per_file])
+        pooled, distinct = pd.factorize(uniques, use_na_sentinel=True)  # None -> -1
+        if not all(type(u) is str for u in distinct):
+            continue
+        kind = next(t for t in (np.int8, np.int16, np.int32, np.int64) if len(distinct) < np.iinfo(t).max)
+        pooled = pooled.astype(kind)
+        parts, start = [], 0
+        for f in per_file:
+            codes, file_uniques = f[name]
+            parts.append(pooled[start:start + len(file_uniques)][codes])
+            start += len(file_uniques)
+        out[name] = (np.concatenate(parts), np.asarray(distinct, dtype=object))
+    return out
+
+
 def map_distinct(values: np.ndarray, fn: Callable[[Any], Any], *, dtype: Any = object) -> np.ndarray:
     """``[fn(v) for v in values]`` as an array of ``dtype``, computing ``fn`` once
     per distinct value when the values are text or missing (see
@@ -436,13 +484,15 @@ def map_split(values: np.ndarray, split: tuple[np.ndarray, np.ndarray] | None, f
     return table[codes]
 
 
-def _parse_many(values: np.ndarray, kind: str, *, date_format: str, decimal: str
+def _parse_many(values: np.ndarray, kind: str, *, date_format: str, decimal: str,
+                split: tuple[np.ndarray, np.ndarray] | None = None
                 ) -> tuple[np.ndarray, np.ndarray, tuple[int, Any, ValueError] | None]:
     """:func:`parse_value` of every value (object array) as ``(codes, table)``, the
     parsed values being ``table[codes]`` (the last slot of ``table`` is the
     missing value, ``None``), and the first value it refuses as ``(position,
-    value, error)`` (``None`` when all are read)."""
-    split = distinct_text(values)
+    value, error)`` (``None`` when all are read). ``split``: the values'
+    :func:`distinct_text`, when already known."""
+    split = split if split is not None else distinct_text(values)
     if split is None:
         table = np.empty(len(values) + 1, dtype=object)
         for i, v in enumerate(values):
@@ -470,7 +520,8 @@ def _parse_many(values: np.ndarray, kind: str, *, date_format: str, decimal: str
     return codes, table, None
 
 
-def to_typed(raw: pd.DataFrame, dictionary: Dictionary, *, origin: pd.DataFrame | None = None) -> pd.DataFrame:
+def to_typed(raw: pd.DataFrame, dictionary: Dictionary, *, origin: pd.DataFrame | None = None,
+             splits: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> pd.DataFrame:
     """Analysis types for data that PASSED validation.
 
     Returns a new frame with the same index and one column per dictionary
@@ -482,7 +533,9 @@ def to_typed(raw: pd.DataFrame, dictionary: Dictionary, *, origin: pd.DataFrame 
     ``date_format`` and ``decimal`` (without it: the dictionary's date format
     and a decimal point). Raises ValueError for a value validation would have
     refused. (Each distinct value of a text column is read once per file
-    layout: the same result as reading cell by cell, fast for a registry.)
+    layout: the same result as reading cell by cell, fast for a registry;
+    ``splits``: :attr:`LoadedCohort.splits`, the distinct values already
+    found, each used only where :func:`checked_split` proves it right.)
     """
     if origin is not None and not origin.index.equals(raw.index):
         raise ValueError("origin is not aligned with raw (different index)")
@@ -507,12 +560,15 @@ def to_typed(raw: pd.DataFrame, dictionary: Dictionary, *, origin: pd.DataFrame 
         else:
             values = np.empty(n, dtype=object)
         failed: list[tuple[int, Any, ValueError]] = []
+        # one layout: the column's split as read (several: each layout's rows find their own)
+        known = checked_split(column_values, (splits or {}).get(var.name)) if len(groups) == 1 else None
         for rows in groups:
             if len(rows) == 0:
                 continue
             first = int(rows[0])
             fmt, dec = formats[first], decimals[first]
-            codes, table, bad = _parse_many(column_values[rows], var.type, date_format=fmt, decimal=dec)
+            codes, table, bad = _parse_many(column_values[rows], var.type, date_format=fmt, decimal=dec,
+                                            split=known)
             if bad is not None:
                 failed.append((int(rows[bad[0]]), bad[1], bad[2]))
                 continue
@@ -1362,6 +1418,7 @@ def _rows_by_column(table: _Table, file: str, problems: list[Problem]
 
 #: marks a frame of :func:`_frame_from_table` whose values are all text or None (no NaN to replace)
 _TEXT_ONLY = "cart_text_only"
+_SPLITS = "cart_splits"  # the fast CSV reader's (codes, values) per column, for LoadedCohort.splits
 
 
 def _frame_from_table(
@@ -1370,6 +1427,7 @@ def _frame_from_table(
     problems: list[Problem] = []
     names = {n.casefold(): n for n in dictionary.names}
     rows: list[tuple[int, list[Any]]] | None = None
+    read_splits: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # column position -> (codes, values as mapped)
     if table.columns is not None:  # the fast CSV reader's columns: no row to pad, drop or report
         width, header, numbers = len(table.header), list(table.header), table.numbers
         used = [np.bincount(codes, minlength=len(uniques)) > 0 for codes, uniques in table.columns]
@@ -1379,7 +1437,9 @@ def _frame_from_table(
 
         def cells_of(pos: int, fn: Callable[[Any], Any]) -> np.ndarray:
             codes, uniques = table.columns[pos]
-            return map_split(uniques, (codes, uniques), fn)
+            mapped = map_split(uniques, None, fn)  # fn once per distinct text
+            read_splits[pos] = (codes, mapped)
+            return mapped[codes]
     else:
         rows, width, header, by_column = _rows_by_column(table, file, problems)
         numbers = [n for n, _ in rows]
@@ -1494,6 +1554,7 @@ def _frame_from_table(
     raw = pd.DataFrame(data, columns=dictionary.names, dtype=object)
     if table.columns is not None:  # the fast CSV reader's: every value text (read maps text to text) or None
         raw.attrs[_TEXT_ONLY] = True
+        raw.attrs[_SPLITS] = {name: read_splits[pos] for name, pos in taken.items() if pos in read_splits}
 
     if "site" not in taken:
         if source.site is None:
@@ -1763,6 +1824,57 @@ def _cyclic_gc_paused():
             gc.enable()
 
 
+#: CSV bytes from which the files are read by two processes (analysis/aside.py), and up to which: about
+#: the 20,000 to 500,000 patients of aside.worth (~220 bytes a patient in the benchmark's registries).
+READ_ASIDE_BYTES = (4_000_000, 110_000_000)
+#: What a byte read aside costs against one read here: the forked process also sends what it read
+#: back (pickled and unpickled, ~30% of the reading time), so it takes the smaller share.
+READ_ASIDE_COST = 1.3
+
+
+def _load_each(sources: Sequence[Source], dictionary: Dictionary) -> list[tuple[Any, Any, list[Problem]]]:
+    """:func:`_load_one` of each source, in order. A registry of several CSV files
+    (:data:`READ_ASIDE_BYTES`) is read by two processes: the last files in a forked
+    one while this one reads the others, split where the two take least
+    (:data:`READ_ASIDE_COST`; analysis/aside.py: the values are those of reading
+    them here)."""
+    from .aside import aside
+
+    sizes = []
+    for source in sources:
+        try:
+            sizes.append(Path(source.path).stat().st_size if Path(source.path).suffix.lower() == ".csv" else None)
+        except OSError:
+            sizes.append(None)
+    total = sum(size or 0 for size in sizes)
+    split = len(sources)
+    if len(sources) > 1 and None not in sizes and READ_ASIDE_BYTES[0] <= total <= READ_ASIDE_BYTES[1]:
+        def taking(k: int) -> float:  # the files from k on read aside: the longer of the two parts
+            return max(sum(sizes[:k]), READ_ASIDE_COST * sum(sizes[k:]))
+
+        best = min(range(1, len(sources)), key=taking)
+        if taking(best) < 0.85 * total:  # at least 15% sooner, else one process (a fork costs too)
+            split = best
+    if split == len(sources):
+        return [_load_paused(source, dictionary) for source in sources]
+    side = aside(_load_list, sources[split:], dictionary)
+    try:
+        here = [_load_paused(source, dictionary) for source in sources[:split]]
+    except BaseException:
+        side.cancel()
+        raise
+    return here + side.result()
+
+
+def _load_paused(source: Source, dictionary: Dictionary) -> tuple[Any, Any, list[Problem]]:
+    with _cyclic_gc_paused():
+        return _load_one(source, dictionary)
+
+
+def _load_list(sources: Sequence[Source], dictionary: Dictionary) -> list[tuple[Any, Any, list[Problem]]]:
+    return [_load_paused(source, dictionary) for source in sources]
+
+
 def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCohort:
     """Read every source and pool the rows into one :class:`LoadedCohort`.
 
@@ -1778,14 +1890,15 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
         raise ValueError("no data sources given")
     raws, origins, problems = [], [], []
     sources, problems = _same_files(sources)
-    for source in sources:
-        with _cyclic_gc_paused():
-            raw, origin, file_problems = _load_one(source, dictionary)
+    for raw, origin, file_problems in _load_each(sources, dictionary):
         problems += file_problems
         if raw is not None and not raw.empty:
             raws.append(raw)
             origins.append(origin)
     text_only = bool(raws) and all(r.attrs.pop(_TEXT_ONLY, False) for r in raws)
+    per_file = [r.attrs.pop(_SPLITS, None) for r in raws]  # (before concat, which would copy attrs)
+    splits = pooled_splits(per_file) if text_only and all(f is not None for f in per_file) else {}
+    del per_file
     if raws:
         raw = pd.concat(raws, ignore_index=True)
         origin = pd.concat(origins, ignore_index=True)
@@ -1797,7 +1910,7 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
         raw = raw.where(raw.notna(), None)
     names, codes = _site_words(sources, dictionary)
     return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems), site_names=names, site_codes=codes,
-                        sheets=_sheets_read(sources))
+                        sheets=_sheets_read(sources), splits=splits)
 
 
 def _sheets_read(sources: Sequence[Source]) -> dict[str, str]:

@@ -105,7 +105,7 @@ def load_cohort(config: Config | None = None) -> Cohort:
 
     def typed_and_derived(held: list) -> Derived:
         loaded = held.pop()  # the only reference left: freed once typed
-        typed = to_typed(loaded.raw, dictionary, origin=loaded.origin)
+        typed = to_typed(loaded.raw, dictionary, origin=loaded.origin, splits=loaded.splits)
         del loaded  # the raw text, the largest frame at registry scale, is not needed once typed
         release_freed_memory()
         derived = derive(

@@ -47,10 +47,16 @@ def _day(value) -> dt.date | None:
     return None if pd.isna(value) else pd.Timestamp(value).date()
 
 
+#: The columns of the salvage set cohort_summary reads.
+_COUNTED = frozenset({"SEX", "AGE", "CYTORISK", "BCRABL1", "PRIORSCT", "PRSCTTIM", "CD19STAT", "RELSITE", "EMDFL",
+                      "EMDPREFL"})
+
+
 def cohort_summary(adsl: pd.DataFrame) -> CohortSummary:
     """Characteristics of the salvage set (SALVFL = Y), the analysis set; the
     counts of the flow and the study period over all relapsed patients."""
-    s = adsl[adsl["SALVFL"] == "Y"]
+    # the columns counted below only (a copy of every ADSL column is ~0.4 GB at 1,000,000 patients)
+    s = adsl[[c for c in adsl.columns if c in _COUNTED]][adsl["SALVFL"] == "Y"]
 
     def count(col: str, *values: str) -> int:
         return int(s[col].isin(values).sum())
