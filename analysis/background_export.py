@@ -283,10 +283,12 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
 # --------------------------------------------------------------------------- the worker
 
 
-def _keeping_build(doc, want: dict[str, str]):
+def _keeping_build(doc, want: dict[str, str], ahead=None):
     """A figure builder for :func:`analysis.present.figures.export_all` that builds every
     figure now (in this process, before the files are drawn in forked processes) and keeps
-    each ``Figure`` where the documents' kernels look for it."""
+    each ``Figure`` where the documents' kernels look for it; a Figure already built for
+    the displays drawn ahead (``ahead``, :class:`analysis.present.ahead.Ahead`) is taken
+    as it is."""
     from .present.displays import FIGURES_DIR, build_figure, shared_key
     from .present.document import results_path
     from .present.figures.files import figure_makers
@@ -301,8 +303,9 @@ def _keeping_build(doc, want: dict[str, str]):
 
     def build(make):
         if key(make) not in built:
-            built[key(make)] = build_figure(make.func, make.args[0], make.args[1:], make.keywords, folder,
-                                            shared, keep=True)
+            fig = ahead.figure(make.func, make.args[1:], make.keywords) if ahead is not None else None
+            built[key(make)] = fig if fig is not None else build_figure(
+                make.func, make.args[0], make.args[1:], make.keywords, folder, shared, keep=True)
         return built[key(make)]
 
     for make in figure_makers(doc.results).values():
@@ -310,9 +313,32 @@ def _keeping_build(doc, want: dict[str, str]):
     return build
 
 
+def _ahead(token: str, folder: Path):
+    """The displays this worker draws ahead of the kernels, announced
+    (:class:`analysis.present.ahead.Ahead`); None when there are none to draw."""
+    from .present.ahead import Ahead
+    from .present.document import PREPARED_FILE, results_path
+
+    store = results_path().resolve()              # this pre-render set's own folder, never a newer one
+    stamp = _read(store.parent / PREPARED_FILE).get("stamp")
+    if not isinstance(stamp, dict) or not store.exists():
+        return None
+    ahead = Ahead(token, folder, store, stamp, PROJECT_ROOT, log=lambda line: print(line, flush=True))
+    try:
+        if ahead.announce():
+            return ahead
+    except Exception:                              # noqa: BLE001 - the kernels draw as before
+        import traceback
+
+        traceback.print_exc()
+    ahead.finish()
+    return None
+
+
 def work(token: str, figure_cache: Path, data: str | None = None, config: str | None = None) -> str:
-    """Write the set of this render's inputs into ``run-TOKEN`` and commit it to the caches
-    if the claim is still this worker's; returns what happened."""
+    """Draw the documents' displays ahead of their kernels (:mod:`analysis.present.ahead`),
+    then write the set of this render's inputs into ``run-TOKEN`` and commit it to the
+    caches if the claim is still this worker's; returns what happened."""
     from . import export as ex
     from .config import load_config
     from .present.document import input_stamp
@@ -320,17 +346,31 @@ def work(token: str, figure_cache: Path, data: str | None = None, config: str | 
     figure_cache = Path(figure_cache)
     folder = worker_dir(figure_cache.parent)
     sets = figure_cache.parent / "export"
-    cfg = load_config(config, data=data)
-    want = input_stamp(cfg)
+    ahead = _ahead(token, folder)
+    doc = None
+    try:
+        cfg = load_config(config, data=data)
+        want = input_stamp(cfg)
+        if ahead is not None and _stamp(want) == _stamp(ahead.stamp):
+            doc = ex.load_document(cfg, want)
+            try:
+                ahead.draw(doc.results)
+            except Exception:                      # noqa: BLE001 - the kernels draw what is missing
+                import traceback
+
+                traceback.print_exc()
+    finally:
+        if ahead is not None:
+            ahead.finish()
     skey = ex.set_key(want)
     if ex._kept_set(sets, skey) is not None:
         return "the set was kept already"
-    doc = ex.load_document(cfg, want)
+    doc = doc or ex.load_document(cfg, want)
     run = folder / f"run-{token}"
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
     try:
-        written = ex.write_entries(run, doc, want, figure_cache, build=_keeping_build(doc, want))
+        written = ex.write_entries(run, doc, want, figure_cache, build=_keeping_build(doc, want, ahead))
         with _locked(folder / COMMIT_LOCK):
             if _read(folder / CLAIM).get("token") != token:
                 return "withdrawn: not committed"
