@@ -9,12 +9,15 @@ stored the results, it starts a **worker** (:func:`start`): a detached process
 the pre-render step's pipes to their end; output in ``.cache/worker/log.txt``)
 that writes the set while Quarto executes the documents, and keeps it where
 the post-render step looks for a kept set (``.cache/export/KEY``, keyed by
-:func:`analysis.export.set_key`; its figures in ``.cache/figures/KEY``). It
-first builds each figure's matplotlib ``Figure`` and keeps it where the
-documents' kernels look (``_generated/figures/``,
-:mod:`analysis.present.displays`), so a kernel that asks for a figure after
-the worker built it shows it instead of building it. The worker runs at a
-lower priority (``nice`` 10): the documents come first.
+:func:`analysis.export.set_key`; its figures in ``.cache/figures/KEY``).
+First it draws every display (figure, table, paragraph) each document
+execution will show, in the order they will ask, under the key each kernel
+will compute, and keeps it where they look (``_generated/displays/``;
+:mod:`analysis.present.ahead`), so a clean-tree kernel runs light; each
+figure's matplotlib ``Figure`` is built once for this and kept too
+(``_generated/figures/``, :mod:`analysis.present.displays`) and reused for the
+set's figure files. The worker runs at a lower priority (``nice`` 10): the
+documents come first.
 
 The post-render step (:func:`settle`, called by :func:`analysis.export.export`)
 waits for the worker of this render's inputs, then takes its set as any kept
@@ -323,7 +326,8 @@ def _ahead(token: str, folder: Path):
     stamp = _read(store.parent / PREPARED_FILE).get("stamp")
     if not isinstance(stamp, dict) or not store.exists():
         return None
-    ahead = Ahead(token, folder, store, stamp, PROJECT_ROOT, log=lambda line: print(line, flush=True))
+    ahead = Ahead(token, folder, store, stamp, PROJECT_ROOT, log=lambda line: print(line, flush=True),
+                  scratch=folder / f"run-{token}")      # the staging folder, emptied before the set is written
     try:
         if ahead.announce():
             return ahead

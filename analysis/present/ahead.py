@@ -148,8 +148,10 @@ class Ahead:
     """The worker's drawing ahead for the stored results ``store`` (see the module docstring)."""
 
     def __init__(self, token: str, worker: Path, store: Path, stamp: dict[str, str], root: Path,
-                 log: Callable[[str], None] = print):
+                 log: Callable[[str], None] = print, scratch: Path | None = None):
         self.token, self.worker, self.store, self.stamp, self.log = token, Path(worker), Path(store), stamp, log
+        #: where the predicted kernels' execute-info files go (the worker's staging folder)
+        self.scratch = Path(scratch) if scratch is not None else None
         self.generated = self.store.parent
         self.root = Path(root)
         self.state: dict[str, Any] = {}
@@ -176,20 +178,27 @@ class Ahead:
                       "publics": sorted({c[0] for e in executions for c in e.calls}), "keys": None,
                       "failed": [], "finished": False}
         self._write()
-        import tempfile
-
         from .displays import display_key, display_settings
         from .executions import predicted_kernel
 
-        with tempfile.TemporaryDirectory(prefix="cart-ahead-") as scratch:
+        with self._scratch() as scratch:
             for e in executions:
-                with predicted_kernel(e, Path(scratch)) as shell:
+                with predicted_kernel(e, scratch) as shell:
                     settings = display_settings(shell)
                 self.plans.append((e, [(c, display_key(shared, c[0], c[1], c[2], settings)) for c in e.calls]))
         self.state["keys"] = sorted({k for _, calls in self.plans for _, k in calls})
         self.state["executions"] = {e.name: [k for _, k in calls] for e, calls in self.plans}
         self._write()
         return True
+
+    def _scratch(self):
+        import tempfile
+        from contextlib import nullcontext
+
+        if self.scratch is not None:
+            self.scratch.mkdir(parents=True, exist_ok=True)
+            return nullcontext(self.scratch)
+        return tempfile.TemporaryDirectory(prefix="cart-ahead-")
 
     def finish(self) -> None:
         """Nothing more will be drawn: no kernel waits from now on."""
@@ -203,7 +212,6 @@ class Ahead:
     def draw(self, results: Any) -> None:
         """Draw every announced display of ``results`` not kept yet, execution by execution."""
         import pickle
-        import tempfile
         import traceback
 
         import matplotlib as mpl
@@ -217,7 +225,7 @@ class Ahead:
         made: dict[tuple, Any] = {}         # tables and paragraphs: built once, shown in every format
         drawn = 0
         t0, cpu0 = time.perf_counter(), time.process_time()
-        with tempfile.TemporaryDirectory(prefix="cart-ahead-") as scratch:
+        with self._scratch() as scratch:
             for e, calls in self.plans:
                 with predicted_kernel(e, Path(scratch)) as shell:
                     for (public, args, kwargs), key in calls:
