@@ -366,6 +366,7 @@ def work(token: str, figure_cache: Path, data: str | None = None, config: str | 
     finally:
         if ahead is not None:
             ahead.finish()
+            shutil.rmtree(folder / f"run-{token}", ignore_errors=True)
     skey = ex.set_key(want)
     if ex._kept_set(sets, skey) is not None:
         return "the set was kept already"
