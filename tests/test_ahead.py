@@ -284,3 +284,14 @@ def test_a_clean_tree_shows_with_the_worker_what_it_shows_without(tmp_path, monk
             assert all(s["kept"] + s["waited"] == 0 for s in served.values()), served
     for execution in outputs["without"]:
         assert outputs["with"][execution] == outputs["without"][execution], execution
+
+
+def test_only_the_documents_quarto_renders_are_drawn_ahead(monkeypatch, tmp_path):
+    """``quarto render report.qmd`` tells the pre-render step (and the worker it starts)
+    its input files: the supplement's displays are not drawn for nothing."""
+    monkeypatch.setenv("QUARTO_PROJECT_INPUT_FILES", str(PROJECT_ROOT / "report.qmd"))
+    assert [e.name for e in render_executions(PROJECT_ROOT)] == [f"report.qmd/{f}" for f in FORMATS]
+    listed = tmp_path / "inputs.txt"
+    listed.write_text("report.qmd\nsupplement.qmd\n")
+    monkeypatch.setenv("QUARTO_USE_FILE_FOR_PROJECT_INPUT_FILES", str(listed))
+    assert len(render_executions(PROJECT_ROOT)) == 6

@@ -27,6 +27,12 @@ so a wrong prediction only means that kernel draws as it would without the worke
   does); plus the environment the display functions read (the declared format
   in ``QUARTO_EXECUTE_INFO``, ``QUARTO_DOCUMENT_FILE``, ``QUARTO_BIN_PATH`` set:
   the ``quarto`` launcher sets it for every process of a render).
+
+A kernel's own IPython configuration (``ipython_kernel_config.py``) is not
+predicted: what of it can change these displays is in the key (the inline
+backend's ``rc``, figure formats and ``print_figure_kwargs``; formatters for a
+``Figure``), so such a kernel simply draws; the plain-text formatter's options
+do not reach them (their ``text/plain`` is their own ``repr``).
 """
 
 from __future__ import annotations
@@ -172,10 +178,29 @@ def document_calls(document: Path, root: Path) -> list[tuple[str, tuple, dict]]:
     return calls
 
 
+def _input_files(root: Path) -> set[Path] | None:
+    """The documents this render executes as Quarto tells its pre-render step (and so the
+    worker it starts): ``QUARTO_PROJECT_INPUT_FILES``, one per line, or the file named by
+    ``QUARTO_USE_FILE_FOR_PROJECT_INPUT_FILES`` (quarto.org/docs/projects/scripts.html);
+    None when neither says (a whole-project render is assumed)."""
+    text = os.environ.get("QUARTO_PROJECT_INPUT_FILES")
+    listed = os.environ.get("QUARTO_USE_FILE_FOR_PROJECT_INPUT_FILES")
+    if listed:
+        try:
+            text = Path(listed).read_text(encoding="utf-8")
+        except OSError:
+            return None
+    if not text or not text.strip():
+        return None
+    return {(root / line.strip()).resolve() for line in text.splitlines() if line.strip()}
+
+
 def render_executions(root: Path) -> list[Execution]:
     """Every document execution of a ``quarto render`` of the project at ``root``, in order
-    (only the formats of :data:`FORMAT_DEFAULTS`)."""
+    (only the formats of :data:`FORMAT_DEFAULTS`; only the documents Quarto says it renders,
+    where it says)."""
     root = Path(root)
+    only = _input_files(root)
     project: dict = {}
     for name in ("_quarto.yml", "_quarto.yaml"):
         if (root / name).is_file():
@@ -186,6 +211,8 @@ def render_executions(root: Path) -> list[Execution]:
     out = []
     for doc in docs:
         path = root / doc
+        if only is not None and path.resolve() not in only:
+            continue
         try:
             front = _front_matter(path.read_text(encoding="utf-8"))
         except OSError:
