@@ -295,3 +295,37 @@ def test_only_the_documents_quarto_renders_are_drawn_ahead(monkeypatch, tmp_path
     listed.write_text("report.qmd\nsupplement.qmd\n")
     monkeypatch.setenv("QUARTO_USE_FILE_FOR_PROJECT_INPUT_FILES", str(listed))
     assert len(render_executions(PROJECT_ROOT)) == 6
+
+
+def test_a_display_that_warns_is_left_to_its_kernel(prepared, tmp_path, monkeypatch):
+    """Drawing a display ahead that warns (or prints) keeps nothing and marks it failed: the
+    kernel draws it, so the warning shows in its chunk as without the worker."""
+    import warnings
+
+    from analysis.config import load_config
+    from analysis.export import load_document
+    from analysis.present import text
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    store = root / "_generated" / "results.pkl"
+    stamp = json.loads((root / "_generated" / "prepared.json").read_text())["stamp"]
+    said = []
+    a = ahead.Ahead("t", tmp_path / "worker", store, stamp, PROJECT_ROOT, log=said.append)
+    assert a.announce()
+    original = text.synthetic_callout
+
+    def warns(results):
+        warnings.warn("something to say", UserWarning)
+        return original(results)
+
+    warns.__annotations__ = dict(original.__annotations__)
+    warns.__module__ = original.__module__                     # a display function like the original
+    monkeypatch.setattr(text, "synthetic_callout", warns)
+    a.draw(load_document(load_config(), input_stamp(load_config())).results)
+    state = json.loads((root / "_generated" / ahead.ANNOUNCED).read_text())
+    executions = state["executions"]
+    warned = {keys[0] for keys in executions.values()}          # each document's first chunk
+    assert warned <= set(state["failed"]) and len(state["failed"]) == len(warned), said
+    assert not any((root / "_generated" / DISPLAYS_DIR / f"{k}.pkl").exists() for k in warned)
+    assert sum("synthetic_callout warned or printed while drawn ahead" in line for line in said) == 1  # then left to every kernel
+    assert len(list((root / "_generated" / DISPLAYS_DIR).glob("*.pkl"))) == len(state["keys"]) - len(warned)

@@ -144,6 +144,42 @@ def served(generated: Path) -> dict[str, dict]:
 # --------------------------------------------------------------------------- the worker's side
 
 
+class _Noisy(Exception):
+    """Drawing a display warned or printed: its kernel must draw it, so the chunk shows that too."""
+
+
+class _quiet:
+    """Raise :class:`_Noisy` when the block warns or writes to stdout or stderr (a kept
+    display carries no chunk text: the kernel draws such a display itself)."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        import io
+        import sys
+        import warnings
+
+        self._warnings = warnings.catch_warnings(record=True)
+        self.caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        self._streams = sys.stdout, sys.stderr
+        self.out = io.StringIO()
+        sys.stdout = sys.stderr = self.out
+        return self
+
+    def __exit__(self, kind, value, tb):
+        import sys
+
+        sys.stdout, sys.stderr = self._streams
+        self._warnings.__exit__(kind, value, tb)
+        if kind is None and (self.caught or self.out.getvalue()):
+            said = [str(w.message) for w in self.caught] + ([self.out.getvalue().strip()] if self.out.getvalue() else [])
+            raise _Noisy(f"{self.what} warned or printed while drawn ahead (its kernel draws it): "
+                         + "; ".join(said)[:300])
+        return False
+
+
 class Ahead:
     """The worker's drawing ahead for the stored results ``store`` (see the module docstring)."""
 
@@ -223,6 +259,7 @@ class Ahead:
         functions = keep_kept_index(self.generated)
         folder, objects = self.generated / DISPLAYS_DIR, self.generated / FIGURES_DIR
         made: dict[tuple, Any] = {}         # tables and paragraphs: built once, shown in every format
+        noisy: set[tuple] = set()           # calls that warned or printed: left to every kernel
         drawn = 0
         t0, cpu0 = time.perf_counter(), time.process_time()
         with self._scratch() as scratch:
@@ -232,27 +269,33 @@ class Ahead:
                         path = folder / f"{key}.pkl"
                         if path.exists():
                             continue
+                        mkey = (public, repr(args), repr(sorted(kwargs.items())))
                         try:
                             fn = functions.get(public)
                             if fn is None:                       # not a display function: the kernel calls it
                                 raise LookupError(f"{public} is not a display function")
-                            if fn.__annotations__["return"] == "JournalFigure":
-                                fkey = figure_object_key(self.shared, fn, args, kwargs)
-                                if fkey not in self.figures:
-                                    self.figures[fkey] = build_figure(fn, results, args, kwargs, objects,
-                                                                      self.shared, keep=True)
-                                shown = self.figures[fkey]
-                                shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
-                            else:
-                                mkey = (public, repr(args), repr(sorted(kwargs.items())))
-                                if mkey not in made:
-                                    made[mkey] = fn(results, *args, **kwargs)
-                                shown = made[mkey]
-                            data, metadata = shell.display_formatter.format(shown)
+                            if mkey in noisy:                    # every kernel's call says it again
+                                raise LookupError(f"{public} warned or printed")
+                            with _quiet(public):
+                                if fn.__annotations__["return"] == "JournalFigure":
+                                    fkey = figure_object_key(self.shared, fn, args, kwargs)
+                                    if fkey not in self.figures:
+                                        self.figures[fkey] = build_figure(fn, results, args, kwargs, objects,
+                                                                          self.shared, keep=True)
+                                    shown = self.figures[fkey]
+                                    shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
+                                else:
+                                    if mkey not in made:
+                                        made[mkey] = fn(results, *args, **kwargs)
+                                    shown = made[mkey]
+                                data, metadata = shell.display_formatter.format(shown)
                             write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
                             drawn += 1
                         except Exception as exc:           # noqa: BLE001 - that kernel draws it itself
-                            if not isinstance(exc, LookupError):
+                            if isinstance(exc, _Noisy):
+                                self.log(str(exc))
+                                noisy.add(mkey)
+                            elif not isinstance(exc, LookupError):
                                 traceback.print_exc()
                             self.state["failed"].append(key)
                             self._write()
