@@ -41,7 +41,8 @@ Files in ``.cache/worker/`` (beside the figure cache, :func:`analysis.export.fig
 ``commit.lock``, ``running.lock`` (held by the worker and its processes for
 their whole life; taken by the pre-render step and handed to the worker, so a
 worker not yet started is never mistaken for one that died), ``done-TOKEN.json``
-(how it ended), ``log.txt`` and the staging folder ``run-TOKEN/``.
+(how it ended), ``log.txt``, the staging folder ``run-TOKEN/`` and ``ahead-TOKEN/``
+(the execute-info files of the kernels it draws ahead for).
 
 No worker is started without POSIX file locks (Windows), or with
 ``CART_BACKGROUND_EXPORT=0`` in the environment: the post-render step does the
@@ -210,7 +211,7 @@ def start(want: dict[str, str], variables: Path, figure_cache: Path, *, data: st
         if not _stop(folder, _revoke(folder)):
             return None                                  # an earlier worker would not stop
         for old in folder.iterdir():
-            if old.name.startswith(("run-", "done-")):
+            if old.name.startswith(("run-", "done-", "ahead-")):
                 shutil.rmtree(old) if old.is_dir() else old.unlink()
         token = secrets.token_hex(8)
         argv = [sys.executable, "-m", "analysis.background_export", "--token", token,
@@ -327,7 +328,7 @@ def _ahead(token: str, folder: Path):
     if not isinstance(stamp, dict) or not store.exists():
         return None
     ahead = Ahead(token, folder, store, stamp, PROJECT_ROOT, log=lambda line: print(line, flush=True),
-                  scratch=folder / f"run-{token}")      # the staging folder, emptied before the set is written
+                  scratch=folder / f"ahead-{token}")
     try:
         if ahead.announce():
             return ahead
@@ -340,33 +341,94 @@ def _ahead(token: str, folder: Path):
 
 
 def work(token: str, figure_cache: Path, data: str | None = None, config: str | None = None) -> str:
-    """Draw the documents' displays ahead of their kernels (:mod:`analysis.present.ahead`),
-    then write the set of this render's inputs into ``run-TOKEN`` and commit it to the
-    caches if the claim is still this worker's; returns what happened."""
+    """Draw the documents' displays ahead of their kernels (:mod:`analysis.present.ahead`;
+    the figures built first, then drawn in a forked process) while this process writes the
+    set of this render's inputs into ``run-TOKEN`` and commits it to the caches if the claim
+    is still this worker's; returns what happened (once the drawing has ended too)."""
+    figure_cache = Path(figure_cache)
+    folder = worker_dir(figure_cache.parent)
+    ahead = _ahead(token, folder)
+    try:
+        return _work(token, figure_cache, folder, ahead, data, config)
+    finally:
+        if ahead is not None:
+            _drawn(ahead, drawing_pid=_DRAWING[0] if _DRAWING else None)
+            shutil.rmtree(folder / f"ahead-{token}", ignore_errors=True)
+
+
+_DRAWING: list[int] = []       # the process drawing ahead, forked by _work
+
+
+def _draw(ahead, results) -> None:
+    try:
+        ahead.draw(results)
+    except Exception:                              # noqa: BLE001 - the kernels draw what is missing
+        import traceback
+
+        traceback.print_exc()
+
+
+def _fork_drawing(ahead, results) -> None:
+    """Draw the displays ahead in a forked process (it ends with this one) while this one
+    writes the set at a still lower priority (``nice`` 19: it takes what the kernels and
+    the drawing leave); here when no process can be forked."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        pid = os.fork()
+    except (AttributeError, OSError):
+        _draw(ahead, results)
+        return
+    if pid:
+        _DRAWING.append(pid)
+        try:
+            os.nice(9)                             # the set is wanted last: the kernels wait for the displays
+        except OSError:  # pragma: no cover
+            pass
+        return
+    code = 1                                       # the forked process: draw, say so, end
+    try:
+        from .present.figures.files import _end_with_parent
+
+        _end_with_parent(os.getppid())
+        _draw(ahead, results)
+        ahead.finish()
+        code = 0
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _drawn(ahead, drawing_pid: int | None) -> None:
+    """Wait for the process drawing ahead, then say that nothing more will be drawn."""
+    if drawing_pid is not None:
+        try:
+            os.waitpid(drawing_pid, 0)
+        except ChildProcessError:
+            pass
+        _DRAWING.clear()
+    ahead.finish()
+
+
+def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None, config: str | None) -> str:
     from . import export as ex
     from .config import load_config
     from .present.document import input_stamp
 
-    figure_cache = Path(figure_cache)
-    folder = worker_dir(figure_cache.parent)
     sets = figure_cache.parent / "export"
-    ahead = _ahead(token, folder)
     doc = None
-    try:
-        cfg = load_config(config, data=data)
-        want = input_stamp(cfg)
-        if ahead is not None and _stamp(want) == _stamp(ahead.stamp):
-            doc = ex.load_document(cfg, want)
-            try:
-                ahead.draw(doc.results)
-            except Exception:                      # noqa: BLE001 - the kernels draw what is missing
-                import traceback
+    cfg = load_config(config, data=data)
+    want = input_stamp(cfg)
+    if ahead is not None and _stamp(want) == _stamp(ahead.stamp):
+        doc = ex.load_document(cfg, want)
+        try:
+            ahead.build_figures(doc.results)       # shared by the displays and the set's figure files
+        except Exception:                          # noqa: BLE001 - built again where needed
+            import traceback
 
-                traceback.print_exc()
-    finally:
-        if ahead is not None:
-            ahead.finish()
-            shutil.rmtree(folder / f"run-{token}", ignore_errors=True)
+            traceback.print_exc()
+        _fork_drawing(ahead, doc.results)
     skey = ex.set_key(want)
     if ex._kept_set(sets, skey) is not None:
         return "the set was kept already"

@@ -193,6 +193,7 @@ class Ahead:
         self.state: dict[str, Any] = {}
         self.plans: list = []
         self.figures: dict[str, Any] = {}      # figure_object_key -> the built Figure
+        self.noisy: set[tuple] = set()         # calls that warned or printed: left to every kernel
 
     def _write(self) -> None:
         from ..outputs import write_text_atomic
@@ -237,13 +238,50 @@ class Ahead:
         return tempfile.TemporaryDirectory(prefix="cart-ahead-")
 
     def finish(self) -> None:
-        """Nothing more will be drawn: no kernel waits from now on."""
+        """Nothing more will be drawn: no kernel waits from now on (as written by whichever
+        process drew: the failed keys it recorded are kept)."""
         if self.state:
+            written = _read_json(self.generated / ANNOUNCED)
+            if written.get("token") == self.token:
+                self.state = written
             self.state["finished"] = True
             try:
                 self._write()
             except OSError:
                 pass
+
+    def build_figures(self, results: Any) -> None:
+        """Build (and keep) every figure the documents show, as the first execution's kernel
+        would, before the drawing is forked: the drawing and the set's figure files share them.
+        A figure whose build warns or prints is left to the kernels (see :meth:`draw`)."""
+        import traceback
+
+        from .displays import FIGURES_DIR, build_figure, figure_object_key, kept_functions
+        from .executions import predicted_kernel
+
+        if not self.plans:
+            return
+        functions = kept_functions()
+        with self._scratch() as scratch, predicted_kernel(self.plans[0][0], Path(scratch)):
+            for _, calls in self.plans:
+                for (public, args, kwargs), _key in calls:
+                    fn = functions.get(public)
+                    if fn is None or fn.__annotations__["return"] != "JournalFigure":
+                        continue
+                    fkey = figure_object_key(self.shared, fn, args, kwargs)
+                    mkey = (public, repr(args), repr(sorted(kwargs.items())))
+                    if fkey in self.figures or mkey in self.noisy:
+                        continue
+                    try:
+                        with _quiet(public):
+                            fig = build_figure(fn, results, args, kwargs, self.generated / FIGURES_DIR,
+                                               self.shared, keep=True)
+                        self.figures[fkey] = fig
+                    except _Noisy as exc:
+                        self.log(str(exc))
+                        self.noisy.add(mkey)
+                    except Exception:                  # noqa: BLE001 - drawn (and failed) in turn
+                        traceback.print_exc()
 
     def draw(self, results: Any) -> None:
         """Draw every announced display of ``results`` not kept yet, execution by execution."""
@@ -253,13 +291,14 @@ class Ahead:
         import matplotlib as mpl
 
         from ..outputs import write_bytes_atomic
-        from .displays import DISPLAYS_DIR, FIGURES_DIR, build_figure, figure_object_key, keep_kept_index
+        from .displays import (DISPLAYS_DIR, FIGURES_DIR, build_figure, display_key, display_settings,
+                               figure_object_key, keep_kept_index)
         from .executions import predicted_kernel
 
         functions = keep_kept_index(self.generated)
         folder, objects = self.generated / DISPLAYS_DIR, self.generated / FIGURES_DIR
         made: dict[tuple, Any] = {}         # tables and paragraphs: built once, shown in every format
-        noisy: set[tuple] = set()           # calls that warned or printed: left to every kernel
+        noisy = self.noisy
         drawn = 0
         t0, cpu0 = time.perf_counter(), time.process_time()
         with self._scratch() as scratch:
@@ -276,6 +315,9 @@ class Ahead:
                                 raise LookupError(f"{public} is not a display function")
                             if mkey in noisy:                    # every kernel's call says it again
                                 raise LookupError(f"{public} warned or printed")
+                            # kept only under the key of the settings in effect now (never another's)
+                            if display_key(self.shared, public, args, kwargs, display_settings(shell)) != key:
+                                raise LookupError(f"{public}: the settings changed since announced")
                             with _quiet(public):
                                 if fn.__annotations__["return"] == "JournalFigure":
                                     fkey = figure_object_key(self.shared, fn, args, kwargs)
@@ -295,6 +337,8 @@ class Ahead:
                             if isinstance(exc, _Noisy):
                                 self.log(str(exc))
                                 noisy.add(mkey)
+                            elif "settings changed" in str(exc):
+                                self.log(str(exc))
                             elif not isinstance(exc, LookupError):
                                 traceback.print_exc()
                             self.state["failed"].append(key)
