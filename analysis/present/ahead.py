@@ -3,13 +3,21 @@
 On a clean tree every document execution drew its figures, tables and
 paragraphs itself (the first execution of each format, about 2 s each). The
 background worker (:mod:`analysis.background_export`), started by the
-pre-render step, draws them first, before the post-render step's export set,
+pre-render step, draws them first, ahead of the post-render step's export set,
 in the order the executions will ask (:func:`.executions.render_executions`),
 and keeps each where the kernels look (``_generated/displays/``) under the key
 the asking kernel computes (:func:`.displays.display_key` with
 :func:`.displays.display_settings` of the kernel it predicts,
 :func:`.executions.predicted_kernel`). A kernel then finds them kept and runs
 light (:func:`.displays.light_kernel`).
+
+The worker builds each figure once (:meth:`Ahead.build_figures`, also used
+for the set's figure files), then draws in a forked process (``nice`` 10)
+while it writes the set at ``nice`` 19: the kernels wait for the displays, the
+set is wanted only by the post-render step. A display is kept only under the
+key of the settings in effect while it is drawn, and never when drawing it
+warned or printed (a kept display carries no chunk text: its kernel draws it,
+so the warning shows as without the worker).
 
 The worker announces what it will draw in ``_generated/displays-ahead.json``
 (:data:`ANNOUNCED`): its token and folder, the results it draws from (a digest
@@ -163,6 +171,11 @@ class _quiet:
         self._warnings = warnings.catch_warnings(record=True)
         self.caught = self._warnings.__enter__()
         warnings.simplefilter("always")
+        # what a kernel never shows from library code (Python's default filters; IPython shows
+        # deprecations only for code run in __main__, the chunk itself): also the
+        # ResourceWarning of some unrelated object collected meanwhile
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=category)
         self._streams = sys.stdout, sys.stderr
         self.out = io.StringIO()
         sys.stdout = sys.stderr = self.out
