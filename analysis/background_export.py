@@ -9,12 +9,15 @@ stored the results, it starts a **worker** (:func:`start`): a detached process
 the pre-render step's pipes to their end; output in ``.cache/worker/log.txt``)
 that writes the set while Quarto executes the documents, and keeps it where
 the post-render step looks for a kept set (``.cache/export/KEY``, keyed by
-:func:`analysis.export.set_key`; its figures in ``.cache/figures/KEY``). It
-first builds each figure's matplotlib ``Figure`` and keeps it where the
-documents' kernels look (``_generated/figures/``,
-:mod:`analysis.present.displays`), so a kernel that asks for a figure after
-the worker built it shows it instead of building it. The worker runs at a
-lower priority (``nice`` 10): the documents come first.
+:func:`analysis.export.set_key`; its figures in ``.cache/figures/KEY``).
+First it draws every display (figure, table, paragraph) each document
+execution will show, in the order they will ask, under the key each kernel
+will compute, and keeps it where they look (``_generated/displays/``;
+:mod:`analysis.present.ahead`), so a clean-tree kernel runs light; each
+figure's matplotlib ``Figure`` is built once for this and kept too
+(``_generated/figures/``, :mod:`analysis.present.displays`) and reused for the
+set's figure files. The worker runs at a lower priority (``nice`` 10): the
+documents come first.
 
 The post-render step (:func:`settle`, called by :func:`analysis.export.export`)
 waits for the worker of this render's inputs, then takes its set as any kept
@@ -38,7 +41,8 @@ Files in ``.cache/worker/`` (beside the figure cache, :func:`analysis.export.fig
 ``commit.lock``, ``running.lock`` (held by the worker and its processes for
 their whole life; taken by the pre-render step and handed to the worker, so a
 worker not yet started is never mistaken for one that died), ``done-TOKEN.json``
-(how it ended), ``log.txt`` and the staging folder ``run-TOKEN/``.
+(how it ended), ``log.txt``, the staging folder ``run-TOKEN/`` and ``ahead-TOKEN/``
+(the execute-info files of the kernels it draws ahead for).
 
 No worker is started without POSIX file locks (Windows), or with
 ``CART_BACKGROUND_EXPORT=0`` in the environment: the post-render step does the
@@ -207,7 +211,7 @@ def start(want: dict[str, str], variables: Path, figure_cache: Path, *, data: st
         if not _stop(folder, _revoke(folder)):
             return None                                  # an earlier worker would not stop
         for old in folder.iterdir():
-            if old.name.startswith(("run-", "done-")):
+            if old.name.startswith(("run-", "done-", "ahead-")):
                 shutil.rmtree(old) if old.is_dir() else old.unlink()
         token = secrets.token_hex(8)
         argv = [sys.executable, "-m", "analysis.background_export", "--token", token,
@@ -283,10 +287,12 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
 # --------------------------------------------------------------------------- the worker
 
 
-def _keeping_build(doc, want: dict[str, str]):
+def _keeping_build(doc, want: dict[str, str], ahead=None):
     """A figure builder for :func:`analysis.present.figures.export_all` that builds every
     figure now (in this process, before the files are drawn in forked processes) and keeps
-    each ``Figure`` where the documents' kernels look for it."""
+    each ``Figure`` where the documents' kernels look for it; a Figure already built for
+    the displays drawn ahead (``ahead``, :class:`analysis.present.ahead.Ahead`) is taken
+    as it is."""
     from .present.displays import FIGURES_DIR, build_figure, shared_key
     from .present.document import results_path
     from .present.figures.files import figure_makers
@@ -301,8 +307,9 @@ def _keeping_build(doc, want: dict[str, str]):
 
     def build(make):
         if key(make) not in built:
-            built[key(make)] = build_figure(make.func, make.args[0], make.args[1:], make.keywords, folder,
-                                            shared, keep=True)
+            fig = ahead.figure(make.func, make.args[1:], make.keywords) if ahead is not None else None
+            built[key(make)] = fig if fig is not None else build_figure(
+                make.func, make.args[0], make.args[1:], make.keywords, folder, shared, keep=True)
         return built[key(make)]
 
     for make in figure_makers(doc.results).values():
@@ -310,27 +317,127 @@ def _keeping_build(doc, want: dict[str, str]):
     return build
 
 
+def _ahead(token: str, folder: Path):
+    """The displays this worker draws ahead of the kernels, announced
+    (:class:`analysis.present.ahead.Ahead`); None when there are none to draw."""
+    from .present.ahead import Ahead
+    from .present.document import PREPARED_FILE, results_path
+
+    store = results_path().resolve()              # this pre-render set's own folder, never a newer one
+    stamp = _read(store.parent / PREPARED_FILE).get("stamp")
+    if not isinstance(stamp, dict) or not store.exists():
+        return None
+    ahead = Ahead(token, folder, store, stamp, PROJECT_ROOT, log=lambda line: print(line, flush=True),
+                  scratch=folder / f"ahead-{token}")
+    try:
+        if ahead.announce():
+            return ahead
+    except Exception:                              # noqa: BLE001 - the kernels draw as before
+        import traceback
+
+        traceback.print_exc()
+    ahead.finish()
+    return None
+
+
 def work(token: str, figure_cache: Path, data: str | None = None, config: str | None = None) -> str:
-    """Write the set of this render's inputs into ``run-TOKEN`` and commit it to the caches
-    if the claim is still this worker's; returns what happened."""
+    """Draw the documents' displays ahead of their kernels (:mod:`analysis.present.ahead`;
+    the figures built first, then drawn in a forked process) while this process writes the
+    set of this render's inputs into ``run-TOKEN`` and commits it to the caches if the claim
+    is still this worker's; returns what happened (once the drawing has ended too)."""
+    figure_cache = Path(figure_cache)
+    folder = worker_dir(figure_cache.parent)
+    ahead = _ahead(token, folder)
+    try:
+        return _work(token, figure_cache, folder, ahead, data, config)
+    finally:
+        if ahead is not None:
+            _drawn(ahead, drawing_pid=_DRAWING[0] if _DRAWING else None)
+            shutil.rmtree(folder / f"ahead-{token}", ignore_errors=True)
+
+
+_DRAWING: list[int] = []       # the process drawing ahead, forked by _work
+
+
+def _draw(ahead, results) -> None:
+    try:
+        ahead.draw(results)
+    except Exception:                              # noqa: BLE001 - the kernels draw what is missing
+        import traceback
+
+        traceback.print_exc()
+
+
+def _fork_drawing(ahead, results) -> None:
+    """Draw the displays ahead in a forked process (it ends with this one) while this one
+    writes the set at a still lower priority (``nice`` 19: it takes what the kernels and
+    the drawing leave); here when no process can be forked."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        pid = os.fork()
+    except (AttributeError, OSError):
+        _draw(ahead, results)
+        return
+    if pid:
+        _DRAWING.append(pid)
+        try:
+            os.nice(9)                             # the set is wanted last: the kernels wait for the displays
+        except OSError:  # pragma: no cover
+            pass
+        return
+    code = 1                                       # the forked process: draw, say so, end
+    try:
+        from .present.figures.files import _end_with_parent
+
+        _end_with_parent(os.getppid())
+        _draw(ahead, results)
+        ahead.finish()
+        code = 0
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+
+
+def _drawn(ahead, drawing_pid: int | None) -> None:
+    """Wait for the process drawing ahead, then say that nothing more will be drawn."""
+    if drawing_pid is not None:
+        try:
+            os.waitpid(drawing_pid, 0)
+        except ChildProcessError:
+            pass
+        _DRAWING.clear()
+    ahead.finish()
+
+
+def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None, config: str | None) -> str:
     from . import export as ex
     from .config import load_config
     from .present.document import input_stamp
 
-    figure_cache = Path(figure_cache)
-    folder = worker_dir(figure_cache.parent)
     sets = figure_cache.parent / "export"
+    doc = None
     cfg = load_config(config, data=data)
     want = input_stamp(cfg)
+    if ahead is not None and _stamp(want) == _stamp(ahead.stamp):
+        doc = ex.load_document(cfg, want)
+        try:
+            ahead.build_figures(doc.results)       # shared by the displays and the set's figure files
+        except Exception:                          # noqa: BLE001 - built again where needed
+            import traceback
+
+            traceback.print_exc()
+        _fork_drawing(ahead, doc.results)
     skey = ex.set_key(want)
     if ex._kept_set(sets, skey) is not None:
         return "the set was kept already"
-    doc = ex.load_document(cfg, want)
+    doc = doc or ex.load_document(cfg, want)
     run = folder / f"run-{token}"
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
     try:
-        written = ex.write_entries(run, doc, want, figure_cache, build=_keeping_build(doc, want))
+        written = ex.write_entries(run, doc, want, figure_cache, build=_keeping_build(doc, want, ahead))
         with _locked(folder / COMMIT_LOCK):
             if _read(folder / CLAIM).get("token") != token:
                 return "withdrawn: not committed"

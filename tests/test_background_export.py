@@ -230,7 +230,8 @@ def test_a_withdrawn_worker_commits_nothing(tmp_path, monkeypatch):
 
     monkeypatch.setattr(ex, "load_document", lambda cfg, want: None)
     monkeypatch.setattr(ex, "write_entries", entries)
-    monkeypatch.setattr(bg, "_keeping_build", lambda doc, want: None)
+    monkeypatch.setattr(bg, "_keeping_build", lambda doc, want, ahead=None: None)
+    monkeypatch.setenv("CART_VARIABLES", str(tmp_path / "_variables.yml"))   # no pre-render set: nothing drawn ahead
     assert bg.work("earlier", cache) == "withdrawn: not committed"
     assert not (cache.parent / "export").exists() and not cache.exists()
     assert not list(folder.glob("run-*"))

@@ -55,3 +55,18 @@ def test_bench_command_hands_render_to_the_render_benchmark(monkeypatch):
     assert bench_main(["--render", "--repeat", "2"]) == 0
     assert seen == [["--repeat", "2"]]
     assert Path(bench_render.__file__).name == "bench_render.py"
+
+
+def test_profile_shows_both_rounds_with_what_each_execution_displayed():
+    docs = {"report.qmd/html": 1.0}
+    shown = {"report.qmd/html": {"kept": 5, "waited": 6, "wait_seconds": 1.5, "drawn": 0}}
+    figures = {"skeleton": Round(documents={"report.qmd/html": 0.5}),
+               "clean": Round(pre=2.0, documents=docs, post=1.0, served=shown,
+                              worker=["displays drawn ahead: 11 of 11"]),
+               "unchanged": Round(pre=0.1, documents=docs, post=0.2),
+               "profile": {"report.qmd/html": {"kernel": 1.0}},
+               "profile_clean": {"report.qmd/html": {"kernel": 1.2, "chunks": 0.2}}}
+    text = "\n".join(format_report(figures))
+    assert "Clean-tree document executions" in text and "Nothing-changed document executions" in text
+    assert "kernel 1.20  chunks 0.20   displays 5/6 (1.50 s)/0" in text
+    assert "background worker: displays drawn ahead: 11 of 11" in text

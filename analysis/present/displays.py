@@ -17,9 +17,10 @@ configuration and code hashes), the environment the pre-render step checked
 the project's other sources (:func:`analysis.export.sources_hash`:
 captions and the STROBE checklist's places are read from the documents), the
 function and its other arguments, the document and output format Quarto
-declares, which Quarto variables are set, and the kernel's display settings
+declares, the environment great_tables reads, and the kernel's display settings
 (every matplotlib rcParam, the IPython formatters registered for figures with
-their options, i.e. Quarto's fig-format and fig-dpi, and the matplotlib version).
+their options, i.e. Quarto's fig-format and fig-dpi, and the matplotlib version):
+:func:`display_settings` says what is in and what is left out, and why.
 Only a call with the very results object of this render is served; any other
 call draws as before. ``_generated/`` is replaced whenever the pre-render step
 recomputes, so kept displays never outlive their results.
@@ -65,6 +66,7 @@ import hashlib
 import inspect
 import os
 import pickle
+import time
 from pathlib import Path
 from typing import Any, Callable
 
@@ -94,8 +96,31 @@ def _formatter_spec(formatter: Any) -> str:
     return f"{getattr(func, '__module__', '')}.{getattr(func, '__qualname__', repr(func))}{sorted(keywords.items())!r}"
 
 
+#: Environment variables whose presence great_tables reads when it renders a table
+#: (``great_tables._render.infer_render_env``, ``great_tables.quarto.is_quarto_render``).
+_RENDER_ENV = ("QUARTO_BIN_PATH", "DATABRICKS_RUNTIME_VERSION", "POSITRON_VERSION", "VSCODE_PID")
+
+
 def display_settings(shell: Any) -> str:
-    """What decides how this kernel displays a matplotlib figure."""
+    """What decides how this kernel displays a figure, table or paragraph.
+
+    matplotlib's version and every rcParam; the IPython formatters registered for a
+    ``Figure`` with their options and the active mime types; and what of the
+    environment the display functions and the libraries they call read (audited:
+    ``os.environ`` and ``declared_format`` in ``analysis/present``, great_tables):
+    the format Quarto declares (``QUARTO_EXECUTE_INFO``, :func:`.quarto.declared_format`),
+    the document (``QUARTO_DOCUMENT_FILE``; read by no display function, kept so that
+    each document keeps its own displays), which of :data:`_RENDER_ENV` are set
+    (great_tables' render environment), and, where none is, the shell's class
+    (great_tables then asks whether it is a terminal).
+
+    Not in the key, since no display reads them and a worker drawing ahead
+    (:mod:`.ahead`) cannot know them: the names of the other ``QUARTO_*``
+    variables (which ones Quarto sets differs between its versions and between
+    the pre-render step and a kernel), and the values of ``QUARTO_FIG_*`` and
+    ``QUARTO_PROFILE`` (their text as Quarto writes it; what they decide reaches
+    a display only through the rcParams, formatters and declared format above,
+    which Quarto's setup step makes from the same options)."""
     import matplotlib as mpl
     from matplotlib.figure import Figure
 
@@ -113,8 +138,8 @@ def display_settings(shell: Any) -> str:
     from .quarto import declared_format
 
     parts.append(f"format={declared_format()!r} document={os.environ.get('QUARTO_DOCUMENT_FILE')!r}")
-    parts.append(repr(sorted((k, v) for k, v in os.environ.items() if k.startswith(("QUARTO_FIG_", "QUARTO_PROFILE")))))
-    parts.append(repr(sorted(k for k in os.environ if k.startswith("QUARTO_"))))
+    found = [k for k in _RENDER_ENV if k in os.environ]
+    parts.append(repr(found) if found else f"shell={type(shell).__name__}")
     return "\n".join(parts)
 
 
@@ -221,14 +246,32 @@ def _read_kept(path: Path) -> StoredDisplay | None:
         return None
 
 
+def _shown_kept(folder: Path, shared: str, key: str, count_drawn: bool = True) -> StoredDisplay | None:
+    """The kept display of ``key``, also one the background worker is drawing ahead
+    (:func:`.ahead.wait_for`); None when this kernel must draw it. Counted (:func:`.ahead.note`;
+    a miss only with ``count_drawn``: a light kernel's miss is counted where it draws)."""
+    from . import ahead
+
+    kept = _read_kept(folder / f"{key}.pkl")
+    if kept is not None:
+        ahead.note(folder.parent, "kept")
+        return kept
+    t0 = time.monotonic()
+    kept = ahead.wait_for(folder.parent, shared, key, _read_kept)
+    if kept is not None or count_drawn:
+        ahead.note(folder.parent, "drawn" if kept is None else "waited", time.monotonic() - t0)
+    return kept
+
+
 def _kept(fn: Callable, public: str, results: Any, folder: Path, stamp: str, shell: Any,
           figures: Path | None = None) -> Callable:
     @functools.wraps(fn)
     def figure(*args: Any, **kwargs: Any) -> Any:
         if not args or args[0] is not results:
             return fn(*args, **kwargs)
-        path = folder / f"{display_key(stamp, public, args[1:], kwargs, display_settings(shell))}.pkl"
-        kept = _read_kept(path)
+        key = display_key(stamp, public, args[1:], kwargs, display_settings(shell))
+        path = folder / f"{key}.pkl"
+        kept = _shown_kept(folder, stamp, key)
         if kept is not None:
             return kept
         if figures is not None:                      # a figure function: its Figure built once per render
@@ -266,10 +309,42 @@ def _quarto_shell() -> Any:
     return shell if shell is not None and hasattr(shell, "display_formatter") else None
 
 
+def kept_functions() -> dict[str, Callable]:
+    """The functions whose displays are kept, by public name (as the documents call them),
+    each as its module defines it (not a :func:`serve_figures` wrapper)."""
+    import importlib
+
+    found: dict[str, Callable] = {}
+    for module in (importlib.import_module(f"{__package__}.{m}") for m in DISPLAY_MODULES):
+        for name, fn in list(vars(module).items()):
+            if (not name.startswith("_") and inspect.isfunction(fn)
+                    and (fn.__annotations__ or {}).get("return") in DISPLAYED
+                    and fn.__module__.startswith(__package__ + ".")):
+                found[f"{module.__name__}.{name}"] = (inspect.unwrap(fn) if getattr(fn, "__kept_display__", False)
+                                                      else fn)
+    return found
+
+
+def keep_kept_index(generated: Path) -> dict[str, Callable]:
+    """:func:`kept_functions`, their names written to ``generated``/:data:`KEPT_INDEX` unless there."""
+    functions = kept_functions()
+    index = Path(generated) / KEPT_INDEX
+    try:
+        if not index.is_file():
+            import json
+
+            from ..outputs import write_text_atomic
+
+            write_text_atomic(index, json.dumps(sorted(functions)))
+    except OSError:
+        pass
+    return functions
+
+
 def serve_figures(results: Any, store: Path, stamp: dict[str, str]) -> bool:
     """In a Quarto render's kernel, keep the figure functions' displays in
     ``store``'s folder (see the module docstring); False where it does not apply."""
-    import importlib
+    import sys
 
     shell = _quarto_shell()
     if shell is None:
@@ -279,27 +354,10 @@ def serve_figures(results: Any, store: Path, stamp: dict[str, str]) -> bool:
         return False
     folder = Path(store).parent / DISPLAYS_DIR
     objects = Path(store).parent / FIGURES_DIR
-    public: list[str] = []
-    for module in (importlib.import_module(f"{__package__}.{m}") for m in DISPLAY_MODULES):
-        for name, fn in list(vars(module).items()):
-            if (not name.startswith("_") and inspect.isfunction(fn)
-                    and (fn.__annotations__ or {}).get("return") in DISPLAYED
-                    and fn.__module__.startswith(__package__ + ".")):
-                original = inspect.unwrap(fn) if getattr(fn, "__kept_display__", False) else fn
-                kept_objects = objects if fn.__annotations__["return"] == "JournalFigure" else None
-                setattr(module, name, _kept(original, f"{module.__name__}.{name}", results, folder, key, shell,
-                                            kept_objects))
-                public.append(f"{module.__name__}.{name}")
-    index = Path(store).parent / KEPT_INDEX
-    try:
-        if not index.is_file():
-            import json
-
-            from ..outputs import write_text_atomic
-
-            write_text_atomic(index, json.dumps(sorted(public)))
-    except OSError:
-        pass
+    for public, fn in keep_kept_index(Path(store).parent).items():
+        module_name, _, name = public.rpartition(".")
+        kept_objects = objects if fn.__annotations__["return"] == "JournalFigure" else None
+        setattr(sys.modules[module_name], name, _kept(fn, public, results, folder, key, shell, kept_objects))
     return True
 
 
@@ -373,7 +431,7 @@ def _light_call(public: str, *args: Any, **kwargs: Any) -> Any:
     light = _light[0]
     if args and args[0] is light.results and public in light.kept:
         key = display_key(light.shared, public, args[1:], kwargs, display_settings(light.shell))
-        kept = _read_kept(light.folder / f"{key}.pkl")
+        kept = _shown_kept(light.folder, light.shared, key, count_drawn=False)
         if kept is not None:
             return kept
     if args and args[0] is light.results:
@@ -402,12 +460,18 @@ def light_kernel(store: Path, stamp: dict[str, str], load: Callable[[], Any]) ->
         return None
     folder = Path(store).parent / DISPLAYS_DIR
     shared = shared_key(store, stamp)
-    try:
-        kept = set(json.loads((Path(store).parent / KEPT_INDEX).read_text(encoding="utf-8")))
-    except (OSError, ValueError, TypeError):
-        return None
     if shared is None:
         return None
+    from .ahead import manifest
+
+    # the functions the background worker announced it draws ahead (a clean tree: before any
+    # kernel wrote the index); one that is not a display function is called as ever
+    kept = set(manifest(Path(store).parent, shared).get("publics") or ())
+    try:
+        kept |= set(json.loads((Path(store).parent / KEPT_INDEX).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError):
+        if not kept:
+            return None
     results = PendingResults(load)
     _light[:] = [_Light(results, folder, shared, shell, kept)]
     return results

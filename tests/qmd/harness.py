@@ -44,8 +44,12 @@ Quarto 1.6 - 1.8):
 * Setup step: what ``src/resources/jupyter/lang/python/setup.py`` does that
   matters here: matplotlib ``figure.figsize``/``figure.dpi``/``savefig.dpi``
   and ``set_matplotlib_formats(fig-format)`` (through ``matplotlib_inline``,
-  as Quarto does since IPython 9 removed ``IPython.display.set_matplotlib_formats``),
-  pandas LaTeX repr for ``fig-format: pdf``, then ``%reset``.  Environment:
+  as Quarto does since IPython 9 removed ``IPython.display.set_matplotlib_formats``,
+  quarto-cli PR 13117), pandas LaTeX repr for ``fig-format: pdf``, then ``%reset``.
+  As in Quarto's file, ``savefig.dpi`` is the format's fig-dpi (not ``"figure"``).
+  The background worker predicts each kernel's display settings from the same
+  options (``analysis/present/executions.py``; tests/test_ahead.py checks the
+  prediction against this harness's kernels).  Environment:
   ``QUARTO_FIG_WIDTH/HEIGHT/DPI/FORMAT`` (``set_env_vars``),
   ``QUARTO_EXECUTE_INFO`` (docs "Execution Context Information"),
   ``QUARTO_DOCUMENT_PATH``/``QUARTO_DOCUMENT_FILE``, and ``QUARTO_BIN_PATH``

@@ -1,0 +1,371 @@
+"""Displays drawn ahead of the documents' kernels by the background worker.
+
+On a clean tree every document execution drew its figures, tables and
+paragraphs itself (the first execution of each format, about 2 s each). The
+background worker (:mod:`analysis.background_export`), started by the
+pre-render step, draws them first, ahead of the post-render step's export set,
+in the order the executions will ask (:func:`.executions.render_executions`),
+and keeps each where the kernels look (``_generated/displays/``) under the key
+the asking kernel computes (:func:`.displays.display_key` with
+:func:`.displays.display_settings` of the kernel it predicts,
+:func:`.executions.predicted_kernel`). A kernel then finds them kept and runs
+light (:func:`.displays.light_kernel`).
+
+The worker builds each figure once (:meth:`Ahead.build_figures`, also used
+for the set's figure files), then draws in a forked process (``nice`` 10)
+while it writes the set at ``nice`` 19: the kernels wait for the displays, the
+set is wanted only by the post-render step. A display is kept only under the
+key of the settings in effect while it is drawn, and never when drawing it
+warned or printed (a kept display carries no chunk text: its kernel draws it,
+so the warning shows as without the worker).
+
+The worker announces what it will draw in ``_generated/displays-ahead.json``
+(:data:`ANNOUNCED`): its token and folder, the results it draws from (a digest
+of :func:`.displays.shared_key`), the functions the documents call, then the
+keys, then which failed and when it has finished. A kernel asking for a
+display that is not kept yet (:func:`wait_for`) waits for it only when that
+manifest is for its own results, names the key (or has not named its keys
+yet), the worker that wrote it is alive and still holds the claim of this
+render (``claim.json``), nothing failed for the key, and for at most
+:data:`WAIT_SECONDS` (after one timeout, a kernel waits no more). Otherwise it
+draws as it always did. A wrong prediction only costs time: a kept display is
+only ever found under the key of the asking kernel's own settings.
+
+Each execution records what it showed in ``_generated/displays-served/``
+(:data:`SERVED_DIR`, one JSON per document and format): displays found kept,
+found after waiting (and for how long), and drawn by the kernel itself, so a
+reviewer of a real Quarto render can see whether the prediction held.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+ANNOUNCED = "displays-ahead.json"      # in _generated/
+SERVED_DIR = "displays-served"         # in _generated/
+#: The longest a kernel waits for one display the worker announced.
+WAIT_SECONDS = 30.0
+_POLL = 0.02
+
+
+def digest(shared: str) -> str:
+    return hashlib.sha256(shared.encode()).hexdigest()[:32]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        found = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def manifest(generated: Path, shared: str) -> dict:
+    """The worker's announcement for the results of ``shared``, else {}."""
+    found = _read_json(Path(generated) / ANNOUNCED)
+    return found if found.get("shared") == digest(shared) else {}
+
+
+def worker_alive(found: dict) -> bool:
+    """Whether the worker that wrote ``found`` is alive and still this render's."""
+    from ..background_export import CLAIM, running
+
+    folder = found.get("worker")
+    if not isinstance(folder, str) or not found.get("token"):
+        return False
+    return _read_json(Path(folder) / CLAIM).get("token") == found["token"] and running(Path(folder))
+
+
+# --------------------------------------------------------------------------- the kernel's side
+
+_waited_out: list[bool] = []           # a kernel that once waited in vain waits no more
+_served: dict[str, Any] = {}
+
+
+def wait_for(generated: Path, shared: str, key: str, read: Callable[[Path], Any]) -> Any | None:
+    """The display of ``key`` once the worker has drawn it (``read`` of its file), or None
+    when the kernel must draw it itself (see the module docstring)."""
+    if _waited_out:
+        return None
+    path = Path(generated) / "displays" / f"{key}.pkl"
+    deadline = time.monotonic() + WAIT_SECONDS
+    checked = 0.0
+    while True:
+        found = manifest(generated, shared)
+        if not found:
+            return None
+        keys = found.get("keys")
+        if keys is not None and (key not in keys or key in (found.get("failed") or ())):
+            return None
+        if found.get("finished"):
+            return read(path)
+        now = time.monotonic()
+        if now - checked > 0.2:                       # the lock probe: a few times a second
+            if not worker_alive(found):
+                return read(path)                     # it may have written it before it ended
+            checked = now
+        if now > deadline:
+            _waited_out.append(True)
+            return None
+        time.sleep(_POLL)
+        shown = read(path)
+        if shown is not None:
+            return shown
+
+
+def note(generated: Path, outcome: str, seconds: float = 0.0) -> None:
+    """Count one display of this execution: "kept" (found at once), "waited" (drawn ahead,
+    found after ``seconds`` of waiting) or "drawn" (by this kernel); written to
+    ``_generated/displays-served/<document>.<format>.json``."""
+    from .quarto import declared_format
+
+    if not _served:
+        _served.update({"document": os.environ.get("QUARTO_DOCUMENT_FILE"),
+                        "format": declared_format() or os.environ.get("QUARTO_FIG_FORMAT"),
+                        "kept": 0, "waited": 0, "wait_seconds": 0.0, "drawn": 0})
+    _served[outcome] += 1
+    _served["wait_seconds"] = round(_served["wait_seconds"] + seconds, 3)
+    name = f"{Path(str(_served['document'])).name}.{_served['format']}.json"
+    try:
+        from ..outputs import write_text_atomic
+
+        write_text_atomic(Path(generated) / SERVED_DIR / name, json.dumps(_served, indent=1) + "\n")
+    except OSError:
+        pass
+
+
+def served(generated: Path) -> dict[str, dict]:
+    """What each execution recorded (:func:`note`), by ``document/format``."""
+    out = {}
+    for path in sorted((Path(generated) / SERVED_DIR).glob("*.json")):
+        found = _read_json(path)
+        if found:
+            out[f"{found.get('document')}/{found.get('format')}"] = found
+    return out
+
+
+# --------------------------------------------------------------------------- the worker's side
+
+
+class _Noisy(Exception):
+    """Drawing a display warned or printed: its kernel must draw it, so the chunk shows that too."""
+
+
+class _quiet:
+    """Raise :class:`_Noisy` when the block warns or writes to stdout or stderr (a kept
+    display carries no chunk text: the kernel draws such a display itself)."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        import io
+        import sys
+        import warnings
+
+        self._warnings = warnings.catch_warnings(record=True)
+        self.caught = self._warnings.__enter__()
+        warnings.simplefilter("always")
+        # what a kernel never shows from library code (Python's default filters; IPython shows
+        # deprecations only for code run in __main__, the chunk itself): also the
+        # ResourceWarning of some unrelated object collected meanwhile
+        for category in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.filterwarnings("ignore", category=category)
+        self._streams = sys.stdout, sys.stderr
+        self.out = io.StringIO()
+        sys.stdout = sys.stderr = self.out
+        return self
+
+    def __exit__(self, kind, value, tb):
+        import sys
+
+        sys.stdout, sys.stderr = self._streams
+        self._warnings.__exit__(kind, value, tb)
+        if kind is None and (self.caught or self.out.getvalue()):
+            said = [str(w.message) for w in self.caught] + ([self.out.getvalue().strip()] if self.out.getvalue() else [])
+            raise _Noisy(f"{self.what} warned or printed while drawn ahead (its kernel draws it): "
+                         + "; ".join(said)[:300])
+        return False
+
+
+class Ahead:
+    """The worker's drawing ahead for the stored results ``store`` (see the module docstring)."""
+
+    def __init__(self, token: str, worker: Path, store: Path, stamp: dict[str, str], root: Path,
+                 log: Callable[[str], None] = print, scratch: Path | None = None):
+        self.token, self.worker, self.store, self.stamp, self.log = token, Path(worker), Path(store), stamp, log
+        #: where the predicted kernels' execute-info files go (the worker's staging folder)
+        self.scratch = Path(scratch) if scratch is not None else None
+        self.generated = self.store.parent
+        self.root = Path(root)
+        self.state: dict[str, Any] = {}
+        self.plans: list = []
+        self.figures: dict[str, Any] = {}      # figure_object_key -> the built Figure
+        self.noisy: set[tuple] = set()         # calls that warned or printed: left to every kernel
+
+    def _write(self) -> None:
+        from ..outputs import write_text_atomic
+
+        write_text_atomic(self.generated / ANNOUNCED, json.dumps(self.state) + "\n")
+
+    def announce(self) -> bool:
+        """Say which functions, then which keys, this worker will draw; False when there is
+        nothing to draw ahead (no documents, no pre-render manifest)."""
+        from .displays import shared_key
+        from .executions import render_executions
+
+        executions = render_executions(self.root)
+        shared = shared_key(self.store, self.stamp) if executions else None
+        if shared is None:
+            return False
+        self.shared = shared
+        self.state = {"token": self.token, "worker": str(self.worker), "shared": digest(shared),
+                      "publics": sorted({c[0] for e in executions for c in e.calls}), "keys": None,
+                      "failed": [], "finished": False}
+        self._write()
+        from .displays import display_key, display_settings
+        from .executions import predicted_kernel
+
+        with self._scratch() as scratch:
+            for e in executions:
+                with predicted_kernel(e, scratch) as shell:
+                    settings = display_settings(shell)
+                self.plans.append((e, [(c, display_key(shared, c[0], c[1], c[2], settings)) for c in e.calls]))
+        self.state["keys"] = sorted({k for _, calls in self.plans for _, k in calls})
+        self.state["executions"] = {e.name: [k for _, k in calls] for e, calls in self.plans}
+        self._write()
+        return True
+
+    def _scratch(self):
+        import tempfile
+        from contextlib import nullcontext
+
+        if self.scratch is not None:
+            self.scratch.mkdir(parents=True, exist_ok=True)
+            return nullcontext(self.scratch)
+        return tempfile.TemporaryDirectory(prefix="cart-ahead-")
+
+    def finish(self) -> None:
+        """Nothing more will be drawn: no kernel waits from now on (as written by whichever
+        process drew: the failed keys it recorded are kept)."""
+        if self.state:
+            written = _read_json(self.generated / ANNOUNCED)
+            if written.get("token") == self.token:
+                self.state = written
+            self.state["finished"] = True
+            try:
+                self._write()
+            except OSError:
+                pass
+
+    def build_figures(self, results: Any) -> None:
+        """Build (and keep) every figure the documents show, as the first execution's kernel
+        would, before the drawing is forked: the drawing and the set's figure files share them.
+        A figure whose build warns or prints is left to the kernels (see :meth:`draw`)."""
+        import traceback
+
+        from .displays import FIGURES_DIR, build_figure, figure_object_key, kept_functions
+        from .executions import predicted_kernel
+
+        if not self.plans:
+            return
+        functions = kept_functions()
+        with self._scratch() as scratch, predicted_kernel(self.plans[0][0], Path(scratch)):
+            for _, calls in self.plans:
+                for (public, args, kwargs), _key in calls:
+                    fn = functions.get(public)
+                    if fn is None or fn.__annotations__["return"] != "JournalFigure":
+                        continue
+                    fkey = figure_object_key(self.shared, fn, args, kwargs)
+                    mkey = (public, repr(args), repr(sorted(kwargs.items())))
+                    if fkey in self.figures or mkey in self.noisy:
+                        continue
+                    try:
+                        with _quiet(public):
+                            fig = build_figure(fn, results, args, kwargs, self.generated / FIGURES_DIR,
+                                               self.shared, keep=True)
+                        self.figures[fkey] = fig
+                    except _Noisy as exc:
+                        self.log(str(exc))
+                        self.noisy.add(mkey)
+                    except Exception:                  # noqa: BLE001 - drawn (and failed) in turn
+                        traceback.print_exc()
+
+    def draw(self, results: Any) -> None:
+        """Draw every announced display of ``results`` not kept yet, execution by execution."""
+        import pickle
+        import traceback
+
+        import matplotlib as mpl
+
+        from ..outputs import write_bytes_atomic
+        from .displays import (DISPLAYS_DIR, FIGURES_DIR, build_figure, display_key, display_settings,
+                               figure_object_key, keep_kept_index)
+        from .executions import predicted_kernel
+
+        functions = keep_kept_index(self.generated)
+        folder, objects = self.generated / DISPLAYS_DIR, self.generated / FIGURES_DIR
+        made: dict[tuple, Any] = {}         # tables and paragraphs: built once, shown in every format
+        noisy = self.noisy
+        drawn = 0
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        with self._scratch() as scratch:
+            for e, calls in self.plans:
+                with predicted_kernel(e, Path(scratch)) as shell:
+                    for (public, args, kwargs), key in calls:
+                        path = folder / f"{key}.pkl"
+                        if path.exists():
+                            continue
+                        mkey = (public, repr(args), repr(sorted(kwargs.items())))
+                        try:
+                            fn = functions.get(public)
+                            if fn is None:                       # not a display function: the kernel calls it
+                                raise LookupError(f"{public} is not a display function")
+                            if mkey in noisy:                    # every kernel's call says it again
+                                raise LookupError(f"{public} warned or printed")
+                            # kept only under the key of the settings in effect now (never another's)
+                            if display_key(self.shared, public, args, kwargs, display_settings(shell)) != key:
+                                raise LookupError(f"{public}: the settings changed since announced")
+                            with _quiet(public):
+                                if fn.__annotations__["return"] == "JournalFigure":
+                                    fkey = figure_object_key(self.shared, fn, args, kwargs)
+                                    if fkey not in self.figures:
+                                        self.figures[fkey] = build_figure(fn, results, args, kwargs, objects,
+                                                                          self.shared, keep=True)
+                                    shown = self.figures[fkey]
+                                    shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
+                                else:
+                                    if mkey not in made:
+                                        made[mkey] = fn(results, *args, **kwargs)
+                                    shown = made[mkey]
+                                data, metadata = shell.display_formatter.format(shown)
+                            write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
+                            drawn += 1
+                        except Exception as exc:           # noqa: BLE001 - that kernel draws it itself
+                            if isinstance(exc, _Noisy):
+                                self.log(str(exc))
+                                noisy.add(mkey)
+                            elif "settings changed" in str(exc):
+                                self.log(str(exc))
+                            elif not isinstance(exc, LookupError):
+                                traceback.print_exc()
+                            self.state["failed"].append(key)
+                            self._write()
+        self.log(f"displays drawn ahead: {drawn} of {len(self.state['keys'])} for {len(self.plans)} executions "
+                 f"in {time.perf_counter() - t0:.1f} s ({time.process_time() - cpu0:.1f} s CPU)")
+
+    def figure(self, fn: Callable, args: tuple, kwargs: dict) -> Any | None:
+        """A Figure this worker built for its displays, as a new one would be (current dpi)."""
+        from .displays import figure_object_key
+
+        fig = self.figures.get(figure_object_key(self.shared, fn, args, kwargs))
+        if fig is not None:
+            import matplotlib as mpl
+
+            fig.set_dpi(mpl.rcParams["figure.dpi"])
+        return fig
