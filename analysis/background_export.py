@@ -430,7 +430,7 @@ def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None,
             traceback.print_exc()
         _fork_drawing(ahead, doc.results)
     skey = ex.set_key(want)
-    if ex._kept_set(sets, skey) is not None:
+    if ex.kept_set(sets, skey) is not None:
         return "the set was kept already"
     doc = doc or ex.load_document(cfg, want)
     run = folder / f"run-{token}"

@@ -116,7 +116,7 @@ def _keep_set(cache: Path, key: str, run: Path) -> None:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def _kept_set(cache: Path, key: str) -> dict[str, list[int]] | None:
+def kept_set(cache: Path, key: str) -> dict[str, list[int]] | None:
     """The index of the kept set of ``key`` if it is complete and unedited."""
     try:
         index = json.loads((cache / key / SET_INDEX).read_text(encoding="utf-8"))
@@ -288,7 +288,7 @@ def export_kept(out: str | Path, want: dict[str, str], *, sets: Path | None = No
     :func:`export` does when nothing changed; None when there is none (nothing written)."""
     sets = set_cache() if sets is None else sets
     skey = skey or set_key(want, environment=environment)
-    index = _kept_set(sets, skey)
+    index = kept_set(sets, skey)
     if index is None:
         return None
     out = Path(out)

@@ -12,7 +12,8 @@ pandas); then
   in the background when its set is not kept (the documents' prose changed),
   and lists the unfilled placeholders;
 * ``post`` links the export set kept for that stamp
-  (:func:`analysis.export.export_kept`, as ``python -m analysis export`` would),
+  (:func:`analysis.export.export_kept`, as ``python -m analysis export`` would;
+  first waiting for the background worker writing it, as that command does),
   and, when the configuration names no submitted ledger, has no marked-up
   copy to make (:mod:`analysis.revisions.render` writes and reads nothing then).
 
@@ -69,11 +70,11 @@ def _export_in_background(want: dict[str, str], manifest: dict) -> None:
     in the post-render step after the documents. ``want``: the stamp the witness of
     ``manifest`` (the pre-render step's) vouched for."""
     from . import background_export
-    from .export import _kept_set, figure_cache, set_cache, set_key
+    from .export import figure_cache, kept_set, set_cache, set_key
     from .present.document import variables_path
     from .store import current_environment
 
-    if _kept_set(set_cache(), set_key(want, environment=current_environment(manifest))) is None:
+    if kept_set(set_cache(), set_key(want, environment=current_environment(manifest))) is None:
         background_export.start(want, variables_path(), figure_cache())
 
 
@@ -83,7 +84,14 @@ def post(out: str) -> int:
         from .export import export_kept
         from .store import current_environment
 
-        kept = export_kept(out, want, environment=current_environment(manifest))
+        environment = current_environment(manifest)
+        kept = export_kept(out, want, environment=environment)
+        if kept is None:                     # the worker of this render may still be writing it
+            from .background_export import settle
+            from .export import figure_cache
+
+            if settle(figure_cache().parent, want) == "done":
+                kept = export_kept(out, want, environment=environment)
         if kept is not None:
             for path in kept:
                 print(path)

@@ -91,6 +91,21 @@ def test_the_workers_set_is_the_set_the_post_render_step_writes(prepared, tmp_pa
     assert not different
 
 
+def test_the_post_render_step_waits_for_the_worker_of_its_render(prepared, tmp_path, monkeypatch):
+    """Nothing changed since the pre-render step, and its worker is still writing the set:
+    the post-render step (``python -m analysis.render_steps post``) waits for it and links
+    its set, instead of starting ``python -m analysis export`` to wait there."""
+    from analysis import render_steps
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    assert render_steps._witness()[0] == _want()               # the witness holds in the copy
+    assert bg.start(_want(), root / "_variables.yml", root / ".cache" / "figures") is not None
+    monkeypatch.setattr(render_steps.subprocess, "call",
+                        lambda *a, **k: pytest.fail(f"fell through to {a[0]}"))
+    assert render_steps.post(str(root / "_output")) == 0
+    assert json.loads((current_run(root / "_output") / MANIFEST).read_text())["set_reused"] is True
+
+
 def test_the_kernels_show_the_figures_the_worker_kept(prepared, tmp_path, monkeypatch):
     """A document execution after the worker finished builds no Figure of its own:
     it keeps none beside those the worker kept (a kernel keeps every Figure it builds)."""
