@@ -7,7 +7,10 @@ on the documents Quarto executes. So when the pre-render step has computed and
 stored the results, it starts a **worker** (:func:`start`): a detached process
 (its own session; stdin, stdout and stderr not inherited, since Quarto reads
 the pre-render step's pipes to their end; output in ``.cache/worker/log.txt``)
-that writes the set while Quarto executes the documents, and keeps it where
+that writes the set (when the pre-render step has just computed the results, the
+worker is that process forked, with the results and libraries it has in
+memory, and keeps no other descriptor of it than ``running.lock``; else a
+fresh ``python -m analysis.background_export`` that reads them from the store) while Quarto executes the documents, and keeps it where
 the post-render step looks for a kept set (``.cache/export/KEY``, keyed by
 :func:`analysis.export.set_key`; its figures in ``.cache/figures/KEY``).
 First it draws every display (figure, table, paragraph) each document
@@ -138,12 +141,15 @@ def _revoke(folder: Path) -> dict:
 
 def _is_worker(pid: int) -> bool:
     """Whether process ``pid`` is a worker (checked where ``/proc`` tells, Linux; elsewhere
-    the claim's process id is trusted while ``running.lock`` is held)."""
+    the claim's process id is trusted while ``running.lock`` is held): its command line
+    names this module, or, forked by the pre-render step, it bears :data:`WORKER_NAME`."""
     proc = Path(f"/proc/{pid}/cmdline")
     if not Path("/proc/self/cmdline").exists():
         return True
     try:
-        return b"analysis.background_export" in proc.read_bytes()
+        if b"analysis.background_export" in proc.read_bytes():
+            return True
+        return Path(f"/proc/{pid}/comm").read_bytes().rstrip(b"\n") == WORKER_NAME   # a forked worker
     except OSError:
         return False
 
@@ -194,11 +200,16 @@ def _enabled() -> bool:
 
 
 def start(want: dict[str, str], variables: Path, figure_cache: Path, *, data: str | None = None,
-          config: str | None = None) -> int | None:
+          config: str | None = None, doc=None) -> int | None:
     """Start the worker for the results the pre-render step just stored beside
     ``variables`` (computed from ``want``, an :func:`analysis.present.document.input_stamp`);
     its process id, or None when no worker was started (the post-render step then
-    does the work)."""
+    does the work).
+
+    ``doc``: those results, when this process has just computed them (every library
+    they need imported): the worker is then this process forked (:func:`_fork_worker`),
+    which neither starts an interpreter nor imports or reads the results again;
+    without it (or without ``os.fork``), a fresh ``python -m analysis.background_export``."""
     import fcntl
     import secrets
     import subprocess
@@ -222,19 +233,100 @@ def start(want: dict[str, str], variables: Path, figure_cache: Path, *, data: st
         try:
             fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)   # handed to the worker (pass_fds)
             with _locked(folder / COMMIT_LOCK), open(folder / LOG, "wb") as log:
-                proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log,
-                                        stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(held,))
-                _STARTED.append(proc)
+                if doc is not None and hasattr(os, "fork"):
+                    pid = _fork_worker(token, want, Path(variables).resolve(), Path(figure_cache).resolve(),
+                                       doc, held, log.fileno(), data, config)
+                else:
+                    proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdin=subprocess.DEVNULL, stdout=log,
+                                            stderr=subprocess.STDOUT, start_new_session=True, pass_fds=(held,))
+                    _STARTED.append(proc)
+                    pid = proc.pid
                 try:
-                    _write(folder / CLAIM, {"token": token, "pid": proc.pid, "stamp": _stamp(want)})
+                    _write(folder / CLAIM, {"token": token, "pid": pid, "stamp": _stamp(want)})
                 except OSError:
-                    proc.kill()                          # without its claim it could never commit
+                    os.kill(pid, 9)                      # without its claim it could never commit
                     raise
         finally:
             os.close(held)
     except OSError:
         return None
-    return proc.pid
+    return pid
+
+
+#: The name a forked worker gives itself (``/proc/PID/comm``, at most 15 bytes): its command
+#: line is the pre-render step's, so :func:`_is_worker` recognises it by this name.
+WORKER_NAME = b"cart-bg-export"
+_FORKED: list[int] = []        # workers forked by this process, reaped by settle()
+
+
+def _name_worker() -> None:
+    """Name this process :data:`WORKER_NAME` (Linux's PR_SET_NAME through ctypes)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(15, WORKER_NAME, 0, 0, 0)    # 15 = PR_SET_NAME
+    except (OSError, AttributeError):                                     # not Linux: the lock tells
+        pass
+
+
+def _open_descriptors() -> list[int]:
+    for listing in ("/proc/self/fd", "/dev/fd"):
+        try:
+            return sorted(int(name) for name in os.listdir(listing))
+        except (OSError, ValueError):
+            continue
+    return list(range(3, 256))  # pragma: no cover - no descriptor listing
+
+
+def _fork_worker(token: str, want: dict[str, str], variables: Path, figure_cache: Path, doc, held: int,
+                 log: int, data: str | None, config: str | None) -> int:
+    """The worker as this process forked, with the results ``doc`` it has in memory;
+    returns its process id once it leads its own session under its name. The child
+    detaches as the ``python -m analysis.background_export`` process would: its own
+    session, ``nice`` 10, stdin from ``/dev/null``, stdout and stderr into ``log``, and
+    no other inherited descriptor than ``held`` (``running.lock``): every other one is
+    pointed at ``/dev/null`` (so Quarto's pipes of the pre-render step, and the locks
+    this process holds, are not kept open by it; the numbers stay taken, so no Python
+    object holding one closes a later file by mistake). It never returns: it ends with
+    ``os._exit``."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    ready_r, ready_w = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(ready_w)
+        try:
+            os.read(ready_r, 1)                    # its session and name are set (or it died)
+        finally:
+            os.close(ready_r)
+        _FORKED.append(pid)
+        return pid
+    code = 1
+    try:
+        os.setsid()                                # its own group: stop() signals it as a whole
+        _name_worker()
+        os.write(ready_w, b"1")
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for fd in _open_descriptors():
+            if fd > 2 and fd not in (held, devnull):
+                try:
+                    os.dup2(devnull, fd)
+                except OSError:
+                    pass                               # closed meanwhile (the listing's own)
+        os.close(devnull)
+        sys.stdin = open(0, "r", closefd=False)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+        code = _run(token, figure_cache, variables, data, config, doc=doc, want=want)
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
 
 
 def _say(message: str) -> None:
@@ -250,6 +342,12 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
         return "none"
     for proc in _STARTED:                        # reap workers this process started that have ended
         proc.poll()
+    for pid in list(_FORKED):
+        try:
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                _FORKED.remove(pid)
+        except ChildProcessError:
+            _FORKED.remove(pid)
     folder = worker_dir(cache_root)
     claim = _read(folder / CLAIM)
     token = claim.get("token")
@@ -340,16 +438,19 @@ def _ahead(token: str, folder: Path):
     return None
 
 
-def work(token: str, figure_cache: Path, data: str | None = None, config: str | None = None) -> str:
+def work(token: str, figure_cache: Path, data: str | None = None, config: str | None = None, *,
+         doc=None, want: dict[str, str] | None = None) -> str:
     """Draw the documents' displays ahead of their kernels (:mod:`analysis.present.ahead`;
     the figures built first, then drawn in a forked process) while this process writes the
     set of this render's inputs into ``run-TOKEN`` and commits it to the caches if the claim
-    is still this worker's; returns what happened (once the drawing has ended too)."""
+    is still this worker's; returns what happened (once the drawing has ended too).
+    ``doc`` and ``want``: the results, in memory, and the stamp they were computed from
+    (a worker forked by the pre-render step); else they are read from the store."""
     figure_cache = Path(figure_cache)
     folder = worker_dir(figure_cache.parent)
     ahead = _ahead(token, folder)
     try:
-        return _work(token, figure_cache, folder, ahead, data, config)
+        return _work(token, figure_cache, folder, ahead, data, config, doc, want)
     finally:
         if ahead is not None:
             _drawn(ahead, drawing_pid=_DRAWING[0] if _DRAWING else None)
@@ -411,17 +512,23 @@ def _drawn(ahead, drawing_pid: int | None) -> None:
     ahead.finish()
 
 
-def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None, config: str | None) -> str:
+def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None, config: str | None,
+          doc=None, want: dict[str, str] | None = None) -> str:
     from . import export as ex
     from .config import load_config
     from .present.document import input_stamp
 
     sets = figure_cache.parent / "export"
-    doc = None
-    cfg = load_config(config, data=data)
-    want = input_stamp(cfg)
+    if doc is not None and want is not None:       # in memory, as the pre-render step computed them
+        from .present import style
+
+        style.use_settings(doc.results.settings)   # as export.load_document does
+    else:
+        doc = None
+        cfg = load_config(config, data=data)
+        want = input_stamp(cfg)
     if ahead is not None and _stamp(want) == _stamp(ahead.stamp):
-        doc = ex.load_document(cfg, want)
+        doc = doc if doc is not None else ex.load_document(cfg, want)
         try:
             ahead.build_figures(doc.results)       # shared by the displays and the set's figure files
         except Exception:                          # noqa: BLE001 - built again where needed
@@ -432,7 +539,7 @@ def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None,
     skey = ex.set_key(want)
     if ex.kept_set(sets, skey) is not None:
         return "the set was kept already"
-    doc = doc or ex.load_document(cfg, want)
+    doc = doc if doc is not None else ex.load_document(cfg, want)
     run = folder / f"run-{token}"
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
@@ -452,7 +559,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     """``python -m analysis.background_export --token T --variables F --figure-cache D``
     (started by :func:`start`, not by hand)."""
     import argparse
-    import traceback
 
     parser = argparse.ArgumentParser(prog="python -m analysis.background_export")
     parser.add_argument("--token", required=True)
@@ -461,24 +567,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data")
     parser.add_argument("--config")
     args = parser.parse_args(argv)
+    return _run(args.token, Path(args.figure_cache), Path(args.variables), args.data, args.config)
+
+
+def _run(token: str, figure_cache: Path, variables: Path, data: str | None, config: str | None, *,
+         doc=None, want: dict[str, str] | None = None) -> int:
+    """The worker's life (a fresh process, or the pre-render step forked): :func:`work`
+    at ``nice`` 10, then how it ended in ``done-TOKEN.json``; its exit status."""
+    import traceback
+
     from .present.document import VARIABLES_ENV_VAR
 
-    os.environ[VARIABLES_ENV_VAR] = args.variables      # this render's stored results
+    os.environ[VARIABLES_ENV_VAR] = str(variables)     # this render's stored results
     try:
         os.nice(10)
     except (AttributeError, OSError):  # pragma: no cover
         pass
-    folder = worker_dir(Path(args.figure_cache).parent)
+    folder = worker_dir(Path(figure_cache).parent)
     t0 = time.perf_counter()
+    cpu0 = sum(os.times()[:4])                         # zero but in a test calling this itself
     try:
-        what, ok = work(args.token, Path(args.figure_cache), args.data, args.config), True
+        what, ok = work(token, Path(figure_cache), data, config, doc=doc, want=want), True
     except BaseException as exc:                        # noqa: BLE001 - said in done-TOKEN.json, traceback in the log
         traceback.print_exc()
         what, ok = (str(exc).splitlines() or [type(exc).__name__])[0], False
-    cpu = sum(os.times()[:4])                          # this process and its ended forked processes
+    cpu = sum(os.times()[:4]) - cpu0                   # this process and its ended forked processes
     print(f"{what} in {time.perf_counter() - t0:.1f} s ({cpu:.1f} s CPU)", flush=True)
     try:
-        _write(folder / f"done-{args.token}.json", {"token": args.token, "ok": ok, "message": what})
+        _write(folder / f"done-{token}.json", {"token": token, "ok": ok, "message": what})
     except OSError:
         return 1
     return 0 if ok else 1

@@ -300,3 +300,57 @@ def test_a_kept_analysis_without_its_export_set_starts_the_worker(prepared, tmp_
     (folder / bg.CLAIM).unlink()
     assert pre() == 0                                    # the set is kept now: no worker
     assert not (folder / bg.CLAIM).exists()
+
+
+@pytest.mark.skipif(not Path("/proc/self/comm").exists(), reason="needs /proc")
+def test_a_clean_pre_render_step_forks_its_worker_which_writes_the_same_set(prepared, tmp_path, monkeypatch):
+    """The pre-render step as Quarto runs it (tools/pre_render.py, its output read
+    through pipes to their end), on a clean tree: it computes the analysis and forks
+    its worker with the results in memory; its pipes end when it exits while that
+    worker runs on (the worker holds none of them), the worker is one that stop() may
+    signal, and the set it writes has the bytes of the set the post-render step
+    writes itself (creation times aside)."""
+    today = _copy(prepared, tmp_path / "today", monkeypatch)
+    export(today / "_output")                                  # no worker: as before
+
+    root = tmp_path / "clean"
+    root.mkdir()
+    monkeypatch.setenv("CART_VARIABLES", str(root / "_variables.yml"))
+    monkeypatch.setenv("CART_FIGURE_CACHE", str(root / ".cache" / "figures"))
+    monkeypatch.delenv(bg.ENV_SWITCH, raising=False)
+    step = subprocess.Popen([sys.executable, str(PROJECT_ROOT / "tools" / "pre_render.py")], cwd=PROJECT_ROOT,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = step.communicate(timeout=300)                   # both pipes at their end
+    assert step.returncode == 0, err.decode()
+    folder = bg.worker_dir(root / ".cache")
+    pid = _claim(folder)["pid"]
+    assert bg.running(folder)                                  # ... while the worker runs on
+    assert Path(f"/proc/{pid}/comm").read_bytes().rstrip(b"\n") == bg.WORKER_NAME   # forked, not started
+    assert bg._is_worker(pid)
+    fds = {n: os.readlink(f"/proc/{pid}/fd/{n}") for n in ("0", "1", "2")}
+    assert fds == {"0": os.devnull, "1": str(folder / bg.LOG), "2": str(folder / bg.LOG)}
+    assert bg.settle(root / ".cache", _want()) == "done"
+    assert "committed" in (folder / bg.LOG).read_text()
+    export(root / "_output")
+    assert json.loads((current_run(root / "_output") / MANIFEST).read_text())["set_reused"] is True
+
+    a, b = set_files(today / "_output", _content), set_files(root / "_output", _content)
+    assert sorted(a) == sorted(b) and len([k for k in a if k.startswith("figures/")]) == 24
+    assert not [name for name in a if a[name] != b[name]]
+
+
+def test_a_forked_worker_is_stopped_by_a_new_pre_render_step(prepared, tmp_path, monkeypatch):
+    """A worker forked with the results in memory is stopped (its whole session) and
+    withdrawn by a later pre-render step, as a started one is; it commits nothing."""
+    from analysis.export import load_document
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    monkeypatch.delenv(bg.ENV_SWITCH, raising=False)
+    doc = load_document(load_config(), _want())
+    pid = bg.start(_want(), root / "_variables.yml", root / ".cache" / "figures", doc=doc)
+    assert pid is not None and bg._is_worker(pid) and os.getpgid(pid) == pid
+    folder = bg.worker_dir(root / ".cache")
+    assert bg.stop(root / ".cache") is True
+    assert not bg.running(folder)
+    assert _claim(folder)["token"] is None
+    assert bg.settle(root / ".cache", _want()) == "none"
