@@ -17,7 +17,8 @@ def test_copy_leaves_out_outputs_caches_environment_and_private_data(tmp_path):
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_text("x")
     copy = copy_project(tmp_path / "bench", root)
-    got = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file())
+    got = sorted(p.relative_to(copy).as_posix() for p in copy.rglob("*")
+                 if p.is_file() and "__pycache__" not in p.parts)     # the copy's package is compiled once
     assert got == ["analysis/x.py", "data/synthetic/a.csv", "report.qmd"]
 
 
