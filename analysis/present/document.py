@@ -322,7 +322,10 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
         (run / GENERATED_DIR / PREPARED_FILE).write_text(_json(manifest), encoding="utf-8")
     generated = target.parent / GENERATED_DIR
     if background:                            # the post-render step's work, while Quarto runs the documents
-        background_export.start(want, target, figure_cache(), data=data, config=config, doc=doc)
+        # forked with the results in memory (no interpreter start, imports or store read), but for a
+        # registry: the forked worker would keep this process's whole heap for the render's length
+        in_memory = doc if _source_bytes(cfg) <= LOAD_ASIDE_UNTIL_BYTES else None
+        background_export.start(want, target, figure_cache(), data=data, config=config, doc=in_memory)
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
 
