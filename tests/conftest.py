@@ -100,3 +100,23 @@ def set_files(out, content=None) -> dict:
             path = Path(folder) / name
             found[path.relative_to(out).as_posix()] = path.read_bytes() if content is None else content(path)
     return found
+
+
+def prepared_project(tmp_path_factory, name: str):
+    """A folder with the pre-render step's set of the shipped project (``prepare``), for tests
+    of what happens after it (the background worker, displays drawn ahead)."""
+    from analysis.present.document import prepare
+
+    root = tmp_path_factory.mktemp(name)
+    prepare(variables=root / "_variables.yml", root=root)
+    return root
+
+
+def copy_prepared(prepared, to, monkeypatch):
+    """A copy of :func:`prepared_project`'s folder, made the one this test's render uses."""
+    import shutil
+
+    shutil.copytree(prepared, to, symlinks=True)
+    monkeypatch.setenv("CART_VARIABLES", str(to / "_variables.yml"))
+    monkeypatch.setenv("CART_FIGURE_CACHE", str(to / ".cache" / "figures"))
+    return to

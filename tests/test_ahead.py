@@ -26,7 +26,7 @@ from analysis.present import ahead
 from analysis.present.displays import DISPLAYS_DIR, StoredDisplay, _read_kept, shared_key
 from analysis.present.document import input_stamp, prepare
 from analysis.present.executions import predicted_kernel, render_executions
-from tests.conftest import project_kernel_argv
+from tests.conftest import copy_prepared, prepared_project, project_kernel_argv
 from tests.qmd.harness import execute_qmd
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the worker needs POSIX file locks")
@@ -37,16 +37,10 @@ FORMATS = ("html", "typst", "docx")
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("ahead")
-    prepare(variables=root / "_variables.yml", root=root)
-    return root
+    return prepared_project(tmp_path_factory, "ahead")
 
 
-def _copy(prepared: Path, to: Path, monkeypatch) -> Path:
-    shutil.copytree(prepared, to, symlinks=True)
-    monkeypatch.setenv("CART_VARIABLES", str(to / "_variables.yml"))
-    monkeypatch.setenv("CART_FIGURE_CACHE", str(to / ".cache" / "figures"))
-    return to
+_copy = copy_prepared
 
 
 def _execute(root: Path, doc: str, fmt: str):

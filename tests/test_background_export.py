@@ -10,7 +10,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -25,24 +24,18 @@ from analysis.config import PROJECT_ROOT, load_config
 from analysis.export import MANIFEST, export
 from analysis.outputs import current_run
 from analysis.present.displays import FIGURES_DIR
-from tests.conftest import set_files
-from analysis.present.document import input_stamp, prepare
+from tests.conftest import copy_prepared, prepared_project, set_files
+from analysis.present.document import input_stamp
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the worker needs POSIX file locks")
 
 
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("background")
-    prepare(variables=root / "_variables.yml", root=root)
-    return root
+    return prepared_project(tmp_path_factory, "background")
 
 
-def _copy(prepared: Path, to: Path, monkeypatch) -> Path:
-    shutil.copytree(prepared, to, symlinks=True)
-    monkeypatch.setenv("CART_VARIABLES", str(to / "_variables.yml"))
-    monkeypatch.setenv("CART_FIGURE_CACHE", str(to / ".cache" / "figures"))
-    return to
+_copy = copy_prepared
 
 
 def _want() -> dict[str, str]:
