@@ -120,3 +120,22 @@ def copy_prepared(prepared, to, monkeypatch):
     monkeypatch.setenv("CART_VARIABLES", str(to / "_variables.yml"))
     monkeypatch.setenv("CART_FIGURE_CACHE", str(to / ".cache" / "figures"))
     return to
+
+
+_HOLD = ("import fcntl, os, sys, time\n"
+         "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
+         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
+         "print('holding', flush=True)\n"
+         "time.sleep(120)\n")
+
+
+def hold_lock(lock, marker: str = "analysis.background_export", *, new_session: bool = False):
+    """A process holding ``lock`` (as a background worker holds running.lock), with ``marker``
+    in its command line; returned once it holds it. The caller kills it."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(lock), marker], stdout=subprocess.PIPE,
+                            text=True, start_new_session=new_session)
+    assert proc.stdout.readline() == "holding\n"
+    return proc

@@ -11,8 +11,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -26,7 +24,7 @@ from analysis.present import ahead
 from analysis.present.displays import DISPLAYS_DIR, StoredDisplay, _read_kept, shared_key
 from analysis.present.document import input_stamp, prepare
 from analysis.present.executions import predicted_kernel, render_executions
-from tests.conftest import copy_prepared, prepared_project, project_kernel_argv
+from tests.conftest import copy_prepared, hold_lock, prepared_project, project_kernel_argv
 from tests.qmd.harness import execute_qmd
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the worker needs POSIX file locks")
@@ -98,13 +96,6 @@ def test_the_documents_display_calls_are_read_in_order():
 
 # --------------------------------------------------------------------------- the waiting
 
-_HOLD = ("import fcntl, os, sys, time\n"
-         "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
-         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-         "print('holding', flush=True)\n"
-         "time.sleep(120)\n")
-
-
 @pytest.fixture
 def worker(tmp_path):
     """A worker folder whose claim names token "t"; ``worker(alive=True)`` starts a process
@@ -116,10 +107,7 @@ def worker(tmp_path):
 
     def make(alive: bool) -> Path:
         if alive:
-            proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(folder / bg.RUNNING_LOCK),
-                                     "analysis.background_export"], stdout=subprocess.PIPE, text=True)
-            assert proc.stdout.readline().strip() == "holding"
-            started.append(proc)
+            started.append(hold_lock(folder / bg.RUNNING_LOCK))
         return folder
 
     yield make

@@ -24,7 +24,7 @@ from analysis.config import PROJECT_ROOT, load_config
 from analysis.export import MANIFEST, export
 from analysis.outputs import current_run
 from analysis.present.displays import FIGURES_DIR
-from tests.conftest import copy_prepared, prepared_project, set_files
+from tests.conftest import copy_prepared, hold_lock, prepared_project, set_files
 from analysis.present.document import input_stamp
 
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the worker needs POSIX file locks")
@@ -117,13 +117,6 @@ def test_the_kernels_show_the_figures_the_worker_kept(prepared, tmp_path, monkey
 
 # --------------------------------------------------------------------------- failure modes
 
-_HOLD = ("import fcntl, os, sys, time\n"
-         "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT)\n"
-         "fcntl.flock(fd, fcntl.LOCK_EX)\n"
-         "print('holding', flush=True)\n"
-         "time.sleep(120)\n")
-
-
 @pytest.fixture
 def fake_worker(tmp_path):
     """``fake_worker(stamp)``: a process that behaves as a running worker that never
@@ -134,10 +127,8 @@ def fake_worker(tmp_path):
     started = []
 
     def start(stamp: dict, marker: str = "analysis.background_export") -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-c", _HOLD, str(folder / bg.RUNNING_LOCK), marker],
-                                stdout=subprocess.PIPE, text=True, start_new_session=True)
+        proc = hold_lock(folder / bg.RUNNING_LOCK, marker, new_session=True)
         started.append(proc)
-        assert proc.stdout.readline() == "holding\n"
         (folder / bg.CLAIM).write_text(json.dumps({"token": "t0", "pid": proc.pid, "stamp": bg._stamp(stamp)}))
         return proc
 
