@@ -71,7 +71,10 @@ Deliberate differences from a real render (stricter, on purpose):
   as a finding instead, since it is almost always a mistake.
 * Python warnings and any other stderr text of a chunk fail the run unless the
   chunk (or the document's ``execute:``) sets ``warning: false``; Quarto would
-  print them into the manuscript instead.
+  print them into the manuscript instead.  The warnings are handed over in the
+  reply of the request that raised them (one more user expression), so the
+  harness makes the requests Quarto makes and no others (one per chunk, one per
+  stretch of prose with inline expressions), and its timings are Quarto's.
 * ``params`` given for a document without a ``parameters`` chunk is an error
   (Quarto silently ignores them).
 * ``MPLBACKEND`` is removed from the kernel's environment so that ipykernel
@@ -1361,14 +1364,32 @@ def _describe_chunk(chunk: Chunk, main_dir: Path) -> str:
             f"(code starts at line {chunk.code_location.line})")
 
 
-def _pop_warnings(kernel: _Kernel, timeout: float) -> tuple[WarningRecord, ...]:
-    reply = kernel.execute("", silent=True, store_history=False, timeout=timeout,
-                           user_expressions={"w": f"__import__({_HARNESS_MODULE!r}).pop()"})
-    res = reply.user_expressions.get("w", {})
-    if res.get("status") != "ok":
-        return ()
+#: The user expression that hands over (and clears) the warnings a request raised. Sent with
+#: the request it belongs to, after that request's own expressions (ipykernel evaluates them
+#: in order, after the code), so collecting warnings costs no request Quarto does not make.
+_WARNINGS_KEY = "__quarto_harness_warnings__"
+_WARNINGS_EXPR = f"__import__({_HARNESS_MODULE!r}).pop()"
+
+
+def _warnings_of(reply: _Reply) -> tuple[WarningRecord, ...] | None:
+    """The warnings handed over with ``reply``; None when they were not (ipykernel
+    evaluates user expressions only when the code ran without error)."""
+    res = reply.user_expressions.get(_WARNINGS_KEY)
+    if not isinstance(res, Mapping) or res.get("status") != "ok":
+        return None
     raw = json.loads(ast.literal_eval(res["data"]["text/plain"]))
     return tuple(WarningRecord(**r) for r in raw)
+
+
+def _pop_warnings(kernel: _Kernel, timeout: float, reply: _Reply | None = None) -> tuple[WarningRecord, ...]:
+    """The warnings since the last hand-over: those ``reply`` carried, else asked for in a
+    request of its own (after a chunk that raised)."""
+    if reply is not None:
+        found = _warnings_of(reply)
+        if found is not None:
+            return found
+    return _warnings_of(kernel.execute("", silent=True, store_history=False, timeout=timeout,
+                                       user_expressions={_WARNINGS_KEY: _WARNINGS_EXPR})) or ()
 
 
 def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
@@ -1484,7 +1505,7 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
             if reply.error is not None:
                 raise QmdExecutionError(f"{document.path}: the setup step failed:\n{reply.error.traceback}",
                                         document=document.path, traceback=reply.error.traceback)
-            _pop_warnings(kernel, timeout)  # Quarto drops the setup cell's output
+            _pop_warnings(kernel, timeout, reply)  # Quarto drops the setup cell's output
             lap("kernel")
             first = True
             for cell in ordered:
@@ -1501,7 +1522,7 @@ def execute_qmd(path: str | os.PathLike[str], *, target_format: str = "html",
                 reply = _run(kernel, cell.source, timeout, document, cell, partial_run)
                 lap("first chunk" if first else "chunks")
                 first = False
-                warns = _pop_warnings(kernel, timeout)
+                warns = _pop_warnings(kernel, timeout, reply)
                 stdout = "".join(o.text for o in reply.outputs if o.output_type == "stream" and o.name == "stdout")
                 stderr = "".join(o.text for o in reply.outputs if o.output_type == "stream" and o.name == "stderr")
                 chunk_results.append(ChunkResult(cell, eff, True, tuple(reply.outputs), stdout, stderr,
@@ -1553,7 +1574,8 @@ def _run(kernel: _Kernel, code: str, timeout: float, document: QmdDocument, chun
     main_dir = document.path.parent
     what = _describe_chunk(chunk, main_dir) if chunk is not None else "the setup step"
     try:
-        return kernel.execute(code, timeout=timeout, store_history=store_history)
+        return kernel.execute(code, timeout=timeout, store_history=store_history,
+                              user_expressions={_WARNINGS_KEY: _WARNINGS_EXPR})
     except _Timeout:
         raise QmdExecutionError(f"{document.path}: {what} timed out after {timeout} s",
                                 document=document.path, location=chunk.location if chunk else None,
@@ -1575,7 +1597,7 @@ def _run_inlines(kernel: _Kernel, cell: MarkdownCell, document: QmdDocument, tim
     exprs = {str(i): e.expression for i, e in enumerate(cell.inlines)}
     main_dir = document.path.parent
     try:
-        reply = kernel.execute("", timeout=timeout, user_expressions=exprs)
+        reply = kernel.execute("", timeout=timeout, user_expressions={**exprs, _WARNINGS_KEY: _WARNINGS_EXPR})
     except _Timeout:
         raise QmdExecutionError(f"{document.path}: inline expressions of the prose at "
                                 f"{cell.location.describe(main_dir)} timed out after {timeout} s",
@@ -1584,7 +1606,7 @@ def _run_inlines(kernel: _Kernel, cell: MarkdownCell, document: QmdDocument, tim
         raise QmdExecutionError(f"{document.path}: inline expressions of the prose at "
                                 f"{cell.location.describe(main_dir)}: {exc}\n{kernel.log_tail()}",
                                 document=document.path, location=cell.location, run=partial_run()) from None
-    warns = _pop_warnings(kernel, timeout)
+    warns = _pop_warnings(kernel, timeout, reply)
     for i, expr in enumerate(cell.inlines):
         res = reply.user_expressions.get(str(i), {})
         if res.get("status") != "ok":

@@ -52,6 +52,7 @@ _RUNS: dict[str, dict[str, Any]] = {
     "error": {"path": FIXTURES / "error.qmd"},
     "inline-error": {"path": FIXTURES / "inline_error.qmd"},
     "warning": {"path": FIXTURES / "warning.qmd"},
+    "warning-error": {"path": FIXTURES / "warning_error.qmd", "fail_on_warning": False},
     "kernel-log": {"path": FIXTURES / "warning.qmd", "fail_on_warning": False, "kernel_argv": [
         sys.executable, "-c",
         "import sys; print('kernel says hello', file=sys.stderr); "
@@ -479,6 +480,20 @@ def test_warnings_fail_run_unless_warning_false(runs: dict[str, Future[QmdRun]])
     assert exc.label == "noisy"
     silenced = exc.run.chunk("silenced")  # type: ignore[union-attr]
     assert [w.category for w in silenced.warnings] == ["RuntimeWarning"]
+
+
+def test_each_warning_belongs_to_the_request_that_raised_it(runs: dict[str, Future[QmdRun]]) -> None:
+    """Warnings come back in the reply of the chunk or prose that raised them
+    (a user expression of the same request, so the harness sends only the
+    requests Quarto sends); a chunk that raised is asked separately, as
+    ipykernel evaluates no user expression after an error."""
+    run = _ok(runs, "warning-error")
+    assert [w.message for w in run.chunk("warns-then-raises").warnings] == ["raised before the error"]
+    assert run.chunk("after").warnings == ()
+    (inline,) = run.inlines
+    assert inline.result == "3"
+    assert [w.message for w in inline.warnings] == ["from the prose"]
+    assert run.chunk("quiet").warnings == ()
 
 
 def test_clean_document_passes_strict_checks(runs: dict[str, Future[QmdRun]]) -> None:
