@@ -72,7 +72,8 @@ def test_registered_kernel_runs_the_project_environment(tmp_path, monkeypatch):
     assert Path(km.kernel_spec.resource_dir).resolve() == ours.resolve()
     log = tmp_path / "kernel.log"
     with open(log, "w", encoding="utf-8") as sink:
-        km.start_kernel(cwd=str(PROJECT_ROOT), env=plain_env(), stdout=sink, stderr=sink)
+        km.start_kernel(cwd=str(PROJECT_ROOT), env=plain_env(IPYTHONDIR=str(tmp_path / "ipython")),
+                        stdout=sink, stderr=sink)
     kc = km.client()
     kc.start_channels()
     try:
@@ -88,3 +89,5 @@ def test_registered_kernel_runs_the_project_environment(tmp_path, monkeypatch):
         km.shutdown_kernel(now=True)
     # a quiet start: no "Kernel is running over TCP without encryption" (issue 14, item 4)
     assert log.read_text(encoding="utf-8") == ""
+    # and no cell written to the user's IPython history database (a commit after each cell)
+    assert not list((tmp_path / "ipython").rglob("history.sqlite*"))
