@@ -112,7 +112,7 @@ def compute(*, data: str | None = None, config: str | None = None, cfg: Config |
         from ..results import analyse
         from .numbers import build_registry
 
-        results = analyse(cohort)
+        results = analyse(cohort, split=True)   # its second core is idle: the loading is done
         return Document(results, build_registry(results, stamp=stamp(results)))
     finally:
         gc.unfreeze()                        # frozen by _load_overlapped: the analysis is done
