@@ -338,7 +338,13 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
         # forked with the results in memory (no interpreter start, imports or store read), but for a
         # registry: the forked worker would keep this process's whole heap for the render's length
         in_memory = doc if _source_bytes(cfg) <= LOAD_ASIDE_UNTIL_BYTES else None
-        background_export.start(want, target, figure_cache(), data=data, config=config, doc=in_memory)
+        import gc
+
+        gc.freeze()                           # what the forked worker inherits, its collections leave alone
+        try:                                  # (as the gc module's documentation advises before a fork)
+            background_export.start(want, target, figure_cache(), data=data, config=config, doc=in_memory)
+        finally:
+            gc.unfreeze()
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
 
