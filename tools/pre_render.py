@@ -22,7 +22,8 @@ python = str(VENV_PY) if VENV_PY.exists() else sys.executable
 command = [python, "-m", "analysis.render_steps", "pre"]
 if os.name != "nt" and (not VENV_PY.exists() or Path(sys.prefix).resolve() == (ROOT / ".venv").resolve()):
     os.chdir(ROOT)
-    sys.path[0] = str(ROOT)          # as `python -m` from ROOT: the project's package, not this folder
+    here = Path(__file__).resolve().parent        # as `python -m` from ROOT: the project's folder first,
+    sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != here]   # not this one
     from analysis.render_steps import _leave, main
 
     _leave(main(["pre"]))
