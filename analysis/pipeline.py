@@ -9,11 +9,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .config import Config, ConfigError, load_config
-from .derive import Definitions, Derived, derive
-from .dictionary import Dictionary, load_dictionary
-from .validate import ValidationReport
+
+if TYPE_CHECKING:   # imported where used: the stamp (data_hash) and DataError need no pandas
+    from .derive import Derived
+    from .dictionary import Dictionary
+    from .validate import ValidationReport
 
 
 class DataError(Exception):
@@ -96,6 +99,8 @@ def release_freed_memory() -> None:
 
 def load_cohort(config: Config | None = None) -> Cohort:
     from .aside import aside, worth
+    from .derive import Definitions, derive
+    from .dictionary import load_dictionary
     from .load import load_sources, to_typed
     from .validate import validate
 

@@ -454,13 +454,16 @@ def software_versions() -> dict[str, str]:
 # --------------------------------------------------------------------------- entry point
 
 
-def analyse(cohort: Cohort) -> Results:
+def analyse(cohort: Cohort, *, split: bool = False) -> Results:
     """Run every computation on a loaded cohort.
 
     The one place where settings become arguments: each computation receives
     plain values from ``cohort.config.settings`` (see analysis/config.py);
     settings that name data columns, levels or times are checked against the
     data first (ConfigError, every problem at once, nothing computed).
+
+    ``split``: the response and sensitivity analyses run aside below
+    ``aside.WORTH_FROM`` patients too (the pre-render step, whose second core is idle then).
     """
     cfg = cohort.config
     derived = cohort.derived
@@ -484,7 +487,8 @@ def analyse(cohort: Cohort) -> Results:
                           min_events_per_parameter=cx.min_events_per_variable)
     side = aside(_response_and_sensitivity, derived, tests=tests, settings=st.sensitivity,
                  fields=[f for f in SENSITIVITY_FIELDS if f not in _SENSITIVITY_HERE], **sensitivity_kw,
-                 enabled=aside_module.worth(len(derived.adsl)))
+                 enabled=aside_module.worth(len(derived.adsl))
+                 or (split and len(derived.adsl) <= aside_module.WORTH_UNTIL))
     try:
         # the analysis set's OS frame keeps the columns of the Cox models and the group comparisons too (every
         # column of it was ~0.7 GB at 1,000,000 patients, held to the end); the others only what their estimates

@@ -75,8 +75,11 @@ def environment() -> str:
     import sys
     from importlib.metadata import distributions
 
+    headers_only = _headers_only_class()
     h = hashlib.sha256(sys.version.encode())
-    names = sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in distributions())
+    # each metadata parsed once: Distribution.version is its metadata's "Version"
+    metadata = [d.metadata for d in map(headers_only, distributions())]
+    names = sorted(f"{m['Name']}=={m['Version']}".lower() for m in metadata)
     h.update("\n".join(names).encode())
     for cmd in ("quarto", "pandoc"):
         found = shutil.which(cmd)
@@ -84,6 +87,34 @@ def environment() -> str:
             st = Path(found).resolve().stat()
             h.update(f"{cmd}:{Path(found).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
+
+
+def _headers_only_class() -> type:
+    """A :class:`importlib.metadata.Distribution` (the documented way to give it one) that
+    is another distribution whose metadata file (``METADATA``, ``PKG-INFO``) reads as its
+    header block only: the text up to the first empty line, where the email parser that
+    ``Distribution.metadata`` uses ends the headers, so every header (``Name``,
+    ``Version`` ...) is parsed exactly as from the whole file, without parsing the long
+    description after it (two thirds of :func:`environment`'s time). Text with carriage
+    returns is read whole."""
+    from importlib.metadata import Distribution
+
+    class HeadersOnly(Distribution):
+        def __init__(self, dist: Distribution) -> None:
+            self._dist = dist
+
+        def read_text(self, filename: str) -> str | None:
+            text = self._dist.read_text(filename)
+            if text and filename in ("METADATA", "PKG-INFO", "") and "\r" not in text:
+                end = text.find("\n\n")
+                if end >= 0:
+                    return text[:end + 2]
+            return text
+
+        def locate_file(self, path):
+            return self._dist.locate_file(path)
+
+    return HeadersOnly
 
 
 def environment_signature() -> str | None:

@@ -233,10 +233,31 @@ def test_the_pre_render_steps_analysis_is_the_plain_one(registry):
     stamp as the plain analysis (regression values: our own code on both sides)."""
     from analysis.config import load_config
 
+    import gc
+
+    frozen = gc.get_freeze_count()
     doc = document.compute(cfg=load_config(), overlapped=True)
     assert doc.registry.raw() == registry.raw()
     assert vars(doc.t) == vars(registry.t)
     assert doc.results.cohort.data_hash == input_stamp(load_config())["data_hash"]
+    assert gc.get_freeze_count() <= frozen        # the imports' freeze ended with the analysis
+
+
+def test_the_pre_render_step_forks_before_importing_pandas():
+    """Everything the step does before the cohort's loading is forked off (the
+    configuration, the stamp, the command line's DataError) imports no pandas: the two
+    processes import what each needs at once (document._load_overlapped)."""
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys\nimport analysis.__main__\nfrom analysis.pipeline import DataError\n"
+            "from analysis.config import load_config\nfrom analysis.present.document import input_stamp\n"
+            "input_stamp(load_config())\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in {'pandas', 'numpy', 'pandera'}))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                         env={k: v for k, v in os.environ.items() if not k.startswith("CART_")}, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
 
 
 def test_the_pre_render_steps_bad_data_say_what_a_plain_load_says(tmp_path):
@@ -255,3 +276,55 @@ def test_the_pre_render_steps_bad_data_say_what_a_plain_load_says(tmp_path):
         document.compute(cfg=cfg, overlapped=True)
     assert overlapped.value.report.format() == plain.value.report.format()
     assert "2021-02-30 is not a date" in overlapped.value.report.format()
+
+
+# --------------------------------------------------------------------------- the environment's hash
+
+
+def _distribution(folder: Path, metadata: str):
+    from importlib.metadata import PathDistribution
+
+    info = folder / "example-1.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_bytes(metadata.encode())
+    return PathDistribution(info)
+
+
+@pytest.mark.parametrize("metadata", [
+    "Metadata-Version: 2.1\nName: example\nVersion: 1.0\nSummary: s\n\nName: not-this\nVersion: 9\n\nbody\n",
+    "Metadata-Version: 2.1\nName: example\nVersion: 1.0\n",                       # no description
+    "Name: example\nVersion:\n  1.0\nnot a header\nVersion: 2\n\nVersion: 3\n",   # folded; a defect ends them
+    "Name: example\r\nVersion: 1.0\r\n\r\nName: not-this\r\n",                   # carriage returns: read whole
+    "Description-Content-Type: text/markdown\n\n\n# Name: x\nVersion: 4\n",
+])
+def test_environment_reads_each_distributions_headers_as_importlib_metadata_does(tmp_path, metadata):
+    """store.environment parses each metadata file's header block only: every header the
+    same as importlib.metadata's own parse of the whole file (the long description after it,
+    which the parse reads as a header, is not used)."""
+    from analysis.store import _headers_only_class
+
+    def headers(meta) -> list:
+        return [item for item in meta.items() if item[0] != "Description"]    # the body, as a header
+
+    dist = _distribution(tmp_path, metadata)
+    assert headers(_headers_only_class()(dist).metadata) == headers(dist.metadata)
+    assert _headers_only_class()(dist).version == dist.version
+
+
+def test_environment_hashes_every_installed_distributions_name_and_version():
+    """The environment's hash is the one of the names and versions importlib.metadata gives."""
+    import hashlib
+    import shutil
+    import sys
+    from importlib.metadata import distributions
+
+    from analysis.store import environment
+
+    h = hashlib.sha256(sys.version.encode())
+    h.update("\n".join(sorted(f"{d.metadata['Name']}=={d.version}".lower() for d in distributions())).encode())
+    for cmd in ("quarto", "pandoc"):
+        found = shutil.which(cmd)
+        if found:
+            st = Path(found).resolve().stat()
+            h.update(f"{cmd}:{Path(found).resolve()}:{st.st_size}:{st.st_mtime_ns}".encode())
+    assert environment() == h.hexdigest()[:16]

@@ -97,12 +97,25 @@ def compute(*, data: str | None = None, config: str | None = None, cfg: Config |
     """The analysis and its numbers registry. ``overlapped`` (the pre-render step): the
     cohort is loaded while the statistics libraries are imported (:func:`_load_overlapped`)."""
     from ..config import load_config
-    from ..results import analyse, run_analysis
-    from .numbers import build_registry
 
     cfg = cfg or load_config(config, data=data)
-    results = analyse(_load_overlapped(cfg)) if overlapped else run_analysis(cfg)
-    return Document(results, build_registry(results, stamp=stamp(results)))
+    if not overlapped:
+        from ..results import run_analysis
+        from .numbers import build_registry
+
+        results = run_analysis(cfg)
+        return Document(results, build_registry(results, stamp=stamp(results)))
+    import gc
+
+    try:
+        cohort = _load_overlapped(cfg)       # first: it imports what follows while the cohort loads
+        from ..results import analyse
+        from .numbers import build_registry
+
+        results = analyse(cohort, split=True)   # its second core is idle: the loading is done
+        return Document(results, build_registry(results, stamp=stamp(results)))
+    finally:
+        gc.unfreeze()                        # frozen by _load_overlapped: the analysis is done
 
 
 def check_variables(want: dict[str, str], path: Path) -> dict:
@@ -325,7 +338,13 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
         # forked with the results in memory (no interpreter start, imports or store read), but for a
         # registry: the forked worker would keep this process's whole heap for the render's length
         in_memory = doc if _source_bytes(cfg) <= LOAD_ASIDE_UNTIL_BYTES else None
-        background_export.start(want, target, figure_cache(), data=data, config=config, doc=in_memory)
+        import gc
+
+        gc.freeze()                           # what the forked worker inherits, its collections leave alone
+        try:                                  # (as the gc module's documentation advises before a fork)
+            background_export.start(want, target, figure_cache(), data=data, config=config, doc=in_memory)
+        finally:
+            gc.unfreeze()
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
 
@@ -339,6 +358,10 @@ ANALYSIS_IMPORTS = ("analysis.results", "analysis.present.numbers", "scipy.stats
                     "statsmodels.genmod.generalized_linear_model", "tableone.statistics",
                     # and what prepare() writes the set with
                     "analysis.present.consistency", "analysis.present.banner", "analysis.store", "analysis.outputs")
+#: What loading the cohort imports (:func:`analysis.pipeline.load_cohort` and validation's
+#: pandera), imported first by the process that loads it, as :data:`ANALYSIS_IMPORTS` are.
+LOAD_IMPORTS = ("analysis.pipeline", "analysis.dictionary", "analysis.load", "analysis.validate",
+                "analysis.derive", "pandera.pandas")
 #: Data files up to this size (all sources together) are loaded aside: the derived cohort is sent
 #: back pickled, which for a registry would cost more memory than the overlap saves time.
 LOAD_ASIDE_UNTIL_BYTES = 32 * 2**20
@@ -348,32 +371,52 @@ def _load_overlapped(cfg: Config):
     """:func:`analysis.pipeline.load_cohort`, on two cores: the cohort is loaded (read,
     validated, derived) in a forked process (:mod:`analysis.aside`) while this one imports
     what the analysis needs next (:data:`ANALYSIS_IMPORTS`, about a second: scipy.stats,
-    lifelines ...). The cohort is the one ``load_cohort`` returns (pickled on the way, as
-    the stored results are); when the child fails (invalid data ...) it is loaded again
-    here, with the messages and exit status of a plain call."""
-    import gc
-    import importlib
+    lifelines ...). The fork comes first, before pandas is imported here: each process
+    imports what it needs itself, at once. The cohort is the one ``load_cohort`` returns
+    (pickled on the way, as the stored results are); when the child fails (invalid data
+    ...) it is loaded again here, with the messages and exit status of a plain call.
 
+    The imported modules are left to the cyclic garbage collector's permanent generation
+    (``gc.freeze``, in both processes): they are no garbage, and each collection would
+    otherwise walk all of them (a fifth of a second). The caller ends that
+    (:func:`compute`: ``gc.unfreeze``)."""
     from ..aside import aside
-    from ..pipeline import load_cohort
 
-    loading = aside(load_cohort, cfg, enabled=_source_bytes(cfg) <= LOAD_ASIDE_UNTIL_BYTES)
+    loading = aside(_load_cohort, cfg, enabled=_source_bytes(cfg) <= LOAD_ASIDE_UNTIL_BYTES)
     try:
-        collecting = gc.isenabled()
-        gc.disable()                         # imports make many objects and no garbage: no collections
-        try:
-            for name in ANALYSIS_IMPORTS:
-                try:
-                    importlib.import_module(name)
-                except ImportError:          # a library the computations no longer import: their own error
-                    pass
-        finally:
-            if collecting:
-                gc.enable()
+        _import_frozen(ANALYSIS_IMPORTS)
         return loading.result()
     except BaseException:
         loading.cancel()
         raise
+
+
+def _load_cohort(cfg: Config):
+    """:func:`analysis.pipeline.load_cohort`, its modules imported first (:data:`LOAD_IMPORTS`)."""
+    _import_frozen(LOAD_IMPORTS)
+    from ..pipeline import load_cohort
+
+    return load_cohort(cfg)
+
+
+def _import_frozen(names: tuple[str, ...]) -> None:
+    """Import ``names`` without collections (imports make many objects and no garbage), then
+    move every object there is to the collector's permanent generation (``gc.freeze``)."""
+    import gc
+    import importlib
+
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for name in names:
+            try:
+                importlib.import_module(name)
+            except ImportError:              # a library the computations no longer import: their own error
+                pass
+    finally:
+        gc.freeze()
+        if collecting:
+            gc.enable()
 
 
 def _source_bytes(cfg: Config) -> float:
