@@ -73,6 +73,7 @@ import pandas as pd
 import yaml
 
 from .outputs import write_text_atomic
+from .present.displays import DISPLAY_MODULES as _DISPLAY_MODULES
 from .yamlio import front_matter_length
 
 __all__ = [
@@ -211,8 +212,9 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
     "strobe.strobe_table": ("tbl_s_dictionary", "tbl_s_flow", "tbl_s_baseline_smd", "tbl_s_conventions",
                             "tbl_s_medians", "tbl_s_landmarks", "tbl_s_cox", "tbl_s_missing"),
 }
-#: Module names whose calls in a chunk are looked up in :data:`DISPLAYS`.
-DISPLAY_MODULES = ("tables", "figures", "text", "sensitivity", "strobe", "adam_metadata")
+#: Module names whose calls in a chunk are looked up in :data:`DISPLAYS` (a set: only membership is
+#: asked, so the order the displays module lists them in changes nothing the ledger writes).
+DISPLAY_MODULES = frozenset(_DISPLAY_MODULES)
 
 # --------------------------------------------------------------------------- scanning the documents
 

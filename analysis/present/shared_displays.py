@@ -22,10 +22,10 @@ import importlib
 from functools import partial
 from typing import Any, Callable
 
+from .displays import DISPLAY_MODULES
+
 #: The module names the documents' chunks use (``tables.table1``), as the ledger's scan finds them.
-MODULES = {"tables": "analysis.present.tables", "figures": "analysis.present.figures",
-           "text": "analysis.present.text", "sensitivity": "analysis.present.sensitivity",
-           "strobe": "analysis.present.strobe", "adam_metadata": "analysis.present.adam_metadata"}
+MODULES = {name: f"{__package__}.{name}" for name in DISPLAY_MODULES}
 
 
 def function_of(call: str) -> tuple[Callable, tuple[str, ...]]:
@@ -47,12 +47,14 @@ class SharedDisplays:
     def _key(fn: Callable, args: tuple, kwargs: dict) -> tuple:
         return fn, args, tuple(sorted(kwargs.items()))
 
+    def _once(self, key: tuple, build: Callable[[], Any]) -> Any:
+        if key not in self._built:
+            self._built[key] = build()
+        return self._built[key]
+
     def __call__(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         """``fn(results, *args, **kwargs)``, built once."""
-        key = self._key(fn, args, kwargs)
-        if key not in self._built:
-            self._built[key] = fn(self.results, *args, **kwargs)
-        return self._built[key]
+        return self._once(self._key(fn, args, kwargs), lambda: fn(self.results, *args, **kwargs))
 
     def call(self, call: str) -> Any:
         """The display of ``"module.function[:ARG]"``, as a chunk calls it."""
@@ -62,9 +64,9 @@ class SharedDisplays:
     def figure(self, make: partial) -> Any:
         """The figure of a :func:`analysis.present.figures.figure_makers` entry
         (``partial(function, results, *args)``), built once (through ``figure_build``)."""
-        if not make.args or make.args[0] is not self.results:
+        def build() -> Any:
             return make() if self._figure_build is None else self._figure_build(make)
-        key = self._key(make.func, make.args[1:], make.keywords)
-        if key not in self._built:
-            self._built[key] = make() if self._figure_build is None else self._figure_build(make)
-        return self._built[key]
+
+        if not make.args or make.args[0] is not self.results:
+            return build()
+        return self._once(self._key(make.func, make.args[1:], make.keywords), build)

@@ -42,8 +42,38 @@ _SVG_METADATA = {"Creator": None, "Date": None}
 _STEM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-def _write_vector(fig: Figure, fmt: str, metadata: dict, path: Path) -> None:
-    fig.savefig(path, format=fmt, metadata=metadata)
+def _write_vector(fig: Figure, fmt: str, metadata: dict, path: Path, font_cache: Path | None = None) -> None:
+    if fmt == "pdf" and font_cache is not None:
+        from .font_subsets import kept_subsets
+
+        with kept_subsets(font_cache):
+            fig.savefig(path, format=fmt, metadata=metadata)
+    else:
+        fig.savefig(path, format=fmt, metadata=metadata)
+
+
+class _RGBSink(io.RawIOBase):
+    """The file ``savefig(format="raw")`` writes Agg's RGBA buffer into: each write is
+    flattened to RGB by Pillow straight from the renderer's buffer, without first copying
+    the buffer (60 MB for a double-column figure at 600 dpi) into a ``BytesIO``."""
+
+    def __init__(self, size: tuple[int, int]):
+        super().__init__()
+        self.size = size
+        self.image: Any = None
+        self.written = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        from PIL import Image  # Pillow is matplotlib's image dependency
+
+        view = memoryview(data)
+        self.written += view.nbytes
+        self.image = (Image.frombuffer("RGBA", self.size, view, "raw", "RGBA", 0, 1).convert("RGB")
+                      if self.written == view.nbytes == self.size[0] * self.size[1] * 4 else None)
+        return view.nbytes
 
 
 def _rgb_pixels(fig: Figure):
@@ -55,17 +85,17 @@ def _rgb_pixels(fig: Figure):
     compression and decompression (about 70% of the pixels' time). The buffer is
     the whole figure (``savefig.bbox`` "standard") at the size matplotlib's canvas
     gives it (``FigureCanvasBase.get_width_height``: width x dpi and height x dpi,
-    truncated after adding 1e-8); if its length says otherwise, or the bounding
-    box is "tight", the PNG route is taken."""
+    truncated after adding 1e-8), written at once (:class:`_RGBSink`); if its length
+    says otherwise, or the bounding box is "tight", the PNG route is taken."""
     from PIL import Image  # Pillow is matplotlib's image dependency
 
-    buf = io.BytesIO()
-    fig.savefig(buf, format="raw", dpi=TIFF_DPI)
     width_in, height_in = fig.get_size_inches()
     size = (int(width_in * TIFF_DPI + 1e-8), int(height_in * TIFF_DPI + 1e-8))
-    raw = buf.getvalue()
-    if mpl.rcParams["savefig.bbox"] in (None, "standard") and len(raw) == size[0] * size[1] * 4:
-        return Image.frombuffer("RGBA", size, raw, "raw", "RGBA", 0, 1).convert("RGB")
+    if mpl.rcParams["savefig.bbox"] in (None, "standard"):
+        sink = _RGBSink(size)
+        fig.savefig(sink, format="raw", dpi=TIFF_DPI)
+        if sink.image is not None:
+            return sink.image
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=TIFF_DPI, metadata={"Software": None})
     buf.seek(0)
@@ -77,7 +107,7 @@ def _write_tiff(fig: Figure, path: Path) -> None:
     _rgb_pixels(fig).save(path, format="TIFF", dpi=(TIFF_DPI, TIFF_DPI), compression="tiff_lzw")
 
 
-def save_figure(fig: Figure, stem: str, out_dir: str | Path) -> list[Path]:
+def save_figure(fig: Figure, stem: str, out_dir: str | Path, *, font_cache: str | Path | None = None) -> list[Path]:
     """Write ``stem.pdf``, ``stem.svg`` and ``stem.tiff`` (600 dpi) into
     ``out_dir`` as one atomic group (all three appear, or none changes).
 
@@ -85,13 +115,15 @@ def save_figure(fig: Figure, stem: str, out_dir: str | Path) -> list[Path]:
     as text) without Creator/Producer/Date metadata; the SVG is
     byte-reproducible. The TIFF is rendered at 600 dpi, flattened to RGB on
     white and written by Pillow with LZW compression, resolution tags and no
-    software or date tags. Returns the three paths.
+    software or date tags. Returns the three paths. ``font_cache``: a folder keeping the
+    PDF's font subsets between exports (:mod:`.font_subsets`; the same bytes either way).
     """
     if not _STEM_RE.match(stem):
         raise ValueError(f"invalid file stem {stem!r} (letters, digits, '_', '-', '.')")
     out = Path(out_dir)
     writers = {
-        out / f"{stem}.pdf": partial(_write_vector, fig, "pdf", _PDF_METADATA),
+        out / f"{stem}.pdf": partial(_write_vector, fig, "pdf", _PDF_METADATA,
+                                     font_cache=None if font_cache is None else Path(font_cache)),
         out / f"{stem}.svg": partial(_write_vector, fig, "svg", _SVG_METADATA),
         out / f"{stem}.tiff": partial(_write_tiff, fig),
     }
@@ -121,7 +153,7 @@ def figure_makers(results: Results) -> dict[str, Any]:
 
 
 def export_all(results: Results, out_dir: str | Path, build: Any = None, workers: int = 1,
-               meanwhile: Any = None) -> list[Path]:
+               meanwhile: Any = None, *, font_cache: str | Path | None = None) -> list[Path]:
     """Draw and save every figure of the manuscript and the supplement (stems
     :data:`FIGURE_STEMS`); returns the paths. ``build(make)``, if given, returns
     the figure of a :func:`figure_makers` entry (``functools.partial``) instead
@@ -132,13 +164,15 @@ def export_all(results: Results, out_dir: str | Path, build: Any = None, workers
     only; each figure is drawn and written by one process exactly as it would
     be here, so the files are the same bytes): the 600-dpi TIFF and the PDF's
     embedded fonts take about a second per figure, one core each.
-    ``meanwhile()``, if given, is called while they draw (else before drawing)."""
+    ``meanwhile()``, if given, is called while they draw (else before drawing).
+    ``font_cache``: see :func:`save_figure`."""
     makers = figure_makers(results)
     if workers > 1 and len(makers) > 1:
         import multiprocessing
 
         if "fork" in multiprocessing.get_all_start_methods():
-            done = _export_forked(makers, Path(out_dir), build, min(workers, len(makers)), meanwhile)
+            done = _export_forked(makers, Path(out_dir), build, min(workers, len(makers)), meanwhile,
+                                  font_cache)
             if done is not None:
                 return done
             meanwhile = None                            # it ran while the processes were tried
@@ -146,7 +180,7 @@ def export_all(results: Results, out_dir: str | Path, build: Any = None, workers
         meanwhile()
     paths: list[Path] = []
     for stem, make in makers.items():
-        paths.extend(save_figure(make() if build is None else build(make), stem, out_dir))
+        paths.extend(save_figure(make() if build is None else build(make), stem, out_dir, font_cache=font_cache))
     return paths
 
 
@@ -155,7 +189,8 @@ _JOBS: dict[str, Any] = {}      # what the forked processes of _export_forked in
 
 def _draw_one(stem: str) -> list[str]:
     make, build = _JOBS["makers"][stem], _JOBS["build"]
-    return [str(p) for p in save_figure(make() if build is None else build(make), stem, _JOBS["out_dir"])]
+    return [str(p) for p in save_figure(make() if build is None else build(make), stem, _JOBS["out_dir"],
+                                        font_cache=_JOBS["font_cache"])]
 
 
 def _end_with_parent(parent: int) -> None:
@@ -177,7 +212,7 @@ def _end_with_parent(parent: int) -> None:
 
 
 def _export_forked(makers: dict[str, Any], out_dir: Path, build: Any, workers: int,
-                   meanwhile: Any = None) -> list[Path] | None:
+                   meanwhile: Any = None, font_cache: str | Path | None = None) -> list[Path] | None:
     """:func:`export_all`'s figures drawn by ``workers`` forked processes, calling
     ``meanwhile()`` here while they draw; None if the processes could not run (the
     caller draws the figures itself; ``meanwhile`` has run)."""
@@ -186,7 +221,7 @@ def _export_forked(makers: dict[str, Any], out_dir: Path, build: Any, workers: i
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    _JOBS.update(makers=makers, build=build, out_dir=out_dir)
+    _JOBS.update(makers=makers, build=build, out_dir=out_dir, font_cache=font_cache)
     try:
         try:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
