@@ -14,10 +14,7 @@ of one render, written as one set (``python -m analysis export --out DIR``).
   reused (hard links, else copies) instead of redrawn. When drawn, each
   figure starts from the ``Figure`` the render's kernels kept
   (:mod:`analysis.present.displays`, read only), and the figures are drawn in
-  forked processes while the ledger, ADaM files and tables are written. The
-  PDFs' font subsets are kept too (``.cache/fonts``, :func:`font_cache`, keyed
-  by font, glyphs and library versions: :mod:`analysis.present.figures.font_subsets`),
-  so figures redrawn after a change embed the same subsets without making them again.
+  forked processes while the ledger, ADaM files and tables are written.
 * Nothing changed, nothing written: the whole set (ledger, ADaM, figures,
   tables) is kept in ``.cache/export/KEY`` too, keyed by :func:`set_key`
   (the figure key's inputs, the project's documents and other source files,
@@ -152,12 +149,6 @@ def figure_cache() -> Path:
     return Path(os.environ.get(CACHE_ENV_VAR) or PROJECT_ROOT / ".cache" / "figures")
 
 
-def font_cache(cache: Path) -> Path:
-    """The folder keeping the PDF font subsets (:mod:`analysis.present.figures.font_subsets`),
-    beside the figure cache ``cache``."""
-    return Path(cache).parent / "fonts"
-
-
 def _link_or_copy(source: Path, target: Path) -> None:
     try:
         os.link(source, target)
@@ -271,8 +262,7 @@ def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: boo
     else:
         _import_savers()
         figure_files = [p.name for p in figures.export_all(doc.results, run / "figures", displays.figure,
-                                                           _workers(), meanwhile=the_rest,
-                                                           font_cache=font_cache(cache))]
+                                                           _workers(), meanwhile=the_rest)]
     written.update(figures=figure_files, figures_reused=reused)
     return written
 

@@ -42,14 +42,8 @@ _SVG_METADATA = {"Creator": None, "Date": None}
 _STEM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-def _write_vector(fig: Figure, fmt: str, metadata: dict, path: Path, font_cache: Path | None = None) -> None:
-    if fmt == "pdf" and font_cache is not None:
-        from .font_subsets import kept_subsets
-
-        with kept_subsets(font_cache):
-            fig.savefig(path, format=fmt, metadata=metadata)
-    else:
-        fig.savefig(path, format=fmt, metadata=metadata)
+def _write_vector(fig: Figure, fmt: str, metadata: dict, path: Path) -> None:
+    fig.savefig(path, format=fmt, metadata=metadata)
 
 
 class _RGBSink(io.RawIOBase):
@@ -107,7 +101,7 @@ def _write_tiff(fig: Figure, path: Path) -> None:
     _rgb_pixels(fig).save(path, format="TIFF", dpi=(TIFF_DPI, TIFF_DPI), compression="tiff_lzw")
 
 
-def save_figure(fig: Figure, stem: str, out_dir: str | Path, *, font_cache: str | Path | None = None) -> list[Path]:
+def save_figure(fig: Figure, stem: str, out_dir: str | Path) -> list[Path]:
     """Write ``stem.pdf``, ``stem.svg`` and ``stem.tiff`` (600 dpi) into
     ``out_dir`` as one atomic group (all three appear, or none changes).
 
@@ -115,15 +109,13 @@ def save_figure(fig: Figure, stem: str, out_dir: str | Path, *, font_cache: str 
     as text) without Creator/Producer/Date metadata; the SVG is
     byte-reproducible. The TIFF is rendered at 600 dpi, flattened to RGB on
     white and written by Pillow with LZW compression, resolution tags and no
-    software or date tags. Returns the three paths. ``font_cache``: a folder keeping the
-    PDF's font subsets between exports (:mod:`.font_subsets`; the same bytes either way).
+    software or date tags. Returns the three paths.
     """
     if not _STEM_RE.match(stem):
         raise ValueError(f"invalid file stem {stem!r} (letters, digits, '_', '-', '.')")
     out = Path(out_dir)
     writers = {
-        out / f"{stem}.pdf": partial(_write_vector, fig, "pdf", _PDF_METADATA,
-                                     font_cache=None if font_cache is None else Path(font_cache)),
+        out / f"{stem}.pdf": partial(_write_vector, fig, "pdf", _PDF_METADATA),
         out / f"{stem}.svg": partial(_write_vector, fig, "svg", _SVG_METADATA),
         out / f"{stem}.tiff": partial(_write_tiff, fig),
     }
@@ -153,7 +145,7 @@ def figure_makers(results: Results) -> dict[str, Any]:
 
 
 def export_all(results: Results, out_dir: str | Path, build: Any = None, workers: int = 1,
-               meanwhile: Any = None, *, font_cache: str | Path | None = None) -> list[Path]:
+               meanwhile: Any = None) -> list[Path]:
     """Draw and save every figure of the manuscript and the supplement (stems
     :data:`FIGURE_STEMS`); returns the paths. ``build(make)``, if given, returns
     the figure of a :func:`figure_makers` entry (``functools.partial``) instead
@@ -164,15 +156,13 @@ def export_all(results: Results, out_dir: str | Path, build: Any = None, workers
     only; each figure is drawn and written by one process exactly as it would
     be here, so the files are the same bytes): the 600-dpi TIFF and the PDF's
     embedded fonts take about a second per figure, one core each.
-    ``meanwhile()``, if given, is called while they draw (else before drawing).
-    ``font_cache``: see :func:`save_figure`."""
+    ``meanwhile()``, if given, is called while they draw (else before drawing)."""
     makers = figure_makers(results)
     if workers > 1 and len(makers) > 1:
         import multiprocessing
 
         if "fork" in multiprocessing.get_all_start_methods():
-            done = _export_forked(makers, Path(out_dir), build, min(workers, len(makers)), meanwhile,
-                                  font_cache)
+            done = _export_forked(makers, Path(out_dir), build, min(workers, len(makers)), meanwhile)
             if done is not None:
                 return done
             meanwhile = None                            # it ran while the processes were tried
@@ -180,7 +170,7 @@ def export_all(results: Results, out_dir: str | Path, build: Any = None, workers
         meanwhile()
     paths: list[Path] = []
     for stem, make in makers.items():
-        paths.extend(save_figure(make() if build is None else build(make), stem, out_dir, font_cache=font_cache))
+        paths.extend(save_figure(make() if build is None else build(make), stem, out_dir))
     return paths
 
 
@@ -189,8 +179,7 @@ _JOBS: dict[str, Any] = {}      # what the forked processes of _export_forked in
 
 def _draw_one(stem: str) -> list[str]:
     make, build = _JOBS["makers"][stem], _JOBS["build"]
-    return [str(p) for p in save_figure(make() if build is None else build(make), stem, _JOBS["out_dir"],
-                                        font_cache=_JOBS["font_cache"])]
+    return [str(p) for p in save_figure(make() if build is None else build(make), stem, _JOBS["out_dir"])]
 
 
 def _end_with_parent(parent: int) -> None:
@@ -212,7 +201,7 @@ def _end_with_parent(parent: int) -> None:
 
 
 def _export_forked(makers: dict[str, Any], out_dir: Path, build: Any, workers: int,
-                   meanwhile: Any = None, font_cache: str | Path | None = None) -> list[Path] | None:
+                   meanwhile: Any = None) -> list[Path] | None:
     """:func:`export_all`'s figures drawn by ``workers`` forked processes, calling
     ``meanwhile()`` here while they draw; None if the processes could not run (the
     caller draws the figures itself; ``meanwhile`` has run)."""
@@ -221,7 +210,7 @@ def _export_forked(makers: dict[str, Any], out_dir: Path, build: Any, workers: i
     from concurrent.futures import ProcessPoolExecutor
     from concurrent.futures.process import BrokenProcessPool
 
-    _JOBS.update(makers=makers, build=build, out_dir=out_dir, font_cache=font_cache)
+    _JOBS.update(makers=makers, build=build, out_dir=out_dir)
     try:
         try:
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"),
