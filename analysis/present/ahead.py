@@ -11,10 +11,13 @@ the asking kernel computes (:func:`.displays.display_key` with
 :func:`.executions.predicted_kernel`). A kernel then finds them kept and runs
 light (:func:`.displays.light_kernel`).
 
-The worker builds each figure once (:meth:`Ahead.build_figures`, also used
-for the set's figure files), then draws in a forked process (``nice`` 10)
-while it writes the set at ``nice`` 19: the kernels wait for the displays, the
-set is wanted only by the post-render step. A display is kept only under the
+The worker draws in a forked process (``nice`` 10, :meth:`Ahead.draw`),
+started as soon as the keys are announced, while it writes the set at ``nice``
+19: the kernels wait for the displays, the set is wanted only by the
+post-render step. The drawing process builds each figure when a display first
+shows it, in the kernels' order (the first execution waits for no other
+figure), and keeps its ``Figure`` (``_generated/figures/``), where the set's
+figure files take it from (:meth:`Ahead.figure`). A display is kept only under the
 key of the settings in effect while it is drawn, and never when drawing it
 warned or printed (a kept display carries no chunk text: its kernel draws it,
 so the warning shows as without the worker).
@@ -46,6 +49,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from ..background_export import read_json_object
+
 ANNOUNCED = "displays-ahead.json"      # in _generated/
 SERVED_DIR = "displays-served"         # in _generated/
 #: The longest a kernel waits for one display the worker announced.
@@ -57,17 +62,9 @@ def digest(shared: str) -> str:
     return hashlib.sha256(shared.encode()).hexdigest()[:32]
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        found = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 def manifest(generated: Path, shared: str) -> dict:
     """The worker's announcement for the results of ``shared``, else {}."""
-    found = _read_json(Path(generated) / ANNOUNCED)
+    found = read_json_object(Path(generated) / ANNOUNCED)
     return found if found.get("shared") == digest(shared) else {}
 
 
@@ -78,7 +75,7 @@ def worker_alive(found: dict) -> bool:
     folder = found.get("worker")
     if not isinstance(folder, str) or not found.get("token"):
         return False
-    return _read_json(Path(folder) / CLAIM).get("token") == found["token"] and running(Path(folder))
+    return read_json_object(Path(folder) / CLAIM).get("token") == found["token"] and running(Path(folder))
 
 
 # --------------------------------------------------------------------------- the kernel's side
@@ -143,7 +140,7 @@ def served(generated: Path) -> dict[str, dict]:
     """What each execution recorded (:func:`note`), by ``document/format``."""
     out = {}
     for path in sorted((Path(generated) / SERVED_DIR).glob("*.json")):
-        found = _read_json(path)
+        found = read_json_object(path)
         if found:
             out[f"{found.get('document')}/{found.get('format')}"] = found
     return out
@@ -205,8 +202,12 @@ class Ahead:
         self.root = Path(root)
         self.state: dict[str, Any] = {}
         self.plans: list = []
-        self.figures: dict[str, Any] = {}      # figure_object_key -> the built Figure
+        self.figures: dict[str, Any] = {}      # figure_object_key -> the Figure built by this process
+        self._planned: set[str] | None = None  # figure_object_key of the displays' figures (:meth:`figure`)
+        #: set in the process that forked the drawing (:meth:`draw`): whether that process still draws
+        self.drawing: Callable[[], bool] | None = None
         self.noisy: set[tuple] = set()         # calls that warned or printed: left to every kernel
+        self.started = time.perf_counter()     # for the log's "+N s" (the worker sets its own start)
 
     def _write(self) -> None:
         from ..outputs import write_text_atomic
@@ -254,7 +255,7 @@ class Ahead:
         """Nothing more will be drawn: no kernel waits from now on (as written by whichever
         process drew: the failed keys it recorded are kept)."""
         if self.state:
-            written = _read_json(self.generated / ANNOUNCED)
+            written = read_json_object(self.generated / ANNOUNCED)
             if written.get("token") == self.token:
                 self.state = written
             self.state["finished"] = True
@@ -263,41 +264,12 @@ class Ahead:
             except OSError:
                 pass
 
-    def build_figures(self, results: Any) -> None:
-        """Build (and keep) every figure the documents show, as the first execution's kernel
-        would, before the drawing is forked: the drawing and the set's figure files share them.
-        A figure whose build warns or prints is left to the kernels (see :meth:`draw`)."""
-        import traceback
-
-        from .displays import FIGURES_DIR, build_figure, figure_object_key, kept_functions
-        from .executions import predicted_kernel
-
-        if not self.plans:
-            return
-        functions = kept_functions()
-        with self._scratch() as scratch, predicted_kernel(self.plans[0][0], Path(scratch)):
-            for _, calls in self.plans:
-                for (public, args, kwargs), _key in calls:
-                    fn = functions.get(public)
-                    if fn is None or fn.__annotations__["return"] != "JournalFigure":
-                        continue
-                    fkey = figure_object_key(self.shared, fn, args, kwargs)
-                    mkey = (public, repr(args), repr(sorted(kwargs.items())))
-                    if fkey in self.figures or mkey in self.noisy:
-                        continue
-                    try:
-                        with _quiet(public):
-                            fig = build_figure(fn, results, args, kwargs, self.generated / FIGURES_DIR,
-                                               self.shared, keep=True)
-                        self.figures[fkey] = fig
-                    except _Noisy as exc:
-                        self.log(str(exc))
-                        self.noisy.add(mkey)
-                    except Exception:                  # noqa: BLE001 - drawn (and failed) in turn
-                        traceback.print_exc()
-
     def draw(self, results: Any) -> None:
-        """Draw every announced display of ``results`` not kept yet, execution by execution."""
+        """Draw every announced display of ``results`` not kept yet, in the order the
+        executions will ask for them. A figure's ``Figure`` is built when a display first
+        shows it (never before: the first execution's kernel waits for nothing else), kept
+        in ``_generated/figures/`` at once (for the set's figure files and any kernel that
+        draws itself) and shown again in every other format."""
         import pickle
         import traceback
 
@@ -305,7 +277,7 @@ class Ahead:
 
         from ..outputs import write_bytes_atomic
         from .displays import (DISPLAYS_DIR, FIGURES_DIR, build_figure, display_key, display_settings,
-                               figure_object_key, keep_kept_index)
+                               figure_object_key, keep_figure, keep_kept_index)
         from .executions import predicted_kernel
 
         functions = keep_kept_index(self.generated)
@@ -314,6 +286,7 @@ class Ahead:
         noisy = self.noisy
         drawn = 0
         t0, cpu0 = time.perf_counter(), time.process_time()
+        self.log(f"drawing ahead from +{t0 - self.started:.2f} s")
         with self._scratch() as scratch:
             for e, calls in self.plans:
                 with predicted_kernel(e, Path(scratch)) as shell:
@@ -331,18 +304,23 @@ class Ahead:
                             # kept only under the key of the settings in effect now (never another's)
                             if display_key(self.shared, public, args, kwargs, display_settings(shell)) != key:
                                 raise LookupError(f"{public}: the settings changed since announced")
-                            with _quiet(public):
-                                if fn.__annotations__["return"] == "JournalFigure":
-                                    fkey = figure_object_key(self.shared, fn, args, kwargs)
-                                    if fkey not in self.figures:
-                                        self.figures[fkey] = build_figure(fn, results, args, kwargs, objects,
-                                                                          self.shared, keep=True)
-                                    shown = self.figures[fkey]
-                                    shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
-                                else:
-                                    if mkey not in made:
+                            if fn.__annotations__["return"] == "JournalFigure":
+                                fkey = figure_object_key(self.shared, fn, args, kwargs)
+                                if fkey not in self.figures:
+                                    with _quiet(public):         # a build that warns is left to the kernels
+                                        fig = build_figure(fn, results, args, kwargs, objects, self.shared,
+                                                           keep=False)
+                                    if not (objects / f"{fkey}.pkl").exists():
+                                        keep_figure(objects, fkey, fig)
+                                    self.figures[fkey] = fig
+                                shown = self.figures[fkey]
+                                shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
+                            else:
+                                if mkey not in made:
+                                    with _quiet(public):
                                         made[mkey] = fn(results, *args, **kwargs)
-                                    shown = made[mkey]
+                                shown = made[mkey]
+                            with _quiet(public):
                                 data, metadata = shell.display_formatter.format(shown)
                             write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
                             drawn += 1
@@ -356,16 +334,48 @@ class Ahead:
                                 traceback.print_exc()
                             self.state["failed"].append(key)
                             self._write()
+                self.log(f"{e.name}: drawn ahead by +{time.perf_counter() - self.started:.2f} s")
         self.log(f"displays drawn ahead: {drawn} of {len(self.state['keys'])} for {len(self.plans)} executions "
                  f"in {time.perf_counter() - t0:.1f} s ({time.process_time() - cpu0:.1f} s CPU)")
 
     def figure(self, fn: Callable, args: tuple, kwargs: dict) -> Any | None:
-        """A Figure this worker built for its displays, as a new one would be (current dpi)."""
-        from .displays import figure_object_key
+        """The Figure of ``fn(results, *args, **kwargs)`` the displays drawn ahead show, as a
+        new one would be (current dpi), or None (the caller builds it). In the process that
+        forked the drawing (:attr:`drawing`), the Figure that process keeps in
+        ``_generated/figures/`` once it has built it: waited for while it draws, when it
+        is one of the displays' (a wrong guess costs time, never another figure: it is
+        found only under its own key)."""
+        import matplotlib as mpl
 
-        fig = self.figures.get(figure_object_key(self.shared, fn, args, kwargs))
+        from .displays import FIGURES_DIR, figure_object_key, kept_figure
+
+        key = figure_object_key(self.shared, fn, args, kwargs)
+        fig = self.figures.get(key)
+        if fig is None and self.drawing is not None and key in self.planned_figures():
+            path = self.generated / FIGURES_DIR / f"{key}.pkl"
+            while not path.exists() and self.drawing():
+                time.sleep(0.05)
+            return kept_figure(path.parent, key)
         if fig is not None:
-            import matplotlib as mpl
-
             fig.set_dpi(mpl.rcParams["figure.dpi"])
         return fig
+
+    def planned_figures(self) -> set[str]:
+        """The key (:func:`.displays.figure_object_key`) of every figure the announced displays
+        show, as the drawing computes it in each predicted kernel."""
+        if self._planned is None:
+            import tempfile
+
+            from .displays import figure_object_key, kept_functions
+            from .executions import predicted_kernel
+
+            functions = kept_functions()
+            self._planned = set()
+            with tempfile.TemporaryDirectory(prefix="cart-ahead-") as scratch:   # not the drawing's files
+                for e, calls in self.plans:
+                    with predicted_kernel(e, Path(scratch)):
+                        for (public, args, kwargs), _ in calls:
+                            fn = functions.get(public)
+                            if fn is not None and fn.__annotations__["return"] == "JournalFigure":
+                                self._planned.add(figure_object_key(self.shared, fn, args, kwargs))
+        return self._planned
