@@ -149,6 +149,16 @@ def served(generated: Path) -> dict[str, dict]:
 # --------------------------------------------------------------------------- the worker's side
 
 
+def _claim(folder: Path, key: str) -> bool:
+    """Claim the drawing of display ``key`` (for one of the processes drawing it); False when
+    another process claimed it first."""
+    try:
+        os.close(os.open(Path(folder) / key, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    return True
+
+
 class _Noisy(Exception):
     """Drawing a display warned or printed: its kernel must draw it, so the chunk shows that too."""
 
@@ -240,6 +250,8 @@ class Ahead:
         self.state["keys"] = sorted({k for _, calls in self.plans for _, k in calls})
         self.state["executions"] = {e.name: [k for _, k in calls] for e, calls in self.plans}
         self._write()
+        self.log(f"{len(self.state['keys'])} displays announced by +{time.perf_counter() - self.started:.2f} s "
+                 f"({time.process_time():.2f} s CPU)")
         return True
 
     def _scratch(self):
@@ -268,8 +280,123 @@ class Ahead:
         """Draw every announced display of ``results`` not kept yet, in the order the
         executions will ask for them. A figure's ``Figure`` is built when a display first
         shows it (never before: the first execution's kernel waits for nothing else), kept
-        in ``_generated/figures/`` at once (for the set's figure files and any kernel that
-        draws itself) and shown again in every other format."""
+        in ``_generated/figures/`` at once (for the set's figure files, the other drawing
+        process and any kernel that draws itself) and shown again in every other format.
+
+        Two processes draw: this one and a forked helper (:meth:`_fork_helper`), each taking
+        the next display in that order that neither has claimed. A kernel asks for its
+        displays as fast as it finds them, soon after it starts: while it starts, the two
+        share what it leaves of the machine; then each has a core. Only this process
+        records a display it could not draw (so that no kernel waits for it): one the
+        helper could not draw (it warned, say) it draws again, and whichever the helper
+        claimed but left undrawn (it died) once the helper has ended."""
+        import shutil
+        import tempfile
+
+        from .displays import DISPLAYS_DIR, keep_kept_index
+
+        self._functions = keep_kept_index(self.generated)
+        self._made: dict[tuple, Any] = {}   # tables and paragraphs: built once, shown in every format
+        folder = self.generated / DISPLAYS_DIR
+        every = [(e, call, key) for e, calls in self.plans for call, key in calls]
+        before = {key for _, _, key in every if (folder / f"{key}.pkl").exists()}
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        self.log(f"drawing ahead from +{t0 - self.started:.2f} s")
+        if self.scratch is not None:
+            claims = self.scratch / "claims"
+            claims.mkdir(parents=True, exist_ok=True)
+        else:
+            claims = Path(tempfile.mkdtemp(prefix="cart-ahead-claims-"))
+        helper = self._fork_helper(results, claims) if len(every) > 1 else None
+        taken: dict[str, tuple] = {}           # by the helper
+        try:
+            with self._scratch() as scratch:
+                for e, calls in self.plans:
+                    with self._kernel(e, Path(scratch)) as shell:
+                        for call, key in calls:
+                            if taken:
+                                self._left_by_helper(results, taken, claims, Path(scratch))
+                            if helper is not None and not _claim(claims, key):
+                                taken[key] = (e, call)
+                                continue
+                            self._draw_one(shell, results, call, key, record=True)
+                    self.log(f"{e.name}: drawn ahead by +{time.perf_counter() - self.started:.2f} s")
+                if helper is not None:
+                    while helper():
+                        time.sleep(0.02)
+                    self._left_by_helper(results, taken, claims, Path(scratch), ended=True)
+        finally:
+            shutil.rmtree(claims, ignore_errors=True)
+        drawn = sum(1 for _, _, key in every if key not in before and (folder / f"{key}.pkl").exists())
+        self.log(f"displays drawn ahead: {drawn} of {len(self.state['keys'])} for {len(self.plans)} executions "
+                 f"in {time.perf_counter() - t0:.1f} s ({time.process_time() - cpu0:.1f} s CPU here)")
+
+    @staticmethod
+    def _kernel(e, scratch: Path):
+        from .executions import predicted_kernel
+
+        return predicted_kernel(e, scratch)
+
+    def _fork_helper(self, results: Any, claims: Path) -> Callable[[], bool] | None:
+        """Fork the helper (see :meth:`draw`): it draws each display it claims (in ``claims``)
+        and records nothing; one it could not draw it marks ``KEY.left`` there. Returns
+        whether it still runs; None when none could be forked."""
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except (AttributeError, OSError):
+            return None
+        if pid:
+            from ..background_export import _alive
+
+            return lambda: _alive(pid)
+        code = 1
+        try:
+            from .displays import DISPLAYS_DIR
+            from .figures.files import _end_with_parent
+
+            _end_with_parent(os.getppid())
+            # its own execute-info files: this process would rewrite them while the other reads them
+            if self.scratch is not None:
+                self.scratch = self.scratch / "helper"
+            n = 0
+            with self._scratch() as scratch:
+                for e, calls in self.plans:
+                    with self._kernel(e, Path(scratch)) as shell:
+                        for call, key in calls:
+                            if not _claim(claims, key):
+                                continue
+                            n += self._draw_one(shell, results, call, key, record=False)
+                            if not (self.generated / DISPLAYS_DIR / f"{key}.pkl").exists():
+                                _claim(claims, f"{key}.left")
+            self.log(f"a helper drew {n} displays ahead by +{time.perf_counter() - self.started:.2f} s")
+            code = 0
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    def _left_by_helper(self, results: Any, taken: dict[str, tuple], claims: Path, scratch: Path,
+                        ended: bool = False) -> None:
+        """Draw (recording a failure) each display of ``taken`` the helper marked as left
+        undrawn, or, once it has ``ended``, every one it did not draw; each then leaves ``taken``."""
+        from .displays import DISPLAYS_DIR
+
+        for key, (e, call) in list(taken.items()):
+            if (self.generated / DISPLAYS_DIR / f"{key}.pkl").exists():
+                del taken[key]
+            elif ended or (claims / f"{key}.left").exists():
+                del taken[key]
+                with self._kernel(e, scratch) as shell:
+                    self._draw_one(shell, results, call, key, record=True)
+
+    def _draw_one(self, shell: Any, results: Any, call: tuple, key: str, *, record: bool) -> int:
+        """Draw the display ``key`` of ``call`` as the predicted kernel ``shell`` would and keep
+        it; 1 if drawn, 0 if kept already or not drawn (with ``record``, then said in the
+        manifest's failed keys, so that no kernel waits for it)."""
         import pickle
         import traceback
 
@@ -277,66 +404,57 @@ class Ahead:
 
         from ..outputs import write_bytes_atomic
         from .displays import (DISPLAYS_DIR, FIGURES_DIR, build_figure, display_key, display_settings,
-                               figure_object_key, keep_figure, keep_kept_index)
-        from .executions import predicted_kernel
+                               figure_object_key, keep_figure)
 
-        functions = keep_kept_index(self.generated)
-        folder, objects = self.generated / DISPLAYS_DIR, self.generated / FIGURES_DIR
-        made: dict[tuple, Any] = {}         # tables and paragraphs: built once, shown in every format
-        noisy = self.noisy
-        drawn = 0
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        self.log(f"drawing ahead from +{t0 - self.started:.2f} s")
-        with self._scratch() as scratch:
-            for e, calls in self.plans:
-                with predicted_kernel(e, Path(scratch)) as shell:
-                    for (public, args, kwargs), key in calls:
-                        path = folder / f"{key}.pkl"
-                        if path.exists():
-                            continue
-                        mkey = (public, repr(args), repr(sorted(kwargs.items())))
-                        try:
-                            fn = functions.get(public)
-                            if fn is None:                       # not a display function: the kernel calls it
-                                raise LookupError(f"{public} is not a display function")
-                            if mkey in noisy:                    # every kernel's call says it again
-                                raise LookupError(f"{public} warned or printed")
-                            # kept only under the key of the settings in effect now (never another's)
-                            if display_key(self.shared, public, args, kwargs, display_settings(shell)) != key:
-                                raise LookupError(f"{public}: the settings changed since announced")
-                            if fn.__annotations__["return"] == "JournalFigure":
-                                fkey = figure_object_key(self.shared, fn, args, kwargs)
-                                if fkey not in self.figures:
-                                    with _quiet(public):         # a build that warns is left to the kernels
-                                        fig = build_figure(fn, results, args, kwargs, objects, self.shared,
-                                                           keep=False)
-                                    if not (objects / f"{fkey}.pkl").exists():
-                                        keep_figure(objects, fkey, fig)
-                                    self.figures[fkey] = fig
-                                shown = self.figures[fkey]
-                                shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
-                            else:
-                                if mkey not in made:
-                                    with _quiet(public):
-                                        made[mkey] = fn(results, *args, **kwargs)
-                                shown = made[mkey]
-                            with _quiet(public):
-                                data, metadata = shell.display_formatter.format(shown)
-                            write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
-                            drawn += 1
-                        except Exception as exc:           # noqa: BLE001 - that kernel draws it itself
-                            if isinstance(exc, _Noisy):
-                                self.log(str(exc))
-                                noisy.add(mkey)
-                            elif "settings changed" in str(exc):
-                                self.log(str(exc))
-                            elif not isinstance(exc, LookupError):
-                                traceback.print_exc()
-                            self.state["failed"].append(key)
-                            self._write()
-                self.log(f"{e.name}: drawn ahead by +{time.perf_counter() - self.started:.2f} s")
-        self.log(f"displays drawn ahead: {drawn} of {len(self.state['keys'])} for {len(self.plans)} executions "
-                 f"in {time.perf_counter() - t0:.1f} s ({time.process_time() - cpu0:.1f} s CPU)")
+        path = self.generated / DISPLAYS_DIR / f"{key}.pkl"
+        if path.exists():
+            return 0
+        public, args, kwargs = call
+        objects = self.generated / FIGURES_DIR
+        mkey = (public, repr(args), repr(sorted(kwargs.items())))
+        try:
+            fn = self._functions.get(public)
+            if fn is None:                       # not a display function: the kernel calls it
+                raise LookupError(f"{public} is not a display function")
+            if mkey in self.noisy:               # every kernel's call says it again
+                raise LookupError(f"{public} warned or printed")
+            # kept only under the key of the settings in effect now (never another's)
+            if display_key(self.shared, public, args, kwargs, display_settings(shell)) != key:
+                raise LookupError(f"{public}: the settings changed since announced")
+            if fn.__annotations__["return"] == "JournalFigure":
+                fkey = figure_object_key(self.shared, fn, args, kwargs)
+                if fkey not in self.figures:
+                    with _quiet(public):         # a build that warns is left to the kernels
+                        fig = build_figure(fn, results, args, kwargs, objects, self.shared, keep=False)
+                    if not (objects / f"{fkey}.pkl").exists():
+                        keep_figure(objects, fkey, fig)
+                    self.figures[fkey] = fig
+                shown = self.figures[fkey]
+                shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
+            else:
+                if mkey not in self._made:
+                    with _quiet(public):
+                        made = fn(results, *args, **kwargs)
+                    self._made[mkey] = made      # only when quiet: never shown without its warning
+                shown = self._made[mkey]
+            with _quiet(public):
+                data, metadata = shell.display_formatter.format(shown)
+            write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
+            return 1
+        except Exception as exc:           # noqa: BLE001 - that kernel draws it itself
+            if isinstance(exc, _Noisy):
+                self.noisy.add(mkey)
+            if not record:                 # drawn again, and said, by the process that records
+                return 0
+            if isinstance(exc, _Noisy):
+                self.log(str(exc))
+            elif "settings changed" in str(exc):
+                self.log(str(exc))
+            elif not isinstance(exc, LookupError):
+                traceback.print_exc()
+            self.state["failed"].append(key)
+            self._write()
+            return 0
 
     def figure(self, fn: Callable, args: tuple, kwargs: dict) -> Any | None:
         """The Figure of ``fn(results, *args, **kwargs)`` the displays drawn ahead show, as a
