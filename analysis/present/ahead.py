@@ -283,10 +283,13 @@ class Ahead:
         in ``_generated/figures/`` at once (for the set's figure files, the other drawing
         process and any kernel that draws itself) and shown again in every other format.
 
-        Two processes draw: this one and a forked helper (:meth:`_fork_helper`), each taking
-        the next display in that order that neither has claimed. A kernel asks for its
-        displays as fast as it finds them, soon after it starts: while it starts, the two
-        share what it leaves of the machine; then each has a core. Only this process
+        The first execution's displays are drawn by two processes: this one and a forked
+        helper (:meth:`_fork_helper`), each taking the next display in that order that
+        neither has claimed. That execution's kernel asks for them as fast as it finds them,
+        soon after it starts, before one process can have drawn them all (the later kernels
+        start after it, when the drawing is ahead): while it starts, the two share what it
+        leaves of the machine; then each has a core. A second process for the other
+        executions would only cost CPU (each would build what the other built). Only this process
         records a display it could not draw (so that no kernel waits for it): one the
         helper could not draw (it warned, say) it draws again, and whichever the helper
         claimed but left undrawn (it died) once the helper has ended."""
@@ -307,7 +310,8 @@ class Ahead:
             claims.mkdir(parents=True, exist_ok=True)
         else:
             claims = Path(tempfile.mkdtemp(prefix="cart-ahead-claims-"))
-        helper = self._fork_helper(results, claims) if len(every) > 1 else None
+        first = self.plans[0][0] if self.plans else None
+        helper = self._fork_helper(results, claims) if first and len(self.plans[0][1]) > 1 else None
         taken: dict[str, tuple] = {}           # by the helper
         try:
             with self._scratch() as scratch:
@@ -316,7 +320,7 @@ class Ahead:
                         for call, key in calls:
                             if taken:
                                 self._left_by_helper(results, taken, claims, Path(scratch))
-                            if helper is not None and not _claim(claims, key):
+                            if helper is not None and e is first and not _claim(claims, key):
                                 taken[key] = (e, call)
                                 continue
                             self._draw_one(shell, results, call, key, record=True)
@@ -338,8 +342,9 @@ class Ahead:
         return predicted_kernel(e, scratch)
 
     def _fork_helper(self, results: Any, claims: Path) -> Callable[[], bool] | None:
-        """Fork the helper (see :meth:`draw`): it draws each display it claims (in ``claims``)
-        and records nothing; one it could not draw it marks ``KEY.left`` there. Returns
+        """Fork the helper (see :meth:`draw`): it draws each display of the first execution it
+        claims (in ``claims``) and records nothing; one it could not draw it marks ``KEY.left``
+        there. Returns
         whether it still runs; None when none could be forked."""
         import sys
 
@@ -363,15 +368,14 @@ class Ahead:
             if self.scratch is not None:
                 self.scratch = self.scratch / "helper"
             n = 0
-            with self._scratch() as scratch:
-                for e, calls in self.plans:
-                    with self._kernel(e, Path(scratch)) as shell:
-                        for call, key in calls:
-                            if not _claim(claims, key):
-                                continue
-                            n += self._draw_one(shell, results, call, key, record=False)
-                            if not (self.generated / DISPLAYS_DIR / f"{key}.pkl").exists():
-                                _claim(claims, f"{key}.left")
+            e, calls = self.plans[0]
+            with self._scratch() as scratch, self._kernel(e, Path(scratch)) as shell:
+                for call, key in calls:
+                    if not _claim(claims, key):
+                        continue
+                    n += self._draw_one(shell, results, call, key, record=False)
+                    if not (self.generated / DISPLAYS_DIR / f"{key}.pkl").exists():
+                        _claim(claims, f"{key}.left")
             self.log(f"a helper drew {n} displays ahead by +{time.perf_counter() - self.started:.2f} s")
             code = 0
         finally:
