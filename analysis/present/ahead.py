@@ -149,6 +149,12 @@ def served(generated: Path) -> dict[str, dict]:
 # --------------------------------------------------------------------------- the worker's side
 
 
+#: What drawing a display imports on first use (great_tables for an HTML table, matplotlib's SVG
+#: backend): imported before the helper forks (:meth:`Ahead.draw`), not in both processes. A name
+#: missing here costs time, never a display.
+DRAWING_IMPORTS = ("great_tables", "matplotlib.backends.backend_svg")
+
+
 def _claim(folder: Path, key: str) -> bool:
     """Claim the drawing of display ``key`` (for one of the processes drawing it); False when
     another process claimed it first."""
@@ -311,7 +317,13 @@ class Ahead:
         else:
             claims = Path(tempfile.mkdtemp(prefix="cart-ahead-claims-"))
         first = self.plans[0][0] if self.plans else None
-        helper = self._fork_helper(results, claims) if first and len(self.plans[0][1]) > 1 else None
+        helper = None
+        if first and len(self.plans[0][1]) > 1:
+            import importlib
+
+            for name in DRAWING_IMPORTS:       # once, before the fork, instead of in each process
+                importlib.import_module(name)
+            helper = self._fork_helper(results, claims)
         taken: dict[str, tuple] = {}           # by the helper
         try:
             with self._scratch() as scratch:
@@ -324,7 +336,8 @@ class Ahead:
                                 taken[key] = (e, call)
                                 continue
                             self._draw_one(shell, results, call, key, record=True)
-                    self.log(f"{e.name}: drawn ahead by +{time.perf_counter() - self.started:.2f} s")
+                    self.log(f"{e.name}: drawn ahead by +{time.perf_counter() - self.started:.2f} s "
+                             f"({time.process_time() - cpu0:.2f} s CPU)")
                 if helper is not None:
                     while helper():
                         time.sleep(0.02)
@@ -376,7 +389,8 @@ class Ahead:
                     n += self._draw_one(shell, results, call, key, record=False)
                     if not (self.generated / DISPLAYS_DIR / f"{key}.pkl").exists():
                         _claim(claims, f"{key}.left")
-            self.log(f"a helper drew {n} displays ahead by +{time.perf_counter() - self.started:.2f} s")
+            self.log(f"a helper drew {n} displays ahead by +{time.perf_counter() - self.started:.2f} s "
+                     f"({time.process_time():.2f} s CPU)")
             code = 0
         finally:
             sys.stdout.flush()
