@@ -17,10 +17,13 @@ started as soon as the keys are announced, while it writes the set at ``nice``
 post-render step. The drawing process builds each figure when a display first
 shows it, in the kernels' order (the first execution waits for no other
 figure), and keeps its ``Figure`` (``_generated/figures/``), where the set's
-figure files take it from (:meth:`Ahead.figure`). A display is kept only under the
-key of the settings in effect while it is drawn, and never when drawing it
-warned or printed (a kept display carries no chunk text: its kernel draws it,
-so the warning shows as without the worker).
+figure files take it from (:meth:`Ahead.figure`); the first execution's
+displays, which its kernel asks for before one process can have drawn them
+all, are drawn by two processes (a forked helper takes the next one too). A
+display is kept only under the key of the settings in effect while it is
+drawn, and never when drawing it (or building its figure) warned or printed (a
+kept display carries no chunk text: its kernel draws it, so the warning shows
+as without the worker).
 
 The worker announces what it will draw in ``_generated/displays-ahead.json``
 (:data:`ANNOUNCED`): its token and folder, the results it draws from (a digest
