@@ -54,6 +54,7 @@ work, as before.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -86,7 +87,10 @@ def _stamp(want: dict[str, str]) -> dict[str, str]:
     return {k: want[k] for k in _STAMP_KEYS}
 
 
-def _read(path: Path) -> dict:
+def read_json_object(path: Path) -> dict:
+    """The JSON object in ``path``; {} when it is missing, unreadable, not JSON or not an
+    object (a file another process is replacing is read whole or not at all: every
+    writer of these files replaces them atomically)."""
     try:
         found = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -133,7 +137,7 @@ def running(folder: Path) -> bool:
 def _revoke(folder: Path) -> dict:
     """Withdraw the claim: no worker may commit from now on. Returns the claim withdrawn."""
     with _locked(folder / COMMIT_LOCK):
-        claim = _read(folder / CLAIM)
+        claim = read_json_object(folder / CLAIM)
         if claim.get("token"):
             _write(folder / CLAIM, {"token": None, "withdrawn": claim["token"], "pid": claim.get("pid")})
     return claim
@@ -349,7 +353,7 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
         except ChildProcessError:
             _FORKED.remove(pid)
     folder = worker_dir(cache_root)
-    claim = _read(folder / CLAIM)
+    claim = read_json_object(folder / CLAIM)
     token = claim.get("token")
     if not token:
         return "none"
@@ -361,7 +365,7 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
     done = folder / f"done-{token}.json"
     while True:
         alive = running(folder)
-        ended = _read(done)
+        ended = read_json_object(done)
         if ended:
             if ended.get("ok"):
                 return "done"
@@ -388,9 +392,9 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
 def _keeping_build(doc, want: dict[str, str], ahead=None):
     """A figure builder for :func:`analysis.present.figures.export_all` that builds every
     figure now (in this process, before the files are drawn in forked processes) and keeps
-    each ``Figure`` where the documents' kernels look for it; a Figure already built for
-    the displays drawn ahead (``ahead``, :class:`analysis.present.ahead.Ahead`) is taken
-    as it is."""
+    each ``Figure`` where the documents' kernels look for it; a Figure the displays drawn
+    ahead show (``ahead``, :class:`analysis.present.ahead.Ahead`) is the one the drawing
+    process built and kept (:meth:`~analysis.present.ahead.Ahead.figure`)."""
     from .present.displays import FIGURES_DIR, build_figure, shared_key
     from .present.document import results_path
     from .present.figures.files import figure_makers
@@ -422,7 +426,7 @@ def _ahead(token: str, folder: Path):
     from .present.document import PREPARED_FILE, results_path
 
     store = results_path().resolve()              # this pre-render set's own folder, never a newer one
-    stamp = _read(store.parent / PREPARED_FILE).get("stamp")
+    stamp = read_json_object(store.parent / PREPARED_FILE).get("stamp")
     if not isinstance(stamp, dict) or not store.exists():
         return None
     ahead = Ahead(token, folder, store, stamp, PROJECT_ROOT, log=lambda line: print(line, flush=True),
@@ -440,8 +444,8 @@ def _ahead(token: str, folder: Path):
 
 def work(token: str, figure_cache: Path, data: str | None = None, config: str | None = None, *,
          doc=None, want: dict[str, str] | None = None) -> str:
-    """Draw the documents' displays ahead of their kernels (:mod:`analysis.present.ahead`;
-    the figures built first, then drawn in a forked process) while this process writes the
+    """Draw the documents' displays ahead of their kernels (:mod:`analysis.present.ahead`,
+    in a forked process) while this process writes the
     set of this render's inputs into ``run-TOKEN`` and commits it to the caches if the claim
     is still this worker's; returns what happened (once the drawing has ended too).
     ``doc`` and ``want``: the results, in memory, and the stamp they were computed from
@@ -482,6 +486,7 @@ def _fork_drawing(ahead, results) -> None:
         return
     if pid:
         _DRAWING.append(pid)
+        ahead.drawing = functools.partial(_alive, pid)      # its Figures are waited for (Ahead.figure)
         try:
             os.nice(9)                             # the set is wanted last: the kernels wait for the displays
         except OSError:  # pragma: no cover
@@ -499,6 +504,14 @@ def _fork_drawing(ahead, results) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _alive(pid: int) -> bool:
+    """Whether this process's child ``pid`` has not ended (once ended, it is reaped here)."""
+    try:
+        return os.waitpid(pid, os.WNOHANG)[0] == 0
+    except ChildProcessError:
+        return False
 
 
 def _drawn(ahead, drawing_pid: int | None) -> None:
@@ -529,13 +542,7 @@ def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None,
         want = input_stamp(cfg)
     if ahead is not None and _stamp(want) == _stamp(ahead.stamp):
         doc = doc if doc is not None else ex.load_document(cfg, want)
-        try:
-            ahead.build_figures(doc.results)       # shared by the displays and the set's figure files
-        except Exception:                          # noqa: BLE001 - built again where needed
-            import traceback
-
-            traceback.print_exc()
-        _fork_drawing(ahead, doc.results)
+        _fork_drawing(ahead, doc.results)          # at once: its Figures are then the set's (Ahead.figure)
     skey = ex.set_key(want)
     if ex.kept_set(sets, skey) is not None:
         return "the set was kept already"
@@ -546,7 +553,7 @@ def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None,
     try:
         written = ex.write_entries(run, doc, want, figure_cache, build=_keeping_build(doc, want, ahead))
         with _locked(folder / COMMIT_LOCK):
-            if _read(folder / CLAIM).get("token") != token:
+            if read_json_object(folder / CLAIM).get("token") != token:
                 return "withdrawn: not committed"
             ex.commit_figures(figure_cache, run, written)
             ex._keep_set(sets, skey, run)

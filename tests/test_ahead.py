@@ -311,3 +311,146 @@ def test_a_display_that_warns_is_left_to_its_kernel(prepared, tmp_path, monkeypa
     assert not any((root / "_generated" / DISPLAYS_DIR / f"{k}.pkl").exists() for k in warned)
     assert sum("synthetic_callout warned or printed while drawn ahead" in line for line in said) == 1  # then left to every kernel
     assert len(list((root / "_generated" / DISPLAYS_DIR).glob("*.pkl"))) == len(state["keys"]) - len(warned)
+
+
+# --------------------------------------------------------------------------- the drawing's order and processes
+
+def _ahead_for(root: Path, tmp_path: Path, said: list | None = None, only=None) -> ahead.Ahead:
+    """An announced :class:`ahead.Ahead` for the prepared copy ``root``; with ``only``, its
+    plans keep just the calls of those functions (public names)."""
+    store = root / "_generated" / "results.pkl"
+    stamp = json.loads((root / "_generated" / "prepared.json").read_text())["stamp"]
+    a = ahead.Ahead("t", tmp_path / "worker", store, stamp, PROJECT_ROOT,
+                    log=said.append if said is not None else (lambda line: None))
+    assert a.announce()
+    if only is not None:
+        a.plans = [(e, [(c, k) for c, k in calls if c[0] in only]) for e, calls in a.plans]
+    return a
+
+
+def _results():
+    from analysis.export import load_document
+
+    return load_document(load_config(), input_stamp(load_config())).results
+
+
+def test_a_figure_is_built_when_its_first_display_is_drawn(prepared, tmp_path, monkeypatch):
+    """No Figure is built ahead of the displays (the first execution's kernel would wait for
+    the others' figures): each is built just before the first display that shows it, in the
+    kernels' order, and once (the other formats show the same Figure)."""
+    from analysis import outputs
+    from analysis.present import displays
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    a = _ahead_for(root, tmp_path)
+    monkeypatch.setattr(ahead.Ahead, "_fork_helper", lambda self, results, claims: None)   # one process: one order
+    events = []
+    build, write = displays.build_figure, outputs.write_bytes_atomic
+    monkeypatch.setattr(displays, "build_figure", lambda fn, *a, **k: events.append(("build", fn)) or build(fn, *a, **k))
+    monkeypatch.setattr(outputs, "write_bytes_atomic",
+                        lambda path, data: events.append(("write", Path(path))) or write(path, data))
+    a.draw(_results())
+    order = [key for _, calls in a.plans for _, key in calls]
+    shown = [Path(p).stem for kind, p in events if kind == "write" and Path(p).parent.name == DISPLAYS_DIR]
+    assert shown == order                                       # every display, in the kernels' order
+    functions = displays.kept_functions()
+    first_display = {}
+    for _, calls in a.plans:
+        for (public, args, kwargs), key in calls:
+            fn = functions.get(public)
+            if fn is not None and fn.__annotations__["return"] == "JournalFigure":
+                first_display.setdefault((fn, repr(args)), key)
+    builds = [i for i, (kind, _) in enumerate(events) if kind == "build"]
+    assert len(builds) == len(first_display) == 8
+    for i in builds:                       # the next display drawn (in the kernels' order) is its first one
+        fn = events[i][1]
+        shown_next = next(p.stem for kind, p in events[i:] if kind == "write" and p.parent.name == DISPLAYS_DIR)
+        assert any(f is fn and key == shown_next for (f, _), key in first_display.items())
+
+
+def test_a_figure_that_warns_when_built_is_left_to_its_kernels(prepared, tmp_path, monkeypatch):
+    """A figure whose building warns is neither kept as a Figure (a kernel loading it would not
+    say the warning) nor shown ahead in any format: every one of its displays is failed, so
+    each kernel builds it itself, as without the worker."""
+    import warnings
+
+    from analysis.present import figures
+    from analysis.present.displays import FIGURES_DIR
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    forest = "analysis.present.figures.forest_figure"
+    said = []
+    a = _ahead_for(root, tmp_path, said, only={forest, "analysis.present.tables.table3"})
+    original = figures.forest_figure
+
+    def warns(results):
+        warnings.warn("a figure to say", UserWarning)
+        return original(results)
+
+    warns.__annotations__ = dict(original.__annotations__)
+    warns.__module__ = original.__module__
+    monkeypatch.setattr(figures, "forest_figure", warns)
+    a.draw(_results())
+    state = json.loads((root / "_generated" / ahead.ANNOUNCED).read_text())
+    keys = [k for _, calls in a.plans for c, k in calls if c[0] == forest]
+    assert len(keys) == 3 and sorted(state["failed"]) == sorted(keys), said
+    assert not any((root / "_generated" / DISPLAYS_DIR / f"{k}.pkl").exists() for k in keys)
+    assert not list((root / "_generated" / FIGURES_DIR).glob("*.pkl"))
+    tables = [k for _, calls in a.plans for c, k in calls if c[0] != forest]
+    assert all((root / "_generated" / DISPLAYS_DIR / f"{k}.pkl").exists() for k in tables)
+
+
+def test_what_the_helper_did_not_draw_is_drawn(prepared, tmp_path, monkeypatch):
+    """The helper drawing the first execution with the drawing process claimed displays and
+    ended without drawing them (killed, say): the drawing process draws them, and every
+    display is drawn, none failed."""
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    said = []
+    a = _ahead_for(root, tmp_path, said)
+    first = a.plans[0][1]
+
+    def dead_helper(self, results, claims):
+        for _, key in first[1::2]:                              # claimed, never drawn
+            assert ahead._claim(claims, key)
+        return lambda: False
+
+    monkeypatch.setattr(ahead.Ahead, "_fork_helper", dead_helper)
+    a.draw(_results())
+    state = json.loads((root / "_generated" / ahead.ANNOUNCED).read_text())
+    assert state["failed"] == []
+    every = {k for _, calls in a.plans for _, k in calls}
+    assert all((root / "_generated" / DISPLAYS_DIR / f"{k}.pkl").exists() for k in every)
+    assert f"displays drawn ahead: {len(every)} of {len(every)} " in said[-1]
+
+
+def test_the_set_takes_the_figures_the_drawing_process_keeps(prepared, tmp_path, monkeypatch):
+    """In the process that forked the drawing, Ahead.figure waits for a figure the displays
+    show until the drawing process has kept it, and takes it; it does not wait for one they
+    do not show, nor once the drawing has ended."""
+    from analysis.present import figures
+    from analysis.present.displays import FIGURES_DIR, figure_object_key, keep_figure
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    a = _ahead_for(root, tmp_path)
+    results = _results()
+    fkey = figure_object_key(a.shared, figures.forest_figure, (), {})
+    assert fkey in a.planned_figures()
+    built = figures.forest_figure(results)
+    drawing = [True]
+    a.drawing = lambda: drawing[0]
+
+    def keep_later():
+        time.sleep(0.4)
+        keep_figure(root / "_generated" / FIGURES_DIR, fkey, built)
+
+    threading.Thread(target=keep_later).start()
+    t0 = time.monotonic()
+    fig = a.figure(figures.forest_figure, (), {})
+    assert 0.3 < time.monotonic() - t0 < 10 and fig is not None and fig is not built
+    assert [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))] == \
+        [t.get_text() for t in built.findobj(lambda o: hasattr(o, "get_text"))]
+    t0 = time.monotonic()
+    assert a.figure(figures.forest_figure, ("not shown",), {}) is None       # not a display's: no wait
+    drawing[0] = False
+    assert a.figure(figures.km_overall_figure, (), {}) is None               # the drawing ended without it
+    assert time.monotonic() - t0 < 1

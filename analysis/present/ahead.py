@@ -11,13 +11,19 @@ the asking kernel computes (:func:`.displays.display_key` with
 :func:`.executions.predicted_kernel`). A kernel then finds them kept and runs
 light (:func:`.displays.light_kernel`).
 
-The worker builds each figure once (:meth:`Ahead.build_figures`, also used
-for the set's figure files), then draws in a forked process (``nice`` 10)
-while it writes the set at ``nice`` 19: the kernels wait for the displays, the
-set is wanted only by the post-render step. A display is kept only under the
-key of the settings in effect while it is drawn, and never when drawing it
-warned or printed (a kept display carries no chunk text: its kernel draws it,
-so the warning shows as without the worker).
+The worker draws in a forked process (``nice`` 10, :meth:`Ahead.draw`),
+started as soon as the keys are announced, while it writes the set at ``nice``
+19: the kernels wait for the displays, the set is wanted only by the
+post-render step. The drawing process builds each figure when a display first
+shows it, in the kernels' order (the first execution waits for no other
+figure), and keeps its ``Figure`` (``_generated/figures/``), where the set's
+figure files take it from (:meth:`Ahead.figure`); the first execution's
+displays, which its kernel asks for before one process can have drawn them
+all, are drawn by two processes (a forked helper takes the next one too). A
+display is kept only under the key of the settings in effect while it is
+drawn, and never when drawing it (or building its figure) warned or printed (a
+kept display carries no chunk text: its kernel draws it, so the warning shows
+as without the worker).
 
 The worker announces what it will draw in ``_generated/displays-ahead.json``
 (:data:`ANNOUNCED`): its token and folder, the results it draws from (a digest
@@ -46,6 +52,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+from ..background_export import read_json_object
+
 ANNOUNCED = "displays-ahead.json"      # in _generated/
 SERVED_DIR = "displays-served"         # in _generated/
 #: The longest a kernel waits for one display the worker announced.
@@ -57,17 +65,9 @@ def digest(shared: str) -> str:
     return hashlib.sha256(shared.encode()).hexdigest()[:32]
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        found = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return found if isinstance(found, dict) else {}
-
-
 def manifest(generated: Path, shared: str) -> dict:
     """The worker's announcement for the results of ``shared``, else {}."""
-    found = _read_json(Path(generated) / ANNOUNCED)
+    found = read_json_object(Path(generated) / ANNOUNCED)
     return found if found.get("shared") == digest(shared) else {}
 
 
@@ -78,7 +78,7 @@ def worker_alive(found: dict) -> bool:
     folder = found.get("worker")
     if not isinstance(folder, str) or not found.get("token"):
         return False
-    return _read_json(Path(folder) / CLAIM).get("token") == found["token"] and running(Path(folder))
+    return read_json_object(Path(folder) / CLAIM).get("token") == found["token"] and running(Path(folder))
 
 
 # --------------------------------------------------------------------------- the kernel's side
@@ -143,13 +143,29 @@ def served(generated: Path) -> dict[str, dict]:
     """What each execution recorded (:func:`note`), by ``document/format``."""
     out = {}
     for path in sorted((Path(generated) / SERVED_DIR).glob("*.json")):
-        found = _read_json(path)
+        found = read_json_object(path)
         if found:
             out[f"{found.get('document')}/{found.get('format')}"] = found
     return out
 
 
 # --------------------------------------------------------------------------- the worker's side
+
+
+#: What drawing a display imports on first use (great_tables for an HTML table, matplotlib's SVG
+#: backend): imported before the helper forks (:meth:`Ahead.draw`), not in both processes. A name
+#: missing here costs time, never a display.
+DRAWING_IMPORTS = ("great_tables", "matplotlib.backends.backend_svg")
+
+
+def _claim(folder: Path, key: str) -> bool:
+    """Claim the drawing of display ``key`` (for one of the processes drawing it); False when
+    another process claimed it first."""
+    try:
+        os.close(os.open(Path(folder) / key, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    return True
 
 
 class _Noisy(Exception):
@@ -205,8 +221,12 @@ class Ahead:
         self.root = Path(root)
         self.state: dict[str, Any] = {}
         self.plans: list = []
-        self.figures: dict[str, Any] = {}      # figure_object_key -> the built Figure
+        self.figures: dict[str, Any] = {}      # figure_object_key -> the Figure built by this process
+        self._planned: set[str] | None = None  # figure_object_key of the displays' figures (:meth:`figure`)
+        #: set in the process that forked the drawing (:meth:`draw`): whether that process still draws
+        self.drawing: Callable[[], bool] | None = None
         self.noisy: set[tuple] = set()         # calls that warned or printed: left to every kernel
+        self.started = time.perf_counter()     # for the log's "+N s" (the worker sets its own start)
 
     def _write(self) -> None:
         from ..outputs import write_text_atomic
@@ -239,6 +259,8 @@ class Ahead:
         self.state["keys"] = sorted({k for _, calls in self.plans for _, k in calls})
         self.state["executions"] = {e.name: [k for _, k in calls] for e, calls in self.plans}
         self._write()
+        self.log(f"{len(self.state['keys'])} displays announced by +{time.perf_counter() - self.started:.2f} s "
+                 f"({time.process_time():.2f} s CPU)")
         return True
 
     def _scratch(self):
@@ -254,7 +276,7 @@ class Ahead:
         """Nothing more will be drawn: no kernel waits from now on (as written by whichever
         process drew: the failed keys it recorded are kept)."""
         if self.state:
-            written = _read_json(self.generated / ANNOUNCED)
+            written = read_json_object(self.generated / ANNOUNCED)
             if written.get("token") == self.token:
                 self.state = written
             self.state["finished"] = True
@@ -263,41 +285,139 @@ class Ahead:
             except OSError:
                 pass
 
-    def build_figures(self, results: Any) -> None:
-        """Build (and keep) every figure the documents show, as the first execution's kernel
-        would, before the drawing is forked: the drawing and the set's figure files share them.
-        A figure whose build warns or prints is left to the kernels (see :meth:`draw`)."""
-        import traceback
+    def draw(self, results: Any) -> None:
+        """Draw every announced display of ``results`` not kept yet, in the order the
+        executions will ask for them. A figure's ``Figure`` is built when a display first
+        shows it (never before: the first execution's kernel waits for nothing else), kept
+        in ``_generated/figures/`` at once (for the set's figure files, the other drawing
+        process and any kernel that draws itself) and shown again in every other format.
 
-        from .displays import FIGURES_DIR, build_figure, figure_object_key, kept_functions
+        The first execution's displays are drawn by two processes: this one and a forked
+        helper (:meth:`_fork_helper`), each taking the next display in that order that
+        neither has claimed. That execution's kernel asks for them as fast as it finds them,
+        soon after it starts, before one process can have drawn them all (the later kernels
+        start after it, when the drawing is ahead): while it starts, the two share what it
+        leaves of the machine; then each has a core. A second process for the other
+        executions would only cost CPU (each would build what the other built). Only this process
+        records a display it could not draw (so that no kernel waits for it): one the
+        helper could not draw (it warned, say) it draws again, and whichever the helper
+        claimed but left undrawn (it died) once the helper has ended."""
+        import shutil
+        import tempfile
+
+        from .displays import DISPLAYS_DIR, keep_kept_index
+
+        self._functions = keep_kept_index(self.generated)
+        self._made: dict[tuple, Any] = {}   # tables and paragraphs: built once, shown in every format
+        folder = self.generated / DISPLAYS_DIR
+        every = [(e, call, key) for e, calls in self.plans for call, key in calls]
+        before = {key for _, _, key in every if (folder / f"{key}.pkl").exists()}
+        t0, cpu0 = time.perf_counter(), time.process_time()
+        self.log(f"drawing ahead from +{t0 - self.started:.2f} s")
+        if self.scratch is not None:
+            claims = self.scratch / "claims"
+            claims.mkdir(parents=True, exist_ok=True)
+        else:
+            claims = Path(tempfile.mkdtemp(prefix="cart-ahead-claims-"))
+        first = self.plans[0][0] if self.plans else None
+        helper = None
+        if first and len(self.plans[0][1]) > 1:
+            import importlib
+
+            for name in DRAWING_IMPORTS:       # once, before the fork, instead of in each process
+                importlib.import_module(name)
+            helper = self._fork_helper(results, claims)
+        taken: dict[str, tuple] = {}           # by the helper
+        try:
+            with self._scratch() as scratch:
+                for e, calls in self.plans:
+                    with self._kernel(e, Path(scratch)) as shell:
+                        for call, key in calls:
+                            if taken:
+                                self._left_by_helper(results, taken, claims, Path(scratch))
+                            if helper is not None and e is first and not _claim(claims, key):
+                                taken[key] = (e, call)
+                                continue
+                            self._draw_one(shell, results, call, key, record=True)
+                    self.log(f"{e.name}: drawn ahead by +{time.perf_counter() - self.started:.2f} s "
+                             f"({time.process_time() - cpu0:.2f} s CPU)")
+                if helper is not None:
+                    while helper():
+                        time.sleep(0.02)
+                    self._left_by_helper(results, taken, claims, Path(scratch), ended=True)
+        finally:
+            shutil.rmtree(claims, ignore_errors=True)
+        drawn = sum(1 for _, _, key in every if key not in before and (folder / f"{key}.pkl").exists())
+        self.log(f"displays drawn ahead: {drawn} of {len(self.state['keys'])} for {len(self.plans)} executions "
+                 f"in {time.perf_counter() - t0:.1f} s ({time.process_time() - cpu0:.1f} s CPU here)")
+
+    @staticmethod
+    def _kernel(e, scratch: Path):
         from .executions import predicted_kernel
 
-        if not self.plans:
-            return
-        functions = kept_functions()
-        with self._scratch() as scratch, predicted_kernel(self.plans[0][0], Path(scratch)):
-            for _, calls in self.plans:
-                for (public, args, kwargs), _key in calls:
-                    fn = functions.get(public)
-                    if fn is None or fn.__annotations__["return"] != "JournalFigure":
-                        continue
-                    fkey = figure_object_key(self.shared, fn, args, kwargs)
-                    mkey = (public, repr(args), repr(sorted(kwargs.items())))
-                    if fkey in self.figures or mkey in self.noisy:
-                        continue
-                    try:
-                        with _quiet(public):
-                            fig = build_figure(fn, results, args, kwargs, self.generated / FIGURES_DIR,
-                                               self.shared, keep=True)
-                        self.figures[fkey] = fig
-                    except _Noisy as exc:
-                        self.log(str(exc))
-                        self.noisy.add(mkey)
-                    except Exception:                  # noqa: BLE001 - drawn (and failed) in turn
-                        traceback.print_exc()
+        return predicted_kernel(e, scratch)
 
-    def draw(self, results: Any) -> None:
-        """Draw every announced display of ``results`` not kept yet, execution by execution."""
+    def _fork_helper(self, results: Any, claims: Path) -> Callable[[], bool] | None:
+        """Fork the helper (see :meth:`draw`): it draws each display of the first execution it
+        claims (in ``claims``) and records nothing; one it could not draw it marks ``KEY.left``
+        there. Returns
+        whether it still runs; None when none could be forked."""
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        try:
+            pid = os.fork()
+        except (AttributeError, OSError):
+            return None
+        if pid:
+            from ..background_export import _alive
+
+            return lambda: _alive(pid)
+        code = 1
+        try:
+            from .displays import DISPLAYS_DIR
+            from .figures.files import _end_with_parent
+
+            _end_with_parent(os.getppid())
+            # its own execute-info files: this process would rewrite them while the other reads them
+            if self.scratch is not None:
+                self.scratch = self.scratch / "helper"
+            n = 0
+            e, calls = self.plans[0]
+            with self._scratch() as scratch, self._kernel(e, Path(scratch)) as shell:
+                for call, key in calls:
+                    if not _claim(claims, key):
+                        continue
+                    n += self._draw_one(shell, results, call, key, record=False)
+                    if not (self.generated / DISPLAYS_DIR / f"{key}.pkl").exists():
+                        _claim(claims, f"{key}.left")
+            self.log(f"a helper drew {n} displays ahead by +{time.perf_counter() - self.started:.2f} s "
+                     f"({time.process_time():.2f} s CPU)")
+            code = 0
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(code)
+
+    def _left_by_helper(self, results: Any, taken: dict[str, tuple], claims: Path, scratch: Path,
+                        ended: bool = False) -> None:
+        """Draw (recording a failure) each display of ``taken`` the helper marked as left
+        undrawn, or, once it has ``ended``, every one it did not draw; each then leaves ``taken``."""
+        from .displays import DISPLAYS_DIR
+
+        for key, (e, call) in list(taken.items()):
+            if (self.generated / DISPLAYS_DIR / f"{key}.pkl").exists():
+                del taken[key]
+            elif ended or (claims / f"{key}.left").exists():
+                del taken[key]
+                with self._kernel(e, scratch) as shell:
+                    self._draw_one(shell, results, call, key, record=True)
+
+    def _draw_one(self, shell: Any, results: Any, call: tuple, key: str, *, record: bool) -> int:
+        """Draw the display ``key`` of ``call`` as the predicted kernel ``shell`` would and keep
+        it; 1 if drawn, 0 if kept already or not drawn (with ``record``, then said in the
+        manifest's failed keys, so that no kernel waits for it)."""
         import pickle
         import traceback
 
@@ -305,67 +425,96 @@ class Ahead:
 
         from ..outputs import write_bytes_atomic
         from .displays import (DISPLAYS_DIR, FIGURES_DIR, build_figure, display_key, display_settings,
-                               figure_object_key, keep_kept_index)
-        from .executions import predicted_kernel
+                               figure_object_key, keep_figure)
 
-        functions = keep_kept_index(self.generated)
-        folder, objects = self.generated / DISPLAYS_DIR, self.generated / FIGURES_DIR
-        made: dict[tuple, Any] = {}         # tables and paragraphs: built once, shown in every format
-        noisy = self.noisy
-        drawn = 0
-        t0, cpu0 = time.perf_counter(), time.process_time()
-        with self._scratch() as scratch:
-            for e, calls in self.plans:
-                with predicted_kernel(e, Path(scratch)) as shell:
-                    for (public, args, kwargs), key in calls:
-                        path = folder / f"{key}.pkl"
-                        if path.exists():
-                            continue
-                        mkey = (public, repr(args), repr(sorted(kwargs.items())))
-                        try:
-                            fn = functions.get(public)
-                            if fn is None:                       # not a display function: the kernel calls it
-                                raise LookupError(f"{public} is not a display function")
-                            if mkey in noisy:                    # every kernel's call says it again
-                                raise LookupError(f"{public} warned or printed")
-                            # kept only under the key of the settings in effect now (never another's)
-                            if display_key(self.shared, public, args, kwargs, display_settings(shell)) != key:
-                                raise LookupError(f"{public}: the settings changed since announced")
-                            with _quiet(public):
-                                if fn.__annotations__["return"] == "JournalFigure":
-                                    fkey = figure_object_key(self.shared, fn, args, kwargs)
-                                    if fkey not in self.figures:
-                                        self.figures[fkey] = build_figure(fn, results, args, kwargs, objects,
-                                                                          self.shared, keep=True)
-                                    shown = self.figures[fkey]
-                                    shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
-                                else:
-                                    if mkey not in made:
-                                        made[mkey] = fn(results, *args, **kwargs)
-                                    shown = made[mkey]
-                                data, metadata = shell.display_formatter.format(shown)
-                            write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
-                            drawn += 1
-                        except Exception as exc:           # noqa: BLE001 - that kernel draws it itself
-                            if isinstance(exc, _Noisy):
-                                self.log(str(exc))
-                                noisy.add(mkey)
-                            elif "settings changed" in str(exc):
-                                self.log(str(exc))
-                            elif not isinstance(exc, LookupError):
-                                traceback.print_exc()
-                            self.state["failed"].append(key)
-                            self._write()
-        self.log(f"displays drawn ahead: {drawn} of {len(self.state['keys'])} for {len(self.plans)} executions "
-                 f"in {time.perf_counter() - t0:.1f} s ({time.process_time() - cpu0:.1f} s CPU)")
+        path = self.generated / DISPLAYS_DIR / f"{key}.pkl"
+        if path.exists():
+            return 0
+        public, args, kwargs = call
+        objects = self.generated / FIGURES_DIR
+        mkey = (public, repr(args), repr(sorted(kwargs.items())))
+        try:
+            fn = self._functions.get(public)
+            if fn is None:                       # not a display function: the kernel calls it
+                raise LookupError(f"{public} is not a display function")
+            if mkey in self.noisy:               # every kernel's call says it again
+                raise LookupError(f"{public} warned or printed")
+            # kept only under the key of the settings in effect now (never another's)
+            if display_key(self.shared, public, args, kwargs, display_settings(shell)) != key:
+                raise LookupError(f"{public}: the settings changed since announced")
+            if fn.__annotations__["return"] == "JournalFigure":
+                fkey = figure_object_key(self.shared, fn, args, kwargs)
+                if fkey not in self.figures:
+                    with _quiet(public):         # a build that warns is left to the kernels
+                        fig = build_figure(fn, results, args, kwargs, objects, self.shared, keep=False)
+                    if not (objects / f"{fkey}.pkl").exists():
+                        keep_figure(objects, fkey, fig)
+                    self.figures[fkey] = fig
+                shown = self.figures[fkey]
+                shown.set_dpi(mpl.rcParams["figure.dpi"])   # as a kept Figure is given
+            else:
+                if mkey not in self._made:
+                    with _quiet(public):
+                        made = fn(results, *args, **kwargs)
+                    self._made[mkey] = made      # only when quiet: never shown without its warning
+                shown = self._made[mkey]
+            with _quiet(public):
+                data, metadata = shell.display_formatter.format(shown)
+            write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
+            return 1
+        except Exception as exc:           # noqa: BLE001 - that kernel draws it itself
+            if isinstance(exc, _Noisy):
+                self.noisy.add(mkey)
+            if not record:                 # drawn again, and said, by the process that records
+                return 0
+            if isinstance(exc, _Noisy):
+                self.log(str(exc))
+            elif "settings changed" in str(exc):
+                self.log(str(exc))
+            elif not isinstance(exc, LookupError):
+                traceback.print_exc()
+            self.state["failed"].append(key)
+            self._write()
+            return 0
 
     def figure(self, fn: Callable, args: tuple, kwargs: dict) -> Any | None:
-        """A Figure this worker built for its displays, as a new one would be (current dpi)."""
-        from .displays import figure_object_key
+        """The Figure of ``fn(results, *args, **kwargs)`` the displays drawn ahead show, as a
+        new one would be (current dpi), or None (the caller builds it). In the process that
+        forked the drawing (:attr:`drawing`), the Figure that process keeps in
+        ``_generated/figures/`` once it has built it: waited for while it draws, when it
+        is one of the displays' (a wrong guess costs time, never another figure: it is
+        found only under its own key)."""
+        import matplotlib as mpl
 
-        fig = self.figures.get(figure_object_key(self.shared, fn, args, kwargs))
+        from .displays import FIGURES_DIR, figure_object_key, kept_figure
+
+        key = figure_object_key(self.shared, fn, args, kwargs)
+        fig = self.figures.get(key)
+        if fig is None and self.drawing is not None and key in self.planned_figures():
+            path = self.generated / FIGURES_DIR / f"{key}.pkl"
+            while not path.exists() and self.drawing():
+                time.sleep(0.05)
+            return kept_figure(path.parent, key)
         if fig is not None:
-            import matplotlib as mpl
-
             fig.set_dpi(mpl.rcParams["figure.dpi"])
         return fig
+
+    def planned_figures(self) -> set[str]:
+        """The key (:func:`.displays.figure_object_key`) of every figure the announced displays
+        show, as the drawing computes it in each predicted kernel."""
+        if self._planned is None:
+            import tempfile
+
+            from .displays import figure_object_key, kept_functions
+            from .executions import predicted_kernel
+
+            functions = kept_functions()
+            self._planned = set()
+            with tempfile.TemporaryDirectory(prefix="cart-ahead-") as scratch:   # not the drawing's files
+                for e, calls in self.plans:
+                    with predicted_kernel(e, Path(scratch)):
+                        for (public, args, kwargs), _ in calls:
+                            fn = functions.get(public)
+                            if fn is not None and fn.__annotations__["return"] == "JournalFigure":
+                                self._planned.add(figure_object_key(self.shared, fn, args, kwargs))
+        return self._planned
