@@ -62,7 +62,7 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 from . import PROJECT_ROOT
 
@@ -346,12 +346,7 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
         return "none"
     for proc in _STARTED:                        # reap workers this process started that have ended
         proc.poll()
-    for pid in list(_FORKED):
-        try:
-            if os.waitpid(pid, os.WNOHANG)[0]:
-                _FORKED.remove(pid)
-        except ChildProcessError:
-            _FORKED.remove(pid)
+    _FORKED[:] = [pid for pid in _FORKED if _alive(pid)]   # reap forked workers that have ended
     folder = worker_dir(cache_root)
     claim = read_json_object(folder / CLAIM)
     token = claim.get("token")
@@ -473,37 +468,50 @@ def _draw(ahead, results) -> None:
         traceback.print_exc()
 
 
-def _fork_drawing(ahead, results) -> None:
-    """Draw the displays ahead in a forked process (it ends with this one) while this one
-    writes the set at a still lower priority (``nice`` 19: it takes what the kernels and
-    the drawing leave); here when no process can be forked."""
+def fork_child(body: Callable[[], None]) -> int | None:
+    """Run ``body`` in a forked child that ends with this process (and with ``os._exit``:
+    status 0 when ``body`` returned, 1 when it raised); the child's process id, or None when
+    no process could be forked. Output buffered so far is flushed first, so the child
+    does not write it again."""
     sys.stdout.flush()
     sys.stderr.flush()
     try:
         pid = os.fork()
     except (AttributeError, OSError):
-        _draw(ahead, results)
-        return
+        return None
     if pid:
-        _DRAWING.append(pid)
-        ahead.drawing = functools.partial(_alive, pid)      # its Figures are waited for (Ahead.figure)
-        try:
-            os.nice(9)                             # the set is wanted last: the kernels wait for the displays
-        except OSError:  # pragma: no cover
-            pass
-        return
-    code = 1                                       # the forked process: draw, say so, end
+        return pid
+    code = 1
     try:
         from .present.figures.files import _end_with_parent
 
         _end_with_parent(os.getppid())
-        _draw(ahead, results)
-        ahead.finish()
+        body()
         code = 0
     finally:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _fork_drawing(ahead, results) -> None:
+    """Draw the displays ahead in a forked process (it ends with this one) while this one
+    writes the set at a still lower priority (``nice`` 19: it takes what the kernels and
+    the drawing leave); here when no process can be forked."""
+    def draw_and_say() -> None:
+        _draw(ahead, results)
+        ahead.finish()
+
+    pid = fork_child(draw_and_say)
+    if pid is None:
+        _draw(ahead, results)
+        return
+    _DRAWING.append(pid)
+    ahead.drawing = functools.partial(_alive, pid)      # its Figures are waited for (Ahead.figure)
+    try:
+        os.nice(9)                             # the set is wanted last: the kernels wait for the displays
+    except OSError:  # pragma: no cover
+        pass
 
 
 def _alive(pid: int) -> bool:

@@ -360,26 +360,11 @@ class Ahead:
     def _fork_helper(self, results: Any, claims: Path) -> Callable[[], bool] | None:
         """Fork the helper (see :meth:`draw`): it draws each display of the first execution it
         claims (in ``claims``) and records nothing; one it could not draw it marks ``KEY.left``
-        there. Returns
-        whether it still runs; None when none could be forked."""
-        import sys
+        there. Returns whether it still runs; None when none could be forked."""
+        from ..background_export import _alive, fork_child
+        from .displays import DISPLAYS_DIR
 
-        sys.stdout.flush()
-        sys.stderr.flush()
-        try:
-            pid = os.fork()
-        except (AttributeError, OSError):
-            return None
-        if pid:
-            from ..background_export import _alive
-
-            return lambda: _alive(pid)
-        code = 1
-        try:
-            from .displays import DISPLAYS_DIR
-            from .figures.files import _end_with_parent
-
-            _end_with_parent(os.getppid())
+        def draw_claimed() -> None:
             # its own execute-info files: this process would rewrite them while the other reads them
             if self.scratch is not None:
                 self.scratch = self.scratch / "helper"
@@ -394,11 +379,9 @@ class Ahead:
                         _claim(claims, f"{key}.left")
             self.log(f"a helper drew {n} displays ahead by +{time.perf_counter() - self.started:.2f} s "
                      f"({time.process_time():.2f} s CPU)")
-            code = 0
-        finally:
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
+
+        pid = fork_child(draw_claimed)
+        return None if pid is None else (lambda: _alive(pid))
 
     def _left_by_helper(self, results: Any, taken: dict[str, tuple], claims: Path, scratch: Path,
                         ended: bool = False) -> None:
