@@ -123,6 +123,19 @@ def test_a_figure_is_built_once_per_render_and_shows_what_building_it_shows(prep
     assert all(o[1].get("image/png") for outs in _figures(docx).values() for o in outs)
 
 
+def test_the_typst_execution_shows_its_figures_as_svg_only(prepared, tmp_path, monkeypatch):
+    """Quarto's Typst setup registers an SVG formatter for figures; Quarto takes the SVG
+    before a PNG there, so no PNG is drawn beside it (drawn by the kernel or kept alike)."""
+    root = tmp_path / "render"
+    shutil.copytree(prepared, root, symlinks=True)
+    drawn = _execute(root, monkeypatch, "typst")
+    kept = _execute(root, monkeypatch, "typst")
+    for run in (drawn, kept):
+        shown = [o[1] for outs in _figures(run).values() for o in outs if o[0] != "stream"]
+        assert shown and all("image/svg+xml" in d and "image/png" not in d for d in shown)
+    assert _outputs(kept) == _outputs(drawn)
+
+
 def test_a_damaged_kept_figure_is_built_again(prepared, tmp_path, monkeypatch):
     root = tmp_path / "render"
     shutil.copytree(prepared, root, symlinks=True)

@@ -408,7 +408,7 @@ class Ahead:
 
         from ..outputs import write_bytes_atomic
         from .displays import (DISPLAYS_DIR, FIGURES_DIR, build_figure, display_key, display_settings,
-                               figure_object_key, keep_figure)
+                               figure_object_key, format_display, keep_figure)
 
         path = self.generated / DISPLAYS_DIR / f"{key}.pkl"
         if path.exists():
@@ -442,7 +442,7 @@ class Ahead:
                     self._made[mkey] = made      # only when quiet: never shown without its warning
                 shown = self._made[mkey]
             with _quiet(public):
-                data, metadata = shell.display_formatter.format(shown)
+                data, metadata = format_display(shell.display_formatter, shown)
             write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
             return 1
         except Exception as exc:           # noqa: BLE001 - that kernel draws it itself

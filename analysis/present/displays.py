@@ -61,6 +61,7 @@ loads the results (the rest of the full ``setup``) and runs as before.
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import hashlib
 import inspect
@@ -88,6 +89,35 @@ class StoredDisplay:
 
     def _repr_mimebundle_(self, include=None, exclude=None):  # noqa: ARG002 - IPython's signature
         return self.data, self.metadata
+
+
+#: The IPython display formatter formatting a display now (:func:`format_display`).
+_FORMATTING: contextvars.ContextVar = contextvars.ContextVar("formatting", default=None)
+
+
+def format_display(formatter: Any, shown: Any) -> tuple[dict, dict]:
+    """``formatter.format(shown)`` (an IPython ``DisplayFormatter``: a kernel's, or the one
+    the background worker sets up as a kernel's, :func:`.executions.predicted_kernel`),
+    with ``formatter`` known meanwhile to what it formats (:func:`active_formatter`)."""
+    token = _FORMATTING.set(formatter)
+    try:
+        return formatter.format(shown)
+    finally:
+        _FORMATTING.reset(token)
+
+
+def active_formatter() -> Any:
+    """The display formatter formatting an object now: the one :func:`format_display` was
+    given, else the running IPython shell's (which formats what a chunk displays); None
+    outside IPython."""
+    formatter = _FORMATTING.get()
+    if formatter is not None:
+        return formatter
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - a kernel has IPython
+        return None
+    return getattr(get_ipython(), "display_formatter", None)
 
 
 def _formatter_spec(formatter: Any) -> str:
@@ -278,7 +308,7 @@ def _kept(fn: Callable, public: str, results: Any, folder: Path, stamp: str, she
             shown = build_figure(fn, args[0], args[1:], kwargs, figures, stamp)
         else:
             shown = fn(*args, **kwargs)
-        data, metadata = shell.display_formatter.format(shown)
+        data, metadata = format_display(shell.display_formatter, shown)
         try:
             from ..outputs import write_bytes_atomic
 

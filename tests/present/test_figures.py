@@ -134,6 +134,36 @@ def test_displays_in_a_plain_kernel(figs):
     assert png is not None and png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.parametrize("formats, shown", [
+    ([], {"image/png"}),                          # a plain kernel: the figure's own PNG
+    (["png"], {"image/png"}),                     # Quarto's HTML and Word setup
+    (["svg"], {"image/svg+xml"}),                 # Quarto's Typst setup: the SVG only
+    (["pdf"], {"application/pdf"}),
+    (["svg", "png"], {"image/svg+xml", "image/png"}),
+], ids=["plain", "png", "svg", "pdf", "svg+png"])
+def test_a_figure_shows_a_png_only_where_no_other_image_format_shows_it(figs, formats, shown):
+    """Reference: IPython's own formatters (``select_figure_formats``, as Quarto's setup
+    step calls them). Quarto shows an SVG before a PNG outside HTML, so where a formatter
+    of another image format shows a Figure, its PNG would be drawn and never shown."""
+    from types import SimpleNamespace
+
+    from IPython.core.formatters import DisplayFormatter
+    from IPython.core.pylabtools import select_figure_formats
+
+    from analysis.present.displays import format_display
+
+    shell = SimpleNamespace(display_formatter=DisplayFormatter())
+    if formats:
+        select_figure_formats(shell, formats)
+    data, _ = format_display(shell.display_formatter, figs["forest"])
+    assert set(data) - {"text/plain"} == shown
+    # that formatter's image format switched off: the PNG again
+    if formats == ["svg"]:
+        shell.display_formatter.active_types = ["text/plain", "image/png"]
+        data, _ = format_display(shell.display_formatter, figs["forest"])
+        assert set(data) - {"text/plain"} == {"image/png"}
+
+
 # --------------------------------------------------------------------------- KM overall
 
 

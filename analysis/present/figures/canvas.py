@@ -26,15 +26,45 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...results import Results
 
 
+#: The formatters besides PNG for which IPython's ``set_matplotlib_formats`` (Quarto's
+#: setup step with ``fig-format`` svg, jpeg or pdf) registers a ``Figure`` printer.
+_OTHER_FIGURE_MIMES = ("image/svg+xml", "image/jpeg", "application/pdf")
+
+
+def _shown_by_another_format(fig: Figure) -> bool:
+    """Whether the display formatter formatting ``fig`` now shows it through a ``Figure``
+    printer of another image format (:data:`_OTHER_FIGURE_MIMES`, enabled)."""
+    from ..displays import active_formatter
+
+    formatter = active_formatter()
+    for mime in _OTHER_FIGURE_MIMES:
+        found = getattr(formatter, "formatters", {}).get(mime)
+        if found is None or not found.enabled:
+            continue
+        try:
+            found.lookup(fig)
+        except KeyError:
+            continue
+        return True
+    return False
+
+
 class JournalFigure(Figure):
     """A ``matplotlib.figure.Figure`` that also displays in a plain Jupyter kernel.
 
     Quarto (and ``%matplotlib inline`` once active) register a formatter for
     ``Figure`` that IPython uses before ``_repr_png_``; where none is
-    registered, ``_repr_png_`` renders the figure in the journal style.
+    registered, ``_repr_png_`` renders the figure in the journal style. Where one
+    is registered for another image format only (Quarto's Typst setup: SVG),
+    IPython's PNG formatter still asks ``_repr_png_``, which then draws nothing:
+    Quarto shows the SVG before a PNG in every format but HTML
+    (``displayDataMimeType``, quarto-cli ``src/core/jupyter/display-data.ts``), so
+    that PNG (at the Typst ``fig-dpi``, 300) was drawn and never shown.
     """
 
-    def _repr_png_(self) -> bytes:
+    def _repr_png_(self) -> bytes | None:
+        if _shown_by_another_format(self):
+            return None
         buf = io.BytesIO()
         with mpl.rc_context(figure_rc()):
             self.savefig(buf, format="png", dpi=max(float(self.dpi), 150.0))
