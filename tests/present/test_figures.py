@@ -138,13 +138,15 @@ def test_displays_in_a_plain_kernel(figs):
     ([], {"image/png"}),                          # a plain kernel: the figure's own PNG
     (["png"], {"image/png"}),                     # Quarto's HTML and Word setup
     (["svg"], {"image/svg+xml"}),                 # Quarto's Typst setup: the SVG only
-    (["pdf"], {"application/pdf"}),
     (["svg", "png"], {"image/svg+xml", "image/png"}),
-], ids=["plain", "png", "svg", "pdf", "svg+png"])
-def test_a_figure_shows_a_png_only_where_no_other_image_format_shows_it(figs, formats, shown):
+    # Quarto shows a PNG before a JPEG, and a PDF only in LaTeX: the PNG stays
+    (["jpeg"], {"image/jpeg", "image/png"}),
+    (["pdf"], {"application/pdf", "image/png"}),
+], ids=["plain", "png", "svg", "svg+png", "jpeg", "pdf"])
+def test_a_figure_shows_a_png_only_where_it_is_not_shown_as_svg(figs, formats, shown):
     """Reference: IPython's own formatters (``select_figure_formats``, as Quarto's setup
-    step calls them). Quarto shows an SVG before a PNG outside HTML, so where a formatter
-    of another image format shows a Figure, its PNG would be drawn and never shown."""
+    step calls them). Quarto shows an SVG before a PNG in every format, so where the SVG
+    formatter shows a Figure, its PNG would be drawn and never shown."""
     from types import SimpleNamespace
 
     from IPython.core.formatters import DisplayFormatter

@@ -26,27 +26,22 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...results import Results
 
 
-#: The formatters besides PNG for which IPython's ``set_matplotlib_formats`` (Quarto's
-#: setup step with ``fig-format`` svg, jpeg or pdf) registers a ``Figure`` printer.
-_OTHER_FIGURE_MIMES = ("image/svg+xml", "image/jpeg", "application/pdf")
-
-
-def _shown_by_another_format(fig: Figure) -> bool:
-    """Whether the display formatter formatting ``fig`` now shows it through a ``Figure``
-    printer of another image format (:data:`_OTHER_FIGURE_MIMES`, enabled)."""
+def _shown_as_svg(fig: Figure) -> bool:
+    """Whether the display formatter formatting ``fig`` now shows it as SVG: its enabled
+    SVG formatter has a ``Figure`` printer (IPython's ``set_matplotlib_formats("svg")``,
+    Quarto's setup step with ``fig-format: svg``, the Typst default). Quarto shows an
+    SVG before a PNG in every format (``displayDataMimeType``). Not so for JPEG (after
+    PNG) or PDF (shown only in LaTeX): with those the PNG is still drawn, as before."""
     from ..displays import active_formatter
 
-    formatter = active_formatter()
-    for mime in _OTHER_FIGURE_MIMES:
-        found = getattr(formatter, "formatters", {}).get(mime)
-        if found is None or not found.enabled:
-            continue
-        try:
-            found.lookup(fig)
-        except KeyError:
-            continue
-        return True
-    return False
+    found = getattr(active_formatter(), "formatters", {}).get("image/svg+xml")
+    if found is None or not found.enabled:
+        return False
+    try:
+        found.lookup(fig)
+    except KeyError:
+        return False
+    return True
 
 
 class JournalFigure(Figure):
@@ -55,15 +50,15 @@ class JournalFigure(Figure):
     Quarto (and ``%matplotlib inline`` once active) register a formatter for
     ``Figure`` that IPython uses before ``_repr_png_``; where none is
     registered, ``_repr_png_`` renders the figure in the journal style. Where one
-    is registered for another image format only (Quarto's Typst setup: SVG),
-    IPython's PNG formatter still asks ``_repr_png_``, which then draws nothing:
-    Quarto shows the SVG before a PNG in every format but HTML
-    (``displayDataMimeType``, quarto-cli ``src/core/jupyter/display-data.ts``), so
-    that PNG (at the Typst ``fig-dpi``, 300) was drawn and never shown.
+    is registered for SVG only (Quarto's Typst setup), IPython's PNG formatter
+    still asks ``_repr_png_``, which then draws nothing: Quarto shows the SVG
+    before a PNG in every format (``displayDataMimeType``, quarto-cli
+    ``src/core/jupyter/display-data.ts``), so that PNG (at the Typst ``fig-dpi``,
+    300) was drawn and never shown.
     """
 
     def _repr_png_(self) -> bytes | None:
-        if _shown_by_another_format(self):
+        if _shown_as_svg(self):
             return None
         buf = io.BytesIO()
         with mpl.rc_context(figure_rc()):
