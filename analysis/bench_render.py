@@ -39,8 +39,9 @@ Each document execution of both rounds is also broken down (``--profile``):
 kernel start and setup step, the setup chunk (loading the stored results),
 and the other chunks, with how many displays it found kept, waited for (drawn
 ahead by the background worker, :mod:`analysis.present.ahead`) or drew
-itself, and the background worker's last log lines (how long drawing ahead
-and the export set took), so what is left to cut is visible.
+itself, and the background worker's log lines that say when each execution's
+displays were drawn, how long drawing ahead took and when the export set was
+committed (:func:`_worker_summary`), so what is left to cut is visible.
 """
 
 from __future__ import annotations
@@ -204,8 +205,18 @@ def render_round(project: Path, argv: list[str], profile: dict | None = None) ->
     r.documents = execute_documents(project, DOCUMENTS, argv, profile)
     r.served = served(project / "_generated")
     r.post = _step(project, "post_render.py")
-    r.worker = log.read_text(encoding="utf-8", errors="replace").splitlines()[-5:] if log.exists() else []
+    r.worker = _worker_summary(log.read_text(encoding="utf-8", errors="replace")) if log.exists() else []
     return r
+
+
+def _worker_summary(log: str) -> list[str]:
+    """The worker log's lines that say when each execution's displays were drawn, how
+    drawing ahead ended and how the worker ended (the log's last line); any traceback
+    line too."""
+    lines = log.splitlines()
+    picked = [line for line in lines
+              if ": drawn ahead by" in line or line.startswith(("displays drawn ahead", "Traceback"))]
+    return picked + lines[-1:] if lines and lines[-1] not in picked else picked
 
 
 def skeleton_round(folder: Path, argv: list[str]) -> Round:
@@ -274,7 +285,7 @@ def format_report(figures: dict) -> list[str]:
                     if shown else "")
             lines.append(f"  {key:24}" + "  ".join(f"{k} {v:.2f}" for k, v in parts.items()) + seen)
         if r.worker:
-            lines.append("  background worker: " + "; ".join(r.worker))
+            lines += ["  background worker:"] + [f"    {line}" for line in r.worker]
     return lines
 
 

@@ -70,4 +70,23 @@ def test_profile_shows_both_rounds_with_what_each_execution_displayed():
     text = "\n".join(format_report(figures))
     assert "Clean-tree document executions" in text and "Nothing-changed document executions" in text
     assert "kernel 1.20  chunks 0.20   displays 5/6 (1.50 s)/0" in text
-    assert "background worker: displays drawn ahead: 11 of 11" in text
+    assert "  background worker:\n    displays drawn ahead: 11 of 11" in text
+
+
+def test_the_worker_summary_keeps_each_execution_and_how_the_worker_ended():
+    """Regression: the log of a worker as background_export writes it (one line per execution,
+    one for drawing ahead, the last for how it ended); lines in between are left out."""
+    from analysis.bench_render import _worker_summary
+
+    log = "\n".join(["99 displays announced by +0.42 s (0.43 s CPU)", "drawing ahead from +0.51 s",
+                     "a helper drew 3 displays ahead by +2.88 s (1.02 s CPU)"]
+                    + [f"{d}.qmd/{f}: drawn ahead by +{i}.0 s ({i}.0 s CPU)"
+                       for i, (d, f) in enumerate([(d, f) for d in ("report", "supplement")
+                                                   for f in ("html", "typst", "docx")], 1)]
+                    + ["displays drawn ahead: 99 of 99 for 6 executions in 8.2 s (7.1 s CPU here)",
+                       "committed in 12.7 s (16.4 s CPU)"])
+    summary = _worker_summary(log)
+    assert len(summary) == 8
+    assert summary[0].startswith("report.qmd/html: drawn ahead") and summary[-1].startswith("committed in")
+    assert _worker_summary("Traceback (most recent call last):\nValueError: x") == [
+        "Traceback (most recent call last):", "ValueError: x"]
