@@ -42,6 +42,10 @@ ahead by the background worker, :mod:`analysis.present.ahead`) or drew
 itself, and the background worker's log lines that say when each execution's
 displays were drawn, how long drawing ahead took and when the export set was
 committed (:func:`_worker_summary`), so what is left to cut is visible.
+
+``--worker``: the background worker alone, without kernels competing for the
+cores: the pre-render step on a clean copy, then its worker's life until it
+ends (wall time, and its log: CPU of drawing ahead and of the whole set).
 """
 
 from __future__ import annotations
@@ -250,6 +254,28 @@ def run_benchmark(repeat: int = 1, profile: bool = False) -> dict:
                 "unchanged": _best(unchanged_rounds), "profile": details, "profile_clean": details_clean}
 
 
+def worker_alone(repeat: int = 1, wait: float = 300.0) -> list[str]:
+    """``--worker``: each round, the pre-render step on a clean copy, then its background
+    worker until it ends (no kernel runs meanwhile); the lines to print."""
+    from .background_export import running, worker_dir
+
+    lines = ["Background worker alone (pre-render step on a clean tree, then the worker until it ends)"]
+    with tempfile.TemporaryDirectory(prefix="cart-worker-bench-") as tmp:
+        project = copy_project(Path(tmp))
+        folder = worker_dir(project / ".cache")
+        for n in range(1, max(1, repeat) + 1):
+            clean(project)
+            pre = _step(project, "pre_render.py")
+            t0 = time.perf_counter()
+            while running(folder) and time.perf_counter() - t0 < wait:
+                time.sleep(0.05)
+            log = folder / "log.txt"
+            summary = _worker_summary(log.read_text(encoding="utf-8", errors="replace")) if log.exists() else []
+            lines += [f"round {n}: pre-render step {pre:.2f} s; the worker ended {time.perf_counter() - t0:.2f} s "
+                      "after it"] + [f"    {line}" for line in summary]
+    return lines
+
+
 def format_report(figures: dict) -> list[str]:
     sk: Round = figures["skeleton"]
     lines = [f"Render cost (what the project adds to a render; {len(DOCUMENTS)} documents x {len(FORMATS)} formats)",
@@ -290,17 +316,22 @@ def format_report(figures: dict) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m analysis bench --render [--repeat N] [--profile] [--json FILE]``."""
+    """``python -m analysis bench --render [--repeat N] [--profile] [--json FILE] [--worker]``."""
     parser = argparse.ArgumentParser(prog="python -m analysis bench --render",
                                      description=__doc__.split("\n")[0].replace("``", ""))
     parser.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is shown (default 1)")
     parser.add_argument("--profile", action="store_true",
                         help="break each document execution down (kernel, setup chunk, chunks, displays)")
     parser.add_argument("--json", default=None, help="also write the figures as JSON to this file")
+    parser.add_argument("--worker", action="store_true",
+                        help="instead: the background worker alone, without kernels (its wall time and CPU)")
     args = parser.parse_args(list(argv) if argv is not None else sys.argv[1:])
     if args.repeat < 1:
         print("--repeat must be 1 or more", file=sys.stderr)
         return 2
+    if args.worker:
+        print("\n".join(worker_alone(args.repeat)))
+        return 0
     figures = run_benchmark(args.repeat, args.profile)
     print("\n".join(format_report(figures)))
     if args.json:

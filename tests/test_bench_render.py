@@ -90,3 +90,13 @@ def test_the_worker_summary_keeps_each_execution_and_how_the_worker_ended():
     assert summary[0].startswith("report.qmd/html: drawn ahead") and summary[-1].startswith("committed in")
     assert _worker_summary("Traceback (most recent call last):\nValueError: x") == [
         "Traceback (most recent call last):", "ValueError: x"]
+
+
+def test_worker_option_runs_the_worker_alone(monkeypatch, capsys):
+    from analysis import bench_render
+
+    seen = []
+    monkeypatch.setattr(bench_render, "worker_alone", lambda repeat: seen.append(repeat) or ["worker figures"])
+    monkeypatch.setattr(bench_render, "run_benchmark", lambda *a: (_ for _ in ()).throw(AssertionError("ran")))
+    assert main(["--worker", "--repeat", "3"]) == 0
+    assert seen == [3] and "worker figures" in capsys.readouterr().out
