@@ -341,9 +341,23 @@ def settle(cache_root: Path, want: dict[str, str], wait: float | None = None) ->
     """The post-render step, before it looks for a kept set: wait for the worker of
     this render's inputs to finish (or stop one started for other inputs), so that
     no worker commits from then on. Returns what happened: "none", "done",
-    "failed", "stopped", "timeout" or "other inputs"."""
+    "failed", "stopped", "timeout" or "other inputs"; unless "none", also said, with
+    how long this step waited, as the last line of the worker's log (what a real
+    render's reviewer reads: did the worker finish before the post-render step?)."""
     if os.name != "posix":
         return "none"
+    t0 = time.monotonic()
+    what = _settle(cache_root, want, wait)
+    if what != "none":
+        try:
+            with open(worker_dir(cache_root) / LOG, "a", encoding="utf-8") as log:
+                log.write(f"post-render step: {what} after waiting {time.monotonic() - t0:.2f} s\n")
+        except OSError:
+            pass
+    return what
+
+
+def _settle(cache_root: Path, want: dict[str, str], wait: float | None) -> str:
     for proc in _STARTED:                        # reap workers this process started that have ended
         proc.poll()
     _FORKED[:] = [pid for pid in _FORKED if _alive(pid)]   # reap forked workers that have ended

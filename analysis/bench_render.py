@@ -215,12 +215,14 @@ def render_round(project: Path, argv: list[str], profile: dict | None = None) ->
 
 def _worker_summary(log: str) -> list[str]:
     """The worker log's lines that say when each execution's displays were drawn, how
-    drawing ahead ended and how the worker ended (the log's last line); any traceback
-    line too."""
+    drawing ahead ended, how the worker ended (its last line before the post-render
+    step's) and how long the post-render step waited for it; any traceback line too."""
     lines = log.splitlines()
-    picked = [line for line in lines
+    waited = [line for line in lines if line.startswith("post-render step:")]
+    own = [line for line in lines if line not in waited]
+    picked = [line for line in own
               if ": drawn ahead by" in line or line.startswith(("displays drawn ahead", "Traceback"))]
-    return picked + lines[-1:] if lines and lines[-1] not in picked else picked
+    return (picked + own[-1:] if own and own[-1] not in picked else picked) + waited
 
 
 def skeleton_round(folder: Path, argv: list[str]) -> Round:

@@ -71,7 +71,8 @@ def test_the_workers_set_is_the_set_the_post_render_step_writes(prepared, tmp_pa
     pid = bg.start(_want(), root / "_variables.yml", root / ".cache" / "figures")
     assert pid is not None
     assert bg.settle(root / ".cache", _want()) == "done"
-    assert "committed" in (root / ".cache" / "worker" / bg.LOG).read_text()
+    log = (root / ".cache" / "worker" / bg.LOG).read_text().splitlines()
+    assert "committed" in log[-2] and log[-1].startswith("post-render step: done after waiting ")
     export(root / "_output")
     manifest = json.loads((current_run(root / "_output") / MANIFEST).read_text())
     assert manifest["set_reused"] is True                      # the worker's set, linked in
@@ -160,6 +161,7 @@ def test_a_worker_that_does_not_finish_in_time_is_stopped(fake_worker, capsys):
     proc = start(_want())
     assert bg.settle(folder.parent, _want(), wait=0.3) == "timeout"
     assert proc.wait(timeout=10) != 0
+    assert (folder / bg.LOG).read_text().splitlines()[-1].startswith("post-render step: timeout after waiting 0.")
     assert _claim(folder)["token"] is None
     err = capsys.readouterr().err
     assert err.startswith("Note: the background worker preparing the submission files did not finish within")

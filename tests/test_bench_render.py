@@ -84,10 +84,11 @@ def test_the_worker_summary_keeps_each_execution_and_how_the_worker_ended():
                        for i, (d, f) in enumerate([(d, f) for d in ("report", "supplement")
                                                    for f in ("html", "typst", "docx")], 1)]
                     + ["displays drawn ahead: 99 of 99 for 6 executions in 8.2 s (7.1 s CPU here)",
-                       "committed in 12.7 s (16.4 s CPU)"])
+                       "committed in 12.7 s (16.4 s CPU)", "post-render step: done after waiting 2.10 s"])
     summary = _worker_summary(log)
-    assert len(summary) == 8
-    assert summary[0].startswith("report.qmd/html: drawn ahead") and summary[-1].startswith("committed in")
+    assert len(summary) == 9
+    assert summary[0].startswith("report.qmd/html: drawn ahead") and summary[-2].startswith("committed in")
+    assert summary[-1] == "post-render step: done after waiting 2.10 s"
     assert _worker_summary("Traceback (most recent call last):\nValueError: x") == [
         "Traceback (most recent call last):", "ValueError: x"]
 
