@@ -126,7 +126,8 @@ class Derived:
     #: tte() rows already matched, by (paramcd, population): (ADTTE positions, ADSL
     #: positions). The analysis asks for the same joins about ten times; matching
     #: the string keys and checking them cost most of each (0.25 s at 100,000
-    #: patients). Only positions are kept (a million-patient frame is ~0.5 GB), not pickled.
+    #: patients). Only positions are kept (a million-patient frame is ~0.5 GB), not pickled;
+    #: and, under None, ADSL's USUBJID index, checked unique (built once for every parameter).
     _tte_rows: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __getstate__(self) -> dict:
@@ -182,9 +183,12 @@ class Derived:
         # the left join on (STUDYID, USUBJID), one ADSL row per ADTTE row, by
         # position: pandas' merge(validate="one_to_one") factorises the string
         # keys for every call (~0.7 s at 100,000 patients)
-        subjects = pd.Index(self.adsl["USUBJID"])
-        if not subjects.is_unique:
-            raise ValueError("ADSL has more than one row for a USUBJID")
+        subjects = self._tte_rows.get(None)
+        if subjects is None:
+            subjects = pd.Index(self.adsl["USUBJID"])
+            if not subjects.is_unique:
+                raise ValueError("ADSL has more than one row for a USUBJID")
+            self._tte_rows[None] = subjects
         pos = subjects.get_indexer(tte["USUBJID"])
         if tte["USUBJID"].duplicated().any():
             raise ValueError(f"ADTTE has more than one {paramcd} row for a USUBJID")

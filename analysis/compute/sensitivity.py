@@ -307,14 +307,17 @@ def hsct_counting_process(
     base = os_[["USUBJID", *covariates]].reset_index(drop=True)
     whole = pd.DataFrame(
         {"tstart": 0.0, "tstop": np.where(split, hv, t), "event": np.where(split, 0, e),
-         "hsct": from_start.astype(int), "_part": 0}
+         "hsct": from_start.astype(int)}
     )  # fmt: skip
     rows = [pd.concat([base, whole], axis=1)]
     if split.any():
-        after = pd.DataFrame({"tstart": hv[split], "tstop": t[split], "event": e[split], "hsct": 1, "_part": 1})
+        after = pd.DataFrame({"tstart": hv[split], "tstop": t[split], "event": e[split], "hsct": 1})
         rows.append(pd.concat([base.loc[split].reset_index(drop=True), after], axis=1))
     out = pd.concat(rows, ignore_index=True)
-    out = out.sort_values(["USUBJID", "_part"], kind="stable").drop(columns="_part").reset_index(drop=True)
+    # one row per patient before the transplant's rows, so a stable sort by patient alone keeps each
+    # patient's intervals in time order (sorting by patient and part too took 0.9 s, not 0.35 s, at
+    # 1,000,000 patients)
+    out = out.sort_values("USUBJID", kind="stable").reset_index(drop=True)
     out["event"] = out["event"].astype(int)
     out["hsct"] = out["hsct"].astype(int)
     return out[["USUBJID", "tstart", "tstop", "event", "hsct", *covariates]]
