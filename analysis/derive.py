@@ -28,7 +28,6 @@ number in input order.
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -249,11 +248,14 @@ def subject_ids(site: pd.Series, pseudonym: pd.Series, key: bytes | None) -> pd.
     without one, 001, 002, ... in input order."""
     if key is None:
         return pd.Series([f"{i:03d}" for i in range(1, len(site) + 1)], dtype="string")
-    digests = [base64.b32encode(hmac.new(key, f"{s}\x1f{p}".encode(), hashlib.sha256).digest()).decode()
+    digests = [hmac.digest(key, f"{s}\x1f{p}".encode(), "sha256")
                for s, p in zip(site.astype(str), pseudonym.astype(str))]
     sites = site.astype(str).to_numpy()
-    for width in (8, 16, 52):
-        ids = [d[:width] for d in digests]
+    # base 32 writes each 5 bytes as 8 characters of their own: the first 8 (16) characters of the
+    # digest's encoding are those of its first 5 (10) bytes, encoded in a quarter of the time
+    # (base64.b32encode is Python code; 4 s of 5 at 1,000,000 patients encoding whole digests)
+    for width, size in ((8, 5), (16, 10), (52, 32)):
+        ids = [base64.b32encode(d[:size]).decode()[:width] for d in digests]
         if not pd.Series([f"{s}-{i}" for s, i in zip(sites, ids)]).duplicated().any():
             return pd.Series(ids, dtype="string")
     raise ValueError("two patients have the same site and pseudonym")  # pragma: no cover - validation refuses it

@@ -102,3 +102,20 @@ def test_groups_follow_definitions():
     d = Definitions(days_per_month=30.4375, adult_age_years=18, high_marrow_burden_pct=50)
     assert d.age_groups == ("<18", ">=18")
     assert d.burden_groups == ("<50%", ">=50%")
+
+
+def test_subject_ids_are_the_documented_keyed_hash():
+    """Reference: the documented formula (first 8 characters of the base-32 HMAC-SHA-256 of
+    site and pseudonym joined by U+001F), written out with the standard library here."""
+    import base64
+    import hashlib
+    import hmac
+
+    from analysis.derive import subject_ids
+
+    key = bytes(range(32))
+    site = pd.Series(["SITE-A", "SITE-A", "SITE-B", "SITE-C"])
+    pseudonym = pd.Series(["P-001", "P-002", "P-001", "Müller 7"])
+    expected = [base64.b32encode(hmac.new(key, f"{s}\x1f{p}".encode(), hashlib.sha256).digest()).decode()[:8]
+                for s, p in zip(site, pseudonym)]
+    assert subject_ids(site, pseudonym, key).tolist() == expected
