@@ -93,11 +93,12 @@ DEFAULT_SIZES = (10_000, 100_000, 1_000_000)
 QUICK_SIZES = (2_000,)
 N_SITES = 5
 SAMPLE_SECONDS = 0.005
-STAGES = ("load_validate", "derive", "table1", "km_logrank", "cox")
+STAGES = ("load_validate", "derive", "keyed_ids", "table1", "km_logrank", "cox")
 STAGE_LABELS = {
     "generate": "generate registry (CSV)",
     "load_validate": "load + validate",
     "derive": "derive (typed, ADSL, ADTTE)",
+    "keyed_ids": "keyed IDs (real data only)",
     "table1": "Table 1 (baseline_table)",
     "km_logrank": "KM + log-rank (OS, by group)",
     "cox": "Cox (multi, uni, zph)",
@@ -416,7 +417,7 @@ def _preimport() -> None:
 
 def _child_stages(data_dir: str, out: str) -> None:
     from .config import load_config
-    from .derive import SALVGRP_LEVELS, Definitions, derive
+    from .derive import SALVGRP_LEVELS, Definitions, derive, subject_ids
     from .dictionary import load_dictionary
     from .load import load_sources, to_typed
     from .pipeline import Cohort, data_hash
@@ -450,10 +451,17 @@ def _child_stages(data_dir: str, out: str) -> None:
         loaded = state.pop("loaded")
         typed = to_typed(loaded.raw, state["dictionary"], origin=loaded.origin, splits=loaded.splits)
         del loaded
+        state["ids"] = typed[["site", "patient_id"]]
         derived = derive(typed, study_id=cfg.study_id,
                          definitions=Definitions.from_settings(cfg.settings.definitions))
         state["cohort"] = Cohort(config=cfg, dictionary=state["dictionary"], derived=derived,
                                  report=state["report"], data_hash=state["hash"])
+
+    def keyed_ids() -> None:
+        # what derive adds for real data (a registry without the synthetic flag): USUBJIDs keyed by
+        # the project's secret (pipeline.subject_id_key); the synthetic registry keeps sequence numbers
+        ids = state.pop("ids")
+        subject_ids(ids["site"], ids["patient_id"], bytes(32))
 
     def table1() -> None:
         baseline_results(state["cohort"].derived, **st["tests"])
@@ -467,7 +475,7 @@ def _child_stages(data_dir: str, out: str) -> None:
     def cox() -> None:
         cox_results(state["os"], st["cox"], alpha=st["alpha"], min_epv=st["min_epv"])
 
-    for name, fn in zip(STAGES, (load_validate, derive_, table1, km, cox)):
+    for name, fn in zip(STAGES, (load_validate, derive_, keyed_ids, table1, km, cox)):
         stage(name, fn)
     sampler.stop()
     columns = ["AVAL", "EVENT"] + [c.column for c in st["cox"]]
