@@ -203,14 +203,26 @@ def render_round(project: Path, argv: list[str], profile: dict | None = None) ->
     from .present.ahead import served
 
     r = Round()
-    log = project / ".cache" / "worker" / "log.txt"
-    log.unlink(missing_ok=True)                     # only this round's worker, if it starts one
+    _worker_log(project).unlink(missing_ok=True)    # only this round's worker, if it starts one
     r.pre = _step(project, "pre_render.py")
     r.documents = execute_documents(project, DOCUMENTS, argv, profile)
     r.served = served(project / "_generated")
     r.post = _step(project, "post_render.py")
-    r.worker = _worker_summary(log.read_text(encoding="utf-8", errors="replace")) if log.exists() else []
+    r.worker = _read_worker_log(project)
     return r
+
+
+def _worker_log(project: Path) -> Path:
+    """The background worker's log in ``project`` (:mod:`analysis.background_export`)."""
+    from .background_export import LOG, worker_dir
+
+    return worker_dir(project / ".cache") / LOG
+
+
+def _read_worker_log(project: Path) -> list[str]:
+    """:func:`_worker_summary` of the worker's log in ``project``; [] when there is none."""
+    log = _worker_log(project)
+    return _worker_summary(log.read_text(encoding="utf-8", errors="replace")) if log.exists() else []
 
 
 def _worker_summary(log: str) -> list[str]:
@@ -259,22 +271,20 @@ def run_benchmark(repeat: int = 1, profile: bool = False) -> dict:
 def worker_alone(repeat: int = 1, wait: float = 300.0) -> list[str]:
     """``--worker``: each round, the pre-render step on a clean copy, then its background
     worker until it ends (no kernel runs meanwhile); the lines to print."""
-    from .background_export import running, worker_dir
+    from .background_export import running
 
     lines = ["Background worker alone (pre-render step on a clean tree, then the worker until it ends)"]
     with tempfile.TemporaryDirectory(prefix="cart-worker-bench-") as tmp:
         project = copy_project(Path(tmp))
-        folder = worker_dir(project / ".cache")
+        folder = _worker_log(project).parent
         for n in range(1, max(1, repeat) + 1):
             clean(project)
             pre = _step(project, "pre_render.py")
             t0 = time.perf_counter()
             while running(folder) and time.perf_counter() - t0 < wait:
                 time.sleep(0.05)
-            log = folder / "log.txt"
-            summary = _worker_summary(log.read_text(encoding="utf-8", errors="replace")) if log.exists() else []
             lines += [f"round {n}: pre-render step {pre:.2f} s; the worker ended {time.perf_counter() - t0:.2f} s "
-                      "after it"] + [f"    {line}" for line in summary]
+                      "after it"] + [f"    {line}" for line in _read_worker_log(project)]
     return lines
 
 
