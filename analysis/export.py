@@ -60,17 +60,20 @@ def figure_key(stamp: dict[str, str]) -> str:
 #: numbers quoted in the documents, dictionary, bibliography ...): by extension,
 #: anywhere in the project except outputs, caches and environments.
 SOURCE_SUFFIXES = (".qmd", ".yml", ".yaml", ".bib", ".csl", ".lua", ".typ", ".md", ".json")
+#: The documents' own files (their prose, captions and chunks), among :data:`SOURCE_SUFFIXES`.
+DOCUMENT_SUFFIXES = (".qmd",)
 _NOT_SOURCES = {".git", ".venv", "_output", ".cache", "_generated", ".generated", ".runs", "__pycache__",
                 ".quarto", "private", "tests", ".pytest_cache", ".jupyter_cache"}
 
 
-def sources_hash(root: Path = PROJECT_ROOT) -> str:
-    """SHA-256 over the project's non-Python source files (:data:`SOURCE_SUFFIXES`)."""
+def sources_hash(root: Path = PROJECT_ROOT, suffixes: tuple[str, ...] = SOURCE_SUFFIXES) -> str:
+    """SHA-256 over the project's non-Python source files (:data:`SOURCE_SUFFIXES`; or
+    only those of ``suffixes``)."""
     h = hashlib.sha256()
     for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if d not in _NOT_SOURCES)
         for name in sorted(files):
-            if name.endswith(SOURCE_SUFFIXES) and name != "_variables.yml":
+            if name.endswith(suffixes) and name != "_variables.yml":
                 path = Path(folder) / name
                 h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()[:16]

@@ -177,6 +177,117 @@ def test_what_a_figure_build_reads_is_in_its_key(monkeypatch):
     assert len(keys) == len(style.JOURNALS)
 
 
+#: Run in a process of its own (an audit hook cannot be removed): every display the documents
+#: show, called and formatted as a kernel would, with each file it opens recorded.
+_AUDIT = """
+import json, os, sys
+from IPython.core.formatters import DisplayFormatter
+from analysis.config import PROJECT_ROOT, load_config
+from analysis.present.displays import kept_functions
+from analysis.present.executions import render_executions
+from analysis.results import run_analysis
+
+results = run_analysis(load_config(None))
+functions = kept_functions()
+calls = {repr(c): c for e in render_executions(PROJECT_ROOT) for c in e.calls if c[0] in functions}
+now, opened = [None], {}
+
+def hook(event, args):
+    if event == "open" and now[0] is not None and isinstance(args[0], (str, os.PathLike)):
+        opened.setdefault(now[0], set()).add(os.path.realpath(os.fspath(args[0])))
+
+sys.addaudithook(hook)
+formatter = DisplayFormatter()
+for public, args, kwargs in calls.values():
+    now[0] = public
+    formatter.format(functions[public](results, *args, **kwargs))
+    now[0] = None
+print(json.dumps({"publics": sorted({c[0] for c in calls.values()}),
+                  "opened": {k: sorted(v) for k, v in opened.items()}}))
+"""
+
+
+def test_only_the_declared_displays_read_the_documents():
+    """A kept display's key has the documents' text (.qmd) only for the functions of
+    READS_DOCUMENTS (so that an edit of the prose leaves every other display kept): each
+    display the documents show is drawn, and the files it opens are recorded; exactly those
+    functions open a document. (No display opens any other project file either: what it
+    reads from the project's other sources is in every key.)"""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from analysis.present.displays import READS_DOCUMENTS
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CART_", "QUARTO_"))}
+    out = subprocess.run([sys.executable, "-c", _AUDIT], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    found = json.loads(out.stdout.strip().splitlines()[-1])
+    assert len(found["publics"]) >= 20                    # the documents' displays were drawn
+    root = os.path.realpath(PROJECT_ROOT)
+    project_files = {public: sorted(os.path.relpath(p, root) for p in paths
+                                    if p.startswith(root + os.sep) and not p.endswith((".py", ".pyc"))
+                                    and not os.path.relpath(p, root).startswith((".venv", "_generated")))
+                     for public, paths in found["opened"].items()}
+    reading = {public for public, files in project_files.items() if any(f.endswith(".qmd") for f in files)}
+    assert reading == set(READS_DOCUMENTS)
+    others = {public: files for public, files in project_files.items()
+              if public not in READS_DOCUMENTS and files}
+    assert others == {}
+
+
+def test_a_prose_edit_changes_only_the_keys_of_displays_that_read_the_documents(tmp_path, monkeypatch):
+    """shared_key leaves the documents out; display_key adds them for READS_DOCUMENTS only.
+    The other sources (configuration files, bibliography, styles) stay in every key."""
+    from analysis import export
+    from analysis.present import displays
+    from analysis.present.document import PREPARED_FILE
+
+    (tmp_path / PREPARED_FILE).write_text('{"environment": {"pandas": "2"}}', encoding="utf-8")
+    store = tmp_path / "results.pkl"
+    stamp = {"data_hash": "d", "config_hash": "c", "code_version": "v"}
+    edits = {"suffixes": ()}
+    real = export.sources_hash
+
+    def sources_hash(root=PROJECT_ROOT, suffixes=export.SOURCE_SUFFIXES):   # an edit of files of these kinds
+        return real(root, suffixes) + ("edited" if set(suffixes) & set(edits["suffixes"]) else "")
+
+    monkeypatch.setattr(export, "sources_hash", sources_hash)
+
+    def keys():
+        shared = displays.shared_key(store, stamp)
+        return shared, {public: displays.display_key(shared, public, ("salvage_group",), {}, "settings")
+                        for public in ("analysis.present.figures.km_group_figure",
+                                       "analysis.present.tables.table1", *displays.READS_DOCUMENTS)}
+
+    shared, before = keys()
+    edits["suffixes"] = export.DOCUMENT_SUFFIXES
+    shared_after, after = keys()
+    assert shared_after == shared
+    assert {p for p in before if before[p] != after[p]} == set(displays.READS_DOCUMENTS)
+    for other in (".yml", ".bib", ".csl"):
+        edits["suffixes"] = (other,)
+        changed_shared, changed = keys()
+        assert changed_shared != shared and all(changed[p] != before[p] for p in before), other
+
+
+def test_sources_hash_of_some_kinds_of_files(tmp_path):
+    from analysis.export import DOCUMENT_SUFFIXES, SOURCE_SUFFIXES, sources_hash
+
+    others = tuple(s for s in SOURCE_SUFFIXES if s not in DOCUMENT_SUFFIXES)
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "sections" / "results.qmd").write_text("Table 1 shows")
+    (tmp_path / "analysis.yml").write_text("tests: {alpha: 0.05}")
+    before = {s: sources_hash(tmp_path, s) for s in (SOURCE_SUFFIXES, DOCUMENT_SUFFIXES, others)}
+    (tmp_path / "sections" / "results.qmd").write_text("Table 2 shows")
+    after = {s: sources_hash(tmp_path, s) for s in before}
+    assert [after[s] != before[s] for s in before] == [True, True, False]
+    (tmp_path / "analysis.yml").write_text("tests: {alpha: 0.10}")
+    assert [sources_hash(tmp_path, s) != after[s] for s in before] == [True, False, True]
+
+
 def test_submission_figures_from_the_kept_figures_are_those_drawn_anew(prepared, tmp_path, monkeypatch):
     """The post-render step's PDF, SVG and TIFF built from the Figures the
     render's kernel kept are byte for byte those it draws itself."""

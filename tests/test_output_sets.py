@@ -308,7 +308,8 @@ def test_export_writes_the_set_again_when_anything_changed(exported, monkeypatch
         monkeypatch.setattr(store, "environment", lambda: "another")
     else:                                          # (other data, configuration or code: figure_key)
         real = export_module.sources_hash
-        monkeypatch.setattr(export_module, "sources_hash", lambda root=PROJECT_ROOT: real(root) + "x")
+        monkeypatch.setattr(export_module, "sources_hash",
+                            lambda root=PROJECT_ROOT, suffixes=export_module.SOURCE_SUFFIXES: real(root, suffixes) + "x")
     export(root / "_output", cache=cache)
     manifest = json.loads((current_run(root / "_output") / MANIFEST).read_text())
     assert manifest["set_reused"] is False, change

@@ -14,8 +14,11 @@ return what the kernel would display, the Jupyter mime bundle, kept in
 What a kept display is keyed by: the stamp of the stored results (data,
 configuration and code hashes), the environment the pre-render step checked
 (``_generated/prepared.json``: installed libraries, Pandoc, Quarto), and
-the project's other sources (:func:`analysis.export.sources_hash`:
-captions and the STROBE checklist's places are read from the documents), the
+the project's other sources (:func:`analysis.export.sources_hash`) but the
+documents' own text (``.qmd``: prose, captions and chunk options, which Quarto
+reads and no display does, so an edit of the prose leaves every display kept),
+except for the displays that read the documents (:data:`READS_DOCUMENTS`: the
+STROBE checklist's places), whose key has the documents' text too; the
 function and its other arguments, the document and output format Quarto
 declares, the environment great_tables reads, and the kernel's display settings
 (every matplotlib rcParam, the IPython formatters registered for figures with
@@ -200,19 +203,21 @@ def figure_object_key(shared: str, fn: Callable, args: tuple, kwargs: dict) -> s
 
 def shared_key(store: Path, stamp: dict[str, str]) -> str | None:
     """What every kept display and figure of the stored results ``store`` is keyed by:
-    the stamp, the project's other sources and the environment the pre-render step
-    checked; None without the pre-render step's manifest."""
+    the stamp, the project's other sources but the documents (:func:`display_key` adds
+    them for those that read them) and the environment the pre-render step checked;
+    None without the pre-render step's manifest."""
     import json
 
-    from ..export import sources_hash
+    from ..export import DOCUMENT_SUFFIXES, SOURCE_SUFFIXES, sources_hash
     from .document import PREPARED_FILE
 
     try:   # the environment the pre-render step checked (library versions: e.g. the versions table)
         environment = json.loads((Path(store).parent / PREPARED_FILE).read_text(encoding="utf-8"))["environment"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return "|".join([*(stamp[k] for k in ("data_hash", "config_hash", "code_version")), sources_hash(),
-                     str(environment)])
+    others = tuple(s for s in SOURCE_SUFFIXES if s not in DOCUMENT_SUFFIXES)
+    return "|".join([*(stamp[k] for k in ("data_hash", "config_hash", "code_version")),
+                     sources_hash(suffixes=others), str(environment)])
 
 
 def kept_figure(folder: Path, key: str) -> Any | None:
@@ -261,11 +266,23 @@ def build_figure(fn: Callable, results: Any, args: tuple, kwargs: dict, folder: 
     return fig
 
 
+#: The display functions that read the documents (``.qmd``) themselves, as the documents call
+#: them: their displays are keyed by the documents' text too (:func:`display_key`). Found by
+#: reading every file open while each display of the documents is drawn
+#: (tests/test_displays.py, ``test_only_the_declared_displays_read_the_documents``).
+READS_DOCUMENTS = frozenset({"analysis.present.strobe.strobe_table"})
+
+
 def display_key(shared: str, public: str, args: tuple, kwargs: dict, settings: str) -> str:
     """Key of the kept display of ``public(results, *args, **kwargs)`` (``public``: the function
-    as the documents call it, e.g. ``analysis.present.tables.table1``)."""
-    return hashlib.sha256("\0".join([shared, public, repr(tuple(args)), repr(sorted(kwargs.items())),
-                                      settings]).encode()).hexdigest()[:32]
+    as the documents call it, e.g. ``analysis.present.tables.table1``); with the documents'
+    text for a function of :data:`READS_DOCUMENTS` (``shared`` has no document's)."""
+    parts = [shared, public, repr(tuple(args)), repr(sorted(kwargs.items())), settings]
+    if public in READS_DOCUMENTS:
+        from ..export import DOCUMENT_SUFFIXES, sources_hash
+
+        parts.append(sources_hash(suffixes=DOCUMENT_SUFFIXES))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()[:32]
 
 
 def _read_kept(path: Path) -> StoredDisplay | None:
