@@ -40,6 +40,22 @@ def test_report_states_project_added_time_against_both_skeletons():
     assert "clean tree: project-added 6.00 s = 2.00 x harness skeleton (MISSED <= 0.5)" in text
     assert "0.55 x the issue's Quarto skeleton of 11 s (MISSED)" in text
     assert "nothing changed: project-added 0.30 s = 0.10 x harness skeleton (met <= 0.2)" in text
+    figures["prose"] = Round(pre=0.1, documents={k: 0.5 for k in docs}, post=0.5)           # 3.6 s: adds 0.6 s
+    text = "\n".join(format_report(figures))
+    assert "prose edited: project-added 0.60 s = 0.20 x harness skeleton; 0.05 x the issue's" in text
+    assert "(no target; the re-render after each edit of the text)" in text
+    assert "nothing changed: project-added 0.30 s = 0.10 x harness skeleton (met <= 0.2)" in text
+
+
+def test_a_prose_edit_appends_a_sentence_to_a_section(tmp_path):
+    from analysis.bench_render import edit_prose
+
+    (tmp_path / "sections").mkdir()
+    (tmp_path / "sections" / "discussion.qmd").write_text("## Discussion\n\nText.\n")
+    (tmp_path / "report.qmd").write_text("report\n")
+    assert edit_prose(tmp_path) == tmp_path / "sections" / "discussion.qmd"
+    assert (tmp_path / "sections" / "discussion.qmd").read_text().endswith("A sentence an author added (1).\n")
+    assert (tmp_path / "report.qmd").read_text() == "report\n"
 
 
 def test_bad_repeat_is_a_usage_error(capsys):
