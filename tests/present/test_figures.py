@@ -572,3 +572,50 @@ def test_every_abbreviation_printed_is_defined_in_the_figure(figs, name):
         import re
         if re.search(pattern, body):
             assert f"{abbr}, {meaning}" in note, (name, abbr)
+
+
+def _wrap_word_by_word(text: str, inches: float, size: float | None = None) -> str:
+    """The specification of canvas._wrap: each line takes words one at a time while the line
+    still fits (its first word always), as the figures' notes were wrapped before bisection."""
+    from analysis.present.figures.canvas import text_width
+
+    out = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split(" "):
+            trial = f"{line} {word}" if line else word
+            if line and text_width(trial, size) > inches:
+                out.append(line)
+                line = word
+            else:
+                line = trial
+        out.append(line)
+    return "\n".join(out)
+
+
+def test_wrapping_by_bisection_breaks_where_filling_word_by_word_breaks():
+    """canvas._wrap finds each line's end by bisection: the same lines as filling word by
+    word, for notes of every length, odd spacing, words wider than the line, several
+    paragraphs, font sizes and widths (and in each journal's font)."""
+    import random
+
+    from analysis.present.figures.canvas import _wrap
+
+    rng = random.Random(20261207)
+    vocabulary = ("CI", "confidence", "interval;", "HR,", "hazard", "ratio;", "CR/CRi,", "complete", "remission",
+                  "with", "incomplete", "count", "recovery;", "RFS,", "relapse-free", "survival;", "NR,", "not",
+                  "reached.", "Allogeneic", "haematopoietic", "stem-cell", "transplantation", "(HSCT)", "0·95",
+                  "W" * 40, "ĳ", "–", "")
+    texts = ["", " ", "one", "  two  spaces  ", "a\n\nb", "W" * 60 + " tail", "lead " + "W" * 60]
+    for _ in range(24):
+        paragraphs = [" ".join(rng.choice(vocabulary) for _ in range(rng.randint(1, 40)))
+                      for _ in range(rng.randint(1, 2))]
+        texts.append("\n".join(paragraphs))
+    try:
+        for journal in style.JOURNALS:
+            style.use_journal(journal)
+            for text in texts[: 8 if journal != style.DEFAULT_JOURNAL else None]:
+                inches, size = rng.choice((0.6, 1.5, 3.3, 6.9)), rng.choice((None, 6.0, 8.0))
+                assert _wrap(text, inches, size) == _wrap_word_by_word(text, inches, size), (journal, text)
+    finally:
+        style.use_journal(style.DEFAULT_JOURNAL)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import io
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import matplotlib as mpl
@@ -165,10 +166,11 @@ def _finish(fig: Figure, synthetic: bool) -> Figure:
 _RENDERER: list = []
 
 
-def text_width(text: str, size: float | None = None, weight: str = "normal") -> float:
-    """Width in inches of one line of ``text`` in the journal's figure font
-    (``size`` in points, default the journal's), measured by matplotlib's Agg
-    renderer as it will be drawn."""
+@contextmanager
+def _line_widths(size: float | None = None, weight: str = "normal") -> Iterator[Callable[[str], float]]:
+    """A function giving the width in inches of one line of text in the journal's figure font
+    (``size`` in points, default the journal's), measured by matplotlib's Agg renderer as it
+    will be drawn; the style context entered once for all the lines measured meanwhile."""
     from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.font_manager import FontProperties
 
@@ -176,24 +178,56 @@ def text_width(text: str, size: float | None = None, weight: str = "normal") -> 
         _RENDERER.extend(RendererAgg(10, 10, dpi) for dpi in (100, 150))
     with mpl.rc_context(figure_rc()):
         prop = FontProperties(size=size or style.journal().figure.font_size, weight=weight)
-        return max((r.get_text_width_height_descent(line, prop, ismath=False)[0] / r.dpi
-                    for r in _RENDERER for line in text.split("\n")), default=0.0)
+        yield lambda line: max(r.get_text_width_height_descent(line, prop, ismath=False)[0] / r.dpi
+                               for r in _RENDERER)
+
+
+def text_width(text: str, size: float | None = None, weight: str = "normal") -> float:
+    """Width in inches of the widest line of ``text`` in the journal's figure font
+    (``size`` in points, default the journal's), measured by matplotlib's Agg
+    renderer as it will be drawn."""
+    with _line_widths(size, weight) as width:
+        return max(width(line) for line in text.split("\n"))
 
 
 def _wrap(text: str, inches: float, size: float | None = None) -> str:
     """``text`` broken at spaces into lines that fit ``inches`` of ``size`` pt
-    text in the journal's figure font (measured, :func:`text_width`)."""
+    text in the journal's figure font (measured, :func:`text_width`): each line
+    takes words while the line still fits (a word too wide for any line has one
+    of its own).
+
+    Each line's end is found by bisection over the lines that adding one more
+    word would make: a line with a word added is at least as wide (its glyphs
+    are those of the shorter line, in the same places, and more), so the first
+    one too wide is where line-by-line filling would stop too, with about
+    log2(words) measurements a line instead of one a word (each measurement
+    shapes the whole line twice; notes of 30-60 words were a third of a
+    figure's build)."""
     out = []
-    for paragraph in text.split("\n"):
-        line = ""
-        for word in paragraph.split(" "):
-            trial = f"{line} {word}" if line else word
-            if line and text_width(trial, size) > inches:
-                out.append(line)
-                line = word
-            else:
-                line = trial
-        out.append(line)
+    with _line_widths(size) as width:
+        for paragraph in text.split("\n"):
+            words = paragraph.split(" ")
+            line, k = "", 0
+            while k < len(words):
+                # the lines filling would try from here: the line so far with each next word added
+                trials, acc = [], line
+                for word in words[k:]:
+                    acc = f"{acc} {word}" if acc else word
+                    trials.append(acc)
+                before = [line, *trials[:-1]]               # the line each trial extends
+                lo, hi = 0, len(trials)                     # the first trial too wide (over a line), in [lo, hi]
+                while lo < hi:
+                    mid = (lo + hi) // 2
+                    if before[mid] and width(trials[mid]) > inches:
+                        hi = mid
+                    else:
+                        lo = mid + 1
+                if lo == len(trials):                       # the rest fits
+                    line = trials[-1]
+                    break
+                out.append(before[lo])
+                line, k = words[k + lo], k + lo + 1
+            out.append(line)
     return "\n".join(out)
 
 
