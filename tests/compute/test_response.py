@@ -309,6 +309,37 @@ def test_fisher_freeman_halton_monte_carlo_fallback_is_seeded():
         contingency_test(table, rule=RULE, max_tables=1)
 
 
+def test_monte_carlo_fisher_freeman_halton_for_a_registry_sized_table():
+    """More patients compared than Monte-Carlo tables x cells (12,000 >= 1,999 x 6), where
+    scipy 1.17's fisher_exact(method=MonteCarloMethod) fails ("cannot reshape array": Table 1
+    lost its p-value for prior transplant in a 12,000-patient registry with 1,000 resamples,
+    and at 1,000,000 patients with the default 100,000): the p is computed, seeded, and close
+    to R's exact value.
+
+    > fisher.test(matrix(c(2030, 2000, 1950, 2100, 2010, 1910), 3, byrow = TRUE), workspace = 2e8)$p.value
+    Tolerance: absolute 0.012 (4 standard errors of a Monte-Carlo p near 0.016 from 1,999 tables).
+    """
+    table = np.array([[2030, 2000], [1950, 2100], [2010, 1910]])
+    a, b = (contingency_test(table, rule=RULE, max_tables=1, rng=np.random.default_rng(11), n_resamples=1_999)
+            for _ in range(2))
+    assert a.fisher_method == "Monte-Carlo" and a.test_used == CHISQ      # expected counts >= 5: chi-squared
+    assert a.p_fisher == b.p_fisher
+    assert a.p_fisher == pytest.approx(R[("rxc_3x2_registry", "fisher_p")], abs=0.012)
+
+
+@pytest.mark.parametrize("table", [[[3, 7], [8, 2], [5, 5]], [[30, 41, 12], [28, 35, 40]], [[0, 5], [4, 1], [2, 2], [3, 0]]])
+def test_monte_carlo_fisher_freeman_halton_draws_what_scipy_draws(table):
+    """Where scipy's own Monte-Carlo Fisher-Freeman-Halton works, the same seed gives the same p."""
+    from scipy import stats
+
+    from analysis.compute.response import _ffh_monte_carlo_pvalue
+
+    table = np.array(table)
+    ours = _ffh_monte_carlo_pvalue(table, n_resamples=3_000, rng=np.random.default_rng(5))
+    method = stats.MonteCarloMethod(n_resamples=3_000, rng=np.random.default_rng(5))
+    assert ours == float(stats.fisher_exact(table, method=method).pvalue)
+
+
 def test_contingency_test_2x2_published_table_against_R_chisq_test():
     """The counts-only entry point gives the same as compare_proportions; rel=1e-6.
 

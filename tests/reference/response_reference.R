@@ -43,6 +43,11 @@ for (nm in names(tables)) {
   emit(nm, "min_expected", min(cu$expected))
 }
 
+## a registry-sized 3 x 2 table (12,000 patients): exact, with a larger FEXACT workspace
+## than the default (which is too small for it); the Monte-Carlo value is tested against it
+m <- matrix(c(2030, 2000, 1950, 2100, 2010, 1910), 3, byrow = TRUE)
+emit("rxc_3x2_registry", "fisher_p", fisher.test(m, workspace = 2e8)$p.value)
+
 ## ---- logistic regression: glm(binomial), confint.default -----------------
 ## glm's default convergence (epsilon = 1e-8) leaves the Wald p of the 3+ vs 1
 ## contrast ~1.5e-6 (relative) away from the exact MLE (closed form for this
