@@ -698,7 +698,7 @@ def _logistic_odds_ratio(x_ref: int, n_ref: int, x_lv: int, n_lv: int, *,
 
 
 # --------------------------------------------------------------------------
-# Exact Fisher-Freeman-Halton p-value (own code, see contingency_test)
+# Fisher-Freeman-Halton p-values, exact and Monte-Carlo (own code, see contingency_test)
 # --------------------------------------------------------------------------
 def _ffh_monte_carlo_pvalue(counts: np.ndarray, *, n_resamples: int, rng: np.random.Generator) -> float:
     """Monte-Carlo Fisher-Freeman-Halton p: what ``scipy.stats.fisher_exact(counts,
