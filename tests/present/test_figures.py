@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import tempfile
+from pathlib import Path
 
 from matplotlib.text import Text
 import numpy as np
@@ -417,6 +419,36 @@ def test_zph_one_panel_per_term_with_residuals_and_p(results, figs):
         assert _by_gid(ax.lines, f"zph-coef-{term}").get_ydata()[0] == pytest.approx(float(coef.iloc[0]))
     glob = float(zph.table.loc[zph.table["term"] == "GLOBAL", "p"].iloc[0])
     assert _by_gid(fig.texts, "zph-global").get_text().endswith(f"Global test {style.fmt_p_text(glob)}")
+
+
+def test_zph_draws_a_dense_panel_as_an_image(results, figs):
+    """A registry's thousands of residuals a panel are one image each in the vector files
+    (at 600 dpi in the submission PDF and SVG), not a circle each; the synthetic cohort's
+    few stay vector circles."""
+    import io
+
+    import pandas as pd
+
+    from analysis.present.figures.files import _SVG_METADATA, _write_vector
+    from analysis.present.figures.zph import DENSE_POINTS
+
+    zph = results.cox.zph
+    terms = [t for t in zph.table["term"] if t != "GLOBAL"]
+    assert not any(_by_gid(_axes(figs["zph"], f"zph-{t}").collections, f"zph-points-{t}").get_rasterized()
+                   for t in terms)
+    copies = DENSE_POINTS // (len(zph.residuals) // len(terms)) + 1
+    dense = dataclasses.replace(zph, residuals=pd.concat([zph.residuals] * copies, ignore_index=True))
+    fig = F.zph_figure(dataclasses.replace(results, cox=dataclasses.replace(results.cox, zph=dense)))
+    for t in terms:
+        points = _by_gid(_axes(fig, f"zph-{t}").collections, f"zph-points-{t}")
+        assert len(points.get_offsets()) > DENSE_POINTS and points.get_rasterized()
+    path = Path(tempfile.mkdtemp()) / "zph.svg"
+    _write_vector(fig, "svg", _SVG_METADATA, path)
+    svg = path.read_text(encoding="utf-8")
+    assert svg.count("<image") == len(terms)
+    small = io.StringIO()
+    figs["zph"].savefig(small, format="svg")
+    assert "<image" not in small.getvalue()
 
 
 def test_zph_empty_state(results):

@@ -43,7 +43,9 @@ _STEM_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
 def _write_vector(fig: Figure, fmt: str, metadata: dict, path: Path) -> None:
-    fig.savefig(path, format=fmt, metadata=metadata)
+    # the resolution of any part drawn as an image (a dense scatter, zph.DENSE_POINTS); a
+    # figure without one is written byte for byte as without it
+    fig.savefig(path, format=fmt, metadata=metadata, dpi=TIFF_DPI)
 
 
 def _rgb_pixels(fig: Figure):
@@ -82,7 +84,8 @@ def save_figure(fig: Figure, stem: str, out_dir: str | Path) -> list[Path]:
     ``out_dir`` as one atomic group (all three appear, or none changes).
 
     PDF and SVG are vector (TrueType fonts embedded in the PDF; SVG text kept
-    as text) without Creator/Producer/Date metadata; the SVG is
+    as text; a part drawn as an image, such as a dense scatter, at 600 dpi)
+    without Creator/Producer/Date metadata; the SVG is
     byte-reproducible. The TIFF is rendered at 600 dpi, flattened to RGB on
     white and written by Pillow with LZW compression, resolution tags and no
     software or date tags. Returns the three paths.
