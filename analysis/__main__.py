@@ -294,6 +294,12 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as exc:
         print(exc.report.format())
         return exc.report.exit_code
+    except RuntimeError as exc:          # the manuscript would contradict itself: the check's own
+        checks = sys.modules.get(f"{__package__}.present.consistency")    # sentences, no traceback
+        if checks is None or not isinstance(exc, checks.InconsistencyError):
+            raise
+        print(exc, file=sys.stderr)
+        return 1
     except ConfigError as exc:
         print(f"Configuration problem: {exc}", file=sys.stderr)
         return 2

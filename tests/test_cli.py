@@ -209,3 +209,26 @@ def test_run_sh_prints_timed_steps_and_stops_at_bad_data(tmp_path):
     assert re.fullmatch(r"validate the data \.\.\. +failed \(exit 1\) after \d+\.\d s", lines[1]), lines[1]
     assert "T-001" in out.stdout and "bad.csv" in out.stdout
     assert "Traceback" not in out.stdout + out.stderr
+
+
+def test_a_failed_consistency_check_is_its_sentences_not_a_traceback(monkeypatch, capsys):
+    """The pre-render step's check that the manuscript does not contradict itself names both
+    sides of each disagreement; the command prints that and exits 1, without a traceback.
+    Any other error is not swallowed."""
+    from analysis import __main__ as cli
+    from analysis.present.consistency import InconsistencyError
+
+    def contradicts(args):
+        raise InconsistencyError("The manuscript would contradict itself:\n- OS deaths differ")
+
+    monkeypatch.setattr(cli, "cmd_prepare", contradicts)
+    assert cli.main(["prepare"]) == 1
+    err = capsys.readouterr().err
+    assert "OS deaths differ" in err and "Traceback" not in err
+
+    def broken(args):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(cli, "cmd_prepare", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        cli.main(["prepare"])

@@ -219,6 +219,17 @@ def test_no_patient_outside_remission_is_counted_as_remaining_in_remission(no_re
     assert "had not reached CR/CRi" in sentence
 
 
+def test_a_transplant_without_remission_keeps_the_manuscript_consistent(no_remission):
+    """Regression: the pre-render step's consistency check summed four of the five transplant
+    outcomes, so data with a patient transplanted without CR/CRi (a validation warning, not an
+    error) stopped every render with "transplant outcomes do not add up"."""
+    from analysis.present.consistency import check
+    from analysis.present.numbers import build_registry
+
+    r, _, _ = no_remission
+    assert check(r, build_registry(r)) == []
+
+
 def test_flow_figure_boxes_neither_overlap_nor_leave_the_figure(no_remission):
     from analysis.present import figures as F
 

@@ -81,7 +81,7 @@ def check(results: Results, registry: Registry, variables: dict[str, Any] | None
     need(t["n_hsct_first"] + t["n_hsct_second"] == t["n_hsct_after_salvage"],
          "first and second transplants do not add up to all consolidative transplants")
     need(t["n_hsct_transplant_related_death"] + t["n_hsct_relapsed"] + t["n_hsct_in_cr_at_last_followup"]
-         + t["n_hsct_other_death"] == t["n_hsct_after_salvage"],
+         + t["n_hsct_other_death"] + t["n_hsct_without_cr"] == t["n_hsct_after_salvage"],
          "transplant outcomes do not add up to the transplanted patients")
 
     if variables is not None:
