@@ -187,11 +187,11 @@ DISPLAYS: dict[str, tuple[str, ...]] = {
     "figures.zph_figure": ("cox_model",),
     "tables.transplant_listing_table": (
         "n_hsct_after_salvage", "n_hsct_first", "n_hsct_second", "n_hsct_transplant_related_death",
-        "n_hsct_relapsed", "n_hsct_in_cr_at_last_followup", "n_hsct_other_death"),
+        "n_hsct_relapsed", "n_hsct_in_cr_at_last_followup", "n_hsct_other_death", "n_hsct_without_cr"),
     "tables.transplant_summary_table": (
         "n_salvage", "n_cr", "n_hsct_after_salvage", "n_hsct_first", "n_hsct_second",
         "n_hsct_transplant_related_death", "n_hsct_relapsed", "n_hsct_in_cr_at_last_followup",
-        "n_hsct_other_death"),
+        "n_hsct_other_death", "n_hsct_without_cr"),
     "tables.versions_table": (),
     # the ADaM variable metadata (analysis/present/adam_metadata.py) shows no registry number
     "adam_metadata.define_table": (),

@@ -540,6 +540,7 @@ def test_displays_show_the_values_they_are_mapped_to_against_rendered_tables_and
         "n_hsct_relapsed": int((listing["outcome"] == "Relapse").sum()),
         "n_hsct_in_cr_at_last_followup": int((listing["outcome"] == "In CR at last follow-up").sum()),
         "n_hsct_other_death": int((listing["outcome"] == "Other death without relapse").sum()),
+        "n_hsct_without_cr": int((listing["outcome"] == "Not in CR/CRi before transplant").sum()),
     }
     assert set(tallies) == set(L.DISPLAYS["tables.transplant_listing_table"])
     assert tallies == {k: raw[k] for k in tallies}
