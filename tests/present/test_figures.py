@@ -651,3 +651,46 @@ def test_wrapping_by_bisection_breaks_where_filling_word_by_word_breaks():
                 assert _wrap(text, inches, size) == _wrap_word_by_word(text, inches, size), (journal, text)
     finally:
         style.use_journal(style.DEFAULT_JOURNAL)
+
+
+def _risk_texts(fig: Figure, gid: str):
+    """The numbers-at-risk axes' row labels and numbers, with their extents, by row."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    ax = _axes(fig, gid)
+    rows: dict[float, list] = {}
+    for t in ax.texts:
+        rows.setdefault(float(t.get_position()[1]), []).append(t)
+    labels = [lab.get_window_extent(renderer) for lab in ax.get_yticklabels()]
+    return ax, {y: sorted(((t.get_window_extent(renderer), t) for t in ts), key=lambda e: e[0].x0)
+                for y, ts in rows.items()}, labels, renderer
+
+
+@pytest.mark.parametrize("factor", [1, 1_000, 100_000])
+def test_numbers_at_risk_do_not_run_into_each_other(results, factor):
+    """A registry's counts (here the cohort's times ``factor``: up to five and seven digits) under
+    6-month ticks: the numbers at risk shrink, not below RISK_MIN_FONT_SIZE, and where that is not
+    enough are given at every k-th time from the first; no two numbers of a row overlap and the
+    row labels stay clear of the first ones. The synthetic cohort's own counts stay at the
+    journal's size at every time (its figures unchanged)."""
+    from analysis.present.figures.km_axes import RISK_MIN_FONT_SIZE
+
+    comp = results.os_by_group
+    risk = comp.risk.assign(n_at_risk=comp.risk["n_at_risk"] * factor)
+    fig = F.km_group_figure(dataclasses.replace(results, os_by_group=dataclasses.replace(comp, risk=risk)),
+                            "salvage_group")
+    ax, rows, labels, renderer = _risk_texts(fig, "salvage_group-risk")
+    sizes = {t.get_fontsize() for row in rows.values() for _, t in row}
+    assert len(sizes) == 1 and min(sizes) >= RISK_MIN_FONT_SIZE
+    for (y, row), label in zip(sorted(rows.items()), labels):
+        for (a, _), (b, _) in zip(row, row[1:]):
+            assert a.x1 < b.x0, (factor, y)
+        assert label.x1 < row[0][0].x0, (factor, y)
+    if factor == 1:
+        assert sizes == {style.journal().figure.font_size}
+        curves = _axes(fig, "salvage_group-curves")
+        assert all(len(row) == len(curves.get_xticks()) for row in rows.values())
+    else:
+        assert factor < 100_000 or all(len(row) < len(_axes(fig, "salvage_group-curves").get_xticks())
+                                       for row in rows.values())

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ...compute.survival import risk_times_covering
 from .. import style
+from .canvas import text_width
 
 if TYPE_CHECKING:  # pragma: no cover
     from ...results import Results
@@ -31,6 +32,10 @@ class RiskLayout:
 
 
 RISK_ROW_HEIGHT = 0.16   # inches per row of the numbers-at-risk table
+#: The smallest size (points) the numbers at risk shrink to when they do not fit between their
+#: times at the journal's size (a registry's four- and five-digit counts under 6-month ticks).
+RISK_MIN_FONT_SIZE = 6.0
+_RISK_GAP = 0.04         # inches left between neighbouring numbers at risk
 
 
 def risk_layout(synthetic: bool, n_rows: int, note_h: float = 0.0) -> RiskLayout:
@@ -97,9 +102,42 @@ def _style_time_axis(ax, ticks: Sequence[float], xlim: tuple[float, float], xlab
     ax.set_ylabel(ylabel, labelpad=3)
 
 
+def _inches_per_month(ax, xlim: tuple[float, float]) -> float:
+    return ax.get_position().width * ax.figure.get_size_inches()[0] / (xlim[1] - xlim[0])
+
+
+def _risk_number_fit(ax, texts: Sequence[str], ticks: Sequence[float], xlim: tuple[float, float]
+                     ) -> tuple[float | None, int]:
+    """Font size and stride of the numbers at risk so that neighbouring numbers of a row do not
+    run into each other: (None, 1), the journal's size at every tick, when the widest number fits
+    between the closest ticks; else the largest size, down to :data:`RISK_MIN_FONT_SIZE` in
+    half-points, at which it fits; else that size at every k-th tick (the smallest k that fits).
+    Digits have one width in the figure fonts, so the longest text is the widest (measured,
+    :func:`.canvas.text_width`); the synthetic cohort's two-digit counts fit at once."""
+    widest = max(texts, key=len, default="")
+    inches_per_month = _inches_per_month(ax, xlim)
+
+    def fits(size: float | None, every: int) -> bool:
+        shown = list(ticks)[::every]
+        room = min((b - a for a, b in zip(shown, shown[1:])), default=float("inf")) * inches_per_month
+        return text_width(widest, size) + _RISK_GAP <= room
+
+    if fits(None, 1):
+        return None, 1
+    size = float(style.journal().figure.font_size)
+    while size - 0.5 >= RISK_MIN_FONT_SIZE and not fits(size, 1):
+        size -= 0.5
+    every = 1
+    while every < len(ticks) and not fits(size, every):
+        every += 1
+    return size, every
+
+
 def _draw_risk_table(ax, rows: list[tuple[str, str, list[int]]], ticks: Sequence[float],
                      xlim: tuple[float, float], title: str) -> None:
-    """Numbers under the time axis: one text per (row, tick), centred on the tick.
+    """Numbers under the time axis: one text per (row, tick), centred on the tick;
+    smaller, or at every k-th tick only, where they would run into each other
+    (:func:`_risk_number_fit`).
 
     rows: (row label, colour, one count per tick). Row i is drawn at y = i.
     """
@@ -109,12 +147,19 @@ def _draw_risk_table(ax, rows: list[tuple[str, str, list[int]]], ticks: Sequence
         ax.spines[side].set_visible(False)
     ax.set_xticks([])
     ax.set_yticks(range(len(rows)), labels=[r[0] for r in rows])
-    ax.tick_params(axis="y", length=0, pad=6)
+    size, every = _risk_number_fit(ax, [style.fmt_int(n) for _, _, counts in rows for n in counts], ticks, xlim)
+    # the row labels keep 3 pt clear of the first numbers (centred on the first time, they can reach
+    # past the axis's left end): the usual 6 pt from the axis unless that is too little
+    first = max((style.fmt_int(counts[0]) for _, _, counts in rows if counts), key=len, default="")
+    overhang = text_width(first, size) / 2 - (ticks[0] - xlim[0]) * _inches_per_month(ax, xlim)
+    ax.tick_params(axis="y", length=0, pad=max(6.0, 72 * overhang + 3))
     for lab, (_, color, _) in zip(ax.get_yticklabels(), rows):
         lab.set_color(color)
+    shrunk = {} if size is None else {"fontsize": size}
     for i, (_, color, counts) in enumerate(rows):
-        for t, n in zip(ticks, counts):
-            ax.text(t, i, style.fmt_int(n), ha="center", va="center_baseline", color=color)
+        for k, (t, n) in enumerate(zip(ticks, counts)):
+            if k % every == 0:
+                ax.text(t, i, style.fmt_int(n), ha="center", va="center_baseline", color=color, **shrunk)
     ax.set_title(title, loc="left", fontsize=style.journal().figure.font_size, fontweight="bold", pad=3)
 
 
