@@ -1044,14 +1044,12 @@ def _same_record_problems(loaded: LoadedCohort, dictionary: Dictionary, rule: Ru
     # patients. Rows are told apart by codes of the values' text (what is compared below).
     codes = np.zeros(len(rows), dtype=np.int64)
     for var in compared:
-        if len(rows) == 0:
-            return []
         values, _ = pd.factorize(normalised(var, rows).astype(str).to_numpy())
         codes, _ = pd.factorize(codes * (int(values.max()) + 1) + values)   # < len(rows)**2: fits
         kept = pd.Series(codes).duplicated(keep=False).to_numpy()
         rows, codes = rows[kept], codes[kept]
-    if len(rows) == 0:
-        return []
+        if len(rows) == 0:
+            return []
     key = pd.DataFrame({v.name: normalised(v, rows) for v in compared}, index=rows)
     twins = key.astype(str).duplicated(keep=False)
     if not twins.any():
