@@ -102,11 +102,7 @@ def _style_time_axis(ax, ticks: Sequence[float], xlim: tuple[float, float], xlab
     ax.set_ylabel(ylabel, labelpad=3)
 
 
-def _inches_per_month(ax, xlim: tuple[float, float]) -> float:
-    return ax.get_position().width * ax.figure.get_size_inches()[0] / (xlim[1] - xlim[0])
-
-
-def _risk_number_fit(ax, texts: Sequence[str], ticks: Sequence[float], xlim: tuple[float, float]
+def _risk_number_fit(texts: Sequence[str], ticks: Sequence[float], inches_per_month: float
                      ) -> tuple[float | None, int]:
     """Font size and stride of the numbers at risk so that neighbouring numbers of a row do not
     run into each other: (None, 1), the journal's size at every tick, when the widest number fits
@@ -115,7 +111,6 @@ def _risk_number_fit(ax, texts: Sequence[str], ticks: Sequence[float], xlim: tup
     Digits have one width in the figure fonts, so the longest text is the widest (measured,
     :func:`.canvas.text_width`); the synthetic cohort's two-digit counts fit at once."""
     widest = max(texts, key=len, default="")
-    inches_per_month = _inches_per_month(ax, xlim)
 
     def fits(size: float | None, every: int) -> bool:
         shown = list(ticks)[::every]
@@ -147,19 +142,21 @@ def _draw_risk_table(ax, rows: list[tuple[str, str, list[int]]], ticks: Sequence
         ax.spines[side].set_visible(False)
     ax.set_xticks([])
     ax.set_yticks(range(len(rows)), labels=[r[0] for r in rows])
-    size, every = _risk_number_fit(ax, [style.fmt_int(n) for _, _, counts in rows for n in counts], ticks, xlim)
+    texts = [[style.fmt_int(n) for n in counts] for _, _, counts in rows]
+    inches_per_month = ax.get_position().width * ax.figure.get_size_inches()[0] / (xlim[1] - xlim[0])
+    size, every = _risk_number_fit([t for row in texts for t in row], ticks, inches_per_month)
     # the row labels keep 3 pt clear of the first numbers (centred on the first time, they can reach
     # past the axis's left end): the usual 6 pt from the axis unless that is too little
-    first = max((style.fmt_int(counts[0]) for _, _, counts in rows if counts), key=len, default="")
-    overhang = text_width(first, size) / 2 - (ticks[0] - xlim[0]) * _inches_per_month(ax, xlim)
+    first = max((row[0] for row in texts if row), key=len, default="")
+    overhang = text_width(first, size) / 2 - (ticks[0] - xlim[0]) * inches_per_month
     ax.tick_params(axis="y", length=0, pad=max(6.0, 72 * overhang + 3))
     for lab, (_, color, _) in zip(ax.get_yticklabels(), rows):
         lab.set_color(color)
     shrunk = {} if size is None else {"fontsize": size}
-    for i, (_, color, counts) in enumerate(rows):
-        for k, (t, n) in enumerate(zip(ticks, counts)):
+    for i, ((_, color, _), row) in enumerate(zip(rows, texts)):
+        for k, (t, text) in enumerate(zip(ticks, row)):
             if k % every == 0:
-                ax.text(t, i, style.fmt_int(n), ha="center", va="center_baseline", color=color, **shrunk)
+                ax.text(t, i, text, ha="center", va="center_baseline", color=color, **shrunk)
     ax.set_title(title, loc="left", fontsize=style.journal().figure.font_size, fontweight="bold", pad=3)
 
 
