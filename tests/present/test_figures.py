@@ -524,6 +524,33 @@ def test_save_figure_writes_reproducible_files_without_metadata(figs, tmp_path):
         assert 305 not in im.tag_v2 and 306 not in im.tag_v2  # no Software, no DateTime
 
 
+def test_pdf_fonts_are_embedded_without_layout_tables(figs, tmp_path):
+    """The PDF embeds each font as a TrueType subset with its outlines, metrics and character
+    map, but without the OpenType layout tables no PDF reader uses (files.LAYOUT_TABLES):
+    fontTools' subsetting is wrapped only while the PDF is written."""
+    import io
+
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+    from pypdf import PdfReader
+
+    load_font = subset.load_font
+    pdf = F.save_figure(figs["km_overall"], "km", tmp_path)[0]
+    assert subset.load_font is load_font
+    fonts = []
+    for page in PdfReader(str(pdf)).pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            for descendant in font.get("/DescendantFonts", [font]):
+                descriptor = descendant.get_object()["/FontDescriptor"].get_object()
+                fonts.append(TTFont(io.BytesIO(descriptor["/FontFile2"].get_object().get_data())))
+    assert fonts
+    for font in fonts:
+        assert {"glyf", "loca", "cmap", "hmtx", "head"} <= set(font.keys())
+        assert not set(F.files.LAYOUT_TABLES) & set(font.keys())
+    assert "Months" in PdfReader(str(pdf)).pages[0].extract_text()
+
+
 @pytest.mark.parametrize("name", ["flow", "km_overall", "salvage_group", "relapse_site", "forest", "zph"])
 def test_tiff_pixels_are_those_of_the_600_dpi_png(figs, name):
     """The TIFF's pixels come from Agg's raw buffer, not from a PNG encoded and
