@@ -141,11 +141,13 @@ def test_displays_in_a_plain_kernel(figs):
     (["png"], {"image/png"}),                     # Quarto's HTML and Word setup
     (["svg"], {"image/svg+xml"}),                 # Quarto's Typst setup: the SVG only
     (["svg", "png"], {"image/svg+xml", "image/png"}),
-    # Quarto shows a PNG before a JPEG, and a PDF only in LaTeX: the PNG stays
-    (["jpeg"], {"image/jpeg", "image/png"}),
+    # Quarto shows a PNG before a JPEG: with fig-format jpeg, the JPEG only (as a plain
+    # matplotlib Figure); a PDF only in LaTeX: the PNG stays
+    (["jpeg"], {"image/jpeg"}),
+    (["png", "jpeg"], {"image/png", "image/jpeg"}),
     (["pdf"], {"application/pdf", "image/png"}),
-], ids=["plain", "png", "svg", "svg+png", "jpeg", "pdf"])
-def test_a_figure_shows_a_png_only_where_it_is_not_shown_as_svg(figs, formats, shown):
+], ids=["plain", "png", "svg", "svg+png", "jpeg", "png+jpeg", "pdf"])
+def test_a_figure_shows_a_png_only_where_it_is_not_shown_as_svg_or_jpeg(figs, formats, shown):
     """Reference: IPython's own formatters (``select_figure_formats``, as Quarto's setup
     step calls them). Quarto shows an SVG before a PNG in every format, so where the SVG
     formatter shows a Figure, its PNG would be drawn and never shown."""

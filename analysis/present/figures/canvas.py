@@ -27,22 +27,32 @@ if TYPE_CHECKING:  # pragma: no cover
     from ...results import Results
 
 
-def _shown_as_svg(fig: Figure) -> bool:
-    """Whether the display formatter formatting ``fig`` now shows it as SVG: its enabled
-    SVG formatter has a ``Figure`` printer (IPython's ``set_matplotlib_formats("svg")``,
-    Quarto's setup step with ``fig-format: svg``, the Typst default). Quarto shows an
-    SVG before a PNG in every format (``displayDataMimeType``). Not so for JPEG (after
-    PNG) or PDF (shown only in LaTeX): with those the PNG is still drawn, as before."""
+#: The figure formats a display formatter can show a ``Figure`` in that Quarto shows in
+#: every output format (``displayDataMimeType``: SVG before PNG before JPEG): where one of
+#: them shows it, its PNG is not drawn (SVG would be shown instead, and a PNG would win over
+#: the JPEG that ``fig-format: jpeg`` asks for). Not so for PDF, which Quarto shows only in
+#: LaTeX output: there (HTML, Typst, Word) the PNG is what is seen.
+SHOWN_INSTEAD_OF_PNG = ("image/svg+xml", "image/jpeg")
+
+
+def _shown_otherwise(fig: Figure) -> bool:
+    """Whether the display formatter formatting ``fig`` now shows it in a format of
+    :data:`SHOWN_INSTEAD_OF_PNG`: an enabled formatter of that type has a ``Figure``
+    printer (IPython's ``set_matplotlib_formats``, as Quarto's setup step calls it with
+    ``fig-format``: SVG is the Typst default)."""
     from ..displays import active_formatter
 
-    found = getattr(active_formatter(), "formatters", {}).get("image/svg+xml")
-    if found is None or not found.enabled:
-        return False
-    try:
-        found.lookup(fig)
-    except KeyError:
-        return False
-    return True
+    formatters = getattr(active_formatter(), "formatters", {})
+    for mime in SHOWN_INSTEAD_OF_PNG:
+        found = formatters.get(mime)
+        if found is None or not found.enabled:
+            continue
+        try:
+            found.lookup(fig)
+        except KeyError:
+            continue
+        return True
+    return False
 
 
 class JournalFigure(Figure):
@@ -55,11 +65,12 @@ class JournalFigure(Figure):
     still asks ``_repr_png_``, which then draws nothing: Quarto shows the SVG
     before a PNG in every format (``displayDataMimeType``, quarto-cli
     ``src/core/jupyter/display-data.ts``), so that PNG (at the Typst ``fig-dpi``,
-    300) was drawn and never shown.
+    300) was drawn and never shown. Likewise for JPEG (``fig-format: jpeg``),
+    which Quarto shows only where there is no PNG: the PNG used to win.
     """
 
     def _repr_png_(self) -> bytes | None:
-        if _shown_as_svg(self):
+        if _shown_otherwise(self):
             return None
         buf = io.BytesIO()
         with mpl.rc_context(figure_rc()):
