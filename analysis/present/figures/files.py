@@ -59,7 +59,7 @@ def _subsets_without_layout():
     per font and figure, for tables the PDF never uses. matplotlib offers no setting for
     the subset's tables, so ``load_font`` is wrapped to add them to the options' dropped
     tables. Should matplotlib stop calling it, the fonts are subset as before (a test
-    says so: tests/test_figures.py, the PDF's embedded fonts)."""
+    says so: tests/present/test_figures.py, the PDF's embedded fonts)."""
     from fontTools import subset
 
     load = subset.load_font
