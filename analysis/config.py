@@ -134,6 +134,8 @@ class SurvivalSettings(_Section):
     @field_validator("landmarks_months", "risk_table_months")
     @classmethod
     def _increasing(cls, v: list[float]) -> list[float]:
+        if not v:                    # every estimate and risk table needs one (was a traceback)
+            raise ValueError("list at least one time (in months)")
         if len(set(v)) != len(v):
             raise ValueError("a time is listed twice")
         return sorted(v)
