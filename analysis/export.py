@@ -62,6 +62,8 @@ def figure_key(stamp: dict[str, str]) -> str:
 SOURCE_SUFFIXES = (".qmd", ".yml", ".yaml", ".bib", ".csl", ".lua", ".typ", ".md", ".json")
 #: The documents' own files (their prose, captions and chunks), among :data:`SOURCE_SUFFIXES`.
 DOCUMENT_SUFFIXES = (".qmd",)
+#: The other sources (configuration, bibliography, styles ...): what no edit of the prose changes.
+OTHER_SOURCE_SUFFIXES = tuple(s for s in SOURCE_SUFFIXES if s not in DOCUMENT_SUFFIXES)
 _NOT_SOURCES = {".git", ".venv", "_output", ".cache", "_generated", ".generated", ".runs", "__pycache__",
                 ".quarto", "private", "tests", ".pytest_cache", ".jupyter_cache"}
 

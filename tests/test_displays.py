@@ -274,9 +274,9 @@ def test_a_prose_edit_changes_only_the_keys_of_displays_that_read_the_documents(
 
 
 def test_sources_hash_of_some_kinds_of_files(tmp_path):
-    from analysis.export import DOCUMENT_SUFFIXES, SOURCE_SUFFIXES, sources_hash
+    from analysis.export import DOCUMENT_SUFFIXES, OTHER_SOURCE_SUFFIXES as others, SOURCE_SUFFIXES, sources_hash
 
-    others = tuple(s for s in SOURCE_SUFFIXES if s not in DOCUMENT_SUFFIXES)
+    assert set(others) == set(SOURCE_SUFFIXES) - set(DOCUMENT_SUFFIXES)
     (tmp_path / "sections").mkdir()
     (tmp_path / "sections" / "results.qmd").write_text("Table 1 shows")
     (tmp_path / "analysis.yml").write_text("tests: {alpha: 0.05}")

@@ -208,16 +208,15 @@ def shared_key(store: Path, stamp: dict[str, str]) -> str | None:
     None without the pre-render step's manifest."""
     import json
 
-    from ..export import DOCUMENT_SUFFIXES, SOURCE_SUFFIXES, sources_hash
+    from ..export import OTHER_SOURCE_SUFFIXES, sources_hash
     from .document import PREPARED_FILE
 
     try:   # the environment the pre-render step checked (library versions: e.g. the versions table)
         environment = json.loads((Path(store).parent / PREPARED_FILE).read_text(encoding="utf-8"))["environment"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    others = tuple(s for s in SOURCE_SUFFIXES if s not in DOCUMENT_SUFFIXES)
     return "|".join([*(stamp[k] for k in ("data_hash", "config_hash", "code_version")),
-                     sources_hash(suffixes=others), str(environment)])
+                     sources_hash(suffixes=OTHER_SOURCE_SUFFIXES), str(environment)])
 
 
 def kept_figure(folder: Path, key: str) -> Any | None:
