@@ -573,7 +573,9 @@ def _work(token: str, figure_cache: Path, folder: Path, ahead, data: str | None,
     shutil.rmtree(run, ignore_errors=True)
     run.mkdir(parents=True)
     try:
-        written = ex.write_entries(run, doc, want, figure_cache, build=_keeping_build(doc, want, ahead))
+        written = ex.write_entries(run, doc, want, figure_cache, build=_keeping_build(doc, want, ahead),
+                                   made=ahead.table if ahead is not None else None)
+        print(f"the set took {written['tables_reused']} tables the drawing made", flush=True)
         with _locked(folder / COMMIT_LOCK):
             if read_json_object(folder / CLAIM).get("token") != token:
                 return "withdrawn: not committed"

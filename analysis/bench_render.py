@@ -230,13 +230,13 @@ def _read_worker_log(project: Path) -> list[str]:
 
 def _worker_summary(log: str) -> list[str]:
     """The worker log's lines that say when each execution's displays were drawn, how
-    drawing ahead ended, how the worker ended (its last line before the post-render
-    step's) and how long the post-render step waited for it; any traceback line too."""
+    drawing ahead ended, how many tables the set took from it, how the worker ended (its
+    last line before the post-render step's) and how long the post-render step waited for it; any traceback line too."""
     lines = log.splitlines()
     waited = [line for line in lines if line.startswith("post-render step:")]
     own = [line for line in lines if line not in waited]
     picked = [line for line in own
-              if ": drawn ahead by" in line or line.startswith(("displays drawn ahead", "Traceback"))]
+              if ": drawn ahead by" in line or line.startswith(("displays drawn ahead", "the set took", "Traceback"))]
     return (picked + own[-1:] if own and own[-1] not in picked else picked) + waited
 
 

@@ -234,12 +234,13 @@ def load_document(cfg: Config, want: dict[str, str]):
 
 
 def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: bool = True,
-                  build=None) -> dict:
+                  build=None, made=None) -> dict:
     """Write the set's entries (:data:`ENTRIES`) into ``run``: the ledger, ADaM files and
     tables while the figures are drawn (or linked from ``cache``, the figure cache, when it
     holds :func:`figure_key`). Returns what was written (``figures``, ``adam``, ``tables``
-    names, ``figures_reused``, ``figure_key``); drawn figures are not cached here
-    (:func:`commit_figures`)."""
+    names, ``figures_reused``, ``figure_key``, ``tables_reused``); drawn figures are not
+    cached here (:func:`commit_figures`). ``build``, ``made``: the figures and tables the
+    background worker's drawing made (:class:`~analysis.present.shared_displays.SharedDisplays`)."""
     from .adam import write_adam
     from .ledger import build_ledger, write_ledger
     from .present import figures
@@ -250,7 +251,7 @@ def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: boo
     figure_files = [f"{stem}.{ext}" for stem in figures.FIGURE_STEMS for ext in ("pdf", "svg", "tiff")]
     written: dict = {"figure_key": key}
     # each table and figure built once, for the ledger, the table files and the figure files
-    displays = SharedDisplays(doc.results, build or _render_figures(want))
+    displays = SharedDisplays(doc.results, build or _render_figures(want), made)
 
     def the_rest() -> None:     # ledger, ADaM and tables: written while the figures are drawn
         write_ledger(run / "numbers.json", build_ledger(doc.registry, PROJECT_ROOT, results=doc.results,
@@ -268,7 +269,7 @@ def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: boo
         _import_savers()
         figure_files = [p.name for p in figures.export_all(doc.results, run / "figures", displays.figure,
                                                            _workers(), meanwhile=the_rest)]
-    written.update(figures=figure_files, figures_reused=reused)
+    written.update(figures=figure_files, figures_reused=reused, tables_reused=displays.reused)
     return written
 
 

@@ -454,3 +454,36 @@ def test_the_set_takes_the_figures_the_drawing_process_keeps(prepared, tmp_path,
     drawing[0] = False
     assert a.figure(figures.km_overall_figure, (), {}) is None               # the drawing ended without it
     assert time.monotonic() - t0 < 1
+
+
+def test_the_set_takes_the_tables_the_drawing_made_with_their_html(prepared, tmp_path, monkeypatch):
+    """Each table the displays show is made once by the drawing and kept for the set in the
+    worker's own folder, once it holds the HTML an HTML execution showed (the set's HTML
+    table files then make none); Ahead.table gives it back, equal to one made anew, or None
+    for a table not kept (never waited for)."""
+    from analysis.present import tables
+    from analysis.present.tables.display import DisplayTable
+
+    root = _copy(prepared, tmp_path / "render", monkeypatch)
+    said: list[str] = []
+    store = root / "_generated" / "results.pkl"
+    stamp = json.loads((root / "_generated" / "prepared.json").read_text())["stamp"]
+    a = ahead.Ahead("t", tmp_path / "worker", store, stamp, PROJECT_ROOT, log=said.append,
+                    scratch=tmp_path / "worker" / "ahead-t")
+    assert a.announce()
+    a.plans = [(e, [(c, k) for c, k in calls if c[0] == "analysis.present.tables.table1"]) for e, calls in a.plans]
+    assert a.table(tables.table1, (), {}) is None                  # nothing kept yet
+    monkeypatch.setattr(ahead.Ahead, "_fork_helper", lambda self, results, claims: None)
+    results = _results()
+    a.draw(results)
+    kept = a.table(tables.table1, (), {})
+    assert isinstance(kept, DisplayTable) and "_html" in vars(kept)
+    with monkeypatch.context() as m:
+        m.setattr(DisplayTable, "as_gt", lambda self: pytest.fail("the HTML was made again"))
+        html = kept.to_html()
+    anew = tables.table1(results)
+    assert html == anew.to_html()
+    assert kept.frame.equals(anew.frame) and kept.columns == anew.columns and kept.labels == anew.labels
+    assert a.table(tables.table2, (), {}) is None                  # not a display drawn here
+    assert a.table(tables.table1, ("other",), {}) is None          # nor with other arguments
+    assert [p.parent for p in (tmp_path / "worker").rglob("*.pkl")] == [tmp_path / "worker" / "ahead-t" / ahead.TABLES_DIR]

@@ -61,8 +61,9 @@ def _content(path: Path) -> bytes | dict:
 def test_the_workers_set_is_the_set_the_post_render_step_writes(prepared, tmp_path, monkeypatch):
     """Every file of the set the worker wrote (linked in by the post-render step)
     has the bytes of the set the post-render step writes itself (creation times
-    of .xpt, .docx and .xlsx files aside); and the worker kept every figure's
-    Figure for the kernels."""
+    of .xpt, .docx and .xlsx files aside), also where it took the tables (with
+    their HTML) its drawing made for the displays; and the worker kept every
+    figure's Figure for the kernels."""
     today = _copy(prepared, tmp_path / "today", monkeypatch)
     export(today / "_output")                                  # no worker: as before
     assert json.loads((current_run(today / "_output") / MANIFEST).read_text())["set_reused"] is False
@@ -73,6 +74,8 @@ def test_the_workers_set_is_the_set_the_post_render_step_writes(prepared, tmp_pa
     assert bg.settle(root / ".cache", _want()) == "done"
     log = (root / ".cache" / "worker" / bg.LOG).read_text().splitlines()
     assert "committed" in log[-2] and log[-1].startswith("post-render step: done after waiting ")
+    took = [int(line.split()[3]) for line in log if line.startswith("the set took ")]
+    assert took and took[0] > 0               # tables the drawing made (Ahead.table): the same bytes below
     export(root / "_output")
     manifest = json.loads((current_run(root / "_output") / MANIFEST).read_text())
     assert manifest["set_reused"] is True                      # the worker's set, linked in
@@ -223,11 +226,11 @@ def test_a_withdrawn_worker_commits_nothing(tmp_path, monkeypatch):
     folder.mkdir(parents=True)
     (folder / bg.CLAIM).write_text(json.dumps({"token": "newer", "pid": 0, "stamp": bg._stamp(_want())}))
 
-    def entries(run, doc, want, figure_cache, *, xpt=True, build=None):
+    def entries(run, doc, want, figure_cache, *, xpt=True, build=None, made=None):
         for name in ex.ENTRIES:
             (run / name).mkdir()
             (run / name / "x").write_text("x")
-        return {"figure_key": "k", "figures": ["x"], "figures_reused": False}
+        return {"figure_key": "k", "figures": ["x"], "figures_reused": False, "tables_reused": 0}
 
     monkeypatch.setattr(ex, "load_document", lambda cfg, want: None)
     monkeypatch.setattr(ex, "write_entries", entries)

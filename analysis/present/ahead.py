@@ -17,9 +17,12 @@ started as soon as the keys are announced, while it writes the set at ``nice``
 post-render step. The drawing process builds each figure when a display first
 shows it, in the kernels' order (the first execution waits for no other
 figure), and keeps its ``Figure`` (``_generated/figures/``), where the set's
-figure files take it from (:meth:`Ahead.figure`); the first execution's
-displays, which its kernel asks for before one process can have drawn them
-all, are drawn by two processes (a forked helper takes the next one too). A
+figure files take it from (:meth:`Ahead.figure`); it makes each table once
+too, shown in every format, and keeps it (with the HTML an HTML execution
+made) in the worker's own folder for the set's ledger and table files
+(:meth:`Ahead.table`, not waited for). The first execution's displays, which
+its kernel asks for before one process can have drawn them all, are drawn by
+two processes (a forked helper takes the next one too). A
 display is kept only under the key of the settings in effect while it is
 drawn, and never when drawing it (or building its figure) warned or printed (a
 kept display carries no chunk text: its kernel draws it, so the warning shows
@@ -158,6 +161,17 @@ def served(generated: Path) -> dict[str, dict]:
 DRAWING_IMPORTS = ("great_tables", "matplotlib.backends.backend_svg")
 
 
+#: In the worker's staging folder (``ahead-TOKEN/``): the tables the drawing made (:meth:`Ahead.table`).
+TABLES_DIR = "tables"
+
+
+def table_key(fn: Callable, args: tuple, kwargs: dict) -> str:
+    """File name of the table ``fn(results, *args, **kwargs)`` the drawing keeps for the set
+    (one worker's, of one results: the function and its arguments say which)."""
+    return hashlib.sha256("\0".join([fn.__module__, fn.__qualname__, repr(tuple(args)),
+                                      repr(sorted(kwargs.items()))]).encode()).hexdigest()[:32]
+
+
 def _claim(folder: Path, key: str) -> bool:
     """Claim the drawing of display ``key`` (for one of the processes drawing it); False when
     another process claimed it first."""
@@ -217,6 +231,8 @@ class Ahead:
         self.token, self.worker, self.store, self.stamp, self.log = token, Path(worker), Path(store), stamp, log
         #: where the predicted kernels' execute-info files go (the worker's staging folder)
         self.scratch = Path(scratch) if scratch is not None else None
+        #: where the drawing keeps each table it made, for the set (:meth:`table`); this worker's only
+        self.tables = self.scratch / TABLES_DIR if self.scratch is not None else None
         self.generated = self.store.parent
         self.root = Path(root)
         self.state: dict[str, Any] = {}
@@ -309,6 +325,7 @@ class Ahead:
 
         self._functions = keep_kept_index(self.generated)
         self._made: dict[tuple, Any] = {}   # tables and paragraphs: built once, shown in every format
+        self._kept_tables: dict[str, bool] = {}   # table_key -> kept with its HTML (:meth:`_keep_table`)
         folder = self.generated / DISPLAYS_DIR
         every = [(e, call, key) for e, calls in self.plans for call, key in calls]
         before = {key for _, _, key in every if (folder / f"{key}.pkl").exists()}
@@ -444,6 +461,8 @@ class Ahead:
             with _quiet(public):
                 data, metadata = format_display(shell.display_formatter, shown)
             write_bytes_atomic(path, pickle.dumps((data, metadata), protocol=pickle.HIGHEST_PROTOCOL))
+            if fn.__annotations__["return"] == "DisplayTable":
+                self._keep_table(fn, args, kwargs, shown)
             return 1
         except Exception as exc:           # noqa: BLE001 - that kernel draws it itself
             if isinstance(exc, _Noisy):
@@ -459,6 +478,45 @@ class Ahead:
             self.state["failed"].append(key)
             self._write()
             return 0
+
+    def _keep_table(self, fn: Callable, args: tuple, kwargs: dict, table: Any) -> None:
+        """Keep ``table`` (a ``DisplayTable`` this process made and showed quietly) for the
+        set (:meth:`table`); again once it holds its HTML (an HTML execution showed it), so
+        the set's HTML table files need not make it again. Nothing kept when it cannot be."""
+        import pickle
+
+        from ..outputs import write_bytes_atomic
+        from .tables.display import _HTML
+
+        if self.tables is None:
+            return
+        key = table_key(fn, args, kwargs)
+        with_html = _HTML in vars(table)
+        if self._kept_tables.get(key) in (True, with_html):
+            return
+        try:
+            data = pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL)
+            self.tables.mkdir(parents=True, exist_ok=True)
+            write_bytes_atomic(self.tables / f"{key}.pkl", data)
+        except Exception:                  # noqa: BLE001 - the set makes it itself
+            return
+        self._kept_tables[key] = with_html
+
+    def table(self, fn: Callable, args: tuple, kwargs: dict) -> Any | None:
+        """The table ``fn(results, *args, **kwargs)`` the drawing made for the displays, if it
+        has kept it by now (:meth:`_keep_table`; never waited for), else None (the caller makes
+        it). Only this worker's: the folder is its own and goes with it."""
+        import pickle
+
+        from .tables.display import DisplayTable
+
+        if self.tables is None:
+            return None
+        try:
+            table = pickle.loads((self.tables / f"{table_key(fn, args, kwargs)}.pkl").read_bytes())
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError):
+            return None
+        return table if isinstance(table, DisplayTable) else None
 
     def figure(self, fn: Callable, args: tuple, kwargs: dict) -> Any | None:
         """The Figure of ``fn(results, *args, **kwargs)`` the displays drawn ahead show, as a

@@ -13,7 +13,10 @@ processes, or after the ledger has read them).
 
 Figures are built through the export's figure builder (the ``Figure`` a
 document's kernel kept, else drawn: :func:`analysis.export.write_entries`'s
-``build``), tables and texts by calling the function, as a document's chunk does.
+``build``), tables and texts by calling the function, as a document's chunk does,
+but a table the background worker's drawing made already for the documents'
+displays, which ``made`` gives (:meth:`analysis.present.ahead.Ahead.table`; with its
+HTML, made once for both).
 """
 
 from __future__ import annotations
@@ -38,10 +41,13 @@ def function_of(call: str) -> tuple[Callable, tuple[str, ...]]:
 class SharedDisplays:
     """The displays of ``results``, each built on first use and kept for this export."""
 
-    def __init__(self, results: Any, figure_build: Callable[[partial], Any] | None = None):
+    def __init__(self, results: Any, figure_build: Callable[[partial], Any] | None = None,
+                 made: Callable[[Callable, tuple, dict], Any] | None = None):
         self.results = results
         self._figure_build = figure_build
+        self._made = made
         self._built: dict[tuple, Any] = {}
+        self.reused = 0                  # tables ``made`` gave
 
     @staticmethod
     def _key(fn: Callable, args: tuple, kwargs: dict) -> tuple:
@@ -53,8 +59,15 @@ class SharedDisplays:
         return self._built[key]
 
     def __call__(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
-        """``fn(results, *args, **kwargs)``, built once."""
-        return self._once(self._key(fn, args, kwargs), lambda: fn(self.results, *args, **kwargs))
+        """``fn(results, *args, **kwargs)``, built once (or the one ``made`` gives)."""
+        def build() -> Any:
+            found = self._made(fn, args, kwargs) if self._made is not None else None
+            if found is None:
+                return fn(self.results, *args, **kwargs)
+            self.reused += 1
+            return found
+
+        return self._once(self._key(fn, args, kwargs), build)
 
     def call(self, call: str) -> Any:
         """The display of ``"module.function[:ARG]"``, as a chunk calls it."""

@@ -48,6 +48,10 @@ class Footnote:
     rows: tuple[int, ...] = ()
 
 
+#: Where a table keeps its HTML once made (:meth:`DisplayTable.to_html`): not a field.
+_HTML = "_html"
+
+
 @dataclass(frozen=True, eq=False)
 class DisplayTable:
     """A formatted table that displays as HTML or Markdown according to the output format.
@@ -216,8 +220,17 @@ class DisplayTable:
         return gt
 
     def to_html(self) -> str:
-        """The great_tables HTML fragment (``<div id=...><style>…</style><table>…</table></div>``)."""
-        return self.as_gt().as_raw_html()
+        """The great_tables HTML fragment (``<div id=...><style>…</style><table>…</table></div>``).
+
+        Made once per table (great_tables takes ~25 ms a table) and kept with it, also when
+        it is pickled: the background worker's set takes the tables the displays drawn ahead
+        made, HTML included (:meth:`analysis.present.ahead.Ahead.table`). A table is not
+        changed once made (frozen; its frame is read, never written)."""
+        html = self.__dict__.get(_HTML)
+        if html is None:
+            html = self.as_gt().as_raw_html()
+            object.__setattr__(self, _HTML, html)
+        return html
 
     # ------------------------------------------------------------------ Markdown
 
