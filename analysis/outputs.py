@@ -94,18 +94,34 @@ def _symlink_atomic(target: str, link: Path) -> None:
     os.replace(tmp, link)
 
 
-def _link_entry(folder: Path, name: str, runs: str) -> None:
-    """``folder/name`` -> ``runs/current/name``. An entry left by an older
-    layout (a real file or folder) is replaced once."""
-    import shutil
-
+def _link_entry(folder: Path, name: str, runs: str) -> Path | None:
+    """``folder/name`` -> ``runs/current/name``. A real file or folder of that name
+    (the user's own, or one an older layout of this project wrote) is never deleted:
+    it is moved aside (:func:`_aside`) and its new place returned; else None."""
     entry = folder / name
     want = f"{runs}/{CURRENT}/{name}"
     if entry.is_symlink() and os.readlink(entry) == want:
-        return
-    if entry.is_dir() and not entry.is_symlink():
-        shutil.rmtree(entry)
+        return None
+    moved = None
+    if entry.exists() and not entry.is_symlink():
+        moved = _aside(entry)
     _symlink_atomic(want, entry)
+    return moved
+
+
+def _aside(entry: Path) -> Path:
+    """Move ``entry`` to ``NAME.before-YYYYMMDD-HHMMSS`` beside it (a number added if taken);
+    its new path."""
+    import time
+
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = entry.with_name(f"{entry.name}.before-{stamp}")
+    n = 1
+    while target.exists() or target.is_symlink():
+        n += 1
+        target = entry.with_name(f"{entry.name}.before-{stamp}-{n}")
+    os.rename(entry, target)
+    return target
 
 
 def _clean_runs(runs_dir: Path, keep: str) -> None:
@@ -135,7 +151,10 @@ def output_set(folder: Path, names: list[str], *, runs: str = RUNS_DIR) -> Itera
     the same complete run: the earlier one until the swap, the new one after,
     whenever the process is killed. Earlier runs' folders (and any left by a
     killed run) are removed after the swap. If the block raises, the fresh
-    folder is removed and nothing visible changes.
+    folder is removed and nothing visible changes. A real file or folder
+    already at ``folder/<name>`` (not a link this function made: the user's
+    own, or an older layout's) is moved aside, never deleted, and said on
+    stderr (:func:`_link_entry`).
     """
     import shutil
 
@@ -154,5 +173,11 @@ def output_set(folder: Path, names: list[str], *, runs: str = RUNS_DIR) -> Itera
         raise
     _symlink_atomic(run.name, runs_dir / CURRENT)
     for name in names:
-        _link_entry(folder, name, runs)
+        moved = _link_entry(folder, name, runs)
+        if moved is not None:
+            import sys
+
+            print(f"Note: {folder / name} was a {'folder' if moved.is_dir() else 'file'} of your own (or of an "
+                  f"older version of this project); it is kept, renamed {moved.name} (nothing was deleted), "
+                  f"and {name} now holds this run's output.", file=sys.stderr)
     _clean_runs(runs_dir, keep=run.name)

@@ -65,16 +65,28 @@ def test_a_failed_or_incomplete_run_changes_nothing(tmp_path):
     assert len([p for p in (tmp_path / ".runs").iterdir() if not p.is_symlink()]) == 1
 
 
-def test_outputs_of_the_earlier_layout_are_replaced(tmp_path):
-    (tmp_path / "a.json").write_text("old")
+def test_a_real_file_or_folder_in_the_way_is_kept_aside_never_deleted(tmp_path, capsys):
+    """A folder or file of the user's own (or an older layout's) where the set shows an
+    entry is renamed ``NAME.before-DATE`` beside it, with a note, never deleted (the old
+    code deleted a folder with everything in it: a user's own ``figures/`` in ``--out``)."""
+    (tmp_path / "a.json").write_text("mine")
     (tmp_path / "figs").mkdir()
-    (tmp_path / "figs" / "stale.txt").write_text("old")
-    (tmp_path / "report.html").write_text("Quarto's")              # not ours: left alone
+    (tmp_path / "figs" / "my_drawing.svg").write_text("mine")
+    (tmp_path / "report.html").write_text("Quarto's")              # not an entry: left alone
     with output_set(tmp_path, ["a.json", "figs"]) as run:
         _write(run, "1")
     assert _shown(tmp_path) == ("1", "1")
-    assert not (tmp_path / "figs" / "stale.txt").exists()
+    kept = sorted(p.name for p in tmp_path.glob("*.before-*"))
+    assert [k.split(".before-")[0] for k in kept] == ["a.json", "figs"]
+    assert (tmp_path / next(k for k in kept if k.startswith("figs")) / "my_drawing.svg").read_text() == "mine"
+    assert (tmp_path / next(k for k in kept if k.startswith("a.json"))).read_text() == "mine"
     assert (tmp_path / "report.html").read_text() == "Quarto's"
+    said = capsys.readouterr().err
+    assert said.count("Note: ") == 2 and "nothing was deleted" in said
+    with output_set(tmp_path, ["a.json", "figs"]) as run:          # the set's own links: replaced quietly
+        _write(run, "2")
+    assert _shown(tmp_path) == ("2", "2") and "Note" not in capsys.readouterr().err
+    assert len(list(tmp_path.glob("*.before-*"))) == 2
 
 
 # --------------------------------------------------------------------------- export
