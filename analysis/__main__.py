@@ -28,6 +28,27 @@ def _config(args) -> Config:
     return cfg
 
 
+def _folder_argument(value: str) -> Path:
+    """``--out DIR``: a folder that exists or can be made (no file in the way)."""
+    path = Path(value).expanduser()
+    for place in (path, *path.parents):
+        if place.is_dir():
+            return path
+        if place.exists():
+            what = "is a file" if place == path else f"cannot be made: {place} is a file"
+            raise argparse.ArgumentTypeError(f"{value} {what}, not a folder")
+    return path
+
+
+def _file_argument(value: str) -> Path:
+    """``--out FILE``: a file to write (not a folder; no file in the way of its folder)."""
+    path = Path(value).expanduser()
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{value} is a folder; give the name of the file to write")
+    _folder_argument(str(path.parent))
+    return path
+
+
 def cmd_validate(args) -> int:
     from .dictionary import load_dictionary
     from .load import load_sources
@@ -139,7 +160,8 @@ environment variables:
 exit codes:
   0  done
   1  the data have problems (the full report is printed; nothing is written)
-  2  usage or configuration problem (unknown option, missing file or setting)
+  2  usage or configuration problem (unknown option, missing file or setting,
+     an output folder that cannot be written)
 """
 
 #: diff's own exit codes (1 is "numbers changed", not "the data have problems")
@@ -227,24 +249,27 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
     p = add("validate", cmd_validate)
     p.add_argument("paths", nargs="*", metavar="PATH", help=paths_help)
     p = add("adam", cmd_adam)
-    p.add_argument("--out", required=True, metavar="DIR", help="folder to write the datasets into")
+    p.add_argument("--out", required=True, type=_folder_argument, metavar="DIR",
+                   help="folder to write the datasets into")
     p.add_argument("--no-xpt", action="store_true", help="CSV only (no SAS transport files)")
     p.add_argument("paths", nargs="*", metavar="PATH", help=paths_help)
     p = add("simulate", cmd_simulate)
-    p.add_argument("--out", default=None, metavar="DIR", help="folder to write into (default: data/synthetic/)")
+    p.add_argument("--out", default=None, type=_folder_argument, metavar="DIR",
+                   help="folder to write into (default: data/synthetic/)")
     p = add("numbers", cmd_numbers)
     p.add_argument("--json", action="store_true", help="print the raw values as JSON instead of the texts")
     p.add_argument("paths", nargs="*", metavar="PATH", help=paths_help)
     p = add("variables", cmd_variables)
-    p.add_argument("--out", default="_variables.yml", metavar="FILE",
+    p.add_argument("--out", default="_variables.yml", type=_file_argument, metavar="FILE",
                    help="file to write (default: _variables.yml)")
     p = add("export", cmd_export)
-    p.add_argument("--out", default="_output", metavar="DIR", help="folder to write into (default: _output)")
+    p.add_argument("--out", default="_output", type=_folder_argument, metavar="DIR",
+                   help="folder to write into (default: _output)")
     p.add_argument("paths", nargs="*", metavar="PATH", help=paths_help)
     p = add("diff", cmd_diff)
     p.add_argument("old", metavar="OLD", help="the earlier ledger (numbers.json)")
     p.add_argument("new", metavar="NEW", help="the later ledger (numbers.json)")
-    p.add_argument("--out", default=None, metavar="FILE",
+    p.add_argument("--out", default=None, type=_file_argument, metavar="FILE",
                    help="also write the table of changes as .md, .html or .docx (Word, for the response letter)")
     p.add_argument("--detail", action="store_true", help="also print every changed ledger key")
     p.add_argument("--markup", action="append", default=[], metavar="DOC.md",
@@ -306,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:          # output piped into `head` or a pager that closed early
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as exc:           # a folder not writable, a disk full ...: the file and why, no traceback
+        where = exc.filename if exc.filename is not None else "a file"
+        print(f"Could not write or read {where}: {exc.strerror or exc}.\n"
+              "Hint: check that the folder exists, that you may write there and that the disk has room "
+              "(--out chooses where the outputs go).", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -232,3 +232,32 @@ def test_a_failed_consistency_check_is_its_sentences_not_a_traceback(monkeypatch
     monkeypatch.setattr(cli, "cmd_prepare", broken)
     with pytest.raises(RuntimeError, match="a bug"):
         cli.main(["prepare"])
+
+
+@pytest.mark.parametrize("args, said", [
+    (["export", "--out", "README.md"], "README.md is a file, not a folder"),
+    (["adam", "--out", "README.md"], "README.md is a file, not a folder"),
+    (["export", "--out", "README.md/sub"], "cannot be made: README.md is a file"),
+    (["simulate", "--out", "README.md"], "README.md is a file, not a folder"),
+    (["variables", "--out", "analysis"], "analysis is a folder; give the name of the file"),
+    (["diff", "a.json", "b.json", "--out", "analysis"], "analysis is a folder; give the name of the file"),
+])
+def test_an_output_path_that_cannot_be_used_is_a_usage_error(args, said):
+    """A file where an output folder should go (or a folder where a file should) is said
+    before any work, exit 2 (it was a NotADirectoryError, FileExistsError or
+    IsADirectoryError traceback with exit 1 after the whole analysis)."""
+    out = run(*args)
+    assert out.returncode == 2 and said in out.stderr and "Traceback" not in out.stderr
+
+
+def test_an_output_that_cannot_be_written_is_one_line_not_a_traceback(monkeypatch, capsys):
+    """Writing fails (a folder not writable, a full disk): the file and the reason, exit 2."""
+    from analysis import __main__ as cli
+
+    def cannot(args):
+        raise PermissionError(13, "Permission denied", "/somewhere/_output/.runs")
+
+    monkeypatch.setattr(cli, "cmd_export", cannot)
+    assert cli.main(["export", "--out", "/somewhere/_output"]) == 2
+    err = capsys.readouterr().err
+    assert "Could not write or read /somewhere/_output/.runs: Permission denied." in err and "Traceback" not in err
