@@ -143,8 +143,34 @@ def no_cns(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
+def _without_deaths(df: pd.DataFrame, who: pd.Series) -> pd.DataFrame:
+    """``df`` with the patients ``who`` alive at last contact (an early death becomes "other")."""
+    df = df.copy()
+    df.loc[who, ["death_date", "death_cause"]] = ""
+    df.loc[who & (df["no_salvage_reason"] == "early_death"), "no_salvage_reason"] = "other"
+    return df
+
+
+def no_chemo_deaths(df: pd.DataFrame) -> pd.DataFrame:
+    """Nobody treated with chemotherapy died: the salvage-group Cox coefficient
+    tends to minus infinity (monotone likelihood; audit item 1)."""
+    return _without_deaths(df, df["salvage_class"] == "chemotherapy")
+
+
+def no_targeted_deaths(df: pd.DataFrame) -> pd.DataFrame:
+    """Nobody in the reference group (targeted therapy) died: the salvage-group
+    coefficient tends to plus infinity."""
+    return _without_deaths(df, df["salvage_class"].isin(["cart_reinfusion", "monoclonal_antibody", "chemo_tki"]))
+
+
+def no_adult_deaths(df: pd.DataFrame) -> pd.DataFrame:
+    """No adult died: another covariate's coefficient (age group) is infinite;
+    the salvage-group hazard ratio is still estimated."""
+    return _without_deaths(df, pd.to_numeric(df["age_at_relapse"], errors="coerce") >= 18)
+
+
 CASES = {f.__name__: f for f in (no_events, few_events, no_chemo, one_chemo, all_cr, no_cr, single_site,
-                                 empty_optional, no_cns)}
+                                 empty_optional, no_cns, no_chemo_deaths, no_targeted_deaths, no_adult_deaths)}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -336,6 +362,57 @@ def test_not_estimable_results_are_exercised(analysed):
     frame = T.table1_frame(r)
     assert list(frame["row"]) == ["not_estimable"]
     assert frame["label"].iloc[0] == st.fmt_not_estimable(r.baseline.reason, "comparison by salvage group")
+
+
+@pytest.mark.parametrize("name, group", [("no_chemo_deaths", "chemotherapy"),
+                                         ("no_targeted_deaths", "targeted-therapy")])
+def test_salvage_group_without_deaths(name, group, analysed):
+    """A salvage group without deaths (audit item 1: a traceback in
+    build_registry): the multivariable model is fitted, its salvage-group
+    coefficient flagged as possibly infinite, and the hazard ratio reported as
+    not estimable with the reason, in the registry, Table 3, the full model
+    table and the forest plot."""
+    r = analysed(name)
+    cox = r.cox.multivariable
+    assert estimable(cox)
+    group_rows = cox.table[cox.table["variable"] == "SALVGRP"]
+    assert group_rows["monotone"].all()
+    registry = build_registry(r)
+    for key in ("cox_hr_chemotherapy_vs_targeted", "cox_hr_ci_lower", "cox_hr_ci_upper", "cox_p"):
+        assert registry[f"survival.{key}"].raw is None
+        assert registry[f"survival.{key}"].text == st.NOT_ESTIMABLE
+    assert registry["text.cox_group"].text == f"hazard ratio not estimable: no patient in the {group} group died"
+    assert registry["text.cox_group_sentence"].text == "the association of chemotherapy with OS could not be estimated"
+    assert "could not be estimated" in registry["text.cox_adjusted_finding"].text
+    frame = T.table3_frame(r)
+    row = frame[(frame["variable"] == "SALVGRP") & (frame["level"] == "Chemotherapy")].iloc[0]
+    assert (row["uni_hr"], row["uni_p"], row["multi_hr"], row["multi_p"]) == (st.NOT_ESTIMABLE,) * 4
+    full = T.cox_full_frame(r)
+    for _, row in full[full["term"] == "SALVGRP[Chemotherapy]"].iterrows():
+        assert (row["hr"], row["ci"], row["P"]) == (st.NOT_ESTIMABLE,) * 3, row.to_dict()
+    forest = F.forest_figure(r)
+    i = list(cox.table["term"]).index("SALVGRP[Chemotherapy]")
+    by_gid = {a.get_gid(): a for a in forest.findobj() if a.get_gid()}
+    assert by_gid[f"forest-hr-{i}"].get_text() == by_gid[f"forest-p-{i}"].get_text() == st.NOT_ESTIMABLE
+    assert f"forest-point-{i}" not in by_gid
+
+
+def test_other_covariate_without_deaths(analysed):
+    """A covariate level other than the salvage group without deaths: that
+    coefficient is flagged and printed NE, and the salvage-group hazard ratio is
+    still reported (R's coxph gives finite estimates for the other
+    coefficients)."""
+    r = analysed("no_adult_deaths")
+    cox = r.cox.multivariable
+    table = cox.table.set_index("term")
+    assert bool(table.loc["AGEGR1[>=18]", "monotone"]) and not bool(table.loc["SALVGRP[Chemotherapy]", "monotone"])
+    assert ("AGEGR1", ">=18") in cox.levels_without_events
+    registry = build_registry(r)
+    assert registry["survival.cox_hr_chemotherapy_vs_targeted"].raw == pytest.approx(
+        float(table.loc["SALVGRP[Chemotherapy]", "hr"]))
+    frame = T.table3_frame(r)
+    row = frame[(frame["variable"] == "AGEGR1") & (frame["level"] == ">=18")].iloc[0]
+    assert row["multi_hr"] == st.NOT_ESTIMABLE
 
 
 @pytest.mark.parametrize("name", ["no_cr", "no_chemo"])

@@ -133,6 +133,10 @@ class CoxResult:
         Reference level used for each categorical covariate.
     converged:
         False when Newton-Raphson stopped without meeting its criterion.
+    levels_without_events:
+        ``(variable, level)`` of each categorical level (the reference level
+        included) with no event among the patients used: the coefficients of
+        that covariate then tend to infinity (monotone likelihood).
     warnings:
         Plain-English cautions (few events per parameter, non-convergence,
         levels without events, coefficients that may be infinite, levels
@@ -153,6 +157,7 @@ class CoxResult:
     reference: Mapping[str, str]
     converged: bool
     warnings: tuple[str, ...]
+    levels_without_events: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -634,9 +639,10 @@ def _chi2_test(statistic: float, df: int) -> GlobalTest:
     return GlobalTest(statistic=float(statistic), df=int(df), p=float(stats.chi2.sf(statistic, df)))
 
 
-def _check_design_events(design: _Design) -> list[str]:
-    """Data-based cautions: categorical levels (or reference) without events."""
-    notes = []
+def _check_design_events(design: _Design) -> tuple[list[str], list[tuple[str, str]]]:
+    """Data-based cautions: categorical levels (or reference) without events;
+    and those levels as ``(variable, level)``."""
+    notes, levels = [], []
     for tm_var, idx in design.assign:
         if not idx or design.terms[idx[0]].level is None:
             continue
@@ -646,17 +652,19 @@ def _check_design_events(design: _Design) -> list[str]:
             member = design.x[:, j] == 1.0
             in_any |= member
             if design.event[member].sum() == 0:
+                levels.append((tm_var, str(tm.level)))
                 notes.append(
                     f"level '{tm.level}' of '{tm_var}' has no events: its hazard ratio is "
                     "not estimable (monotone likelihood, coefficient tends to minus infinity)"
                 )
         if design.event[~in_any].sum() == 0:
             tm = design.terms[idx[0]]
+            levels.append((tm_var, str(tm.reference)))
             notes.append(
                 f"reference level '{tm.reference}' of '{tm_var}' has no events: hazard ratios "
                 f"of '{tm_var}' are not estimable (monotone likelihood)"
             )
-    return notes
+    return notes, levels
 
 
 def _cox(
@@ -728,7 +736,8 @@ def _cox(
             "the fit did not converge (Newton-Raphson stopped before reaching the maximum "
             "of the partial likelihood): estimates are unreliable"
         )
-    notes.extend(_check_design_events(design))
+    event_notes, levels_without_events = _check_design_events(design)
+    notes.extend(event_notes)
     for tm, flag in zip(design.terms, monotone):
         if flag:
             notes.append(
@@ -752,6 +761,7 @@ def _cox(
         reference=dict(design.reference),
         converged=fit.converged,
         warnings=tuple(notes),
+        levels_without_events=tuple(levels_without_events),
     )
     return result, design, fit
 

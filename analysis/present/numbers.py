@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..results import MEDIAN_METHODS, Results, estimable
 from . import style as st
-from .labels import covariate_name
+from .labels import covariate_name, level_text
 from .supplement import supplementary_names
 
 SECTIONS = ("cohort", "response", "survival", "transplant", "text")
@@ -162,6 +162,23 @@ def spss_z_text(results: Results) -> str:
         if estimable(ep) and "spss" in ep.medians and ep.medians["spss"].z is not None:
             return st.fmt_num(ep.medians["spss"].z, 3).rstrip("0")
     return st.fmt_num(1.96, 2) if results.settings.tests.alpha == 0.05 else "z"
+
+
+#: Salvage-group levels as the prose names the patients in them.
+_GROUP_PATIENTS = {"Chemotherapy": "the chemotherapy group", "Targeted": "the targeted-therapy group"}
+
+
+def _monotone_group_reason(cox) -> str:
+    """Why the salvage-group hazard ratio of a fitted model is not estimable when
+    its coefficient may be infinite: "no patient in the chemotherapy group died"
+    when a group had no deaths (the coefficient then tends to infinity), else
+    the monotone likelihood itself. Without parentheses: the phrase stands in
+    parentheses in the abstract and the results."""
+    empty = [level for variable, level in cox.levels_without_events if variable == "SALVGRP"]
+    if empty:
+        groups = st.join_words([_GROUP_PATIENTS.get(level, f"the {level_text(level)} group") for level in empty])
+        return f"no patient in {groups} died"
+    return "the likelihood is monotone in the salvage-group coefficient, which may be infinite"
 
 
 def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> Registry:
@@ -302,9 +319,12 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
             add("survival", f"os_median_{slug}_phrase", None if m is None else m.estimate,
                 "not estimable (no patients)" if m is None else _median_phrase(m, brackets=True, level=lvl))
     cox = r.cox.multivariable
-    row = cox.table[cox.table["variable"] == "SALVGRP"] if estimable(cox) else pd.DataFrame()
-    if len(row) and not bool(row.iloc[0].get("monotone", False)):
-        row = row.iloc[0]
+    # the salvage-group row of the model (a Series), or None when the model or the row does not exist
+    group_rows = cox.table[cox.table["variable"] == "SALVGRP"] if estimable(cox) else pd.DataFrame()
+    row = group_rows.iloc[0] if len(group_rows) else None
+    # a coefficient that may be infinite (monotone likelihood, e.g. no deaths in one group) has no HR
+    cox_ok = row is not None and not bool(row["monotone"])
+    if cox_ok:
         add("survival", "cox_hr_chemotherapy_vs_targeted", float(row["hr"]), st.fmt_ratio(row["hr"]))
         add("survival", "cox_hr_ci_lower", float(row["lower"]), st.fmt_ratio(row["lower"]))
         add("survival", "cox_hr_ci_upper", float(row["upper"]), st.fmt_ratio(row["upper"]))
@@ -314,7 +334,12 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     else:
         for k in ("cox_hr_chemotherapy_vs_targeted", "cox_hr_ci_lower", "cox_hr_ci_upper", "cox_p"):
             add("survival", k, None, st.NOT_ESTIMABLE)
-        reason = cox.reason if not estimable(cox) else "the salvage-group coefficient is not estimable"
+        if not estimable(cox):
+            reason = cox.reason
+        elif row is None:
+            reason = "the model has no salvage-group coefficient"
+        else:
+            reason = _monotone_group_reason(cox)
         cox_phrase = f"hazard ratio not estimable: {reason}"
     add("survival", "cox_n", cox.n if estimable(cox) else 0)
     add("survival", "cox_events", cox.n_events if estimable(cox) else 0)
@@ -414,7 +439,6 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     em = r.os_by_emd.medians[method] if estimable(r.os_by_emd) else {}
     ph("os_group_direction", direction(g.get("Chemotherapy"), g.get("Targeted")))
     ph("os_emd_direction", direction(em.get("Non-CNS EMD"), em.get("CNS")))
-    cox_ok = bool(len(row)) and estimable(cox) and not bool(row.get("monotone", False))
     if cox_ok and row["p"] < alpha:
         ph("cox_group_sentence", f"chemotherapy was associated with {'shorter' if row['hr'] > 1 else 'longer'} "
                                  f"OS than targeted therapy")

@@ -313,7 +313,7 @@ def time_dependent_cox_table(results: Results, *, title: str | None = None) -> D
     main = results.cox.multivariable
     main_rows = ({r["term"]: r for r in main.table.to_dict("records")}
                  if not isinstance(main, NotEstimable) else {})
-    records, monotone = [], []
+    records, monotone, main_monotone = [], [], []
     for rec in td.table.to_dict("records"):
         if rec["variable"] == "hsct":
             label = "Consolidative allo-HSCT (time-dependent): Yes vs No"
@@ -327,6 +327,9 @@ def time_dependent_cox_table(results: Results, *, title: str | None = None) -> D
                         "td_hr": td_hr, "td_p": td_p})
         if bool(rec["monotone"]):
             monotone.append(len(records) - 1)
+        main_row = main_rows.get(rec["term"])
+        if main_row is not None and bool(main_row["monotone"]):
+            main_monotone.append(len(records) - 1)
     frame = pd.DataFrame(records, columns=["term", "label", "main_hr", "main_p", "td_hr", "td_p"])
     level = _level(results)
     fit = (f"Time-dependent model: {td.n} patients ({td.n_hsct} with follow-up after a transplant), "
@@ -347,10 +350,10 @@ def time_dependent_cox_table(results: Results, *, title: str | None = None) -> D
     if isinstance(main, NotEstimable):
         notes.append(Footnote(f"Main model: {_not_estimable(main)}"))
     notes.extend(Footnote(f"Caution, time-dependent model: {st.fmt_relation(w)}.") for w in td.warnings)
-    marked = ()
-    if monotone:
-        marked = (Footnote("The coefficient may be infinite (monotone likelihood): its HR, CI and P are not "
-                           "meaningful.", "td_hr", tuple(monotone)),)
+    infinite = "the coefficient may be infinite (monotone likelihood): its HR, CI and P are not meaningful."
+    marked = tuple(Footnote(text, column, tuple(rows))
+                   for text, column, rows in ((f"Main model: {infinite}", "main_hr", main_monotone),
+                                              (infinite[:1].upper() + infinite[1:], "td_hr", monotone)) if rows)
     labels = {"label": "", "main_hr": f"HR ({level}% CI)", "main_p": "P", "td_hr": f"HR ({level}% CI)",
               "td_p": "P"}
     return DisplayTable(frame=frame, columns=("label", "main_hr", "main_p", "td_hr", "td_p"), labels=labels,

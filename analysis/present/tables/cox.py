@@ -240,14 +240,17 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
                 continue
             label = name if rec.level is None or (isinstance(rec.level, float) and math.isnan(rec.level)) else (
                 f"{name}: {_level_text(rec.variable, rec.level)} vs {_level_text(rec.variable, rec.reference)}")
+            if bool(rec.monotone):  # the fit's last iterate (coef -31, SE 3e6, HR 0.00) is no estimate
+                records.append({"section": section, "term": rec.term, "label": label,
+                                **dict.fromkeys(empty, st.NOT_ESTIMABLE)})
+                monotone.append(len(records) - 1)
+                continue
             records.append({"section": section, "term": rec.term, "label": label,
                             "coef": st.fmt_num(rec.coef, 3), "se": st.fmt_num(rec.se, 3),
                             "hr": st.fmt_ratio(rec.hr),
                             "ci": st.fmt_ci(None, None, lower_text=st.fmt_ratio(rec.lower),
                                             upper_text=st.fmt_ratio(rec.upper)),
                             "z": st.fmt_num(rec.z, 2), "P": st.fmt_p(rec.p)})
-            if bool(rec.monotone):
-                monotone.append(len(records) - 1)
     frame = pd.DataFrame(records, columns=["section", "term", "label", "coef", "se", "hr", "ci", "z", "P"])
 
     notes = [
@@ -266,8 +269,8 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
         notes.extend(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}.") for w in multi.warnings)
     marked = ()
     if monotone:
-        marked = (Footnote("The coefficient may be infinite (monotone likelihood): its HR, CI and P are not "
-                           "meaningful.", "label", tuple(monotone)),)
+        marked = (Footnote("Not estimable: the coefficient may be infinite (monotone likelihood), so no "
+                           "coefficient, HR, CI or P is given.", "label", tuple(monotone)),)
     labels = {"label": "", "coef": "coef", "se": "SE", "hr": "HR", "ci": f"{level}% CI", "z": "z", "P": "P"}
     return DisplayTable(frame=frame, columns=("label", "coef", "se", "hr", "ci", "z", "P"), labels=labels,
                         id="gt-s-cox", group="section", footnotes=tuple(notes) + marked,
@@ -277,7 +280,9 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
 def cox_full_frame(results: Results) -> pd.DataFrame:
     """Full Cox output: ``section`` ("Multivariable model", "Univariable models"),
     ``term``, ``label`` ("Salvage group: Chemotherapy vs Targeted"), ``coef``,
-    ``se`` (3 decimals), ``hr``, ``ci`` (2 decimals), ``z`` (2 decimals), ``P``.
+    ``se`` (3 decimals), ``hr``, ``ci`` (2 decimals), ``z`` (2 decimals), ``P``;
+    "NE" in each of them for a coefficient that may be infinite (monotone
+    likelihood), with a marked note on its label.
     A model that could not be fitted has one row whose ``label`` says why
     ("Not estimable: <reason>." for the multivariable model, "<covariate> not
     estimable: <reason>." for a univariable one) and empty cells."""
