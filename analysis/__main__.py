@@ -84,7 +84,12 @@ def cmd_numbers(args) -> int:
     from .present.numbers import build_registry
     from .results import run_analysis
 
-    registry = build_registry(run_analysis(_config(args)))
+    from .present.exclusions import model_warnings
+
+    results = run_analysis(_config(args))
+    registry = build_registry(results)
+    for line in model_warnings(results):
+        print(line, file=sys.stderr)
     if args.json:
         json.dump(registry.raw(), sys.stdout, indent=2, default=float)
         print()

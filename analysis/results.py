@@ -163,6 +163,11 @@ class CoxResults:
     multivariable: cox_mod.CoxResult | NotEstimable
     univariable: pd.DataFrame          # a row with `not_estimable` (reason) for a model that cannot be fitted
     zph: cox_mod.ZphResult | NotEstimable
+    #: patients of the OS population the multivariable model leaves out for a missing covariate,
+    #: counted also when the model cannot be fitted (every patient, when a covariate is never recorded)
+    n_excluded: int = 0
+    #: covariates recorded for no patient of the OS population (the multivariable model cannot be fitted)
+    unrecorded: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -340,7 +345,11 @@ def cox_results(data: pd.DataFrame, spec: list[Covariate], *, alpha: float, min_
             zph = NotEstimable("proportional-hazards test", str(exc))
     else:
         zph = NotEstimable("proportional-hazards test", multi.reason)
-    return CoxResults(tuple(covariates), reference, multi, uni, zph)
+    present = [c for c in covariates if c in data.columns]
+    # the model's own count (cox_mod.complete_cases), kept also when the model could not be fitted
+    n_excluded = int((~cox_mod.complete_cases(data, present)).sum())
+    return CoxResults(tuple(covariates), reference, multi, uni, zph, n_excluded=n_excluded,
+                      unrecorded=tuple(cox_mod.unrecorded_covariates(data, present)))
 
 
 def baseline_results(derived: Derived, *, rule: str, alpha: float, seed: int,

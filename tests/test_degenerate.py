@@ -169,8 +169,15 @@ def no_adult_deaths(df: pd.DataFrame) -> pd.DataFrame:
     return _without_deaths(df, pd.to_numeric(df["age_at_relapse"], errors="coerce") >= 18)
 
 
+def no_blasts_column(df: pd.DataFrame) -> pd.DataFrame:
+    """The optional column marrow_blasts_pct left out of the file: the Cox
+    covariate BMBURDEN is missing for every patient (audit item 2)."""
+    return df.drop(columns=["marrow_blasts_pct"])
+
+
 CASES = {f.__name__: f for f in (no_events, few_events, no_chemo, one_chemo, all_cr, no_cr, single_site,
-                                 empty_optional, no_cns, no_chemo_deaths, no_targeted_deaths, no_adult_deaths)}
+                                 empty_optional, no_cns, no_chemo_deaths, no_targeted_deaths, no_adult_deaths,
+                                 no_blasts_column)}
 
 
 # --------------------------------------------------------------------------- fixtures
@@ -413,6 +420,32 @@ def test_other_covariate_without_deaths(analysed):
     frame = T.table3_frame(r)
     row = frame[(frame["variable"] == "AGEGR1") & (frame["level"] == ">=18")].iloc[0]
     assert row["multi_hr"] == st.NOT_ESTIMABLE
+
+
+@pytest.mark.parametrize("name", ["no_blasts_column", "empty_optional"])
+def test_covariate_recorded_for_nobody(name, analysed):
+    """A Cox covariate missing for every patient (audit item 2): the model
+    cannot be fitted, and every patient of the OS population is counted as left
+    out of it (the count said 0), with the covariate named in words in the
+    text, in Table 3 and in a warning for whoever runs the analysis."""
+    from analysis.present.exclusions import model_warnings
+
+    r = analysed(name)
+    assert not estimable(r.cox.multivariable)
+    assert r.cox.unrecorded == ("BMBURDEN",)
+    assert r.cox.n_excluded == r.os.n > 0
+    registry = build_registry(r)
+    assert registry["survival.cox_n_excluded"].raw == r.os.n
+    assert registry["survival.cox_n"].raw == 0
+    assert registry["text.cox_group"].text == (
+        f"hazard ratio not estimable: bone-marrow tumour burden was recorded for no patient, so all {r.os.n} "
+        f"patients lacked a covariate of the model")
+    notes = [f.text for f in T.table3(r).footnotes]
+    assert any(f"{r.os.n} patients left out for a missing covariate" in n and "recorded for no patient" in n
+               for n in notes), notes
+    (warning,) = model_warnings(r)
+    assert "BMBURDEN (bone-marrow tumour burden) is missing for every patient" in warning
+    assert f"all {r.os.n} patients" in warning
 
 
 @pytest.mark.parametrize("name", ["no_cr", "no_chemo"])

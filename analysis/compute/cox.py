@@ -70,8 +70,10 @@ __all__ = [
     "GlobalTest",
     "ZphResult",
     "cox_model",
+    "complete_cases",
     "cox_zph",
     "univariable_cox",
+    "unrecorded_covariates",
 ]
 
 # R coxph.control(): eps = 1e-9, toler.inf = sqrt(eps); used to flag
@@ -283,6 +285,18 @@ def _coded(df: pd.DataFrame, covariates: Sequence[str]) -> pd.DataFrame:
     return df.assign(**coded) if coded else df
 
 
+def complete_cases(df: pd.DataFrame, covariates: Sequence[str]) -> pd.Series:
+    """True for each row with every covariate present: the rows a model uses
+    (complete-case analysis); the others are its ``n_excluded``."""
+    return df[list(covariates)].notna().all(axis=1)
+
+
+def unrecorded_covariates(df: pd.DataFrame, covariates: Sequence[str]) -> list[str]:
+    """The covariates missing on every row (none when ``df`` has no rows): no
+    model with one of them can be fitted."""
+    return [c for c in covariates if len(df) and df[c].isna().all()]
+
+
 def _build_design(
     df: pd.DataFrame,
     *,
@@ -318,7 +332,7 @@ def _build_design(
         raise ValueError(f"event column '{event}' must be coded 0/1")
 
     df = _coded(df[list(dict.fromkeys([time, event, *covariates]))], covariates)  # only the columns used
-    complete = df[covariates].notna().all(axis=1)
+    complete = complete_cases(df, covariates)
     data = df.loc[complete]
     n_excluded = int((~complete).sum())
     if len(data) == 0:

@@ -62,6 +62,12 @@ def check(results: Results, registry: Registry, variables: dict[str, Any] | None
     if estimable(cox):
         need(cox.n + cox.n_excluded == results.os.n,
              f"the Cox model uses {cox.n} patients and excludes {cox.n_excluded}, but OS has {results.os.n}")
+        need(cox.n_excluded == results.cox.n_excluded,
+             f"the Cox model excludes {cox.n_excluded} patients, the complete-case count is "
+             f"{results.cox.n_excluded}")
+    need(raw["survival"]["cox_n_excluded"] == results.cox.n_excluded,  # also when the model was not fitted
+         f"the text says {raw['survival']['cox_n_excluded']} patients were left out of the Cox model, the "
+         f"complete-case count is {results.cox.n_excluded}")
     if estimable(cox) and cox.n_excluded == 0:
         need(cox.n_events == results.os.events,
              f"the Cox model counts {cox.n_events} deaths, the Kaplan–Meier analysis {results.os.events}")

@@ -27,6 +27,7 @@ the full path above, with its messages.
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -319,6 +320,10 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
     from .consistency import assert_consistent
 
     assert_consistent(doc.results, doc.registry)
+    from .exclusions import model_warnings
+
+    for line in model_warnings(doc.results):  # what the data checks cannot see (stderr)
+        print(line, file=sys.stderr)
     with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS) as run:
         write_results(results_path(run / target.name), doc, doc.registry.stamp)
         banners = [p.name for p in write_banners(doc.results.synthetic, run / GENERATED_DIR)]

@@ -334,7 +334,11 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     else:
         for k in ("cox_hr_chemotherapy_vs_targeted", "cox_hr_ci_lower", "cox_hr_ci_upper", "cox_p"):
             add("survival", k, None, st.NOT_ESTIMABLE)
-        if not estimable(cox):
+        if not estimable(cox) and r.cox.unrecorded:
+            reason = (f"{st.join_words([covariate_name(c) for c in r.cox.unrecorded])} "
+                      f"{'was' if len(r.cox.unrecorded) == 1 else 'were'} recorded for no patient, so all "
+                      f"{r.cox.n_excluded} patients lacked a covariate of the model")
+        elif not estimable(cox):
             reason = cox.reason
         elif row is None:
             reason = "the model has no salvage-group coefficient"
@@ -343,7 +347,8 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         cox_phrase = f"hazard ratio not estimable: {reason}"
     add("survival", "cox_n", cox.n if estimable(cox) else 0)
     add("survival", "cox_events", cox.n_events if estimable(cox) else 0)
-    add("survival", "cox_n_excluded", cox.n_excluded if estimable(cox) else 0)
+    # counted also when the model could not be fitted (a covariate recorded for nobody leaves out everyone)
+    add("survival", "cox_n_excluded", r.cox.n_excluded)
     add("survival", "cox_events_per_parameter", cox.events_per_parameter if estimable(cox) else None,
         st.fmt_num(cox.events_per_parameter) if estimable(cox) else st.NOT_ESTIMABLE)
     add("survival", "cox_model", {

@@ -123,6 +123,12 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
         notes.append(Footnote(text + "."))
     else:
         marked.append(Footnote(st.fmt_not_estimable(multi.reason, "multivariable model"), "multi_hr"))
+        if cox.n_excluded:  # who the model would have left out, said although it was not fitted
+            unrecorded = st.join_words([labels.get(c, c) for c in cox.unrecorded])
+            notes.append(Footnote(
+                f"Multivariable model: {cox.n_excluded} patients left out for a missing covariate"
+                + (f"; {unrecorded} {'was' if len(cox.unrecorded) == 1 else 'were'} recorded for no patient"
+                   if unrecorded else "") + "."))
     per_model = ut.drop_duplicates("variable")[["variable", "n", "n_events", "n_excluded"]] if len(ut) else ut
     if len(per_model) and per_model["n"].nunique() == 1 and per_model["n_events"].nunique() == 1:
         notes.append(Footnote(f"Univariable models: one model per covariate, each with "
