@@ -243,6 +243,20 @@ def test_cox_covariates_reach_table3_and_methods(tmp):
     assert r.sensitivity.missing_covariates is None
 
 
+@pytest.mark.parametrize("column, words", [("SITEID", "study site"), ("HSCTFL", "consolidative allo-HSCT")])
+def test_cox_covariate_is_named_in_words_in_the_prose(tmp, column, words):
+    """Any ADSL column configured as a Cox covariate is named in words in the
+    text (audit item 3: "after adjustment for ... and SITEID"): SITEID by its
+    name in analysis/present/labels.py, a column without one by its ADaM label."""
+    r = run(tmp, cox__covariates=[{"column": "SALVGRP", "reference": "Targeted"}, {"column": column}],
+            sensitivity__missing_covariates=[])
+    prose = texts(r)
+    assert prose["text.cox_adjusted_finding"].count(words) == 1, prose["text.cox_adjusted_finding"]
+    for key in ("text.cox_adjusted_finding", "text.cox_group", "text.cox_group_sentence"):
+        assert column not in prose[key], (key, prose[key])
+    assert column not in methods(r) and words in methods(r)
+
+
 def test_min_events_per_variable_reaches_methods(tmp):
     r = run(tmp, cox__min_events_per_variable=20)
     assert "fewer than 20 events" in methods(r)

@@ -27,6 +27,7 @@ COVARIATES: dict[str, tuple[str, str | None]] = {
     "EMDFL": ("extramedullary relapse", None),
     "SEX": ("sex", None),
     "AGE": ("age", "per year"),
+    "SITEID": ("study site", None),
 }
 
 #: ADSL column -> the covariate with its comparison: "salvage group (chemotherapy vs targeted therapy)".
@@ -38,15 +39,26 @@ COVARIATE_TEXT: dict[str, str] = {
 
 def covariate_text(column: str, *, adult_age_years: float | None = None) -> str:
     """:data:`COVARIATE_TEXT` of ``column``; the age group worded from its cut-off
-    ("age group (≥21 vs <21 years)"), since "adult vs paediatric" holds only at 18."""
+    ("age group (≥21 vs <21 years)"), since "adult vs paediatric" holds only at 18;
+    another ADSL column by its ADaM label (:func:`covariate_name`)."""
     if column == "AGEGR1" and adult_age_years is not None:
         return f"age group (\u2265{adult_age_years:g} vs <{adult_age_years:g} years)"
-    return COVARIATE_TEXT.get(column, column)
+    return COVARIATE_TEXT.get(column) or covariate_name(column)
 
 
 def covariate_name(column: str) -> str:
-    """The covariate's name alone ("salvage group"); an unknown column prints as given."""
-    return COVARIATES.get(column, (column, None))[0]
+    """The covariate's name alone ("salvage group"). A column without a name
+    here (any ADSL column can be configured as a Cox covariate) is named by its
+    ADaM label in running-text case ("HSCTFL" -> "consolidative allo-HSCT");
+    only a column unknown to the ADaM metadata as well prints as given."""
+    if column in COVARIATES:
+        return COVARIATES[column][0]
+    from ..adam_define import LABELS
+
+    label = LABELS.get(column)
+    if not label:
+        return column
+    return " ".join(lower_first(word) for word in label.removesuffix(" Flag").split())
 
 
 def level_text(level: Any) -> str:
