@@ -110,8 +110,9 @@ class TestsSettings(_Section):
     two_by_two: TwoByTwoRule = "fisher_if_expected_lt5_else_yates"
     """Test for contingency tables: Fisher when an expected count < 5 else chi-squared (Yates for 2x2),
     or always Fisher, always chi-squared with Yates' correction, always chi-squared."""
-    monte_carlo_seed: int = 20240101
-    """Seed of the Monte-Carlo Fisher-Freeman-Halton test used when exact enumeration is too large."""
+    monte_carlo_seed: int = Field(20240101, ge=0)
+    """Seed of the Monte-Carlo Fisher-Freeman-Halton test used when exact enumeration is too large
+    (a whole number, 0 or more: numpy's random generator takes no negative seed)."""
     monte_carlo_samples: int = Field(100_000, ge=1_000)
     """Tables drawn by that Monte-Carlo test."""
 
