@@ -168,6 +168,9 @@ class CoxSettings(_Section):
     @field_validator("covariates")
     @classmethod
     def _unique(cls, v: list[Covariate]) -> list[Covariate]:
+        if not v:  # the model needs one; it was dropped from the manuscript without a word
+            raise ValueError("list at least one covariate (an ADSL column, e.g. {column: SALVGRP, "
+                             "reference: Targeted}): the multivariable model needs one")
         cols = [c.column for c in v]
         twice = sorted({c for c in cols if cols.count(c) > 1})
         if twice:

@@ -84,6 +84,8 @@ MISTAKES = [
      ["revision.yml line", "cox.covariates[1].reference", "'No'", "choose one of N, Y"]),
     ("landmark-beyond-follow-up", _edit(**{"survival.landmarks_months": [6, 12, 120]}),
      ["revision.yml line", "survival.landmarks_months", "120 months is beyond the last follow-up"]),
+    ("covariates-none", _edit(**{"cox.covariates": []}),   # the model silently left the manuscript
+     ["revision.yml line", "cox.covariates", "list at least one covariate"]),
     ("seed-negative", _edit(**{"tests.monte_carlo_seed": -5}),   # numpy refused it in every analysis (traceback)
      ["revision.yml line", "tests.monte_carlo_seed", "-5"]),
     ("missing-dictionary", _edit(**{"data.dictionary": "nowhere/dictionary.yml"}),
