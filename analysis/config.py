@@ -533,6 +533,13 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
 
 # --------------------------------------------------------------------------- checks against the data
 
+#: ADSL groups made by a cut-off of ``definitions`` (analysis/derive.py): group column -> (setting,
+#: the measured column it groups, its unit), for messages that name the setting behind a group
+GROUPED_BY_DEFINITION = {
+    "AGEGR1": ("adult_age_years", "AGE", " years"),
+    "BMBURDEN": ("high_marrow_burden_pct", "BMBLAST", "%"),
+}
+
 
 def check_against_data(settings: Settings, adsl, *, followup_months: float, where: str = "configuration",
                        path: Path | None = None) -> None:
@@ -563,22 +570,63 @@ def check_against_data(settings: Settings, adsl, *, followup_months: float, wher
         line = line_of(node, loc) if written is not None else None
         return f"{Path(path).name} line {line}" if line else f"{Path(path).name} (default of {loc[0]})"
 
-    def check_covariates(key: str, covs: list[Covariate]) -> None:
+    # the patients the Cox models are fitted to (analysis/derive.py Derived.tte: the salvage set is SALVFL "Y")
+    analysed = adsl
+    if settings.survival.population == "salvage" and "SALVFL" in adsl.columns:
+        analysed = adsl[adsl["SALVFL"] == "Y"]
+
+    def grouped_from(column: str) -> str:
+        """", or use its groups, AGEGR1 (definitions.adult_age_years)" for a number that has groups."""
+        groups = [(g, s) for g, (s, source, _) in GROUPED_BY_DEFINITION.items() if source == column]
+        return "".join(f", or use its groups, {g} (cut-off definitions.{s})" for g, s in groups)
+
+    def check_covariates(key: str, covs: list[Covariate], *, one_level: bool) -> None:
         for i, c in enumerate(covs):
             if c.column not in adsl.columns:
                 problems.append(f"{at(*key.split('.'), i, 'column')}: {key}[{i}].column: '{c.column}' is not an "
                                 f"analysis variable{_suggest(c.column, columns)}")
                 continue
-            values = adsl[c.column].dropna()
-            if c.reference is not None and len(values) and values.dtype.kind not in "fiu":
-                levels = sorted(map(str, values.unique()))
+            values = analysed[c.column].dropna()
+            numeric = values.dtype.kind in "biuf"  # as the Cox model reads it (compute/cox.py _is_categorical)
+            if numeric and c.reference is not None:  # the model refused it, and left the manuscript
+                problems.append(f"{at(*key.split('.'), i, 'reference')}: {key}[{i}].reference: {c.column} is a "
+                                f"number, which enters the model as it is (a hazard ratio per unit) and has no "
+                                f"reference level: delete reference: '{c.reference}'{grouped_from(c.column)}")
+                continue
+            levels = sorted(map(str, values.unique()))
+            if one_level and len(levels) < 2:  # nothing to compare: the model cannot be fitted
+                problems.append(single_level(key, i, c.column, levels))
+                continue
+            if c.reference is not None and len(values) and not numeric:
                 if c.reference not in levels:
                     problems.append(f"{at(*key.split('.'), i, 'reference')}: {key}[{i}].reference: '{c.reference}' "
                                     f"is not a level of {c.column} in these data; choose one of "
                                     f"{', '.join(levels)}{_suggest(c.reference, levels)}")
 
-    check_covariates("cox.covariates", settings.cox.covariates)
-    check_covariates("sensitivity.missing_covariates", settings.sensitivity.missing_covariates)
+    def single_level(key: str, i: int, column: str, levels: list[str]) -> str:
+        """A covariate with one value (or none) among the analysed patients; for a group made by a
+        cut-off of ``definitions``, that cut-off and the values that give two groups."""
+        covariate = f"{key}[{i}], {at(*key.split('.'), i, 'column')}"
+        if not levels:
+            return (f"{at(*key.split('.'), i, 'column')}: {key}[{i}].column: {column} is missing for every "
+                    f"analysed patient; choose another covariate")
+        if column in GROUPED_BY_DEFINITION:
+            setting, source, unit = GROUPED_BY_DEFINITION[column]
+            cut = getattr(settings.definitions, setting)
+            measured = analysed[source].dropna() if source in analysed.columns else []
+            lowest, highest = (float(min(measured)), float(max(measured))) if len(measured) else (0.0, 0.0)
+            limits = (f"choose a cut-off above {lowest:g} and at most {highest:g}{unit} (the lowest and highest "
+                      f"{source} of the analysed patients) or" if lowest < highest else "")
+            return (f"{at('definitions', setting)}: definitions.{setting}: {cut:g}{unit} puts every analysed "
+                    f"patient in the same group of {column} ('{levels[0]}'), a covariate of the Cox model "
+                    f"({covariate}) that then has nothing to compare: {limits} remove {column} from {key}")
+        return (f"{at(*key.split('.'), i, 'column')}: {key}[{i}].column: {column} has one value for every "
+                f"analysed patient ('{levels[0]}'), so the Cox model has nothing to compare; remove it from "
+                f"{key} or choose another covariate")
+
+    check_covariates("cox.covariates", settings.cox.covariates, one_level=True)
+    # missing as a category can make a second level of a column with one value: the sensitivity code decides
+    check_covariates("sensitivity.missing_covariates", settings.sensitivity.missing_covariates, one_level=False)
     for key, times in (("survival.landmarks_months", settings.survival.landmarks_months),
                        ("sensitivity.landmark_months", settings.sensitivity.landmark_months)):
         late = [t for t in times if t > followup_months]

@@ -82,6 +82,11 @@ MISTAKES = [
     ("absent-level", _edit(**{"cox.covariates": [{"column": "SALVGRP", "reference": "Targeted"},
                                                  {"column": "PRIORSCT", "reference": "No"}]}),
      ["revision.yml line", "cox.covariates[1].reference", "'No'", "choose one of N, Y"]),
+    ("numeric-covariate-reference",  # accepted, then the model left the manuscript ("could not be fitted")
+     _edit(**{"cox.covariates": [{"column": "SALVGRP", "reference": "Targeted"}, {"column": "AGE", "reference": "40"}]}),
+     ["revision.yml line", "cox.covariates[1].reference", "AGE is a number", "no reference level", "AGEGR1"]),
+    ("age-cut-off-one-group", _edit(**{"definitions.adult_age_years": 99}),   # every patient is under 99
+     ["revision.yml line", "definitions.adult_age_years", "AGEGR1", "cox.covariates[1]", "choose a cut-off above"]),
     ("landmark-beyond-follow-up", _edit(**{"survival.landmarks_months": [6, 12, 120]}),
      ["revision.yml line", "survival.landmarks_months", "120 months is beyond the last follow-up"]),
     ("covariates-none", _edit(**{"cox.covariates": []}),   # the model silently left the manuscript
@@ -104,6 +109,55 @@ def test_mistake_is_one_clear_message_exit_2(tmp_path, edit, words):
     assert "revision.yml" in message or "configuration" in message
     for w in words:
         assert w in message, (w, message)
+
+
+def test_a_cut_off_that_makes_one_group_gives_advice_that_works(tmp_path):
+    """definitions.adult_age_years: 99 once said "choose one of <99" (for the reference level of
+    AGEGR1), and following it left AGEGR1 with one level and the manuscript without its
+    multivariable model. The message now names the cut-off and the cut-offs that give two groups;
+    taking the highest of them (and its lower group as reference) gives a fitted model."""
+    import re
+
+    path = _write(tmp_path, _edit(**{"definitions.adult_age_years": 99})(_shipped()))
+    proc = run("--config", str(path), "numbers")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "choose one of <99" not in proc.stderr
+    highest = re.search(r"above \S+ and at most (\S+) years", proc.stderr).group(1)
+    s = _edit(**{"definitions.adult_age_years": float(highest)})(_shipped())
+    s["cox"]["covariates"] = [c if c["column"] != "AGEGR1" else {"column": "AGEGR1", "reference": f"<{highest}"}
+                              for c in s["cox"]["covariates"]]
+    proc = run("--config", str(_write(tmp_path, s)), "numbers")
+    assert proc.returncode == 0, proc.stderr
+    assert "could not be fitted" not in proc.stdout
+
+
+def test_a_covariate_with_one_value_is_named_with_its_setting(tmp_path):
+    """A covariate with one value among the analysed patients (the salvage set) cannot be fitted:
+    a configuration problem at its line; with a definitions cut-off behind it, at the cut-off's
+    line, with the cut-offs that give two groups (from these made-up ages: above 20, at most 50)."""
+    import pandas as pd
+
+    from analysis.config import check_against_data
+
+    path = _write(tmp_path, _shipped())
+    settings = load_config(path).settings
+    adsl = pd.DataFrame({"SALVGRP": ["Targeted", "Chemo", "Chemo", "Targeted"],
+                         "AGE": [20.0, 30.0, 50.0, 80.0], "AGEGR1": [">=18"] * 4,
+                         "BMBLAST": [10.0, 60.0, 70.0, 5.0], "BMBURDEN": ["<50%", ">=50%", ">=50%", "<50%"],
+                         "PRIORSCT": ["N", "N", "N", "Y"], "CD19NEG": ["N", "Y", "N", "Y"],
+                         "SALVFL": ["Y", "Y", "Y", "N"]})   # the patient aged 80 had no salvage
+    with pytest.raises(ConfigError) as err:
+        check_against_data(settings, adsl, followup_months=60.0, path=path)
+    lines = str(err.value).splitlines()
+    text = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 2, lines
+    age, prior = sorted(lines, key=lambda m: "PRIORSCT" not in m)[::-1]
+    for message, key in ((age, "adult_age_years"), (prior, "PRIORSCT")):
+        number = int(message.split(" line ")[1].split(":")[0])
+        assert key in text[number - 1], (message, text[number - 1])
+    assert "definitions.adult_age_years: 18 years puts every analysed patient in the same group of AGEGR1" in age
+    assert "above 20 and at most 50 years" in age and "'>=18'" in age and "remove AGEGR1" in age
+    assert "cox.covariates[3].column: PRIORSCT has one value for every analysed patient ('N')" in prior
 
 
 def test_every_problem_at_once_with_line_numbers(tmp_path):
