@@ -66,7 +66,7 @@ import yaml
 
 from .config import PROJECT_ROOT, Source
 from .dictionary import Dictionary
-from .yamlio import UserFileError, line_of, load_yaml, read_text
+from .yamlio import UserFileError, duplicate_keys, line_of, load_yaml, read_text
 
 ISO_DATE_FORMAT = "YYYY-MM-DD"
 MAPPING_KEYS = ("columns", "codes", "date_format", "decimal", "delimiter", "missing", "header_row")
@@ -801,26 +801,9 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
 
 
 def _duplicate_keys(node: yaml.Node | None) -> list[tuple[int, str]]:
-    """(line, "KEY is written twice ...") for every key repeated within one YAML mapping
-    (PyYAML silently keeps the last one)."""
-    out = []
-    stack = [node] if node is not None else []
-    while stack:
-        current = stack.pop()
-        if isinstance(current, yaml.MappingNode):
-            seen: dict[str, int] = {}
-            for key, value in current.value:
-                name = getattr(key, "value", None)
-                line = key.start_mark.line + 1
-                if isinstance(name, str) and _key(name) in seen:
-                    out.append((line, f"{name!r} is written twice (lines {seen[_key(name)]} and {line}), and only "
-                                      "the last would count; write each entry once."))
-                elif isinstance(name, str):
-                    seen[_key(name)] = line
-                stack.append(value)
-        elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
-    return sorted(out)
+    """(line, "KEY is written twice ...") for every key repeated within one YAML mapping, names
+    compared as codes are (the configuration file uses the same check: yamlio.duplicate_keys)."""
+    return duplicate_keys(node, same=_key)
 
 
 def _is_scalar(value: Any) -> bool:

@@ -9,7 +9,7 @@ a key so later checks can point at it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 
@@ -79,6 +79,30 @@ def line_of(node: yaml.Node | None, keys: Iterable[str | int]) -> int | None:
         else:
             return line
     return line
+
+
+def duplicate_keys(node: yaml.Node | None, *, same: Callable[[str], str] = str) -> list[tuple[int, str]]:
+    """(line, "KEY is written twice ...") for every key repeated within one YAML mapping
+    (PyYAML silently keeps the last one), sorted by line. ``same`` says which keys are one
+    (a mapping file's names are compared case-folded; settings exactly)."""
+    out = []
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                name = getattr(key, "value", None)
+                line = key.start_mark.line + 1
+                if isinstance(name, str) and same(name) in seen:
+                    out.append((line, f"{name!r} is written twice (lines {seen[same(name)]} and {line}), and only "
+                                      "the last would count; write each entry once."))
+                elif isinstance(name, str):
+                    seen[same(name)] = line
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return sorted(out)
 
 
 def front_matter_length(lines: Sequence[str]) -> int:
