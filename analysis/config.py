@@ -41,7 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import PROJECT_ROOT  # defined where importing it costs nothing (analysis/__init__.py)
-from .yamlio import UserFileError, line_of, load_yaml
+from .yamlio import UserFileError, duplicate_keys, line_of, load_yaml
 
 DEFAULT_CONFIG = PROJECT_ROOT / "analysis.yml"
 DEFAULT_DICTIONARY = PROJECT_ROOT / "data" / "dictionary.yml"
@@ -465,7 +465,7 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
         if not entries or not isinstance(entries, list):
             raise ConfigError(f"{path}: no 'sources:' list (one entry per site file: path, and optionally "
                               "site, sheet, mapping)")
-        out, problems = [], []
+        out, problems = [], [f"{path} line {line}: {message.rstrip('.')}" for line, message in duplicate_keys(node)]
         for i, e in enumerate(entries):
             line = line_of(node, ["sources", i])
             where = f"{path} line {line}" if line else str(path)
@@ -500,9 +500,13 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
         raw, node = load_yaml(cfg_path, what="configuration file")
     except UserFileError as exc:
         raise ConfigError(str(exc)) from None
-    settings = parse_settings(raw, path=cfg_path, node=node)
+    # a section or setting written twice: PyYAML keeps the last without a word (as in a mapping file)
+    problems = [f"{cfg_path.name} line {line}: {message.rstrip('.')}" for line, message in duplicate_keys(node)]
+    try:
+        settings = parse_settings(raw, path=cfg_path, node=node)
+    except ConfigError as exc:
+        raise ConfigError("\n".join([*problems, str(exc)])) from None
     base = cfg_path.parent
-    problems: list[str] = []
     override = data if data not in (None, "") else os.environ.get(DATA_ENV_VAR) or None
     sources: tuple[Source, ...] = ()
     if override:

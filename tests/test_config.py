@@ -83,7 +83,8 @@ MISTAKES = [
                                                  {"column": "PRIORSCT", "reference": "No"}]}),
      ["revision.yml line", "cox.covariates[1].reference", "'No'", "choose one of N, Y"]),
     ("numeric-covariate-reference",  # accepted, then the model left the manuscript ("could not be fitted")
-     _edit(**{"cox.covariates": [{"column": "SALVGRP", "reference": "Targeted"}, {"column": "AGE", "reference": "40"}]}),
+     _edit(**{"cox.covariates": [{"column": "SALVGRP", "reference": "Targeted"},
+                                 {"column": "AGE", "reference": "40"}]}),
      ["revision.yml line", "cox.covariates[1].reference", "AGE is a number", "no reference level", "AGEGR1"]),
     ("age-cut-off-one-group", _edit(**{"definitions.adult_age_years": 99}),   # every patient is under 99
      ["revision.yml line", "definitions.adult_age_years", "AGEGR1", "cox.covariates[1]", "choose a cut-off above"]),
@@ -173,6 +174,27 @@ def test_every_problem_at_once_with_line_numbers(tmp_path):
         number = int(line.split(" line ")[1].split(":")[0])
         key = line.split(": ", 1)[1]
         assert any(k in text[number - 1] for k in ("median_ci", "two_by_two", "survivall")), (line, key)
+
+
+def test_a_section_written_twice_names_both_lines(tmp_path):
+    """`survival:` written again at the end of the file silently replaced the first one (PyYAML
+    keeps the last); a mapping file already refused keys written twice, and so does this file."""
+    path = _write(tmp_path, _shipped())
+    text = path.read_text(encoding="utf-8")
+    first = text.splitlines().index("survival:") + 1
+    path.write_text(text + "survival:\n  median_ci: log\n", encoding="utf-8")
+    again = len(text.splitlines()) + 1
+    proc = run("--config", str(path), "settings")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"revision.yml line {again}: 'survival' is written twice (lines {first} and {again})" in proc.stderr
+
+
+def test_a_key_written_twice_in_a_sources_list(tmp_path):
+    site = PROJECT_ROOT / "data" / "synthetic" / "site_a.csv"
+    (tmp_path / "sources.yml").write_text(f"sources:\n  - path: {site}\n    site: A\n    site: B\n",
+                                          encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"sources.yml line 4: 'site' is written twice \(lines 3 and 4\)"):
+        load_config(data=tmp_path / "sources.yml")
 
 
 def test_invalid_yaml_and_latin1_name_file_and_line(tmp_path):
