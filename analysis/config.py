@@ -41,7 +41,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import PROJECT_ROOT  # defined where importing it costs nothing (analysis/__init__.py)
-from .yamlio import UserFileError, duplicate_keys, line_of, load_yaml
+from .yamlio import UserFileError, duplicate_keys, line_of, load_yaml, node_at
 
 DEFAULT_CONFIG = PROJECT_ROOT / "analysis.yml"
 DEFAULT_DICTIONARY = PROJECT_ROOT / "data" / "dictionary.yml"
@@ -71,13 +71,19 @@ class SourceEntry(_Section):
     path: str
     """Data file (.csv, .xlsx, .sav), relative to the configuration file."""
     site: str | None = None
-    """Site code, when the file has no site column."""
+    """Site code, when the file has no site column (a number such as 2 is read as the code "2")."""
     sheet: str | int | None = None
     """Excel sheet (name or 0-based position)."""
     mapping: str | None = None
     """YAML file mapping the site's column names and codes onto the dictionary."""
     header_row: int | None = Field(None, ge=1)
     """Row holding the column names, when it is not the first (a mapping file's header_row wins)."""
+
+    @field_validator("site", mode="before")
+    @classmethod
+    def _code_as_text(cls, v: Any) -> Any:
+        # YAML reads `site: 2` as a number; a site code is text (its written form: _source_from_entry)
+        return str(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else v
 
 
 class DataSettings(_Section):
@@ -379,6 +385,14 @@ def parse_settings(raw: Any, *, path: Path, node=None) -> Settings:
         raise ConfigError("\n".join(_format_errors(exc, path, node))) from None
 
 
+def _number_as_written(node, keys: tuple) -> str | None:
+    """The text of a value YAML reads as a number (``010``, ``2.50``), as written; None for anything else."""
+    node = node_at(node, keys)
+    if isinstance(node, yaml.ScalarNode) and node.tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+        return node.value
+    return None
+
+
 def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str,
                        node=None, keys: tuple = ()) -> Source:
     written = {}
@@ -395,9 +409,13 @@ def _source_from_entry(entry: str | SourceEntry | dict, base: Path, where: str,
             keys = [".".join(map(str, e["loc"])) for e in exc.errors()]
             raise ConfigError(f"{where}: each source needs a 'path' and may have site, sheet, mapping "
                               f"(problem with: {', '.join(keys)})") from None
+    site = entry.site
+    written_site = _number_as_written(node, (*keys, "site")) if node is not None else None
+    if written_site is not None:  # `site: 010` is the code "010", not the number YAML reads (8)
+        site = written_site
     return Source(
         path=(base / entry.path).resolve(),
-        site=entry.site,
+        site=site,
         sheet=entry.sheet,
         mapping=(base / entry.mapping).resolve() if entry.mapping else None,
         header_row=entry.header_row,
@@ -563,14 +581,7 @@ def check_against_data(settings: Settings, adsl, *, followup_months: float, wher
     def at(*loc: str | int) -> str:
         if path is None:
             return where
-        written = node
-        for key in loc:  # is the setting written in the file, or left at its default?
-            if isinstance(written, yaml.MappingNode):
-                written = next((v for k, v in written.value if k.value == str(key)), None)
-            elif isinstance(written, yaml.SequenceNode) and isinstance(key, int) and key < len(written.value):
-                written = written.value[key]
-            else:
-                written = None
+        written = node_at(node, loc)  # is the setting written in the file, or left at its default?
         line = line_of(node, loc) if written is not None else None
         return f"{Path(path).name} line {line}" if line else f"{Path(path).name} (default of {loc[0]})"
 

@@ -60,6 +60,18 @@ def load_yaml(path: str | Path, *, what: str = "file") -> tuple[Any, yaml.Node |
     return data, node
 
 
+def node_at(node: yaml.Node | None, keys: Iterable[str | int]) -> yaml.Node | None:
+    """The node of the value at ``keys`` in a composed YAML tree; None when it is not written."""
+    for key in keys:
+        if isinstance(node, yaml.MappingNode):
+            node = next((v for k, v in node.value if k.value == str(key)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+        else:
+            return None
+    return node
+
+
 def line_of(node: yaml.Node | None, keys: Iterable[str | int]) -> int | None:
     """1-based line of the value at ``keys`` in a composed YAML tree (the
     deepest key found, so a wrong key still points at its parent's line)."""

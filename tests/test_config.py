@@ -197,6 +197,19 @@ def test_a_key_written_twice_in_a_sources_list(tmp_path):
         load_config(data=tmp_path / "sources.yml")
 
 
+def test_a_site_code_written_as_a_number_is_text(tmp_path):
+    """`site: 2` in a sources list was refused as "each source needs a 'path' ... (problem with:
+    site)"; a site code is text, kept as written (`010` is "010", not YAML's octal 8)."""
+    site = PROJECT_ROOT / "data" / "synthetic" / "site_a.csv"
+    (tmp_path / "sources.yml").write_text(f"sources:\n  - {{path: {site}, site: 2}}\n"
+                                          f"  - {{path: {site}, site: 010}}\n  - {{path: {site}, site: 2.50}}\n",
+                                          encoding="utf-8")
+    assert [s.site for s in load_config(data=tmp_path / "sources.yml").sources] == ["2", "010", "2.50"]
+    s = _shipped()
+    s["data"]["sources"][0]["site"] = 2
+    assert load_config(_write(tmp_path, s)).sources[0].site == "2"
+
+
 def test_invalid_yaml_and_latin1_name_file_and_line(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("survival:\n  median_ci: [log\n", encoding="utf-8")
