@@ -73,7 +73,7 @@ class SourceEntry(_Section):
     site: str | None = None
     """Site code, when the file has no site column (a number such as 2 is read as the code "2")."""
     sheet: str | int | None = None
-    """Excel sheet (name or 0-based position)."""
+    """Excel sheet: its name, or its position counted from 1 (sheet: 1 is the first)."""
     mapping: str | None = None
     """YAML file mapping the site's column names and codes onto the dictionary."""
     header_row: int | None = Field(None, ge=1)

@@ -210,6 +210,15 @@ def test_a_site_code_written_as_a_number_is_text(tmp_path):
     assert load_config(_write(tmp_path, s)).sources[0].site == "2"
 
 
+def test_sheet_position_is_described_as_the_loader_counts():
+    """The loader reads `sheet: 2` as the second sheet (tests/test_load.py
+    test_xlsx_with_two_sheets_needs_the_sheet_named); the description said "0-based"."""
+    from analysis.config import SourceEntry
+
+    description = SourceEntry.model_fields["sheet"].description
+    assert "counted from 1" in description and "0-based" not in description
+
+
 def test_invalid_yaml_and_latin1_name_file_and_line(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("survival:\n  median_ci: [log\n", encoding="utf-8")
