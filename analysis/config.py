@@ -214,8 +214,8 @@ class StyleSettings(_Section):
 
 class RevisionsSettings(_Section):
     submitted_ledger: str | None = None
-    """Ledger (numbers.json) of the submitted version: a file, relative to the configuration file, or a
-    git revision REV:PATH. When set, each render also writes <doc>-marked-up.html/.docx (every changed
+    """Ledger (numbers.json) of the submitted version: a file, relative to the configuration file (it must
+    exist when the configuration is read), or a git revision REV:PATH. When set, each render also writes <doc>-marked-up.html/.docx (every changed
     number with its previous value) and the change table; default none: no marked-up copy."""
 
 
@@ -502,6 +502,29 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
     return (Source(path=path),)
 
 
+#: ``REV:PATH``, a ledger committed at a git revision (as analysis/ledger.py reads revisions.submitted_ledger)
+_GIT_REVISION = re.compile(r"^([^:\s]+):(.+\.json)$")
+
+
+def _check_submitted_ledger(value: str | None, cfg_path: Path, node) -> list[str]:
+    """A submitted ledger named as a file must exist when the configuration is read, not only when
+    the post-render step reads it after the whole render (analysis/revisions/render.py). A git
+    revision REV:PATH is left to that step: which repository ``git show`` reads depends on where
+    it runs."""
+    if not value:
+        return []
+    candidate = (cfg_path.parent / value).resolve()
+    if candidate.is_file() or (not candidate.exists() and _GIT_REVISION.match(value)):
+        return []
+    line = line_of(node, ["revisions", "submitted_ledger"])
+    where = f"{cfg_path.name}{f' line {line}' if line else ''}: revisions.submitted_ledger"
+    if candidate.is_dir():
+        return [f"{where}: {value} is a folder; name the ledger file in it (its numbers.json)"]
+    return [f"{where}: cannot read the submitted ledger {value}: there is no file {candidate}"
+            f"{_relative_hint(candidate, cfg_path.parent)} (name the submitted version's numbers.json, or a git "
+            f"revision REV:PATH; for no marked-up copy, delete the setting)"]
+
+
 def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLike | None = None) -> Config:
     """Read and check the configuration and apply a data override, if any.
 
@@ -545,6 +568,7 @@ def load_config(path: str | os.PathLike | None = None, *, data: str | os.PathLik
         line = line_of(node, ["data", "dictionary"])
         problems.append(f"{cfg_path.name}{f' line {line}' if line else ''}: data.dictionary: "
                         f"file {dictionary} does not exist{_relative_hint(dictionary, base)}")
+    problems += _check_submitted_ledger(settings.revisions.submitted_ledger, cfg_path, node)
     if problems:
         raise ConfigError("\n".join(problems))
     # a key file named in the file is relative to it; the default is the project's key

@@ -94,6 +94,8 @@ MISTAKES = [
      ["revision.yml line", "cox.covariates", "list at least one covariate"]),
     ("seed-negative", _edit(**{"tests.monte_carlo_seed": -5}),   # numpy refused it in every analysis (traceback)
      ["revision.yml line", "tests.monte_carlo_seed", "-5"]),
+    ("submitted-ledger-missing", _edit(**{"revisions.submitted_ledger": "nowhere/numbers.json"}),
+     ["revision.yml line", "revisions.submitted_ledger", "nowhere/numbers.json"]),   # failed after the render
     ("missing-dictionary", _edit(**{"data.dictionary": "nowhere/dictionary.yml"}),
      ["data.dictionary", "does not exist"]),
 ]
@@ -217,6 +219,26 @@ def test_sheet_position_is_described_as_the_loader_counts():
 
     description = SourceEntry.model_fields["sheet"].description
     assert "counted from 1" in description and "0-based" not in description
+
+
+def test_submitted_ledger_is_checked_with_the_configuration(tmp_path):
+    """A mistyped revisions.submitted_ledger was found only by the post-render step, after the
+    whole render: `settings` and `prepare` now refuse it. A file that exists (relative to the
+    configuration file) and a git revision REV:PATH (read by that step) are accepted."""
+    s = _edit(**{"revisions.submitted_ledger": "submited-numbers.json"})(_shipped())
+    path = _write(tmp_path, s)
+    for command in ("settings", "prepare"):
+        proc = run("--config", str(path), command, env_extra={"CART_VARIABLES": str(tmp_path / "v.yml")})
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert "revisions.submitted_ledger: cannot read the submitted ledger submited-numbers.json" in proc.stderr
+    assert not (tmp_path / "v.yml").exists()
+    (tmp_path / "submited-numbers.json").write_text("{}", encoding="utf-8")
+    assert load_config(path).settings.revisions.submitted_ledger == "submited-numbers.json"
+    s["revisions"]["submitted_ledger"] = "submitted:ledgers/numbers.json"
+    load_config(_write(tmp_path, s))
+    s["revisions"]["submitted_ledger"] = "."
+    with pytest.raises(ConfigError, match="revisions.submitted_ledger: . is a folder"):
+        load_config(_write(tmp_path, s))
 
 
 def test_invalid_yaml_and_latin1_name_file_and_line(tmp_path):

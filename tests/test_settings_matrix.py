@@ -337,13 +337,14 @@ def test_submitted_ledger_reaches_the_post_render_markup(tmp, tmp_path):
     from analysis.revisions.settings import settings_of
 
     base = run(tmp)
+    # the submitted version's ledger exists before a configuration names it (checked when it is read)
+    ledger = L.build_ledger(build_registry(base, stamp=stamp(base)), PROJECT_ROOT)
+    L.write_ledger(base.config.path.parent / "submitted-numbers.json", ledger)
     r = run(tmp, revisions__submitted_ledger="submitted-numbers.json")
     assert r.config.settings.revisions.submitted_ledger == "submitted-numbers.json"
     assert r.config.analysis_hash() == base.config.analysis_hash()
     assert "revisions" not in settings_of(r) and settings_of(r) == settings_of(base)
     assert texts(r) == texts(base)
-    ledger = L.build_ledger(build_registry(r, stamp=stamp(r)), PROJECT_ROOT)
-    L.write_ledger(r.config.path.parent / "submitted-numbers.json", ledger)
     assert submitted_ledger(r.config) == str((r.config.path.parent / "submitted-numbers.json").resolve())
     out = tmp_path / "out"
     L.write_ledger(out / "numbers.json", ledger)
