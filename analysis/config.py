@@ -215,15 +215,16 @@ class StyleSettings(_Section):
 class RevisionsSettings(_Section):
     submitted_ledger: str | None = None
     """Ledger (numbers.json) of the submitted version: a file, relative to the configuration file (it must
-    exist when the configuration is read), or a git revision REV:PATH. When set, each render also writes <doc>-marked-up.html/.docx (every changed
-    number with its previous value) and the change table; default none: no marked-up copy."""
+    exist when the configuration is read), or a git revision REV:PATH. When set, each render also writes
+    <doc>-marked-up.html/.docx (every changed number with its previous value) and the change table;
+    default none: no marked-up copy."""
 
 
 class Settings(_Section):
     """Every analysis choice. Unknown keys are errors."""
 
     study_id: str = Field("CART-RELAPSE", pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,19}$")
-    """Study identifier (STUDYID in ADaM; letters, digits, - and _)."""
+    """Study identifier (STUDYID in ADaM): up to 20 letters, digits, - and _, starting with a letter or digit."""
     data: DataSettings = Field(default_factory=DataSettings)
     definitions: DefinitionsSettings = Field(default_factory=DefinitionsSettings)
     tests: TestsSettings = Field(default_factory=TestsSettings)
@@ -343,16 +344,66 @@ def _fields_at(loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
+#: pydantic's messages as a user reads them (error type -> text, filled from the error's ``ctx``)
+_PLAIN = {
+    "greater_than": "must be more than {gt}",
+    "greater_than_equal": "must be {ge} or more",
+    "less_than": "must be less than {lt}",
+    "less_than_equal": "must be {le} or less",
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "int_type": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list: [a, b] or one '- item' per line",
+}
+
+
+def _plain(err: dict, loc: tuple) -> str | None:
+    """The message of a pydantic error in plain words (what follows "key: "), or None to keep pydantic's."""
+    kind, value = err["type"], err["input"]
+    got = "" if isinstance(value, dict) else f" (got {value!r})"
+    if kind in _PLAIN:
+        return _PLAIN[kind].format(**{k: f"{v:g}" if isinstance(v, float) else v
+                                      for k, v in (err.get("ctx") or {}).items()}) + got
+    if kind in ("model_type", "dict_type"):  # a value where an entry or a section of settings belongs
+        fields = _fields_at(loc)
+        if loc and isinstance(loc[-1], int):
+            return "must be an entry written as {" + ", ".join(f"{f}: ..." for f in fields) + "}" + got
+        return f"must hold its settings ({', '.join(fields)}), one 'name: value' per line below it{got}"
+    if kind == "string_pattern_mismatch":  # the setting's description says what is allowed
+        model: Any = Settings
+        for part in loc[:-1]:
+            model = _model_in(model.model_fields[part].annotation) if isinstance(part, str) else model
+        described = model.model_fields[loc[-1]].description if model and loc[-1] in model.model_fields else None
+        return f"{value!r} is not allowed; {described[0].lower()}{described[1:]}" if described else None
+    return None
+
+
 def _format_errors(exc: ValidationError, path: Path, node) -> list[str]:
-    out = []
-    for err in exc.errors():
-        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p in ("str", "SourceEntry",
-                                                                                "function-after")))
+    out, seen = [], set()
+    errors = exc.errors()
+    # a source is a file name or an entry: only the errors of the form it was written in
+    entry = {e["loc"][:-1]: isinstance(e["input"], dict) for e in errors if e["loc"][-1:] == ("str",)
+             and e["loc"][-2:-1] and isinstance(e["loc"][-2], int)}
+    for err in errors:
+        raw = err["loc"]
+        form = next((i for i, p in enumerate(raw) if p in ("str", "SourceEntry") and raw[:i] in entry), None)
+        if form is not None and (raw[form] == "SourceEntry") != entry[raw[:form]]:
+            continue
+        loc = tuple(p for p in raw if not (isinstance(p, str) and p in ("str", "int", "SourceEntry",
+                                                                         "function-after")))
+        if loc and (loc, err["type"] in _PLAIN) in seen:  # one message for a value that fits no form
+            continue
+        seen.add((loc, err["type"] in _PLAIN))
         if not loc:  # a check across settings: point at the first setting its message names
             named = next((k for k in re.findall(r"\b[a-z_]+\.[a-z_.]+[a-z]", err["msg"])
                           if line_of(node, k.split(".")) is not None), None)
             loc = tuple(named.split(".")) if named else ()
-        key = ".".join(str(p) for p in loc) or "(top level)"
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".") or "(top level)"
         line = line_of(node, loc)
         where = f"{path.name} line {line}" if line else path.name
         kind = err["type"]
@@ -361,10 +412,13 @@ def _format_errors(exc: ValidationError, path: Path, node) -> list[str]:
             msg = f"unknown setting '{key}'{_suggest(name, _fields_at(parent))}"
         elif kind == "literal_error":
             allowed = [a.strip().strip("'") for a in err["ctx"]["expected"].replace(" or ", ", ").split(",")]
+            same = [a for a in allowed if a.casefold() == str(err["input"]).casefold()]  # 'LOG': 'log'
             msg = (f"{key}: '{err['input']}' is not allowed; choose one of {', '.join(allowed)}"
-                   f"{_suggest(err['input'], allowed)}")
+                   f"{_suggest(same[0] if same else err['input'], allowed)}")
         elif kind == "missing":
             msg = f"{key}: required setting is missing"
+        elif (plain := _plain(err, loc)) is not None:
+            msg = f"{key}: {plain}"
         else:
             text = err["msg"].removeprefix("Value error, ")
             msg = f"{key}: {text} (got {err['input']!r})" if not isinstance(err["input"], dict) else f"{key}: {text}"

@@ -93,7 +93,15 @@ MISTAKES = [
     ("covariates-none", _edit(**{"cox.covariates": []}),   # the model silently left the manuscript
      ["revision.yml line", "cox.covariates", "list at least one covariate"]),
     ("seed-negative", _edit(**{"tests.monte_carlo_seed": -5}),   # numpy refused it in every analysis (traceback)
-     ["revision.yml line", "tests.monte_carlo_seed", "-5"]),
+     ["revision.yml line", "tests.monte_carlo_seed: must be 0 or more (got -5)"]),
+    ("median-ci-capitals", _edit(**{"survival.median_ci": "LOG"}),
+     ["survival.median_ci", "'LOG'", "did you mean 'log'"]),
+    ("covariate-not-an-entry", _edit(**{"cox.covariates": ["SALVGRP"]}),   # was pydantic's "instance of Covariate"
+     ["revision.yml line", "cox.covariates[0]: must be an entry written as {column: ..., reference: ...}"]),
+    ("study-id-form", _edit(**{"study_id": "CART RELAPSE"}),               # was a regular expression
+     ["revision.yml line", "study_id: 'CART RELAPSE' is not allowed", "letters, digits, - and _"]),
+    ("switch-not-true-false", _edit(**{"sensitivity.competing_risks": "maybe"}),
+     ["sensitivity.competing_risks: must be true or false"]),
     ("submitted-ledger-missing", _edit(**{"revisions.submitted_ledger": "nowhere/numbers.json"}),
      ["revision.yml line", "revisions.submitted_ledger", "nowhere/numbers.json"]),   # failed after the render
     ("missing-dictionary", _edit(**{"data.dictionary": "nowhere/dictionary.yml"}),
@@ -110,6 +118,7 @@ def test_mistake_is_one_clear_message_exit_2(tmp_path, edit, words):
     assert proc.stdout == "", "nothing is computed or printed"
     message = proc.stderr
     assert "revision.yml" in message or "configuration" in message
+    assert "Input should" not in message and "instance of" not in message, "pydantic's words, not ours"
     for w in words:
         assert w in message, (w, message)
 
