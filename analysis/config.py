@@ -687,8 +687,9 @@ def check_against_data(settings: Settings, adsl, *, followup_months: float, wher
                                 f"reference level: delete reference: '{c.reference}'{grouped_from(c.column)}")
                 continue
             levels = sorted(map(str, values.unique()))
-            if one_level and len(levels) < 2:  # nothing to compare: the model cannot be fitted
-                problems.append(single_level(key, i, c.column, levels))
+            refused = single_level(key, i, c.column, levels) if one_level and len(levels) < 2 else None
+            if refused is not None:        # nothing to compare, because of a setting: the model cannot be fitted
+                problems.append(refused)
                 continue
             if c.reference is not None and len(values) and not numeric:
                 if c.reference not in levels:
@@ -696,26 +697,27 @@ def check_against_data(settings: Settings, adsl, *, followup_months: float, wher
                                     f"is not a level of {c.column} in these data; choose one of "
                                     f"{', '.join(levels)}{_suggest(c.reference, levels)}")
 
-    def single_level(key: str, i: int, column: str, levels: list[str]) -> str:
-        """A covariate with one value (or none) among the analysed patients; for a group made by a
-        cut-off of ``definitions``, that cut-off and the values that give two groups."""
+    def single_level(key: str, i: int, column: str, levels: list[str]) -> str | None:
+        """A covariate with one value among the analysed patients because of a setting: a group
+        made by a cut-off of ``definitions`` that puts every patient on one side although their
+        values differ; the problem names that cut-off and the values that give two groups. None
+        when the data themselves have one value (a salvage group nobody received, a covariate
+        recorded for nobody): not a setting's fault, the analysis reports the model not
+        estimable and says why (tests/test_degenerate.py)."""
+        if not levels or column not in GROUPED_BY_DEFINITION:
+            return None
+        setting, source, unit = GROUPED_BY_DEFINITION[column]
+        measured = analysed[source].dropna() if source in analysed.columns else []
+        lowest, highest = (float(min(measured)), float(max(measured))) if len(measured) else (0.0, 0.0)
+        if not lowest < highest:
+            return None
+        cut = getattr(settings.definitions, setting)
         covariate = f"{key}[{i}], {at(*key.split('.'), i, 'column')}"
-        if not levels:
-            return (f"{at(*key.split('.'), i, 'column')}: {key}[{i}].column: {column} is missing for every "
-                    f"analysed patient; choose another covariate")
-        if column in GROUPED_BY_DEFINITION:
-            setting, source, unit = GROUPED_BY_DEFINITION[column]
-            cut = getattr(settings.definitions, setting)
-            measured = analysed[source].dropna() if source in analysed.columns else []
-            lowest, highest = (float(min(measured)), float(max(measured))) if len(measured) else (0.0, 0.0)
-            limits = (f"choose a cut-off above {lowest:g} and at most {highest:g}{unit} (the lowest and highest "
-                      f"{source} of the analysed patients) or" if lowest < highest else "")
-            return (f"{at('definitions', setting)}: definitions.{setting}: {cut:g}{unit} puts every analysed "
-                    f"patient in the same group of {column} ('{levels[0]}'), a covariate of the Cox model "
-                    f"({covariate}) that then has nothing to compare: {limits} remove {column} from {key}")
-        return (f"{at(*key.split('.'), i, 'column')}: {key}[{i}].column: {column} has one value for every "
-                f"analysed patient ('{levels[0]}'), so the Cox model has nothing to compare; remove it from "
-                f"{key} or choose another covariate")
+        return (f"{at('definitions', setting)}: definitions.{setting}: {cut:g}{unit} puts every analysed "
+                f"patient in the same group of {column} ('{levels[0]}'), a covariate of the Cox model "
+                f"({covariate}) that then has nothing to compare: choose a cut-off above {lowest:g} and at "
+                f"most {highest:g}{unit} (the lowest and highest {source} of the analysed patients) or remove "
+                f"{column} from {key}")
 
     check_covariates("cox.covariates", settings.cox.covariates, one_level=True)
     # missing as a category can make a second level of a column with one value: the sensitivity code decides
