@@ -88,7 +88,7 @@ def _derivations(d: dv.Definitions) -> dict[str, str]:
     return {
         "STUDYID": "Configured study identifier (analysis.yml study_id).",
         "USUBJID": "STUDYID-SITEID-SUBJID; the source pseudonym is not carried over.",
-        "SITEID": _RAW.format("site of the source file"),
+        "SITEID": "Collected (site of the source file), written in ASCII letters, digits and '-' (accents dropped).",
         "AGE": _RAW.format("age at relapse, years"),
         "AGEGR1": f"AGE >= {d.adult_age_years:g} years, else <{d.adult_age_years:g}.",
         "BMBURDEN": f"BMBLAST >= {d.high_marrow_burden_pct:g}%, else <{d.high_marrow_burden_pct:g}%.",

@@ -17,9 +17,12 @@ Definitions (stated again in the manuscript's methods):
   from any cause, whichever comes first; censored at last contact;
 * months = days / 30.4375 (configurable).
 
-Source pseudonyms are not carried into ADSL. USUBJID is STUDYID-SITEID-SUBJID:
+Source pseudonyms are not carried into ADSL. SITEID is the site written in ASCII
+letters, digits and '-' (:func:`analysis.load.site_code`: "Hôpital Saint-Louis"
+-> Hopital-Saint-Louis; validation refuses sites that have no such form or that
+would share one). USUBJID is STUDYID-SITEID-SUBJID:
 for real data SUBJID is a keyed hash (HMAC-SHA-256 with the study's secret key)
-of site and source pseudonym, so it stays the same when a site adds, removes or
+of site (as read) and source pseudonym, so it stays the same when a site adds, removes or
 reorders rows between data freezes and cannot be traced back to the pseudonym
 without the key; for the shipped synthetic cohort (no key) it is a sequence
 number in input order.
@@ -261,6 +264,16 @@ def subject_ids(site: pd.Series, pseudonym: pd.Series, key: bytes | None) -> pd.
     raise ValueError("two patients have the same site and pseudonym")  # pragma: no cover - validation refuses it
 
 
+def site_codes(site: pd.Series) -> pd.Series:
+    """SITEID of each patient: :func:`analysis.load.site_code` of the site, once per distinct site.
+    Raises ValueError for a site that has none (validation refuses such data first)."""
+    from .load import site_code
+
+    codes, uniques = pd.factorize(site, use_na_sentinel=True)
+    table = pd.array([site_code(u) for u in uniques] + [None], dtype="string")  # last slot: missing
+    return pd.Series(table[codes], index=site.index)
+
+
 def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions,
                 id_key: bytes | None = None) -> pd.DataFrame:
     """ADSL: one row per input patient, in input order (see :func:`subject_ids`)."""
@@ -268,6 +281,7 @@ def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions
     d = definitions
     site = c["site"].astype("string")
     subjid = subject_ids(site, c["patient_id"], id_key)
+    siteid = site_codes(site)
     young, adult = d.age_groups
     low, high = d.burden_groups
     salv = c["salvage"] == "yes"
@@ -283,9 +297,9 @@ def derive_adsl(cohort: pd.DataFrame, *, study_id: str, definitions: Definitions
     adsl = pd.DataFrame(
         {
             "STUDYID": study_id,
-            "USUBJID": study_id + "-" + site + "-" + subjid,
+            "USUBJID": study_id + "-" + siteid + "-" + subjid,
             "SUBJID": subjid.astype("string"),
-            "SITEID": site,
+            "SITEID": siteid,
             "AGE": age,
             "AGEU": "YEARS",
             "AGEGR1": pd.Series(np.where(age >= d.adult_age_years, _one(adult), _one(young)), dtype="string").where(age.notna()),

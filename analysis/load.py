@@ -28,7 +28,9 @@ What loading does change, and only this:
   shared function, :func:`parse_value`.
 * **Site**: from the ``site`` column, or from the configuration's ``site:`` for
   the file; with both, empty cells take the configured site and a differing
-  value is reported.
+  value is reported. The site stays as written ("Hôpital Saint-Louis"); the
+  ADaM datasets write it as :func:`site_code` (ASCII: Hopital-Saint-Louis), and
+  validation refuses a site without that form or two sites sharing one.
 
 Columns whose names look like direct identifiers (``identifier_patterns`` in
 the dictionary) are refused: their values are never read into the cohort.
@@ -155,6 +157,8 @@ class LoadedCohort:
     site_codes: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict, compare=False)
     #: file -> the Excel sheet read (workbooks only)
     sheets: dict[str, str] = field(default_factory=dict, compare=False)
+    #: file -> (the site the configuration names for it, where: "sources.yml line 3", or "" when not known)
+    configured_sites: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
     #: column -> ``(codes, uniques)`` of ``raw``'s column as the fast CSV reader found them (every file read
     #: by it): the distinct values :func:`distinct_text` would find again, for validation and typing to
     #: skip that (a performance device; each is used only when :func:`checked_split` proves it right)
@@ -228,6 +232,35 @@ def missing_hint(value: str | None) -> str:
     token = value.strip()
     return (f"; if {token} means 'missing' (as R writes NA), leave the cell empty, or declare it in the "
             f"site's mapping file: missing: [\"{token}\"]")
+
+
+#: Latin letters that Unicode decomposition (NFKD) leaves as they are, with their usual ASCII spelling.
+_LATIN_TO_ASCII = str.maketrans({
+    "ß": "ss", "ẞ": "SS", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l",
+    "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "TH", "þ": "th", "ı": "i",
+})
+
+
+def site_code(site: Any) -> str:
+    """The site as written in the ADaM datasets (SITEID, and inside USUBJID): ASCII letters,
+    digits and '_', every other run of characters written as one '-' ("Hôpital Saint-Louis"
+    -> 'Hopital-Saint-Louis', "SITE A" -> 'SITE-A'; a code such as 'SITE-A' stays as it is).
+    Accents are dropped (Unicode NFKD decomposition, then the combining marks removed) and
+    ß, æ, œ, ø, ł, đ, þ are spelled out. SAS transport files hold ASCII only.
+
+    Raises ValueError (completing "the site ... cannot be a site code: ...") when a letter
+    has no ASCII form (Greek, Cyrillic, CJK ...) or nothing is left."""
+    text = (show_value(site) or "").strip()
+    decomposed = unicodedata.normalize("NFKD", text.translate(_LATIN_TO_ASCII))
+    letters = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    foreign = list(dict.fromkeys(ch for ch in letters if not ch.isascii() and ch.isalnum()))
+    if foreign:
+        raise ValueError(f"{', '.join(foreign[:5])} {'has' if len(foreign) == 1 else 'have'} no form in "
+                         "ASCII letters")
+    code = re.sub(r"[^A-Za-z0-9_]+", "-", letters).strip("-")
+    if not code:
+        raise ValueError("it holds no letter or digit")
+    return code
 
 
 _DATE_CANDIDATES = ("DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY", "DD-MM-YYYY", "MM-DD-YYYY", "YYYY/MM/DD",
@@ -1894,8 +1927,10 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
         raw = raw.astype(object)
         raw = raw.where(raw.notna(), None)
     names, codes = _site_words(sources, dictionary)
+    configured = {_shown_path(Path(s.path)): (str(s.site), s.written.get("site", "")) for s in sources
+                  if s.site is not None}
     return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems), site_names=names, site_codes=codes,
-                        sheets=_sheets_read(sources), splits=splits)
+                        sheets=_sheets_read(sources), splits=splits, configured_sites=configured)
 
 
 def _sheets_read(sources: Sequence[Source]) -> dict[str, str]:

@@ -76,6 +76,7 @@ from .load import (
     missing_hint,
     parse_value,
     show_value,
+    site_code,
     visible,
 )
 
@@ -106,7 +107,7 @@ ORDER_IN_WORDS = (
     "then death or last contact"
 )
 #: Problems of the configuration the user writes (exit status 2), not of the data (exit status 1).
-CONFIGURATION_RULES = ("mapping", "duplicate_source", "sheet")
+CONFIGURATION_RULES = ("mapping", "duplicate_source", "sheet", "source_site")
 _POSITION = "__position__"  # helper column: keeps every failing row visible in pandera's failure cases
 _PATIENT_ID = "patient_id"
 
@@ -218,7 +219,7 @@ class ValidationReport:
 GROUP_AT = 4
 #: Rules about one value (or one whole row's shape) whose problems are grouped.
 GROUPED_RULES = frozenset(
-    ["type", "code", "range", "future_date", "required", "required_if", "not_applicable", "site_mismatch",
+    ["type", "code", "range", "future_date", "required", "required_if", "not_applicable", "site_mismatch", "site_code",
      "row_length", "unique_patient"]
 )
 
@@ -994,6 +995,74 @@ def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
     return out
 
 
+def _site_code_problems(loaded: LoadedCohort) -> tuple[list[tuple[Hashable, Problem]], list[Problem]]:
+    """The ADaM datasets write each site as :func:`analysis.load.site_code` (ASCII: SAS transport
+    files hold nothing else). Refused here, before any analysis: a site that has no such form,
+    and two sites written differently that would become one code (they would be counted as one
+    site), also when they differ only in capitals. A site named in the sources list is the
+    configuration's problem (rule ``source_site``, exit 2, naming its line); a site read from
+    the file's site column is the data's (rule ``site_code``, naming the rows).
+
+    Returns (row problems with their index, problems of a whole file or of several files)."""
+    raw, origin = loaded.raw, loaded.origin
+    sites = _each(raw["site"], lambda v: None if is_missing(v) else parse_value(v, "string"), dtype=object)
+    pairs = pd.DataFrame({"file": origin["file"].to_numpy(), "site": sites.to_numpy()}).dropna().drop_duplicates()
+    rows_found: list[tuple[Hashable, Problem]] = []
+    whole: list[Problem] = []
+    by_code: dict[str, list[tuple[str, str, str | None, str]]] = {}
+
+    def rows_of(file: str, site: str) -> pd.Index:
+        return raw.index[((origin["file"] == file) & (sites == site)).to_numpy(dtype=bool)]
+
+    for file, site in pairs.itertuples(index=False, name=None):
+        configured = loaded.configured_sites.get(file)
+        where = None
+        if configured is not None and configured[0].strip() == site:
+            where = configured[1] or "the configuration's entry for this file"
+        try:
+            code = site_code(site)
+        except ValueError as err:
+            advice = "write the site in Latin letters and digits (for example its short code, such as SITE-01)"
+            if where is not None:
+                whole.append(Problem(
+                    file, None, None, "site", site, "source_site",
+                    f"{where}: the site {site!r} cannot be written in ASCII letters and digits for the ADaM "
+                    f"datasets (SITEID, USUBJID); {err}: {advice} at that line."))
+            else:
+                for idx in rows_of(file, site):
+                    rows_found.append((idx, Problem(
+                        file, int(origin.at[idx, "row"]), origin.at[idx, "patient"], "site", site, "site_code",
+                        f"{visible(site)} is not a site that can be written in ASCII letters and digits for the "
+                        f"ADaM datasets (SITEID, USUBJID); {err}: {advice}.")))
+            continue
+        by_code.setdefault(code.upper(), []).append((file, site, where, code))
+
+    for members in by_code.values():
+        if len({site for _, site, _, _ in members}) < 2:
+            continue
+        described = []
+        for file, site, where, _ in members:
+            if where is not None:
+                described.append(f"'{site}' ({where})")
+            else:
+                numbers = sorted(int(origin.at[i, "row"]) for i in rows_of(file, site))
+                described.append(f"'{site}' ({file}, column site, {'row' if len(numbers) == 1 else 'rows'} "
+                                 f"{_ranges(numbers)})")
+        codes = list(dict.fromkeys(code for *_, code in members))
+        become = (f"all as {codes[0]}" if len(codes) == 1 else
+                  f"as {', '.join(codes[:-1])} and {codes[-1]}, which differ only in capitals")
+        configured = any(where is not None for _, _, where, _ in members)
+        files = {file for file, *_ in members}
+        whole.append(Problem(
+            members[0][0] if len(files) == 1 else None, None, None, "site", None,
+            "source_site" if configured else "site_code",
+            f"the sites {', '.join(described[:-1])} and {described[-1]} would be written in the ADaM datasets "
+            f"(SITEID, USUBJID: ASCII letters, digits and '-') {become}, so they would be taken for one site. If "
+            "they are one site, write its name the same way everywhere; if not, give them names that differ in "
+            "letters or digits."))
+    return rows_found, whole
+
+
 _WITH_UNIT = re.compile(r"\s*([<>~≈]\s*[+-]?\d+([.,]\d+)?|[+-]?\d+([.,]\d+)?\s*[^\d\s,.].*)\s*")
 _ISO = re.compile(r"\d{4}-\d{2}-\d{2}")
 #: Variables that do not describe the patient's course: left out when rows are compared.
@@ -1097,6 +1166,7 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
     }
     found: list[tuple[Hashable, Problem]] = []
     rows = (_Rows(raw), _Rows(origin))
+    site_whole: list[Problem] = []
     if len(raw):
         layouts = origin.groupby(["date_format", "decimal"], sort=False).indices  # positions, cheaper than .groups
         for (date_format, decimal), positions in layouts.items():
@@ -1111,13 +1181,15 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
                 made = _problem(rule, column, idx, raw, loaded, dictionary, date_format, decimal, rows)
                 found += [(idx, p) for p in (made if isinstance(made, list) else [made])]
         found += _duplicate_problems(loaded)
+        site_found, site_whole = _site_code_problems(loaded)
+        found += site_found
         for rule in dictionary.rules:
             if rule.same_record:
                 found += _same_record_problems(loaded, dictionary, rule)
     found = _not_patient_rows(found, raw, dictionary)
     position = {idx: i for i, idx in enumerate(raw.index)}
     found.sort(key=lambda item: position[item[0]])  # stable: keeps schema order within a row
-    problems = tuple(loaded.problems) + tuple(p for _, p in found)
+    problems = tuple(loaded.problems) + tuple(site_whole) + tuple(p for _, p in found)
     labels = {v.name: v.label for v in dictionary.variables}
     problems = tuple(replace(p, label=labels[p.column]) if p.column in labels and p.label is None else p
                      for p in problems)

@@ -108,6 +108,77 @@ def test_latin1_csv_with_accented_site_loads(tmp_path, dic):
     assert loaded.raw.at[0, "cart_product"] == "tisagenlecleucel (Kymriah®)"
 
 
+SITE_CODES = [  # (site as written, SITEID): the rule of analysis.load.site_code, written out by hand
+    ("code", "SITE-A", "SITE-A"),
+    ("space", "SITE A", "SITE-A"),
+    ("accents", "Hôpital Saint-Louis", "Hopital-Saint-Louis"),
+    ("apostrophe-and-accent", "Université d'Évry", "Universite-d-Evry"),
+    ("sharp-s", "Universitätsklinikum Gießen", "Universitatsklinikum-Giessen"),
+    ("slashed-letters", "Łódź / Århus", "Lodz-Arhus"),
+    ("underscore-kept", "site_07", "site_07"),
+    ("surrounding-spaces", "  Köln  ", "Koln"),
+    ("number", 7, "7"),
+]
+
+
+@pytest.mark.parametrize("site, code", [c[1:] for c in SITE_CODES], ids=[c[0] for c in SITE_CODES])
+def test_site_code_is_ascii_letters_digits_and_hyphens(site, code):
+    assert load_module.site_code(site) == code
+
+
+@pytest.mark.parametrize("site", ["Москва", "東京大学", "---"], ids=["cyrillic", "cjk", "no-letter"])
+def test_site_without_an_ascii_form_has_no_site_code(site):
+    with pytest.raises(ValueError):
+        load_module.site_code(site)
+
+
+def test_accented_sites_in_a_site_column_that_become_one_code_are_refused(tmp_path, dic):
+    """Two spellings of one name in two files' site columns would pool two sites (data problem, exit 1)."""
+    one = write_csv(base_table().assign(site="Université Paris"), tmp_path / "one.csv", encoding="latin-1")
+    other = base_table().assign(site="Universite-Paris")
+    other["patient_id"] = other["patient_id"].str.replace("T-", "U-")
+    two = write_csv(other, tmp_path / "two.csv")
+    report = validate(load_sources([Source(one), Source(two)], dic), dic)
+    [problem] = report.errors
+    assert (problem.rule, problem.column, problem.file) == ("site_code", "site", None)
+    assert "'Université Paris' (" + str(one) + ", column site, rows 2–7)" in problem.message
+    assert "'Universite-Paris' (" + str(two) + ", column site, rows 2–7)" in problem.message
+    assert "as Universite-Paris" in problem.message and report.exit_code == 1
+
+
+def test_configured_sites_that_become_one_code_are_a_configuration_error(tmp_path, dic):
+    path_t = write_csv(base_table().drop(columns=["site"]), tmp_path / "t.csv")
+    other = base_table().drop(columns=["site"])
+    other["patient_id"] = other["patient_id"].str.replace("T-", "U-")
+    path_u = write_csv(other, tmp_path / "u.csv")
+    sources = [Source(path_t, site="Hôpital Saint-Louis", written={"site": "sources.yml line 3"}),
+               Source(path_u, site="HOPITAL SAINT LOUIS", written={"site": "sources.yml line 5"})]
+    report = validate(load_sources(sources, dic), dic)
+    [problem] = report.errors
+    assert problem.rule == "source_site" and report.exit_code == 2
+    assert "'Hôpital Saint-Louis' (sources.yml line 3)" in problem.message
+    assert "'HOPITAL SAINT LOUIS' (sources.yml line 5)" in problem.message
+    assert "differ only in capitals" in problem.message
+
+
+def test_configured_site_without_ascii_form_names_the_sources_line(tmp_path, dic):
+    path = write_csv(base_table().drop(columns=["site"]), tmp_path / "t.csv")
+    source = Source(path, site="Москва", written={"site": "sources.yml line 4"})
+    report = validate(load_sources([source], dic), dic)
+    [problem] = report.errors
+    assert problem.rule == "source_site" and report.exit_code == 2
+    assert problem.message.startswith("sources.yml line 4: the site 'Москва' cannot be written")
+
+
+def test_site_column_without_ascii_form_is_one_line_naming_the_rows(tmp_path, dic):
+    path = write_csv(base_table().assign(site="Москва"), tmp_path / "t.csv")
+    report = validate(load_sources([Source(path)], dic), dic)
+    assert {p.rule for p in report.errors} == {"site_code"} and len(report.errors) == 6
+    assert report.exit_code == 1
+    [line] = [l for l in report.format().splitlines() if "Москва" in l]
+    assert "rows 2–7" in line and "ASCII" in line
+
+
 @pytest.mark.parametrize("sep, name", [(";", "semicolons"), ("\t", "tabs")], ids=["semicolon", "tab"])
 def test_wrong_delimiter_is_reported(tmp_path, dic, sep, name):
     path = write_csv(base_table(), tmp_path / "site_t.csv", sep=sep)

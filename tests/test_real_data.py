@@ -8,6 +8,7 @@ from the synthetic cohort's patients, so no real patient is involved)."""
 from __future__ import annotations
 
 import pandas as pd
+import pyreadstat
 import pytest
 import yaml
 
@@ -89,6 +90,32 @@ def test_subject_ids_do_not_carry_pseudonyms_and_survive_a_new_freeze(sites, con
     assert len(second) == len(first) - 1
     kept = first.set_index("USUBJID").loc[second["USUBJID"]]
     pd.testing.assert_series_equal(kept["RELDT"].reset_index(drop=True), second["RELDT"], check_names=False)
+
+
+def test_accented_site_names_reach_the_adam_files_as_ascii_codes(tmp_path, config_path, monkeypatch):
+    """Sites named with accents and spaces, in sources.yml and in a Latin-1 CSV's site column:
+    validation passes, and ``adam`` writes SAS transport files whose SITEID and USUBJID are
+    ASCII (accents dropped, spaces as '-'), without the sites' pseudonyms."""
+    from analysis.__main__ import main
+    from tests.conftest_data import base_table, write_csv
+
+    sources = write_sites(tmp_path / "sites")
+    spec = yaml.safe_load(sources.read_text(encoding="utf-8"))
+    spec["sources"][0]["site"] = "Hôpital Saint-Louis"
+    write_csv(base_table().assign(site="Université Paris", patient_id=lambda t: "UP-" + t["patient_id"]),
+              sources.parent / "site_d.csv", encoding="latin-1")
+    spec["sources"].append({"path": "site_d.csv"})
+    sources.write_text(yaml.safe_dump(spec, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    proc = run("validate", str(sources))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    monkeypatch.setenv("CART_DATA", str(sources))
+    assert main(["--config", str(config_path), "adam", "--out", str(tmp_path / "adam")]) == 0
+    adsl, _ = pyreadstat.read_xport(tmp_path / "adam" / "adsl.xpt")
+    assert set(adsl["SITEID"]) == {"Hopital-Saint-Louis", "SITE-B", "SITE-C", "Universite-Paris"}
+    assert adsl["USUBJID"].str.fullmatch(r"CART-RELAPSE-(Hopital-Saint-Louis|SITE-B|SITE-C|Universite-Paris)-"
+                                         r"[A-Z2-7]{8}").all()
+    text = (tmp_path / "adam" / "adsl.csv").read_text(encoding="utf-8")
+    assert "SYN-" not in text and "UP-T-" not in text
 
 
 def test_data_hash_covers_how_a_file_is_read(sites, config_path):
