@@ -1349,11 +1349,13 @@ def _read_sav(path: Path, file: str) -> tuple[_Table | None, list[Problem]]:
 
 def _identifier_kind(name: str, dictionary: Dictionary) -> str | None:
     """Which identifier pattern the column name matches, if any. The name is tried as
-    written and with every run of spaces and punctuation written as '_' ("Last Name",
-    "E-Mail" -> last_name, e_mail), as the patterns use underscores."""
+    written and with every run of spaces and punctuation written as '_' and accents
+    dropped ("Last Name", "E-Mail", "Prénom" -> last_name, e_mail, prenom), as the
+    patterns use underscores and plain letters."""
     if name.casefold() in {n.casefold() for n in dictionary.names}:
         return None
-    plain = re.sub(r"[^0-9a-z]+", "_", name.casefold()).strip("_")
+    folded = "".join(ch for ch in unicodedata.normalize("NFKD", name.casefold()) if not unicodedata.combining(ch))
+    plain = re.sub(r"[^0-9a-z]+", "_", folded).strip("_")
     for kind, pattern in dictionary.identifier_patterns:
         if re.search(pattern, name, flags=re.IGNORECASE) or re.search(pattern, plain, flags=re.IGNORECASE):
             return kind

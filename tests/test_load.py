@@ -275,6 +275,59 @@ def test_identifier_like_column_is_refused_and_its_values_never_kept(tmp_path, d
     assert not validate(loaded, dic).ok
 
 
+IDENTIFIER_COLUMNS = [  # (column name a site's export may carry, kind): direct identifiers in other languages
+    ("Patientenname", "name"), ("Name, Vorname", "name"), ("Prénom", "name"), ("Nom de naissance", "name"),
+    ("Nom du patient", "name"), ("Nombre y apellidos", "name"), ("Cognome", "name"), ("Initialen", "name"),
+    ("Initials", "name"), ("Patient initials", "name"),
+    ("Date de naissance", "birth date"), ("Geb.-Datum", "birth date"), ("Gebdat", "birth date"),
+    ("Fecha de nacimiento", "birth date"), ("Data di nascita", "birth date"), ("DDN", "birth date"),
+    ("Fallnummer", "medical record number"), ("Fall-Nr.", "medical record number"),
+    ("Aufnahmenummer", "medical record number"), ("IPP", "medical record number"),
+    ("N° dossier", "medical record number"), ("Numéro de sécurité sociale", "medical record number"),
+    ("Historia clínica", "medical record number"), ("NHC", "medical record number"),
+    ("Versichertennummer", "medical record number"),
+    ("Straße", "address"), ("Anschrift", "address"), ("PLZ", "address"), ("Wohnort", "address"),
+    ("Code postal", "address"), ("Ville", "address"), ("Dirección", "address"),
+    ("Telefonnummer", "telephone or e-mail"), ("Tél.", "telephone or e-mail"), ("Courriel", "telephone or e-mail"),
+    ("Correo electrónico", "telephone or e-mail"),
+]
+#: clinical and study column names a site may use (ours, the example mapping's, other languages'): never identifiers
+CLINICAL_COLUMNS = [
+    "Pseudonym", "Patienten-ID", "Studien-ID", "Subject ID", "Numéro d'inclusion", "Site", "Zentrum", "Centre",
+    "Geschlecht", "Sexe", "Alter bei Rezidiv", "Âge", "Diagnosedatum", "Date de diagnostic",
+    "Fecha de diagnóstico", "Rezidiv Datum", "Date de rechute", "Fecha de recaída", "Datum Tod", "Date de décès",
+    "Fecha de muerte", "Letzter Kontakt", "Date des dernières nouvelles", "Initial response",
+    "initial_diagnosis_date", "Initial WBC", "Nombre de cycles", "Nombre de lignes", "Nominal dose",
+    "Blasten KM (%)", "Dosis", "Telomere length", "Hospitalisation", "Dossier complet", "Tocilizumab",
+    "CAR-T Produkt", "SZT nach Salvage", "Todesursache", "Cause du décès", "Mobilisation", "Respuesta",
+]
+
+
+@pytest.mark.parametrize("column, kind", IDENTIFIER_COLUMNS, ids=[c for c, _ in IDENTIFIER_COLUMNS])
+def test_identifier_column_names_in_other_languages_are_refused(tmp_path, dic, column, kind):
+    secret = "Erika Mustermann 1971"
+    path = write_csv(base_table().assign(**{column: secret}), tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path)], dic)
+    assert [(p.rule, p.column) for p in loaded.problems] == [("identifier_column", column)]
+    assert f"({kind})" in loaded.problems[0].message
+    assert secret not in validate(loaded, dic).format()
+
+
+def test_identifier_column_cannot_be_mapped_in(tmp_path, dic):
+    table = base_table().rename(columns={"patient_id": "Patientenname"})
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("columns:\n  Patientenname: patient_id\n", encoding="utf-8")
+    loaded = load_sources([Source(write_csv(table, tmp_path / "site_t.csv"), mapping=mapping)], dic)
+    assert "identifier_column" in _rules(loaded.problems)
+    assert loaded.raw["patient_id"].isna().all()
+
+
+@pytest.mark.parametrize("column", CLINICAL_COLUMNS + [v.label for v in dictionary().variables]
+                         + list(load_module.read_mapping(EXAMPLE_MAPPING, dictionary(), file="x")[0].written))
+def test_clinical_column_names_are_not_taken_for_identifiers(dic, column):
+    assert load_module._identifier_kind(column, dic) is None
+
+
 def test_code_or_label_in_any_case_is_read_as_the_code(tmp_path, dic):
     table = change(base_table(), "T-001", sex=" Male ", best_response="complete remission", salvage="YES")
     table = change(table, "T-002", sex="M")
