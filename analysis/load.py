@@ -740,8 +740,17 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
                 )
             )
             continue
-        columns[_key(theirs)] = None if ours is None else str(ours)
         line = line_of(node, ["columns", str(theirs)])
+        first = next((k for k, v in columns.items() if ours is not None and v == str(ours) and k != _key(theirs)), None)
+        if first is not None:  # two of the site's columns read as one variable: which one holds it is the user's call
+            first_line, first_name = line_of(node, ["columns", written[first][1]]), written[first][1]
+            var = dictionary[str(ours)]
+            problems.append(problem(
+                f"the column {show_value(theirs)!r} is mapped to {ours} ({var.label}), and so is {first_name!r}"
+                + (f" (line {first_line})" if first_line else "") + "; a variable is read from one column. Keep the "
+                f"entry of the column that holds the {var.label.lower()} and map the other to its own variable (or "
+                "to null to ignore it).", "columns", str(theirs)))
+        columns[_key(theirs)] = None if ours is None else str(ours)
         written[_key(theirs)] = (f"mapping file {shown}" + (f" line {line}" if line else ""), show_value(theirs) or "")
 
     codes: dict[str, dict[str, str]] = {}
@@ -1705,9 +1714,13 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
     mapping = SiteMapping()
     if source.mapping is not None:
         read, mapping_problems = read_mapping(Path(source.mapping), dictionary, file=file)
+        if read is None:  # not read with a mapping that may misread it: the data's problems would mislead
+            last = max(i for i, p in enumerate(mapping_problems) if p.level == "error")
+            mapping_problems[last] = replace(
+                mapping_problems[last], message=mapping_problems[last].message
+                + " The data file was not read; it is checked once the mapping file is corrected.")
+            return None, None, problems + mapping_problems
         problems += mapping_problems
-        if read is None:
-            return None, None, problems
         mapping = read
     if not path.exists():
         return None, None, problems + [

@@ -441,6 +441,28 @@ def test_invalid_mapping_file_is_reported_and_the_file_not_read(tmp_path, dic):
     assert loaded.raw.empty
 
 
+def test_two_columns_mapped_to_one_variable_is_one_mapping_error_naming_both_lines(tmp_path, dic):
+    """A German site's mapping that reads 'Datum Tod' and 'Letzter Kontakt' both as last_contact_date:
+    the mapping file is wrong (exit 2), not the data (no 'Letzter Kontakt is missing' for complete rows)."""
+    from analysis.config import sources_from_override
+    from tests.realistic_sites import write_sites
+
+    listed = write_sites(tmp_path / "sites")
+    mapping = listed.parent / "site_a.mapping.yml"
+    text = mapping.read_text(encoding="utf-8")
+    mapping.write_text(text.replace("Datum Tod: death_date", "Datum Tod: last_contact_date"), encoding="utf-8")
+    lines = mapping.read_text(encoding="utf-8").splitlines()
+    death, contact = (lines.index(f"  {k}: last_contact_date") + 1 for k in ("Datum Tod", "Letzter Kontakt"))
+    report = validate(load_sources(sources_from_override(listed), dic), dic)
+    [problem] = report.errors
+    assert problem.rule == "mapping" and report.exit_code == 2
+    assert problem.file.endswith("site_a_export.csv")
+    assert f"line {contact}: the column 'Letzter Kontakt' is mapped to last_contact_date" in problem.message
+    assert f"and so is 'Datum Tod' (line {death})" in problem.message
+    assert "The data file was not read" in problem.message
+    assert report.n_files == 2  # the other sites' files are read and checked in the same run
+
+
 # ---------------------------------------------------------------------------
 # Excel
 
