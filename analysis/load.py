@@ -23,8 +23,9 @@ What loading does change, and only this:
 * **Missing values**: an empty cell is missing; so is a cell equal to one of
   the mapping file's ``missing:`` tokens. Nothing else is turned into missing.
 * **Dates** are converted to ISO text 'YYYY-MM-DD' only where the file format
-  stores real dates (Excel date cells, SPSS date variables). Dates written as
-  text are left as text; validation and :func:`to_typed` read them with one
+  stores real dates (Excel date cells, SPSS date variables); a time of day in
+  such a cell is dropped (the analysis counts days). Dates written as text are
+  left as text (a time of day written in them is refused, with a hint); validation and :func:`to_typed` read them with one
   shared function, :func:`parse_value`.
 * **Site**: from the ``site`` column, or from the configuration's ``site:`` for
   the file; with both, empty cells take the configured site and a differing
@@ -263,16 +264,28 @@ def site_code(site: Any) -> str:
     return code
 
 
+#: A date written as text followed by a time of day ('2017-09-19 14:30', '19.09.2017 14:30:00', ISO's 'T').
+_TIME_OF_DAY = re.compile(r"(?P<date>\d[\d./ -]*\d)[ T](?P<time>\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?)")
+
 _DATE_CANDIDATES = ("DD/MM/YYYY", "MM/DD/YYYY", "DD.MM.YYYY", "DD-MM-YYYY", "MM-DD-YYYY", "YYYY/MM/DD",
                     "YYYY.MM.DD", "DD MM YYYY", "YYYYMMDD")
 
 
-def date_format_hint(values: Sequence[str | None]) -> str:
+def date_format_hint(values: Sequence[str | None], date_format: str = ISO_DATE_FORMAT) -> str:
     """'; set date_format: DD/MM/YYYY ...' when every value is a real date in one other
-    layout (several layouts named when the values fit more than one), else ''."""
+    layout (several layouts named when the values fit more than one); '; ... remove the
+    time ...' when every value is a date followed by a time of day (``date_format``: the
+    file's, so that a date part already in it asks for nothing more); else ''."""
     texts = [v.strip() for v in values if v]
     if not texts:
         return ""
+    timed = [_TIME_OF_DAY.fullmatch(t) for t in texts]
+    if all(timed):
+        dates = [m["date"] for m in timed]
+        then = "" if all(_date_or_none(d, date_format) for d in dates) else date_format_hint(dates)
+        return (f"; {'they hold' if len(texts) > 1 else 'it holds'} a time of day ({timed[0]['time']}): remove the "
+                "time and keep the date only (in Excel: format the column as a date without time before exporting)"
+                + (f", then{then[1:]}" if then else ""))
     fits = []
     for fmt in _DATE_CANDIDATES:
         try:
@@ -302,6 +315,13 @@ def date_format_hint(values: Sequence[str | None]) -> str:
         return f"; set date_format: {fits[0]} in the site's mapping file"
     return (f"; {'they read' if len(texts) > 1 else 'it reads'} as {' or '.join(fits)}: set date_format: "
             "to the one the site uses in the site's mapping file")
+
+
+def _date_or_none(text: str, date_format: str) -> pd.Timestamp | None:
+    try:
+        return _parse_date_text(text, date_format)
+    except ValueError:
+        return None
 
 
 _DATE_TOKENS = {"YYYY": r"(?P<year>\d{4})", "MM": r"(?P<month>\d{2})", "DD": r"(?P<day>\d{2})"}
@@ -1129,13 +1149,12 @@ def _csv_error(text: str, delimiter: str, err: csv.Error) -> str:
 
 
 def _excel_cell(value: Any) -> Any:
-    """A real date cell becomes 'YYYY-MM-DD'; an empty cell None; everything else stays as read."""
+    """A real date cell becomes 'YYYY-MM-DD' (a time of day in it dropped: hospital systems export
+    date-times, and every endpoint here counts days); an empty cell None; everything else stays as read."""
     if value is None or value is pd.NaT:
         return None
     if isinstance(value, (dt.datetime, pd.Timestamp)):
-        if value.time() == dt.time(0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
+        return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (dt.time, dt.timedelta)):

@@ -263,7 +263,8 @@ def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
             text = f"{n} rows ({rows}): {pattern.rstrip('.')}" + (f" (e.g. {shown})" if values else "")
         hint = ""
         if "is not a date" in pattern:
-            hint = date_format_hint(values)
+            expected = re.search(r"is not a date \(expected ([^)]+)\)", pattern)
+            hint = date_format_hint(values, expected[1] if expected else ISO_DATE_FORMAT)
         if not hint and "; " in first.message:
             hint = "; " + first.message.split("; ", 1)[1].rstrip(".")
             if first.value and first.value in hint and len(values) > 1:
@@ -825,7 +826,7 @@ def _problem(
         if not hint and var.type in ("number", "integer") and _WITH_UNIT.fullmatch(str(row[column])):
             hint = f"; write the number alone, without a unit or sign such as %, years or <{' (' + var.unit + ')' if var.unit else ''}"
         if not hint and var.type == "date":
-            hint = date_format_hint([value])
+            hint = date_format_hint([value], date_format)
         if not hint and var.type == "integer" and reason == "a whole number":
             hint = f"; the dictionary asks for {var.definition[:1].lower()}{var.definition[1:].rstrip('.')}" \
                 if var.definition else ""

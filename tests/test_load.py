@@ -477,6 +477,52 @@ def _excel_table(dic) -> pd.DataFrame:
     return table
 
 
+def test_xlsx_date_time_cells_are_read_as_their_day(tmp_path, dic):
+    """Hospital systems export date-times: a real Excel date-time cell (number format with a time,
+    written by openpyxl) is the date it falls on; the time of day is dropped."""
+    import openpyxl
+
+    table = _excel_table(dic)
+    path = tmp_path / "site_t.xlsx"
+    table.to_excel(path, index=False, sheet_name="cohort")
+    book = openpyxl.load_workbook(path)
+    sheet = book["cohort"]
+    column = [c.value for c in sheet[1]].index("relapse_date") + 1
+    for row in range(2, sheet.max_row + 1):
+        cell = sheet.cell(row, column)
+        cell.value = cell.value.replace(hour=14, minute=30)
+        cell.number_format = "yyyy-mm-dd hh:mm"
+    book.save(path)
+    assert openpyxl.load_workbook(path)["cohort"].cell(2, column).value == dt.datetime(2019, 11, 20, 14, 30)
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.raw["relapse_date"].tolist() == base_table()["relapse_date"].tolist()
+    assert validate(loaded, dic).ok
+
+
+def test_sav_datetime_variable_is_read_as_its_day(tmp_path, dic):
+    table = _excel_table(dic)
+    table["relapse_date"] = table["relapse_date"] + pd.Timedelta(hours=23, minutes=59)
+    path = tmp_path / "site_t.sav"
+    pyreadstat.write_sav(table, path)
+    loaded = load_sources([Source(path)], dic)
+    assert loaded.raw["relapse_date"].tolist() == base_table()["relapse_date"].tolist()
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+def test_dates_written_as_text_with_a_time_ask_to_remove_the_time(tmp_path, dic, suffix):
+    table = base_table()
+    table["relapse_date"] = [f"{d[8:10]}.{d[5:7]}.{d[:4]} 14:30" for d in table["relapse_date"]]
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("date_format: DD.MM.YYYY\n", encoding="utf-8")
+    path = tmp_path / f"site_t.{suffix}"
+    write_csv(table, path) if suffix == "csv" else table.to_excel(path, index=False)
+    report = validate(load_sources([Source(path, mapping=mapping)], dic), dic)
+    [line] = [l for l in report.format().splitlines() if "relapse_date" in l]
+    assert "6 values are not a date (expected DD.MM.YYYY)" in line
+    assert line.endswith("they hold a time of day (14:30): remove the time and keep the date only (in Excel: "
+                         "format the column as a date without time before exporting).")
+
+
 def test_xlsx_round_trip_with_real_date_cells(tmp_path, dic):
     table = _excel_table(dic).astype({"relapse_date": object})
     table.at[3, "relapse_date"] = "2021-02-30"  # typed as text in a date column
