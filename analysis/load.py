@@ -311,6 +311,10 @@ def date_format_hint(values: Sequence[str | None], date_format: str = ISO_DATE_F
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}", sample):
             return "; that day does not exist in the calendar (check day and month)"
         return ""
+    if date_format != ISO_DATE_FORMAT and date_format not in fits:  # the file's other dates are in date_format
+        return (f"; {'they are' if len(texts) > 1 else 'it is'} written {' or '.join(fits)}, but the site's "
+                f"mapping file says date_format: {date_format}: write {'them' if len(texts) > 1 else 'it'} as "
+                f"{date_format} like the file's other dates")
     if len(fits) == 1:
         return f"; set date_format: {fits[0]} in the site's mapping file"
     return (f"; {'they read' if len(texts) > 1 else 'it reads'} as {' or '.join(fits)}: set date_format: "
@@ -322,6 +326,28 @@ def _date_or_none(text: str, date_format: str) -> pd.Timestamp | None:
         return _parse_date_text(text, date_format)
     except ValueError:
         return None
+
+
+_LAYOUT = re.compile(r"(?P<a>\d{1,4})(?P<sep>[./ -])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})")
+
+
+def date_layout(text: str) -> str | None:
+    """The layout a date written as text is in ('DD/MM/YYYY', 'MM/DD/YYYY', 'YYYY-MM-DD', ...;
+    'DD/MM/YYYY or MM/DD/YYYY' when day and month are both 12 or less), ``None`` if not a date."""
+    match = _LAYOUT.fullmatch(text.strip())
+    if not match:
+        return None
+    a, b, c, sep = match["a"], match["b"], match["c"], match["sep"]
+    if len(a) == 4 and len(c) <= 2:
+        return f"YYYY{sep}MM{sep}DD"
+    if len(c) != 4 or len(a) > 2:
+        return None
+    day_month, month_day = f"DD{sep}MM{sep}YYYY", f"MM{sep}DD{sep}YYYY"
+    if int(a) > 12 >= int(b):
+        return day_month
+    if int(b) > 12 >= int(a):
+        return month_day
+    return f"{day_month} or {month_day}" if int(a) <= 12 and int(b) <= 12 else None
 
 
 _DATE_TOKENS = {"YYYY": r"(?P<year>\d{4})", "MM": r"(?P<month>\d{2})", "DD": r"(?P<day>\d{2})"}

@@ -73,6 +73,7 @@ from .load import (
     map_split,
     _ranges,
     date_format_hint,
+    date_layout,
     missing_hint,
     parse_value,
     show_value,
@@ -264,7 +265,8 @@ def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
         hint = ""
         if "is not a date" in pattern:
             expected = re.search(r"is not a date \(expected ([^)]+)\)", pattern)
-            hint = date_format_hint(values, expected[1] if expected else ISO_DATE_FORMAT)
+            date_format = expected[1] if expected else ISO_DATE_FORMAT
+            hint = _mixed_layouts_hint(members, date_format) or date_format_hint(values, date_format)
         if not hint and "; " in first.message:
             hint = "; " + first.message.split("; ", 1)[1].rstrip(".")
             if first.value and first.value in hint and len(values) > 1:
@@ -273,6 +275,26 @@ def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
                           first.level, first.label, first.site_column)
         lines.append(grouped.line())
     return lines
+
+
+def _mixed_layouts_hint(members: list[Problem], date_format: str) -> str:
+    """'; the dates are written in several layouts: DD/MM/YYYY (rows 4, 8), MM/DD/YYYY (rows 5, 9) ...'
+    when the refused dates of a column are in two or more layouts (no date_format reads them all,
+    and one would misread the others), else ''."""
+    rows: dict[str, list[int]] = {}
+    for p in members:
+        layout = date_layout(p.value) if p.value else None
+        if layout is not None and p.row is not None:
+            rows.setdefault(layout, []).append(p.row)
+    definite = [layout for layout in rows if " or " not in layout]
+    if len(definite) < 2:
+        return ""
+    named = ", ".join(f"{layout} ({'row' if len(n) == 1 else 'rows'} {_ranges(sorted(n), limit=3)})"
+                      for layout, n in sorted(rows.items(), key=lambda item: min(item[1])))
+    besides = f", besides {date_format} (the date_format of the site's mapping file)" if date_format != ISO_DATE_FORMAT else ""
+    return (f"; the dates are written in several layouts: {named}{besides}. One date_format cannot read them all "
+            "(and would misread day and month of the others): write every date of the column in one layout, "
+            "e.g. YYYY-MM-DD")
 
 
 def _count(n: int, noun: str) -> str:

@@ -523,6 +523,43 @@ def test_dates_written_as_text_with_a_time_ask_to_remove_the_time(tmp_path, dic,
                          "format the column as a date without time before exporting).")
 
 
+def test_mixed_date_layouts_in_one_column_are_named_with_their_rows(tmp_path, dic):
+    """A German site's CSV (date_format DD.MM.YYYY) whose relapse dates are written four ways, in turn:
+    DD.MM.YYYY, YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY. No date_format reads them all: the message says the
+    layouts are mixed and where, not 'set date_format: DD/MM/YYYY' (which would misread the MM/DD ones)."""
+    from analysis.config import sources_from_override
+    from tests.realistic_sites import write_sites
+
+    listed = write_sites(tmp_path / "sites")
+    path = listed.parent / "site_a_export.csv"
+    a = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    dates = list(a["Rezidiv Datum"])
+    layouts = [lambda d: d, lambda d: f"{d[6:]}-{d[3:5]}-{d[:2]}", lambda d: d.replace(".", "/"),
+               lambda d: f"{d[3:5]}/{d[:2]}/{d[6:]}"]
+    a["Rezidiv Datum"] = [layouts[i % 4](d) for i, d in enumerate(dates)]
+    a.to_csv(path, sep=";", index=False)
+    day_first = [i + 2 for i, d in enumerate(dates) if i % 4 == 2 and int(d[:2]) > 12]   # file rows
+    month_first = [i + 2 for i, d in enumerate(dates) if i % 4 == 3 and int(d[:2]) > 12]
+    report = validate(load_sources(sources_from_override(listed), dic), dic)
+    [line] = [l for l in report.format().splitlines() if "relapse_date" in l]
+    assert "set date_format" not in line
+    assert f"the dates are written in several layouts: DD/MM/YYYY (rows {day_first[0]}, {day_first[1]}" in line
+    assert f"MM/DD/YYYY (rows {month_first[0]}, {month_first[1]}" in line
+    assert "besides DD.MM.YYYY" in line and "write every date of the column in one layout" in line
+
+
+def test_dates_in_another_layout_than_the_mapping_file_says_are_not_told_to_change_it(tmp_path, dic):
+    table = change(base_table(), "T-002", relapse_date="15/03/2019")
+    for col in _date_columns(dic):
+        table[col] = [f"{d[8:10]}.{d[5:7]}.{d[:4]}" if len(d) == 10 and d[4] == "-" else d for d in table[col]]
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("date_format: DD.MM.YYYY\n", encoding="utf-8")
+    report = validate(load_sources([Source(write_csv(table, tmp_path / "t.csv"), mapping=mapping)], dic), dic)
+    [problem] = report.errors
+    assert problem.message.endswith("it is written DD/MM/YYYY, but the site's mapping file says date_format: "
+                                    "DD.MM.YYYY: write it as DD.MM.YYYY like the file's other dates.")
+
+
 def test_xlsx_round_trip_with_real_date_cells(tmp_path, dic):
     table = _excel_table(dic).astype({"relapse_date": object})
     table.at[3, "relapse_date"] = "2021-02-30"  # typed as text in a date column
