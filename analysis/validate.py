@@ -245,12 +245,20 @@ def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
         groups.setdefault(key, []).append(p)
     lines = []
     for key, members in groups.items():
-        if len(members) < GROUP_AT:
-            lines += [p.line() for p in members]
-            continue
         first = members[0]
-        values = list(dict.fromkeys(p.value for p in members if p.value is not None))
         pattern = _pattern(first)
+        mixed = ""
+        if "is not a date" in pattern:
+            expected = re.search(r"is not a date \(expected ([^)]+)\)", pattern)
+            date_format = expected[1] if expected else ISO_DATE_FORMAT
+            mixed = _mixed_layouts_hint(members, date_format)
+        if len(members) < GROUP_AT:
+            # a few refused dates in different layouts: each keeps its line (row, patient), and each
+            # says the layouts are mixed instead of advising a date_format of its own (they would contradict)
+            lines += [_with_hint(p, mixed).line() if mixed and p.value and date_layout(p.value) else p.line()
+                      for p in members]
+            continue
+        values = list(dict.fromkeys(p.value for p in members if p.value is not None))
         shown = ", ".join(visible(v) if visible(v) != v else f"'{v}'" for v in values[:3]) + (", ..." if len(values) > 3 else "")
         rows = f"rows {_ranges(sorted(p.row for p in members))}"
         n = len(members)
@@ -264,9 +272,7 @@ def _grouped_lines(problems: tuple[Problem, ...]) -> list[str]:
             text = f"{n} rows ({rows}): {pattern.rstrip('.')}" + (f" (e.g. {shown})" if values else "")
         hint = ""
         if "is not a date" in pattern:
-            expected = re.search(r"is not a date \(expected ([^)]+)\)", pattern)
-            date_format = expected[1] if expected else ISO_DATE_FORMAT
-            hint = _mixed_layouts_hint(members, date_format) or date_format_hint(values, date_format)
+            hint = mixed or date_format_hint(values, date_format)
         if not hint and "; " in first.message:
             hint = "; " + first.message.split("; ", 1)[1].rstrip(".")
             if first.value and first.value in hint and len(values) > 1:
@@ -282,8 +288,9 @@ def _mixed_layouts_hint(members: list[Problem], date_format: str) -> str:
     when the refused dates of a column are in two or more layouts (no date_format reads them all,
     and one would misread the others), else ''."""
     rows: dict[str, list[int]] = {}
+    layouts = {v: date_layout(v) for v in {p.value for p in members if p.value}}  # once per distinct value
     for p in members:
-        layout = date_layout(p.value) if p.value else None
+        layout = layouts.get(p.value)
         if layout is not None and p.row is not None:
             rows.setdefault(layout, []).append(p.row)
     definite = [layout for layout in rows if " or " not in layout]
@@ -295,6 +302,11 @@ def _mixed_layouts_hint(members: list[Problem], date_format: str) -> str:
     return (f"; the dates are written in several layouts: {named}{besides}. One date_format cannot read them all "
             "(and would misread day and month of the others): write every date of the column in one layout, "
             "e.g. YYYY-MM-DD")
+
+
+def _with_hint(problem: Problem, hint: str) -> Problem:
+    """``problem`` with its hint (the message after its first '; ') replaced by ``hint`` ('; ...')."""
+    return replace(problem, message=problem.message.split("; ", 1)[0].rstrip(".") + hint + ".")
 
 
 def _count(n: int, noun: str) -> str:

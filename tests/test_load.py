@@ -548,6 +548,45 @@ def test_mixed_date_layouts_in_one_column_are_named_with_their_rows(tmp_path, di
     assert "besides DD.MM.YYYY" in line and "write every date of the column in one layout" in line
 
 
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_few_dates_in_different_layouts_are_said_to_be_mixed_not_given_a_date_format_each(tmp_path, dic, kind):
+    """Three relapse dates typed by hand into a column of ISO dates (no mapping file): 20/11/2019
+    (DD/MM), 06/10/2019 (either) and 10/31/2019 (MM/DD). Fewer than four refused values keep a line
+    each (row, patient), but they are not told 'set date_format: DD/MM/YYYY' on one line and
+    'set date_format: MM/DD/YYYY' on another: each says the layouts are mixed, and where."""
+    table = change(base_table(), "T-001", relapse_date="20/11/2019")   # file row 2
+    table = change(table, "T-005", relapse_date="06/10/2019")          # row 6: June 10 or 6 October
+    table = change(table, "T-006", relapse_date="10/31/2019")          # row 7: MM/DD (31 is no month)
+    if kind == "csv":
+        path = write_csv(table, tmp_path / "site_t.csv")
+    else:
+        import openpyxl
+
+        path = tmp_path / "site_t.xlsx"
+        excel = _excel_table(dic).astype({"relapse_date": object})
+        for i, text in ((0, "20/11/2019"), (4, "06/10/2019"), (5, "10/31/2019")):
+            excel.at[i, "relapse_date"] = text  # typed as text into a date column
+        excel.to_excel(path, index=False, sheet_name="cohort")
+        assert openpyxl.load_workbook(path)["cohort"]["L2"].data_type == "s"
+    report = validate(load_sources([Source(path)], dic), dic)
+    lines = [l for l in report.format().splitlines() if "relapse_date" in l]
+    assert len(lines) == 3 and not any("set date_format" in l for l in lines)
+    assert "row 2, patient T-001" in lines[0] and "row 6, patient T-005" in lines[1] and "row 7, patient T-006" in lines[2]
+    mixed = ("the dates are written in several layouts: DD/MM/YYYY (row 2), DD/MM/YYYY or MM/DD/YYYY (row 6), "
+             "MM/DD/YYYY (row 7). One date_format cannot read them all")
+    assert all(mixed in l and l.endswith("write every date of the column in one layout, e.g. YYYY-MM-DD.")
+               for l in lines)
+
+
+def test_a_few_dates_in_one_other_layout_keep_their_date_format_hint(tmp_path, dic):
+    """The other side: two refused dates, both DD/MM/YYYY, are one layout; the advice stands."""
+    table = change(change(base_table(), "T-001", relapse_date="20/11/2019"), "T-006", relapse_date="10/10/2019")
+    report = validate(load_sources([Source(write_csv(table, tmp_path / "t.csv"))], dic), dic)
+    lines = [l for l in report.format().splitlines() if "relapse_date" in l]
+    assert len(lines) == 2 and "several layouts" not in report.format()
+    assert lines[0].endswith("set date_format: DD/MM/YYYY in the site's mapping file.")
+
+
 def test_dates_in_another_layout_than_the_mapping_file_says_are_not_told_to_change_it(tmp_path, dic):
     table = change(base_table(), "T-002", relapse_date="15/03/2019")
     for col in _date_columns(dic):
