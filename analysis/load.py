@@ -160,6 +160,8 @@ class LoadedCohort:
     sheets: dict[str, str] = field(default_factory=dict, compare=False)
     #: file -> (the site the configuration names for it, where: "sources.yml line 3", or "" when not known)
     configured_sites: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False)
+    #: file -> where a sources list names it ("sources.yml line 3"); files found in a folder are not in it
+    listed: dict[str, str] = field(default_factory=dict, compare=False)
     #: column -> ``(codes, uniques)`` of ``raw``'s column as the fast CSV reader found them (every file read
     #: by it): the distinct values :func:`distinct_text` would find again, for validation and typing to
     #: skip that (a performance device; each is used only when :func:`checked_split` proves it right)
@@ -1989,8 +1991,9 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
     names, codes = _site_words(sources, dictionary)
     configured = {_shown_path(Path(s.path)): (str(s.site), s.written.get("site", "")) for s in sources
                   if s.site is not None}
+    listed = {_shown_path(Path(s.path)): s.written["path"] for s in sources if s.written.get("path")}
     return LoadedCohort(raw=raw, origin=origin, problems=tuple(problems), site_names=names, site_codes=codes,
-                        sheets=_sheets_read(sources), splits=splits, configured_sites=configured)
+                        sheets=_sheets_read(sources), splits=splits, configured_sites=configured, listed=listed)
 
 
 def _sheets_read(sources: Sequence[Source]) -> dict[str, str]:

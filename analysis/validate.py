@@ -998,12 +998,23 @@ def _rule_problem(rule: Rule, row: "_Row | pd.Series", where: dict, decimal: str
                    level=rule.level)
 
 
-def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
-    out = []
+#: Two files that share at least this many patients, and at least half of the patients of the smaller
+#: one, are taken for two versions of one export (two data freezes), reported once for the pair.
+VERSIONS_SHARE = 2
+
+
+def _duplicate_problems(loaded: LoadedCohort) -> tuple[list[tuple[Hashable, Problem]], list[Problem]]:
+    """Pseudonyms used by more than one row (rule ``unique_patient``). Two files that hold largely
+    the same patients (:data:`VERSIONS_SHARE`; e.g. the 2024 and 2025 freezes of one export, both in
+    the data folder) are one problem for the pair, not one per patient and file; a patient repeated
+    in the same file, or in a file that shares only a few patients with it, keeps a line per row.
+
+    Returns (row problems with their index, problems of a pair of files)."""
+    out: list[tuple[Hashable, Problem]] = []
     raw, origin = loaded.raw, loaded.origin
     failures = _failures(_unique_schema(), raw[[_PATIENT_ID]])
     if not failures:
-        return out
+        return out, []
     # the rows of each repeated pseudonym (as read: missing -> None), found once: scanning every row for
     # each repeat took time growing with the repeats times the rows (minutes for a registry with hundreds)
     ids = _each(raw[_PATIENT_ID], lambda v: None if is_missing(v) else parse_value(v, "string"), dtype=object)
@@ -1011,14 +1022,19 @@ def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
     rows_of: dict[str, list[Hashable]] = {}
     for j, pid in ids[ids.isin(repeated).to_numpy(dtype=bool)].items():  # in raw's order
         rows_of.setdefault(pid, []).append(j)
+    versions, whole = _export_versions(loaded, ids, repeated)
     for check, idx in failures:
         pid = parse_value(raw.at[idx, _PATIENT_ID], "string")
-        others = [f"{origin.at[j, 'file']} row {origin.at[j, 'row']}" for j in rows_of.get(pid, ()) if j != idx]
+        file = origin.at[idx, "file"]
+        others = [j for j in rows_of.get(pid, ()) if j != idx]
+        if others and all(frozenset((file, origin.at[j, "file"])) in versions for j in others):
+            continue  # only in the other version of the same export: said once for the two files
+        others = [f"{origin.at[j, 'file']} row {origin.at[j, 'row']}" for j in others]
         out.append(
             (
                 idx,
                 Problem(
-                    file=origin.at[idx, "file"], row=int(origin.at[idx, "row"]), patient=origin.at[idx, "patient"],
+                    file=file, row=int(origin.at[idx, "row"]), patient=origin.at[idx, "patient"],
                     column=_PATIENT_ID, value=pid, rule="unique_patient",
                     message=(
                         f"patient_id {pid} is used more than once (also {'; '.join(others)}); each pseudonym "
@@ -1027,7 +1043,50 @@ def _duplicate_problems(loaded: LoadedCohort) -> list[tuple[Hashable, Problem]]:
                 ),
             )
         )
-    return out
+    return out, whole
+
+
+def _export_versions(loaded: LoadedCohort, ids: pd.Series,
+                     repeated: set[str]) -> tuple[set[frozenset[str]], list[Problem]]:
+    """The pairs of files that look like two versions of one export (they share at least
+    :data:`VERSIONS_SHARE` patients and at least half of the patients of the smaller file), and
+    one problem for each pair. Counted on the distinct (file, pseudonym) pairs, vectorised."""
+    files = loaded.origin["file"].to_numpy(dtype=object)
+    held = pd.DataFrame({"file": files, "pid": ids.to_numpy(dtype=object)}).dropna().drop_duplicates()
+    if held["file"].nunique() < 2:
+        return set(), []
+    n_of = held.groupby("file", sort=False).size()
+    order = {f: i for i, f in enumerate(pd.unique(files))}
+    shared = held[held["pid"].isin(repeated)]
+    pairs = shared.merge(shared, on="pid", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["file_a"].map(order) < pairs["file_b"].map(order)]
+    versions: set[frozenset[str]] = set()
+    whole: list[Problem] = []
+    for (a, b), pids in pairs.groupby(["file_a", "file_b"], sort=False)["pid"]:
+        n = len(pids)
+        n_a, n_b = int(n_of[a]), int(n_of[b])
+        if n < VERSIONS_SHARE or 2 * n < min(n_a, n_b):
+            continue  # a few patients in both: a real repeat, told patient by patient
+        versions.add(frozenset((a, b)))
+        both = (f"the file holds the same {n} patients as {a}" if n == n_a == n_b
+                else f"the file holds {n} of the same patients as {a} ({n_b} patients in this file, {n_a} in {a})")
+        examples = ("e.g. " if n > 3 else "") + ", ".join(pids.iloc[:3])
+        if a in loaded.listed and b in loaded.listed:
+            at_a, at_b = loaded.listed[a], loaded.listed[b]
+            list_file, _, line = at_a.rpartition(" line ")
+            if list_file and at_b.startswith(f"{list_file} line "):  # 'sources.yml line 2 or line 3'
+                at_b = at_b[len(list_file) + 1:]
+            advice = f"keep the one to analyse and delete the other's entry from the sources list ({at_a} or {at_b})"
+        else:
+            advice = ("keep only the one to analyse in the data folder, or list the files to read in a "
+                      "sources.yml (one entry per site file; see 'Rendering with other data' in README.md)")
+        whole.append(Problem(
+            file=b, row=None, patient=None, column=_PATIENT_ID, value=None, rule="unique_patient",
+            message=(f"{both} ({examples}): the two files look like two versions of one export "
+                     f"(two data freezes), and each patient may be in the data only once. To read one version, "
+                     f"{advice}."),
+        ))
+    return versions, whole
 
 
 def _site_code_problems(loaded: LoadedCohort) -> tuple[list[tuple[Hashable, Problem]], list[Problem]]:
@@ -1215,9 +1274,11 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
                     continue
                 made = _problem(rule, column, idx, raw, loaded, dictionary, date_format, decimal, rows)
                 found += [(idx, p) for p in (made if isinstance(made, list) else [made])]
-        found += _duplicate_problems(loaded)
+        duplicate_found, duplicate_whole = _duplicate_problems(loaded)
+        found += duplicate_found
         site_found, site_whole = _site_code_problems(loaded)
         found += site_found
+        site_whole += duplicate_whole
         for rule in dictionary.rules:
             if rule.same_record:
                 found += _same_record_problems(loaded, dictionary, rule)
