@@ -66,6 +66,7 @@ lifelines = lazy("lifelines")
 lifelines_utils = lazy("lifelines.utils")
 
 __all__ = [
+    "CoxCaution",
     "CoxResult",
     "GlobalTest",
     "ZphResult",
@@ -95,6 +96,35 @@ class GlobalTest:
     statistic: float
     df: int
     p: float
+
+
+@dataclass(frozen=True)
+class CoxCaution:
+    """One caution about a fitted Cox model, as data: what happened and to
+    which covariate or level, for the presentation to say in words (the
+    ``warnings`` of :class:`CoxResult` say the same for a programmer).
+
+    ``kind`` is one of:
+
+    ``"few_events"``: ``n_events`` for ``n_parameters`` parameters, fewer than
+    ``threshold`` events per parameter; ``"not_converged"``;
+    ``"level_without_patients"``: ``level`` of ``variable`` is declared but no
+    analysed patient has it (left out); ``"default_reference"``: no reference
+    given for ``variable``, ``level`` (its first level) used;
+    ``"level_without_events"``: no event among the patients with ``level`` of
+    ``variable``; ``"reference_without_events"``: the same for the reference
+    level ``level``; ``"may_be_infinite"``: the likelihood still increased along
+    the coefficient of ``term`` (``variable``, ``level``) when the fit stopped;
+    ``"no_events_after_transplant"`` (time-dependent HSCT model only).
+    """
+
+    kind: str
+    variable: str | None = None
+    level: str | None = None
+    term: str | None = None
+    n_events: int | None = None
+    n_parameters: int | None = None
+    threshold: float | None = None
 
 
 @dataclass(frozen=True)
@@ -143,6 +173,9 @@ class CoxResult:
         Plain-English cautions (few events per parameter, non-convergence,
         levels without events, coefficients that may be infinite, levels
         dropped, reference levels chosen by default).
+    cautions:
+        The same cautions as data (:class:`CoxCaution`), one per warning and in
+        the same order: what the presentation words for readers.
     """
 
     table: pd.DataFrame
@@ -160,6 +193,7 @@ class CoxResult:
     converged: bool
     warnings: tuple[str, ...]
     levels_without_events: tuple[tuple[str, str], ...] = ()
+    cautions: tuple[CoxCaution, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -212,6 +246,7 @@ class _Design:
     reference: dict[str, str]
     n_excluded: int
     notes: tuple[str, ...]
+    cautions: tuple[CoxCaution, ...]  # the notes as data, one each
 
 
 def _is_categorical(series: pd.Series) -> bool:
@@ -346,6 +381,7 @@ def _build_design(
         raise ValueError("all observations are censored")
 
     notes: list[str] = []
+    cautions: list[CoxCaution] = []
     columns: list[np.ndarray] = []
     terms: list[_Term] = []
     assign: list[tuple[str, tuple[int, ...]]] = []
@@ -360,6 +396,7 @@ def _build_design(
                     notes.append(
                         f"level '{lev}' of '{var}' has no patients in the analysed data and was left out"
                     )
+                    cautions.append(CoxCaution("level_without_patients", variable=var, level=str(lev)))
             if var in reference:
                 ref = str(reference[var])
                 if ref not in levels:
@@ -367,6 +404,7 @@ def _build_design(
             else:
                 ref = levels[0]
                 notes.append(f"no reference level given for '{var}': used '{ref}', the first level")
+                cautions.append(CoxCaution("default_reference", variable=var, level=str(ref)))
             if len(levels) < 2:
                 raise ValueError(f"covariate '{var}' has only one level ('{ref}')")
             if isinstance(s.dtype, pd.CategoricalDtype):  # str of each value, looked up by code
@@ -402,6 +440,7 @@ def _build_design(
         reference=used_reference,
         n_excluded=n_excluded,
         notes=tuple(notes),
+        cautions=tuple(cautions),
     )
 
 
@@ -653,10 +692,10 @@ def _chi2_test(statistic: float, df: int) -> GlobalTest:
     return GlobalTest(statistic=float(statistic), df=int(df), p=float(stats.chi2.sf(statistic, df)))
 
 
-def _check_design_events(design: _Design) -> tuple[list[str], list[tuple[str, str]]]:
-    """Data-based cautions: categorical levels (or reference) without events;
-    and those levels as ``(variable, level)``."""
-    notes, levels = [], []
+def _check_design_events(design: _Design) -> tuple[list[str], list[CoxCaution]]:
+    """Data-based cautions: categorical levels (or reference) without events,
+    as text and as data."""
+    notes, cautions = [], []
     for tm_var, idx in design.assign:
         if not idx or design.terms[idx[0]].level is None:
             continue
@@ -666,19 +705,19 @@ def _check_design_events(design: _Design) -> tuple[list[str], list[tuple[str, st
             member = design.x[:, j] == 1.0
             in_any |= member
             if design.event[member].sum() == 0:
-                levels.append((tm_var, str(tm.level)))
+                cautions.append(CoxCaution("level_without_events", variable=tm_var, level=str(tm.level)))
                 notes.append(
                     f"level '{tm.level}' of '{tm_var}' has no events: its hazard ratio is "
                     "not estimable (monotone likelihood, coefficient tends to minus infinity)"
                 )
         if design.event[~in_any].sum() == 0:
             tm = design.terms[idx[0]]
-            levels.append((tm_var, str(tm.reference)))
+            cautions.append(CoxCaution("reference_without_events", variable=tm_var, level=str(tm.reference)))
             notes.append(
                 f"reference level '{tm.reference}' of '{tm_var}' has no events: hazard ratios "
                 f"of '{tm_var}' are not estimable (monotone likelihood)"
             )
-    return notes, levels
+    return notes, cautions
 
 
 def _cox(
@@ -737,7 +776,7 @@ def _cox(
     lp = design.x @ fit.beta
     concordance = _concordance(design.time, -lp, design.event)
 
-    notes = list(design.notes)
+    notes, cautions = list(design.notes), list(design.cautions)
     epp = n_events / p
     if epp < min_events_per_parameter:
         notes.append(
@@ -745,13 +784,17 @@ def _cox(
             f"{min_events_per_parameter:g} events per parameter, so estimates may be "
             "unstable and over-fitted"
         )
+        cautions.append(CoxCaution("few_events", n_events=n_events, n_parameters=int(p),
+                                   threshold=float(min_events_per_parameter)))
     if not fit.converged:
         notes.append(
             "the fit did not converge (Newton-Raphson stopped before reaching the maximum "
             "of the partial likelihood): estimates are unreliable"
         )
-    event_notes, levels_without_events = _check_design_events(design)
+        cautions.append(CoxCaution("not_converged"))
+    event_notes, event_cautions = _check_design_events(design)
     notes.extend(event_notes)
+    cautions.extend(event_cautions)
     for tm, flag in zip(design.terms, monotone):
         if flag:
             notes.append(
@@ -759,6 +802,8 @@ def _cox(
                 "its coefficient may be infinite (monotone likelihood), so its hazard ratio, "
                 "confidence interval and p value are not meaningful"
             )
+            cautions.append(CoxCaution("may_be_infinite", variable=tm.variable,
+                                       level=None if tm.level is None else str(tm.level), term=tm.term))
 
     result = CoxResult(
         table=table,
@@ -775,7 +820,8 @@ def _cox(
         reference=dict(design.reference),
         converged=fit.converged,
         warnings=tuple(notes),
-        levels_without_events=tuple(levels_without_events),
+        levels_without_events=tuple((c.variable, c.level) for c in event_cautions),
+        cautions=tuple(cautions),
     )
     return result, design, fit
 
@@ -887,8 +933,9 @@ def univariable_cox(
         ``n`` patients used, ``n_events`` events, ``n_excluded`` patients
         dropped for a missing value of the covariate, ``lr_df`` and ``lr_p``
         the likelihood-ratio test of the covariate (all its levels at once),
-        and ``warnings`` (tuple of str, the model's ``CoxResult.warnings``,
-        repeated on each row of the model).
+        ``warnings`` (tuple of str, the model's ``CoxResult.warnings``,
+        repeated on each row of the model) and ``cautions`` (the same as
+        :class:`CoxCaution`, the model's ``CoxResult.cautions``).
     """
     reference = dict(reference or {})
     for var in reference:
@@ -917,6 +964,7 @@ def univariable_cox(
         tab["lr_df"] = res.likelihood_ratio_test.df
         tab["lr_p"] = res.likelihood_ratio_test.p
         tab["warnings"] = [res.warnings] * len(tab)
+        tab["cautions"] = [res.cautions] * len(tab)
         tables.append(tab)
     return pd.concat(tables, ignore_index=True)
 

@@ -358,8 +358,9 @@ class TimeDependentCoxResult:
         Reference level of each categorical covariate.
     ties:
         Handling of tied death times: "efron" (Efron 1977).
-    converged, warnings:
-        As :class:`analysis.compute.cox.CoxResult`.
+    converged, warnings, cautions:
+        As :class:`analysis.compute.cox.CoxResult` (a caution of kind
+        ``"no_events_after_transplant"``: no death after a transplant).
     """
 
     table: pd.DataFrame
@@ -379,6 +380,7 @@ class TimeDependentCoxResult:
     ties: str
     converged: bool
     warnings: tuple[str, ...]
+    cautions: tuple[cox_mod.CoxCaution, ...] = ()
 
 
 def _chi2(statistic: float, df: int) -> cox_mod.GlobalTest:
@@ -472,22 +474,28 @@ def cox_time_dependent_hsct(
         )
     n_events = int(event.sum())
     epp = n_events / p
-    notes = list(design.notes)
+    notes, cautions = list(design.notes), list(design.cautions)
     if epp < min_events_per_parameter:
         notes.append(
             f"{n_events} events for {p} model parameters: fewer than {min_events_per_parameter:g} events "
             "per parameter, so estimates may be unstable and over-fitted"
         )
+        cautions.append(cox_mod.CoxCaution("few_events", n_events=n_events, n_parameters=int(p),
+                                           threshold=float(min_events_per_parameter)))
     if not converged:
         notes.append("the fit did not converge: estimates are unreliable")
+        cautions.append(cox_mod.CoxCaution("not_converged"))
     hsct_events = int(event[x[:, 0] == 1].sum())
     if hsct_events == 0:
         notes.append("no death occurred after a transplant: the HSCT hazard ratio is not estimable "
                      "(monotone likelihood)")
-    for term, flag in zip(names, monotone):
+        cautions.append(cox_mod.CoxCaution("no_events_after_transplant", variable="hsct"))
+    for term, variable, level, flag in zip(names, table["variable"], table["level"], monotone):
         if flag:
             notes.append(f"the likelihood was still increasing along '{term}' when the fit stopped: "
                          "its coefficient may be infinite, so its hazard ratio, interval and p are not meaningful")
+            cautions.append(cox_mod.CoxCaution("may_be_infinite", variable=variable, term=term,
+                                               level=None if level is None else str(level)))
     return TimeDependentCoxResult(
         table=table,
         counting_process=cp,
@@ -506,6 +514,7 @@ def cox_time_dependent_hsct(
         ties="efron",
         converged=converged,
         warnings=tuple(notes),
+        cautions=tuple(cautions),
     )
 
 
@@ -1087,7 +1096,8 @@ def missing_covariate_sensitivity(
     ("complete_case", "missing_category"), ``term``, ``variable``, ``level``,
     ``reference``, ``coef``, ``se``, ``hr``, ``lower``, ``upper``, ``z``, ``p``,
     ``monotone`` (as :attr:`CoxResult.table`), then per model ``n``,
-    ``n_events``, ``n_excluded`` and ``warnings`` (tuple of str).
+    ``n_events``, ``n_excluded``, ``warnings`` (tuple of str) and ``cautions``
+    (the same as ``cox.CoxCaution``).
     """
     covariates, extra = list(covariates), list(extra)
     if not extra:
@@ -1125,5 +1135,6 @@ def missing_covariate_sensitivity(
         tab["n_events"] = res.n_events
         tab["n_excluded"] = res.n_excluded
         tab["warnings"] = [res.warnings] * len(tab)
+        tab["cautions"] = [res.cautions] * len(tab)
         tables.append(tab)
     return pd.concat(tables, ignore_index=True)

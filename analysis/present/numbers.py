@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..results import MEDIAN_METHODS, Results, estimable
 from . import style as st
+from .cautions import SALVAGE_GROUPS
 from .labels import covariate_name, level_text
 from .supplement import supplementary_names
 
@@ -164,10 +165,6 @@ def spss_z_text(results: Results) -> str:
     return st.fmt_num(1.96, 2) if results.settings.tests.alpha == 0.05 else "z"
 
 
-#: Salvage-group levels as the prose names the patients in them.
-_GROUP_PATIENTS = {"Chemotherapy": "the chemotherapy group", "Targeted": "the targeted-therapy group"}
-
-
 def _monotone_group_reason(cox) -> str:
     """Why the salvage-group hazard ratio of a fitted model is not estimable when
     its coefficient may be infinite: "no patient in the chemotherapy group died"
@@ -176,7 +173,7 @@ def _monotone_group_reason(cox) -> str:
     parentheses in the abstract and the results."""
     empty = [level for variable, level in cox.levels_without_events if variable == "SALVGRP"]
     if empty:
-        groups = st.join_words([_GROUP_PATIENTS.get(level, f"the {level_text(level)} group") for level in empty])
+        groups = st.join_words([SALVAGE_GROUPS.get(level, f"the {level_text(level)} group") for level in empty])
         return f"no patient in {groups} died"
     return "the likelihood is monotone in the salvage-group coefficient, which may be infinite"
 

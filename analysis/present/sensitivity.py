@@ -43,6 +43,7 @@ from . import style as st
 from .figures.canvas import JournalFigure, _add_axes, _finish, _new_figure, _wrap, note_sparse_steps
 from .figures.km_axes import risk_layout, _draw_risk_table, _style_time_axis, _time_ticks, _xlim
 from .figures.theme import ALL_COLOR, double_column, figure_rc, group_color, order_groups, single_column
+from .cautions import note_cautions
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote
 from .tables.common import _level_text, global_tests_text, _source_notes, _variable_labels
@@ -349,7 +350,8 @@ def time_dependent_cox_table(results: Results, *, title: str | None = None) -> D
     ]
     if isinstance(main, NotEstimable):
         notes.append(Footnote(f"Main model: {_not_estimable(main)}"))
-    notes.extend(Footnote(f"Caution, time-dependent model: {st.fmt_relation(w)}.") for w in td.warnings)
+    # in words; a coefficient that may be infinite is marked on its row instead
+    notes.extend(Footnote(f"Caution, time-dependent model: {w}.") for w in note_cautions(td.cautions))
     infinite = "the coefficient may be infinite (monotone likelihood): its HR, CI and P are not meaningful."
     marked = tuple(Footnote(text, column, tuple(rows))
                    for text, column, rows in ((f"Main model: {infinite}", "main_hr", main_monotone),
@@ -773,9 +775,9 @@ def missing_covariates_table(results: Results, *, title: str | None = None) -> D
                                                         + ("a covariate" if approach == "complete_case"
                                                            else "a main-model covariate"))
                                  if int(first["n_excluded"]) else "") + "."))
-        for w in first["warnings"]:
-            if not w.startswith("no reference level given"):  # the references are stated below, in words
-                seen.setdefault(w, []).append(name.lower())
+        # the references are stated below, a coefficient that may be infinite is marked on its row
+        for w in note_cautions([c for c in first["cautions"] if c.kind != "default_reference"]):
+            seen.setdefault(w, []).append(name.lower())
     refs = value.drop_duplicates("variable")
     refs = refs[refs["reference"].notna()]
     if len(refs):
@@ -784,7 +786,7 @@ def missing_covariates_table(results: Results, *, title: str | None = None) -> D
             f"{labels_of.get(v, COVARIATE_TEXT.get(v, v))}, {_level_text(v, ref)}"
             for v, ref in zip(refs["variable"], refs["reference"])) + "."))
     for w, where in seen.items():
-        notes.append(Footnote(f"Caution ({' and '.join(where)}): {st.fmt_relation(w)}."))
+        notes.append(Footnote(f"Caution ({' and '.join(where)}): {w}."))
     marked = tuple(Footnote(f"{'Complete case' if col == 'cc_hr' else 'Missing as a category'}: the coefficient "
                             f"may be infinite (monotone likelihood), so its HR, CI and P are not meaningful.",
                             col, tuple(rows)) for col, rows in monotone.items() if rows)

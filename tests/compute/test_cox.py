@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.compute.cox import CoxResult, ZphResult, cox_model, cox_zph, univariable_cox
+from analysis.compute.cox import CoxCaution, CoxResult, ZphResult, cox_model, cox_zph, univariable_cox
 
 from tests.conventions import r_conventions
 
@@ -230,11 +230,12 @@ def test_univariable_cox_columns_and_default_reference_note(univariable):
     the model's warnings say so."""
     assert list(univariable.columns) == [
         "term", "variable", "level", "reference", "coef", "se", "hr", "lower", "upper",
-        "z", "p", "monotone", "n", "n_events", "n_excluded", "lr_df", "lr_p", "warnings",
+        "z", "p", "monotone", "n", "n_events", "n_excluded", "lr_df", "lr_p", "warnings", "cautions",
     ]  # fmt: skip
     sex = univariable[univariable["variable"] == "sex"]
     assert sex["reference"].iloc[0] == "female"
     assert any("no reference level given for 'sex'" in w for w in sex["warnings"].iloc[0])
+    assert CoxCaution("default_reference", variable="sex", level="female") in sex["cautions"].iloc[0]
     age = univariable[univariable["variable"] == "age"]
     assert age["warnings"].iloc[0] == ()
 
@@ -379,6 +380,10 @@ def test_zero_event_level_warns_like_R_monotone_likelihood(monotone, ref):
     assert t.loc[2, "coef"] < -10
     assert any("'cns3' of 'cns' has no events" in w for w in monotone.warnings)
     assert any("may be infinite" in w and "cns[cns3]" in w for w in monotone.warnings)
+    # the same cautions as data, one per warning, for the presentation to word (no sentence to parse)
+    assert len(monotone.cautions) == len(monotone.warnings)
+    assert CoxCaution("level_without_events", variable="cns", level="cns3") in monotone.cautions
+    assert CoxCaution("may_be_infinite", variable="cns", level="cns3", term="cns[cns3]") in monotone.cautions
 
 
 def test_zero_event_level_other_terms_against_R_coxph(monotone, ref):

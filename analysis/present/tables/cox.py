@@ -11,6 +11,7 @@ import pandas as pd
 
 from ...results import CoxResults, Results, estimable
 from .. import style as st
+from ..cautions import note_cautions
 from ..exclusions import left_out_phrase
 from .display import DisplayTable, Footnote
 from .common import _alpha, _capitalise, global_tests_text, _is_missing, _level, _level_text, _source_notes, _split_not_estimable, _variable_labels
@@ -138,15 +139,13 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
         parts = [f"{labels.get(r.variable, r.variable)}, {int(r.n)} patients and {int(r.n_events)} events"
                  for r in per_model.itertuples(index=False)]
         notes.append(Footnote("Univariable models (one per covariate): " + "; ".join(parts) + "."))
-    for w in (multi.warnings if multi_ok else ()):
-        notes.append(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}."))
-    seen = set()
-    for rec in (ut.drop_duplicates("variable").itertuples(index=False) if len(ut) else ()):
-        for w in rec.warnings:
-            if (rec.variable, w) not in seen:
-                seen.add((rec.variable, w))
-                notes.append(Footnote(f"Caution, univariable model of {labels.get(rec.variable, rec.variable)}: "
-                                      f"{st.fmt_relation(w)}."))
+    # cautions in words (no codes); a coefficient that may be infinite is marked on its row instead
+    for w in note_cautions(multi.cautions if multi_ok else ()):
+        notes.append(Footnote(f"Caution, multivariable model: {w}."))
+    for rec in (ut.drop_duplicates("variable").itertuples(index=False) if "cautions" in ut else ()):
+        for w in note_cautions(rec.cautions):
+            notes.append(Footnote(f"Caution, univariable model of {labels.get(rec.variable, rec.variable)}: "
+                                  f"{w}."))
     for key, which in (("uni_hr", "univariable"), ("multi_hr", "multivariable")):
         if monotone_rows[key]:
             marked.append(Footnote(f"Not estimable in the {which} model: the coefficient may be infinite "
@@ -272,7 +271,7 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
             + ". "
             + _capitalise(global_tests_text(multi))
             + f"; concordance (Harrell's C) {st.fmt_num(multi.concordance, 3)}."))
-        notes.extend(Footnote(f"Caution, multivariable model: {st.fmt_relation(w)}.") for w in multi.warnings)
+        notes.extend(Footnote(f"Caution, multivariable model: {w}.") for w in note_cautions(multi.cautions))
     marked = ()
     if monotone:
         marked = (Footnote("Not estimable: the coefficient may be infinite (monotone likelihood), so no "

@@ -1,0 +1,81 @@
+"""A Cox model's cautions in the reader's words.
+
+The computation (:mod:`analysis.compute.cox`) keeps each caution as data, a
+:class:`~analysis.compute.cox.CoxCaution` (what happened, to which covariate
+and level); this module says it with the names of :mod:`.labels`, so that no
+column code (``SALVGRP``), level code (``>=18``, ``Y``) or model term
+(``SALVGRP[Chemotherapy]``) reaches a table note: "no patient in the
+chemotherapy group died, so its hazard ratio cannot be estimated".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from . import style as st
+from .labels import covariate_name, level_text
+
+#: Salvage-group levels as the prose names the patients in them.
+SALVAGE_GROUPS = {"Chemotherapy": "the chemotherapy group", "Targeted": "the targeted-therapy group"}
+
+
+def patients_phrase(variable: str, level: Any) -> str:
+    """The patients of one level of a covariate, as the words after "no patient":
+    "in the chemotherapy group", "aged ≥18 years", "with allogeneic transplant
+    before relapse" (Y), "without ..." (N), "with bone-marrow tumour burden
+    ≥50%"."""
+    text = str(level)
+    if variable == "SALVGRP":
+        return "in " + SALVAGE_GROUPS.get(text, f"the {level_text(text)} group")
+    if variable == "AGEGR1":
+        return f"aged {st.fmt_relation(text)} years"
+    if variable == "hsct":  # the time-dependent transplant covariate
+        return "after a consolidative allo-HSCT" if text in ("1", "Y") else "without a consolidative allo-HSCT"
+    name = covariate_name(variable)
+    if text in ("Y", "N"):
+        return f"{'with' if text == 'Y' else 'without'} {name}"
+    return f"with {name} {level_text(text)}"
+
+
+def caution_text(caution) -> str:
+    """One caution as a clause of running text (no capital, no full stop)."""
+    kind, variable, level = caution.kind, caution.variable, caution.level
+    if kind == "few_events":
+        return (f"{caution.n_events} events for {caution.n_parameters} model parameters: fewer than "
+                f"{caution.threshold:g} events per parameter, so estimates may be unstable and over-fitted")
+    if kind == "not_converged":
+        return "the model's estimation did not settle on a result, so its estimates are unreliable"
+    if kind == "level_without_events":
+        return f"no patient {patients_phrase(variable, level)} died, so its hazard ratio cannot be estimated"
+    if kind == "reference_without_events":
+        return (f"no patient {patients_phrase(variable, level)} (the reference group) died, so the hazard "
+                f"ratios for {covariate_name(variable)} cannot be estimated")
+    if kind == "level_without_patients":
+        return f"no patient {patients_phrase(variable, level)} was analysed, so that group is left out"
+    if kind == "default_reference":
+        return f"the reference group of {covariate_name(variable)} is {level_text(level)}, its first group"
+    if kind == "no_events_after_transplant":
+        return "no patient died after a consolidative allo-HSCT, so its hazard ratio cannot be estimated"
+    if kind == "may_be_infinite":
+        what = (covariate_name(variable) if level is None or variable is None
+                else f"patients {patients_phrase(variable, level)}")
+        return (f"the hazard ratio of {what} may be infinite (monotone likelihood), so it is not given")
+    raise ValueError(f"unknown Cox caution {kind!r}")
+
+
+def note_cautions(cautions: Any, *, marked: bool = True) -> list[str]:
+    """The cautions a table note says, in words, each once. With ``marked``
+    (the table marks each coefficient that may be infinite on its own row),
+    those are left to the mark. ``cautions`` may be missing (NaN: a model
+    that could not be fitted has none)."""
+    if not isinstance(cautions, Iterable) or isinstance(cautions, str):
+        return []
+    out: list[str] = []
+    for c in cautions:
+        if marked and c.kind == "may_be_infinite":
+            continue
+        text = caution_text(c)
+        if text not in out:
+            out.append(text)
+    return out
