@@ -489,7 +489,7 @@ def test_covariate_recorded_for_nobody(name, analysed):
     assert f"all {r.os.n} patients" in warning
 
 
-@pytest.mark.parametrize("name", ["no_cr", "no_chemo"])
+@pytest.mark.parametrize("name", ["no_cr", "no_chemo", "no_blasts_column"])
 def test_manuscript_chunks_run(name, base, case_dir, tmp_path, monkeypatch):
     """report.qmd's chunks and inline expressions run on degenerate data
     (HTML target), as `quarto render` would run them with CART_DATA set."""
@@ -516,3 +516,7 @@ def test_manuscript_chunks_run(name, base, case_dir, tmp_path, monkeypatch):
             assert "gt_table" in "".join("".join(m) for m in c.mime("text/markdown")), c.label
         if c.label.startswith("fig-"):
             assert c.mime("image/png") or c.mime("image/svg+xml"), c.label
+    if name == "no_blasts_column":  # a model not fitted is said so, not "(0 patients, 0 deaths)" (audit item 2)
+        shown = " ".join(i.result for i in run.inlines)
+        assert "The multivariable Cox model could not be fitted" in shown
+        assert "(0 patients" not in shown

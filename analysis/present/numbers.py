@@ -449,6 +449,14 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
                                  "statistically significant")
     else:
         ph("cox_group_sentence", "the association of chemotherapy with OS could not be estimated")
+    # the Results sentence's opening: a model that could not be fitted is said so, not "(0 patients, 0 deaths)";
+    # its reason follows in the parenthesis (text.cox_group)
+    if estimable(cox):
+        group_sentence = next(x.text for x in e if x.section == "text" and x.key == "cox_group_sentence")
+        ph("cox_model_opening", f"In the multivariable Cox model ({st.fmt_int(cox.n)} patients, "
+                                f"{st.fmt_int(cox.n_events)} deaths), {group_sentence}")
+    else:
+        ph("cox_model_opening", "The multivariable Cox model could not be fitted")
 
     # comparisons as whole phrases ("similar ... than" cannot happen) ----------------
     def os_comparison(first, second, first_text: str, second_text: str) -> str:
@@ -515,8 +523,9 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
         epp = cox.events_per_parameter
         ph("cox_epv_sentence", f"The model had {st.fmt_num(epp)} events per parameter"
            + (f", fewer than {st.fmt_g(min_epv)}, so its estimates may be unstable." if epp < min_epv else "."), epp)
-    else:
-        ph("cox_epv_sentence", "The multivariable model could not be fitted.", None)
+    else:  # after the opening "The multivariable Cox model could not be fitted (<reason>)."
+        ph("cox_epv_sentence", "The association of chemotherapy with OS could therefore not be estimated after "
+                               "adjustment.", None)
     ph("median_ci_method_text", {
         "spss": f"the median ± {spss_z_text(r)} standard errors, the standard error derived from Greenwood's "
                 "variance (as SPSS reports it)",
