@@ -39,6 +39,9 @@ class NotEstimable:
 
     what: str
     reason: str
+    #: why, as data, where the computation gave it (a Cox model's ``cox.CoxFailure``): what the
+    #: presentation words for readers; ``reason`` is then the computation's message
+    cause: Any = None
 
     def __bool__(self) -> bool:  # lets callers write `if result:`
         return False
@@ -161,7 +164,9 @@ class CoxResults:
     covariates: tuple[str, ...]
     reference: dict[str, str]
     multivariable: cox_mod.CoxResult | NotEstimable
-    univariable: pd.DataFrame          # a row with `not_estimable` (reason) for a model that cannot be fitted
+    #: a row with `not_estimable` (the computation's message) and `not_fitted` (why, as cox.CoxFailure, or
+    #: None) for a model that cannot be fitted
+    univariable: pd.DataFrame
     zph: cox_mod.ZphResult | NotEstimable
     #: patients of the OS population the multivariable model leaves out for a missing covariate,
     #: counted also when the model cannot be fitted (every patient, when a covariate is never recorded)
@@ -317,6 +322,11 @@ def response_results(derived: Derived, *, rule: str, alpha: float, seed: int, n_
     )
 
 
+def _cause(exc: ValueError) -> Any:
+    """Why a computation failed, as data, where it says (``cox.CoxNotFitted.failure``); else None."""
+    return getattr(exc, "failure", None)
+
+
 def cox_spec(spec: list[Covariate]) -> tuple[list[str], dict[str, str]]:
     """The Cox model's covariate columns and their reference levels, from the settings."""
     return [c.column for c in spec], {c.column: c.reference for c in spec if c.reference is not None}
@@ -328,7 +338,7 @@ def cox_results(data: pd.DataFrame, spec: list[Covariate], *, alpha: float, min_
     try:
         multi = cox_mod.cox_model(data, alpha=alpha, min_events_per_parameter=min_epv, **kw)
     except ValueError as exc:
-        multi = NotEstimable("multivariable Cox model", str(exc))
+        multi = NotEstimable("multivariable Cox model", str(exc), _cause(exc))
     parts = []
     for c in covariates:
         one = dict(kw, covariates=[c], reference={k: v for k, v in reference.items() if k == c})
@@ -336,15 +346,15 @@ def cox_results(data: pd.DataFrame, spec: list[Covariate], *, alpha: float, min_
             parts.append(cox_mod.univariable_cox(data, alpha=alpha, min_events_per_parameter=min_epv, **one))
         except ValueError as exc:
             parts.append(pd.DataFrame([{"term": c, "variable": c, "level": None, "reference": reference.get(c),
-                                        "not_estimable": str(exc)}]))
+                                        "not_estimable": str(exc), "not_fitted": _cause(exc)}]))
     uni = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     if estimable(multi):
         try:
             zph = cox_mod.cox_zph(data, **kw)
         except ValueError as exc:
-            zph = NotEstimable("proportional-hazards test", str(exc))
+            zph = NotEstimable("proportional-hazards test", str(exc), _cause(exc))
     else:
-        zph = NotEstimable("proportional-hazards test", multi.reason)
+        zph = NotEstimable("proportional-hazards test", multi.reason, multi.cause)
     present = [c for c in covariates if c in data.columns]
     # the model's own count (cox_mod.complete_cases), kept also when the model could not be fitted
     n_excluded = int((~cox_mod.complete_cases(data, present)).sum())
@@ -393,7 +403,7 @@ def _attempt(what: str, fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except ValueError as exc:
-        return NotEstimable(what, str(exc))
+        return NotEstimable(what, str(exc), _cause(exc))
 
 
 def sensitivity_results(derived: Derived, settings: SensitivitySettings, *, covariates: list[str],

@@ -32,6 +32,7 @@ from matplotlib.text import Text
 
 from analysis.config import PROJECT_ROOT, load_config
 from analysis.present import consistency
+from analysis.present.cautions import failure_reason, not_estimable_reason
 from analysis.present import figures as F
 from analysis.present import sensitivity as S
 from analysis.present import style as st
@@ -264,8 +265,8 @@ def _expected_reasons(results) -> dict[str, list[str]]:
 
     def need(outputs: tuple[str, ...], value) -> None:
         if not estimable(value):
-            for o in outputs:
-                want.setdefault(o, []).append(value.reason)
+            for o in outputs:  # in words where the computation gave the reason as data (a Cox model's)
+                want.setdefault(o, []).append(not_estimable_reason(value))
 
     need(("table1", "table1_full"), results.baseline)
     need(("median_methods_table", "landmark_table", "km_overall"), results.rfs)
@@ -283,7 +284,8 @@ def _expected_reasons(results) -> dict[str, list[str]]:
         want.setdefault("factor_conventions_table", []).append(reason)
     uni = results.cox.univariable
     if "not_estimable" in uni:
-        for reason in uni.loc[uni["not_estimable"].notna(), "not_estimable"]:
+        for rec in uni[uni["not_estimable"].notna()].to_dict("records"):
+            reason = failure_reason(rec["not_estimable"], rec.get("not_fitted"))
             want.setdefault("table3", []).append(reason)
             want.setdefault("cox_full_table", []).append(reason)
     return want
@@ -431,16 +433,79 @@ COX_TABLES = (("table3", T.table3), ("cox_full_table", T.cox_full_table),
               ("missing_covariates_table", S.missing_covariates_table))
 
 
+def _cox_messages(results) -> list[str]:
+    """The computation's own messages for the Cox models it could not fit (main,
+    univariable, proportional-hazards test, time-dependent, missing-covariate):
+    for programmers, never for readers."""
+    values = [results.cox.multivariable, results.cox.zph]
+    sens = results.sensitivity
+    if sens is not None:
+        values += [sens.cox_time_dependent, sens.missing_covariates]
+    messages = [v.reason for v in values if v is not None and not estimable(v) and v.cause is not None]
+    uni = results.cox.univariable
+    if "not_fitted" in uni:
+        messages += [str(m) for m, f in zip(uni["not_estimable"], uni["not_fitted"]) if f is not None and f == f]
+    return messages
+
+
+def _shown_cox_texts(results, registry) -> list[tuple[str, str]]:
+    """(where, text) of everything a reader sees of the Cox models: every
+    displayed cell (status rows included) and note of Table 3, S6, S10, S15
+    and S16, the forest and proportional-hazards figures, every phrase of the
+    prose (the registry's text section) and the methods paragraphs."""
+    shown = []
+    for table, make in COX_TABLES + (("zph_table", T.zph_table),):
+        d = make(results)
+        shown += [(f"{table} cell", str(v)) for c in d.columns for v in d.frame[c]]
+        shown += [(f"{table} note", f.text) for f in d.footnotes]
+    shown += [(key, _figure_texts(fig(results))) for key, fig, _ in FIGURES if key in ("forest", "zph")]
+    shown += [(f"text.{k}", str(e.text)) for s, k, e in registry.items() if s == "text"]
+    shown += [("methods", text.statistical_methods(results).data), ("guardrail", S.guardrail_text(results).data)]
+    return shown
+
+
 def test_cox_notes_in_words(case):
-    """No Cox table note (Table 3, S6, S10, S15) quotes a caution of the
-    computation in its own terms (column codes, model terms, quoted level
-    codes): they were printed as "level 'Chemotherapy' of 'SALVGRP' has no
-    events" (audit item 1, left over)."""
-    name, results, _ = case
-    for table, make in COX_TABLES:
-        for f in make(results).footnotes:
-            if f.text.startswith("Caution"):  # (the reasons of models not fitted are not covered yet)
-                assert not INTERNAL.search(f.text), (table, f.text)
+    """Nothing a reader sees of the Cox models (every note, status row and cell
+    of Table 3, S6, S10, S15 and S16, the figures, the prose) quotes the
+    computation in its own terms: no column code, model term or quoted level
+    code (cautions were printed as "level 'Chemotherapy' of 'SALVGRP' has no
+    events"), and no message of a model that could not be fitted ("covariate
+    'SALVGRP' has only one level ('Targeted')", "no patient has all covariates
+    (no complete cases)"; audit item 1, left over)."""
+    name, results, registry = case
+    messages = _cox_messages(results)
+    for where, shown in _shown_cox_texts(results, registry):
+        assert not INTERNAL.search(shown), (where, shown)
+        for message in messages:
+            assert st.fmt_relation(message) not in shown and message not in shown, (where, message)
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("no_chemo", "only patients in the targeted-therapy group were analysed, so the model has no comparison for "
+                 "salvage group"),
+    ("no_blasts_column", "bone-marrow tumour burden was recorded for no patient, so all {n} patients lacked a "
+                         "covariate of the model"),
+    ("empty_optional", "bone-marrow tumour burden was recorded for no patient, so all {n} patients lacked a "
+                       "covariate of the model"),
+    ("no_events", "no patient analysed died"),
+])
+def test_cox_not_fitted_said_in_words(name, reason, analysed):
+    """A model that could not be fitted gives its reason in words, the same in
+    Table 3 (row and note), S15, S16, the status rows of S6 and S10 (whose
+    models fail for the same reason) and the prose; the reason comes from the
+    computation as data (what, which covariate and level), not as a sentence
+    to parse."""
+    r = analysed(name)
+    assert r.cox.multivariable.cause is not None
+    reason = reason.format(n=r.os.n)
+    said = f"Not estimable: {reason}."
+    assert said in T.table3_frame(r)["label"].tolist()
+    assert f"Multivariable model not estimable: {reason}." in [f.text for f in T.table3(r).footnotes]
+    assert said in T.cox_full_frame(r)["label"].tolist()
+    assert said in T.zph_frame(r)["label"].tolist()
+    assert build_registry(r)["text.cox_group"].text == f"hazard ratio not estimable: {reason}"
+    for make in (S.time_dependent_cox_table, S.missing_covariates_table):
+        assert said in make(r).frame["status"].tolist(), make.__name__
 
 
 @pytest.mark.parametrize("name, phrase", [

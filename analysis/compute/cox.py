@@ -67,6 +67,8 @@ lifelines_utils = lazy("lifelines.utils")
 
 __all__ = [
     "CoxCaution",
+    "CoxFailure",
+    "CoxNotFitted",
     "CoxResult",
     "GlobalTest",
     "ZphResult",
@@ -125,6 +127,44 @@ class CoxCaution:
     n_events: int | None = None
     n_parameters: int | None = None
     threshold: float | None = None
+
+
+@dataclass(frozen=True)
+class CoxFailure:
+    """Why a Cox model could not be fitted on these data, as data: what
+    happened and to which covariate or level, for the presentation to say in
+    words (the message of :class:`CoxNotFitted` says the same for a
+    programmer).
+
+    ``kind`` is one of:
+
+    ``"no_complete_cases"``: every one of the ``n_patients`` patients lacks a
+    covariate; ``unrecorded`` are the covariates missing for all of them (may
+    be empty: each patient lacks a different one); ``"all_censored"``: no
+    event among the patients analysed; ``"reference_without_patients"``: the
+    configured reference ``level`` of ``variable`` has no patients;
+    ``"single_level"``: every patient analysed has ``level`` of ``variable``;
+    ``"constant"``: the numeric ``variable`` has one value for all;
+    ``"collinear"``: the covariates are collinear (the information matrix is
+    singular).
+    """
+
+    kind: str
+    variable: str | None = None
+    level: str | None = None
+    unrecorded: tuple[str, ...] = ()
+    n_patients: int | None = None
+
+
+class CoxNotFitted(ValueError):
+    """A Cox model that cannot be fitted on these data; ``failure`` says why as
+    a :class:`CoxFailure` (the message is unchanged, for programmers and logs).
+    Errors of the call itself (a column not in the data, a reference for a
+    covariate not in the model) stay plain ``ValueError``."""
+
+    def __init__(self, message: str, failure: CoxFailure) -> None:
+        super().__init__(message)
+        self.failure = failure
 
 
 @dataclass(frozen=True)
@@ -371,14 +411,15 @@ def _build_design(
     data = df.loc[complete]
     n_excluded = int((~complete).sum())
     if len(data) == 0:
-        raise ValueError("no patient has all covariates (no complete cases)")
+        raise CoxNotFitted("no patient has all covariates (no complete cases)", CoxFailure(
+            "no_complete_cases", unrecorded=tuple(unrecorded_covariates(df, covariates)), n_patients=len(df)))
 
     t = data[time].to_numpy(dtype=float)
     e = data[event].to_numpy(dtype=float).astype(int)
     if (t < 0).any():
         raise ValueError(f"time column '{time}' has negative values")
     if e.sum() == 0:
-        raise ValueError("all observations are censored")
+        raise CoxNotFitted("all observations are censored", CoxFailure("all_censored"))
 
     notes: list[str] = []
     cautions: list[CoxCaution] = []
@@ -400,13 +441,15 @@ def _build_design(
             if var in reference:
                 ref = str(reference[var])
                 if ref not in levels:
-                    raise ValueError(f"reference level '{ref}' of '{var}' has no patients")
+                    raise CoxNotFitted(f"reference level '{ref}' of '{var}' has no patients",
+                                       CoxFailure("reference_without_patients", variable=var, level=ref))
             else:
                 ref = levels[0]
                 notes.append(f"no reference level given for '{var}': used '{ref}', the first level")
                 cautions.append(CoxCaution("default_reference", variable=var, level=str(ref)))
             if len(levels) < 2:
-                raise ValueError(f"covariate '{var}' has only one level ('{ref}')")
+                raise CoxNotFitted(f"covariate '{var}' has only one level ('{ref}')",
+                                   CoxFailure("single_level", variable=var, level=str(ref)))
             if isinstance(s.dtype, pd.CategoricalDtype):  # str of each value, looked up by code
                 values = np.asarray([str(c) for c in s.cat.categories] + [None], dtype=object)[s.cat.codes]
             else:
@@ -426,7 +469,7 @@ def _build_design(
                 raise ValueError(f"reference level given for numeric covariate '{var}'")
             x = s.to_numpy(dtype=float)
             if np.all(x == x[0]):
-                raise ValueError(f"covariate '{var}' is constant")
+                raise CoxNotFitted(f"covariate '{var}' is constant", CoxFailure("constant", variable=var))
             assign.append((var, (len(columns),)))
             columns.append(x)
             terms.append(_Term(var, var, None, None))
@@ -662,9 +705,9 @@ def _newton_raphson(lik: _EfronLikelihood) -> _Fit:
         try:
             step = np.linalg.solve(-h, u)
         except np.linalg.LinAlgError as exc:
-            raise ValueError(
+            raise CoxNotFitted(
                 "the Cox model cannot be fitted: the covariates are collinear "
-                "or the information matrix is singular"
+                "or the information matrix is singular", CoxFailure("collinear")
             ) from exc
         for _halving in range(60):
             new = beta + step
@@ -681,9 +724,9 @@ def _newton_raphson(lik: _EfronLikelihood) -> _Fit:
     try:
         var = np.linalg.inv(-h)
     except np.linalg.LinAlgError as exc:
-        raise ValueError(
+        raise CoxNotFitted(
             "the Cox model cannot be fitted: the covariates are collinear "
-            "or the information matrix is singular"
+            "or the information matrix is singular", CoxFailure("collinear")
         ) from exc
     return _Fit(beta=beta, var=var, loglik=float(ll), converged=converged, score=u)
 
@@ -896,7 +939,10 @@ def cox_model(
         Missing columns, missing or negative times, events not coded 0/1, all
         observations censored, a constant covariate, a categorical covariate
         with a single level, an unknown reference level, or collinear
-        covariates.
+        covariates; for the reasons that lie in the data (no complete cases,
+        all censored, a single level or constant covariate, a reference level
+        without patients, collinearity) a :class:`CoxNotFitted`, whose
+        ``failure`` says why as data.
     """
     result, _, _ = _cox(
         df,

@@ -429,9 +429,12 @@ def cox_time_dependent_hsct(
                                days_per_month=days_per_month)
     complete = cp[covariates].notna().all(axis=1) if covariates else pd.Series(True, index=cp.index)
     excluded_ids = set(cp.loc[~complete, "USUBJID"])
+    unrecorded = tuple(cox_mod.unrecorded_covariates(cp, covariates))
+    n_patients = int(cp["USUBJID"].nunique())
     cp = cp[~cp["USUBJID"].isin(excluded_ids)].reset_index(drop=True)
     if len(cp) == 0:
-        raise ValueError("no patient has all covariates (no complete cases)")
+        raise cox_mod.CoxNotFitted("no patient has all covariates (no complete cases)", cox_mod.CoxFailure(
+            "no_complete_cases", unrecorded=unrecorded, n_patients=n_patients))
     if cp["hsct"].sum() == 0:
         raise ValueError("no patient has follow-up after a consolidative HSCT: the HSCT effect is not estimable")
     design = cox_mod._build_design(cp, time="tstop", event="event", covariates=["hsct", *covariates],

@@ -1,11 +1,15 @@
-"""A Cox model's cautions in the reader's words.
+"""A Cox model's cautions, and the reasons it could not be fitted, in the reader's words.
 
 The computation (:mod:`analysis.compute.cox`) keeps each caution as data, a
 :class:`~analysis.compute.cox.CoxCaution` (what happened, to which covariate
-and level); this module says it with the names of :mod:`.labels`, so that no
-column code (``SALVGRP``), level code (``>=18``, ``Y``) or model term
-(``SALVGRP[Chemotherapy]``) reaches a table note: "no patient in the
-chemotherapy group died, so its hazard ratio cannot be estimated".
+and level), and the reason a model could not be fitted as a
+:class:`~analysis.compute.cox.CoxFailure` (``NotEstimable.cause``, the
+``not_fitted`` column of the univariable models); this module says them with
+the names of :mod:`.labels`, so that no column code (``SALVGRP``), level code
+(``>=18``, ``Y``) or model term (``SALVGRP[Chemotherapy]``) reaches a table
+note or the text: "no patient in the chemotherapy group died, so its hazard
+ratio cannot be estimated", "only patients in the targeted-therapy group were
+analysed, so the model has no comparison for salvage group".
 """
 
 from __future__ import annotations
@@ -79,3 +83,45 @@ def note_cautions(cautions: Any, *, marked: bool = True) -> list[str]:
         if text not in out:
             out.append(text)
     return out
+
+
+def failure_text(failure) -> str:
+    """Why a Cox model could not be fitted (a ``CoxFailure``), as a clause of
+    running text (no capital, no full stop)."""
+    kind, variable, level, n = failure.kind, failure.variable, failure.level, failure.n_patients
+    if kind == "no_complete_cases":
+        everyone = f"all {n} patients" if n is not None else "every patient"
+        if failure.unrecorded:
+            names = st.join_words([covariate_name(c) for c in failure.unrecorded])
+            return (f"{names} {'was' if len(failure.unrecorded) == 1 else 'were'} recorded for no patient, so "
+                    f"{everyone} lacked a covariate of the model")
+        return f"{everyone} lacked at least one covariate of the model, so no patient could be analysed"
+    if kind == "all_censored":  # (the Cox models of this study are of overall survival)
+        return "no patient analysed died"
+    if kind == "single_level":
+        return (f"only patients {patients_phrase(variable, level)} were analysed, so the model has no comparison "
+                f"for {covariate_name(variable)}")
+    if kind == "reference_without_patients":
+        return (f"no patient {patients_phrase(variable, level)} (the reference group) was analysed, so the hazard "
+                f"ratios for {covariate_name(variable)} cannot be estimated")
+    if kind == "constant":
+        return (f"{covariate_name(variable)} had the same value for every patient analysed, so the model has no "
+                f"comparison for it")
+    if kind == "collinear":
+        return "the covariates are too closely related to one another (collinear) for the model to be estimated"
+    raise ValueError(f"unknown reason a Cox model was not fitted {kind!r}")
+
+
+def failure_reason(reason: str, failure: Any = None) -> str:
+    """Why a result could not be computed, in words: the wording of ``failure``
+    where the computation gave the reason as data (a Cox model's
+    ``CoxFailure``), else ``reason`` as it is (the computation's own words).
+    ``failure`` may be missing (None, or NaN in a frame column)."""
+    if failure is None or (isinstance(failure, float) and failure != failure):
+        return str(reason)
+    return failure_text(failure)
+
+
+def not_estimable_reason(value) -> str:
+    """:func:`failure_reason` of a ``NotEstimable``."""
+    return failure_reason(value.reason, getattr(value, "cause", None))

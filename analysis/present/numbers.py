@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..results import MEDIAN_METHODS, Results, estimable
 from . import style as st
-from .cautions import SALVAGE_GROUPS
+from .cautions import SALVAGE_GROUPS, not_estimable_reason
 from .labels import covariate_name, level_text
 from .supplement import supplementary_names
 
@@ -331,12 +331,8 @@ def build_registry(results: Results, *, stamp: dict[str, str] | None = None) -> 
     else:
         for k in ("cox_hr_chemotherapy_vs_targeted", "cox_hr_ci_lower", "cox_hr_ci_upper", "cox_p"):
             add("survival", k, None, st.NOT_ESTIMABLE)
-        if not estimable(cox) and r.cox.unrecorded:
-            reason = (f"{st.join_words([covariate_name(c) for c in r.cox.unrecorded])} "
-                      f"{'was' if len(r.cox.unrecorded) == 1 else 'were'} recorded for no patient, so all "
-                      f"{r.cox.n_excluded} patients lacked a covariate of the model")
-        elif not estimable(cox):
-            reason = cox.reason
+        if not estimable(cox):  # in words (cautions.py), the same as the tables' notes
+            reason = not_estimable_reason(cox)
         elif row is None:
             reason = "the model has no salvage-group coefficient"
         else:

@@ -43,7 +43,7 @@ from . import style as st
 from .figures.canvas import JournalFigure, _add_axes, _finish, _new_figure, _wrap, note_sparse_steps
 from .figures.km_axes import risk_layout, _draw_risk_table, _style_time_axis, _time_ticks, _xlim
 from .figures.theme import ALL_COLOR, double_column, figure_rc, group_color, order_groups, single_column
-from .cautions import note_cautions
+from .cautions import not_estimable_reason, note_cautions
 from .supplement import supplementary_names
 from .tables import DisplayTable, Footnote
 from .tables.common import _level_text, global_tests_text, _source_notes, _variable_labels
@@ -132,7 +132,7 @@ def state(results: Results, field: str) -> tuple[Any, str | None]:
 
 
 def _not_estimable(value: NotEstimable) -> str:
-    reason = st.fmt_relation(value.reason.strip())
+    reason = st.fmt_relation(not_estimable_reason(value).strip())  # a Cox model's reason in words, not its message
     return f"Not estimable: {reason}" + ("" if reason.endswith(".") else ".")
 
 

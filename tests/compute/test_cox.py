@@ -18,6 +18,7 @@ a relative log-likelihood change of 1e-9, so agreement is ~1e-8).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 from pathlib import Path
@@ -26,7 +27,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.compute.cox import CoxCaution, CoxResult, ZphResult, cox_model, cox_zph, univariable_cox
+from analysis.compute.cox import (CoxCaution, CoxFailure, CoxNotFitted, CoxResult, ZphResult, cox_model, cox_zph,
+                                  univariable_cox)
 
 from tests.conventions import r_conventions
 
@@ -455,6 +457,46 @@ def test_impossible_input_raises_value_error(change, kwargs, message):
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         cox_model(change(_synth()), **args)
+
+
+@pytest.mark.parametrize(
+    "change, kwargs, failure",
+    [
+        (lambda d: d.assign(event=0), {}, CoxFailure("all_censored")),
+        (lambda d: d, {"reference": {"salvage": "cart"}},
+         CoxFailure("reference_without_patients", variable="salvage", level="cart")),
+        (lambda d: d.assign(k=1.0), {"covariates": ["k"]}, CoxFailure("constant", variable="k")),
+        (lambda d: d.assign(k="a"), {"covariates": ["age", "k"]}, CoxFailure("single_level", variable="k", level="a")),
+        (lambda d: d.assign(k=np.nan), {"covariates": ["age", "k"]},
+         CoxFailure("no_complete_cases", unrecorded=("k",))),
+        (lambda d: d.assign(age=d["age"].where(d.index % 2 == 0), k=pd.Series("a", index=d.index).where(d.index % 2 == 1)),
+         {"covariates": ["age", "k"]}, CoxFailure("no_complete_cases", unrecorded=())),
+        (lambda d: d.assign(age2=d["age"] * 2), {"covariates": ["age", "age2"]}, CoxFailure("collinear")),
+    ],
+    ids=["all-censored", "unknown-reference", "constant", "single-level", "no-complete-cases-unrecorded",
+         "no-complete-cases", "collinear"],
+)
+def test_model_not_fitted_says_why_as_data(change, kwargs, failure):
+    """A model the data cannot support raises CoxNotFitted (still a ValueError
+    with the same message) whose ``failure`` names the reason, covariate and
+    level as data, for the presentation to word (audit item 1, left over: the
+    tables printed "covariate 'SALVGRP' has only one level ('Targeted')")."""
+    args = {"time": "time", "event": "event", "covariates": ["age", "salvage"], "reference": None}
+    args.update(kwargs)
+    data = change(_synth())
+    if failure.kind == "no_complete_cases":  # every patient of the file is left out
+        failure = dataclasses.replace(failure, n_patients=len(data))
+    with pytest.raises(CoxNotFitted) as info:
+        cox_model(data, **args)
+    assert info.value.failure == failure
+
+
+def test_call_errors_are_not_a_model_not_fitted():
+    """A wrong call (a column not in the data) is a plain ValueError: not a
+    reason that lies in the data, so nothing for a reader."""
+    with pytest.raises(ValueError) as info:
+        cox_model(_synth(), time="time", event="event", covariates=["nope"])
+    assert not isinstance(info.value, CoxNotFitted)
 
 
 def test_cox_zph_rejects_unknown_transform():

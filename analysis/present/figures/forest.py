@@ -13,6 +13,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from ...results import estimable
 from .. import style
+from ..cautions import not_estimable_reason
 from .theme import COLORS, double_column, figure_rc
 from .canvas import (JournalFigure, _add_axes, _comparison_label, _finish, _level, _message_figure, _new_figure,
                      _variable_labels, text_width)
@@ -57,7 +58,7 @@ def forest_figure(results: Results) -> JournalFigure:
     A model that could not be fitted (``NotEstimable``) gives a figure with
     the reason (gid ``"forest-empty"``)."""
     if not estimable(results.cox.multivariable):
-        return _message_figure(double_column(), style.fmt_not_estimable(results.cox.multivariable.reason,
+        return _message_figure(double_column(), style.fmt_not_estimable(not_estimable_reason(results.cox.multivariable),
                                                                       "multivariable Cox model"),
                                synthetic=results.synthetic, gid="forest-empty")
     rows = _forest_rows(results)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ...results import estimable
 from .. import style
+from ..cautions import not_estimable_reason
 from .theme import COLORS, double_column, figure_rc
 from .canvas import (JournalFigure, _add_axes, _comparison_label, _finish, _message_figure, _new_figure,
                      _variable_labels, _wrap)
@@ -60,7 +61,7 @@ def zph_figure(results: Results) -> JournalFigure:
     (gid ``"zph-empty"``)."""
     zph = results.cox.zph
     if zph is not None and not estimable(zph):
-        return _message_figure(double_column(), style.fmt_not_estimable(zph.reason, "proportional-hazards test"),
+        return _message_figure(double_column(), style.fmt_not_estimable(not_estimable_reason(zph), "proportional-hazards test"),
                                synthetic=results.synthetic, gid="zph-empty")
     if zph is None:
         with mpl.rc_context(figure_rc()):

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...results import CoxResults, Results, estimable
 from .. import style as st
-from ..cautions import note_cautions
+from ..cautions import failure_reason, not_estimable_reason, note_cautions
 from ..exclusions import left_out_phrase
 from .display import DisplayTable, Footnote
 from .common import _alpha, _capitalise, global_tests_text, _is_missing, _level, _level_text, _source_notes, _split_not_estimable, _variable_labels
@@ -40,11 +40,16 @@ _COX_TABLE_COLUMNS = ["term", "variable", "level", "reference", "coef", "se", "h
                       "monotone"]
 
 
+def _row_reason(rec: Any) -> str:
+    """Why the univariable model of a row was not fitted, in words (its ``not_fitted`` reason as data)."""
+    return failure_reason(str(rec.not_estimable), getattr(rec, "not_fitted", None))
+
+
 def _reasons(failed: pd.DataFrame, variable: str) -> str | None:
-    """The ``not_estimable`` reasons of ``variable``'s rows, joined; None if there are none."""
+    """The reasons of ``variable``'s rows that were not fitted, in words, joined; None if there are none."""
     if failed.empty:
         return None
-    texts = [str(r) for r in failed.loc[failed["variable"] == variable, "not_estimable"]]
+    texts = [_row_reason(rec) for rec in failed[failed["variable"] == variable].itertuples(index=False)]
     return "; ".join(dict.fromkeys(texts)) or None
 
 
@@ -79,7 +84,7 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
         m_rows, u_rows = mt[mt["variable"] == var], ut[ut["variable"] == var]
         u_reason = _reasons(u_failed, var)
         if m_rows.empty and u_rows.empty:  # no model gave a number: say why, once
-            reason = u_reason or (multi.reason if not multi_ok else "no coefficient for this covariate")
+            reason = u_reason or (not_estimable_reason(multi) if not multi_ok else "no coefficient for this covariate")
             records.append({"section": section, "variable": var, "level": None,
                             "label": st.fmt_not_estimable(reason), "indent": 0,
                             "uni_hr": "", "uni_p": "", "multi_hr": "", "multi_p": ""})
@@ -123,7 +128,7 @@ def _table3(cox: CoxResults, *, labels: Mapping[str, str], synthetic: bool, alph
             text += "; " + (left_out or f"{multi.n_excluded} patients left out for a missing covariate")
         notes.append(Footnote(text + "."))
     else:
-        marked.append(Footnote(st.fmt_not_estimable(multi.reason, "multivariable model"), "multi_hr"))
+        marked.append(Footnote(st.fmt_not_estimable(not_estimable_reason(multi), "multivariable model"), "multi_hr"))
         if cox.n_excluded:  # who the model would have left out, said although it was not fitted
             unrecorded = st.join_words([labels.get(c, c) for c in cox.unrecorded])
             notes.append(Footnote(
@@ -200,7 +205,8 @@ def _zph(results: Results, title: str | None = None) -> DisplayTable:
                 f"(as cox.zph of R survival, version 3 or later); time transform: "
                 f"{_ZPH_TRANSFORMS.get(zph.transform, zph.transform)}.")
     elif zph is not None:  # NotEstimable: say why in the table
-        records.append({"term": "", "label": st.fmt_not_estimable(zph.reason), "chisq": "", "df": "", "P": ""})
+        records.append({"term": "", "label": st.fmt_not_estimable(not_estimable_reason(zph)), "chisq": "", "df": "",
+                        "P": ""})
         note = ("Grambsch\u2013Therneau score test of proportional hazards for the multivariable Cox model "
                 "(as cox.zph of R survival, version 3 or later).")
     else:
@@ -232,8 +238,8 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
     records, monotone = [], []
     empty = {"coef": "", "se": "", "hr": "", "ci": "", "z": "", "P": ""}
     if not multi_ok:
-        records.append({"section": "Multivariable model", "term": "", "label": st.fmt_not_estimable(multi.reason),
-                        **empty})
+        records.append({"section": "Multivariable model", "term": "",
+                        "label": st.fmt_not_estimable(not_estimable_reason(multi)), **empty})
     sections = ([("Multivariable model", multi.table)] if multi_ok else []) + [("Univariable models",
                                                                                   cox.univariable)]
     for section, table in sections:
@@ -241,7 +247,7 @@ def _cox_full(results: Results, title: str | None = None) -> DisplayTable:
             name = labels_of.get(rec.variable, rec.variable)
             if not _is_missing(getattr(rec, "not_estimable", None)):
                 records.append({"section": section, "term": rec.term,
-                                "label": st.fmt_not_estimable(str(rec.not_estimable), name), **empty})
+                                "label": st.fmt_not_estimable(_row_reason(rec), name), **empty})
                 continue
             label = name if rec.level is None or (isinstance(rec.level, float) and math.isnan(rec.level)) else (
                 f"{name}: {_level_text(rec.variable, rec.level)} vs {_level_text(rec.variable, rec.reference)}")
