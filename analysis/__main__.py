@@ -54,9 +54,12 @@ def cmd_validate(args) -> int:
     from .load import load_sources
     from .validate import validate
 
+    from .present.labels import covariate_name
+
     cfg = _config(args)
     dictionary = load_dictionary(cfg.dictionary_path)
-    report = validate(load_sources(cfg.sources, dictionary), dictionary)
+    covariates = {c.column: covariate_name(c.column) for c in cfg.settings.cox.covariates}
+    report = validate(load_sources(cfg.sources, dictionary), dictionary, covariates=covariates)
     print(report.format())
     return report.exit_code
 

@@ -640,6 +640,22 @@ GROUPED_BY_DEFINITION = {
     "BMBURDEN": ("high_marrow_burden_pct", "BMBLAST", "%"),
 }
 
+#: ADSL columns made from an input column the data may leave out (data/dictionary.yml, required: false):
+#: ADSL column -> that input column. Without it the ADSL column, and a group made from it by a cut-off
+#: (GROUPED_BY_DEFINITION), is missing for every patient, and a Cox model with it cannot be fitted.
+OPTIONAL_INPUTS = {
+    "BMBLAST": "marrow_blasts_pct",
+    "CYTORISK": "cytogenetic_risk",
+}
+
+
+def optional_input(column: str) -> str | None:
+    """The optional input column ADSL ``column`` is made from, following a group to
+    the measure it groups ("BMBURDEN" -> "BMBLAST" -> "marrow_blasts_pct"); None
+    when it needs no optional column."""
+    measured = GROUPED_BY_DEFINITION[column][1] if column in GROUPED_BY_DEFINITION else column
+    return OPTIONAL_INPUTS.get(measured)
+
 
 def check_against_data(settings: Settings, adsl, *, followup_months: float, where: str = "configuration",
                        path: Path | None = None) -> None:

@@ -48,7 +48,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import weakref
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -58,7 +58,7 @@ from ._lazy import lazy
 
 pa = lazy("pandera.pandas")    # imported on first use: a document kernel never validates
 
-from .config import Config
+from .config import Config, optional_input
 from .dictionary import Condition, Dictionary, Rule, Variable, load_dictionary
 from .load import (
     ISO_DATE_FORMAT,
@@ -199,6 +199,8 @@ class ValidationReport:
             )
         elif n_err:
             lines.append("Nothing is analysed until every error is resolved.")
+        elif any(p.rule == "covariate_input" for p in self.warnings):
+            lines.append("The data can be analysed, but not every model: the warnings say which and what to do.")
         else:
             lines.append("The data can be analysed; the warnings name columns that were not used.")
         return "\n".join(lines)
@@ -1244,13 +1246,20 @@ def _same_record_problems(loaded: LoadedCohort, dictionary: Dictionary, rule: Ru
     return out
 
 
-def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
+def validate(loaded: LoadedCohort, dictionary: Dictionary, *,
+             covariates: Mapping[str, str] | None = None) -> ValidationReport:
     """Check the loaded cohort against every rule of the dictionary; report all problems at once.
 
     Rows are validated with :func:`build_schema` for the way their file writes
     dates and decimals (``origin.date_format``, ``origin.decimal``), then all
     sites together for unique pseudonyms. A required column reported missing
     from a whole file is not reported again for each of its rows.
+
+    ``covariates``: the configured Cox model's covariates (ADSL column -> its name
+    in words); an optional input column one of them is made from
+    (:func:`analysis.config.optional_input`) with no value for any patient is a
+    warning (:func:`_covariate_input_problems`): the column may be left out, but
+    then the model cannot be fitted.
     """
     raw, origin = loaded.raw, loaded.origin
     if not raw.index.equals(origin.index):
@@ -1285,7 +1294,8 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary) -> ValidationReport:
     found = _not_patient_rows(found, raw, dictionary)
     position = {idx: i for i, idx in enumerate(raw.index)}
     found.sort(key=lambda item: position[item[0]])  # stable: keeps schema order within a row
-    problems = tuple(loaded.problems) + tuple(site_whole) + tuple(p for _, p in found)
+    problems = (tuple(loaded.problems) + tuple(site_whole) + tuple(p for _, p in found)
+                + _covariate_input_problems(loaded, covariates or {}))
     labels = {v.name: v.label for v in dictionary.variables}
     problems = tuple(replace(p, label=labels[p.column]) if p.column in labels and p.label is None else p
                      for p in problems)
@@ -1340,6 +1350,29 @@ def _not_patient_rows(found: list[tuple[Hashable, Problem]], raw: pd.DataFrame, 
                 message=f"the row {what}: it is not a patient row (a total or a note under the data?); "
                         "delete it from the file, or fill in the patient's values.")))
     return out
+
+
+def covariate_input_message(covariate: str, name: str) -> str:
+    """Why an optional input column with no value matters: the Cox covariate made
+    from it, in words and as configured (one wording, for :func:`validate`'s report)."""
+    return (f"no patient has a value, so the Cox model's covariate {name} ({covariate}), made from this column, is "
+            f"missing for every patient and the multivariable model cannot be fitted. Record this column in the "
+            f"data, or remove {covariate} from `cox: covariates:` in the configuration.")
+
+
+def _covariate_input_problems(loaded: LoadedCohort, covariates: Mapping[str, str]) -> tuple[Problem, ...]:
+    """A warning for each optional input column (absent, or empty for every
+    patient) that a configured Cox covariate is made from."""
+    raw = loaded.raw
+    out = []
+    for covariate, name in covariates.items():
+        column = optional_input(covariate)
+        if column is None or column not in raw.columns or not len(raw):
+            continue
+        if raw[column].map(is_missing).all():
+            out.append(Problem(None, None, None, column, None, "covariate_input",
+                               covariate_input_message(covariate, name), "warning"))
+    return tuple(out)
 
 
 def validate_config(config: Config) -> ValidationReport:

@@ -552,6 +552,7 @@ def test_covariate_recorded_for_nobody(name, analysed):
     (warning,) = model_warnings(r)
     assert "BMBURDEN (bone-marrow tumour burden) is missing for every patient" in warning
     assert f"all {r.os.n} patients" in warning
+    assert "Record marrow_blasts_pct, the column it is made from, in the data" in warning  # (audit item 2)
 
 
 @pytest.mark.parametrize("name", ["no_cr", "no_chemo", "no_blasts_column"])

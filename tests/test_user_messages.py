@@ -245,3 +245,20 @@ def test_copied_configuration_does_not_make_a_second_subject_id_key(tmp_path, mo
         subject_id_key(config, pd.DataFrame({"synthetic": ["no"]}))
     assert "write ../data/private/usubjid.key" in str(err.value)
     assert not (tmp_path / "revisions" / "data").exists()
+
+
+def test_validate_warns_when_a_model_covariate_lacks_its_optional_column(tmp_path, capsys):
+    """Audit item 2: without the optional column marrow_blasts_pct the configured
+    Cox model (which uses the marrow tumour burden group made from it) cannot be
+    fitted; `validate` passed silently. It now says so as a warning (exit 0, the
+    column is optional), naming the column and the covariate in words, once."""
+    from analysis.simulate import simulate_cohort
+
+    path = tmp_path / "no_blasts.csv"
+    simulate_cohort().drop(columns=["marrow_blasts_pct"]).to_csv(path, index=False)
+    code, text = _run(capsys, "validate", str(path))
+    assert code == 0
+    lines = [line for line in text.splitlines() if "marrow_blasts_pct" in line]
+    assert len(lines) == 1, text
+    assert lines[0].startswith("column marrow_blasts_pct (Bone-marrow blasts at relapse): no patient has a value")
+    assert "bone-marrow tumour burden (BMBURDEN)" in lines[0] and lines[0].endswith("[warning]")

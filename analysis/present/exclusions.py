@@ -61,14 +61,18 @@ def left_out_phrase(results: Results, covariates: Sequence[str], n_excluded: int
 
 
 def model_warnings(results: Results) -> list[str]:
-    """Warnings for whoever runs the analysis (printed to stderr by ``numbers`` and
-    ``prepare``): a Cox covariate recorded for no patient leaves every patient out
-    of the multivariable model, which the data checks cannot see (the column is
-    optional there). One line each: what happened, then what to do."""
+    """Warnings for whoever runs the analysis (printed to stderr by ``numbers``,
+    ``prepare`` and ``export``): a Cox covariate recorded for no patient leaves
+    every patient out of the multivariable model, which the data checks see only
+    as an optional column left empty (``validate`` warns too). One line each: what
+    happened, then what to do, naming the input column the covariate is made from
+    (:func:`analysis.config.optional_input`)."""
+    from ..config import optional_input
     from .labels import covariate_name
 
     cox = results.cox
     return [f"Warning: Cox covariate {c} ({covariate_name(c)}) is missing for every patient, so the "
-            f"multivariable model leaves out all {cox.n_excluded} patients and is not fitted. Record its source "
-            f"column in the data, or remove {c} from `cox: covariates:` in the configuration."
+            f"multivariable model leaves out all {cox.n_excluded} patients and is not fitted. Record "
+            + (f"{optional_input(c)}, the column it is made from," if optional_input(c) else "its source column")
+            + f" in the data, or remove {c} from `cox: covariates:` in the configuration."
             for c in cox.unrecorded]
