@@ -94,19 +94,32 @@ def _symlink_atomic(target: str, link: Path) -> None:
     os.replace(tmp, link)
 
 
-def _link_entry(folder: Path, name: str, runs: str) -> Path | None:
-    """``folder/name`` -> ``runs/current/name``. A real file or folder of that name
-    (the user's own, or one an older layout of this project wrote) is never deleted:
-    it is moved aside (:func:`_aside`) and its new place returned; else None."""
+def _link_entry(folder: Path, name: str, runs: str, replaces: Callable[[Path], bool] | None = None) -> Path | None:
+    """``folder/name`` -> ``runs/current/name``. A real file or folder of that name is
+    never deleted unless ``replaces`` recognises it as an earlier output of the same kind
+    (e.g. a ``_variables.yml`` the ``variables`` command wrote): the user's own, or an
+    older layout's folder, is moved aside (:func:`_aside`) and its new place returned;
+    else None."""
     entry = folder / name
     want = f"{runs}/{CURRENT}/{name}"
     if entry.is_symlink() and os.readlink(entry) == want:
         return None
     moved = None
-    if entry.exists() and not entry.is_symlink():
+    if entry.exists() and not entry.is_symlink() and not (replaces is not None and _recognised(replaces, entry)):
         moved = _aside(entry)
+    if entry.is_dir() and not entry.is_symlink():
+        import shutil
+
+        shutil.rmtree(entry)                    # recognised as an earlier output: os.replace cannot take a folder
     _symlink_atomic(want, entry)
     return moved
+
+
+def _recognised(replaces: Callable[[Path], bool], entry: Path) -> bool:
+    try:
+        return bool(replaces(entry))
+    except (OSError, ValueError):
+        return False
 
 
 def _aside(entry: Path) -> Path:
@@ -139,7 +152,8 @@ def current_run(folder: Path, runs: str = RUNS_DIR) -> Path | None:
 
 
 @contextmanager
-def output_set(folder: Path, names: list[str], *, runs: str = RUNS_DIR) -> Iterator[Path]:
+def output_set(folder: Path, names: list[str], *, runs: str = RUNS_DIR,
+               replaces: Callable[[Path], bool] | None = None) -> Iterator[Path]:
     """Write a whole run's outputs as one set.
 
     Yields a fresh, empty folder (``folder/runs/run-XXXX``); write every entry
@@ -154,7 +168,8 @@ def output_set(folder: Path, names: list[str], *, runs: str = RUNS_DIR) -> Itera
     folder is removed and nothing visible changes. A real file or folder
     already at ``folder/<name>`` (not a link this function made: the user's
     own, or an older layout's) is moved aside, never deleted, and said on
-    stderr (:func:`_link_entry`).
+    stderr (:func:`_link_entry`), unless ``replaces`` recognises it as an
+    earlier output of that name (then it is replaced, as the link would be).
     """
     import shutil
 
@@ -173,7 +188,7 @@ def output_set(folder: Path, names: list[str], *, runs: str = RUNS_DIR) -> Itera
         raise
     _symlink_atomic(run.name, runs_dir / CURRENT)
     for name in names:
-        moved = _link_entry(folder, name, runs)
+        moved = _link_entry(folder, name, runs, replaces)
         if moved is not None:
             import sys
 

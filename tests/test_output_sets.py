@@ -356,3 +356,32 @@ def test_the_post_render_step_links_the_kept_set_without_reading_the_configurati
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
     assert set_files(tmp_path / "out") == set_files(root / "_output")
+
+
+def test_an_earlier_output_of_the_same_kind_is_replaced_not_kept_aside(tmp_path, capsys):
+    """What ``replaces`` recognises as an earlier output of that name (a ``_variables.yml``
+    the ``variables`` command wrote, a ledger an older export wrote) is replaced quietly;
+    a file of the same name that is not one is kept aside."""
+    from analysis.export import _earlier_ledger
+    from analysis.present.document import _earlier_output
+    from analysis.present.numbers import VARIABLES_HEADER
+
+    (tmp_path / "_variables.yml").write_text(VARIABLES_HEADER + "stamp: {}\n")
+    (tmp_path / "numbers.json").write_text(json.dumps({"stamp": {}, "numbers": {}}))
+    with output_set(tmp_path, ["_variables.yml", "numbers.json"],
+                    replaces=lambda p: _earlier_output(p) or _earlier_ledger(p)) as run:
+        (run / "_variables.yml").write_text("new")
+        (run / "numbers.json").write_text("new")
+    assert (tmp_path / "_variables.yml").read_text() == "new" and (tmp_path / "numbers.json").read_text() == "new"
+    assert not list(tmp_path.glob("*.before-*")) and "Note" not in capsys.readouterr().err
+
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "_variables.yml").write_text("# my own Quarto variables\nauthor: me\n")
+    (other / "numbers.json").write_text("[1, 2, 3]")
+    with output_set(other, ["_variables.yml", "numbers.json"],
+                    replaces=lambda p: _earlier_output(p) or _earlier_ledger(p)) as run:
+        (run / "_variables.yml").write_text("new")
+        (run / "numbers.json").write_text("new")
+    assert sorted(p.name.split(".before-")[0] for p in other.glob("*.before-*")) == ["_variables.yml", "numbers.json"]
+    assert capsys.readouterr().err.count("Note: ") == 2

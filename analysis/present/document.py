@@ -324,7 +324,8 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
 
     for line in model_warnings(doc.results):  # what the data checks cannot see (stderr)
         print(line, file=sys.stderr)
-    with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS) as run:
+    with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS,
+                    replaces=_earlier_output) as run:
         write_results(results_path(run / target.name), doc, doc.registry.stamp)
         banners = [p.name for p in write_banners(doc.results.synthetic, run / GENERATED_DIR)]
         doc.registry.write_variables(run / target.name)
@@ -352,6 +353,17 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
             gc.unfreeze()
     print_unfilled_placeholders(root)         # what the authors must still fill in (stderr)
     return [target, generated / RESULTS_FILE, *(generated / n for n in banners)]
+
+
+def _earlier_output(path: Path) -> bool:
+    """Whether a real file or folder where :func:`prepare` links its set is an earlier output
+    of this project (a ``_variables.yml`` the ``variables`` command wrote, a ``_generated/``
+    an older layout wrote): replaced, where anything else is kept aside (:func:`analysis.outputs.output_set`)."""
+    if path.is_dir():
+        return path.name == GENERATED_DIR and ((path / RESULTS_FILE).exists() or (path / PREPARED_FILE).exists())
+    from .numbers import is_generated_variables
+
+    return is_generated_variables(path)
 
 
 #: What a fresh analysis imports on first use (``analysis/_lazy.py`` and the computations' own
