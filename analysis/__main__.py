@@ -29,7 +29,10 @@ def _config(args) -> Config:
 
 
 def _folder_argument(value: str) -> Path:
-    """``--out DIR``: a folder that exists or can be made (no file in the way)."""
+    """``--out DIR``: a folder that exists or can be made (no file in the way); not empty
+    (``--out "$OUT"`` with OUT unset would write into the working folder)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the folder name is empty (is a variable such as $OUT unset?)")
     path = Path(value).expanduser()
     for place in (path, *path.parents):
         if place.is_dir():
@@ -42,6 +45,8 @@ def _folder_argument(value: str) -> Path:
 
 def _file_argument(value: str) -> Path:
     """``--out FILE``: a file to write (not a folder; no file in the way of its folder)."""
+    if not value.strip():
+        raise argparse.ArgumentTypeError("the file name is empty (is a variable such as $OUT unset?)")
     path = Path(value).expanduser()
     if path.is_dir():
         raise argparse.ArgumentTypeError(f"{value} is a folder; give the name of the file to write")

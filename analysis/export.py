@@ -234,15 +234,6 @@ def load_document(cfg: Config, want: dict[str, str]):
     return doc
 
 
-def _earlier_ledger(path: Path) -> bool:
-    """Whether a real ``numbers.json`` where the set is linked is a ledger this project wrote
-    (replaced; anything else in the way is kept aside: :func:`analysis.outputs.output_set`)."""
-    if path.name != "numbers.json" or not path.is_file():
-        return False
-    found = json.loads(path.read_text(encoding="utf-8"))
-    return isinstance(found, dict) and {"stamp", "numbers"} <= found.keys()
-
-
 def write_entries(run: Path, doc, want: dict[str, str], cache: Path, *, xpt: bool = True,
                   build=None, made=None) -> dict:
     """Write the set's entries (:data:`ENTRIES`) into ``run``: the ledger, ADaM files and
@@ -308,7 +299,7 @@ def export_kept(out: str | Path, want: dict[str, str], *, sets: Path | None = No
     if index is None:
         return None
     out = Path(out)
-    with output_set(out, ENTRIES, replaces=_earlier_ledger) as run:
+    with output_set(out, ENTRIES) as run:
         for rel in index:
             (run / rel).parent.mkdir(parents=True, exist_ok=True)
             _link_or_copy(sets / skey / rel, run / rel)
@@ -343,7 +334,7 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
     for line in model_warnings(doc.results):  # as numbers and prepare say it (stderr), once per export
         print(line, file=sys.stderr)
     cache = figure_cache() if cache is None else cache
-    with output_set(out, ENTRIES, replaces=_earlier_ledger) as run:
+    with output_set(out, ENTRIES) as run:
         written = write_entries(run, doc, want, cache, xpt=xpt)
         commit_figures(cache, run, written)
         figure_files, adam, tables = written["figures"], written["adam"], written["tables"]

@@ -241,6 +241,8 @@ def test_a_failed_consistency_check_is_its_sentences_not_a_traceback(monkeypatch
     (["simulate", "--out", "README.md"], "README.md is a file, not a folder"),
     (["variables", "--out", "analysis"], "analysis is a folder; give the name of the file"),
     (["diff", "a.json", "b.json", "--out", "analysis"], "analysis is a folder; give the name of the file"),
+    (["export", "--out", ""], "the folder name is empty"),
+    (["variables", "--out", " "], "the file name is empty"),
 ])
 def test_an_output_path_that_cannot_be_used_is_a_usage_error(args, said):
     """A file where an output folder should go (or a folder where a file should) is said

@@ -360,28 +360,38 @@ def test_the_post_render_step_links_the_kept_set_without_reading_the_configurati
 
 def test_an_earlier_output_of_the_same_kind_is_replaced_not_kept_aside(tmp_path, capsys):
     """What ``replaces`` recognises as an earlier output of that name (a ``_variables.yml``
-    the ``variables`` command wrote, a ledger an older export wrote) is replaced quietly;
-    a file of the same name that is not one is kept aside."""
-    from analysis.export import _earlier_ledger
+    the ``variables`` command wrote: its generated header) is replaced quietly; a file of
+    the same name that is not one (the user's own Quarto variables) is kept aside. A ledger
+    is never replaced: a ``numbers.json`` in the export folder may be the submitted ledger
+    the revisions compare against (kept aside, as any other file of the user's)."""
     from analysis.present.document import _earlier_output
     from analysis.present.numbers import VARIABLES_HEADER
 
     (tmp_path / "_variables.yml").write_text(VARIABLES_HEADER + "stamp: {}\n")
-    (tmp_path / "numbers.json").write_text(json.dumps({"stamp": {}, "numbers": {}}))
-    with output_set(tmp_path, ["_variables.yml", "numbers.json"],
-                    replaces=lambda p: _earlier_output(p) or _earlier_ledger(p)) as run:
+    with output_set(tmp_path, ["_variables.yml"], replaces=_earlier_output) as run:
         (run / "_variables.yml").write_text("new")
-        (run / "numbers.json").write_text("new")
-    assert (tmp_path / "_variables.yml").read_text() == "new" and (tmp_path / "numbers.json").read_text() == "new"
+    assert (tmp_path / "_variables.yml").read_text() == "new"
     assert not list(tmp_path.glob("*.before-*")) and "Note" not in capsys.readouterr().err
 
     other = tmp_path / "other"
     other.mkdir()
     (other / "_variables.yml").write_text("# my own Quarto variables\nauthor: me\n")
-    (other / "numbers.json").write_text("[1, 2, 3]")
-    with output_set(other, ["_variables.yml", "numbers.json"],
-                    replaces=lambda p: _earlier_output(p) or _earlier_ledger(p)) as run:
+    with output_set(other, ["_variables.yml"], replaces=_earlier_output) as run:
         (run / "_variables.yml").write_text("new")
-        (run / "numbers.json").write_text("new")
-    assert sorted(p.name.split(".before-")[0] for p in other.glob("*.before-*")) == ["_variables.yml", "numbers.json"]
-    assert capsys.readouterr().err.count("Note: ") == 2
+    assert [p.name.split(".before-")[0] for p in other.glob("*.before-*")] == ["_variables.yml"]
+    assert capsys.readouterr().err.count("Note: ") == 1
+
+
+def test_a_submitted_ledger_in_the_export_folder_is_kept(exported, capsys):
+    """``export --out DIR`` where DIR holds a real ``numbers.json`` (the submitted ledger copied
+    there, or one an older version wrote): it is kept aside byte for byte, never replaced."""
+    root, cache = exported
+    paper = root / "paper2"
+    paper.mkdir()
+    ledger = (root / "_output" / "numbers.json").read_bytes()
+    (paper / "numbers.json").write_bytes(ledger)
+    export(paper, cache=cache)
+    kept = list(paper.glob("numbers.json.before-*"))
+    assert len(kept) == 1 and kept[0].read_bytes() == ledger and not kept[0].is_symlink()
+    assert (paper / "numbers.json").is_symlink()
+    assert "Note: " in capsys.readouterr().err
