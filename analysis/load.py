@@ -25,7 +25,8 @@ What loading does change, and only this:
 * **Dates** are converted to ISO text 'YYYY-MM-DD' only where the file format
   stores real dates (Excel date cells, SPSS date variables); a time of day in
   such a cell is dropped (the analysis counts days). Dates written as text are
-  left as text (a time of day written in them is refused, with a hint); validation and :func:`to_typed` read them with one
+  left as text (a time of day written in them is refused, with a hint, but for
+  00:00, as R, SAS and SQL write a date); validation and :func:`to_typed` read them with one
   shared function, :func:`parse_value`.
 * **Site**: from the ``site`` column, or from the configuration's ``site:`` for
   the file; with both, empty cells take the configured site and a differing
@@ -470,7 +471,16 @@ def _parse_date_text(text: str, date_format: str) -> pd.Timestamp:
             except ValueError:
                 raise ValueError(f"a date (expected {date_format})") from None
             return pd.Timestamp(day)
+    midnight = _MIDNIGHT.fullmatch(text)
+    if midnight:                      # '2016-01-23 00:00:00', as R, SAS and SQL export a date: that day
+        return _parse_date_text(midnight["date"], date_format)
     raise ValueError(f"a date (expected {date_format})")
+
+
+#: A date written as text with the time 00:00 (as R, SAS and SQL write a date: '2016-01-23 00:00:00',
+#: ISO's 'T' too): read as that day, as a date cell at midnight is. Any other time of day is refused
+#: with a hint (:func:`date_format_hint`): the day it belongs to may depend on the time zone it was written in.
+_MIDNIGHT = re.compile(r"(?P<date>\d[\d./ -]*\d)[ T]00:00(:00(\.0+)?)?")
 
 
 def is_text(values: np.ndarray) -> bool:

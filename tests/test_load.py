@@ -523,6 +523,30 @@ def test_dates_written_as_text_with_a_time_ask_to_remove_the_time(tmp_path, dic,
                          "format the column as a date without time before exporting).")
 
 
+@pytest.mark.parametrize("written", ["{iso} 00:00:00", "{iso}T00:00", "{dmy} 00:00"])
+def test_dates_written_as_text_at_midnight_are_that_day(tmp_path, dic, written):
+    """R, SAS and SQL export a date as '2016-01-23 00:00:00': read as that day (as a date cell at
+    midnight is), in the file's own date_format too; the cohort equals the one written without the time.
+    It was refused with 'remove the time', for every date of the file."""
+    table = base_table()
+    dates = ["relapse_date", "death_date", "last_contact_date"]
+    for column in dates:
+        table[column] = [written.format(iso=d, dmy=f"{d[8:10]}.{d[5:7]}.{d[:4]}") if d else d
+                         for d in table[column]]
+    mapping = tmp_path / "m.yml"
+    mapping.write_text("date_format: DD.MM.YYYY\n" if "{dmy}" in written else "{}\n", encoding="utf-8")
+    path = write_csv(table, tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path, mapping=mapping)], dic)
+    report = validate(loaded, dic)
+    assert report.exit_code == 0, report.format()
+    plain = base_table()
+    for column in dates:
+        got = [parse_value(v, "date", date_format="DD.MM.YYYY" if "{dmy}" in written else "YYYY-MM-DD")
+               if v else None for v in loaded.raw[column]]
+        want = [pd.Timestamp(v) if v else None for v in plain[column]]
+        assert got == want, column
+
+
 def test_mixed_date_layouts_in_one_column_are_named_with_their_rows(tmp_path, dic):
     """A German site's CSV (date_format DD.MM.YYYY) whose relapse dates are written four ways, in turn:
     DD.MM.YYYY, YYYY-MM-DD, DD/MM/YYYY, MM/DD/YYYY. No date_format reads them all: the message says the
