@@ -1008,7 +1008,8 @@ VERSIONS_SHARE = 2
 def _duplicate_problems(loaded: LoadedCohort) -> tuple[list[tuple[Hashable, Problem]], list[Problem]]:
     """Pseudonyms used by more than one row (rule ``unique_patient``). Two files that hold largely
     the same patients (:data:`VERSIONS_SHARE`; e.g. the 2024 and 2025 freezes of one export, both in
-    the data folder) are one problem for the pair, not one per patient and file; a patient repeated
+    the data folder; or two sites' files numbering their patients alike, told as such, see
+    :func:`_export_versions`) are one problem for the pair, not one per patient and file; a patient repeated
     in the same file, or in a file that shares only a few patients with it, keeps a line per row.
 
     Returns (row problems with their index, problems of a pair of files)."""
@@ -1050,26 +1051,45 @@ def _duplicate_problems(loaded: LoadedCohort) -> tuple[list[tuple[Hashable, Prob
 
 def _export_versions(loaded: LoadedCohort, ids: pd.Series,
                      repeated: set[str]) -> tuple[set[frozenset[str]], list[Problem]]:
-    """The pairs of files that look like two versions of one export (they share at least
-    :data:`VERSIONS_SHARE` patients and at least half of the patients of the smaller file), and
-    one problem for each pair. Counted on the distinct (file, pseudonym) pairs, vectorised."""
+    """The pairs of files that hold largely the same pseudonyms (at least :data:`VERSIONS_SHARE`
+    patients and at least half of the patients of the smaller file), and one problem for each pair.
+
+    What the pair is depends on the site its shared patients were loaded with (``raw``'s site
+    column, which holds the configured site where the file has none): of one site, the two files
+    look like two versions of one export (two data freezes); of two different sites (site_a.csv of
+    SITE-A and site_b.csv of SITE-B both numbering their patients 001, 002 ...), the two sites use
+    the same pseudonyms, which must be unique across the study. Counted on the distinct
+    (file, pseudonym, site) rows, vectorised."""
     files = loaded.origin["file"].to_numpy(dtype=object)
-    held = pd.DataFrame({"file": files, "pid": ids.to_numpy(dtype=object)}).dropna().drop_duplicates()
+    raw = loaded.raw
+    if "site" in raw.columns:
+        sites = _each(raw["site"], lambda v: None if is_missing(v) else (show_value(v) or "").strip() or None,
+                      dtype=object).to_numpy(dtype=object)
+    else:
+        sites = np.full(len(files), None, dtype=object)
+    held = pd.DataFrame({"file": files, "pid": ids.to_numpy(dtype=object), "site": sites})
+    held = held[held["pid"].notna().to_numpy(dtype=bool)]
     if held["file"].nunique() < 2:
         return set(), []
-    n_of = held.groupby("file", sort=False).size()
+    n_of = held.drop_duplicates(["file", "pid"]).groupby("file", sort=False).size()
     order = {f: i for i, f in enumerate(pd.unique(files))}
-    shared = held[held["pid"].isin(repeated)]
+    shared = held[held["pid"].isin(repeated).to_numpy(dtype=bool)].drop_duplicates(["file", "pid"])
     pairs = shared.merge(shared, on="pid", suffixes=("_a", "_b"))
-    pairs = pairs[pairs["file_a"].map(order) < pairs["file_b"].map(order)]
+    pairs = pairs[(pairs["file_a"].map(order) < pairs["file_b"].map(order)).to_numpy(dtype=bool)]
+    pairs = pairs.assign(same=(pairs["site_a"].fillna("").to_numpy(dtype=object)
+                               == pairs["site_b"].fillna("").to_numpy(dtype=object)))
     versions: set[frozenset[str]] = set()
     whole: list[Problem] = []
-    for (a, b), pids in pairs.groupby(["file_a", "file_b"], sort=False)["pid"]:
+    for (a, b), group in pairs.groupby(["file_a", "file_b"], sort=False):
+        pids = group["pid"]
         n = len(pids)
         n_a, n_b = int(n_of[a]), int(n_of[b])
         if n < VERSIONS_SHARE or 2 * n < min(n_a, n_b):
             continue  # a few patients in both: a real repeat, told patient by patient
         versions.add(frozenset((a, b)))
+        if not group["same"].all():  # not (only) one site's: two sites' pseudonyms collide
+            whole.append(_sites_sharing_pseudonyms(a, b, group))
+            continue
         both = (f"the file holds the same {n} patients as {a}" if n == n_a == n_b
                 else f"the file holds {n} of the same patients as {a} ({n_b} patients in this file, {n_a} in {a})")
         examples = ("e.g. " if n > 3 else "") + ", ".join(pids.iloc[:3])
@@ -1089,6 +1109,30 @@ def _export_versions(loaded: LoadedCohort, ids: pd.Series,
                      f"{advice}."),
         ))
     return versions, whole
+
+
+def _sites_sharing_pseudonyms(a: str, b: str, group: pd.DataFrame) -> Problem:
+    """The one problem for two files of different sites that use the same pseudonyms for many
+    patients (each numbering its own patients 001, 002 ...): not two versions of one export (the
+    files are of two sites), and not one patient per pseudonym told twice row by row."""
+    crossed = group[~group["same"].to_numpy(dtype=bool)]
+
+    def site_of(column: str) -> str:
+        named = crossed[column].dropna()
+        return str(named.mode().iloc[0]) if len(named) else "(no site)"
+
+    site_a, site_b = site_of("site_a"), site_of("site_b")
+    n = len(group)
+    examples = ("e.g. " if n > 3 else "") + ", ".join(group["pid"].iloc[:3])
+    return Problem(
+        file=b, row=None, patient=None, column=_PATIENT_ID, value=None, rule="unique_patient",
+        message=(f"the files of site {site_a} ({a}) and site {site_b} (this file) use the same pseudonyms for "
+                 f"{n} patients ({examples}), which would be read as the same patients at two sites; each "
+                 f"pseudonym must be unique across the whole study, not only within a site. Give the patients of "
+                 f"the two sites different pseudonyms in the exports, e.g. by prefixing each site's pseudonyms "
+                 f"with its site code ({site_a}-{group['pid'].iloc[0]}, {site_b}-{group['pid'].iloc[0]}); a "
+                 f"mapping file cannot change pseudonyms."),
+    )
 
 
 def _site_code_problems(loaded: LoadedCohort) -> tuple[list[tuple[Hashable, Problem]], list[Problem]]:

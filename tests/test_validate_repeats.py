@@ -111,3 +111,50 @@ def test_a_freeze_pair_keeps_the_lines_of_a_patient_repeated_elsewhere(tmp_path,
     ]
     assert f"(also {old} row 11; {new} row 11)" in dup[-1].message
     assert f"(also {old} row 6; {new} row 30)" in dup[2].message
+
+
+# ---------------------------------------------------------------------------
+# Two different sites whose exports use the same pseudonyms
+
+
+def test_two_sites_numbering_their_patients_alike_are_not_called_two_versions_of_one_export(tmp_path, dic):
+    """sources.yml lists site_a.csv (SITE-A) and site_b.csv (SITE-B), and each site numbered its
+    own patients 001, 002 ... in its export (no site column: the site is the configured one). The
+    two files are of two sites, not two freezes of one export: one line for the pair names the two
+    sites, says that pseudonyms must be unique across the whole study and what to do; nothing about
+    versions, data freezes or listing the files in a sources.yml (they are listed). Exit 1."""
+    site_a = pd.read_csv(PROJECT_ROOT / "data" / "synthetic" / "site_a.csv", dtype=str, keep_default_na=False)
+    site_a = site_a.drop(columns="site")
+    site_a["patient_id"] = [f"{i:03d}" for i in range(1, len(site_a) + 1)]
+    site_b = site_a.iloc[:20].copy()  # another site's 20 patients, numbered the same way
+    site_b["sex"] = site_b["sex"].map({"male": "female", "female": "male"}).fillna(site_b["sex"])
+    write_csv(site_a, tmp_path / "site_a.csv")
+    b = write_csv(site_b, tmp_path / "site_b.csv")
+    (tmp_path / "sources.yml").write_text(
+        "sources:\n  - {path: site_a.csv, site: SITE-A}\n  - {path: site_b.csv, site: SITE-B}\n", encoding="utf-8")
+    report = validate(load_sources(sources_from_override(tmp_path / "sources.yml"), dic), dic)
+    text = report.format()
+    [problem] = [p for p in report.problems if p.rule == "unique_patient"]
+    assert (problem.file, problem.row, problem.column) == (str(b), None, "patient_id")
+    message = problem.message
+    assert "version" not in message and "freeze" not in message and "sources.yml" not in message
+    assert message.startswith(f"the files of site SITE-A ({tmp_path / 'site_a.csv'}) and site SITE-B (this file) use "
+                              "the same pseudonyms for 20 patients (e.g. 001, 002, 003)")
+    assert "each pseudonym must be unique across the whole study" in message
+    assert "prefixing each site's pseudonyms with its site code (SITE-A-001, SITE-B-001)" in message
+    assert "more than once" not in text
+    assert report.exit_code == 1
+
+
+def test_two_sites_with_a_site_column_sharing_pseudonyms_are_one_line_naming_both_sites(tmp_path, dic):
+    """The same with the site written in each file's site column (CART_DATA=folder, no sources list)."""
+    site_a = pd.read_csv(PROJECT_ROOT / "data" / "synthetic" / "site_a.csv", dtype=str, keep_default_na=False)
+    site_a["patient_id"] = [f"P{i:02d}" for i in range(1, len(site_a) + 1)]
+    site_b = site_a.iloc[:10].assign(site="SITE-B")
+    write_csv(site_a, tmp_path / "site_a.csv")
+    b = write_csv(site_b, tmp_path / "site_b.csv")
+    report = validate(load_sources(sources_from_override(tmp_path), dic), dic)
+    [problem] = [p for p in report.problems if p.rule == "unique_patient"]
+    assert problem.file == str(b) and "version" not in problem.message
+    assert "site SITE-A" in problem.message and "site SITE-B (this file)" in problem.message
+    assert "10 patients" in problem.message and report.exit_code == 1
