@@ -799,15 +799,9 @@ def read_mapping(path: Path, dictionary: Dictionary, *, file: str) -> tuple[Site
             )
             continue
         line = line_of(node, ["columns", str(theirs)])
-        first = next((k for k, v in columns.items() if ours is not None and v == str(ours) and k != _key(theirs)), None)
-        if first is not None:  # two of the site's columns read as one variable: which one holds it is the user's call
-            first_line, first_name = line_of(node, ["columns", written[first][1]]), written[first][1]
-            var = dictionary[str(ours)]
-            problems.append(problem(
-                f"the column {show_value(theirs)!r} is mapped to {ours} ({var.label}), and so is {first_name!r}"
-                + (f" (line {first_line})" if first_line else "") + "; a variable is read from one column. Keep the "
-                f"entry of the column that holds the {var.label.lower()} and map the other to its own variable (or "
-                "to null to ignore it).", "columns", str(theirs)))
+        # two entries mapping columns to one variable are allowed here: a mapping shared by an old and a
+        # new export layout names both spellings ('Geschlecht: sex', 'Sex (m/w): sex'); it is an error only
+        # when one data file holds both columns (_mapping_clashes, where the file's header is known)
         columns[_key(theirs)] = None if ours is None else str(ours)
         written[_key(theirs)] = (f"mapping file {shown}" + (f" line {line}" if line else ""), show_value(theirs) or "")
 
@@ -1503,6 +1497,9 @@ def _rows_by_column(table: _Table, file: str, problems: list[Problem]
 #: marks a frame of :func:`_frame_from_table` whose values are all text or None (no NaN to replace)
 _TEXT_ONLY = "cart_text_only"
 _SPLITS = "cart_splits"  # the fast CSV reader's (codes, values) per column, for LoadedCohort.splits
+#: dictionary name -> the file's column (its mapping key) read as it through the mapping file (one of several alternatives a
+#: shared mapping may name), for messages in the site's words (:func:`_site_words`)
+_READ_AS = "cart_read_as"
 
 
 def _frame_from_table(
@@ -1690,6 +1687,9 @@ def _frame_from_table(
         # (NDFrame.__finalize__), here each column's split, 1.4 s at 1,000,000 patients
         raw.attrs[_TEXT_ONLY] = True
         raw.attrs[_SPLITS] = {name: read_splits[pos] for name, pos in taken.items() if pos in read_splits}
+    if mapping.columns:
+        raw.attrs[_READ_AS] = {name: _key(header[pos]) for name, pos in taken.items()
+                               if mapping.columns.get(_key(header[pos])) == name}
     return raw, origin, problems
 
 
@@ -1723,6 +1723,33 @@ def _unmatched_mapping(header: list[Any], taken: dict[str, int], mapping: SiteMa
         out.append(Problem(file, None, None, ours, like, "mapping" if error else "mapping_unused",
                            message if error else message + " The mapping entry was not used.",
                            "error" if error else "warning"))
+    return out
+
+
+def _mapping_clashes(header: list[Any], mapping: SiteMapping, dictionary: Dictionary, file: str) -> list[Problem]:
+    """Two columns of this data file that the mapping file reads as one variable: a configuration
+    error (rule ``mapping``, exit 2) at the later entry, naming both lines. A mapping file may name
+    several alternative columns for one variable (one mapping shared by an old and a new export
+    layout: 'Geschlecht: sex' and 'Sex (m/w): sex'); only a file holding more than one of them is
+    refused, since which column holds the variable is the user's call."""
+    present = {_key(h) for h in header if show_value(h)}
+    by_target: dict[str, list[str]] = {}
+    for theirs, ours in mapping.columns.items():  # in the mapping file's order
+        if ours is not None and theirs in present:
+            by_target.setdefault(ours, []).append(theirs)
+    out = []
+    for ours, keys in by_target.items():
+        first_where, first_name = mapping.written.get(keys[0], ("", keys[0]))
+        _, found, first_line = first_where.rpartition(" line ")
+        var = dictionary[ours]
+        for theirs in keys[1:]:
+            where, name = mapping.written.get(theirs, ("the site's mapping file", theirs))
+            out.append(Problem(
+                file, None, None, None, None, "mapping",
+                f"{where}: the column {name!r} is mapped to {ours} ({var.label}), and so is {first_name!r}"
+                + (f" (line {first_line})" if found else "") + f", and the data file has both columns; a "
+                f"variable is read from one column. Keep the entry of the column that holds the "
+                f"{var.label.lower()} and map the other to its own variable (or to null to ignore it)."))
     return out
 
 
@@ -1829,6 +1856,11 @@ def _load_one(source: Source, dictionary: Dictionary) -> tuple[pd.DataFrame | No
     misplaced = _misplaced_header(table, known, header_row or 1, file)
     if misplaced is not None:
         return None, None, problems + [misplaced]
+    clashes = _mapping_clashes(table.header, mapping, dictionary, file)
+    if clashes:  # not read with a mapping that may misread it: the data's problems would mislead
+        clashes[-1] = replace(clashes[-1], message=clashes[-1].message
+                              + " The data file was not read; it is checked once the mapping file is corrected.")
+        return None, None, problems + clashes
     raw, origin, frame_problems = _frame_from_table(table, source, mapping, dictionary, file)
     problems += frame_problems
     if raw.empty:
@@ -1980,8 +2012,11 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
         raise ValueError("no data sources given")
     raws, origins, problems = [], [], []
     sources, problems = _same_files(sources)
+    read_as: dict[str, dict[str, str]] = {}
     for raw, origin, file_problems in _load_each(sources, dictionary):
         problems += file_problems
+        if raw is not None and _READ_AS in raw.attrs:
+            read_as[str(origin["file"].iat[0]) if len(origin) else ""] = raw.attrs.pop(_READ_AS)
         if raw is not None and not raw.empty:
             raws.append(raw)
             origins.append(origin)
@@ -1998,7 +2033,7 @@ def load_sources(sources: Sequence[Source], dictionary: Dictionary) -> LoadedCoh
     if not text_only:  # (the fast CSV reader's frames hold only text and None: two copies of them saved)
         raw = raw.astype(object)
         raw = raw.where(raw.notna(), None)
-    names, codes = _site_words(sources, dictionary)
+    names, codes = _site_words(sources, dictionary, read_as)
     configured = {_shown_path(Path(s.path)): (str(s.site), s.written.get("site", "")) for s in sources
                   if s.site is not None}
     listed = {_shown_path(Path(s.path)): s.written["path"] for s in sources if s.written.get("path")}
@@ -2030,10 +2065,12 @@ def _sheets_read(sources: Sequence[Source]) -> dict[str, str]:
     return out
 
 
-def _site_words(sources: Sequence[Source], dictionary: Dictionary
+def _site_words(sources: Sequence[Source], dictionary: Dictionary, read_as: dict[str, dict[str, str]] | None = None
                 ) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, dict[str, str]]]]:
     """The site's own column names and codes per file, from its mapping file (read again: a few
-    lines of YAML), so that messages say 'Rezidiv Datum' and 'ja' where the site's file does."""
+    lines of YAML), so that messages say 'Rezidiv Datum' and 'ja' where the site's file does.
+    ``read_as``: file -> dictionary name -> the mapping key of the column the file was read from, where the mapping
+    names alternatives (the one the file holds is named)."""
     names: dict[str, dict[str, str]] = {}
     codes: dict[str, dict[str, dict[str, str]]] = {}
     for source in sources:
@@ -2045,5 +2082,7 @@ def _site_words(sources: Sequence[Source], dictionary: Dictionary
             continue
         names[file] = {ours: mapping.written.get(theirs, ("", theirs))[1]
                        for theirs, ours in mapping.columns.items() if ours is not None}
+        names[file].update({ours: mapping.written.get(theirs, ("", theirs))[1]
+                            for ours, theirs in (read_as or {}).get(file, {}).items()})
         codes[file] = mapping.codes_written
     return names, codes

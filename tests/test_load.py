@@ -463,6 +463,59 @@ def test_two_columns_mapped_to_one_variable_is_one_mapping_error_naming_both_lin
     assert report.n_files == 2  # the other sites' files are read and checked in the same run
 
 
+def _two_layouts(tmp_path):
+    """SITE-A's realistic export and mapping, the mapping shared by the site's old layout
+    ('Geschlecht') and its new one ('Sex (m/w)'): both names mapped to sex."""
+    from tests.realistic_sites import write_sites
+
+    listed = write_sites(tmp_path / "sites")
+    mapping = listed.parent / "site_a.mapping.yml"
+    text = mapping.read_text(encoding="utf-8")
+    mapping.write_text(text.replace("  Geschlecht: sex\n", "  Geschlecht: sex\n  Sex (m/w): sex\n"), encoding="utf-8")
+    lines = mapping.read_text(encoding="utf-8").splitlines()
+    old, new = (lines.index(f"  {k}: sex") + 1 for k in ("Geschlecht", "Sex (m/w)"))
+    return listed, listed.parent / "site_a_export.csv", mapping, old, new
+
+
+def test_a_shared_mapping_naming_two_alternative_columns_reads_the_one_the_file_holds(tmp_path, dic):
+    """'Geschlecht: sex' and 'Sex (m/w): sex' in one mapping (an old and a new export layout) is not
+    an error when the data file holds one of the two: the old layout's file and the new layout's file
+    are both read, sex from the column each holds, and messages name that column."""
+    from analysis.config import sources_from_override
+
+    listed, export, mapping, _, _ = _two_layouts(tmp_path)
+    report = validate(load_sources(sources_from_override(listed), dic), dic)
+    assert not [p for p in report.problems if p.rule.startswith("mapping")], report.format()
+    assert report.exit_code == 0
+    sexes = pd.read_csv(export, sep=";", dtype=str)["Geschlecht"]
+    new_layout = pd.read_csv(export, sep=";", dtype=str).rename(columns={"Geschlecht": "Sex (m/w)"})
+    new_layout.loc[0, "Sex (m/w)"] = "x"  # one value the mapping does not know: named in the new layout's words
+    new_layout.to_csv(export, sep=";", index=False)
+    loaded = load_sources([Source(export, site="SITE-A", mapping=mapping)], dic)
+    assert not [p for p in loaded.problems if p.rule.startswith("mapping")]
+    assert loaded.raw["sex"].iloc[1:].tolist() == sexes.iloc[1:].map({"m": "male", "w": "female"}).tolist()
+    [bad] = [p for p in validate(loaded, dic).problems if p.column == "sex"]
+    assert "'Sex (m/w)'" in bad.line() and "Geschlecht" not in bad.line()
+
+
+def test_a_file_holding_both_alternative_columns_of_a_mapping_is_one_mapping_error(tmp_path, dic):
+    """The same shared mapping, and a file that holds both 'Geschlecht' and 'Sex (m/w)': which one holds
+    sex is the user's call. One mapping error (exit 2) naming both lines; the file is not read."""
+    from analysis.config import sources_from_override
+
+    listed, export, _, old, new = _two_layouts(tmp_path)
+    table = pd.read_csv(export, sep=";", dtype=str)
+    table.insert(2, "Sex (m/w)", table["Geschlecht"])
+    table.to_csv(export, sep=";", index=False)
+    report = validate(load_sources(sources_from_override(listed), dic), dic)
+    [problem] = report.errors
+    assert problem.rule == "mapping" and report.exit_code == 2 and problem.file.endswith("site_a_export.csv")
+    assert f"line {new}: the column 'Sex (m/w)' is mapped to sex" in problem.message
+    assert f"and so is 'Geschlecht' (line {old})" in problem.message
+    assert "The data file was not read" in problem.message
+    assert report.n_files == 2
+
+
 # ---------------------------------------------------------------------------
 # Excel
 
