@@ -223,7 +223,10 @@ def load_dictionary(path: str | Path | None = None) -> Dictionary:
                 range=(float(rng[0]), float(rng[1])) if rng else None,
             )
         )
-    patterns = tuple((k, v) for k, v in (spec.get("identifier_patterns") or {}).items())
+    patterns = tuple(  # a kind's pattern is one regular expression or a list of alternatives
+        (k, v if isinstance(v, str) else "|".join(f"(?:{p})" for p in v))
+        for k, v in (spec.get("identifier_patterns") or {}).items()
+    )
     names = {v.name for v in variables}
     rules = tuple(parse_rule(item, names) for item in (spec.get("rules") or ()))
     return Dictionary(tuple(variables), patterns, spec.get("date_format", "YYYY-MM-DD"), rules)

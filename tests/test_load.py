@@ -290,6 +290,23 @@ IDENTIFIER_COLUMNS = [  # (column name a site's export may carry, kind): direct 
     ("Code postal", "address"), ("Ville", "address"), ("Dirección", "address"),
     ("Telefonnummer", "telephone or e-mail"), ("Tél.", "telephone or e-mail"), ("Courriel", "telephone or e-mail"),
     ("Correo electrónico", "telephone or e-mail"),
+    # missed by e7c5021's patterns
+    ("Numero di cartella", "medical record number"), ("Cartella clinica", "medical record number"),
+    ("Domicile", "address"), ("Città", "address"),
+    # contact and record words that are the detail itself: alone, or saying whose or which (number, n°, #)
+    ("Phone number", "telephone or e-mail"), ("N° de téléphone", "telephone or e-mail"),
+    ("Mobile phone", "telephone or e-mail"), ("Phone (home)", "telephone or e-mail"), ("Phone #", "telephone or e-mail"), ("Tel. Nr.", "telephone or e-mail"),
+    ("Patient e-mail", "telephone or e-mail"), ("Telefono cellulare", "telephone or e-mail"),
+    ("Insurance number", "medical record number"), ("Insurance", "medical record number"),
+    ("Record number", "medical record number"), ("Patient record no.", "medical record number"),
+    ("DOB", "birth date"), ("D.O.B.", "birth date"), ("City", "address"), ("ZIP code", "address"),
+]
+#: clinical column names that a substring of an identifier word (city, dob, tel) or a contact word qualifying
+#: another item (a follow-up date, a count) once made look like identifiers: unknown columns, not refused
+LOOKALIKE_COLUMNS = [
+    "Ethnicity", "Neurotoxicity (ICANS) grade", "Toxicity", "Specificity", "Capacity", "Velocity", "Dobutamine",
+    "adobe", "Tel-Aviv", "Telephone follow-up", "Phone follow-up date", "email follow up", "Insurance status",
+    "Record number of cycles", "Hospitalisation à domicile", "Hospitalización a domicilio",
 ]
 #: clinical and study column names a site may use (ours, the example mapping's, other languages'): never identifiers
 CLINICAL_COLUMNS = [
@@ -311,6 +328,14 @@ def test_identifier_column_names_in_other_languages_are_refused(tmp_path, dic, c
     assert [(p.rule, p.column) for p in loaded.problems] == [("identifier_column", column)]
     assert f"({kind})" in loaded.problems[0].message
     assert secret not in validate(loaded, dic).format()
+
+
+@pytest.mark.parametrize("column", LOOKALIKE_COLUMNS)
+def test_clinical_lookalike_of_an_identifier_is_an_unknown_column(tmp_path, dic, column):
+    path = write_csv(base_table().assign(**{column: "2"}), tmp_path / "site_t.csv")
+    loaded = load_sources([Source(path)], dic)
+    assert [(p.rule, p.column, p.level) for p in loaded.problems] == [("unknown_column", column, "warning")]
+    assert validate(loaded, dic).ok
 
 
 def test_identifier_column_cannot_be_mapped_in(tmp_path, dic):
