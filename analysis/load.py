@@ -1533,6 +1533,7 @@ def _frame_from_table(
             return map_distinct(np.fromiter(by_column[pos], dtype=object, count=len(numbers)), fn)
 
     taken: dict[str, int] = {}
+    refused: set[str] = set()  # variables whose column (named by the mapping file) was refused as an identifier
     unknown_seen: set[str] = set()
     for pos, name in enumerate(header):
         text = show_value(name)
@@ -1548,21 +1549,39 @@ def _frame_from_table(
                 )
             continue
         text = text.strip()
+        if _key(text) in mapping.columns and mapping.columns[_key(text)] is None:
+            continue  # ignored on purpose by the mapping file: not read, whatever its name looks like
         kind = _identifier_kind(text, dictionary)
-        if kind is not None:
+        mapped = mapping.columns.get(_key(text))
+        if kind is not None and (mapped is None or dictionary[mapped].type == "string"):
+            # never read unless the mapping file says which checked variable it is: a date, number or
+            # code, whose check refuses a name or telephone number; a text variable (patient_id) checks
+            # nothing, so a name mapped to it would be read as the pseudonym
+            if mapped is None:
+                message = (f"the column '{text}' looks like a direct identifier ({kind}) and was refused: its values "
+                           "were not read. Direct identifiers must not leave the site; remove the column from the "
+                           "export (each patient is identified only by the study pseudonym, patient_id). If it "
+                           "holds a date, number or code of the data dictionary instead, map it to that variable "
+                           "in the site's mapping file (columns:).")
+            else:
+                var = dictionary[mapped]
+                message = (f"the column looks like a direct identifier ({kind}) and was refused: its values were "
+                           f"not read, so {mapped}{' (required)' if var.required and mapped != 'site' else ''} has no column. The "
+                           "mapping file names it, but a text variable is never read from a column named like an "
+                           "identifier (nothing would show that its values are not names or numbers): rename the "
+                           "column in the export, or remove it if it holds a direct identifier.")
             problems.append(
                 Problem(
-                    file, None, None, text, None, "identifier_column",
-                    f"the column '{text}' looks like a direct identifier ({kind}) and was refused: its values "
-                    "were not read. Direct identifiers must not leave the site; remove the column from the "
-                    "export (each patient is identified only by the study pseudonym, patient_id).",
+                    file, None, None, mapped or text, None, "identifier_column", message,
+                    # the variable it was to be read as, where validation looks for a column not read
+                    label=dictionary[mapped].label if mapped else None, site_column=text if mapped else None,
                 )
             )
+            if mapped is not None:
+                refused.add(mapped)
             continue
-        if _key(text) in mapping.columns:
-            target = mapping.columns[_key(text)]
-            if target is None:
-                continue  # ignored on purpose by the mapping file
+        if mapped is not None:
+            target = mapped  # named by the mapping file (an identifier-looking name included: its values are checked)
         elif text.casefold() in names:
             target = names[text.casefold()]
         else:
@@ -1663,7 +1682,8 @@ def _frame_from_table(
                 )
 
     for var in dictionary.variables:
-        if var.required and var.name not in taken and var.name != "site" and var.name not in unmatched:
+        if (var.required and var.name not in taken and var.name != "site" and var.name not in unmatched
+                and var.name not in refused):  # a refused column's message says the variable was not read
             problems.append(
                 Problem(
                     file, None, None, var.name, None, "missing_column",

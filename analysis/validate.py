@@ -1309,7 +1309,9 @@ def validate(loaded: LoadedCohort, dictionary: Dictionary, *,
     if not raw.index.equals(origin.index):
         raise ValueError("loaded.origin is not aligned with loaded.raw (different index)")
     absent = {
-        (p.file, p.column) for p in loaded.problems if p.rule in ("missing_column", "missing_site", "mapping") and p.column
+        (p.file, p.column) for p in loaded.problems if p.column and (
+            p.rule in ("missing_column", "missing_site", "mapping")
+            or p.rule == "identifier_column" and p.site_column)  # the mapping's column for it refused unread
     }
     found: list[tuple[Hashable, Problem]] = []
     rows = (_Rows(raw), _Rows(origin))
