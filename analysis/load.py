@@ -35,7 +35,10 @@ What loading does change, and only this:
   validation refuses a site without that form or two sites sharing one.
 
 Columns whose names look like direct identifiers (``identifier_patterns`` in
-the dictionary) are refused: their values are never read into the cohort.
+the dictionary) are refused: their values are never read into the cohort,
+unless the site's mapping file maps the column explicitly to a date, number or
+code variable (then read and checked as that variable) or to null (not read,
+not reported). A text variable (patient_id) is never read from such a column.
 
 What loading refuses or reports rather than misread: a CSV whose text mixes
 two encodings, a quote that swallows the rows after it, a renamed workbook or
