@@ -648,3 +648,71 @@ def test_marked_up_copies_carry_the_figures_of_the_executed_markdown(scenario, t
     assert "report_files/" not in page
     with zipfile.ZipFile(tmp_path / "out" / "report-marked-up.docx") as z:
         assert any(n.startswith("word/media/") for n in z.namelist())
+
+
+# --------------------------------------------------------------------------- every changed number is shown
+
+
+def _every_changed_number_is_shown(report: changes.ChangeReport, old: dict, new: dict) -> None:
+    """Every number that changed in a ledger entry (display entry, or registry number printed in
+    the documents) is printed in the Before (old number) or After (new number) text of the row
+    that holds the entry's key."""
+    from analysis.revisions.displays import numbers_in
+
+    entries = [("displays", k) for k in set(old["displays"]) | set(new["displays"])]
+    entries += [("numbers", k) for k in set(old["numbers"]) | set(new["numbers"])
+                if k not in report.not_shown]
+    row_of = {k: r for r in report.rows for k in r.keys}
+    missing = []
+    for part, key in entries:
+        o, n = old[part].get(key), new[part].get(key)
+        ot, nt = (None if e is None else str(e.get("text")) for e in (o, n))
+        if ot == nt:
+            continue
+        if part == "numbers" and not any((e or {}).get("places") for e in (o, n)):
+            continue   # shown only through its display entries, checked above
+        row = row_of.get(key)
+        gone = set(numbers_in(ot or "")) - set(numbers_in(nt or ""))
+        came = set(numbers_in(nt or "")) - set(numbers_in(ot or ""))
+        if row is None or not gone <= set(numbers_in(row.before)) or not came <= set(numbers_in(row.after)):
+            missing.append((key, ot, nt, row and (row.before, row.after)))
+    assert not missing, missing[:5]
+
+
+@pytest.mark.parametrize("name", ["data", "revision"])
+def test_every_changed_number_of_the_ledger_appears_in_the_change_table(scenario, name):
+    """Realistic pairs: a data freeze with one death moved, and a revised configuration."""
+    old, new = scenario.base.ledger, getattr(scenario, name).ledger
+    _every_changed_number_is_shown(changes.change_report(old, new), old, new)
+
+
+def _cell(place: str, text: str, order: int) -> dict:
+    return {"text": text, "place": place, "float": place.split(",")[0], "kind": "table", "order": [60, order, 0]}
+
+
+def test_rows_of_a_display_sharing_a_value_stay_apart_hand_written_table_s14():
+    """Table S14's median rows share the estimate (8.6 -> 5.6) but not the CI: one row each, and
+    each CI is shown (hand-written ledgers after the audit's example)."""
+    head = "Table S14, row Overall survival from relapse › Median, "
+    cells = {"SPSS": ("4.1–13.1", "1.8–9.4"), "Brookmeyer–Crowley (log)": ("4.7–NR", "4.3–NR"),
+             "Brookmeyer–Crowley (log–log)": ("4.3–NR", "4.0–NR")}
+    old, new = {"numbers": {}, "displays": {}}, {"numbers": {}, "displays": {}}
+    for i, (method, (before, after)) in enumerate(cells.items()):
+        for j, (col, o, n) in enumerate((("Estimate, months", "8.6", "5.6"), ("95% CI", before, after))):
+            place = f"{head}{method}, column {col}"
+            old["displays"][place] = _cell(place, o, 2 * i + j)
+            new["displays"][place] = _cell(place, n, 2 * i + j)
+    report = changes.change_report(old, new)
+    assert [(r.before, r.after) for r in report.rows] == [
+        ("Estimate, months: 8.6; 95% CI: 4.1–13.1", "Estimate, months: 5.6; 95% CI: 1.8–9.4"),
+        ("Estimate, months: 8.6; 95% CI: 4.7–NR", "Estimate, months: 5.6; 95% CI: 4.3–NR"),
+        ("Estimate, months: 8.6; 95% CI: 4.3–NR", "Estimate, months: 5.6; 95% CI: 4.0–NR"),
+    ]
+    _every_changed_number_is_shown(report, old, new)
+    # rows whose cells are all equal are still one row (one change shown in two tables)
+    for led, val in ((old, "2.1 (1.2–3.4)"), (new, "2.0 (1.1–3.3)")):
+        for t, o in (("Table 3", 10), ("Table S7", 11)):
+            place = f"{t}, row Age › ≥18, column HR (95% CI)"
+            led["displays"][place] = _cell(place, val, o)
+    rows = [r for r in changes.change_report(old, new).rows if "2.1" in r.before]
+    assert len(rows) == 1 and [p.split(",")[0] for p in rows[0].where] == ["Table 3", "Table S7"]

@@ -13,6 +13,9 @@ exist in one ledger only. They are combined into rows:
    that two unrelated counts going from 3 to 4 stay apart), or one signature
    is contained in the other and the two share a place (a count and the
    sentence that quotes it with its percentage);
+   then a merged group is split again so that the row's text shows every number that changed
+   (:func:`_split`): a place stays in the row only if the text shown prints all its changed
+   numbers, and two rows of one table or figure only if all their changed cells are equal;
 3. each row names every place as the reader sees it, in the order the
    manuscript shows them, and rows are ordered by first appearance.
 
@@ -229,12 +232,76 @@ def _merge(items: list[_Item]) -> list[list[_Item]]:
     return list(groups.values())
 
 
+def _units(group: list[_Item]) -> dict[str, list[_Item]]:
+    """A registry number or generated sentence alone, or the changed cells of one table/figure row."""
+    units: dict[str, list[_Item]] = {}
+    for it in sorted(group, key=lambda it: it.order):
+        units.setdefault(it.group or f"number:{it.ids[0]}", []).append(it)
+    return units
+
+
+def _main_unit(units: Sequence[list[_Item]]) -> list[_Item]:
+    """The unit whose text a row shows: the one the reader meets first (prose before tables), whole
+    phrase on a tie."""
+    return min(units, key=lambda ms: (min(m.order for m in ms),
+                                      -sum((m.signature[0] + m.signature[1]).total() for m in ms)))
+
+
+def _unit_cells(members: list[_Item]) -> tuple:
+    """The (old, new) texts of a unit's changed cells, column names aside (Table 3 and Table S7 name
+    their columns differently)."""
+    return tuple(sorted((str(m.old), str(m.new)) for m in members))
+
+
+def _covers(main: list[_Item], members: list[_Item]) -> bool:
+    """Every number of the unit that changed (its signature) is printed in the main unit's texts:
+    the numbers that went in its before text, those that came in its after text."""
+    before = {t for m in main for t in numbers_in(m.old or "")}
+    after = {t for m in main for t in numbers_in(m.new or "")}
+    gone = {t for m in members for t in m.signature[0]}
+    came = {t for m in members for t in m.signature[1]}
+    return gone <= before and came <= after
+
+
+def _split(group: list[_Item]) -> list[list[_Item]]:
+    """Split a merged group so that every changed number it holds is shown in its row's text.
+
+    A row shows only the text of its main unit (:func:`_main_unit`); another unit stays in the row
+    only if that text prints every number of the unit that changed, and a row of the main unit's own
+    table or figure only if all its changed cells, old and new, are equal to the main unit's (Table
+    S14's median rows share the estimate but not the CI: one row each). The units left over form
+    further rows by the same rule."""
+    left = list(_units(group).values())
+    out: list[list[_Item]] = []
+    while left:
+        main = _main_unit(left)
+        row = [main]
+        display = _display_of(main)
+        for members in left:
+            if members is main:
+                continue
+            if display and _display_of(members) == display:
+                ok = _unit_cells(members) == _unit_cells(main)
+            else:
+                ok = _covers(main, members)
+            if ok:
+                row.append(members)
+        out.append([it for members in row for it in members])
+        left = [members for members in left if not any(members is u for u in row)]
+    return out
+
+
+def _display_of(members: list[_Item]) -> str:
+    """The table or figure a row unit belongs to ("Table S14"); "" for prose and generated text."""
+    if not members[0].group:
+        return ""
+    m = re.match(r"^((?:Table|Figure) S?\d+)\b", members[0].group)
+    return m.group(1) if m else ""
+
+
 def _row(group: list[_Item]) -> ChangeRow:
     group = sorted(group, key=lambda it: it.order)
-    # units: a registry number, or the changed cells of one table/figure row
-    units: dict[str, list[_Item]] = {}
-    for it in group:
-        units.setdefault(it.group or f"number:{it.ids[0]}", []).append(it)
+    units = _units(group)
 
     def unit_places(members: list[_Item]) -> list[str]:
         if members[0].group and len(members) > 1:
@@ -260,8 +327,7 @@ def _row(group: list[_Item]) -> ChangeRow:
             if p not in places:
                 places.append(p)
     # the text shown: the unit the reader meets first (prose before tables), whole phrase on a tie
-    main = min(units.values(), key=lambda ms: (min(m.order for m in ms),
-                                               -sum((m.signature[0] + m.signature[1]).total() for m in ms)))
+    main = _main_unit(list(units.values()))
     before, after = unit_text(main, 1), unit_text(main, 2)
     kind = "added" if before is None else "removed" if after is None else "changed"
     return ChangeRow(tuple(places), before if before is not None else MISSING,
@@ -274,7 +340,7 @@ def change_report(old: Mapping[str, Any], new: Mapping[str, Any]) -> ChangeRepor
 
     numbers, hidden = _number_items(old, new)
     items = numbers + _display_items(old, new)
-    rows = sorted((_row(g) for g in _merge(items)),
+    rows = sorted((_row(part) for g in _merge(items) for part in _split(g)),
                   key=lambda r: min(it.order for it in items if it.ids[0] in r.keys))
     os_, ns = dict(old.get("stamp") or {}), dict(new.get("stamp") or {})
     inputs = tuple(name for fld, name in INPUTS if os_.get(fld) != ns.get(fld))
