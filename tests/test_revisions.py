@@ -65,11 +65,14 @@ def scenario(tmp_path_factory) -> Iterator[SimpleNamespace]:
 
 
 def _keys_partition(report: changes.ChangeReport, old: dict, new: dict) -> None:
-    """Every changed, added or removed display entry is in exactly one row."""
+    """Every changed, added or removed display entry is in exactly one row (generated sentences,
+    matched by content rather than by their numbered keys, in at most one)."""
     od, nd = old["displays"], new["displays"]
     changed = {k for k in set(od) | set(nd) if (od.get(k) or {}).get("text") != (nd.get(k) or {}).get("text")}
+    sentences = {k for k in changed if (nd.get(k) or od.get(k))["kind"] == "text"}
     in_rows = [k for r in report.rows for k in r.keys if k in changed]
-    assert sorted(in_rows) == sorted(changed)
+    assert len(in_rows) == len(set(in_rows))
+    assert set(in_rows) - sentences == changed - sentences
 
 
 def _human(report: changes.ChangeReport) -> None:
@@ -664,8 +667,15 @@ def _every_changed_number_is_shown(report: changes.ChangeReport, old: dict, new:
                 if k not in report.not_shown]
     row_of = {k: r for r in report.rows for k in r.keys}
     missing = []
+    # generated sentences by content: each one only in the old (new) version is a row's Before (After)
+    texts = [{e["text"] for e in d["displays"].values() if e["kind"] == "text"} for d in (old, new)]
+    befores, afters = {r.before for r in report.rows}, {r.after for r in report.rows}
+    missing += [("sentence", t) for t in texts[0] - texts[1] if t not in befores]
+    missing += [("sentence", t) for t in texts[1] - texts[0] if t not in afters]
     for part, key in entries:
         o, n = old[part].get(key), new[part].get(key)
+        if part == "displays" and (n or o)["kind"] == "text":
+            continue
         ot, nt = (None if e is None else str(e.get("text")) for e in (o, n))
         if ot == nt:
             continue
@@ -716,3 +726,52 @@ def test_rows_of_a_display_sharing_a_value_stay_apart_hand_written_table_s14():
             led["displays"][place] = _cell(place, val, o)
     rows = [r for r in changes.change_report(old, new).rows if "2.1" in r.before]
     assert len(rows) == 1 and [p.split(",")[0] for p in rows[0].where] == ["Table 3", "Table S7"]
+
+
+# --------------------------------------------------------------------------- generated sentences
+
+
+def _sentences(texts: list[str]) -> dict:
+    para = "Methods › Statistical analysis, text.statistical_methods"
+    return {"numbers": {}, "displays": {
+        f"{para}, sentence {i}": {"text": t, "place": "Methods › Statistical analysis", "kind": "text",
+                                  "display": "text.statistical_methods", "order": [27, i, 0]}
+        for i, t in enumerate(texts, 1)}}
+
+
+def test_a_removed_sentence_is_removed_and_the_later_ones_unchanged_hand_written():
+    """The audit's case: with median_ci: log the truncation sentence goes; the sentences after it
+    move up one place but are not changed."""
+    common = [f"Sentence {i} cites 1{i} patients [@ref{i}]." for i in range(1, 9)]
+    km = "Survival was estimated by the Kaplan–Meier method [@kaplan1958]; the 95% CI of the median was "
+    old = _sentences([km + "the median ± 1.96 SE [@collett2015].", "A lower limit below 0 was truncated at 0.",
+                      *common])
+    new = _sentences([km + "obtained by the Brookmeyer–Crowley method [@brookmeyer1982].", *common])
+    report = changes.change_report(old, new)
+    assert [(r.kind, r.before, r.after) for r in report.rows] == [
+        ("changed", km + "the median ± 1.96 SE [@collett2015].",
+         km + "obtained by the Brookmeyer–Crowley method [@brookmeyer1982]."),
+        ("removed", "A lower limit below 0 was truncated at 0.", changes.MISSING),
+    ]
+    assert changes.summary_lines(report)[-1] == "2 changes to reported numbers (1 changed, 1 removed)."
+    # an added sentence in the middle: added, nothing else
+    report = changes.change_report(new, _sentences([new["displays"][k]["text"] for k in list(new["displays"])[:3]]
+                                                   + ["Models with 10 events are flagged."]
+                                                   + [new["displays"][k]["text"] for k in list(new["displays"])[3:]]))
+    assert [(r.kind, r.after) for r in report.rows] == [("added", "Models with 10 events are flagged.")]
+
+
+def test_revision_methods_sentences_matched_by_content(scenario):
+    """median_ci: log removes the truncation sentence: it is the only removed sentence and no row pairs
+    two different Methods sentences that both exist in the other version."""
+    old, new = scenario.base.ledger, scenario.revision.ledger
+    report = changes.change_report(old, new)
+    texts = lambda d: {e["text"] for e in d["displays"].values() if e["kind"] == "text"}  # noqa: E731
+    ot, nt = texts(old), texts(new)
+    for r in report.rows:
+        if r.where == ("Methods › Statistical analysis",):
+            assert not (r.before in nt or r.after in ot), r
+    removed = [r.before for r in report.rows if r.kind == "removed" and r.where[0].startswith("Methods")]
+    truncation = [t for t in ot - nt if "truncated at 0" in t]
+    assert len(truncation) == 1 and truncation[0] in removed
+    assert not set(removed) & nt

@@ -118,12 +118,71 @@ def _split_place(place: str) -> tuple[str, str]:
     return place, ""
 
 
+def _paragraph(key: str, entry: Mapping[str, Any]) -> str:
+    """The generated paragraph a sentence entry belongs to (its key without ", sentence N")."""
+    return re.sub(r", sentence \d+$", "", key) if entry.get("kind") == "text" else ""
+
+
+def _sentence_pairs(od: Mapping[str, Any], nd: Mapping[str, Any]) -> list[tuple[str | None, str | None]]:
+    """(old key, new key) of the generated sentences that differ, matched by content.
+
+    Sentence keys are numbered by position, so one sentence more or less would pair every later
+    sentence with its neighbour. The two sentence lists of each paragraph are aligned instead
+    (difflib.SequenceMatcher): equal sentences are unchanged wherever they moved, a sentence
+    only in the old list is removed, one only in the new list added, and within a replaced block
+    the sentences are paired in order when the block has as many old as new sentences, each new
+    sentence otherwise with the most similar old one left (ratio at least 0.5)."""
+    import difflib
+
+    def paragraphs(d: Mapping[str, Any]) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for key, e in d.items():
+            if para := _paragraph(key, e):
+                out.setdefault(para, []).append(key)
+        return {p: sorted(keys, key=lambda k: _order(d[k].get("order"))) for p, keys in out.items()}
+
+    op, np_ = paragraphs(od), paragraphs(nd)
+    pairs: list[tuple[str | None, str | None]] = []
+    for para in list(np_) + [p for p in op if p not in np_]:
+        ok, nk = op.get(para, []), np_.get(para, [])
+        ot, nt = [str(od[k].get("text")) for k in ok], [str(nd[k].get("text")) for k in nk]
+        sm = difflib.SequenceMatcher(None, ot, nt, autojunk=False)
+        for tag, i1, i2, j1, j2 in sm.get_opcodes():
+            if tag == "equal":
+                continue
+            olds, news = list(range(i1, i2)), list(range(j1, j2))
+            if len(olds) == len(news):
+                pairs += [(ok[i], nk[j]) for i, j in zip(olds, news)]
+                continue
+            matched: dict[int, int] = {}
+            last = -1
+            for j in news:
+                ratios = [(difflib.SequenceMatcher(None, ot[i], nt[j]).ratio(), i) for i in olds if i > last]
+                best = max(ratios, default=(0.0, -1))
+                if best[0] >= 0.5:
+                    matched[j], last = best[1], best[1]
+            pairs += [(ok[i], None) for i in olds if i not in matched.values()]
+            pairs += [(ok[matched[j]] if j in matched else None, nk[j]) for j in news]
+    return pairs
+
+
 def _display_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[_Item]:
-    """One item per changed, added or removed display entry; ``group`` is its table or figure row."""
+    """One item per changed, added or removed display entry; ``group`` is its table or figure row.
+    Generated sentences are matched by content (:func:`_sentence_pairs`), not by their numbered keys."""
     od, nd = old.get("displays") or {}, new.get("displays") or {}
     items = []
+    for okey, nkey in _sentence_pairs(od, nd):
+        o, n = od.get(okey) if okey else None, nd.get(nkey) if nkey else None
+        e = n or o
+        ot = None if o is None else str(o.get("text"))
+        nt = None if n is None else str(n.get("text"))
+        place = str(e.get("place"))
+        items.append(_Item(ids=[k for k in dict.fromkeys((nkey, okey)) if k], places=[place],
+                           order=_order(e.get("order")), old=ot, new=nt, cells=[("", ot, nt, "")]))
     for key in list(nd) + [k for k in od if k not in nd]:
         o, n = od.get(key), nd.get(key)
+        if _paragraph(key, n or o):
+            continue
         ot = None if o is None else str(o.get("text"))
         nt = None if n is None else str(n.get("text"))
         if ot == nt:
@@ -132,8 +191,6 @@ def _display_items(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[_Item
         place = str(e.get("place"))
         head, col = _split_place(place)
         old_col = col if o is None else _split_place(str(o.get("place")))[1]
-        if e.get("kind") == "text":   # a generated sentence stands alone
-            head, col, old_col = "", "", ""
         items.append(_Item(ids=[key], places=[place], order=_order(e.get("order")), old=ot, new=nt,
                            group=head, cells=[(col, ot, nt, old_col)]))
     return items
