@@ -775,3 +775,17 @@ def test_revision_methods_sentences_matched_by_content(scenario):
     truncation = [t for t in ot - nt if "truncated at 0" in t]
     assert len(truncation) == 1 and truncation[0] in removed
     assert not set(removed) & nt
+
+
+def test_change_table_cells_show_no_citation_keys_in_word_markdown_and_html(tmp_path):
+    """Cells show the text a reader sees: no Pandoc citation syntax."""
+    import docx
+
+    old = _sentences(["Survival by Kaplan–Meier [@kaplan1958] with 95% CIs [@yates1934; @fisher1922]."])
+    new = _sentences(["Survival by Kaplan–Meier [@kaplan1958] with 90% CIs [@yates1934; @fisher1922]."])
+    report = changes.change_report(old, new)
+    changes.write_docx(report, tmp_path / "c.docx")
+    cells = [c.text for row in docx.Document(str(tmp_path / "c.docx")).tables[0].rows for c in row.cells]
+    assert "Survival by Kaplan–Meier with 95% CIs." in cells and "Survival by Kaplan–Meier with 90% CIs." in cells
+    for text in ("\n".join(cells), changes.to_markdown(report), changes.to_html(report)):
+        assert "@" not in text and "90% CIs." in text

@@ -426,6 +426,16 @@ def summary_lines(report: ChangeReport) -> list[str]:
     return out
 
 
+_CITATION_RE = re.compile(r"\s*\[[^\[\]]*?@[^\[\]]*\]")
+
+
+def reader_text(text: str) -> str:
+    """A ledger text as a reader sees it in the change table: Pandoc citations ("[@kaplan1958]",
+    "[@yates1934; @fisher1922]") dropped, as the table files drop them from captions — the
+    documents number them through the CSL style, which the ledger does not know."""
+    return _CITATION_RE.sub("", str(text))
+
+
 def _sections(report: ChangeReport) -> list[tuple]:
     """What every writer prints below the summary, in order: ``("table", header,
     rows)`` or ``("p", text)`` — the change table (or that nothing changed), then
@@ -433,7 +443,8 @@ def _sections(report: ChangeReport) -> list[tuple]:
     out: list[tuple] = []
     if report.rows:
         out.append(("table", ("#", "Where", "Before", "After"),
-                    [(str(i), r.where_text, r.before, r.after) for i, r in enumerate(report.rows, 1)]))
+                    [(str(i), r.where_text, reader_text(r.before), reader_text(r.after))
+                     for i, r in enumerate(report.rows, 1)]))
     else:
         out.append(("p", "No reported number changed."))
     prows = freeze_rows(report.freeze)
