@@ -556,8 +556,9 @@ def sources_from_override(value: str | os.PathLike, *, cwd: Path | None = None) 
     return (Source(path=path),)
 
 
-#: ``REV:PATH``, a ledger committed at a git revision (as analysis/ledger.py reads revisions.submitted_ledger)
-_GIT_REVISION = re.compile(r"^([^:\s]+):(.+\.json)$")
+#: ``REV:PATH``, a ledger committed at a git revision (how analysis/ledger.py reads a ledger argument and
+#: revisions.submitted_ledger, with this pattern)
+GIT_REVISION = re.compile(r"^([^:\s]+):(.+\.json)$")
 
 
 def _check_submitted_ledger(value: str | None, cfg_path: Path, node) -> list[str]:
@@ -568,7 +569,7 @@ def _check_submitted_ledger(value: str | None, cfg_path: Path, node) -> list[str
     if not value:
         return []
     candidate = (cfg_path.parent / value).resolve()
-    if candidate.is_file() or (not candidate.exists() and _GIT_REVISION.match(value)):
+    if candidate.is_file() or (not candidate.exists() and GIT_REVISION.match(value)):
         return []
     line = line_of(node, ["revisions", "submitted_ledger"])
     where = f"{cfg_path.name}{f' line {line}' if line else ''}: revisions.submitted_ledger"

@@ -926,7 +926,6 @@ def format_html(diff: LedgerDiff) -> str:
 
 
 _REPORTS = (".md", ".markdown", ".html", ".htm", ".docx")
-_GIT_REF_RE = re.compile(r"^([^:\s]+):(.+\.json)$")
 
 
 def _load_ledger_or_revision(arg: str | Path) -> dict[str, Any]:
@@ -934,8 +933,10 @@ def _load_ledger_or_revision(arg: str | Path) -> dict[str, Any]:
     (``submitted:submitted-numbers.json``, ``v1.0:ledgers/numbers.json``), read with ``git show``."""
     import subprocess
 
+    from .config import GIT_REVISION
+
     path = Path(arg)
-    m = _GIT_REF_RE.match(str(arg))
+    m = GIT_REVISION.match(str(arg))
     if path.exists() or not m:
         return load_ledger(path)
     try:
