@@ -205,10 +205,6 @@ class CoxResult:
         Reference level used for each categorical covariate.
     converged:
         False when Newton-Raphson stopped without meeting its criterion.
-    levels_without_events:
-        ``(variable, level)`` of each categorical level (the reference level
-        included) with no event among the patients used: the coefficients of
-        that covariate then tend to infinity (monotone likelihood).
     warnings:
         Plain-English cautions (few events per parameter, non-convergence,
         levels without events, coefficients that may be infinite, levels
@@ -232,8 +228,16 @@ class CoxResult:
     reference: Mapping[str, str]
     converged: bool
     warnings: tuple[str, ...]
-    levels_without_events: tuple[tuple[str, str], ...] = ()
     cautions: tuple[CoxCaution, ...] = ()
+
+    @property
+    def levels_without_events(self) -> tuple[tuple[str, str], ...]:
+        """``(variable, level)`` of each categorical level (the reference level
+        included) with no event among the patients used: the coefficients of
+        that covariate then tend to infinity (monotone likelihood). Read from
+        :attr:`cautions`, which say the same."""
+        return tuple((c.variable, c.level) for c in self.cautions
+                     if c.kind in ("level_without_events", "reference_without_events"))
 
 
 @dataclass(frozen=True)
@@ -863,7 +867,6 @@ def _cox(
         reference=dict(design.reference),
         converged=fit.converged,
         warnings=tuple(notes),
-        levels_without_events=tuple((c.variable, c.level) for c in event_cautions),
         cautions=tuple(cautions),
     )
     return result, design, fit

@@ -24,6 +24,11 @@ from .labels import covariate_name, level_text
 SALVAGE_GROUPS = {"Chemotherapy": "the chemotherapy group", "Targeted": "the targeted-therapy group"}
 
 
+def salvage_group(level: Any) -> str:
+    """A salvage-group level as the prose names its patients: "the chemotherapy group"."""
+    return SALVAGE_GROUPS.get(str(level), f"the {level_text(str(level))} group")
+
+
 def patients_phrase(variable: str, level: Any) -> str:
     """The patients of one level of a covariate, as the words after "no patient":
     "in the chemotherapy group", "aged ≥18 years", "with allogeneic transplant
@@ -31,7 +36,7 @@ def patients_phrase(variable: str, level: Any) -> str:
     ≥50%"."""
     text = str(level)
     if variable == "SALVGRP":
-        return "in " + SALVAGE_GROUPS.get(text, f"the {level_text(text)} group")
+        return "in " + salvage_group(text)
     if variable == "AGEGR1":
         return f"aged {st.fmt_relation(text)} years"
     if variable == "hsct":  # the time-dependent transplant covariate

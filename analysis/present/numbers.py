@@ -26,8 +26,8 @@ import pandas as pd
 
 from ..results import MEDIAN_METHODS, Results, estimable
 from . import style as st
-from .cautions import SALVAGE_GROUPS, not_estimable_reason
-from .labels import covariate_name, level_text
+from .cautions import not_estimable_reason, salvage_group
+from .labels import covariate_name
 from .supplement import supplementary_names
 
 SECTIONS = ("cohort", "response", "survival", "transplant", "text")
@@ -184,7 +184,7 @@ def _monotone_group_reason(cox) -> str:
     parentheses in the abstract and the results."""
     empty = [level for variable, level in cox.levels_without_events if variable == "SALVGRP"]
     if empty:
-        groups = st.join_words([SALVAGE_GROUPS.get(level, f"the {level_text(level)} group") for level in empty])
+        groups = st.join_words([salvage_group(level) for level in empty])
         return f"no patient in {groups} died"
     return "the likelihood is monotone in the salvage-group coefficient, which may be infinite"
 
