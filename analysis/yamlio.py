@@ -9,7 +9,7 @@ a key so later checks can point at it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import yaml
 
@@ -60,36 +60,38 @@ def load_yaml(path: str | Path, *, what: str = "file") -> tuple[Any, yaml.Node |
     return data, node
 
 
-def node_at(node: yaml.Node | None, keys: Iterable[str | int]) -> yaml.Node | None:
-    """The node of the value at ``keys`` in a composed YAML tree; None when it is not written."""
+def _walk(node: yaml.Node | None, keys: Iterable[str | int]) -> Iterator[tuple[int, yaml.Node]]:
+    """(1-based line, node) of the value at each of ``keys`` in turn, from ``node`` down a composed
+    YAML tree; ends at the first key not written."""
     for key in keys:
         if isinstance(node, yaml.MappingNode):
-            node = next((v for k, v in node.value if k.value == str(key)), None)
+            found = next(((k, v) for k, v in node.value if k.value == str(key)), None)
+            if found is None:
+                return
+            line, node = found[0].start_mark.line + 1, found[1]
         elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
             node = node.value[key]
+            line = node.start_mark.line + 1
         else:
-            return None
-    return node
+            return
+        yield line, node
+
+
+def node_at(node: yaml.Node | None, keys: Iterable[str | int]) -> yaml.Node | None:
+    """The node of the value at ``keys`` in a composed YAML tree; None when it is not written."""
+    keys = list(keys)
+    steps = list(_walk(node, keys))
+    if len(steps) < len(keys):
+        return None
+    return steps[-1][1] if steps else node
 
 
 def line_of(node: yaml.Node | None, keys: Iterable[str | int]) -> int | None:
     """1-based line of the value at ``keys`` in a composed YAML tree (the
     deepest key found, so a wrong key still points at its parent's line)."""
     line = None
-    for key in keys:
-        if isinstance(node, yaml.MappingNode):
-            for k, v in node.value:
-                if k.value == str(key):
-                    line = k.start_mark.line + 1
-                    node = v
-                    break
-            else:
-                return line
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
-            node = node.value[key]
-            line = node.start_mark.line + 1
-        else:
-            return line
+    for line, _ in _walk(node, keys):
+        pass
     return line
 
 
