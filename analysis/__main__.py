@@ -92,12 +92,11 @@ def cmd_numbers(args) -> int:
     from .present.numbers import build_registry
     from .results import run_analysis
 
-    from .present.exclusions import model_warnings
+    from .present.exclusions import say_model_warnings
 
     results = run_analysis(_config(args))
     registry = build_registry(results)
-    for line in model_warnings(results):
-        print(line, file=sys.stderr)
+    say_model_warnings(results)
     if args.json:
         json.dump(registry.raw(), sys.stdout, indent=2, default=float)
         print()

@@ -34,7 +34,6 @@ import hashlib
 import json
 import os
 import shutil
-import sys
 from pathlib import Path
 
 from typing import TYPE_CHECKING
@@ -329,10 +328,9 @@ def export(out: str | Path, cfg: Config | None = None, *, xpt: bool = True,
         return kept
 
     doc = load_document(cfg, want)
-    from .present.exclusions import model_warnings
+    from .present.exclusions import say_model_warnings
 
-    for line in model_warnings(doc.results):  # as numbers and prepare say it (stderr), once per export
-        print(line, file=sys.stderr)
+    say_model_warnings(doc.results)         # as numbers and prepare say it (stderr), once per export
     cache = figure_cache() if cache is None else cache
     with output_set(out, ENTRIES) as run:
         written = write_entries(run, doc, want, cache, xpt=xpt)

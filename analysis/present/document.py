@@ -27,7 +27,6 @@ the full path above, with its messages.
 from __future__ import annotations
 
 import os
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -320,10 +319,9 @@ def prepare(*, data: str | None = None, config: str | None = None, root: Path = 
     from .consistency import assert_consistent
 
     assert_consistent(doc.results, doc.registry)
-    from .exclusions import model_warnings
+    from .exclusions import say_model_warnings
 
-    for line in model_warnings(doc.results):  # what the data checks cannot see (stderr)
-        print(line, file=sys.stderr)
+    say_model_warnings(doc.results)           # what the data checks cannot see (stderr)
     with output_set(target.parent, [target.name, GENERATED_DIR], runs=GENERATED_RUNS,
                     replaces=_earlier_output) as run:
         write_results(results_path(run / target.name), doc, doc.registry.stamp)

@@ -76,3 +76,11 @@ def model_warnings(results: Results) -> list[str]:
             + (f"{optional_input(c)}, the column it is made from," if optional_input(c) else "its source column")
             + f" in the data, or remove {c} from `cox: covariates:` in the configuration."
             for c in cox.unrecorded]
+
+
+def say_model_warnings(results: Results) -> None:
+    """Print :func:`model_warnings` to stderr (``numbers``, ``prepare`` and ``export``)."""
+    import sys
+
+    for line in model_warnings(results):
+        print(line, file=sys.stderr)
